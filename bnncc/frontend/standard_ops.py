@@ -1,0 +1,309 @@
+"""Builders for standard ONNX operators: each maps one ONNX node to IR operations.
+
+Inputs that ONNX passes as tensors but that bnncc needs as typed fields (Reshape's shape,
+Clip's bounds, Squeeze's axes, ...) must be constant after folding; the builder says which
+node and input when they are not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from bnncc.datatype import DataType
+from bnncc.frontend.context import NodeContext
+from bnncc.ir import ops
+
+
+def _ints(value) -> tuple[int, ...]:
+    return tuple(int(v) for v in np.asarray(value).reshape(-1))
+
+
+def _simple(op_class):
+    """Builder for ops whose ONNX inputs and outputs map one to one, without attributes."""
+
+    def build(ctx: NodeContext):
+        return [op_class(name=ctx.name, inputs=[t for t in ctx.inputs if t], outputs=ctx.outputs[:1])]
+
+    return build
+
+
+def _auto_pads(ctx: NodeContext, in_hw, kernel, strides, dilations) -> tuple[int, int, int, int]:
+    """Explicit (top, left, bottom, right) pads from ``pads`` or ``auto_pad``."""
+    auto_pad = ctx.attr("auto_pad", "NOTSET")
+    if auto_pad in ("NOTSET", ""):
+        pads = _ints(ctx.attr("pads", [0, 0, 0, 0]))
+        if len(pads) != 4:
+            ctx.fail(f"expected 4 pads for a 2-D window, got {list(pads)}")
+        return pads
+    if auto_pad == "VALID":
+        return (0, 0, 0, 0)
+    if auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
+        ctx.fail(f"unknown auto_pad '{auto_pad}'")
+    begin, end = [], []
+    for size, k, s, d in zip(in_hw, kernel, strides, dilations):
+        out = -(-size // s)
+        total = max(0, (out - 1) * s + d * (k - 1) + 1 - size)
+        small, large = total // 2, total - total // 2
+        begin.append(small if auto_pad == "SAME_UPPER" else large)
+        end.append(large if auto_pad == "SAME_UPPER" else small)
+    return (begin[0], begin[1], end[0], end[1])
+
+
+def build_conv(ctx: NodeContext):
+    weight = ctx.info(1)
+    if len(weight.shape) != 4:
+        ctx.fail(f"only 2-D convolutions are supported (weight shape {weight.shape})")
+    kernel = _ints(ctx.attr("kernel_shape", weight.shape[2:]))
+    strides = _ints(ctx.attr("strides", [1, 1]))
+    dilations = _ints(ctx.attr("dilations", [1, 1]))
+    pads = _auto_pads(ctx, ctx.info(0).shape[2:], kernel, strides, dilations)
+    return [
+        ops.Conv(
+            name=ctx.name,
+            inputs=[t for t in ctx.inputs if t],
+            outputs=ctx.outputs[:1],
+            kernel_shape=kernel,
+            strides=strides,
+            pads=pads,
+            dilations=dilations,
+            group=int(ctx.attr("group", 1)),
+        )
+    ]
+
+
+def build_maxpool(ctx: NodeContext):
+    if len(ctx.outputs) > 1 and ctx.outputs[1]:
+        ctx.fail("the indices output of MaxPool is not supported")
+    kernel = _ints(ctx.attr("kernel_shape"))
+    if len(kernel) != 2:
+        ctx.fail(f"only 2-D max pooling is supported (kernel_shape {list(kernel)})")
+    strides = _ints(ctx.attr("strides", [1, 1]))
+    dilations = _ints(ctx.attr("dilations", [1, 1]))
+    pads = _auto_pads(ctx, ctx.info(0).shape[2:], kernel, strides, dilations)
+    return [
+        ops.MaxPool(
+            name=ctx.name,
+            inputs=ctx.inputs[:1],
+            outputs=ctx.outputs[:1],
+            kernel_shape=kernel,
+            strides=strides,
+            pads=pads,
+            dilations=dilations,
+            ceil_mode=bool(ctx.attr("ceil_mode", 0)),
+        )
+    ]
+
+
+def build_gemm(ctx: NodeContext):
+    return [
+        ops.Gemm(
+            name=ctx.name,
+            inputs=[t for t in ctx.inputs if t],
+            outputs=ctx.outputs[:1],
+            alpha=float(ctx.attr("alpha", 1.0)),
+            beta=float(ctx.attr("beta", 1.0)),
+            trans_a=bool(ctx.attr("transA", 0)),
+            trans_b=bool(ctx.attr("transB", 0)),
+        )
+    ]
+
+
+def build_batchnorm(ctx: NodeContext):
+    if ctx.attr("training_mode", 0):
+        ctx.fail("training_mode=1 is not an inference graph")
+    for index, what in enumerate(("scale", "bias", "mean", "var"), start=1):
+        ctx.const(index, what)
+    return [
+        ops.BatchNormalization(
+            name=ctx.name,
+            inputs=ctx.inputs[:5],
+            outputs=ctx.outputs[:1],
+            epsilon=float(ctx.attr("epsilon", 1e-5)),
+        )
+    ]
+
+
+def build_div(ctx: NodeContext):
+    integer = ctx.is_integer_onnx(0) and ctx.is_integer_onnx(1)
+    return [ops.Div(name=ctx.name, inputs=ctx.inputs[:2], outputs=ctx.outputs[:1], integer_division=integer)]
+
+
+def build_clip(ctx: NodeContext):
+    if ctx.opset < 11:
+        low, high = ctx.attr("min"), ctx.attr("max")
+    else:
+        low = ctx.optional_const(1, "min")
+        high = ctx.optional_const(2, "max")
+    low = None if low is None else float(np.asarray(low).reshape(()))
+    high = None if high is None else float(np.asarray(high).reshape(()))
+    return [ops.Clip(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], low=low, high=high)]
+
+
+def build_reshape(ctx: NodeContext):
+    target = list(_ints(ctx.const(1, "shape")))
+    in_shape = ctx.info(0).shape
+    allow_zero = bool(ctx.attr("allowzero", 0))
+    for i, d in enumerate(target):
+        if d == 0 and not allow_zero:
+            if i >= len(in_shape):
+                ctx.fail_shape(f"shape {target} copies axis {i}, which input {in_shape} does not have")
+            target[i] = in_shape[i]
+    if target.count(-1) > 1:
+        ctx.fail_shape(f"shape {target} has more than one -1")
+    if -1 in target:
+        known = int(np.prod([d for d in target if d != -1]))
+        total = int(np.prod(in_shape))
+        if known == 0 or total % known:
+            ctx.fail_shape(f"cannot reshape {in_shape} to {target}")
+        target[target.index(-1)] = total // known
+    return [ops.Reshape(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], shape=tuple(target))]
+
+
+def build_flatten(ctx: NodeContext):
+    return [ops.Flatten(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], axis=int(ctx.attr("axis", 1)))]
+
+
+def build_transpose(ctx: NodeContext):
+    perm = _ints(ctx.attr("perm", []))
+    return [ops.Transpose(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], perm=perm)]
+
+
+def _axes(ctx: NodeContext):
+    if ctx.opset < 13:
+        return _ints(ctx.attr("axes", []))
+    return _ints(ctx.optional_const(1, "axes", np.zeros(0, dtype=np.int64)))
+
+
+def build_squeeze(ctx: NodeContext):
+    return [ops.Squeeze(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], axes=_axes(ctx))]
+
+
+def build_unsqueeze(ctx: NodeContext):
+    axes = _axes(ctx)
+    if not axes:
+        ctx.fail("axes are required")
+    return [ops.Unsqueeze(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], axes=axes)]
+
+
+def build_concat(ctx: NodeContext):
+    return [ops.Concat(name=ctx.name, inputs=[t for t in ctx.inputs if t], outputs=ctx.outputs[:1], axis=int(ctx.attr("axis")))]
+
+
+def build_gather(ctx: NodeContext):
+    return [ops.Gather(name=ctx.name, inputs=ctx.inputs[:2], outputs=ctx.outputs[:1], axis=int(ctx.attr("axis", 0)))]
+
+
+def build_slice(ctx: NodeContext):
+    if ctx.opset < 10:
+        starts, ends = _ints(ctx.attr("starts")), _ints(ctx.attr("ends"))
+        axes, steps = _ints(ctx.attr("axes", [])), ()
+    else:
+        starts, ends = _ints(ctx.const(1, "starts")), _ints(ctx.const(2, "ends"))
+        axes = _ints(ctx.optional_const(3, "axes", []))
+        steps = _ints(ctx.optional_const(4, "steps", []))
+    clamp = lambda values: tuple(max(min(v, 2**62), -(2**62)) for v in values)
+    return [
+        ops.Slice(
+            name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1],
+            starts=clamp(starts), ends=clamp(ends), axes=axes, steps=steps,
+        )
+    ]
+
+
+def build_shape(ctx: NodeContext):
+    end = ctx.attr("end")
+    return [
+        ops.Shape(
+            name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1],
+            start=int(ctx.attr("start", 0)), end=None if end is None else int(end),
+        )
+    ]
+
+
+def build_cast(ctx: NodeContext):
+    to = int(ctx.attr("to"))
+    kind = np.dtype(onnx_np_dtype(to)).kind
+    if kind == "f":
+        target = DataType.parse("FLOAT32")
+    elif kind == "b":
+        target = DataType.parse("BINARY")
+    else:
+        info = np.iinfo(onnx_np_dtype(to))
+        target = DataType.for_range(info.min, info.max)
+    return [ops.Cast(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], to=target)]
+
+
+def onnx_np_dtype(elem_type: int):
+    """The numpy dtype of an ONNX element type."""
+    return onnx.helper.tensor_dtype_to_np_dtype(elem_type)
+
+
+def build_topk(ctx: NodeContext):
+    k = ctx.attr("k") if ctx.opset < 10 else int(np.asarray(ctx.const(1, "K")).reshape(-1)[0])
+    if not ctx.attr("sorted", 1):
+        ctx.fail("sorted=0 is not supported")
+    return [
+        ops.TopK(
+            name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:2],
+            k=int(k), axis=int(ctx.attr("axis", -1)), largest=bool(ctx.attr("largest", 1)),
+        )
+    ]
+
+
+def build_argmax(ctx: NodeContext):
+    return [
+        ops.ArgMax(
+            name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1],
+            axis=int(ctx.attr("axis", 0)), keepdims=bool(ctx.attr("keepdims", 1)),
+            select_last_index=bool(ctx.attr("select_last_index", 0)),
+        )
+    ]
+
+
+def build_softmax(ctx: NodeContext):
+    rank = len(ctx.info(0).shape)
+    axis = int(ctx.attr("axis", -1 if ctx.opset >= 13 else 1))
+    if ctx.opset < 13 and axis % rank != rank - 1:
+        ctx.fail(f"opset {ctx.opset} Softmax over axes {axis}.. of a rank-{rank} tensor is not supported")
+    return [ops.Softmax(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], axis=axis)]
+
+
+def build_dropout(ctx: NodeContext):
+    if len(ctx.outputs) > 1 and ctx.outputs[1]:
+        ctx.fail("the mask output of Dropout is not supported")
+    return [ops.Identity(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1])]
+
+
+#: ONNX op type -> builder, for the default ONNX domain.
+STANDARD_BUILDERS = {
+    "Add": _simple(ops.Add),
+    "ArgMax": build_argmax,
+    "BatchNormalization": build_batchnorm,
+    "Cast": build_cast,
+    "Clip": build_clip,
+    "Concat": build_concat,
+    "Conv": build_conv,
+    "Div": build_div,
+    "Dropout": build_dropout,
+    "Flatten": build_flatten,
+    "Gather": build_gather,
+    "Gemm": build_gemm,
+    "Identity": _simple(ops.Identity),
+    "MatMul": _simple(ops.MatMul),
+    "MaxPool": build_maxpool,
+    "Mul": _simple(ops.Mul),
+    "Neg": _simple(ops.Neg),
+    "Pow": _simple(ops.Pow),
+    "Relu": _simple(ops.Relu),
+    "Reshape": build_reshape,
+    "Shape": build_shape,
+    "Sign": _simple(ops.Sign),
+    "Slice": build_slice,
+    "Softmax": build_softmax,
+    "Squeeze": build_squeeze,
+    "Sub": _simple(ops.Sub),
+    "TopK": build_topk,
+    "Transpose": build_transpose,
+    "Unsqueeze": build_unsqueeze,
+}
