@@ -35,11 +35,12 @@ def load_graph(path: str | os.PathLike) -> Graph:
     return import_model(load_model(path), source=str(path))
 
 
-def import_model(model: onnx.ModelProto, source: str = "model") -> Graph:
+def import_model(model: onnx.ModelProto, source: str = "model", require_quantization: bool = True) -> Graph:
     """Build the IR of ``model``; raises a :class:`~bnncc.errors.BnnccError` naming ``source``
-    or the offending node for anything bnncc cannot represent."""
+    or the offending node for anything bnncc cannot represent. With
+    ``require_quantization`` a model without any quantizer is rejected."""
     importer = _Importer(model, source)
-    return importer.run()
+    return importer.run(require_quantization)
 
 
 class _Importer:
@@ -52,14 +53,15 @@ class _Importer:
         self.onnx_types = _onnx_types(model)
         self.node_names: set[str] = set()
 
-    def run(self) -> Graph:
+    def run(self, require_quantization: bool) -> Graph:
         self._add_initializers()
         self._add_inputs()
         for index, node in enumerate(_topological(self.model.graph, self.source)):
             self._import_node(index, node)
         self._set_outputs()
         self.graph.prune()
-        self._require_quantization()
+        if require_quantization:
+            self._require_quantization()
         return self.graph
 
     # -- tensors --------------------------------------------------------------------------
@@ -175,7 +177,8 @@ class _Importer:
         infos = [self.graph.tensors[t] for t in op.inputs if t]
         specs = op.infer(infos)
         if self._foldable(op, infos):
-            values = op.execute(*[info.value for info in infos])
+            arguments = [info.value if info.is_constant else np.broadcast_to(np.int64(0), info.shape) for info in infos]
+            values = op.execute(*arguments)
             for tensor, value, (_, dtype) in zip(op.outputs, values, specs):
                 self.graph.add_constant(tensor, _to_type(np.asarray(value), dtype), dtype)
             return

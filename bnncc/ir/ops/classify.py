@@ -25,7 +25,7 @@ class TopK(Op):
     """The ``k`` largest (or smallest) values along ``axis`` and their indices; ties keep
     the lower index first, as ONNX specifies."""
 
-    onnx_domain = ""
+    onnx_domain = "bnncc"
     k: int = 1
     axis: int = -1
     largest: bool = True

@@ -70,6 +70,7 @@ class Div(Binary):
     """``y = a / b``; with ``integer_division`` (ONNX integer tensors) the quotient is
     truncated toward zero, as ONNX defines it for integer types."""
 
+    onnx_domain = "bnncc"
     integer_division: bool = False
 
     def infer(self, ins):
@@ -155,6 +156,7 @@ class Identity(Unary):
 class Cast(Unary):
     """Type conversion to ``to`` (integer targets truncate toward zero, as ONNX does)."""
 
+    onnx_domain = "bnncc"
     to: DataType = FLOAT32
 
     def infer(self, ins):
@@ -170,7 +172,7 @@ class Cast(Unary):
 class Clip(Op):
     """``y = min(max(x, low), high)``; ``low``/``high`` are None when absent."""
 
-    onnx_domain = ""
+    onnx_domain = "bnncc"
     low: float | None = None
     high: float | None = None
 

@@ -49,7 +49,7 @@ class MatMul(Op):
 class Gemm(Op):
     """ONNX Gemm: ``y = alpha * op(a) @ op(b) + beta * c``, op = optional transpose."""
 
-    onnx_domain = ""
+    onnx_domain = "bnncc"
     alpha: float = 1.0
     beta: float = 1.0
     trans_a: bool = False

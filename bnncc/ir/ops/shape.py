@@ -29,7 +29,7 @@ class Reshape(Op):
     """``y = x.reshape(shape)``; ``shape`` has every dimension resolved (no 0 or -1). On
     activations the batch dimension stays first: ``y = x.reshape((N,) + shape[1:])``."""
 
-    onnx_domain = ""
+    onnx_domain = "bnncc"
     shape: tuple[int, ...] = ()
 
     def infer(self, ins):
@@ -87,7 +87,7 @@ class Transpose(Op):
 class Squeeze(Op):
     """Remove the size-1 axes ``axes`` (all size-1 axes if empty)."""
 
-    onnx_domain = ""
+    onnx_domain = "bnncc"
     axes: tuple[int, ...] = ()
 
     def _axes(self, shape):
@@ -111,7 +111,7 @@ class Squeeze(Op):
 class Unsqueeze(Op):
     """Insert size-1 axes at positions ``axes`` of the output."""
 
-    onnx_domain = ""
+    onnx_domain = "bnncc"
     axes: tuple[int, ...] = ()
 
     def _axes(self, rank):
@@ -180,7 +180,7 @@ class Gather(Op):
 class Slice(Op):
     """ONNX ``Slice`` with constant ``starts``, ``ends``, ``axes`` and ``steps``."""
 
-    onnx_domain = ""
+    onnx_domain = "bnncc"
     starts: tuple[int, ...] = ()
     ends: tuple[int, ...] = ()
     axes: tuple[int, ...] = ()
@@ -208,7 +208,7 @@ class Slice(Op):
 class Shape(Op):
     """The shape of the input (batch dimension included, as 1) as an int64 vector."""
 
-    onnx_domain = ""
+    onnx_domain = "bnncc"
     start: int = 0
     end: int | None = None
 

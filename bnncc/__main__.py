@@ -1,0 +1,5 @@
+"""``python -m bnncc`` runs the command line."""
+
+from bnncc.cli import main
+
+main()

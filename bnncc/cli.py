@@ -1,0 +1,107 @@
+"""The ``bnncc`` command line.
+
+Exit codes: 0 success; 1 the model cannot be compiled or verification found a mismatch;
+2 usage error (bad option or option value). Results go to stdout, progress to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from bnncc import __version__
+from bnncc.errors import BnnccError, UsageError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def log(message: str) -> None:
+    """Progress message on stderr."""
+    click.echo(message, err=True)
+
+
+class _Command(click.Group):
+    """A click group that turns bnncc errors into one-line messages and exit codes."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BnnccError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Command, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="bnncc")
+def main():
+    """bnncc compiles quantized (binarized and low-bit) ONNX networks into streaming FPGA
+    dataflow designs, and proves that what it builds computes what the model computes.
+
+    Exit codes: 0 success, 1 compile or verification failure, 2 usage error.
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-n", "--samples", "samples", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Number of random inputs to compare (ignored with --input).")
+@click.option("--input", "input_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Inputs to use instead of random ones: a .npy array shaped like the model input "
+                   "(batch first; a single sample may omit the batch axis) or a .npz with one array "
+                   "per input name. Default: random inputs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--range", "value_range", type=(float, float), default=(-1.0, 1.0), show_default=True,
+              metavar="LOW HIGH", help="Range of random real-valued inputs (integer-typed inputs use their "
+                                       "type's full range).")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the result as JSON on stdout.")
+def verify(model, samples, input_file, seed, value_range, as_json):
+    """Check MODEL: onnxruntime on the original ONNX against bnncc's executor on the IR.
+
+    Prints, per stage, how many samples matched exactly, how many differed only by rounding
+    ties (values exactly on a rounding boundary, where float engines may round either way),
+    how many really mismatched, and the largest absolute error of real-valued outputs. Exits
+    with 1 if any sample really mismatched.
+    """
+    from bnncc.verify import verify_model
+
+    start = time.perf_counter()
+    result = verify_model(model, samples=samples, input_file=input_file, seed=seed, value_range=value_range, log=log)
+    elapsed = time.perf_counter() - start
+    if as_json:
+        click.echo(json.dumps({**result.to_dict(), "seconds": round(elapsed, 3)}, indent=2))
+    else:
+        click.echo(result.table())
+        click.echo(f"{'OK' if result.ok else 'FAILED'}: {result.summary()} ({elapsed:.2f} s)")
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dump-ir", "dump_ir", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the imported IR as an ONNX file (custom ops in the 'bnncc' domain) that "
+                   "Netron can open. Default: do not write.")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the summary as JSON on stdout.")
+def inspect(model, dump_ir, as_json):
+    """Import MODEL and summarize its IR: inputs, outputs, operations, quantizers."""
+    from bnncc.frontend import load_graph
+    from bnncc.ir.export import save_ir
+    from bnncc.ir.summary import summarize
+
+    graph = load_graph(model)
+    summary = summarize(graph)
+    if dump_ir is not None:
+        save_ir(graph, dump_ir)
+        log(f"wrote {dump_ir}")
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        click.echo(summary.text())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,188 @@
+"""Compare onnxruntime on the original model with the executor on the IR, in the integer
+domain.
+
+The compared tensors are every quantizer output of the IR (integer codes, which the reference
+exposes under the same names) and the graph outputs. A sample is
+
+* *exact* when every compared integer tensor is equal and every real output agrees to
+  float precision;
+* *tie-only* when the differences are all explained by rounding ties: the first differing
+  tensor differs by one step only where its decision variable sits on a boundary (within
+  :data:`TIE_TOLERANCE` code units), and after adopting the reference's choice at those
+  elements everything downstream agrees;
+* a *mismatch* otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from bnncc.executor import Executor
+from bnncc.ir.graph import Graph
+from bnncc.ir.op import Quantizer
+from bnncc.ir.ops import BipolarQuant, MultiThreshold
+from bnncc.datatype import BIPOLAR
+
+#: Largest distance (in code units of the decision variable) from a rounding or threshold
+#: boundary at which two engines may legitimately decide differently.
+TIE_TOLERANCE = 1e-3
+#: Relative and absolute tolerance on real-valued outputs.
+FLOAT_RTOL = 1e-4
+FLOAT_ATOL = 1e-5
+
+
+@dataclass
+class StageReport:
+    """Agreement of one stage (the IR after one pass) with the reference."""
+
+    stage: str
+    samples: int = 0
+    exact: int = 0
+    ties: int = 0
+    mismatches: int = 0
+    max_abs_error: float = 0.0
+    compared_tensors: int = 0
+    first_mismatch: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Comparison:
+    """Reference values of the compared tensors for a batch of inputs."""
+
+    inputs: dict[str, np.ndarray]
+    reference: dict[str, np.ndarray]
+    samples: int = field(init=False)
+
+    def __post_init__(self):
+        self.samples = int(next(iter(self.inputs.values())).shape[0])
+
+
+def quantizer_outputs(graph: Graph) -> list[str]:
+    """Integer tensors written by quantizers, in topological order."""
+    return [op.outputs[0] for op in graph.ops() if isinstance(op, Quantizer)]
+
+
+def compare_stage(stage: str, graph: Graph, comparison: Comparison) -> StageReport:
+    """Run ``graph`` on the comparison's inputs and classify every sample."""
+    checker = _StageChecker(graph, comparison)
+    return checker.run(stage)
+
+
+def _step(op) -> int:
+    """Code distance between two neighbouring decisions of a quantizer."""
+    if isinstance(op, BipolarQuant) or (isinstance(op, MultiThreshold) and op.out_dtype == BIPOLAR):
+        return 2
+    return 1
+
+
+class _StageChecker:
+    def __init__(self, graph: Graph, comparison: Comparison):
+        self.graph = graph
+        self.comparison = comparison
+        self.executor = Executor(graph)
+        reference = comparison.reference
+        producers = {op.outputs[0]: op for op in graph.ops() if isinstance(op, Quantizer)}
+        self.quantizers = {t: producers[t] for t in quantizer_outputs(graph) if t in reference}
+        self.integer_outputs = [
+            t for t in graph.outputs if graph.tensors[t].dtype.is_integer and t in reference and t not in self.quantizers
+        ]
+        self.float_outputs = [t for t in graph.outputs if not graph.tensors[t].dtype.is_integer and t in reference]
+        self.keep = set(self.quantizers) | {t for op in self.quantizers.values() for t in op.inputs}
+
+    def run(self, stage: str) -> StageReport:
+        report = StageReport(stage, samples=self.comparison.samples)
+        report.compared_tensors = len(self.quantizers) + len(self.integer_outputs) + len(self.float_outputs)
+        values = self.executor.run(self.comparison.inputs, keep=self.keep)
+        for sample in range(self.comparison.samples):
+            verdict, error, detail = self._classify(sample, values)
+            report.max_abs_error = max(report.max_abs_error, error)
+            if verdict == "exact":
+                report.exact += 1
+            elif verdict == "tie":
+                report.ties += 1
+            else:
+                report.mismatches += 1
+                if report.first_mismatch is None:
+                    report.first_mismatch = f"sample {sample}: {detail}"
+        return report
+
+    def _classify(self, sample: int, values: Mapping[str, np.ndarray]):
+        """Return (verdict, max abs float error, detail) for one sample."""
+        reference = {name: array[sample : sample + 1] for name, array in self.comparison.reference.items()}
+        current = {name: array[sample : sample + 1] for name, array in values.items()}
+        overrides: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for _ in range(len(self.quantizers) + 1):
+            differing = self._first_difference(current, reference)
+            if differing is None:
+                break
+            tensor, mask = differing
+            op = self.quantizers.get(tensor)
+            if op is None:
+                return "mismatch", self._float_error(current, reference), self._describe(tensor, mask, current, reference)
+            if not self._is_tie(op, mask, current, reference):
+                return "mismatch", self._float_error(current, reference), self._describe(tensor, mask, current, reference)
+            overrides[tensor] = (mask, reference[tensor].astype(np.int64))
+            inputs = {name: array[sample : sample + 1] for name, array in self.comparison.inputs.items()}
+            current = self.executor.run(inputs, keep=self.keep, overrides=overrides)
+        error = self._float_error(current, reference)
+        for tensor in self.float_outputs:
+            if not np.allclose(current[tensor], reference[tensor], rtol=FLOAT_RTOL, atol=self._atol(reference[tensor])):
+                mask = ~np.isclose(current[tensor], reference[tensor], rtol=FLOAT_RTOL, atol=self._atol(reference[tensor]))
+                return "mismatch", error, self._describe(tensor, mask, current, reference)
+        return ("tie" if overrides else "exact"), error, None
+
+    def _first_difference(self, current, reference):
+        for tensor in list(self.quantizers) + self.integer_outputs:
+            mask = current[tensor] != reference[tensor]
+            if np.any(mask):
+                return tensor, mask
+        return None
+
+    def _is_tie(self, op, mask, current, reference) -> bool:
+        args = [current[t] if t in current else self.graph.constant(t) for t in op.inputs if t]
+        distance = op.boundary_distance(*args)
+        tensor = op.outputs[0]
+        step_ok = np.abs(current[tensor][mask].astype(np.int64) - reference[tensor][mask].astype(np.int64)) <= _step(op)
+        return bool(np.all(distance[mask] <= TIE_TOLERANCE) and np.all(step_ok))
+
+    @staticmethod
+    def _atol(reference: np.ndarray) -> float:
+        return FLOAT_ATOL * max(1.0, float(np.max(np.abs(reference), initial=0.0)))
+
+    def _float_error(self, current, reference) -> float:
+        errors = [float(np.max(np.abs(current[t] - reference[t]), initial=0.0)) for t in self.float_outputs]
+        return max(errors, default=0.0)
+
+    @staticmethod
+    def _describe(tensor, mask, current, reference) -> str:
+        index = tuple(int(i) for i in np.argwhere(mask)[0])
+        count = int(np.count_nonzero(mask))
+        return (
+            f"tensor '{tensor}' differs at {count} element(s), first at {index[1:]}: "
+            f"bnncc {current[tensor][index]}, onnxruntime {reference[tensor][index]}"
+        )
+
+
+def all_ok(reports: Sequence[StageReport]) -> bool:
+    """True when no stage has a real mismatch."""
+    return all(report.ok for report in reports)
+
+
+def verify_stages(
+    stages: Sequence[tuple[str, Graph]],
+    inputs: dict[str, np.ndarray],
+    reference: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]],
+) -> list[StageReport]:
+    """Compare every ``(name, graph)`` stage with ``reference(inputs)``."""
+    comparison = Comparison(inputs, reference(inputs))
+    return [compare_stage(name, graph, comparison) for name, graph in stages]

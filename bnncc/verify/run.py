@@ -1,0 +1,101 @@
+"""``bnncc verify``: load a model, build its stages, run the reference, compare, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bnncc.frontend.importer import import_model
+from bnncc.frontend.load import load_model
+from bnncc.ir.graph import Graph
+from bnncc.ir.op import Quantizer
+from bnncc.naming import CODE_SUFFIX
+from bnncc.reference.runner import ReferenceRunner
+from bnncc.verify.compare import StageReport, verify_stages
+from bnncc.verify.inputs import load_inputs, random_inputs
+
+COLUMNS = ("stage", "samples", "exact", "tie-only", "mismatch", "max |err|", "tensors")
+
+
+@dataclass
+class VerifyResult:
+    """Per-stage agreement of one model with onnxruntime."""
+
+    model: str
+    samples: int
+    stages: list[StageReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(stage.ok for stage in self.stages)
+
+    def summary(self) -> str:
+        mismatches = sum(stage.mismatches for stage in self.stages)
+        ties = max((stage.ties for stage in self.stages), default=0)
+        text = f"{self.model}: {self.samples} samples, {len(self.stages)} stage(s), {mismatches} mismatch(es)"
+        if ties:
+            text += f", up to {ties} tie-only sample(s) per stage"
+        return text
+
+    def table(self) -> str:
+        rows = [COLUMNS] + [
+            (
+                stage.stage, str(stage.samples), str(stage.exact), str(stage.ties), str(stage.mismatches),
+                f"{stage.max_abs_error:.3g}", str(stage.compared_tensors),
+            )
+            for stage in self.stages
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+        lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        for stage in self.stages:
+            if stage.first_mismatch:
+                lines.append(f"first mismatch in stage '{stage.stage}': {stage.first_mismatch}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "samples": self.samples,
+            "ok": self.ok,
+            "stages": [stage.to_dict() for stage in self.stages],
+        }
+
+
+def reference_outputs(graph: Graph) -> list[str]:
+    """Extra tensors the reference must expose: quantizer outputs that are ordinary ONNX
+    tensors (QuantizeLinear), as opposed to the code tensors the rewrite creates."""
+    return [
+        op.outputs[0]
+        for op in graph.ops()
+        if isinstance(op, Quantizer) and not op.outputs[0].endswith(CODE_SUFFIX)
+    ]
+
+
+def model_stages(graph: Graph) -> list[tuple[str, Graph]]:
+    """The IR after import and after every pass of the pipeline."""
+    return [("import", graph)]
+
+
+def verify_model(
+    path: Path,
+    samples: int = 100,
+    input_file: Path | None = None,
+    seed: int = 0,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    log: Callable[[str], None] = lambda message: None,
+) -> VerifyResult:
+    """Verify the model at ``path`` on ``samples`` random inputs (or those in ``input_file``)."""
+    model = load_model(path)
+    graph = import_model(model, source=str(path))
+    log(f"imported {path}: {sum(graph.op_count().values())} operations")
+    if input_file is not None:
+        inputs = load_inputs(input_file, graph)
+    else:
+        inputs = random_inputs(graph, samples, seed, *value_range)
+    reference = ReferenceRunner(model, extra_outputs=reference_outputs(graph))
+    stages = model_stages(graph)
+    reports = verify_stages(stages, inputs, reference.run)
+    count = next(iter(inputs.values())).shape[0]
+    return VerifyResult(model=str(path), samples=int(count), stages=reports)

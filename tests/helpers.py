@@ -1,0 +1,51 @@
+"""Building small ONNX models and running them through onnxruntime and bnncc."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper, numpy_helper
+
+from bnncc.executor import Executor
+from bnncc.frontend import import_model
+
+QONNX = "qonnx.custom_op.general"
+
+
+def make_model(nodes, inputs, outputs, initializers=None, opset=13, custom_domains=(QONNX,)):
+    """A model with IR version 10 and the given nodes.
+
+    ``inputs``/``outputs``: lists of (name, shape) with float32 element type, or ValueInfoProtos;
+    ``initializers``: dict name -> numpy array.
+    """
+    def value_info(item, elem=onnx.TensorProto.FLOAT):
+        if isinstance(item, onnx.ValueInfoProto):
+            return item
+        name, shape = item
+        return helper.make_tensor_value_info(name, elem, shape)
+
+    graph = helper.make_graph(
+        nodes,
+        "test",
+        [value_info(i) for i in inputs],
+        [value_info(o) for o in outputs],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in (initializers or {}).items()],
+    )
+    opsets = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, 1) for d in custom_domains]
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 10
+    return model
+
+
+def run_onnxruntime(model, inputs):
+    """Run a standard-ops model in onnxruntime, one call for the whole batch."""
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, inputs)))
+
+
+def run_bnncc(model, inputs, require_quantization=False):
+    """Import ``model`` and run the executor."""
+    graph = import_model(model, require_quantization=require_quantization)
+    return Executor(graph).run(inputs), graph

@@ -1,0 +1,76 @@
+"""ONNX QuantizeLinear / Clip / DequantizeLinear in the executor against onnxruntime, with
+rounding ties and negative values."""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from helpers import make_model, run_bnncc, run_onnxruntime
+
+RNG = np.random.default_rng(7)
+
+TYPES = {
+    "int8": (TensorProto.INT8, np.int8, -128, 127),
+    "uint8": (TensorProto.UINT8, np.uint8, 0, 255),
+    "int4": (TensorProto.INT4, None, -8, 7),
+    "uint4": (TensorProto.UINT4, None, 0, 15),
+}
+
+
+def tie_data(shape, scale, low, high):
+    """Values on exact rounding ties (k + 1/2) * scale, and random ones, both signs."""
+    k = RNG.integers(low - 3, high + 3, size=shape)
+    ties = (k + 0.5) * scale
+    noise = RNG.uniform(low - 3, high + 3, size=shape) * scale
+    return np.where(RNG.random(shape) < 0.5, ties, noise).astype(np.float32)
+
+
+def zero_point(elem, value):
+    return helper.make_tensor("zp", elem, [], [value])
+
+
+# ONNX Clip has no 4-bit types (Brevitas writes narrow QCDQ as int8 + Clip instead).
+CASES = [(t, False) for t in sorted(TYPES)] + [("int8", True), ("uint8", True)]
+
+
+@pytest.mark.parametrize("type_name,clip", CASES)
+def test_quantize_clip_dequantize(type_name, clip):
+    elem, _, low, high = TYPES[type_name]
+    scale = np.float32(0.25)
+    zp_value = 0 if low == 0 and type_name.endswith("4") else (3 if low == 0 else -1)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "scale", "zp"], ["q"])]
+    last = "q"
+    if clip:
+        nodes.append(helper.make_node("Clip", ["q", "lo", "hi"], ["c"]))
+        last = "c"
+    nodes.append(helper.make_node("DequantizeLinear", [last, "scale", "zp"], ["y"]))
+    model = make_model(nodes, [("x", ["N", 4, 6])], [("y", ["N", 4, 6])], {"scale": scale}, opset=21)
+    model.graph.initializer.append(zero_point(elem, zp_value))
+    if clip:
+        model.graph.initializer.append(helper.make_tensor("lo", elem, [], [low + 1]))
+        model.graph.initializer.append(helper.make_tensor("hi", elem, [], [high - 2]))
+    x = tie_data((8, 4, 6), scale, low, high)
+    expected = run_onnxruntime(model, {"x": x})["y"]
+    actual, graph = run_bnncc(model, {"x": x}, require_quantization=True)
+    np.testing.assert_array_equal(actual["y"], expected)
+
+
+def test_per_channel_weights_and_activations():
+    """A QDQ MatMul as onnxruntime.quantization writes it: per-tensor uint8 activations,
+    per-channel int8 weights."""
+    w = RNG.normal(size=(6, 3)).astype(np.float32)
+    w_scale = (np.abs(w).max(axis=0) / 127).astype(np.float32)
+    w_q = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], axis=1),
+        helper.make_node("MatMul", ["xd", "wd"], ["y"]),
+    ]
+    inits = {"xs": np.float32(0.02), "xz": np.uint8(128), "wq": w_q, "ws": w_scale, "wz": np.zeros(3, np.int8)}
+    model = make_model(nodes, [("x", ["N", 6])], [("y", ["N", 3])], inits, opset=13)
+    x = RNG.normal(size=(16, 6)).astype(np.float32)
+    expected = run_onnxruntime(model, {"x": x})["y"]
+    actual, graph = run_bnncc(model, {"x": x}, require_quantization=True)
+    np.testing.assert_allclose(actual["y"], expected, rtol=1e-5, atol=1e-5)
+    assert graph.tensors["wq"].dtype.name == "INT8"
