@@ -107,7 +107,11 @@ def _rewrite_graph(model: onnx.ModelProto) -> list[str]:
         code_name, code_dtype = emitter.code
         new_nodes.extend(emitter.nodes)
         graph.initializer.extend(emitter.initializers)
-        graph.output.append(helper.make_tensor_value_info(code_name, helper.np_dtype_to_tensor_dtype(code_dtype), None))
+        output = helper.make_tensor_value_info(code_name, helper.np_dtype_to_tensor_dtype(code_dtype), None)
+        shape = types.shape(node.input[0])  # a code has its input's shape
+        if shape is not None:
+            output.type.tensor_type.shape.CopyFrom(shape)
+        graph.output.append(output)
         codes.append(code_name)
         parameters.update(name for name in node.input[1:] if name)
     del graph.node[:]
@@ -286,6 +290,11 @@ class _TypeTable:
         if tensor_type is None or tensor_type.elem_type == TensorProto.UNDEFINED:
             return None
         return np.dtype(helper.tensor_dtype_to_np_dtype(tensor_type.elem_type))
+
+    def shape(self, name: str) -> onnx.TensorShapeProto | None:
+        """Inferred shape of ``name`` (symbolic dimensions kept), or None if the rank is unknown."""
+        tensor_type = self._types.get(name)
+        return tensor_type.shape if tensor_type is not None and tensor_type.HasField("shape") else None
 
     def dims(self, name: str) -> list[int | None] | None:
         """Dimensions of ``name`` (None for a symbolic one), or None if the rank is unknown."""

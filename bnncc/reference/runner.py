@@ -216,7 +216,10 @@ def _add_extra_outputs(model: onnx.ModelProto, names: Sequence[str]) -> list[str
         tensor_type = types.get(name)
         if tensor_type is None or tensor_type.tensor_type.elem_type == onnx.TensorProto.UNDEFINED:
             raise UnsupportedModelError(f"cannot add '{name}' as an output: shape inference does not know its element type")
-        graph.output.append(helper.make_tensor_value_info(name, tensor_type.tensor_type.elem_type, None))
+        output = helper.make_tensor_value_info(name, tensor_type.tensor_type.elem_type, None)
+        if tensor_type.tensor_type.HasField("shape"):
+            output.type.tensor_type.shape.CopyFrom(tensor_type.tensor_type.shape)
+        graph.output.append(output)
         existing.add(name)
         added.append(name)
     return added
@@ -235,17 +238,19 @@ def _widen_narrow_outputs(graph: onnx.GraphProto) -> dict[str, str]:
     taken.update(v.name for v in (*graph.input, *graph.output, *graph.value_info))
     taken.update(i.name for i in graph.initializer)
     aliases = {}
-    for position, output in enumerate(list(graph.output)):
+    for output in graph.output:
         if output.type.tensor_type.elem_type not in NARROW_INTEGER_TYPES:
             continue
-        alias, index = f"{output.name}__int64", 1
+        name = output.name
+        alias, index = f"{name}__int64", 1
         while alias in taken:
             index += 1
-            alias = f"{output.name}__int64_{index}"
+            alias = f"{name}__int64_{index}"
         taken.add(alias)
-        graph.node.append(helper.make_node("Cast", [output.name], [alias], name=alias, to=onnx.TensorProto.INT64))
-        graph.output[position].CopyFrom(helper.make_tensor_value_info(alias, onnx.TensorProto.INT64, None))
-        aliases[alias] = output.name
+        graph.node.append(helper.make_node("Cast", [name], [alias], name=alias, to=onnx.TensorProto.INT64))
+        output.name = alias
+        output.type.tensor_type.elem_type = onnx.TensorProto.INT64
+        aliases[alias] = name
     return aliases
 
 

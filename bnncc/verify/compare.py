@@ -163,12 +163,13 @@ class _StageChecker:
         errors = [float(np.max(np.abs(current[t] - reference[t]), initial=0.0)) for t in self.float_outputs]
         return max(errors, default=0.0)
 
-    @staticmethod
-    def _describe(tensor, mask, current, reference) -> str:
+    def _describe(self, tensor, mask, current, reference) -> str:
         index = tuple(int(i) for i in np.argwhere(mask)[0])
         count = int(np.count_nonzero(mask))
+        producer = self.graph.producer(tensor)
+        where = f" (node '{producer.name}')" if producer is not None else ""
         return (
-            f"tensor '{tensor}' differs at {count} element(s), first at {index[1:]}: "
+            f"tensor '{tensor}'{where} differs at {count} element(s), first at {index[1:]}: "
             f"bnncc {current[tensor][index]}, onnxruntime {reference[tensor][index]}"
         )
 
