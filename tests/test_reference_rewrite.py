@@ -8,8 +8,6 @@ exact in float32 and many are exact rounding ties (k + 1/2) or sit exactly on a 
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import onnx
 import pytest
@@ -448,3 +446,14 @@ def test_inputs_are_cast_and_checked():
     assert runner.run({"x": x64})["y"].shape == (2, 3)
     with pytest.raises(UsageError):
         runner.run({"z": x64})
+
+
+@pytest.mark.parametrize("mode", ["HALF_UP", "HALF_DOWN", "UP", "DOWN"])
+def test_wide_codes_round_exactly(mode):
+    """24-bit codes near 2**23, where floor(|v| + 0.5) in float32 would round the sum itself."""
+    x = np.array([[2.0**23 + 1, 2.0**23 + 3, -(2.0**23) + 1, 2.0**22 + 0.5, 2.0**24 - 1]], dtype=np.float32)
+    node = helper.make_node("Quant", ["x", "scale", "zero", "bits"], ["y"], name="wide", domain=QONNX,
+                            signed=0, rounding_mode=mode)
+    model = make_model(node, x.shape, {"scale": np.float32(1), "zero": np.float32(0), "bits": np.float32(24)})
+    _, code = run(model, x)
+    assert_exact(code, quant_math.quant_code(x.astype(np.float64), 1.0, 0.0, 0, 2**24 - 1, mode))

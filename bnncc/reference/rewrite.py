@@ -557,8 +557,9 @@ def _trunc_v1_output(e: _Emitter, zero: str | None) -> tuple[int, np.ndarray, st
 
 def _trunc_v2_output(e: _Emitter, zero: str | None) -> tuple[int, np.ndarray, str | None, str]:
     """Trunc version 2 (``x, scale, zeropt, in_bits, out_scale, out_zeropt, out_bits``):
-    ``shift = 2**round(log2(out_scale / scale))``; ``y = (code - zeropt / shift) * out_scale``."""
-    e.bit_width(3, "input bit width")  # checked, not needed: the clip uses the output width
+    ``shift = 2**round(log2(out_scale / scale))``; ``y = (code - zeropt / shift) * out_scale``.
+    As in QONNX, ``in_bits`` and ``out_zeropt`` do not enter the computation (and need not be
+    constant); ``scale`` and ``out_scale`` must be constant to compute ``shift``."""
     out_bits = e.bit_width(6, "output bit width")
     scale = np.asarray(e.constant_input(1, "scale"), dtype=np.float64)
     out_scale = np.asarray(e.constant_input(4, "output scale"), dtype=np.float64)
