@@ -182,9 +182,10 @@ class _Importer:
             for tensor, value, (_, dtype) in zip(op.outputs, values, specs):
                 self.graph.add_constant(tensor, _to_type(np.asarray(value), dtype), dtype)
             return
+        batched = any(info.batched for info in infos)
         for tensor, (shape, dtype) in zip(op.outputs, specs):
             if tensor:
-                self.graph.set_tensor(tensor, shape, dtype)
+                self.graph.set_tensor(tensor, shape, dtype, batched=batched)
         self.graph.add_op(op)
 
     def _foldable(self, op, infos) -> bool:
@@ -202,7 +203,7 @@ class _Importer:
         for value_info in self.model.graph.output:
             if value_info.name not in self.graph.tensors:
                 raise UnsupportedModelError(f"{self.source}: output '{value_info.name}' is not produced by any node")
-            if self.graph.tensors[value_info.name].is_constant:
+            if not self.graph.tensors[value_info.name].batched:
                 raise UnsupportedModelError(f"{self.source}: output '{value_info.name}' does not depend on the input")
             self.graph.outputs.append(value_info.name)
 

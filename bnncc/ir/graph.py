@@ -22,12 +22,14 @@ from bnncc.datatype import DataType
 
 @dataclass
 class TensorInfo:
-    """Metadata of one tensor: shape (batch first for activations), element type, and the
-    value if the tensor is a constant."""
+    """Metadata of one tensor: shape (batch first for activations), element type, the value
+    if the tensor is a constant, and whether it carries the batch dimension (it depends on a
+    graph input) or is computed from constants alone (such as a de-quantized weight)."""
 
     shape: tuple[int, ...]
     dtype: DataType
     value: np.ndarray | None = None
+    batched: bool = True
 
     @property
     def is_constant(self) -> bool:
@@ -81,9 +83,12 @@ class Graph:
         else:
             self.nx_graph.add_edge(source, target, tensors=[tensor])
 
-    def set_tensor(self, name: str, shape, dtype: DataType, value: np.ndarray | None = None) -> None:
-        """Record (or overwrite) the metadata of tensor ``name``."""
-        self.tensors[name] = TensorInfo(tuple(int(d) for d in shape), dtype, value)
+    def set_tensor(
+        self, name: str, shape, dtype: DataType, value: np.ndarray | None = None, batched: bool | None = None
+    ) -> None:
+        """Record (or overwrite) the metadata of tensor ``name`` (constants are never batched)."""
+        batched = value is None if batched is None else batched
+        self.tensors[name] = TensorInfo(tuple(int(d) for d in shape), dtype, value, batched)
 
     def add_constant(self, name: str, value: np.ndarray, dtype: DataType) -> None:
         """Record a constant tensor."""
@@ -159,7 +164,7 @@ class Graph:
         import copy as _copy
 
         clone = Graph(self.name, list(self.inputs), list(self.outputs))
-        clone.tensors = {k: TensorInfo(v.shape, v.dtype, v.value) for k, v in self.tensors.items()}
+        clone.tensors = {k: TensorInfo(v.shape, v.dtype, v.value, v.batched) for k, v in self.tensors.items()}
         for op in self.ops():
             clone.add_op(_copy.copy(op))
         return clone

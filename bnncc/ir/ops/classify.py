@@ -15,7 +15,7 @@ INDEX_TYPE = DataType.int(64)
 def _check_axis(op: Op, ins, axis: int) -> int:
     rank = len(ins[0].shape)
     axis = axis % rank
-    if axis == 0 and not ins[0].is_constant:
+    if axis == 0 and ins[0].batched:
         op.fail("works along the batch dimension (axis 0)")
     return axis
 

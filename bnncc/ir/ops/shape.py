@@ -2,8 +2,8 @@
 Squeeze, Unsqueeze, Concat, Gather, Slice, Shape.
 
 Activations keep their batch dimension first. An operation that would move, merge or select
-along axis 0 of a non-constant tensor is rejected with a message naming the node; on
-constants (shape arithmetic that the importer folds away) every axis is allowed.
+along axis 0 of a batched tensor is rejected with a message naming the node; on tensors
+computed from constants alone (weights, shape arithmetic) every axis is allowed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bnncc.ir.op import Op
 
 
 def _check_not_batch(op: Op, ins, axes, what: str) -> None:
-    if ins[0].is_constant:
+    if not ins[0].batched:
         return
     rank = len(ins[0].shape)
     if any(a % max(rank, 1) == 0 for a in axes):
@@ -35,7 +35,7 @@ class Reshape(Op):
     def infer(self, ins):
         if int(np.prod(ins[0].shape)) != int(np.prod(self.shape)):
             self.fail(f"cannot reshape {ins[0].shape} to {self.shape}")
-        if not ins[0].is_constant and (not self.shape or self.shape[0] != ins[0].shape[0]):
+        if ins[0].batched and (not self.shape or self.shape[0] != ins[0].shape[0]):
             self.fail(f"reshape {ins[0].shape} -> {self.shape} merges the batch dimension")
         return [(tuple(self.shape), ins[0].dtype)]
 
@@ -55,7 +55,7 @@ class Flatten(Op):
     def infer(self, ins):
         shape = ins[0].shape
         axis = self.axis % (len(shape) + 1) if self.axis < 0 else self.axis
-        if axis != 1 and not ins[0].is_constant:
+        if axis != 1 and ins[0].batched:
             self.fail(f"axis={self.axis} merges the batch dimension with others (only axis=1 keeps it)")
         return [((int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))), ins[0].dtype)]
 
@@ -75,7 +75,7 @@ class Transpose(Op):
         perm = self.perm or tuple(reversed(range(len(ins[0].shape))))
         if sorted(perm) != list(range(len(ins[0].shape))):
             self.fail(f"perm {perm} is not a permutation of {len(ins[0].shape)} axes")
-        if not ins[0].is_constant and perm[0] != 0:
+        if ins[0].batched and perm[0] != 0:
             self.fail(f"perm {perm} moves the batch dimension")
         return [(tuple(ins[0].shape[p] for p in perm), ins[0].dtype)]
 
@@ -140,7 +140,7 @@ class Concat(Op):
     def infer(self, ins):
         rank = len(ins[0].shape)
         axis = self.axis % rank
-        if not all(info.is_constant for info in ins) and axis == 0:
+        if any(info.batched for info in ins) and axis == 0:
             self.fail("concatenates along the batch dimension")
         shape = list(ins[0].shape)
         for info in ins[1:]:
