@@ -126,3 +126,11 @@ def test_input_file_is_used(tmp_path, tiny):
 def test_usage_errors(tiny, args):
     result = invoke("verify", tiny, *args)
     assert result.exit_code == 2, result.output + result.stderr
+
+
+def test_invalid_onnx_graph(tmp_path):
+    model = tiny_mlp()
+    model.graph.node[4].input[1] = ""  # MatMul with a missing operand
+    path = tmp_path / "broken.onnx"
+    onnx.save(model, path)
+    assert_error(invoke("verify", path), 1, str(path), "invalid ONNX model")

@@ -28,6 +28,10 @@ def load_model(path: str | os.PathLike) -> onnx.ModelProto:
         raise ModelLoadError(f"{path}: not an ONNX model (no graph nodes found)")
     _load_external_data(model, path)
     _check_initializer_sizes(model, path)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        raise ModelLoadError(f"{path}: invalid ONNX model ({_first_line(exc)})") from None
     return model
 
 
