@@ -12,8 +12,6 @@ every operation is written so that the executor can run any batch size.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
-
 import networkx as nx
 import numpy as np
 
@@ -38,50 +36,44 @@ class TensorInfo:
 
 @dataclass
 class Graph:
-    """A dataflow graph of IR operations."""
+    """A dataflow graph of IR operations.
+
+    Operations are kept by name in insertion order; the ``networkx.DiGraph`` view
+    (:attr:`nx_graph`) is rebuilt from their tensor names whenever the structure changed.
+    Operations are treated as immutable once added: change one with :meth:`replace_op`.
+    """
 
     name: str = "model"
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     tensors: dict[str, TensorInfo] = field(default_factory=dict)
-    nx_graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    _ops: dict[str, object] = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     # -- building -------------------------------------------------------------------------
     def add_op(self, op) -> None:
-        """Insert ``op``; its inputs must already be produced or be constants/graph inputs."""
-        if op.name in self.nx_graph:
+        """Insert ``op`` (its name must be new)."""
+        if op.name in self._ops:
             raise ValueError(f"duplicate node name '{op.name}'")
-        self.nx_graph.add_node(op.name, op=op)
-        self._connect(op)
+        self._ops[op.name] = op
+        self._cache.clear()
 
     def remove_op(self, name: str) -> None:
         """Remove the node ``name`` (its output tensors stay in the table until pruned)."""
-        self.nx_graph.remove_node(name)
+        del self._ops[name]
+        self._cache.clear()
 
     def replace_op(self, name: str, op) -> None:
-        """Swap the operation of node ``name`` for ``op`` (same name), re-deriving edges."""
-        self.nx_graph.remove_node(name)
-        self.add_op(op)
+        """Put ``op`` in place of node ``name`` (keeping its position in insertion order)."""
+        self._ops = {(op.name if key == name else key): (op if key == name else value) for key, value in self._ops.items()}
+        self._cache.clear()
 
-    def _connect(self, op) -> None:
-        producers = self.producers()
-        for tensor in op.inputs:
-            if tensor and tensor in producers:
-                self._add_edge(producers[tensor], op.name, tensor)
-        for consumer in self.ops():
-            if consumer is op:
-                continue
-            for tensor in consumer.inputs:
-                if tensor in op.outputs:
-                    self._add_edge(op.name, consumer.name, tensor)
-
-    def _add_edge(self, source: str, target: str, tensor: str) -> None:
-        if self.nx_graph.has_edge(source, target):
-            tensors = self.nx_graph.edges[source, target]["tensors"]
-            if tensor not in tensors:
-                tensors.append(tensor)
-        else:
-            self.nx_graph.add_edge(source, target, tensors=[tensor])
+    def rewire(self, old: str, new: str) -> None:
+        """Make every reader of tensor ``old`` (operations and graph outputs) read ``new``."""
+        for op in list(self._ops.values()):
+            if old in op.inputs:
+                self.replace_op(op.name, op.clone(inputs=[new if t == old else t for t in op.inputs]))
+        self.outputs = [new if t == old else t for t in self.outputs]
 
     def set_tensor(
         self, name: str, shape, dtype: DataType, value: np.ndarray | None = None, batched: bool | None = None
@@ -95,35 +87,68 @@ class Graph:
         value = np.asarray(value).astype(dtype.numpy_dtype)
         self.set_tensor(name, value.shape, dtype, value)
 
+    def fresh_name(self, base: str) -> str:
+        """A tensor/node name starting with ``base`` that is not used yet."""
+        name, index = base, 0
+        while name in self.tensors or name in self._ops:
+            index += 1
+            name = f"{base}_{index}"
+        return name
+
     # -- queries --------------------------------------------------------------------------
+    @property
+    def nx_graph(self) -> nx.DiGraph:
+        """Nodes: operation names with the op under ``"op"``; edge u -> v: a tensor written by
+        u is read by v, the tensor names under ``"tensors"``."""
+        if "nx" not in self._cache:
+            digraph = nx.DiGraph()
+            producers = {}
+            for name, op in self._ops.items():
+                digraph.add_node(name, op=op)
+                for tensor in op.outputs:
+                    producers[tensor] = name
+            for name, op in self._ops.items():
+                for tensor in op.inputs:
+                    source = producers.get(tensor)
+                    if source is None:
+                        continue
+                    if digraph.has_edge(source, name):
+                        if tensor not in digraph.edges[source, name]["tensors"]:
+                            digraph.edges[source, name]["tensors"].append(tensor)
+                    else:
+                        digraph.add_edge(source, name, tensors=[tensor])
+            self._cache["nx"] = digraph
+            self._cache["producers"] = producers
+        return self._cache["nx"]
+
     def op(self, name: str):
         """The operation of node ``name``."""
-        return self.nx_graph.nodes[name]["op"]
+        return self._ops[name]
 
-    def ops(self) -> Iterator:
-        """All operations in a deterministic topological order."""
-        for name in nx.lexicographical_topological_sort(self.nx_graph, key=self._order_key()):
-            yield self.nx_graph.nodes[name]["op"]
+    def has_op(self, name: str) -> bool:
+        return name in self._ops
 
-    def _order_key(self):
-        position = {name: index for index, name in enumerate(self.nx_graph.nodes)}
-        return lambda name: position[name]
+    def ops(self) -> list:
+        """All operations in a deterministic topological order (insertion order breaks ties)."""
+        if "order" not in self._cache:
+            position = {name: index for index, name in enumerate(self._ops)}
+            order = nx.lexicographical_topological_sort(self.nx_graph, key=position.__getitem__)
+            self._cache["order"] = [self._ops[name] for name in order]
+        return list(self._cache["order"])
 
     def producers(self) -> dict[str, str]:
         """Map from tensor name to the name of the node that produces it."""
-        result = {}
-        for name, data in self.nx_graph.nodes(data=True):
-            for tensor in data["op"].outputs:
-                result[tensor] = name
-        return result
+        self.nx_graph
+        return dict(self._cache["producers"])
 
     def producer(self, tensor: str):
         """The operation producing ``tensor``, or None for inputs and constants."""
-        name = self.producers().get(tensor)
-        return None if name is None else self.op(name)
+        self.nx_graph
+        name = self._cache["producers"].get(tensor)
+        return None if name is None else self._ops[name]
 
     def consumers(self, tensor: str) -> list:
-        """Operations that read ``tensor``."""
+        """Operations that read ``tensor``, in topological order."""
         return [op for op in self.ops() if tensor in op.inputs]
 
     def constant(self, tensor: str) -> np.ndarray | None:
@@ -137,14 +162,14 @@ class Graph:
         while changed:
             changed = False
             used = set(self.outputs)
-            for op in self.ops():
+            for op in self._ops.values():
                 used.update(t for t in op.inputs if t)
-            for op in list(self.ops()):
+            for op in list(self._ops.values()):
                 if not any(t in used for t in op.outputs):
                     self.remove_op(op.name)
                     changed = True
         referenced = set(self.inputs) | set(self.outputs)
-        for op in self.ops():
+        for op in self._ops.values():
             referenced.update(t for t in op.inputs if t)
             referenced.update(op.outputs)
         for name in list(self.tensors):
@@ -154,17 +179,15 @@ class Graph:
     def op_count(self) -> dict[str, int]:
         """How many operations of each type the graph holds."""
         counts: dict[str, int] = {}
-        for op in self.ops():
+        for op in self._ops.values():
             counts[op.op_type] = counts.get(op.op_type, 0) + 1
         return dict(sorted(counts.items()))
 
     def copy(self) -> "Graph":
-        """A copy whose structure can be changed without touching this graph (constant arrays
-        are shared; passes must not modify arrays in place)."""
-        import copy as _copy
-
+        """A copy whose structure and table can be changed without touching this graph
+        (constant arrays are shared: passes must not modify arrays in place)."""
         clone = Graph(self.name, list(self.inputs), list(self.outputs))
         clone.tensors = {k: TensorInfo(v.shape, v.dtype, v.value, v.batched) for k, v in self.tensors.items()}
-        for op in self.ops():
-            clone.add_op(_copy.copy(op))
+        for op in self._ops.values():
+            clone.add_op(op.clone())
         return clone
