@@ -23,6 +23,7 @@ from bnncc.frontend.load import load_model
 from bnncc.frontend.quant_ops import CUSTOM_BUILDERS, QDQ_BUILDERS, QUANT_DOMAINS
 from bnncc.frontend.standard_ops import STANDARD_BUILDERS
 from bnncc.ir import ops
+from bnncc.ir.build import to_type
 from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
 
@@ -180,7 +181,7 @@ class _Importer:
             arguments = [info.value if info.is_constant else np.broadcast_to(np.int64(0), info.shape) for info in infos]
             values = op.execute(*arguments)
             for tensor, value, (_, dtype) in zip(op.outputs, values, specs):
-                self.graph.add_constant(tensor, _to_type(np.asarray(value), dtype), dtype)
+                self.graph.add_constant(tensor, to_type(np.asarray(value), dtype), dtype)
             return
         batched = any(info.batched for info in infos)
         for tensor, (shape, dtype) in zip(op.outputs, specs):
@@ -218,12 +219,6 @@ class _Importer:
             "node, no integer input); bnncc compiles quantized networks: export with Brevitas "
             "(export_qonnx) or quantize with onnxruntime.quantization"
         )
-
-
-def _to_type(value: np.ndarray, dtype: DataType) -> np.ndarray:
-    if dtype.is_integer and value.dtype.kind == "f":
-        return np.rint(value).astype(np.int64)
-    return value.astype(dtype.numpy_dtype)
 
 
 def _default_opset(model: onnx.ModelProto) -> int:

@@ -15,7 +15,7 @@ from bnncc.ir.ops.elementwise import (
     Sign,
     Sub,
 )
-from bnncc.ir.ops.linear import Conv, Gemm, MatMul
+from bnncc.ir.ops.linear import Conv, Gemm, MatMul, XnorPopcountMatMul
 from bnncc.ir.ops.pool import MaxPool
 from bnncc.ir.ops.quant import BipolarQuant, Dequantize, MultiThreshold, Quant, QuantizeLinear, Trunc
 from bnncc.ir.ops.shape import Concat, Flatten, Gather, Reshape, Shape, Slice, Squeeze, Transpose, Unsqueeze
@@ -25,4 +25,5 @@ __all__ = [
     "Dequantize", "Div", "Flatten", "Gather", "Gemm", "Identity", "MatMul", "MaxPool", "Mul",
     "MultiThreshold", "Neg", "Pow", "Quant", "QuantizeLinear", "Relu", "Reshape", "Shape",
     "Sign", "Slice", "Softmax", "Squeeze", "Sub", "TopK", "Transpose", "Trunc", "Unsqueeze",
+    "XnorPopcountMatMul",
 ]

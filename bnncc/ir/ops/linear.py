@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bnncc.datatype import DataType
 from bnncc.errors import ShapeError
 from bnncc.ir.op import Op, exact_matmul, float_or_integer, value_bounds
 
@@ -43,6 +44,22 @@ class MatMul(Op):
 
     def execute(self, a, b):
         return [exact_matmul(a, b)]
+
+
+@dataclass(kw_only=True)
+class XnorPopcountMatMul(Op):
+    """Binary matrix product as hardware computes it: ``x`` and ``w`` are BIPOLAR (-1/+1),
+    and the result is the number of positions where they agree,
+    ``p[n, m] = #{k : x[n, k] == w[k, m]}``, so that ``x @ w = 2 * p - K``."""
+
+    def infer(self, ins):
+        a, b = ins[0].shape, ins[1].shape
+        if len(b) != 2 or a[-1] != b[0]:
+            self.fail(f"cannot multiply shapes {a} and {b}", ShapeError)
+        return [(tuple(a[:-1]) + (b[1],), DataType.for_range(0, b[0]))]
+
+    def execute(self, x, w):
+        return [(exact_matmul(x, w) + w.shape[0]) // 2]
 
 
 @dataclass(kw_only=True)
@@ -106,10 +123,30 @@ def im2col(x: np.ndarray, kernel, strides, pads, dilations, pad_value=0) -> np.n
     )
 
 
+def pad_nchw(x: np.ndarray, pads, value) -> np.ndarray:
+    """Surround the H and W axes of an NCHW tensor with ``value`` (a scalar or one value per
+    channel); ``pads`` is (top, left, bottom, right)."""
+    top, left, bottom, right = pads
+    if not any(pads):
+        return x
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value.item())
+    out = np.empty(x.shape[:2] + (x.shape[2] + top + bottom, x.shape[3] + left + right), dtype=np.result_type(x, value))
+    out[...] = value.reshape(1, -1, 1, 1)
+    out[:, :, top : top + x.shape[2], left : left + x.shape[3]] = x
+    return out
+
+
 @dataclass(kw_only=True)
 class Conv(Op):
     """2-D convolution, NCHW activations, weights (M, C/group, KH, KW), optional bias (M):
-    ``y[n, m, i, j] = b[m] + sum_{c, u, v} x_pad[n, c, i*sh + u*dh, j*sw + v*dw] * w[m, c, u, v]``."""
+    ``y[n, m, i, j] = b[m] + sum_{c, u, v} x_pad[n, c, i*sh + u*dh, j*sw + v*dw] * w[m, c, u, v]``.
+
+    ``x_pad`` is ``x`` surrounded by ``pad_value`` (0 as in ONNX; after scales move past the
+    convolution, the integer code of real zero, which may differ per input channel: then
+    ``pad_value`` has shape (C,)).
+    """
 
     onnx_domain = ""
     kernel_shape: tuple[int, int] = (1, 1)
@@ -117,6 +154,7 @@ class Conv(Op):
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)
     dilations: tuple[int, int] = (1, 1)
     group: int = 1
+    pad_value: float | np.ndarray = 0
 
     def infer(self, ins):
         x, w = ins[0].shape, ins[1].shape
@@ -135,7 +173,8 @@ class Conv(Op):
 
     def execute(self, x, w, b=None):
         m, cg, kh, kw = w.shape
-        patches = im2col(x, (kh, kw), self.strides, self.pads, self.dilations)
+        x = pad_nchw(x, self.pads, self.pad_value)
+        patches = im2col(x, (kh, kw), self.strides, (0, 0, 0, 0), self.dilations)
         n, oh, ow = patches.shape[:3]
         outputs = []
         for g in range(self.group):
