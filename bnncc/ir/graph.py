@@ -11,6 +11,7 @@ every operation is written so that the executor can run any batch size.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
@@ -47,6 +48,8 @@ class Graph:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     tensors: dict[str, TensorInfo] = field(default_factory=dict)
+    #: Facts passes record for later passes and backends (e.g. the host/hardware partition).
+    metadata: dict = field(default_factory=dict)
     _ops: dict[str, object] = field(default_factory=dict, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -186,7 +189,7 @@ class Graph:
     def copy(self) -> "Graph":
         """A copy whose structure and table can be changed without touching this graph
         (constant arrays are shared: passes must not modify arrays in place)."""
-        clone = Graph(self.name, list(self.inputs), list(self.outputs))
+        clone = Graph(self.name, list(self.inputs), list(self.outputs), metadata=copy.deepcopy(self.metadata))
         clone.tensors = {k: TensorInfo(v.shape, v.dtype, v.value, v.batched) for k, v in self.tensors.items()}
         for op in self._ops.values():
             clone.add_op(op.clone())
