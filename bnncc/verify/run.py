@@ -11,6 +11,7 @@ from bnncc.frontend.load import load_model
 from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
 from bnncc.naming import CODE_SUFFIX
+from bnncc.passes.pipeline import run_pipeline
 from bnncc.reference.runner import ReferenceRunner
 from bnncc.verify.compare import StageReport, verify_stages
 from bnncc.verify.inputs import load_inputs, random_inputs
@@ -63,19 +64,24 @@ class VerifyResult:
         }
 
 
-def reference_outputs(graph: Graph) -> list[str]:
-    """Extra tensors the reference must expose: quantizer outputs that are ordinary ONNX
-    tensors (QuantizeLinear), as opposed to the code tensors the rewrite creates."""
-    return [
-        op.outputs[0]
-        for op in graph.ops()
-        if isinstance(op, Quantizer) and not op.outputs[0].endswith(CODE_SUFFIX)
-    ]
+def reference_outputs(model, graphs) -> list[str]:
+    """Extra tensors the reference must expose: quantizer outputs of any stage that are
+    ordinary tensors of the ONNX model (QuantizeLinear, a narrowing Clip), as opposed to the
+    code tensors the rewrite creates."""
+    onnx_tensors = {name for node in model.graph.node for name in node.output}
+    wanted = []
+    for graph in graphs:
+        for op in graph.ops():
+            tensor = op.outputs[0]
+            if isinstance(op, Quantizer) and tensor in onnx_tensors and not tensor.endswith(CODE_SUFFIX):
+                if tensor not in wanted:
+                    wanted.append(tensor)
+    return wanted
 
 
-def model_stages(graph: Graph) -> list[tuple[str, Graph]]:
+def model_stages(graph: Graph, log=lambda message: None) -> list[tuple[str, Graph]]:
     """The IR after import and after every pass of the pipeline."""
-    return [("import", graph)]
+    return [(stage.name, stage.graph) for stage in run_pipeline(graph, log=log)]
 
 
 def verify_model(
@@ -94,8 +100,8 @@ def verify_model(
         inputs = load_inputs(input_file, graph)
     else:
         inputs = random_inputs(graph, samples, seed, *value_range)
-    reference = ReferenceRunner(model, extra_outputs=reference_outputs(graph))
-    stages = model_stages(graph)
+    stages = model_stages(graph, log=log)
+    reference = ReferenceRunner(model, extra_outputs=reference_outputs(model, [g for _, g in stages]))
     reports = verify_stages(stages, inputs, reference.run)
     count = next(iter(inputs.values())).shape[0]
     return VerifyResult(model=str(path), samples=int(count), stages=reports)
