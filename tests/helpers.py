@@ -49,3 +49,15 @@ def run_bnncc(model, inputs, require_quantization=False):
     """Import ``model`` and run the executor."""
     graph = import_model(model, require_quantization=require_quantization)
     return Executor(graph).run(inputs), graph
+
+
+def assert_equivalent(before, after, samples=64, seed=0, low=-1.0, high=1.0, tensors=()):
+    """The executor gives identical graph outputs (and named tensors) on random inputs."""
+    from bnncc.verify.inputs import random_inputs
+
+    inputs = random_inputs(before, samples, seed, low, high)
+    keep = [t for t in tensors if t in after.tensors]
+    first = Executor(before).run(inputs, keep=keep)
+    second = Executor(after).run(inputs, keep=keep)
+    for name in list(before.outputs) + keep:
+        np.testing.assert_allclose(second[name], first[name], rtol=1e-9, atol=1e-9, err_msg=name)
