@@ -110,12 +110,20 @@ def broadcast_shape(op: Op, shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...
         op.fail(f"input shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast")
 
 
-def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b``; for integer operands exact, computed with float64 BLAS when every partial
-    sum is below 2**53 (always true for the widths bnncc handles), else with int64."""
+def exact_matmul(a: np.ndarray, b: np.ndarray, a_bound: float | None = None) -> np.ndarray:
+    """``a @ b``; exact for integer operands.
+
+    Integer products go through BLAS in the narrowest float type whose mantissa holds every
+    partial sum exactly: float32 while ``max|a| * max|b| * K < 2**24``, float64 below 2**53,
+    int64 beyond. ``a_bound`` (an upper bound of ``|a|``) saves scanning a large ``a``.
+    Real operands are multiplied in float64.
+    """
     if a.dtype.kind in "iu" and b.dtype.kind in "iu":
-        bound = float(np.abs(a).max(initial=0)) * float(np.abs(b).max(initial=0)) * a.shape[-1]
-        if bound < 2.0**53:
-            return np.rint(np.matmul(a.astype(np.float64), b.astype(np.float64))).astype(np.int64)
-        return np.matmul(a, b)
-    return np.matmul(a.astype(np.float64), b.astype(np.float64))
+        a_max = float(np.abs(a).max(initial=0)) if a_bound is None else float(a_bound)
+        bound = a_max * float(np.abs(b).max(initial=0)) * a.shape[-1]
+        if bound >= 2.0**53:
+            return np.matmul(a, b)
+        dtype = np.float32 if bound < 2.0**24 else np.float64
+        product = np.matmul(a.astype(dtype, copy=False), b.astype(dtype, copy=False))
+        return np.rint(product).astype(np.int64)
+    return np.matmul(a.astype(np.float64, copy=False), b.astype(np.float64, copy=False))

@@ -173,15 +173,23 @@ class Conv(Op):
 
     def execute(self, x, w, b=None):
         m, cg, kh, kw = w.shape
+        integer = x.dtype.kind in "iu" and w.dtype.kind in "iu"
+        bound = None
+        if integer:
+            pad = np.abs(np.asarray(self.pad_value, dtype=np.float64)).max(initial=0)
+            bound = max(float(np.abs(x).max(initial=0)), float(pad))
         x = pad_nchw(x, self.pads, self.pad_value)
         patches = im2col(x, (kh, kw), self.strides, (0, 0, 0, 0), self.dilations)
         n, oh, ow = patches.shape[:3]
+        per_group = m // self.group
         outputs = []
         for g in range(self.group):
-            part = patches[:, :, :, g * cg : (g + 1) * cg].reshape(n * oh * ow, cg * kh * kw)
-            weight = w[g * (m // self.group) : (g + 1) * (m // self.group)].reshape(m // self.group, -1)
-            outputs.append(exact_matmul(part, weight.T))
-        y = np.concatenate(outputs, axis=1).reshape(n, oh, ow, m).transpose(0, 3, 1, 2)
+            part = patches if self.group == 1 else patches[:, :, :, g * cg : (g + 1) * cg]
+            part = part.reshape(n * oh * ow, cg * kh * kw)
+            weight = w[g * per_group : (g + 1) * per_group].reshape(per_group, -1)
+            outputs.append(exact_matmul(part, weight.T, a_bound=bound))
+        y = outputs[0] if self.group == 1 else np.concatenate(outputs, axis=1)
+        y = y.reshape(n, oh, ow, m).transpose(0, 3, 1, 2)
         if b is not None:
             y = y + b.reshape(1, m, 1, 1)
         return [np.ascontiguousarray(y)]
