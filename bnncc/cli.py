@@ -82,6 +82,31 @@ def verify(model, samples, input_file, seed, value_range, as_json):
 
 @main.command(context_settings=CONTEXT)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Build directory for the compiled design. Default: build/<model name>.")
+@click.option("--dump-ir", "dump_ir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the IR after import and after every pass into this directory, one ONNX "
+                   "file per stage (NN_<pass>.onnx, viewable in Netron). Default: do not write.")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the result as JSON on stdout.")
+def compile(model, output, dump_ir, as_json):
+    """Compile MODEL: import it and run the pass pipeline down to hardware stages plus the
+    host steps before and after them; write the results into the build directory."""
+    from bnncc.compile import compile_model
+
+    output = output if output is not None else Path("build") / model.stem
+    result = compile_model(model, output=output, dump_ir=dump_ir, log=log)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    for stage in result.stages:
+        counts = ", ".join(f"{k} {v}" for k, v in stage.graph.op_count().items())
+        click.echo(f"{stage.name:18} {counts}")
+    for path in result.files:
+        click.echo(f"wrote {path}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dump-ir", "dump_ir", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the imported IR as an ONNX file (custom ops in the 'bnncc' domain) that "
                    "Netron can open. Default: do not write.")
