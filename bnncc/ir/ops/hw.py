@@ -1,0 +1,357 @@
+"""Hardware stages: operations that each become one streaming dataflow module.
+
+Every hardware op computes exactly what the IR operations it replaces compute (its
+``execute`` calls theirs), on integer NHWC streams, batch first. What it adds is the
+hardware view: its own typed fields that backends read (matrix sizes, window geometry,
+accumulator width) and the folding factors ``pe`` and ``simd`` that a later pass chooses.
+
+* :class:`MVAU` -- matrix product (multiply-accumulate or XNOR-popcount) plus optional
+  per-channel thresholds: ``MatMul``/``XnorPopcountMatMul`` (+ ``MultiThreshold``).
+* :class:`Thresholding` -- per-channel thresholds alone: ``MultiThreshold``.
+* :class:`SlidingWindow` -- NHWC im2col patches: ``Im2Col``.
+* :class:`StreamingMaxPool` -- NHWC max pooling: ``MaxPoolNHWC``.
+* :class:`StreamReshape` -- a new shape for the same NHWC stream: ``Reshape``/``Flatten``.
+* :class:`LabelSelect` -- the k largest values' indices: ``TopK``/``ArgMax``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from bnncc.datatype import BIPOLAR, DataType
+from bnncc.errors import ShapeError
+from bnncc.ir.graph import TensorInfo
+from bnncc.ir.op import Op, value_bounds
+from bnncc.ir.ops.classify import TopK
+from bnncc.ir.ops.linear import MatMul, XnorPopcountMatMul
+from bnncc.ir.ops.quant import MultiThreshold
+from bnncc.ir.ops.shape import Reshape
+from bnncc.ir.ops.window import Im2Col, MaxPoolNHWC
+
+
+# -- shared checks and arithmetic ---------------------------------------------------------
+def is_integral(value: np.ndarray) -> bool:
+    """True if every element of ``value`` is a finite integer."""
+    value = np.asarray(value)
+    if value.dtype.kind in "iub":
+        return True
+    return bool(np.all(np.isfinite(value)) and np.all(value == np.round(value)))
+
+
+def accumulator_range(x: TensorInfo, weights: np.ndarray, binary_xnor: bool) -> tuple[int, int]:
+    """Smallest and largest accumulator value of ``x @ weights`` over every input ``x`` of
+    its type.
+
+    Multiply-accumulate: with ``x`` in ``[lo, hi]``, column ``m`` lies in
+    ``[sum_k min(w[k,m]*lo, w[k,m]*hi), sum_k max(w[k,m]*lo, w[k,m]*hi)]`` (each term is
+    linear in ``x[k]``, so its extremes are at the ends); the result spans all columns.
+    XNOR-popcount: the count of agreeing positions, ``[0, MW]``. An empty matrix gives 0.
+    """
+    weights = np.asarray(weights)
+    if binary_xnor:
+        return 0, int(weights.shape[0])
+    if weights.size == 0:
+        return 0, 0
+    lo, hi = (int(v) for v in value_bounds(x))
+    w = np.rint(weights) if weights.dtype.kind == "f" else weights
+    magnitude = float(np.abs(w).max()) * max(abs(lo), abs(hi)) * w.shape[0]
+    w = w.astype(np.int64 if magnitude < 2.0**62 else object)
+    low_terms, high_terms = np.minimum(w * lo, w * hi), np.maximum(w * lo, w * hi)
+    return int(low_terms.sum(axis=0).min()), int(high_terms.sum(axis=0).max())
+
+
+def accumulator_dtype(x: TensorInfo, weights: np.ndarray, binary_xnor: bool) -> DataType:
+    """The narrowest integer type holding :func:`accumulator_range`."""
+    return DataType.for_range(*accumulator_range(x, weights, binary_xnor))
+
+
+@dataclass(kw_only=True)
+class HWOp(Op):
+    """Base of every hardware stage.
+
+    ``pe`` (processing elements: output channels or matrix rows handled per cycle) and
+    ``simd`` (input elements handled per cycle per PE) are the folding factors; 1 and 1 is
+    the smallest, slowest stage. Each stage says which dimension each must divide
+    (:meth:`folding_dims`); :meth:`check_folding` enforces it.
+    """
+
+    pe: int = 1
+    simd: int = 1
+
+    def folding_dims(self, ins: Sequence[TensorInfo]) -> tuple[int | None, int | None]:
+        """(dimension PE must divide, dimension SIMD must divide); None: must be 1."""
+        return None, None
+
+    def check_folding(self, ins: Sequence[TensorInfo]) -> None:
+        """Fail unless ``pe`` and ``simd`` divide the dimensions of :meth:`folding_dims`."""
+        for label, factor, dim in zip(("PE", "SIMD"), (self.pe, self.simd), self.folding_dims(ins)):
+            if not isinstance(factor, (int, np.integer)) or factor < 1:
+                self.fail(f"{label}={factor} must be a positive integer")
+            if dim is None and factor != 1:
+                self.fail(f"{label}={factor}: this stage has no {label} parallelism (must be 1)")
+            if dim is not None and dim % factor:
+                self.fail(f"{label}={factor} does not divide {dim}")
+
+    def require_integer_stream(self, info: TensorInfo, what: str = "input") -> None:
+        """Fail unless ``info`` is a non-constant integer tensor (a hardware stream)."""
+        if not info.dtype.is_integer:
+            self.fail(f"{what} is {info.dtype}; hardware stages take integer streams")
+        if info.value is not None:
+            self.fail(f"{what} is a constant; hardware stages take streams")
+
+    def require_constant(self, info: TensorInfo, what: str) -> np.ndarray:
+        """The value of ``info``, failing unless it is a constant of finite integers."""
+        if info.value is None:
+            self.fail(f"{what} must be a constant (they are stored in the stage's memory)")
+        if not is_integral(info.value):
+            self.fail(f"{what} must be integers, found non-integer values")
+        return info.value
+
+    def check_thresholds(self, info: TensorInfo, channels: int, out_dtype: DataType) -> None:
+        """Thresholds: constant integers of shape (channels or 1, S), S fitting ``out_dtype``
+        (exactly 1 for BIPOLAR, at most ``max - min`` otherwise)."""
+        self.require_constant(info, "thresholds")
+        shape = info.shape
+        if len(shape) != 2 or shape[0] not in (1, channels):
+            self.fail(f"thresholds must have shape ({channels} or 1, S), got {shape}", ShapeError)
+        steps = shape[1]
+        if out_dtype == BIPOLAR and steps != 1:
+            self.fail(f"a BIPOLAR output needs exactly 1 threshold per channel, got {steps}")
+        if not out_dtype.is_integer:
+            self.fail(f"out_dtype must be an integer type, got {out_dtype}")
+        if out_dtype != BIPOLAR and steps > int(out_dtype.max) - int(out_dtype.min):
+            self.fail(f"{steps} thresholds produce counts that do not fit {out_dtype}")
+
+
+# -- matrix-vector-activation unit --------------------------------------------------------
+@dataclass(kw_only=True)
+class MVAU(HWOp):
+    """Matrix-vector-activation unit: an MH x MW matrix times a stream of MW-vectors, then
+    optional per-channel thresholds.
+
+    Inputs ``x`` (N, ..., MW) integer, ``weights`` (MW, MH) integer constant (stored as
+    ``MatMul`` stores it; hardware row ``m`` is column ``m``), optional ``thresholds``
+    (MH or 1, S) integer constant. The accumulator is
+
+    * ``acc[..., m] = sum_k x[..., k] * W[k, m]`` (multiply-accumulate), or
+    * with ``binary_xnor`` (``x`` and ``W`` BIPOLAR): ``acc[..., m] = #{k : x[..., k] ==
+      W[k, m]}``, the XNOR-popcount, so that ``x @ W = 2 * acc - MW``.
+
+    With thresholds the output is ``code(sum_i [acc[..., m] >= T[m, i]])`` with the codes of
+    ``MultiThreshold.code_from_count`` for ``out_dtype``; without, it is ``acc`` and
+    ``out_dtype == acc_dtype``. ``acc_dtype`` holds every accumulator value
+    (:func:`accumulator_range`).
+    """
+
+    mw: int
+    mh: int
+    acc_dtype: DataType
+    out_dtype: DataType
+    binary_xnor: bool = False
+
+    @property
+    def has_thresholds(self) -> bool:
+        return len(self.inputs) > 2 and bool(self.inputs[2])
+
+    def product_op(self) -> Op:
+        """The IR product this unit computes first."""
+        cls = XnorPopcountMatMul if self.binary_xnor else MatMul
+        return cls(name=self.name, inputs=list(self.inputs[:2]), outputs=[])
+
+    def threshold_op(self) -> MultiThreshold:
+        """The IR thresholding applied to the accumulator."""
+        return MultiThreshold(name=self.name, out_dtype=self.out_dtype, channel_axis=-1)
+
+    def folding_dims(self, ins):
+        return self.mh, self.mw
+
+    def infer(self, ins):
+        x, weights = ins[0], ins[1]
+        self.require_integer_stream(x)
+        w = self.require_constant(weights, "weights")
+        if weights.shape != (self.mw, self.mh):
+            self.fail(f"weights have shape {weights.shape}, expected (MW, MH) = ({self.mw}, {self.mh})", ShapeError)
+        if not x.shape or x.shape[-1] != self.mw:
+            self.fail(f"input {x.shape} does not end in MW = {self.mw}", ShapeError)
+        if self.binary_xnor and (x.dtype != BIPOLAR or not np.all(np.abs(w) == 1)):
+            self.fail(f"XNOR-popcount needs BIPOLAR input and +-1 weights, got {x.dtype} input")
+        low, high = accumulator_range(x, w, self.binary_xnor)
+        if not self.acc_dtype.is_integer or low < self.acc_dtype.min or high > self.acc_dtype.max:
+            self.fail(f"acc_dtype {self.acc_dtype} cannot hold accumulator values {low}..{high}")
+        if self.has_thresholds:
+            self.check_thresholds(ins[2], self.mh, self.out_dtype)
+        elif self.out_dtype != self.acc_dtype:
+            self.fail(f"without thresholds the output is the accumulator, but out_dtype {self.out_dtype} != acc_dtype {self.acc_dtype}")
+        self.check_folding(ins)
+        return [(tuple(x.shape[:-1]) + (self.mh,), self.out_dtype)]
+
+    def execute(self, x, weights, thresholds=None):
+        (acc,) = self.product_op().execute(x, weights)
+        if thresholds is None:
+            return [acc]
+        return self.threshold_op().execute(acc, thresholds)
+
+
+# -- thresholding -------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class Thresholding(HWOp):
+    """Per-channel multi-thresholding of an integer stream, channels last:
+    ``y[..., c] = code(sum_i [x[..., c] >= T[c, i]])`` (``T`` of shape (C or 1, S), codes as
+    ``MultiThreshold.code_from_count`` for ``out_dtype``)."""
+
+    channels: int
+    out_dtype: DataType
+
+    def reference_op(self) -> MultiThreshold:
+        return MultiThreshold(name=self.name, out_dtype=self.out_dtype, channel_axis=-1)
+
+    def folding_dims(self, ins):
+        return self.channels, None
+
+    def infer(self, ins):
+        x = ins[0]
+        self.require_integer_stream(x)
+        if len(x.shape) < 2 or x.shape[-1] != self.channels:
+            self.fail(f"input {x.shape} does not end in {self.channels} channels", ShapeError)
+        self.check_thresholds(ins[1], self.channels, self.out_dtype)
+        self.check_folding(ins)
+        return [(tuple(x.shape), self.out_dtype)]
+
+    def execute(self, x, thresholds):
+        return self.reference_op().execute(x, thresholds)
+
+
+# -- sliding windows ----------------------------------------------------------------------
+@dataclass(kw_only=True)
+class _WindowStage(HWOp):
+    """Shared geometry checks of the windowed stages (NHWC in, NHWC out)."""
+
+    ifm_channels: int
+    ifm_dims: tuple[int, int]
+    ofm_dims: tuple[int, int]
+
+    def reference_op(self) -> Op:
+        raise NotImplementedError
+
+    def folding_dims(self, ins):
+        return None, self.ifm_channels
+
+    def infer(self, ins):
+        x = ins[0]
+        self.require_integer_stream(x)
+        if len(x.shape) != 4 or tuple(x.shape[1:]) != (*self.ifm_dims, self.ifm_channels):
+            self.fail(f"input {x.shape} is not (N, {self.ifm_dims[0]}, {self.ifm_dims[1]}, {self.ifm_channels})", ShapeError)
+        specs = self.reference_op().infer(ins)
+        out_shape = specs[0][0]
+        if tuple(out_shape[1:3]) != tuple(self.ofm_dims):
+            self.fail(f"output is {out_shape[1:3]} pixels but ofm_dims says {tuple(self.ofm_dims)}", ShapeError)
+        self.check_folding(ins)
+        return specs
+
+    def execute(self, x):
+        return self.reference_op().execute(x)
+
+
+@dataclass(kw_only=True)
+class SlidingWindow(_WindowStage):
+    """Sliding-window generator: NHWC patches exactly as ``Im2Col``,
+    ``y[n, i, j, (u*KW + v)*C + c] = x_pad[n, i*sh + u*dh, j*sw + v*dw, c]`` with ``x_pad``
+    surrounded by ``pads`` (top, left, bottom, right) of ``pad_value``. ``ifm_dims`` =
+    (H, W), ``ofm_dims`` = (OH, OW), ``ifm_channels`` = C; SIMD channels per beat."""
+
+    kernel_shape: tuple[int, int] = (1, 1)
+    strides: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
+    dilations: tuple[int, int] = (1, 1)
+    pad_value: float | np.ndarray = 0
+
+    def reference_op(self) -> Im2Col:
+        return Im2Col(
+            name=self.name, kernel_shape=self.kernel_shape, strides=self.strides, pads=self.pads,
+            dilations=self.dilations, pad_value=self.pad_value,
+        )
+
+
+@dataclass(kw_only=True)
+class StreamingMaxPool(_WindowStage):
+    """Streaming max pooling, exactly as ``MaxPoolNHWC``:
+    ``y[n, i, j, c] = max_{u, v} x_pad[n, i*sh + u*dh, j*sw + v*dw, c]`` (padding never
+    wins; with ``ceil_mode`` the last partial window counts). ``ifm_dims`` = (H, W),
+    ``ofm_dims`` = (OH, OW), ``ifm_channels`` = C; PE channels per beat."""
+
+    kernel_shape: tuple[int, int] = (2, 2)
+    strides: tuple[int, int] = (2, 2)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
+    dilations: tuple[int, int] = (1, 1)
+    ceil_mode: bool = False
+
+    def reference_op(self) -> MaxPoolNHWC:
+        return MaxPoolNHWC(
+            name=self.name, kernel_shape=self.kernel_shape, strides=self.strides, pads=self.pads,
+            dilations=self.dilations, ceil_mode=self.ceil_mode,
+        )
+
+    def folding_dims(self, ins):
+        return self.ifm_channels, None
+
+
+# -- stream plumbing and classification ---------------------------------------------------
+@dataclass(kw_only=True)
+class StreamReshape(HWOp):
+    """A new shape for the same stream: ``y = x.reshape((N,) + shape[1:])``. Elements keep
+    their row-major (NHWC) order, so the stream of beats is unchanged and the stage costs
+    nothing in hardware (a backend wires it through)."""
+
+    shape: tuple[int, ...] = ()
+
+    def reference_op(self) -> Reshape:
+        return Reshape(name=self.name, shape=tuple(self.shape))
+
+    def infer(self, ins):
+        self.require_integer_stream(ins[0])
+        self.check_folding(ins)
+        return self.reference_op().infer(ins)
+
+    def execute(self, x):
+        return self.reference_op().execute(x)
+
+
+@dataclass(kw_only=True)
+class LabelSelect(HWOp):
+    """Indices of the ``k`` largest values along the last axis of an integer (N, ..., C)
+    stream, largest first; among equal values the lower index comes first (as ONNX TopK
+    and ArgMax). Outputs: ``indices`` (N, ..., k) and, if a second output is named, the
+    ``values`` (N, ..., k). With ``keepdims`` false (ArgMax's, only for k = 1) the last
+    axis is dropped. Indices are typed as the narrowest type holding 0..C-1."""
+
+    k: int = 1
+    keepdims: bool = True
+
+    def reference_op(self) -> TopK:
+        return TopK(name=self.name, k=self.k, axis=-1, largest=True)
+
+    def folding_dims(self, ins):
+        return ins[0].shape[-1], None
+
+    def infer(self, ins):
+        x = ins[0]
+        self.require_integer_stream(x)
+        if len(x.shape) < 2:
+            self.fail(f"input {x.shape} has no class axis after the batch dimension", ShapeError)
+        channels = x.shape[-1]
+        if not 1 <= self.k <= channels:
+            self.fail(f"k={self.k} outside 1..{channels}")
+        if not self.keepdims and self.k != 1:
+            self.fail(f"keepdims=False drops the class axis, which needs k=1, got k={self.k}")
+        self.check_folding(ins)
+        shape = tuple(x.shape[:-1]) + ((self.k,) if self.keepdims else ())
+        return [(shape, DataType.for_range(0, channels - 1)), (shape, x.dtype)]
+
+    def execute(self, x):
+        values, indices = self.reference_op().execute(x)
+        if not self.keepdims:
+            values, indices = values[..., 0], indices[..., 0]
+        return [indices, values]
