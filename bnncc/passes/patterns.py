@@ -80,3 +80,16 @@ def emit_affine(graph: Graph, name: str, source: str, target: str, op_class, val
 
 
 AFFINE_TYPES = (ops.Mul, ops.Add)
+
+
+def record_alias(graph: Graph, new: str, original: str, perm=None, order=None) -> None:
+    """Note that tensor ``new`` holds the values of ``original`` rearranged:
+    ``new = transpose(original, perm)`` or ``new[..., i] = original[..., order[i]]``.
+    Verification uses this to compare renamed tensors with the reference."""
+    aliases = graph.metadata.setdefault("aliases", {})
+    entry = {"tensor": original}
+    if perm is not None:
+        entry["perm"] = [int(p) for p in perm]
+    if order is not None:
+        entry["order"] = [int(i) for i in order]
+    aliases[new] = entry

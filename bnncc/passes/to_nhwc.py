@@ -36,6 +36,7 @@ from bnncc.ir.build import add_inferred, new_constant, reinfer
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops.elementwise import Binary, Unary
 from bnncc.passes.base import Pass
+from bnncc.passes.patterns import record_alias
 
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
@@ -129,6 +130,7 @@ def _through_layout_free(graph: Graph, transpose, consumer) -> str | None:
     nhwc_out = graph.fresh_name(f"{target}__nhwc")
     graph.remove_op(consumer.name)
     add_inferred(graph, nhwc_op.clone(outputs=[nhwc_out]))
+    record_alias(graph, nhwc_out, target, perm=(0, 2, 3, 1))
     name = graph.fresh_name(f"{consumer.name}__to_nchw")
     add_inferred(graph, ops.Transpose(name=name, inputs=[nhwc_out], outputs=[target], perm=TO_NCHW))
     detail = f" ({what})" if what else ""
@@ -206,6 +208,8 @@ def _permute_chain(graph: Graph, chain, tensor: str, renamed: str, order: np.nda
         outputs = list(op.outputs) if last else [graph.fresh_name(f"{op.outputs[0]}__nhwc")]
         graph.remove_op(op.name)
         add_inferred(graph, op.clone(inputs=inputs, outputs=outputs))
+        if not last:
+            record_alias(graph, outputs[0], op.outputs[0], order=order)
         tensor, renamed = op.outputs[0], outputs[0]
 
 

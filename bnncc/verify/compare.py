@@ -85,12 +85,27 @@ def _step(op) -> int:
     return 1
 
 
+def aliased_reference(graph: Graph, reference: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The reference extended by tensors that passes renamed and rearranged (recorded in
+    ``graph.metadata["aliases"]``, e.g. NHWC versions of NCHW tensors)."""
+    extended = dict(reference)
+    for name, entry in graph.metadata.get("aliases", {}).items():
+        original = extended.get(entry["tensor"])
+        if original is None or name in extended:
+            continue
+        if "perm" in entry:
+            extended[name] = np.transpose(original, entry["perm"])
+        else:
+            extended[name] = np.take(original, entry["order"], axis=-1)
+    return extended
+
+
 class _StageChecker:
     def __init__(self, graph: Graph, comparison: Comparison):
         self.graph = graph
-        self.comparison = comparison
+        self.comparison = Comparison(comparison.inputs, aliased_reference(graph, comparison.reference))
         self.executor = Executor(graph)
-        reference = comparison.reference
+        reference = self.comparison.reference
         producers = {op.outputs[0]: op for op in graph.ops() if isinstance(op, Quantizer)}
         self.quantizers = {t: producers[t] for t in quantizer_outputs(graph) if t in reference}
         self.integer_outputs = [
