@@ -8,16 +8,20 @@ from typing import Callable
 from bnncc.ir.graph import Graph
 from bnncc.passes.absorb_thresholds import AbsorbThresholds
 from bnncc.passes.base import Pass, PassResult
+from bnncc.passes.host_partition import HostPartition
 from bnncc.passes.lower_conv import LowerConv
 from bnncc.passes.streamline import Streamline
 from bnncc.passes.tidy import Tidy
+from bnncc.passes.to_hw import ToHardware
 from bnncc.passes.to_nhwc import ToNHWC
 from bnncc.passes.xnor_popcount import XnorPopcount
 
 
 def default_passes() -> list[Pass]:
     """The passes ``bnncc compile`` runs, in order."""
-    return [Tidy(), Streamline(), AbsorbThresholds(), LowerConv(), ToNHWC(), XnorPopcount()]
+    return [
+        Tidy(), Streamline(), AbsorbThresholds(), LowerConv(), ToNHWC(), XnorPopcount(), ToHardware(), HostPartition(),
+    ]
 
 
 @dataclass

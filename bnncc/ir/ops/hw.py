@@ -184,7 +184,10 @@ class MVAU(HWOp):
         if self.has_thresholds:
             self.check_thresholds(ins[2], self.mh, self.out_dtype)
         elif self.out_dtype != self.acc_dtype:
-            self.fail(f"without thresholds the output is the accumulator, but out_dtype {self.out_dtype} != acc_dtype {self.acc_dtype}")
+            self.fail(
+                f"without thresholds the output is the accumulator, "
+                f"but out_dtype {self.out_dtype} != acc_dtype {self.acc_dtype}"
+            )
         self.check_folding(ins)
         return [(tuple(x.shape[:-1]) + (self.mh,), self.out_dtype)]
 
