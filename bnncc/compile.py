@@ -79,6 +79,6 @@ def compile_model(
 def _host_steps(graph: Graph) -> dict | None:
     if "partition" not in graph.metadata:
         return None
-    from bnncc.passes.host_partition import describe_host_steps
+    from bnncc.passes.host_steps import describe_host_steps
 
     return describe_host_steps(graph)

@@ -89,10 +89,11 @@ def act_node(name, x, y, bits, inits, scale=0.5, signed=1):
 
 
 def tiny_cnn(seed=0, in_bits=8, act_bits=2, weight_bits=2, kernel=(3, 3), stride=(1, 1), pads=(1, 1, 1, 1),
-             channels=(3, 8, 6), size=(9, 8), classes=23, pad_op=None):
+             channels=(3, 8, 6), size=(9, 8), classes=23, pad_op=None, conv2_pad=None):
     """x -> normalise -> Quant(in_bits) -> [Pad] -> Conv -> BN -> act -> MaxPool -> Conv ->
     BN -> act -> Flatten -> Gemm -> BN -> act -> MatMul -> Mul -> y, with negative and zero
-    BatchNorm scales."""
+    BatchNorm scales. ``conv2_pad``: None (no padding), "zero" (the second Conv pads with
+    zeros) or a value v (an explicit Pad with value v before the second Conv)."""
     rng = np.random.default_rng(seed)
     c0, c1, c2 = channels
     inits = {"half": np.float32(0.5), "two": np.float32(2.0)}
@@ -120,14 +121,25 @@ def tiny_cnn(seed=0, in_bits=8, act_bits=2, weight_bits=2, kernel=(3, 3), stride
         bn_node("bn1", "c1", "b1"),
         act_node("act1", "b1", "a1", act_bits, inits),
         helper.make_node("MaxPool", ["a1"], ["p1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Conv", ["p1", "w2q"], ["c2"], name="conv2", kernel_shape=[2, 2]),
+    ]
+    conv2_in, conv2_pads = "p1", [0, 0, 0, 0]
+    if conv2_pad == "zero":
+        conv2_pads = [1, 1, 1, 1]
+    elif conv2_pad is not None:
+        inits["pads2"] = np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)
+        inits["pad2_value"] = np.float32(conv2_pad)
+        nodes.append(helper.make_node("Pad", ["p1", "pads2", "pad2_value"], ["p1p"], name="pad2", mode="constant"))
+        conv2_in = "p1p"
+    nodes += [
+        helper.make_node("Conv", [conv2_in, "w2q"], ["c2"], name="conv2", kernel_shape=[2, 2], pads=conv2_pads),
         bn_node("bn2", "c2", "b2"),
         act_node("act2", "b2", "a2", act_bits, inits),
         helper.make_node("Flatten", ["a2"], ["f"], name="flatten"),
     ]
     h = (size[0] + pads[0] + pads[2] + (2 if pad_op is not None else 0) - kernel[0]) // stride[0] + 1
     w = (size[1] + pads[1] + pads[3] + (2 if pad_op is not None else 0) - kernel[1]) // stride[1] + 1
-    flat = c2 * (h // 2 - 1) * (w // 2 - 1)
+    grow = 0 if conv2_pad is None else 2
+    flat = c2 * (h // 2 - 1 + grow) * (w // 2 - 1 + grow)
     hidden = 37
     inits["fc1"] = rng.normal(size=(hidden, flat)).astype(np.float32)
     inits["fc2"] = rng.normal(size=(hidden, classes)).astype(np.float32)

@@ -116,8 +116,12 @@ def exact_matmul(a: np.ndarray, b: np.ndarray, a_bound: float | None = None) -> 
     Integer products go through BLAS in the narrowest float type whose mantissa holds every
     partial sum exactly: float32 while ``max|a| * max|b| * K < 2**24``, float64 below 2**53,
     int64 beyond. ``a_bound`` (an upper bound of ``|a|``) saves scanning a large ``a``.
-    Real operands are multiplied in float64.
+    Real operands are multiplied in float64. A stack of vectors times one matrix is
+    computed as a single 2-D product (numpy's stacked matmul does not reach BLAS).
     """
+    if b.ndim == 2 and a.ndim > 2:
+        flat = exact_matmul(a.reshape(-1, a.shape[-1]), b, a_bound)
+        return flat.reshape(a.shape[:-1] + (b.shape[1],))
     if a.dtype.kind in "iu" and b.dtype.kind in "iu":
         a_max = float(np.abs(a).max(initial=0)) if a_bound is None else float(a_bound)
         bound = a_max * float(np.abs(b).max(initial=0)) * a.shape[-1]

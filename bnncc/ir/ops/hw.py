@@ -24,7 +24,7 @@ import numpy as np
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.errors import ShapeError
 from bnncc.ir.graph import TensorInfo
-from bnncc.ir.op import Op, value_bounds
+from bnncc.ir.op import Quantizer, Op, value_bounds
 from bnncc.ir.ops.classify import TopK
 from bnncc.ir.ops.linear import MatMul, XnorPopcountMatMul
 from bnncc.ir.ops.quant import MultiThreshold
@@ -128,7 +128,7 @@ class HWOp(Op):
 
 # -- matrix-vector-activation unit --------------------------------------------------------
 @dataclass(kw_only=True)
-class MVAU(HWOp):
+class MVAU(Quantizer, HWOp):
     """Matrix-vector-activation unit: an MH x MW matrix times a stream of MW-vectors, then
     optional per-channel thresholds.
 
@@ -197,10 +197,18 @@ class MVAU(HWOp):
             return [acc]
         return self.threshold_op().execute(acc, thresholds)
 
+    def boundary_distance(self, x, weights, thresholds=None):
+        """Distance of each accumulator from its channel's nearest threshold (infinite
+        without thresholds: an accumulator is never a rounding tie)."""
+        (acc,) = self.product_op().execute(x, weights)
+        if thresholds is None:
+            return np.full(acc.shape, np.inf)
+        return self.threshold_op().boundary_distance(acc, thresholds)
+
 
 # -- thresholding -------------------------------------------------------------------------
 @dataclass(kw_only=True)
-class Thresholding(HWOp):
+class Thresholding(Quantizer, HWOp):
     """Per-channel multi-thresholding of an integer stream, channels last:
     ``y[..., c] = code(sum_i [x[..., c] >= T[c, i]])`` (``T`` of shape (C or 1, S), codes as
     ``MultiThreshold.code_from_count`` for ``out_dtype``)."""
@@ -225,6 +233,9 @@ class Thresholding(HWOp):
 
     def execute(self, x, thresholds):
         return self.reference_op().execute(x, thresholds)
+
+    def boundary_distance(self, x, thresholds):
+        return self.reference_op().boundary_distance(x, thresholds)
 
 
 # -- sliding windows ----------------------------------------------------------------------
