@@ -73,6 +73,8 @@ def find_partition(graph: Graph) -> Partition:
     """The host/hardware split of ``graph`` (module docstring); raises
     :class:`UnsupportedModelError` naming the node when there is no valid one."""
     order = graph.ops()
+    for op in order:
+        _reject_if(op, _joins_activations(graph, op))
     stages = [op for op in order if isinstance(op, HWOp)]
     if not stages:
         raise UnsupportedModelError(_no_hardware_message(graph))
@@ -93,6 +95,39 @@ def find_partition(graph: Graph) -> Partition:
         (partition.host_post if where == "after" else partition.host_pre).append(op.name)
     partition.hw_inputs, partition.hw_outputs = _boundary(graph, stages, stage_names)
     return partition
+
+
+JOINING_OPS = (ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Concat)
+
+
+def _joins_activations(graph: Graph, op) -> str | None:
+    """Why an element-wise op or Concat of two activations (a residual or skip connection)
+    cannot be mapped, or None for anything else. Such a join keeps the scales on both
+    sides from reaching a quantizer, so it has to be reported where it is."""
+    if not isinstance(op, JOINING_OPS) or op.name in _host_only_joins(graph):
+        return None
+    batched = [t for t in op.inputs if t and graph.tensors[t].batched]
+    if len(batched) < 2:
+        return None
+    return (
+        f"combines two activations ('{batched[0]}' and '{batched[1]}'), a residual or skip connection; "
+        "bnncc has no hardware stage for joining streams yet"
+    )
+
+
+def _host_only_joins(graph: Graph) -> set[str]:
+    """Joins that only touch the graph input side before any quantizer (host work)."""
+    quantized = {t for t, info in graph.tensors.items() if info.dtype.is_integer and info.batched}
+    safe = set()
+    for op in graph.ops():
+        if isinstance(op, JOINING_OPS) and not any(t in quantized for t in op.inputs) and not _downstream_of_quantizer(graph, op, quantized):
+            safe.add(op.name)
+    return safe
+
+
+def _downstream_of_quantizer(graph: Graph, op, quantized: set[str]) -> bool:
+    ancestors = nx.ancestors(graph.nx_graph, op.name)
+    return any(t in quantized for name in ancestors for t in graph.op(name).outputs)
 
 
 def _reject_if(op, problem: str | None) -> None:
