@@ -78,6 +78,36 @@ def build_maxpool(ctx: NodeContext):
     return [ops.MaxPool(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], ceil_mode=ceil_mode, **fields)]
 
 
+def _pad_spec(ctx: NodeContext, rank: int) -> tuple[tuple[int, ...], tuple[int, ...], float]:
+    """(axes, pads, value) of an ONNX Pad: attributes before opset 11, constant inputs after
+    (``axes`` from opset 18); ``pads`` lists every axis' begin, then every axis' end."""
+    if ctx.opset < 11:
+        pads = _ints(ctx.attr("pads", ctx.attr("paddings", [])))
+        return tuple(range(rank)), pads, float(ctx.attr("value", 0.0))
+    pads = _ints(ctx.const(1, "pads"))
+    value = np.asarray(ctx.optional_const(2, "constant_value", 0.0)).reshape(-1)
+    axes = _ints(ctx.optional_const(3, "axes", np.arange(rank)))
+    return tuple(a % rank for a in axes), pads, float(value[0]) if value.size else 0.0
+
+
+def build_pad(ctx: NodeContext):
+    """ONNX Pad, constant mode, on the spatial axes (2, 3) of an NCHW tensor only."""
+    mode = ctx.attr("mode", "constant")
+    if mode != "constant":
+        ctx.fail(f"mode '{mode}' is not supported; only constant padding of the spatial axes can be compiled")
+    rank = len(ctx.info(0).shape)
+    axes, pads, value = _pad_spec(ctx, rank)
+    if len(pads) != 2 * len(axes):
+        ctx.fail(f"expected {2 * len(axes)} pads for axes {list(axes)}, got {list(pads)}")
+    begin, end = dict(zip(axes, pads[: len(axes)])), dict(zip(axes, pads[len(axes) :]))
+    if any(p < 0 for p in pads):
+        ctx.fail(f"negative pads {list(pads)} (cropping) are not supported")
+    if rank != 4 or any(begin[a] or end[a] for a in axes if a not in (2, 3)):
+        ctx.fail(f"only the spatial axes (2, 3) of an NCHW tensor can be padded; got pads {list(pads)} on a rank-{rank} tensor")
+    spatial = (begin.get(2, 0), begin.get(3, 0), end.get(2, 0), end.get(3, 0))
+    return [ops.Pad(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], pads=spatial, value=value)]
+
+
 def build_gemm(ctx: NodeContext):
     return [
         ops.Gemm(
