@@ -1,0 +1,768 @@
+"""Train the BNN-PYNQ example networks on scikit-learn's digits and export them to ONNX.
+
+The FINN / BNN-PYNQ topologies shipped with ``brevitas_examples`` (TFC, SFC and CNV at
+several weight/activation bit widths) are trained for a few epochs on the 8x8 digits
+that come with scikit-learn, upsampled to the input size each topology expects, and then
+exported with Brevitas:
+
+* ``tfc_w1a1``, ``tfc_w2a2``, ``sfc_w1a2``, ``cnv_w1a1``, ``cnv_w2a2``: QONNX
+  (``BipolarQuant`` / ``Quant`` custom ops) through the TorchScript exporter;
+* ``tfc_w2a2_qcdq``: standard ONNX QuantizeLinear / Clip / DequantizeLinear, which
+  onnxruntime can run;
+* ``tfc_w1a1_dynamo``: QONNX through the ``torch.export`` (dynamo) exporter, with the
+  weights stored as ONNX external data in ``tfc_w1a1_dynamo.onnx.data``.  If that
+  exporter is unavailable (it needs ``onnxscript``), ``tfc_w1a1_external`` is written
+  instead: the TorchScript export re-saved with external data.
+
+Every file is re-saved with an IR version onnxruntime accepts, checked with the ONNX
+checker, run through ``onnx.reference`` (with small implementations of the QONNX ops)
+and compared with PyTorch.  The held-out test images are written to
+``examples/data/digits_test.npz`` (keys ``x28``: float32 (N, 1, 28, 28), ``x32``:
+float32 (N, 3, 32, 32), both in [0, 1], and ``y``: int64 labels), and a description of
+every file, with its test accuracy, to ``manifest.json`` next to the models.
+
+Networks take float inputs in [0, 1] (their first operation is ``2 * x - 1``).
+
+Requirements: the ``examples`` extra.  Install ``torch==2.13.0`` (CPU build) first, then
+brevitas, onnx, onnxoptimizer, onnxruntime and scikit-learn (and onnxscript for the
+dynamo export).  Everything runs on the CPU with fixed seeds; the full run takes a few
+minutes on two cores.
+
+Usage::
+
+    python examples/export_models.py                       # everything
+    python examples/export_models.py --only tfc_w1a1       # one file (repeatable)
+    python examples/export_models.py --epochs-scale 0.5    # shorter training
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import numpy_helper
+from onnx.reference import ReferenceEvaluator
+from onnx.reference.op_run import OpRun
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+LOG = logging.getLogger("export_models")
+
+EXAMPLES_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT_DIR = EXAMPLES_DIR / "models"
+DEFAULT_DATA_DIR = EXAMPLES_DIR / "data"
+
+SEED = 0
+TEST_SIZE = 0.25
+# Highest IR version onnxruntime 1.31 loads (onnx 1.23 writes 14 by default).
+TARGET_IR_VERSION = 10
+QONNX_DOMAINS = ("qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general", "finn")
+# Quantization-related ops and the names of their inputs.
+QUANT_INPUTS = {
+    "Quant": ("x", "scale", "zeropt", "bitwidth"),
+    "BipolarQuant": ("x", "scale"),
+    "Trunc": ("x", "scale", "zeropt", "in_bitwidth", "out_scale", "out_bitwidth"),
+    "QuantizeLinear": ("x", "y_scale", "y_zero_point"),
+    "Clip": ("input", "min", "max"),
+    "DequantizeLinear": ("x", "x_scale", "x_zero_point"),
+}
+MIN_CLASS_AGREEMENT = 0.98
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A BNN-PYNQ network and how to train it."""
+
+    config: str  # brevitas_examples.bnn_pynq config name
+    topology: str  # TFC, SFC or CNV
+    weight_bits: int
+    act_bits: int
+    input_key: str  # key of the preprocessed images in the data set ("x28" or "x32")
+    epochs: int
+    lr: float
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """One exported ONNX file: which network, through which exporter."""
+
+    name: str  # file stem in the output directory
+    network: str  # key into NETWORKS
+    path: str  # "qonnx", "qcdq" or "dynamo"
+
+
+NETWORKS = {
+    "tfc_w1a1": NetworkSpec("tfc_1w1a", "TFC", 1, 1, "x28", epochs=100, lr=0.02, batch_size=32),
+    "tfc_w2a2": NetworkSpec("tfc_2w2a", "TFC", 2, 2, "x28", epochs=60, lr=0.02, batch_size=32),
+    "sfc_w1a2": NetworkSpec("sfc_1w2a", "SFC", 1, 2, "x28", epochs=30, lr=0.02, batch_size=32),
+    "cnv_w1a1": NetworkSpec("cnv_1w1a", "CNV", 1, 1, "x32", epochs=8, lr=0.02, batch_size=32),
+    "cnv_w2a2": NetworkSpec("cnv_2w2a", "CNV", 2, 2, "x32", epochs=8, lr=0.02, batch_size=64),
+}
+
+EXPORTS = {
+    spec.name: spec
+    for spec in (
+        ExportSpec("tfc_w1a1", "tfc_w1a1", "qonnx"),
+        ExportSpec("tfc_w2a2", "tfc_w2a2", "qonnx"),
+        ExportSpec("sfc_w1a2", "sfc_w1a2", "qonnx"),
+        ExportSpec("cnv_w1a1", "cnv_w1a1", "qonnx"),
+        ExportSpec("cnv_w2a2", "cnv_w2a2", "qonnx"),
+        ExportSpec("tfc_w2a2_qcdq", "tfc_w2a2", "qcdq"),
+        ExportSpec("tfc_w1a1_dynamo", "tfc_w1a1", "dynamo"),
+    )
+}
+# Written instead of tfc_w1a1_dynamo when the dynamo exporter is unavailable.
+EXTERNAL_FALLBACK = ExportSpec("tfc_w1a1_external", "tfc_w1a1", "qonnx")
+
+EXPORT_PATH_LABELS = {
+    "qonnx": "qonnx torchscript",
+    "qcdq": "qcdq torchscript",
+    "dynamo": "qonnx dynamo",
+}
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_digits_split() -> dict[str, np.ndarray]:
+    """Load scikit-learn's 8x8 digits, scaled to [0, 1], with a fixed train/test split.
+
+    Returns arrays ``x_train``/``x_test`` of shape (N, 1, 8, 8) float32 and
+    ``y_train``/``y_test`` int64.
+    """
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)[:, None, :, :]
+    labels = digits.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, labels, test_size=TEST_SIZE, random_state=SEED
+    )
+    return {"x_train": x_train, "x_test": x_test, "y_train": y_train, "y_test": y_test}
+
+
+def upsample(images: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """Bilinearly resize (N, 1, 8, 8) images to (N, channels, size, size), values in [0, 1]."""
+    tensor = torch.from_numpy(images)
+    resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
+    resized = resized.clamp(0.0, 1.0).repeat(1, channels, 1, 1)
+    return resized.numpy().astype(np.float32)
+
+
+def preprocess(split: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Build the network inputs: ``{"train"|"test": {"x28", "x32", "y"}}``."""
+    result = {}
+    for part in ("train", "test"):
+        images = split[f"x_{part}"]
+        result[part] = {
+            "x28": upsample(images, 28, 1),
+            "x32": upsample(images, 32, 3),
+            "y": split[f"y_{part}"],
+        }
+    return result
+
+
+def save_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write a compressed ``.npz`` whose bytes depend only on ``arrays`` (no timestamps)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, array in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as stream:
+                np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def seed_everything(seed: int) -> None:
+    """Make PyTorch and NumPy deterministic for this process."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def build_network(spec: NetworkSpec) -> torch.nn.Module:
+    """Instantiate an untrained BNN-PYNQ network from its brevitas_examples config."""
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    model, _ = model_with_cfg(spec.config, pretrained=False)
+    return model
+
+
+def train(
+    model: torch.nn.Module, x: np.ndarray, y: np.ndarray, spec: NetworkSpec, epochs: int
+) -> None:
+    """Train with Adam, cross-entropy and cosine learning-rate decay.
+
+    As in BNN-PYNQ's trainer, the latent float weights are clipped to [-1, 1] after
+    every step so the binary/ternary quantizers keep a useful gradient.
+    """
+    generator = torch.Generator().manual_seed(SEED)
+    inputs, targets = torch.from_numpy(x), torch.from_numpy(y)
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    steps_per_epoch = -(-len(inputs) // spec.batch_size)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(1, epochs * steps_per_epoch)
+    )
+    model.train()
+    for epoch in range(epochs):
+        started = time.perf_counter()
+        order = torch.randperm(len(inputs), generator=generator)
+        total_loss = 0.0
+        for start in range(0, len(inputs), spec.batch_size):
+            batch = order[start : start + spec.batch_size]
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(inputs[batch]), targets[batch])
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            model.clip_weights(-1.0, 1.0)
+            total_loss += loss.item() * len(batch)
+        LOG.info(
+            "  epoch %d/%d: loss %.4f (%.1f s)",
+            epoch + 1,
+            epochs,
+            total_loss / len(inputs),
+            time.perf_counter() - started,
+        )
+    model.eval()
+
+
+@torch.no_grad()
+def predict_torch(model: torch.nn.Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Return the model's logits for ``x`` in evaluation mode."""
+    model.eval()
+    outputs = [model(torch.from_numpy(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+    return torch.cat(outputs).numpy()
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of rows whose arg-max equals the label."""
+    return float((logits.argmax(axis=1) == labels).mean())
+
+
+def check_batchnorm_trained(model: torch.nn.Module) -> None:
+    """Fail if some BatchNorm still has its initial running statistics."""
+    for name, module in model.named_modules():
+        if not hasattr(module, "running_mean") or not hasattr(module, "running_var"):
+            continue
+        untouched_mean = torch.all(module.running_mean == 0)
+        untouched_var = torch.all(module.running_var == 1)
+        if untouched_mean or untouched_var:
+            raise RuntimeError(f"module '{name}': running statistics were never updated")
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def dynamo_available() -> bool:
+    """Whether Brevitas can use the torch.export (dynamo) ONNX exporter here."""
+    from brevitas import export as brevitas_export
+
+    try:
+        import onnxscript  # noqa: F401  (torch.onnx's dynamo exporter needs it)
+    except ImportError:
+        return False
+    return hasattr(brevitas_export, "QONNXDynamoManager")
+
+
+def export_with_brevitas(model: torch.nn.Module, path: str, kind: str, shape: tuple) -> None:
+    """Export ``model`` to ``path`` with the Brevitas exporter for ``kind``."""
+    from brevitas.export import export_onnx_qcdq, export_qonnx
+
+    example = torch.rand(shape, generator=torch.Generator().manual_seed(SEED))
+    # The dynamo exporter and its optimizer print progress on stdout: keep it for results.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        warnings.simplefilter("ignore")
+        if kind == "qonnx":
+            # Brevitas defaults to dynamo on torch >= 2.9: ask for TorchScript explicitly.
+            export_qonnx(model, example, path, dynamo=False)
+        elif kind == "qcdq":
+            export_onnx_qcdq(model, example, path, dynamo=False)
+        elif kind == "dynamo":
+            export_qonnx(model, example, path, dynamo=True, optimize=True)
+        else:
+            raise ValueError(f"unknown export path '{kind}'")
+
+
+def save_final(model: onnx.ModelProto, path: Path, external: bool) -> list[Path]:
+    """Save ``model`` with an onnxruntime-compatible IR version; return the files written."""
+    model.ir_version = TARGET_IR_VERSION
+    data_path = path.with_name(path.name + ".data")
+    for stale in (path, data_path):
+        stale.unlink(missing_ok=True)
+    if not external:
+        onnx.save_model(model, path)
+        return [path]
+    onnx.save_model(
+        model,
+        path,
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=data_path.name,
+        size_threshold=0,
+    )
+    data_path.chmod(path.stat().st_mode)  # onnx creates the data file private (0600)
+    return [path, data_path]
+
+
+def export_file(
+    model: torch.nn.Module, spec: ExportSpec, shape: tuple, out_dir: Path, external: bool
+) -> list[Path]:
+    """Export one file into ``out_dir`` (through a scratch directory) and return its files."""
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch_path = os.path.join(scratch, f"{spec.name}.onnx")
+        export_with_brevitas(model, scratch_path, spec.path, shape)
+        # Loads any external data the exporter wrote, so the scratch dir can go.
+        exported = onnx.load(scratch_path)
+    return save_final(exported, out_dir / f"{spec.name}.onnx", external)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def attributes(node: onnx.NodeProto) -> dict:
+    """A node's attributes as plain Python values."""
+    values = {}
+    for attr in node.attribute:
+        value = onnx.helper.get_attribute_value(attr)
+        values[attr.name] = value.decode() if isinstance(value, bytes) else value
+    return values
+
+
+def constant_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    """Initializers and Constant-node outputs by tensor name."""
+    values = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant" and "value" in attributes(node):
+            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    return values
+
+
+def describe_quantizers(model: onnx.ModelProto) -> list[dict]:
+    """Distinct quantization-related nodes with their attributes, constants and count.
+
+    ``role`` is ``weight`` when the quantized tensor is an initializer, else
+    ``activation``; single-element constant inputs (scale, zero point, bit width, clip
+    bounds) are given by value, larger ones by shape.
+    """
+    constants = constant_values(model)
+    counts: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.op_type not in QUANT_INPUTS:
+            continue
+        record = {
+            "op": node.op_type,
+            "domain": node.domain or "ai.onnx",
+            "role": "weight" if node.input[0] in constants else "activation",
+            **attributes(node),
+        }
+        for name, tensor in zip(QUANT_INPUTS[node.op_type][1:], node.input[1:]):
+            if tensor in constants:
+                value = constants[tensor]
+                record[name] = value.item() if value.size == 1 else f"shape {list(value.shape)}"
+        key = json.dumps(record, sort_keys=False)
+        counts[key] = counts.get(key, 0) + 1
+    return [{**json.loads(key), "count": count} for key, count in counts.items()]
+
+
+def check_one_bit_quantizers(spec: NetworkSpec, quantizers: list[dict]) -> None:
+    """Fail unless 1-bit tensors use BipolarQuant and no Quant node has bit width 1.
+
+    Brevitas' integer quantizer at 1 bit silently produces NaN; the binary quantizer
+    exports as ``BipolarQuant``.
+    """
+    for quantizer in quantizers:
+        if quantizer["op"] == "Quant" and quantizer.get("bitwidth", 2) <= 1:
+            raise RuntimeError(f"{spec.config}: Quant node with bit width <= 1: {quantizer}")
+    for role, bits in (("weight", spec.weight_bits), ("activation", spec.act_bits)):
+        bipolar = sum(
+            q["count"] for q in quantizers if q["op"] == "BipolarQuant" and q["role"] == role
+        )
+        if (bits == 1) != (bipolar > 0):
+            raise RuntimeError(
+                f"{spec.config}: {role}s are {bits}-bit but {bipolar} BipolarQuant nodes "
+                f"quantize {role}s"
+            )
+
+
+def tensor_info(value: onnx.ValueInfoProto) -> dict:
+    """Name, element type and shape of a graph input or output."""
+    tensor_type = value.type.tensor_type
+    shape = [
+        dim.dim_value if dim.HasField("dim_value") else dim.dim_param
+        for dim in tensor_type.shape.dim
+    ]
+    return {
+        "name": value.name,
+        "dtype": onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).name,
+        "shape": shape,
+    }
+
+
+def graph_interface(model: onnx.ModelProto) -> tuple[list[dict], list[dict]]:
+    """The graph's real inputs (initializers excluded) and outputs."""
+    initializers = {init.name for init in model.graph.initializer}
+    inputs = [tensor_info(v) for v in model.graph.input if v.name not in initializers]
+    outputs = [tensor_info(v) for v in model.graph.output]
+    return inputs, outputs
+
+
+def inspect_onnx(path: Path) -> onnx.ModelProto:
+    """Load ``path``, run the ONNX checker and return the model (external data loaded)."""
+    model = onnx.load(str(path))
+    domains = {node.domain for node in model.graph.node}
+    # The checker does not know the QONNX custom domains: skip the full (shape) check.
+    full_check = not domains.intersection(QONNX_DOMAINS)
+    onnx.checker.check_model(str(path) if full_check else model, full_check=full_check)
+    return model
+
+
+def op_types(model: onnx.ModelProto) -> dict[str, int]:
+    """Count of nodes per ``domain:op_type`` (ai.onnx ops without prefix)."""
+    counts: dict[str, int] = {}
+    for node in model.graph.node:
+        key = f"{node.domain}:{node.op_type}" if node.domain else node.op_type
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def _qonnx_round(values: np.ndarray, mode: str) -> np.ndarray:
+    """Apply a QONNX rounding mode (ROUND is round-half-to-even)."""
+    functions: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "ROUND": np.round,
+        "ROUND_TO_ZERO": np.trunc,
+        "CEIL": np.ceil,
+        "FLOOR": np.floor,
+    }
+    if mode not in functions:
+        raise ValueError(f"unsupported rounding_mode '{mode}'")
+    return functions[mode](values)
+
+
+class Quant(OpRun):
+    """QONNX ``Quant``: uniform integer quantization followed by dequantization."""
+
+    op_domain = "qonnx.custom_op.general"
+
+    def _run(self, x, scale, zeropt, bitwidth, signed=1, narrow=0, rounding_mode="ROUND"):
+        bits = float(bitwidth)
+        if signed:
+            low, high = -(2.0 ** (bits - 1)) + narrow, 2.0 ** (bits - 1) - 1
+        else:
+            low, high = 0.0, 2.0**bits - 1 - narrow
+        if isinstance(rounding_mode, bytes):
+            rounding_mode = rounding_mode.decode()
+        integer = _qonnx_round(x / scale + zeropt, rounding_mode)
+        result = (np.clip(integer, low, high) - zeropt) * scale
+        return (result.astype(x.dtype),)
+
+
+class BipolarQuant(OpRun):
+    """QONNX ``BipolarQuant``: ``+scale`` for ``x >= 0`` (zero included), else ``-scale``."""
+
+    op_domain = "qonnx.custom_op.general"
+
+    def _run(self, x, scale):
+        return ((np.where(x >= 0, 1.0, -1.0) * scale).astype(x.dtype),)
+
+
+def predict_onnx_reference(path: Path, x: np.ndarray) -> np.ndarray:
+    """Run ``path`` image by image with ``onnx.reference`` plus the QONNX ops."""
+    model = onnx.load(str(path))
+    evaluator = ReferenceEvaluator(model, new_ops=[Quant, BipolarQuant])
+    (input_info,), _ = graph_interface(model)
+    rows = [evaluator.run(None, {input_info["name"]: x[i : i + 1]})[0] for i in range(len(x))]
+    return np.concatenate(rows)
+
+
+def predict_onnxruntime(path: Path, x: np.ndarray) -> np.ndarray:
+    """Run ``path`` image by image with onnxruntime on the CPU."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3  # Brevitas keeps initializers as graph inputs: ORT warns
+    session = onnxruntime.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"]
+    )
+    name = session.get_inputs()[0].name
+    rows = [session.run(None, {name: x[i : i + 1]})[0] for i in range(len(x))]
+    return np.concatenate(rows)
+
+
+def check_finite(name: str, logits: np.ndarray) -> None:
+    """Fail if any output is NaN or infinite."""
+    if not np.all(np.isfinite(logits)):
+        raise RuntimeError(f"{name}: non-finite values in the outputs")
+
+
+def compare_with_torch(name: str, logits: np.ndarray, expected: np.ndarray) -> dict:
+    """Compare ONNX logits with PyTorch's; fail if the predicted classes disagree too often.
+
+    Float rounding differences can flip a quantizer at a threshold, so single logits may
+    differ by a quantization step; the predicted class must still agree almost always.
+    """
+    same_class = float((logits.argmax(axis=1) == expected.argmax(axis=1)).mean())
+    max_diff = float(np.max(np.abs(logits - expected)))
+    if same_class < MIN_CLASS_AGREEMENT:
+        raise RuntimeError(
+            f"{name}: ONNX and PyTorch predictions agree on only {same_class:.1%} of the images"
+        )
+    return {"max_abs_diff": max_diff, "same_class": same_class}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def train_network(key: str, data: dict, epochs_scale: float) -> tuple[torch.nn.Module, dict]:
+    """Build, train and evaluate one network; return it with its PyTorch results."""
+    spec = NETWORKS[key]
+    epochs = max(1, round(spec.epochs * epochs_scale))
+    LOG.info("training %s (%s, %d epochs)", key, spec.config, epochs)
+    seed_everything(SEED)
+    model = build_network(spec)
+    started = time.perf_counter()
+    train(model, data["train"][spec.input_key], data["train"]["y"], spec, epochs)
+    check_batchnorm_trained(model)
+    logits = predict_torch(model, data["test"][spec.input_key])
+    check_finite(key, logits)
+    result = {
+        "epochs": epochs,
+        "accuracy": accuracy(logits, data["test"]["y"]),
+        "logits": logits,
+    }
+    LOG.info(
+        "  %s: PyTorch test accuracy %.4f (%.0f s)",
+        key,
+        result["accuracy"],
+        time.perf_counter() - started,
+    )
+    return model, result
+
+
+def export_and_check(
+    spec: ExportSpec, model: torch.nn.Module, trained: dict, data: dict, out_dir: Path
+) -> dict:
+    """Export one file, verify it, and return its manifest entry."""
+    network = NETWORKS[spec.network]
+    x_test = data["test"][network.input_key]
+    shape = (1, *x_test.shape[1:])
+    external = spec.path == "dynamo" or spec.name.endswith("_external")
+    LOG.info("exporting %s (%s)", spec.name, EXPORT_PATH_LABELS[spec.path])
+    files = export_file(model, spec, shape, out_dir, external)
+    onnx_model = inspect_onnx(files[0])
+    quantizers = describe_quantizers(onnx_model)
+    if spec.path != "qcdq":
+        check_one_bit_quantizers(network, quantizers)
+    inputs, outputs = graph_interface(onnx_model)
+
+    # onnxruntime cannot run the QONNX custom ops; onnx.reference lacks DequantizeLinear-13.
+    engine = "onnxruntime" if spec.path == "qcdq" else "onnx.reference"
+    run = predict_onnxruntime if engine == "onnxruntime" else predict_onnx_reference
+    logits = run(files[0], x_test)
+    check_finite(spec.name, logits)
+    onnx_accuracy = accuracy(logits, data["test"]["y"])
+    agreement = compare_with_torch(spec.name, logits, trained["logits"])
+
+    entry = {
+        "file": files[0].name,
+        "external_data": files[1].name if len(files) > 1 else None,
+        "topology": network.topology,
+        "brevitas_config": network.config,
+        "weight_bits": network.weight_bits,
+        "activation_bits": network.act_bits,
+        "input_shape": list(shape),
+        "input_range": [0.0, 1.0],
+        "inputs": inputs,
+        "outputs": outputs,
+        "export_path": EXPORT_PATH_LABELS[spec.path],
+        "ir_version": onnx_model.ir_version,
+        "opsets": {(o.domain or "ai.onnx"): o.version for o in onnx_model.opset_import},
+        "op_types": op_types(onnx_model),
+        "quantizers": quantizers,
+        "epochs": trained["epochs"],
+        "test_images": int(len(x_test)),
+        "accuracy_pytorch": round(trained["accuracy"], 4),
+        "accuracy_onnxruntime": round(onnx_accuracy, 4) if engine == "onnxruntime" else None,
+        "accuracy_onnx_reference": (
+            round(onnx_accuracy, 4) if engine == "onnx.reference" else None
+        ),
+        "onnx_vs_pytorch": {"engine": engine, **agreement},
+        "parameters": count_parameters(model),
+        "file_size_bytes": sum(f.stat().st_size for f in files),
+    }
+    LOG.info("  %s: %s", spec.name, ", ".join(f"{k}={v}" for k, v in entry["op_types"].items()))
+    return entry
+
+
+def select_exports(only: list[str] | None, use_dynamo: bool) -> list[ExportSpec]:
+    """The exports to produce, in a fixed order, with the dynamo fallback applied."""
+    selected = []
+    for name in only or EXPORTS:
+        spec = EXTERNAL_FALLBACK if name == EXTERNAL_FALLBACK.name else EXPORTS[name]
+        if spec.path == "dynamo" and not use_dynamo:
+            LOG.warning(
+                "dynamo exporter unavailable (needs onnxscript): writing %s instead",
+                EXTERNAL_FALLBACK.name,
+            )
+            spec = EXTERNAL_FALLBACK
+        if spec not in selected:
+            selected.append(spec)
+    return selected
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of the packages that shape the exported files."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in ("torch", "brevitas", "onnx", "onnxoptimizer", "onnxscript"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def to_json(value: object) -> str:
+    """Indented JSON with lists of numbers or strings kept on one line."""
+    text = json.dumps(value, indent=2)
+    return re.sub(
+        r"\[\s*([^\[\]{}]*?)\s*\]",
+        lambda match: "[" + ", ".join(part.strip() for part in match.group(1).split(",")) + "]",
+        text,
+    )
+
+
+def update_manifest(path: Path, data_file: Path, entries: dict[str, dict]) -> None:
+    """Merge ``entries`` into the manifest at ``path`` (keyed by file name)."""
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    models = {**manifest.get("models", {}), **entries}
+    manifest = {
+        "generated_by": "examples/export_models.py",
+        "versions": tool_versions(),
+        "dataset": {
+            "source": "sklearn.datasets.load_digits: 8x8 images, values 0..16 divided by 16",
+            "split": f"sklearn train_test_split(test_size={TEST_SIZE}, random_state={SEED})",
+            "preprocessing": "torch.nn.functional.interpolate(mode='bilinear', "
+            "align_corners=False) to 28x28 (1 channel) or to 32x32 replicated to 3 channels",
+            "test_file": os.path.relpath(data_file, path.parent),
+            "test_keys": {"x28": "TFC/SFC inputs", "x32": "CNV inputs", "y": "labels"},
+        },
+        "models": dict(sorted(models.items())),
+    }
+    path.write_text(to_json(manifest) + "\n")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a float greater than zero."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Results go to stdout, progress to stderr.",
+    )
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=DEFAULT_OUT_DIR,
+        help="directory for the ONNX files and manifest.json (default: models/ next to "
+        "this script)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="directory for digits_test.npz (default: data/ next to this script)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        choices=[*EXPORTS, EXTERNAL_FALLBACK.name],
+        help="export only this file, without .onnx; repeatable (default: all of "
+        f"{', '.join(EXPORTS)})",
+    )
+    parser.add_argument(
+        "--epochs-scale",
+        type=positive_float,
+        default=1.0,
+        help="multiply every network's number of training epochs by this (default: 1.0)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, export and check the selected models; print a summary on stdout."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    torch.set_num_threads(2)  # fixed, so that results do not depend on the machine
+    # Late in training, tiny CNV gradients become subnormal floats, which are very slow on
+    # x86 CPUs (an epoch took 8x longer): flush them to zero.
+    torch.set_flush_denormal(True)
+    started = time.perf_counter()
+    exports = select_exports(args.only, dynamo_available())
+
+    data = preprocess(load_digits_split())
+    test = data["test"]
+    data_file = args.data_dir / "digits_test.npz"
+    save_npz_deterministic(data_file, {"x28": test["x28"], "x32": test["x32"], "y": test["y"]})
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+
+    entries = {}
+    for network_key in dict.fromkeys(spec.network for spec in exports):
+        model, trained = train_network(network_key, data, args.epochs_scale)
+        for spec in exports:
+            if spec.network == network_key:
+                entries[f"{spec.name}.onnx"] = export_and_check(
+                    spec, model, trained, data, args.out_dir
+                )
+    update_manifest(args.out_dir / "manifest.json", data_file, entries)
+
+    header = ("file", "export path", "torch", "onnx", "engine", "bytes")
+    print("{:26s} {:18s} {:>6s} {:>6s}  {:14s} {:>9s}".format(*header))
+    for name, entry in entries.items():
+        check = entry["onnx_vs_pytorch"]
+        onnx_acc = entry["accuracy_onnxruntime"] or entry["accuracy_onnx_reference"]
+        print(
+            f"{name:26s} {entry['export_path']:18s} {entry['accuracy_pytorch']:6.4f}"
+            f" {onnx_acc:6.4f}  {check['engine']:14s} {entry['file_size_bytes']:9d}"
+        )
+    print(f"total time {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
