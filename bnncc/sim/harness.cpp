@@ -2,7 +2,8 @@
 // input gaps, accepts output beats with random back-pressure, and logs the cycle of every
 // transfer. Arguments: input output seed in_stall_percent out_stall_percent out_beats
 // max_idle_cycles. Input lines are hex beats; output lines are "I cycle" for accepted
-// inputs and "O cycle hex" for outputs. Exit code 3 means no progress for max_idle_cycles.
+// inputs and "O cycle hex" for outputs. Exit code 3 means no progress for max_idle_cycles,
+// 4 that the design called $finish (a failed parameter check).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +84,10 @@ int main(int argc, char** argv) {
         top.ap_clk = 0; top.eval();
         top.ap_clk = 1; top.eval();
     }
+    if (context.gotFinish()) {
+        std::fprintf(stderr, "the design stopped itself during reset (an elaboration check failed)\n");
+        return 4;
+    }
     top.ap_rst_n = 1;
     std::size_t next_in = 0;
     long received = 0, cycle = 0, idle = 0;
@@ -101,6 +106,11 @@ int main(int argc, char** argv) {
         top.eval();
         if (in_fire) ++next_in;
         if (out_fire) ++received;
+        if (context.gotFinish()) {
+            std::fclose(out);
+            std::fprintf(stderr, "the design called $finish at cycle %ld\n", cycle);
+            return 4;
+        }
         idle = (in_fire || out_fire) ? 0 : idle + 1;
         ++cycle;
         if (idle > max_idle) {

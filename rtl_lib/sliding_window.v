@@ -1,0 +1,329 @@
+// sliding_window: streaming im2col (sliding-window generator) in front of a matrix unit,
+// bnncc's SlidingWindow / Im2Col op.
+//
+// Input: NHWC frames of IFM_H x IFM_W pixels of IFM_CH channels, pixels in raster order,
+// SIMD channels per beat (CF = IFM_CH/SIMD beats per pixel, channel c = f*SIMD + s in
+// element s of the pixel's beat f), element 0 in the least significant bits, ELEM_BITS
+// bits per element. Frames follow each other back to back.
+// Output: for every output pixel (oh, ow) in raster order, its patch in the order (u, v, c)
+// (kernel row, kernel column, channel fastest), SIMD channels per beat:
+//     y[oh][ow][(u*K_W + v)*IFM_CH + c] = x_pad[oh*STRIDE_H + u*DIL_H][ow*STRIDE_W + v*DIL_W][c]
+// where x_pad is the image surrounded by PAD_T/PAD_L/PAD_B/PAD_R elements of PAD_VALUE:
+// K_H*K_W*CF beats per output pixel, OH*OW output pixels per frame with
+//     OH = (PAD_T + IFM_H + PAD_B - (K_H-1)*DIL_H - 1) / STRIDE_H + 1   (OW likewise).
+//
+// Structure. Input rows are written in arrival order into a ring of NROWS row slots
+// (IFM_W*CF words of SIMD*ELEM_BITS bits each), a plain array inferred as block or
+// distributed RAM with one write and one synchronous read port. NROWS is
+//     min(IFM_H, (K_H-1)*DIL_H + STRIDE_H) + EXTRA_ROWS:
+// the rows one window spans plus STRIDE_H-1 rows, so that the rows of the next output row
+// are written while the current one is read (its last row overwrites the first row of the
+// current one as soon as that is released), or the whole image when that is smaller.
+// A reader walks (oh, ow, u, v, cf); each beat is padding (PAD_VALUE, no memory read) or a
+// read of an image word that is issued as soon as the writer has stored that word (beat-
+// granular check, so the reader may trail the writer inside a row). Rows are released at
+// the end of each output row (rows above the next output row's first row) and of each frame
+// (all remaining rows); the writer accepts input while the row it writes lies in a released
+// slot. The reader finishes a frame only after the writer finished it, so the two sides
+// never drift by a frame. Every window needs at most min(IFM_H, span) rows and a frame end at
+// most min(IFM_H, span + STRIDE_H - 1 - PAD_B) rows, both <= NROWS: it never deadlocks.
+// Read words pass a one-cycle RAM stage into a 4-entry output queue (credit-based, so the
+// reader issues one beat per cycle in steady state and m_axis_tready never reaches the
+// read logic combinationally).
+//
+// Throughput: one output beat per cycle whenever its data has arrived; one input beat per
+// cycle while a slot is free. Latency from an input word to the first output beat that
+// needs it: 3 cycles. Output-bound layers lose, per frame, the time to refill the rows the
+// first output row needs beyond the NROWS - (rows the last output row holds) that the
+// writer can prefetch (EXTRA_ROWS rows of memory reduce it). Only control registers are
+// reset.
+`timescale 1ns / 1ps
+`default_nettype none
+
+module sliding_window #(
+    parameter integer IFM_CH     = 2,  // input channels, a multiple of SIMD
+    parameter integer IFM_H      = 4,  // input rows, >= 1
+    parameter integer IFM_W      = 4,  // input columns, >= 1
+    parameter integer K_H        = 3,  // kernel rows, >= 1
+    parameter integer K_W        = 3,  // kernel columns, >= 1
+    parameter integer STRIDE_H   = 1,  // vertical stride, >= 1
+    parameter integer STRIDE_W   = 1,  // horizontal stride, >= 1
+    parameter integer DIL_H      = 1,  // vertical dilation, >= 1
+    parameter integer DIL_W      = 1,  // horizontal dilation, >= 1
+    parameter integer PAD_T      = 0,  // padding rows above the image, >= 0
+    parameter integer PAD_L      = 0,  // padding columns left of the image, >= 0
+    parameter integer PAD_B      = 0,  // padding rows below the image, >= 0
+    parameter integer PAD_R      = 0,  // padding columns right of the image, >= 0
+    parameter integer PAD_VALUE  = 0,  // element value of every padded element: its low
+                                       // ELEM_BITS bits are used, so -2**(ELEM_BITS-1) ..
+                                       // 2**ELEM_BITS-1 (bipolar: 0 = -1, 1 = +1)
+    parameter integer SIMD       = 1,  // channels per beat, divides IFM_CH
+    parameter integer ELEM_BITS  = 1,  // bits per element, 1..32
+    parameter integer EXTRA_ROWS = 0   // additional row slots (>= 0): more prefetch across
+                                       // frame boundaries for output-bound layers
+) (
+    input  wire                        ap_clk,
+    input  wire                        ap_rst_n,
+    input  wire [SIMD*ELEM_BITS-1:0]   s_axis_tdata,
+    input  wire                        s_axis_tvalid,
+    output wire                        s_axis_tready,
+    output wire [SIMD*ELEM_BITS-1:0]   m_axis_tdata,
+    output wire                        m_axis_tvalid,
+    input  wire                        m_axis_tready
+);
+    // -- geometry ---------------------------------------------------------------------------
+    localparam integer CF      = IFM_CH / SIMD;              // beats per pixel
+    localparam integer DW      = SIMD * ELEM_BITS;           // bits per beat (memory word)
+    localparam integer SPAN_H  = (K_H - 1) * DIL_H + 1;      // rows spanned by one window
+    localparam integer SPAN_W  = (K_W - 1) * DIL_W + 1;      // columns spanned by one window
+    localparam integer HP      = PAD_T + IFM_H + PAD_B;      // padded rows
+    localparam integer WP      = PAD_L + IFM_W + PAD_R;      // padded columns
+    localparam integer OH      = (HP >= SPAN_H) ? (HP - SPAN_H) / STRIDE_H + 1 : 1;
+    localparam integer OW      = (WP >= SPAN_W) ? (WP - SPAN_W) / STRIDE_W + 1 : 1;
+    localparam integer SLIDE   = SPAN_H - 1 + STRIDE_H;      // rows for a sliding line buffer
+    localparam integer NROWS   = ((IFM_H < SLIDE) ? IFM_H : SLIDE) + EXTRA_ROWS; // row slots
+    localparam integer ROWW    = IFM_W * CF;                 // words per image row
+    localparam integer DEPTH   = NROWS * ROWW;               // words of line buffer
+    localparam integer AW      = (DEPTH <= 2) ? 1 : $clog2(DEPTH);
+    localparam integer RCW     = (ROWW <= 2) ? 1 : $clog2(ROWW);  // column-beat counter bits
+    localparam integer OHW     = (OH <= 2) ? 1 : $clog2(OH);
+    localparam integer OWW     = (OW <= 2) ? 1 : $clog2(OW);
+    localparam integer KHW     = (K_H <= 2) ? 1 : $clog2(K_H);
+    localparam integer KWW     = (K_W <= 2) ? 1 : $clog2(K_W);
+    localparam integer CFW     = (CF <= 2) ? 1 : $clog2(CF);
+    // Signed positions (rows, columns, column beats) fit SW bits with room to spare.
+    localparam integer RMAX    = 2 * IFM_H + PAD_T + PAD_B + NROWS + STRIDE_H + K_H * DIL_H;
+    localparam integer CMAX    = (WP + STRIDE_W + K_W * DIL_W + 1) * CF;
+    localparam integer PMAX    = (RMAX > CMAX) ? RMAX : CMAX;
+    localparam integer SW0     = $clog2(PMAX + 2) + 2;
+    localparam integer SW      = (SW0 > AW + 1) ? SW0 : AW + 1;
+    // Modular steps of the slot base (slot * ROWW) around the ring of DEPTH words.
+    localparam integer STEP_U     = (DIL_H % NROWS) * ROWW;                 // next kernel row
+    localparam integer STEP_OH    = (STRIDE_H % NROWS) * ROWW;              // next output row
+    localparam integer STEP_FRAME = (((IFM_H - (OH - 1) * STRIDE_H) % NROWS + NROWS) % NROWS) * ROWW;
+    localparam integer SB_INIT    = (((0 - PAD_T) % NROWS + NROWS) % NROWS) * ROWW; // row -PAD_T
+
+    // Integer constants, then the same at the widths they are used at.
+    localparam integer I_CF_LAST  = CF - 1;
+    localparam integer I_KW_LAST  = K_W - 1;
+    localparam integer I_KH_LAST  = K_H - 1;
+    localparam integer I_OW_LAST  = OW - 1;
+    localparam integer I_OH_LAST  = OH - 1;
+    localparam integer I_ROW_LAST = ROWW - 1;
+    localparam integer I_MEM_LAST = DEPTH - 1;
+    localparam integer I_VSTEP    = DIL_W * CF - CF + 1;  // coff: last beat of v -> first of v+1
+    localparam integer I_OWSTEP   = STRIDE_W * CF;        // coff0: ow -> ow+1
+    localparam integer I_IR_INIT  = 0 - PAD_T;
+    localparam integer I_IC_INIT  = 0 - PAD_L;
+    localparam integer I_CO_INIT  = 0 - PAD_L * CF;
+    localparam [CFW-1:0] CF_LAST  = I_CF_LAST[CFW-1:0];
+    localparam [KWW-1:0] KW_LAST  = I_KW_LAST[KWW-1:0];
+    localparam [KHW-1:0] KH_LAST  = I_KH_LAST[KHW-1:0];
+    localparam [OWW-1:0] OW_LAST  = I_OW_LAST[OWW-1:0];
+    localparam [OHW-1:0] OH_LAST  = I_OH_LAST[OHW-1:0];
+    localparam [RCW-1:0] ROW_LAST = I_ROW_LAST[RCW-1:0];
+    localparam [AW-1:0]  MEM_LAST = I_MEM_LAST[AW-1:0];
+    localparam signed [SW-1:0] S_IFM_H   = IFM_H[SW-1:0];
+    localparam signed [SW-1:0] S_IFM_W   = IFM_W[SW-1:0];
+    localparam signed [SW-1:0] S_NROWS   = NROWS[SW-1:0];
+    localparam signed [SW-1:0] S_DIL_H   = DIL_H[SW-1:0];
+    localparam signed [SW-1:0] S_DIL_W   = DIL_W[SW-1:0];
+    localparam signed [SW-1:0] S_STR_H   = STRIDE_H[SW-1:0];
+    localparam signed [SW-1:0] S_STR_W   = STRIDE_W[SW-1:0];
+    localparam signed [SW-1:0] S_VSTEP   = I_VSTEP[SW-1:0];
+    localparam signed [SW-1:0] S_OWSTEP  = I_OWSTEP[SW-1:0];
+    localparam signed [SW-1:0] S_IR_INIT = I_IR_INIT[SW-1:0];
+    localparam signed [SW-1:0] S_IC_INIT = I_IC_INIT[SW-1:0];
+    localparam signed [SW-1:0] S_CO_INIT = I_CO_INIT[SW-1:0];
+    localparam signed [SW-1:0] S_ZERO    = {SW{1'b0}};
+    localparam signed [SW-1:0] S_ONE     = {{(SW-1){1'b0}}, 1'b1};
+    localparam [AW:0]    M_DEPTH  = DEPTH[AW:0];
+    localparam [AW:0]    M_U      = STEP_U[AW:0];
+    localparam [AW:0]    M_OH     = STEP_OH[AW:0];
+    localparam [AW:0]    M_FRAME  = STEP_FRAME[AW:0];
+    localparam [AW-1:0]  M_INIT   = SB_INIT[AW-1:0];
+    localparam [ELEM_BITS-1:0] PAD_ELEM = PAD_VALUE[ELEM_BITS-1:0];
+    localparam [DW-1:0]  PAD_WORD = {SIMD{PAD_ELEM}};
+
+    initial begin
+        if (IFM_CH < 1 || SIMD < 1 || IFM_CH % SIMD != 0) begin
+            $display("sliding_window: SIMD (%0d) must divide IFM_CH (%0d)", SIMD, IFM_CH); $finish;
+        end
+        if (IFM_H < 1 || IFM_W < 1) begin $display("sliding_window: IFM_H and IFM_W must be >= 1"); $finish; end
+        if (K_H < 1 || K_W < 1) begin $display("sliding_window: K_H and K_W must be >= 1"); $finish; end
+        if (STRIDE_H < 1 || STRIDE_W < 1) begin $display("sliding_window: strides must be >= 1"); $finish; end
+        if (DIL_H < 1 || DIL_W < 1) begin $display("sliding_window: dilations must be >= 1"); $finish; end
+        if (PAD_T < 0 || PAD_L < 0 || PAD_B < 0 || PAD_R < 0) begin
+            $display("sliding_window: pads must be >= 0"); $finish;
+        end
+        if (ELEM_BITS < 1 || ELEM_BITS > 32) begin $display("sliding_window: ELEM_BITS must be 1..32"); $finish; end
+        if (ELEM_BITS < 32 && (PAD_VALUE >= (1 << ELEM_BITS) || PAD_VALUE < -(1 << (ELEM_BITS - 1)))) begin
+            $display("sliding_window: PAD_VALUE (%0d) does not fit %0d bits", PAD_VALUE, ELEM_BITS); $finish;
+        end
+        if (EXTRA_ROWS < 0) begin $display("sliding_window: EXTRA_ROWS must be >= 0"); $finish; end
+        if (HP < SPAN_H || WP < SPAN_W) begin
+            $display("sliding_window: kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
+                     K_H, K_W, DIL_H, DIL_W, HP, WP);
+            $finish;
+        end
+    end
+
+    // a + step around the ring of DEPTH words (a < DEPTH, step < DEPTH)
+    function [AW-1:0] ring_add(input [AW-1:0] a, input [AW:0] step);
+        reg [AW:0] sum;
+        begin
+            sum = {1'b0, a} + step;
+            ring_add = (sum >= M_DEPTH) ? sum[AW-1:0] - M_DEPTH[AW-1:0] : sum[AW-1:0];
+        end
+    endfunction
+
+    // -- line buffer ------------------------------------------------------------------------
+    reg [DW-1:0] mem [0:DEPTH-1];
+
+    // -- writer: input rows into consecutive slots ------------------------------------------
+    reg [AW-1:0]        waddr;   // next word written
+    reg [RCW-1:0]       wcol;    // words of the current row already written
+    reg signed [SW-1:0] wrow;    // row being written, counted from row 0 of the reader's frame
+    reg signed [SW-1:0] rel;     // rows of the reader's frame released so far
+
+    assign s_axis_tready = (wrow - rel) < S_NROWS;   // the slot of row wrow is released
+    wire in_fire  = s_axis_tvalid && s_axis_tready;
+    wire wrow_end = in_fire && (wcol == ROW_LAST);
+
+    // -- reader: (oh, ow, u, v, cf) ---------------------------------------------------------
+    reg [OHW-1:0] oh;
+    reg [OWW-1:0] ow;
+    reg [KHW-1:0] u;
+    reg [KWW-1:0] v;
+    reg [CFW-1:0] cf;
+    reg signed [SW-1:0] ir0, ir;     // image row of kernel row 0 / of kernel row u
+    reg signed [SW-1:0] ic0, ic;     // image column of kernel column 0 / of kernel column v
+    reg signed [SW-1:0] coff0, coff; // word offset in the row: ic0*CF / ic*CF + cf
+    reg [AW-1:0]        sb0, sb;     // slot base (slot*ROWW) of rows ir0 / ir
+
+    wire cf_last = cf == CF_LAST;
+    wire v_last  = v == KW_LAST;
+    wire u_last  = u == KH_LAST;
+    wire ow_last = ow == OW_LAST;
+    wire oh_last = oh == OH_LAST;
+    wire frame_last = cf_last && v_last && u_last && ow_last && oh_last;
+
+    wire in_image = (ir >= S_ZERO) && (ir < S_IFM_H) && (ic >= S_ZERO) && (ic < S_IFM_W);
+    wire signed [SW-1:0] wcol_s = {{(SW - RCW){1'b0}}, wcol};
+    wire arrived  = (ir < wrow) || (ir == wrow && coff < wcol_s);
+    wire [AW-1:0] raddr = sb + coff[AW-1:0];
+
+    // -- output: one RAM stage, then a 4-entry queue ----------------------------------------
+    reg [DW-1:0] q [0:3];
+    reg [1:0]    q_wr, q_rd;
+    reg [2:0]    q_cnt;
+    reg          v1, pad1;       // a beat in the RAM stage; it is padding
+    reg [DW-1:0] rdata;
+
+    wire credit = ({1'b0, q_cnt} + {3'b000, v1}) < 4'd4;
+    wire issue  = credit && (!in_image || arrived) && (!frame_last || wrow >= S_IFM_H);
+    wire pop    = m_axis_tvalid && m_axis_tready;
+
+    assign m_axis_tvalid = q_cnt != 3'd0;
+    assign m_axis_tdata  = q[q_rd];
+
+    // next reader state after an issued beat
+    reg [OHW-1:0] oh_n;
+    reg [OWW-1:0] ow_n;
+    reg [KHW-1:0] u_n;
+    reg [KWW-1:0] v_n;
+    reg [CFW-1:0] cf_n;
+    reg signed [SW-1:0] ir0_n, ir_n, ic0_n, ic_n, coff0_n, coff_n, rel_n;
+    reg [AW-1:0] sb0_n, sb_n;
+    always @* begin
+        oh_n = oh; ow_n = ow; u_n = u; v_n = v; cf_n = cf + 1'b1;
+        ir0_n = ir0; ir_n = ir; ic0_n = ic0; ic_n = ic; coff0_n = coff0; coff_n = coff + S_ONE;
+        sb0_n = sb0; sb_n = sb; rel_n = rel;
+        if (cf_last) begin
+            cf_n = {CFW{1'b0}};
+            if (!v_last) begin
+                v_n = v + 1'b1;
+                ic_n = ic + S_DIL_W;
+                coff_n = coff + S_VSTEP;
+            end else begin
+                v_n = {KWW{1'b0}};
+                if (!u_last) begin
+                    u_n = u + 1'b1;
+                    ir_n = ir + S_DIL_H;
+                    sb_n = ring_add(sb, M_U);
+                    ic_n = ic0;
+                    coff_n = coff0;
+                end else begin
+                    u_n = {KHW{1'b0}};
+                    if (!ow_last) begin
+                        ow_n = ow + 1'b1;
+                        ic0_n = ic0 + S_STR_W;
+                        coff0_n = coff0 + S_OWSTEP;
+                    end else begin
+                        ow_n = {OWW{1'b0}};
+                        ic0_n = S_IC_INIT;
+                        coff0_n = S_CO_INIT;
+                        if (!oh_last) begin
+                            oh_n = oh + 1'b1;
+                            ir0_n = ir0 + S_STR_H;
+                            sb0_n = ring_add(sb0, M_OH);
+                            // release the rows above the next output row's first row
+                            rel_n = (ir0_n < S_ZERO) ? S_ZERO : (ir0_n > S_IFM_H) ? S_IFM_H : ir0_n;
+                        end else begin
+                            oh_n = {OHW{1'b0}};
+                            ir0_n = S_IR_INIT;
+                            sb0_n = ring_add(sb0, M_FRAME);
+                            rel_n = S_ZERO;   // the whole frame is released
+                        end
+                    end
+                    ic_n = ic0_n;
+                    coff_n = coff0_n;
+                    ir_n = ir0_n;
+                    sb_n = sb0_n;
+                end
+            end
+        end
+    end
+
+    // -- datapath (not reset) ---------------------------------------------------------------
+    always @(posedge ap_clk) begin
+        if (in_fire) mem[waddr] <= s_axis_tdata;
+        if (issue && in_image) rdata <= mem[raddr];
+        if (v1) q[q_wr] <= pad1 ? PAD_WORD : rdata;
+        if (issue) pad1 <= !in_image;
+    end
+
+    // -- control ----------------------------------------------------------------------------
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) begin
+            waddr <= {AW{1'b0}};
+            wcol  <= {RCW{1'b0}};
+            wrow  <= S_ZERO;
+            rel   <= S_ZERO;
+            oh <= {OHW{1'b0}}; ow <= {OWW{1'b0}}; u <= {KHW{1'b0}}; v <= {KWW{1'b0}}; cf <= {CFW{1'b0}};
+            ir0 <= S_IR_INIT; ir <= S_IR_INIT;
+            ic0 <= S_IC_INIT; ic <= S_IC_INIT;
+            coff0 <= S_CO_INIT; coff <= S_CO_INIT;
+            sb0 <= M_INIT; sb <= M_INIT;
+            v1 <= 1'b0;
+            q_wr <= 2'd0; q_rd <= 2'd0; q_cnt <= 3'd0;
+        end else begin
+            if (in_fire) begin
+                waddr <= (waddr == MEM_LAST) ? {AW{1'b0}} : waddr + 1'b1;
+                wcol  <= (wcol == ROW_LAST) ? {RCW{1'b0}} : wcol + 1'b1;
+            end
+            wrow <= wrow + (wrow_end ? S_ONE : S_ZERO) - ((issue && frame_last) ? S_IFM_H : S_ZERO);
+            if (issue) begin
+                oh <= oh_n; ow <= ow_n; u <= u_n; v <= v_n; cf <= cf_n;
+                ir0 <= ir0_n; ir <= ir_n; ic0 <= ic0_n; ic <= ic_n;
+                coff0 <= coff0_n; coff <= coff_n; sb0 <= sb0_n; sb <= sb_n; rel <= rel_n;
+            end
+            v1 <= issue;
+            if (v1) q_wr <= q_wr + 1'b1;
+            if (pop) q_rd <= q_rd + 1'b1;
+            q_cnt <= q_cnt + {2'b00, v1} - {2'b00, pop};
+        end
+    end
+endmodule
+
+`default_nettype wire

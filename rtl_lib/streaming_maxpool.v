@@ -1,0 +1,347 @@
+// streaming_maxpool: max pooling of an NHWC stream, bnncc's StreamingMaxPool / MaxPoolNHWC op.
+//
+//     y[oh][ow][c] = max over u < K_H, v < K_W of x_pad[oh*STRIDE_H + u][ow*STRIDE_W + v][c]
+//
+// where padding (PAD_T/PAD_L/PAD_B/PAD_R) never wins: a window's maximum is taken over its
+// elements inside the image. With CEIL_MODE = 1 the output counts the last, partial window
+// of each axis, exactly as the Python op: the end padding grows by (-span) mod stride, with
+// span = size + pads - kernel. Output size along each axis: (size + pads + that - kernel) /
+// stride + 1. Overlapping windows (stride < kernel) and gaps (stride > kernel) are allowed;
+// every window must hold at least one image element (pads < kernel, and the last window
+// starts inside the image), which the initial checks enforce.
+//
+// Stream format: input frames of H x W pixels of CH channels, pixels in raster order, PE
+// channels per beat (CH/PE beats per pixel, element 0 in the least significant bits,
+// ELEM_BITS bits each); output frames of OH x OW pixels in the same format. Frames follow
+// each other back to back. Elements compare as two's complement (SIGNED = 1) or unsigned
+// (SIGNED = 0; BIPOLAR data is 1-bit unsigned, so the maximum is the OR).
+//
+// Structure: two 1-D pooling stages (streaming_maxpool_1d, below). The first pools along
+// each row (items = pixels of CH/PE beats, W items per row), the second pools the row
+// results along the columns (items = pooled rows of OW*CH/PE beats, H items per frame).
+// Each stage keeps ceil(K/S) accumulators per beat of an item (registers when an item is one
+// beat, else a RAM of item-length words with a synchronous read): stage 1 holds
+// ceil(K_W/STRIDE_W)*CH elements, stage 2 ceil(K_H/STRIDE_H) pooled rows of OW*CH elements.
+//
+// Throughput: one input beat per cycle. A stage spends extra cycles only when several
+// windows end at its last item (right/bottom padding or ceil mode): each of them but the
+// first is read out after the item, (windows ending past the last column) * CH/PE cycles
+// per row and (windows ending past the last row) * OW*CH/PE cycles per frame, during which
+// the input waits. Cycles per frame without stalls (upper bound):
+//     CH/PE * (H * (W + XW) + XH * OW),   XW, XH = those window counts (0 for K=2, stride 2).
+// Latency: 2 cycles per stage (input beat to output beat). Only control registers are reset.
+`timescale 1ns / 1ps
+`default_nettype none
+
+module streaming_maxpool #(
+    parameter integer CH        = 2,  // channels, a multiple of PE
+    parameter integer H         = 4,  // input rows, >= 1
+    parameter integer W         = 4,  // input columns, >= 1
+    parameter integer K_H       = 2,  // window rows, >= 1
+    parameter integer K_W       = 2,  // window columns, >= 1
+    parameter integer STRIDE_H  = 2,  // vertical stride, >= 1
+    parameter integer STRIDE_W  = 2,  // horizontal stride, >= 1
+    parameter integer PAD_T     = 0,  // padding rows above the image, 0 .. K_H-1
+    parameter integer PAD_L     = 0,  // padding columns left of the image, 0 .. K_W-1
+    parameter integer PAD_B     = 0,  // padding rows below the image, >= 0
+    parameter integer PAD_R     = 0,  // padding columns right of the image, >= 0
+    parameter integer CEIL_MODE = 0,  // 1: count the last partial window of each axis
+    parameter integer PE        = 1,  // channels per beat, divides CH
+    parameter integer ELEM_BITS = 1,  // bits per element, >= 1
+    parameter integer SIGNED    = 0   // 1: two's complement elements, 0: unsigned
+) (
+    input  wire                    ap_clk,
+    input  wire                    ap_rst_n,
+    input  wire [PE*ELEM_BITS-1:0] s_axis_tdata,
+    input  wire                    s_axis_tvalid,
+    output wire                    s_axis_tready,
+    output wire [PE*ELEM_BITS-1:0] m_axis_tdata,
+    output wire                    m_axis_tvalid,
+    input  wire                    m_axis_tready
+);
+    localparam integer CF      = CH / PE;                    // beats per pixel
+    localparam integer DW      = PE * ELEM_BITS;             // bits per beat
+    localparam integer SPAN_H  = H + PAD_T + PAD_B - K_H;    // as PoolWindow._extra_end
+    localparam integer SPAN_W  = W + PAD_L + PAD_R - K_W;
+    localparam integer EXTRA_H = (CEIL_MODE != 0 && SPAN_H >= 0) ? (STRIDE_H - SPAN_H % STRIDE_H) % STRIDE_H : 0;
+    localparam integer EXTRA_W = (CEIL_MODE != 0 && SPAN_W >= 0) ? (STRIDE_W - SPAN_W % STRIDE_W) % STRIDE_W : 0;
+    localparam integer OW      = (SPAN_W >= 0) ? (SPAN_W + EXTRA_W) / STRIDE_W + 1 : 1;
+
+    initial begin
+        if (CH < 1 || PE < 1 || CH % PE != 0) begin
+            $display("streaming_maxpool: PE (%0d) must divide CH (%0d)", PE, CH); $finish;
+        end
+        if (H < 1 || W < 1) begin $display("streaming_maxpool: H and W must be >= 1"); $finish; end
+        if (K_H < 1 || K_W < 1) begin $display("streaming_maxpool: K_H and K_W must be >= 1"); $finish; end
+        if (STRIDE_H < 1 || STRIDE_W < 1) begin $display("streaming_maxpool: strides must be >= 1"); $finish; end
+        if (CEIL_MODE != 0 && CEIL_MODE != 1) begin $display("streaming_maxpool: CEIL_MODE must be 0 or 1"); $finish; end
+        if (SIGNED != 0 && SIGNED != 1) begin $display("streaming_maxpool: SIGNED must be 0 or 1"); $finish; end
+        if (ELEM_BITS < 1) begin $display("streaming_maxpool: ELEM_BITS must be >= 1"); $finish; end
+        if (SPAN_H < 0 || SPAN_W < 0) begin
+            $display("streaming_maxpool: window %0dx%0d does not fit the padded %0dx%0d image",
+                     K_H, K_W, H + PAD_T + PAD_B, W + PAD_L + PAD_R);
+            $finish;
+        end
+    end
+
+    wire [DW-1:0] row_tdata;
+    wire          row_tvalid, row_tready;
+
+    // stage 1: along each row; items are pixels (CF beats), W per row
+    streaming_maxpool_1d #(
+        .N(W), .L(CF), .K(K_W), .S(STRIDE_W), .P0(PAD_L), .P1(PAD_R + EXTRA_W),
+        .PE(PE), .EB(ELEM_BITS), .SIGNED(SIGNED), .AXIS("columns")
+    ) pool_w (
+        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+        .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+        .m_axis_tdata(row_tdata), .m_axis_tvalid(row_tvalid), .m_axis_tready(row_tready)
+    );
+
+    // stage 2: along the columns; items are pooled rows (OW*CF beats), H per frame
+    streaming_maxpool_1d #(
+        .N(H), .L(OW * CF), .K(K_H), .S(STRIDE_H), .P0(PAD_T), .P1(PAD_B + EXTRA_H),
+        .PE(PE), .EB(ELEM_BITS), .SIGNED(SIGNED), .AXIS("rows")
+    ) pool_h (
+        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+        .s_axis_tdata(row_tdata), .s_axis_tvalid(row_tvalid), .s_axis_tready(row_tready),
+        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+    );
+endmodule
+
+
+// streaming_maxpool_1d: 1-D max pooling of a stream of sequences of N items, each item L
+// beats of PE elements: window j (j < M) covers items j*S - P0 .. j*S - P0 + K - 1, of which
+// only those inside 0..N-1 count; its result is one item of L beats, beat t being the lane-
+// wise maximum of beat t of its items. Windows come out in order, sequence after sequence.
+//
+// Window j accumulates in bank j mod NB (NB = ceil(K/S), at most M): at most NB windows are
+// open at once, and window j ends before window j + NB begins. Per input beat every bank
+// whose window holds the current item reads its accumulator for beat t, takes the maximum
+// (or the input itself at the window's first item) and writes it back; at the window's last
+// item the maximum goes to the output instead. Windows that end past the last item all close
+// at item N-1: the first of them is output directly, the others are read out of their banks
+// afterwards (L cycles each) while the input waits.
+// Pipeline: stage 0 accepts a beat (and reads the banks), stage 1 computes, writes back and
+// pushes into a 4-entry output queue with credit; a beat that outputs nothing needs no
+// credit. Only control registers are reset.
+/* verilator lint_off DECLFILENAME */  // helper of streaming_maxpool, kept in its file
+module streaming_maxpool_1d #(
+    parameter integer N      = 4,  // items per sequence
+    parameter integer L      = 1,  // beats per item
+    parameter integer K      = 2,  // window length (items)
+    parameter integer S      = 2,  // stride (items)
+    parameter integer P0     = 0,  // padding items before the sequence, < K
+    parameter integer P1     = 0,  // padding items after it (ceil-mode extension included)
+    parameter integer PE     = 1,  // elements per beat
+    parameter integer EB     = 1,  // bits per element
+    parameter integer SIGNED = 0,  // 1: two's complement elements, 0: unsigned
+    parameter         AXIS   = "items"  // what the items are, for messages
+) (
+    input  wire             ap_clk,
+    input  wire             ap_rst_n,
+    input  wire [PE*EB-1:0] s_axis_tdata,
+    input  wire             s_axis_tvalid,
+    output wire             s_axis_tready,
+    output wire [PE*EB-1:0] m_axis_tdata,
+    output wire             m_axis_tvalid,
+    input  wire             m_axis_tready
+);
+    localparam integer DW      = PE * EB;
+    localparam integer M       = (N + P0 + P1 >= K) ? (N + P0 + P1 - K) / S + 1 : 1;  // windows
+    localparam integer NB0     = (K + S - 1) / S;
+    localparam integer NB      = (NB0 < M) ? NB0 : M;        // accumulator banks
+    localparam integer JA0     = N - K + P0;
+    localparam integer JA      = (JA0 <= 0) ? 0 : (JA0 + S - 1) / S;  // first window ending at item N-1 or later
+    localparam integer NFLUSH  = (JA <= M - 1) ? M - 1 - JA : 0;     // windows read out after item N-1
+    localparam integer JA_BANK = JA % NB;
+    localparam integer FB0     = (JA + 1) % NB;
+    localparam integer PS_LAST = (M - 1) * S - P0;           // first item of the last window
+    localparam integer IW      = (N <= 2) ? 1 : $clog2(N);
+    localparam integer TW      = (L <= 2) ? 1 : $clog2(L);
+    localparam integer BW      = (NB <= 2) ? 1 : $clog2(NB);
+    localparam integer FW      = (NFLUSH <= 2) ? 1 : $clog2(NFLUSH);
+    localparam integer SW      = $clog2(N + P0 + P1 + K + 2 * NB * S + 2) + 2;  // signed item positions
+    localparam integer I_N_LAST = N - 1;
+    localparam integer I_L_LAST = L - 1;
+    localparam integer I_NB_LAST = NB - 1;
+    localparam integer I_F_LAST = (NFLUSH > 0) ? NFLUSH - 1 : 0;
+    localparam integer I_KM1    = K - 1;
+    localparam integer I_ADV    = NB * S;
+    localparam integer I_FLIP   = (SIGNED != 0) ? (1 << (EB - 1)) : 0;
+    localparam [IW-1:0] N_LAST  = I_N_LAST[IW-1:0];
+    localparam [TW-1:0] L_LAST  = I_L_LAST[TW-1:0];
+    localparam [BW-1:0] NB_LAST = I_NB_LAST[BW-1:0];
+    localparam [BW-1:0] FB_INIT = FB0[BW-1:0];
+    localparam [FW-1:0] F_LAST  = I_F_LAST[FW-1:0];
+    localparam signed [SW-1:0] S_PS_LAST = PS_LAST[SW-1:0];
+    localparam signed [SW-1:0] S_KM1     = I_KM1[SW-1:0];
+    localparam signed [SW-1:0] S_N_LAST  = I_N_LAST[SW-1:0];
+    localparam signed [SW-1:0] S_ADV     = I_ADV[SW-1:0];
+    localparam signed [SW-1:0] S_ZERO    = {SW{1'b0}};
+    localparam [EB-1:0] FLIP = I_FLIP[EB-1:0];  // sign bit flipped: signed order as unsigned
+
+    initial begin
+        if (N < 1 || L < 1 || K < 1 || S < 1 || P0 < 0 || P1 < 0) begin
+            $display("streaming_maxpool: illegal %s geometry N=%0d L=%0d K=%0d S=%0d pads %0d/%0d", AXIS, N, L, K, S, P0, P1);
+            $finish;
+        end
+        if (P0 >= K) begin
+            $display("streaming_maxpool: padding %0d before the %s must be smaller than the window (%0d)", P0, AXIS, K);
+            $finish;
+        end
+        if (N + P0 + P1 >= K && PS_LAST > N - 1) begin
+            $display("streaming_maxpool: the last window along the %s lies entirely in the padding", AXIS);
+            $finish;
+        end
+    end
+
+    // lane-wise maximum of two beats
+    function [DW-1:0] vmax(input [DW-1:0] a, input [DW-1:0] b);
+        integer p;
+        begin
+            for (p = 0; p < PE; p = p + 1)
+                vmax[p*EB +: EB] = ((a[p*EB +: EB] ^ FLIP) > (b[p*EB +: EB] ^ FLIP)) ? a[p*EB +: EB] : b[p*EB +: EB];
+        end
+    endfunction
+
+    // -- stage 0: position, bank windows, flush sequencer ------------------------------------
+    reg [IW-1:0] i;          // item
+    reg [TW-1:0] t;          // beat of the item (also of the item being read out)
+    reg          flushing;   // reading out the windows that ended past the last item
+    reg [FW-1:0] f;          // window being read out
+    reg [BW-1:0] fb;         // its bank
+    reg [NB*SW-1:0] ps;      // per bank: first item (signed, may be negative) of its window
+
+    wire t_last = t == L_LAST;
+    wire i_last = i == N_LAST;
+    wire signed [SW-1:0] i_s = {{(SW - IW){1'b0}}, i};
+
+    reg [NB-1:0] act0, first0, last0, emit0;
+    reg signed [SW-1:0] psb;
+    integer b;
+    always @* begin
+        for (b = 0; b < NB; b = b + 1) begin
+            psb       = ps[b*SW +: SW];
+            act0[b]   = (psb <= S_PS_LAST) && (psb <= i_s) && (i_s <= psb + S_KM1);
+            first0[b] = (i_s == psb) || (i_s == S_ZERO && psb < S_ZERO);
+            last0[b]  = (i_s == psb + S_KM1) || (i_last && psb + S_KM1 > S_N_LAST);
+            emit0[b]  = act0[b] && last0[b] && (!i_last || b == JA_BANK);
+        end
+    end
+
+    // -- stage 1 registers and output queue ---------------------------------------------------
+    reg [DW-1:0] x1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [TW-1:0] t1;         // beat of the item in stage 1 (unused when L == 1)
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [NB-1:0] first1, we1, emit1, fsel1;
+    reg          push1;          // stage 1 pushes a beat into the queue
+    reg [DW-1:0] q [0:3];
+    reg [1:0]    q_wr, q_rd;
+    reg [2:0]    q_cnt;
+
+    wire credit  = ({1'b0, q_cnt} + {3'b000, push1}) < 4'd4;
+    assign s_axis_tready = !flushing && (credit || emit0 == {NB{1'b0}});
+    wire fire_in = s_axis_tvalid && s_axis_tready;
+    wire fire_fl = flushing && credit;
+    wire fire0   = fire_in || fire_fl;
+    wire pop     = m_axis_tvalid && m_axis_tready;
+
+    assign m_axis_tvalid = q_cnt != 3'd0;
+    assign m_axis_tdata  = q[q_rd];
+
+    // -- banks ------------------------------------------------------------------------------
+    wire [NB*DW-1:0] out_all;
+    wire [NB*SW-1:0] ps_init;   // first item of each bank's first window (window g)
+    genvar g;
+    generate
+        for (g = 0; g < NB; g = g + 1) begin : bank
+            localparam integer PS_INIT = g * S - P0;
+            assign ps_init[g*SW +: SW] = PS_INIT[SW-1:0];
+            wire [DW-1:0] acc;
+            wire [DW-1:0] m = first1[g] ? x1 : vmax(acc, x1);
+            if (L == 1) begin : regs
+                reg [DW-1:0] acc_r;
+                always @(posedge ap_clk) if (we1[g]) acc_r <= m;
+                assign acc = acc_r;
+            end else begin : ram
+                // consecutive beats use different words, so a read never meets a write
+                reg [DW-1:0] mem [0:L-1];
+                reg [DW-1:0] rd;
+                always @(posedge ap_clk) begin
+                    if (fire0) rd <= mem[t];
+                    if (we1[g]) mem[t1] <= m;
+                end
+                assign acc = rd;
+            end
+            assign out_all[g*DW +: DW] = fsel1[g] ? acc : emit1[g] ? m : {DW{1'b0}};
+        end
+    endgenerate
+
+    reg [DW-1:0] out1;
+    integer k;
+    always @* begin
+        out1 = {DW{1'b0}};
+        for (k = 0; k < NB; k = k + 1) out1 = out1 | out_all[k*DW +: DW];
+    end
+
+    // -- datapath (not reset) ---------------------------------------------------------------
+    always @(posedge ap_clk) begin
+        if (fire0) begin
+            x1 <= s_axis_tdata;
+            t1 <= t;
+        end
+        if (push1) q[q_wr] <= out1;
+    end
+
+    // -- control ----------------------------------------------------------------------------
+    integer c;
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) begin
+            i <= {IW{1'b0}};
+            t <= {TW{1'b0}};
+            flushing <= 1'b0;
+            f <= {FW{1'b0}};
+            fb <= FB_INIT;
+            for (c = 0; c < NB; c = c + 1) ps[c*SW +: SW] <= ps_init[c*SW +: SW];
+            first1 <= {NB{1'b0}}; we1 <= {NB{1'b0}}; emit1 <= {NB{1'b0}}; fsel1 <= {NB{1'b0}};
+            push1 <= 1'b0;
+            q_wr <= 2'd0; q_rd <= 2'd0; q_cnt <= 3'd0;
+        end else begin
+            if (fire_in) begin
+                t <= t_last ? {TW{1'b0}} : t + 1'b1;
+                if (t_last) begin
+                    if (i_last) begin
+                        i <= {IW{1'b0}};
+                        flushing <= NFLUSH > 0;
+                        f <= {FW{1'b0}};
+                        fb <= FB_INIT;
+                        for (c = 0; c < NB; c = c + 1) ps[c*SW +: SW] <= ps_init[c*SW +: SW];
+                    end else begin
+                        i <= i + 1'b1;
+                        for (c = 0; c < NB; c = c + 1)
+                            if (act0[c] && last0[c]) ps[c*SW +: SW] <= ps[c*SW +: SW] + S_ADV;
+                    end
+                end
+            end else if (fire_fl) begin
+                t <= t_last ? {TW{1'b0}} : t + 1'b1;
+                if (t_last) begin
+                    fb <= (fb == NB_LAST) ? {BW{1'b0}} : fb + 1'b1;
+                    f <= f + 1'b1;
+                    if (f == F_LAST) flushing <= 1'b0;
+                end
+            end
+            first1 <= first0;
+            we1    <= fire_in ? act0 & ~emit0 : {NB{1'b0}};
+            emit1  <= fire_in ? emit0 : {NB{1'b0}};
+            for (c = 0; c < NB; c = c + 1) fsel1[c] <= fire_fl && fb == c[BW-1:0];
+            push1  <= (fire_in && emit0 != {NB{1'b0}}) || fire_fl;
+            if (push1) q_wr <= q_wr + 1'b1;
+            if (pop) q_rd <= q_rd + 1'b1;
+            q_cnt <= q_cnt + {2'b00, push1} - {2'b00, pop};
+        end
+    end
+endmodule
+/* verilator lint_on DECLFILENAME */
+
+`default_nettype wire
