@@ -48,6 +48,7 @@ def main():
 
 @main.command(context_settings=CONTEXT)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("build_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("-n", "--samples", "samples", type=click.IntRange(min=1), default=100, show_default=True,
               help="Number of random inputs to compare (ignored with --input).")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -58,9 +59,14 @@ def main():
 @click.option("--range", "value_range", type=(float, float), default=(-1.0, 1.0), show_default=True,
               metavar="LOW HIGH", help="Range of random real-valued inputs (integer-typed inputs use their "
                                        "type's full range).")
+@click.option("--stall", "stall", type=click.IntRange(0, 95), default=30, show_default=True,
+              help="With BUILD_DIR: percent of cycles in which the simulated source withholds input and "
+                   "the sink refuses output (random, seeded by --seed).")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the result as JSON on stdout.")
-def verify(model, samples, input_file, seed, value_range, as_json):
-    """Check MODEL: onnxruntime on the original ONNX against bnncc's executor on the IR.
+def verify(model, build_dir, samples, input_file, seed, value_range, stall, as_json):
+    """Check MODEL: onnxruntime on the original ONNX against bnncc's executor on the IR
+    after import and after every pass, and, with BUILD_DIR (from 'bnncc compile'), the
+    generated RTL in Verilator against the executor under random stalls.
 
     Prints, per stage, how many samples matched exactly, how many differed only by rounding
     ties (values exactly on a rounding boundary, where float engines may round either way),
@@ -70,7 +76,8 @@ def verify(model, samples, input_file, seed, value_range, as_json):
     from bnncc.verify import verify_model
 
     start = time.perf_counter()
-    result = verify_model(model, samples=samples, input_file=input_file, seed=seed, value_range=value_range, log=log)
+    result = verify_model(model, samples=samples, input_file=input_file, seed=seed, value_range=value_range,
+                          build_dir=build_dir, stall=stall, log=log)
     elapsed = time.perf_counter() - start
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "seconds": round(elapsed, 3)}, indent=2))
@@ -87,20 +94,29 @@ def verify(model, samples, input_file, seed, value_range, as_json):
 @click.option("--dump-ir", "dump_ir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the IR after import and after every pass into this directory, one ONNX "
                    "file per stage (NN_<pass>.onnx, viewable in Netron). Default: do not write.")
+@click.option("--folding", "folding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON file mapping hardware stage (node) names to {\"PE\": p, \"SIMD\": s}, as compile "
+                   "writes it to BUILD/folding.json. Default: PE = SIMD = 1 for every stage.")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the result as JSON on stdout.")
-def compile(model, output, dump_ir, as_json):
-    """Compile MODEL: import it and run the pass pipeline down to hardware stages plus the
-    host steps before and after them; write the results into the build directory."""
+def compile(model, output, dump_ir, folding_file, as_json):
+    """Compile MODEL: run the pass pipeline down to hardware stages plus host steps, fold
+    every stage, and write a stitched AXI-Stream Verilog design (rtl/, mem/, filelist.f,
+    design.json), folding.json, host_steps.json and the final IR into the build directory."""
     from bnncc.compile import compile_model
+    from bnncc.passes.apply_folding import load_folding
 
     output = output if output is not None else Path("build") / model.stem
-    result = compile_model(model, output=output, dump_ir=dump_ir, log=log)
+    folding = load_folding(folding_file) if folding_file is not None else None
+    result = compile_model(model, output=output, dump_ir=dump_ir, folding=folding,
+                           folding_source=f"--folding {folding_file}", log=log)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     for stage in result.stages:
         counts = ", ".join(f"{k} {v}" for k, v in stage.graph.op_count().items())
         click.echo(f"{stage.name:18} {counts}")
+    if result.design is not None:
+        click.echo(f"{len(result.design.stages)} hardware stages, bottleneck {result.design.bottleneck_cycles} cycles per frame")
     for path in result.files:
         click.echo(f"wrote {path}")
 

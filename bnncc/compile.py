@@ -1,4 +1,4 @@
-"""``bnncc compile``: import, run the pass pipeline, write the results."""
+"""``bnncc compile``: import, run the pass pipeline, fold, write the design."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from typing import Callable
 from bnncc.frontend import load_graph
 from bnncc.ir.export import save_ir
 from bnncc.ir.graph import Graph
+from bnncc.passes.apply_folding import ApplyFolding, folding_table
 from bnncc.passes.pipeline import Stage, run_pipeline
+from bnncc.passes.host_steps import describe_host_steps
+
+FOLDING_FILE = "folding.json"
 
 
 @dataclass
@@ -21,21 +25,26 @@ class CompileResult:
     model: str
     stages: list[Stage]
     files: list[str] = field(default_factory=list)
+    design: object = None
 
     @property
     def final(self) -> Graph:
         return self.stages[-1].graph
 
     def to_dict(self) -> dict:
-        return {
+        result = {
             "model": self.model,
             "stages": [
                 {"name": s.name, "rewrites": len(s.result.notes) if s.result else 0, "operations": s.graph.op_count()}
                 for s in self.stages
             ],
             "partition": self.final.metadata.get("partition"),
+            "folding": folding_table(self.final),
             "files": self.files,
         }
+        if self.design is not None:
+            result["bottleneck_cycles"] = self.design.bottleneck_cycles
+        return result
 
 
 def write_text(path: Path, text: str) -> None:
@@ -46,16 +55,29 @@ def write_text(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def build_stages(graph: Graph, folding: dict | None = None, source: str = "--folding",
+                 log: Callable[[str], None] = lambda message: None) -> list[Stage]:
+    """The pass pipeline followed by folding (``folding``: node -> {"PE", "SIMD"})."""
+    stages = run_pipeline(graph, log=log)
+    result = ApplyFolding(folding or {}, source).run(stages[-1].graph)
+    stages.append(Stage("folding", result.graph, result))
+    return stages
+
+
 def compile_model(
     path: Path,
     output: Path | None = None,
     dump_ir: Path | None = None,
+    folding: dict | None = None,
+    folding_source: str = "--folding",
     log: Callable[[str], None] = lambda message: None,
 ) -> CompileResult:
-    """Compile the model at ``path``; write the final IR and host steps into ``output`` and
-    one ONNX file per stage into ``dump_ir``."""
+    """Compile the model at ``path``: write the Verilog design, the folding, the host steps
+    and the final IR into ``output``, and one ONNX file per stage into ``dump_ir``."""
+    from bnncc.backends.verilog import write_design
+
     graph = load_graph(path)
-    stages = run_pipeline(graph, log=log)
+    stages = build_stages(graph, folding, folding_source, log)
     result = CompileResult(model=str(path), stages=stages)
     if dump_ir is not None:
         dump_ir.mkdir(parents=True, exist_ok=True)
@@ -65,20 +87,11 @@ def compile_model(
             result.files.append(str(target))
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
+        result.design = write_design(result.final, output)
+        result.files.append(str(output / "rtl"))
         final = output / "model_hw.onnx"
         save_ir(result.final, final)
-        result.files.append(str(final))
-        host = _host_steps(result.final)
-        if host is not None:
-            target = output / "host_steps.json"
-            write_text(target, json.dumps(host, indent=2) + "\n")
-            result.files.append(str(target))
+        write_text(output / FOLDING_FILE, json.dumps(folding_table(result.final), indent=2) + "\n")
+        write_text(output / "host_steps.json", json.dumps(describe_host_steps(result.final), indent=2) + "\n")
+        result.files += [str(final), str(output / FOLDING_FILE), str(output / "host_steps.json")]
     return result
-
-
-def _host_steps(graph: Graph) -> dict | None:
-    if "partition" not in graph.metadata:
-        return None
-    from bnncc.passes.host_steps import describe_host_steps
-
-    return describe_host_steps(graph)

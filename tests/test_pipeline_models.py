@@ -36,7 +36,7 @@ def test_every_stage_matches_onnxruntime(tmp_path, name):
     onnx.save(VARIANTS[name](), path)
     result = verify_model(path, samples=200, seed=4, value_range=(0.0, 1.0))
     assert result.ok, result.table()
-    assert [s.stage for s in result.stages][-1] == "host_partition"
+    assert [s.stage for s in result.stages][-2:] == ["host_partition", "folding"]
     for stage in result.stages:
         assert stage.exact + stage.ties == 200
 
@@ -103,7 +103,7 @@ def test_compile_dump_ir_and_host_steps(tmp_path):
     second = run_cli("compile", path, "-o", tmp_path / "b", "--dump-ir", tmp_path / "b_ir")
     assert first.exit_code == 0 and second.exit_code == 0, first.stderr + second.stderr
     dumps = sorted(p.name for p in (tmp_path / "a_ir").iterdir())
-    assert dumps[0] == "00_import.onnx" and dumps[-1].endswith("host_partition.onnx") and len(dumps) == 9
+    assert dumps[0] == "00_import.onnx" and dumps[-1].endswith("folding.onnx") and len(dumps) == 10
     for name in dumps + []:
         assert (tmp_path / "a_ir" / name).read_bytes() == (tmp_path / "b_ir" / name).read_bytes()
     host = json.loads((tmp_path / "a" / "host_steps.json").read_text())

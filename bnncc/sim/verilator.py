@@ -98,9 +98,11 @@ class StreamSimulator:
         out_stall: int = 0,
         max_idle: int = 100_000,
         work_dir: Path | None = None,
+        cwd: Path | None = None,
     ) -> SimResult:
         """Stream ``beats`` in and collect ``output_beats`` beats out, stalling the input
-        ``in_stall`` % and the output ``out_stall`` % of the cycles at random."""
+        ``in_stall`` % and the output ``out_stall`` % of the cycles at random. ``cwd`` is
+        where relative memory-file paths are resolved."""
         executable = self.build()
         work = Path(work_dir) if work_dir is not None else executable.parent
         work.mkdir(parents=True, exist_ok=True)
@@ -109,7 +111,7 @@ class StreamSimulator:
         inputs.write_text("".join(f"{beat:x}\n" for beat in beats))
         process = subprocess.run(
             [str(executable), str(inputs), str(outputs), str(seed), str(in_stall), str(out_stall), str(output_beats), str(max_idle)],
-            capture_output=True, text=True,
+            capture_output=True, text=True, cwd=cwd,
         )
         if process.returncode != 0:
             raise SimulationError(f"simulation of '{self.top}' failed: {process.stderr.strip() or process.returncode}")

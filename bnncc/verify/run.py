@@ -11,7 +11,8 @@ from bnncc.frontend.load import load_model
 from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
 from bnncc.naming import CODE_SUFFIX
-from bnncc.passes.pipeline import run_pipeline
+from bnncc.compile import FOLDING_FILE, build_stages
+from bnncc.passes.apply_folding import load_folding
 from bnncc.reference.runner import ReferenceRunner
 from bnncc.verify.compare import StageReport, verify_stages
 from bnncc.verify.inputs import load_inputs, random_inputs
@@ -26,10 +27,11 @@ class VerifyResult:
     model: str
     samples: int
     stages: list[StageReport] = field(default_factory=list)
+    rtl: object = None
 
     @property
     def ok(self) -> bool:
-        return all(stage.ok for stage in self.stages)
+        return all(stage.ok for stage in self.stages) and (self.rtl is None or self.rtl.ok)
 
     def summary(self) -> str:
         mismatches = sum(stage.mismatches for stage in self.stages)
@@ -50,9 +52,22 @@ class VerifyResult:
         widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
         lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
+        if self.rtl is not None:
+            r = self.rtl
+            lines.append(f"{'rtl'.ljust(widths[0])}  " + "  ".join(
+                str(v).rjust(w) for v, w in zip((r.samples, r.exact, 0, r.mismatches, "-", "-"), widths[1:])))
         for stage in self.stages:
             if stage.first_mismatch:
                 lines.append(f"first mismatch in stage '{stage.stage}': {stage.first_mismatch}")
+        if self.rtl is not None:
+            r = self.rtl
+            if r.first_mismatch:
+                lines.append(f"first RTL mismatch: {r.first_mismatch}")
+            lines.append(
+                f"RTL ({r.in_stall_percent} % input gaps, {r.out_stall_percent} % output back-pressure): "
+                f"initiation interval {r.measured_ii_cycles:g} cycles per frame measured, "
+                f"{r.analytical_ii_cycles} analytical (slowest stage); first-frame latency {r.first_frame_latency_cycles} cycles"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -61,6 +76,7 @@ class VerifyResult:
             "samples": self.samples,
             "ok": self.ok,
             "stages": [stage.to_dict() for stage in self.stages],
+            "rtl": None if self.rtl is None else self.rtl.to_dict(),
         }
 
 
@@ -79,9 +95,9 @@ def reference_outputs(model, graphs) -> list[str]:
     return wanted
 
 
-def model_stages(graph: Graph, log=lambda message: None) -> list[tuple[str, Graph]]:
-    """The IR after import and after every pass of the pipeline."""
-    return [(stage.name, stage.graph) for stage in run_pipeline(graph, log=log)]
+def model_stages(graph: Graph, folding: dict | None = None, log=lambda message: None) -> list[tuple[str, Graph]]:
+    """The IR after import, after every pass of the pipeline and after folding."""
+    return [(stage.name, stage.graph) for stage in build_stages(graph, folding, str(FOLDING_FILE), log=log)]
 
 
 def verify_model(
@@ -90,9 +106,12 @@ def verify_model(
     input_file: Path | None = None,
     seed: int = 0,
     value_range: tuple[float, float] = (-1.0, 1.0),
+    build_dir: Path | None = None,
+    stall: int = 30,
     log: Callable[[str], None] = lambda message: None,
 ) -> VerifyResult:
-    """Verify the model at ``path`` on ``samples`` random inputs (or those in ``input_file``)."""
+    """Verify the model at ``path`` on ``samples`` random inputs (or those in ``input_file``);
+    with ``build_dir``, also the RTL compiled there."""
     model = load_model(path)
     graph = import_model(model, source=str(path))
     log(f"imported {path}: {sum(graph.op_count().values())} operations")
@@ -100,8 +119,16 @@ def verify_model(
         inputs = load_inputs(input_file, graph)
     else:
         inputs = random_inputs(graph, samples, seed, *value_range)
-    stages = model_stages(graph, log=log)
+    folding = load_folding(build_dir / FOLDING_FILE) if build_dir is not None and (build_dir / FOLDING_FILE).exists() else None
+    stages = model_stages(graph, folding, log=log)
     reference = ReferenceRunner(model, extra_outputs=reference_outputs(model, [g for _, g in stages]))
     reports = verify_stages(stages, inputs, reference.run)
     count = next(iter(inputs.values())).shape[0]
-    return VerifyResult(model=str(path), samples=int(count), stages=reports)
+    result = VerifyResult(model=str(path), samples=int(count), stages=reports)
+    if build_dir is not None:
+        from bnncc.verify.rtl import load_design, verify_rtl
+
+        design = load_design(stages[-1][1], build_dir)
+        log(f"simulating {build_dir} in Verilator ({stall} % stalls on both sides)")
+        result.rtl = verify_rtl(stages[-1][1], design, inputs, seed=seed + 1, in_stall=stall, out_stall=stall)
+    return result

@@ -1,0 +1,1 @@
+"""Backends: from the hardware IR to Verilog, reports and co-simulation."""

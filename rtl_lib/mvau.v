@@ -1,0 +1,645 @@
+// mvau: matrix-vector-activation unit. Multiplies an MH x MW matrix W (a ROM) by a stream
+// of MW-element input vectors x and optionally applies per-row thresholds, as bnncc's
+// MVAU op (bnncc/ir/ops/hw.py):
+//
+//   multiply-accumulate:  acc[m] = sum_k x[k] * W[k][m]
+//   BINARY (x, W bipolar): acc[m] = #{k : x[k] == W[k][m]}      (XNOR-popcount)
+//   N_THRESHOLDS = 0:      y[m] = acc[m]                          (OUT_BITS = ACC_BITS)
+//   N_THRESHOLDS > 0:      y[m] = (#{t : acc[m] >= T[m][t]} + OUT_BIAS) mod 2**OUT_BITS
+//
+// acc and T are ACC_BITS-bit two's complement (signed compare). Folding: PE rows and SIMD
+// columns per cycle; the rows are processed in NF = MH/PE row groups ("neuron folds") of
+// SF = MW/SIMD column groups ("synapse folds") each, so one vector takes NF*SF cycles.
+//
+// Input stream: SF beats per vector of SIMD elements, INPUT_BITS each (1 bit if bipolar),
+// element s of beat sf is x[k = sf*SIMD + s], element 0 in the least significant bits.
+// Output stream: NF beats per vector of PE elements, OUT_BITS each; element pe of beat nf
+// is y[m = nf*PE + pe]. Element encodings: unsigned, two's complement, or bipolar (1 bit,
+// 1 = +1, 0 = -1).
+//
+// Weight memory (WEIGHT_FILE, $readmemh, one hex word per line, word 0 first): NF*SF words
+// of PE*SIMD*WEIGHT_BITS bits; word nf*SF + sf holds W[k = sf*SIMD + s][m = nf*PE + p] at
+// bits [(p*SIMD + s)*WEIGHT_BITS +: WEIGHT_BITS] (two's complement if WEIGHT_SIGNED,
+// bit 1 = +1 / 0 = -1 if WEIGHT_BIPOLAR).
+// Threshold memory (THRESHOLD_FILE, only if N_THRESHOLDS > 0): NF words of
+// PE*N_THRESHOLDS*ACC_BITS bits; word nf holds T[m = nf*PE + p][t] at bits
+// [(p*N_THRESHOLDS + t)*ACC_BITS +: ACC_BITS], two's complement.
+// bnncc/backends/mvau_memory.py writes both files. An empty file name (the default, for
+// lint) gives an all-zero memory. The weight memory is read through a register (a ROM the
+// tool may build from LUTs or block RAM); a threshold memory of up to 64 words is read
+// combinationally where it is used (it merges into the adder / comparator LUTs), a larger
+// one through a register.
+//
+// Every input vector is kept in a buffer of SF words (written while the first row group
+// streams in) and reused for the other NF-1 row groups. Throughput: one input beat per
+// cycle while a vector loads and one output beat per SF cycles, i.e. NF*SF cycles per
+// vector without bubbles when nothing stalls. Latency: an output beat is valid 4 cycles
+// after the cycle that consumed its row group's last input beat (or read its last buffer
+// word). Pipeline: issue (counters, memory addresses) -> weights / input word registered ->
+// per-PE dot products registered -> accumulators -> output FIFO. Output back-pressure is
+// handled with credits: a row group's last beat is issued only while the output FIFO is
+// sure to have room for its result, so the pipeline itself never stalls; s_axis_tready is
+// a function of registers only (no combinational path from m_axis_tready), m_axis_tvalid
+// comes from the FIFO's count register.
+//
+// BINARY mode computes per PE an XNOR-popcount of the SIMD bit pairs with a compressor
+// tree (3 pairs -> 2-bit count in the first level, then 6:3 / 5:3 / 4:3 / 3:2 counters,
+// then one carry-propagate adder); no multipliers. The counters are small leaf modules
+// (keep_hierarchy) so that LUT mapping keeps each one as one LUT per output bit.
+// Multiply-accumulate mode sums the SIMD products in offset binary (each product's sign
+// bit inverted, a constant correction) so that the adder tree sees no sign extensions; a
+// bipolar operand times a multi-bit one is a conditional one's complement plus a carry,
+// without multipliers. With a single threshold the comparison is folded into the
+// accumulator: it starts at -T (one's complement plus a carry injected into the first dot
+// product, ACC_BITS+1 bits) and the output is its inverted sign bit.
+// Only control registers are reset.
+`timescale 1ns / 1ps
+`default_nettype none
+
+module mvau #(
+    parameter integer MW = 64,              // matrix width: elements per input vector
+    parameter integer MH = 64,              // matrix height: rows, elements per output vector
+    parameter integer PE = 16,              // rows per cycle; must divide MH
+    parameter integer SIMD = 16,            // input elements per cycle; must divide MW
+    parameter integer INPUT_BITS = 1,       // bits per input element, 1..8 (1 if bipolar)
+    parameter integer INPUT_SIGNED = 0,     // 1: input elements are two's complement
+    parameter integer INPUT_BIPOLAR = 1,    // 1: input elements are bipolar (bit 1 = +1, 0 = -1)
+    parameter integer WEIGHT_BITS = 1,      // bits per weight, 1..8 (1 if bipolar)
+    parameter integer WEIGHT_SIGNED = 0,    // 1: weights are two's complement
+    parameter integer WEIGHT_BIPOLAR = 1,   // 1: weights are bipolar (bit 1 = +1, 0 = -1)
+    parameter integer BINARY = 1,           // 1: XNOR-popcount (both operands bipolar)
+    parameter integer ACC_BITS = 8,         // accumulator / threshold width, two's complement,
+                                            // 2..31; must hold every accumulator value
+    parameter integer N_THRESHOLDS = 1,     // thresholds per row; 0: output the accumulator
+    parameter integer OUT_BITS = 1,         // bits per output element (ACC_BITS if no thresholds)
+    parameter integer OUT_BIAS = 0,         // added to the threshold count (e.g. -2 for INT2)
+    parameter WEIGHT_FILE = "",             // $readmemh file of the weight memory (see above)
+    parameter THRESHOLD_FILE = ""           // $readmemh file of the threshold memory (see above)
+) (
+    input  wire                       ap_clk,
+    input  wire                       ap_rst_n,
+    input  wire [SIMD*INPUT_BITS-1:0] s_axis_tdata,
+    input  wire                       s_axis_tvalid,
+    output wire                       s_axis_tready,
+    output wire [PE*OUT_BITS-1:0]     m_axis_tdata,
+    output wire                       m_axis_tvalid,
+    input  wire                       m_axis_tready
+);
+    // ---- derived sizes -------------------------------------------------------------------
+    localparam integer SF = MW / SIMD;                      // input beats per vector
+    localparam integer NF = MH / PE;                        // output beats per vector
+    localparam integer XB = INPUT_BITS;
+    localparam integer WB = WEIGHT_BITS;
+    localparam integer IN_W = SIMD * XB;
+    localparam integer OUT_W = PE * OUT_BITS;
+    localparam integer WWORD = PE * SIMD * WB;              // weight word
+    localparam integer WDEPTH = NF * SF;                    // weight words
+    localparam integer NT = N_THRESHOLDS;
+    localparam integer TWORD = (NT > 0) ? PE * NT * ACC_BITS : 1;
+    localparam integer FOLD = (NT == 1) ? 1 : 0;            // single threshold folded into acc
+    localparam integer T_ASYNC = (NF <= 64) ? 1 : 0;        // threshold memory read without register
+    localparam integer AW = ACC_BITS + FOLD;                // accumulator register width
+    // multiply-accumulate operand widths as signed numbers, product and dot product widths
+    localparam integer XS = (INPUT_SIGNED != 0) ? ((XB > 1) ? XB : 2) : XB + 1;
+    localparam integer WS = (WEIGHT_SIGNED != 0) ? ((WB > 1) ? WB : 2) : WB + 1;
+    localparam integer PW = XS + WS;
+    localparam integer KW = (INPUT_BIPOLAR != 0 && WEIGHT_BIPOLAR != 0) ? 2 : // product term width
+                            (WEIGHT_BIPOLAR != 0) ? XS : (INPUT_BIPOLAR != 0) ? WS : PW;
+    localparam integer DW_MAC = (PW + $clog2(SIMD + 1) < AW) ? PW + $clog2(SIMD + 1) : AW;
+    localparam integer DW_BIN = $clog2(SIMD + FOLD + 1);
+    localparam integer DW = (BINARY != 0) ? DW_BIN : DW_MAC; // per-PE dot product width
+    localparam integer TW = (KW > DW) ? KW : DW;
+    localparam integer MAC_INIT = -SIMD * (1 << (KW - 1));  // offset binary correction
+    // counters
+    localparam integer SF_W = (SF > 1) ? $clog2(SF) : 1;
+    localparam integer NF_W = (NF > 1) ? $clog2(NF) : 1;
+    localparam integer WA_W = (WDEPTH > 1) ? $clog2(WDEPTH) : 1;
+    localparam integer SF_LAST = SF - 1;
+    localparam integer NF_LAST = NF - 1;
+    localparam integer WA_LAST = WDEPTH - 1;
+    // output FIFO: a credit is held for 5 cycles from issue to the earliest pop, and a
+    // result is issued at most every SF cycles, so ceil(5/SF) entries avoid bubbles
+    localparam integer OD = (SF >= 3) ? 2 : (5 + SF - 1) / SF;
+    localparam integer OA_W = $clog2(OD);
+    localparam integer OC_W = $clog2(OD + 1);
+    localparam integer OD_LAST = OD - 1;
+    localparam integer BIAS_MOD = (NT == 0) ? 0 : ((OUT_BIAS % (1 << OUT_BITS)) + (1 << OUT_BITS)) % (1 << OUT_BITS);
+
+    initial begin
+        if (MW < 1 || MH < 1 || PE < 1 || SIMD < 1) begin
+            $display("mvau: MW, MH, PE and SIMD must be >= 1"); $finish;
+        end
+        if (MH % PE != 0) begin $display("mvau: PE=%0d does not divide MH=%0d", PE, MH); $finish; end
+        if (MW % SIMD != 0) begin $display("mvau: SIMD=%0d does not divide MW=%0d", SIMD, MW); $finish; end
+        if (INPUT_BITS < 1 || INPUT_BITS > 8 || WEIGHT_BITS < 1 || WEIGHT_BITS > 8) begin
+            $display("mvau: INPUT_BITS and WEIGHT_BITS must be 1..8"); $finish;
+        end
+        if ((INPUT_BIPOLAR != 0 && (INPUT_BITS != 1 || INPUT_SIGNED != 0))
+            || (WEIGHT_BIPOLAR != 0 && (WEIGHT_BITS != 1 || WEIGHT_SIGNED != 0))) begin
+            $display("mvau: a bipolar operand is 1 bit and not signed"); $finish;
+        end
+        if (BINARY != 0 && (INPUT_BIPOLAR == 0 || WEIGHT_BIPOLAR == 0)) begin
+            $display("mvau: BINARY needs INPUT_BIPOLAR=1 and WEIGHT_BIPOLAR=1"); $finish;
+        end
+        if (ACC_BITS < 2 || ACC_BITS > 31) begin $display("mvau: ACC_BITS must be 2..31"); $finish; end
+        if (BINARY != 0 && (1 << (ACC_BITS - 1)) <= MW) begin
+            $display("mvau: ACC_BITS=%0d cannot hold popcounts up to MW=%0d as signed", ACC_BITS, MW); $finish;
+        end
+        if (NT < 0) begin $display("mvau: N_THRESHOLDS must be >= 0"); $finish; end
+        if (NT == 0 && OUT_BITS != ACC_BITS) begin
+            $display("mvau: without thresholds OUT_BITS (%0d) must equal ACC_BITS (%0d)", OUT_BITS, ACC_BITS); $finish;
+        end
+        if (NT > 0 && (OUT_BITS < 1 || OUT_BITS > 30)) begin
+            $display("mvau: OUT_BITS must be 1..30 with thresholds"); $finish;
+        end
+    end
+
+    // ---- memories ------------------------------------------------------------------------
+    reg [WWORD-1:0] wmem [0:WDEPTH-1];
+    generate
+        if (WEIGHT_FILE != "") begin : g_wfile
+            initial $readmemh(WEIGHT_FILE, wmem);
+        end else begin : g_wzero
+            // no file (lint, elaboration with default parameters): all-zero weights
+            integer i;
+            initial for (i = 0; i < WDEPTH; i = i + 1) wmem[i] = {WWORD{1'b0}};
+        end
+    endgenerate
+
+    // ---- issue stage: counters, credits, input acceptance ---------------------------------
+    reg [SF_W-1:0] sf;
+    reg [NF_W-1:0] nf;
+    reg [WA_W-1:0] waddr;
+    reg [OC_W-1:0] credits;        // results issued and not yet taken from m_axis
+    wire sf_last = sf == SF_LAST[SF_W-1:0];
+    wire nf_last = nf == NF_LAST[NF_W-1:0];
+    wire nf_first = nf == {NF_W{1'b0}};
+    wire can_issue = !sf_last || credits != OD[OC_W-1:0];
+    wire issue = can_issue && (!nf_first || s_axis_tvalid);
+    wire pop = m_axis_tvalid && m_axis_tready;
+    assign s_axis_tready = nf_first && can_issue;
+
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) begin
+            sf <= {SF_W{1'b0}};
+            nf <= {NF_W{1'b0}};
+            waddr <= {WA_W{1'b0}};
+            credits <= {OC_W{1'b0}};
+        end else begin
+            if (issue) begin
+                sf <= sf_last ? {SF_W{1'b0}} : sf + 1'b1;
+                if (sf_last) nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
+                waddr <= (waddr == WA_LAST[WA_W-1:0]) ? {WA_W{1'b0}} : waddr + 1'b1;
+            end
+            credits <= credits + {{(OC_W-1){1'b0}}, issue && sf_last} - {{(OC_W-1){1'b0}}, pop};
+        end
+    end
+
+    // ---- stage 1: weight word, input word ------------------------------------------------
+    reg v1;
+    reg first1, last1;
+    reg [WWORD-1:0] w_q;
+    reg [IN_W-1:0] xin_q;
+    wire [IN_W-1:0] x1;
+
+    always @(posedge ap_clk) begin
+        if (issue) begin
+            w_q <= wmem[waddr];
+            first1 <= sf == {SF_W{1'b0}};
+            last1 <= sf_last;
+        end
+        if (issue && nf_first) xin_q <= s_axis_tdata;
+    end
+
+    generate
+        if (NF > 1) begin : g_buffer
+            // the vector is written while row group 0 streams in and read for the others
+            reg [IN_W-1:0] xbuf [0:SF-1];
+            reg [IN_W-1:0] xbuf_q;
+            reg sel1;
+            always @(posedge ap_clk) begin
+                if (issue && nf_first) xbuf[sf] <= s_axis_tdata;
+                if (issue && !nf_first) xbuf_q <= xbuf[sf];
+                if (issue) sel1 <= nf_first;
+            end
+            assign x1 = sel1 ? xin_q : xbuf_q;
+        end else begin : g_nobuffer
+            assign x1 = xin_q;
+        end
+    endgenerate
+
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) v1 <= 1'b0;
+        else v1 <= issue;
+    end
+
+    // ---- dot products of the SIMD elements, one per PE -----------------------------------
+    function [DW-1:0] dw_bit(input b);
+        begin
+            dw_bit = {DW{1'b0}};
+            dw_bit[0] = b;
+        end
+    endfunction
+    wire [PE*DW-1:0] dot;
+    genvar p;
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : g_pe
+            wire [SIMD*WB-1:0] wp = w_q[p*SIMD*WB +: SIMD*WB];
+            if (BINARY != 0) begin : g_bin
+                mvau_popcount #(.N(SIMD), .EXTRA(FOLD)) u_popcount (
+                    .x(x1), .w(wp), .extra(first1), .count(dot[p*DW +: DW])
+                );
+            end else begin : g_mac
+                // sum of SIMD products, each as a KW-bit signed number p in offset binary
+                // (p + 2**(KW-1): the sign bit inverted, no sign extension); MAC_INIT
+                // removes the offsets again
+                reg [XS-1:0] xv;
+                reg [WS-1:0] wv;
+                /* verilator lint_off UNUSEDSIGNAL */
+                reg [PW-1:0] pf;           // the product; its low KW bits hold it exactly
+                /* verilator lint_on UNUSEDSIGNAL */
+                reg [KW-1:0] pv;
+                reg [TW-1:0] t;
+                reg [DW-1:0] sum;
+                integer s;
+                always @* begin
+                    sum = MAC_INIT[DW-1:0];
+                    if (FOLD != 0) sum = sum + dw_bit(first1);  // -T = ~T + 1: the + 1
+                    for (s = 0; s < SIMD; s = s + 1) begin
+                        // operands as XS / WS-bit signed numbers (unsigned: a zero sign bit)
+                        xv = {XS{INPUT_SIGNED != 0 && x1[s*XB+XB-1]}};
+                        xv[XB-1:0] = x1[s*XB +: XB];
+                        wv = {WS{WEIGHT_SIGNED != 0 && wp[s*WB+WB-1]}};
+                        wv[WB-1:0] = wp[s*WB +: WB];
+                        if (INPUT_BIPOLAR != 0 && WEIGHT_BIPOLAR != 0) begin
+                            pf = {{(PW-1){x1[s*XB] ^ wp[s*WB]}}, 1'b1};   // +1 if equal, else -1
+                        end else if (WEIGHT_BIPOLAR != 0) begin
+                            pf = {{WS{xv[XS-1]}}, xv} ^ {PW{~wp[s*WB]}};  // x, or ~x = -x - 1
+                            sum = sum + dw_bit(~wp[s*WB]);                // ... + 1
+                        end else if (INPUT_BIPOLAR != 0) begin
+                            pf = {{XS{wv[WS-1]}}, wv} ^ {PW{~x1[s*XB]}};
+                            sum = sum + dw_bit(~x1[s*XB]);
+                        end else begin
+                            pf = $signed(xv) * $signed(wv);
+                        end
+                        pv = pf[KW-1:0];
+                        t = {TW{1'b0}};
+                        t[KW-1:0] = {~pv[KW-1], pv[KW-2:0]};
+                        sum = sum + t[DW-1:0];
+                    end
+                end
+                assign dot[p*DW +: DW] = sum;
+            end
+        end
+    endgenerate
+
+    // ---- stage 2: dot products registered ------------------------------------------------
+    reg v2;
+    reg first2, last2;
+    reg [PE*DW-1:0] dot_q;
+    always @(posedge ap_clk) begin
+        if (v1) begin
+            dot_q <= dot;
+            first2 <= first1;
+            last2 <= last1;
+        end
+    end
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) v2 <= 1'b0;
+        else v2 <= v1;
+    end
+
+    // ---- thresholds ----------------------------------------------------------------------
+    // one threshold: needed by the accumulator with the first beat of a row group; several:
+    // needed after the accumulator with the last beat. Up to 64 words the memory is read
+    // combinationally where needed, larger ones are read into a register a stage ahead.
+    generate
+        if (NT > 0) begin : g_tmem
+            reg [TWORD-1:0] tmem [0:NF-1];
+            wire [TWORD-1:0] thr;      // thresholds of the row group where they are needed
+            reg [NF_W-1:0] nf1;        // row group in stage 1
+            if (THRESHOLD_FILE != "") begin : g_tfile
+                initial $readmemh(THRESHOLD_FILE, tmem);
+            end else begin : g_tzero
+                integer i;
+                initial for (i = 0; i < NF; i = i + 1) tmem[i] = {TWORD{1'b0}};
+            end
+            always @(posedge ap_clk) if (issue) nf1 <= nf;
+            if (T_ASYNC != 0 && FOLD != 0) begin : g_async_fold
+                // small memory (logic): read where used so that it merges into the adders
+                reg [NF_W-1:0] nf2;
+                always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                assign thr = tmem[nf2];
+            end else if (T_ASYNC != 0) begin : g_async_cmp
+                reg [NF_W-1:0] nf2, nf3;
+                always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                always @(posedge ap_clk) if (v2) nf3 <= nf2;
+                assign thr = tmem[nf3];
+            end else if (FOLD != 0) begin : g_sync_fold
+                // large memory (block RAM): registered read one stage ahead
+                reg [TWORD-1:0] t_q;
+                always @(posedge ap_clk) if (v1 && first1) t_q <= tmem[nf1];
+                assign thr = t_q;
+            end else begin : g_sync_cmp
+                reg [NF_W-1:0] nf2;
+                reg [TWORD-1:0] t_q;
+                always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                always @(posedge ap_clk) if (v2 && last2) t_q <= tmem[nf2];
+                assign thr = t_q;
+            end
+        end
+    endgenerate
+
+    // ---- stage 3: accumulators -----------------------------------------------------------
+    reg [PE*AW-1:0] acc;
+    reg rv;                        // acc holds a finished row group
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : g_acc
+            wire [AW-1:0] dot_ext;
+            wire [AW-1:0] base;
+            if (BINARY != 0) begin : g_zext
+                assign dot_ext = {{(AW-DW){1'b0}}, dot_q[p*DW +: DW]};
+            end else if (DW < AW) begin : g_sext
+                assign dot_ext = {{(AW-DW){dot_q[p*DW+DW-1]}}, dot_q[p*DW +: DW]};
+            end else begin : g_same
+                assign dot_ext = dot_q[p*DW +: DW];
+            end
+            if (FOLD != 0) begin : g_fold
+                // -T = ~T + 1; the +1 entered the dot product of the first beat
+                wire [ACC_BITS-1:0] t = g_tmem.thr[p*ACC_BITS +: ACC_BITS];
+                assign base = ~{t[ACC_BITS-1], t};
+            end else begin : g_zero
+                assign base = {AW{1'b0}};
+            end
+            always @(posedge ap_clk) begin
+                if (v2) acc[p*AW +: AW] <= dot_ext + (first2 ? base : acc[p*AW +: AW]);
+            end
+        end
+    endgenerate
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) rv <= 1'b0;
+        else rv <= v2 && last2;
+    end
+
+    // ---- activation ----------------------------------------------------------------------
+    // (count + OUT_BIAS) mod 2**OUT_BITS, counting in OUT_BITS-bit arithmetic
+    function [OUT_BITS-1:0] out_bit(input b);
+        begin
+            out_bit = {OUT_BITS{1'b0}};
+            out_bit[0] = b;
+        end
+    endfunction
+    wire [OUT_W-1:0] result;
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : g_act
+            wire [AW-1:0] a = acc[p*AW +: AW];
+            if (NT == 0) begin : g_raw
+                assign result[p*OUT_BITS +: OUT_BITS] = a;
+            end else if (FOLD != 0) begin : g_one
+                // acc = sum - T: the threshold is reached when it is not negative
+                assign result[p*OUT_BITS +: OUT_BITS] = BIAS_MOD[OUT_BITS-1:0] + out_bit(~a[AW-1]);
+            end else begin : g_multi
+                reg [OUT_BITS-1:0] code;
+                integer t;
+                always @* begin
+                    code = BIAS_MOD[OUT_BITS-1:0];
+                    for (t = 0; t < NT; t = t + 1)
+                        code = code + out_bit($signed(a) >= $signed(g_tmem.thr[(p*NT + t)*ACC_BITS +: ACC_BITS]));
+                end
+                assign result[p*OUT_BITS +: OUT_BITS] = code;
+            end
+        end
+    endgenerate
+
+    // ---- output FIFO ---------------------------------------------------------------------
+    reg [OUT_W-1:0] ofifo [0:OD-1];
+    reg [OA_W-1:0] wr_ptr, rd_ptr;
+    reg [OC_W-1:0] count;
+    assign m_axis_tvalid = count != {OC_W{1'b0}};
+    assign m_axis_tdata = ofifo[rd_ptr];
+    always @(posedge ap_clk) begin
+        if (rv) ofifo[wr_ptr] <= result;
+    end
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) begin
+            wr_ptr <= {OA_W{1'b0}};
+            rd_ptr <= {OA_W{1'b0}};
+            count <= {OC_W{1'b0}};
+        end else begin
+            if (rv) wr_ptr <= (wr_ptr == OD_LAST[OA_W-1:0]) ? {OA_W{1'b0}} : wr_ptr + 1'b1;
+            if (pop) rd_ptr <= (rd_ptr == OD_LAST[OA_W-1:0]) ? {OA_W{1'b0}} : rd_ptr + 1'b1;
+            count <= count + {{(OC_W-1){1'b0}}, rv} - {{(OC_W-1){1'b0}}, pop};
+        end
+    end
+endmodule
+
+// mvau_popcount: number of positions where x and w agree (XNOR-popcount of N bit pairs),
+// plus the bit `extra` if EXTRA = 1. Compressor tree: groups of 3 pairs give a 2-bit count
+// (one LUT per bit), then stages of 6:3, 5:3, 4:3 and 3:2 counters over the columns of the
+// bit heap until every column has at most 2 bits, then one carry-propagate adder.
+// The heap of stage s is the vector g_st[s].h with column c's bits at offset(c).
+/* verilator lint_off DECLFILENAME */
+module mvau_popcount #(
+    parameter integer N = 16,       // bit pairs
+    parameter integer EXTRA = 0     // 1: add the bit `extra`
+) (
+    input  wire [N-1:0]           x,
+    input  wire [N-1:0]           w,
+    input  wire                   extra,
+    output wire [$clog2(N+EXTRA+1)-1:0] count
+);
+    localparam integer COLS = $clog2(N + EXTRA + 1);   // result width
+    localparam integer G = N / 3;                      // full groups of 3 pairs
+    localparam integer R = N % 3;                      // pairs left over
+    localparam integer HB = 32;                        // bits per column height in a vector
+
+    // heights of the columns of the first heap
+    function [COLS*HB-1:0] first_heights(input integer unused);
+        integer h0, h1;
+        begin
+            h0 = G + ((R > 0) ? 1 : 0) + ((EXTRA != 0) ? 1 : 0) + unused;
+            h1 = G + ((R == 2) ? 1 : 0);
+            first_heights = {COLS*HB{1'b0}};
+            first_heights[HB-1:0] = h0;
+            // one column only (N + EXTRA = 1): rewrite column 0, keeping the slice in range
+            first_heights[((COLS > 1) ? HB : 0) +: HB] = (COLS > 1) ? h1 : h0;
+        end
+    endfunction
+    function integer hgt(input [COLS*HB-1:0] hv, input integer c);
+        begin
+            hgt = 0;
+            if (c >= 0 && c < COLS) hgt = hv[c*HB +: HB];
+        end
+    endfunction
+    // counters in a column of height h: h/6 of 6 inputs, then one of h%6 inputs if >= 3
+    function integer ncnt(input integer h);
+        ncnt = h / 6 + (((h % 6) >= 3) ? 1 : 0);
+    endfunction
+    // counters with 3 output bits (4 inputs or more)
+    function integer ncnt3(input integer h);
+        ncnt3 = h / 6 + (((h % 6) >= 4) ? 1 : 0);
+    endfunction
+    // bits passed through unchanged
+    function integer npass(input integer h);
+        npass = ((h % 6) >= 3) ? 0 : h % 6;
+    endfunction
+    // column c of the next heap: the counters' bit 0 of column c, bit 1 of column c-1,
+    // bit 2 of column c-2, then the bits passed through
+    function [COLS*HB-1:0] next_heights(input [COLS*HB-1:0] hv);
+        integer c, h;
+        begin
+            next_heights = {COLS*HB{1'b0}};
+            for (c = 0; c < COLS; c = c + 1) begin
+                h = ncnt(hgt(hv, c)) + ncnt(hgt(hv, c - 1)) + ncnt3(hgt(hv, c - 2)) + npass(hgt(hv, c));
+                next_heights[c*HB +: HB] = h;
+            end
+        end
+    endfunction
+    function integer max_height(input [COLS*HB-1:0] hv);
+        integer c;
+        begin
+            max_height = 0;
+            for (c = 0; c < COLS; c = c + 1) if (hgt(hv, c) > max_height) max_height = hgt(hv, c);
+        end
+    endfunction
+    function [COLS*HB-1:0] heights(input integer stage);
+        integer i;
+        begin
+            heights = first_heights(0);
+            for (i = 0; i < stage; i = i + 1) heights = next_heights(heights);
+        end
+    endfunction
+    // reduction stages until every column has at most 2 bits
+    function integer n_stages(input integer unused);
+        reg [COLS*HB-1:0] hv;
+        begin
+            hv = first_heights(0);
+            n_stages = unused;
+            while (max_height(hv) > 2) begin
+                hv = next_heights(hv);
+                n_stages = n_stages + 1;
+            end
+        end
+    endfunction
+    function integer offset(input [COLS*HB-1:0] hv, input integer c);
+        integer i;
+        begin
+            offset = 0;
+            for (i = 0; i < c; i = i + 1) offset = offset + hgt(hv, i);
+        end
+    endfunction
+
+    localparam integer NST = n_stages(0);
+    localparam [COLS*HB-1:0] HF = heights(NST);
+
+    genvar s, c, j;
+    generate
+        for (s = 0; s <= NST; s = s + 1) begin : g_st
+            localparam [COLS*HB-1:0] HV = heights(s);
+            wire [offset(HV, COLS)-1:0] h;
+            if (s == 0) begin : g_first
+                for (j = 0; j < G; j = j + 1) begin : g_grp
+                    wire [1:0] r;
+                    mvau_xnor_count3 u_cnt (.x(x[3*j +: 3]), .w(w[3*j +: 3]), .count(r));
+                    assign h[j] = r[0];
+                    if (COLS > 1) begin : g_carry
+                        assign h[hgt(HV, 0) + j] = r[1];
+                    end
+                end
+                if (R == 1) begin : g_rest1
+                    assign h[G] = x[3*G] ~^ w[3*G];
+                end
+                if (R == 2) begin : g_rest2
+                    wire a0 = x[3*G] ~^ w[3*G];
+                    wire a1 = x[3*G+1] ~^ w[3*G+1];
+                    assign h[G] = a0 ^ a1;
+                    assign h[hgt(HV, 0) + G] = a0 & a1;
+                end
+                if (EXTRA != 0) begin : g_extra
+                    assign h[hgt(HV, 0) - 1] = extra;
+                end else begin : g_noextra
+                    wire unused_extra = extra;
+                end
+            end else begin : g_reduce
+                localparam [COLS*HB-1:0] HP = heights(s - 1);
+                for (c = 0; c < COLS; c = c + 1) begin : g_col
+                    localparam integer HC = hgt(HP, c);
+                    localparam integer NC = ncnt(HC);
+                    localparam integer IN_OFF = offset(HP, c);
+                    for (j = 0; j < NC; j = j + 1) begin : g_cnt
+                        localparam integer K = (j < HC / 6) ? 6 : HC % 6;
+                        localparam integer KW = (K >= 4) ? 3 : 2;
+                        wire [KW-1:0] r;
+                        mvau_bit_counter #(.K(K)) u_cnt (.v(g_st[s-1].h[IN_OFF + 6*j +: K]), .count(r));
+                        assign h[offset(HV, c) + j] = r[0];
+                        if (c + 1 < COLS) begin : g_b1
+                            assign h[offset(HV, c + 1) + ncnt(hgt(HP, c + 1)) + j] = r[1];
+                        end
+                        if (K >= 4 && c + 2 < COLS) begin : g_b2
+                            assign h[offset(HV, c + 2) + ncnt(hgt(HP, c + 2)) + ncnt(hgt(HP, c + 1)) + j] = r[KW-1];
+                        end
+                    end
+                    for (j = 0; j < npass(HC); j = j + 1) begin : g_pass
+                        assign h[offset(HV, c) + NC + ncnt(hgt(HP, c - 1)) + ncnt3(hgt(HP, c - 2)) + j] =
+                            g_st[s-1].h[IN_OFF + 6*(HC/6) + j];
+                    end
+                end
+            end
+        end
+        // the two rows left
+        wire [COLS-1:0] row_a, row_b;
+        for (c = 0; c < COLS; c = c + 1) begin : g_rows
+            if (hgt(HF, c) >= 1) begin : g_a
+                assign row_a[c] = g_st[NST].h[offset(HF, c)];
+            end else begin : g_na
+                assign row_a[c] = 1'b0;
+            end
+            if (hgt(HF, c) >= 2) begin : g_b
+                assign row_b[c] = g_st[NST].h[offset(HF, c) + 1];
+            end else begin : g_nb
+                assign row_b[c] = 1'b0;
+            end
+        end
+        assign count = row_a + row_b;
+    endgenerate
+endmodule
+
+// mvau_xnor_count3: number of agreeing pairs among 3 bit pairs (2 bits). Kept as its own
+// module (also when the design is flattened) so that it maps to exactly 2 LUT6.
+(* keep_hierarchy *)
+module mvau_xnor_count3 (
+    input  wire [2:0] x,
+    input  wire [2:0] w,
+    output wire [1:0] count
+);
+    wire [2:0] a = x ~^ w;
+    assign count = {(a[0] & a[1]) | (a[0] & a[2]) | (a[1] & a[2]), ^a};
+endmodule
+
+// mvau_bit_counter: number of ones among K = 3..6 bits, as a table (one LUT per output bit,
+// kept as its own module like mvau_xnor_count3).
+(* keep_hierarchy *)
+module mvau_bit_counter #(
+    parameter integer K = 6         // inputs, 3..6
+) (
+    input  wire [K-1:0]             v,
+    output wire [((K >= 4) ? 3 : 2)-1:0] count
+);
+    localparam integer OW = (K >= 4) ? 3 : 2;
+    function [(1<<K)*OW-1:0] table_of(input integer unused);
+        integer i, b, n;
+        begin
+            table_of = {((1<<K)*OW){1'b0}};
+            for (i = 0; i < (1 << K); i = i + 1) begin
+                n = unused;
+                for (b = 0; b < K; b = b + 1) n = n + ((i >> b) & 1);
+                table_of[i*OW +: OW] = n[OW-1:0];
+            end
+        end
+    endfunction
+    localparam [(1<<K)*OW-1:0] TABLE = table_of(0);
+    assign count = TABLE[v*OW +: OW];
+endmodule
+/* verilator lint_on DECLFILENAME */
+
+`default_nettype wire

@@ -1,0 +1,215 @@
+"""rtl_lib/mvau.v against bnncc's MVAU op (bnncc/ir/ops/hw.py) under Verilator.
+
+Each parameter set is one Verilator build (cached across runs: the memory files are passed
+as relative paths and read at simulation start from the test's working directory, which is
+its tmp_path). Per set: random weights, thresholds and inputs; several vectors with random
+input gaps and output back-pressure; and one run without stalls that checks the steady-state
+throughput of (MH/PE)*(MW/SIMD) cycles per vector and the pipeline latency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnncc.backends.mvau_memory import threshold_words, weight_words, write_mem
+from bnncc.datatype import BIPOLAR, DataType
+from bnncc.ir.graph import TensorInfo
+from bnncc.ir.ops.hw import MVAU, accumulator_range
+from bnncc.sim.beats import element_bits, pack_beats, unpack_beats
+from bnncc.sim.verilator import StreamSimulator, verilator_command
+
+RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "mvau.v"
+LATENCY = 4  # cycles from consuming a row group's last input beat to its output beat
+
+try:
+    verilator_command()
+    HAVE_VERILATOR = True
+except Exception:  # pragma: no cover - depends on the machine
+    HAVE_VERILATOR = False
+
+pytestmark = pytest.mark.skipif(not HAVE_VERILATOR, reason="Verilator is not installed")
+
+
+@dataclass
+class Case:
+    """One MVAU configuration in bnncc types."""
+
+    name: str
+    mw: int
+    mh: int
+    pe: int
+    simd: int
+    in_dtype: DataType
+    w_dtype: DataType
+    out_dtype: DataType | None  # None: no thresholds, the accumulator is the output
+    steps: int = 0              # thresholds per row
+    xnor: bool | None = None    # XNOR-popcount; None: if both operands are bipolar
+    vectors: int = 5
+    stalls: list[tuple[int, int]] = field(default_factory=lambda: [(40, 40), (10, 80), (70, 20)])
+
+    @property
+    def binary(self) -> bool:
+        if self.xnor is not None:
+            return self.xnor
+        return self.in_dtype == BIPOLAR and self.w_dtype == BIPOLAR
+
+
+CASES = [
+    # binary layer, XNOR-popcount with one threshold per row, bipolar output
+    Case("binary_thr", mw=40, mh=24, pe=4, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR, steps=1),
+    # binary, SIMD = MW (one beat per vector), odd MH, three thresholds, UINT2 output
+    Case("binary_uint2", mw=16, mh=21, pe=3, simd=16, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=4),
+    # 2-bit x 2-bit signed, INT2 output (3 thresholds, OUT_BIAS -2), PE = MH = 23 (odd)
+    Case("int2_int2", mw=12, mh=23, pe=23, simd=6, in_dtype=DataType.int(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.int(2), steps=3),
+    # CNV first layer style: 8-bit signed input times bipolar weights, bipolar out
+    Case("int8_bipolar", mw=27, mh=16, pe=4, simd=9, in_dtype=DataType.int(8), w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1),
+    # binary, PE = MH and SIMD = MW (one beat in, one beat out per vector), raw popcount out
+    Case("binary_raw_full", mw=10, mh=5, pe=5, simd=10, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=None),
+    # bipolar input times unsigned weights, five thresholds, INT3 output (OUT_BIAS -4)
+    Case("bipolar_uint3", mw=24, mh=6, pe=2, simd=4, in_dtype=BIPOLAR, w_dtype=DataType.uint(3),
+         out_dtype=DataType.int(3), steps=5, vectors=4),
+    # bipolar x bipolar as multiply-accumulate (+-1 products, not XNOR-popcount), raw out
+    Case("bipolar_mac_raw", mw=12, mh=4, pe=2, simd=4, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=None,
+         xnor=False, vectors=4),
+    # more than 64 row groups: threshold memories read through a register (block RAM style)
+    Case("binary_nf65", mw=8, mh=65, pe=1, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR, steps=1,
+         vectors=3),
+    Case("uint2_int2_nf65", mw=6, mh=130, pe=2, simd=3, in_dtype=DataType.uint(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.int(2), steps=3, vectors=3),
+    # last layer: unsigned 4-bit input times signed 3-bit weights, raw accumulator out, PE = SIMD = 1
+    Case("uint4_int3_raw", mw=10, mh=37, pe=1, simd=1, in_dtype=DataType.uint(4), w_dtype=DataType.int(3),
+         out_dtype=None, vectors=3),
+]
+
+
+def random_values(rng: np.random.Generator, dtype: DataType, shape) -> np.ndarray:
+    if dtype == BIPOLAR:
+        return rng.choice(np.array([-1, 1]), size=shape)
+    return rng.integers(int(dtype.min), int(dtype.max) + 1, size=shape)
+
+
+def signed_bits(low: int, high: int) -> int:
+    """Bits of the narrowest two's complement type holding [low, high]."""
+    bits = 2
+    while low < -(1 << (bits - 1)) or high > (1 << (bits - 1)) - 1:
+        bits += 1
+    return bits
+
+
+def out_bias(dtype: DataType) -> int:
+    """OUT_BIAS giving ``MultiThreshold.code_from_count``'s code modulo 2**OUT_BITS."""
+    if dtype == BIPOLAR:
+        return 0  # count 1 -> bit 1 (+1), count 0 -> bit 0 (-1)
+    return int(dtype.min) if dtype.kind == "INT" else 0
+
+
+class Setup:
+    """Random weights and thresholds of a case, its memory files, op and simulator."""
+
+    def __init__(self, case: Case, work: Path, seed: int):
+        rng = np.random.default_rng(seed)
+        self.case, self.rng = case, rng
+        self.weights = random_values(rng, case.w_dtype, (case.mw, case.mh))
+        x_info = TensorInfo((1, case.mw), case.in_dtype)
+        low, high = accumulator_range(x_info, self.weights, case.binary)
+        self.acc_dtype = DataType.for_range(low, high)
+        self.acc_bits = signed_bits(low, high)
+        # thresholds: around the accumulator range, half of them on values that occur
+        self.x = random_values(rng, case.in_dtype, (case.vectors, case.mw))
+        self.thresholds = None
+        if case.out_dtype is not None:
+            acc = self.accumulators(self.x)
+            top = (1 << (self.acc_bits - 1)) - 1
+            spread = rng.integers(max(low - 2, -top - 1), min(high + 2, top) + 1, size=(case.mh, case.steps))
+            hits = acc[rng.integers(0, case.vectors, size=(case.mh, case.steps)), np.arange(case.mh)[:, None]]
+            hits = np.clip(hits + rng.integers(0, 2, size=hits.shape), -top - 1, top)
+            pick = rng.random((case.mh, case.steps)) < 0.5
+            self.thresholds = np.sort(np.where(pick, hits, spread), axis=1)
+        self.op = MVAU(
+            name="mvau", inputs=["x", "w"] + (["t"] if self.thresholds is not None else []), outputs=["y"],
+            mw=case.mw, mh=case.mh, acc_dtype=self.acc_dtype,
+            out_dtype=case.out_dtype if case.out_dtype is not None else self.acc_dtype,
+            binary_xnor=case.binary, pe=case.pe, simd=case.simd,
+        )
+        w_bits = element_bits(case.w_dtype)
+        write_mem(work / "weights.mem", weight_words(self.weights, case.pe, case.simd, w_bits, case.w_dtype == BIPOLAR),
+                  case.pe * case.simd * w_bits)
+        if self.thresholds is not None:
+            write_mem(work / "thresholds.mem", threshold_words(self.thresholds, case.pe, self.acc_bits),
+                      case.pe * case.steps * self.acc_bits)
+        out_bits = element_bits(case.out_dtype) if case.out_dtype is not None else self.acc_bits
+        parameters = {
+            "MW": case.mw, "MH": case.mh, "PE": case.pe, "SIMD": case.simd,
+            "INPUT_BITS": element_bits(case.in_dtype), "INPUT_SIGNED": int(case.in_dtype.kind == "INT"),
+            "INPUT_BIPOLAR": int(case.in_dtype == BIPOLAR),
+            "WEIGHT_BITS": w_bits, "WEIGHT_SIGNED": int(case.w_dtype.kind == "INT"),
+            "WEIGHT_BIPOLAR": int(case.w_dtype == BIPOLAR), "BINARY": int(case.binary),
+            "ACC_BITS": self.acc_bits, "N_THRESHOLDS": case.steps, "OUT_BITS": out_bits,
+            "OUT_BIAS": out_bias(case.out_dtype) if case.out_dtype is not None else 0,
+            # relative paths: $readmemh opens them in the simulation's working directory
+            "WEIGHT_FILE": '"weights.mem"', "THRESHOLD_FILE": '"thresholds.mem"',
+        }
+        self.sim = StreamSimulator("mvau", [RTL], parameters)
+        # raw accumulators leave as ACC_BITS-bit two's complement
+        self.out_stream_dtype = case.out_dtype if case.out_dtype is not None else DataType.int(self.acc_bits)
+
+    def accumulators(self, x: np.ndarray) -> np.ndarray:
+        c = self.case
+        if c.binary:
+            return (x[:, :, None] == self.weights[None]).sum(axis=1)
+        return x @ self.weights
+
+    def expected(self, x: np.ndarray) -> np.ndarray:
+        args = (x, self.weights) + ((self.thresholds,) if self.thresholds is not None else ())
+        (y,) = self.op.execute(*args)
+        return y
+
+    def run(self, x: np.ndarray, seed: int, in_stall: int, out_stall: int):
+        c = self.case
+        beats = pack_beats(x.reshape(-1, c.simd), c.in_dtype)
+        nf = c.mh // c.pe
+        result = self.sim.run(beats, len(x) * nf, seed=seed, in_stall=in_stall, out_stall=out_stall)
+        y = unpack_beats(result.outputs, c.pe, self.out_stream_dtype).reshape(len(x), c.mh)
+        return y, result
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_mvau_matches_op(case: Case, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    setup = Setup(case, tmp_path, seed=sum(map(ord, case.name)))
+    # the Python op agrees with plain numpy on the accumulators
+    if case.out_dtype is None:
+        np.testing.assert_array_equal(setup.expected(setup.x), setup.accumulators(setup.x))
+    expected = setup.expected(setup.x)
+    for index, (in_stall, out_stall) in enumerate(case.stalls):
+        y, result = setup.run(setup.x, seed=index + 1, in_stall=in_stall, out_stall=out_stall)
+        assert len(result.input_cycles) == case.vectors * case.mw // case.simd
+        np.testing.assert_array_equal(y, expected, err_msg=f"{case.name}: stalls in {in_stall}% out {out_stall}%")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_mvau_throughput_without_stalls(case: Case, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    setup = Setup(case, tmp_path, seed=sum(map(ord, case.name)))
+    vectors = 6
+    x = random_values(setup.rng, case.in_dtype, (vectors, case.mw))
+    y, result = setup.run(x, seed=7, in_stall=0, out_stall=0)
+    np.testing.assert_array_equal(y, setup.expected(x))
+    sf, nf = case.mw // case.simd, case.mh // case.pe
+    out = result.output_cycles
+    # one output beat every SF cycles, no bubbles, so (MH/PE)*(MW/SIMD) cycles per vector
+    assert np.all(np.diff(out) == sf), f"output beat spacing {sorted(set(np.diff(out).tolist()))}, expected {sf}"
+    assert (out[-1] - out[0] + sf) / vectors == nf * sf
+    # the first row group's result LATENCY cycles after its last input beat
+    assert out[0] - result.input_cycles[sf - 1] == LATENCY
+    # each vector's SF input beats are taken back to back, one vector every NF*SF cycles
+    first_beats = np.array(result.input_cycles[::sf])
+    assert np.all(np.diff(result.input_cycles).reshape(-1)[: sf - 1] == 1)
+    assert np.all(np.diff(first_beats) == nf * sf)
