@@ -97,18 +97,33 @@ def verify(model, build_dir, samples, input_file, seed, value_range, stall, as_j
 @click.option("--folding", "folding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSON file mapping hardware stage (node) names to {\"PE\": p, \"SIMD\": s}, as compile "
                    "writes it to BUILD/folding.json. Default: PE = SIMD = 1 for every stage.")
+@click.option("--fps", type=float, default=None,
+              help="Target frames per second: every stage is folded (PE, SIMD) to reach it with the least "
+                   "hardware. Default: no target (PE = SIMD = 1, or --folding).")
+@click.option("--clock-mhz", "clock_mhz", type=float, default=100.0, show_default=True,
+              help="Clock frequency the --fps target is computed at.")
+@click.option("--best-effort", "best_effort", is_flag=True, default=False,
+              help="Build the fastest design when --fps cannot be reached instead of failing. Default: fail.")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the result as JSON on stdout.")
-def compile(model, output, dump_ir, folding_file, as_json):
+def compile(model, output, dump_ir, folding_file, fps, clock_mhz, best_effort, as_json):
     """Compile MODEL: run the pass pipeline down to hardware stages plus host steps, fold
     every stage, and write a stitched AXI-Stream Verilog design (rtl/, mem/, filelist.f,
     design.json), folding.json, host_steps.json and the final IR into the build directory."""
     from bnncc.compile import compile_model
     from bnncc.passes.apply_folding import load_folding
 
+    from bnncc.compile import Target
+
     output = output if output is not None else Path("build") / model.stem
     folding = load_folding(folding_file) if folding_file is not None else None
+    target = None
+    if fps is not None:
+        if folding is not None:
+            raise UsageError("--fps and --folding both choose the folding; give one of them")
+        target = Target(fps, clock_mhz, best_effort)
+        target.check()
     result = compile_model(model, output=output, dump_ir=dump_ir, folding=folding,
-                           folding_source=f"--folding {folding_file}", log=log)
+                           folding_source=f"--folding {folding_file}", log=log, target=target)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

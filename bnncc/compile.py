@@ -11,11 +11,17 @@ from typing import Callable
 from bnncc.frontend import load_graph
 from bnncc.ir.export import save_ir
 from bnncc.ir.graph import Graph
+from bnncc.errors import BnnccError, UsageError
 from bnncc.passes.apply_folding import ApplyFolding, folding_table
+from bnncc.passes.auto_fold import plan_folding
 from bnncc.passes.pipeline import Stage, run_pipeline
 from bnncc.passes.host_steps import describe_host_steps
 
 FOLDING_FILE = "folding.json"
+
+
+class CompileError(BnnccError):
+    """The model cannot be compiled to what was asked (e.g. an unreachable throughput)."""
 
 
 @dataclass
@@ -55,10 +61,50 @@ def write_text(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+@dataclass
+class Target:
+    """A throughput target: frames per second at a clock frequency."""
+
+    fps: float
+    clock_mhz: float = 100.0
+    best_effort: bool = False
+
+    @property
+    def cycles(self) -> int:
+        """Cycles per frame the pipeline may take: clock / fps."""
+        return int(self.clock_mhz * 1e6 // self.fps)
+
+    def check(self) -> None:
+        if not (self.clock_mhz > 0 and self.clock_mhz <= 2000):
+            raise UsageError(f"--clock-mhz {self.clock_mhz:g}: expected a clock between 0 and 2000 MHz")
+        if not self.fps > 0:
+            raise UsageError(f"--fps {self.fps:g}: expected a positive number of frames per second")
+        if self.cycles < 1:
+            raise UsageError(
+                f"--fps {self.fps:g}: more than one frame per clock cycle at {self.clock_mhz:g} MHz is not possible"
+            )
+
+
 def build_stages(graph: Graph, folding: dict | None = None, source: str = "--folding",
-                 log: Callable[[str], None] = lambda message: None) -> list[Stage]:
-    """The pass pipeline followed by folding (``folding``: node -> {"PE", "SIMD"})."""
+                 log: Callable[[str], None] = lambda message: None, target: Target | None = None) -> list[Stage]:
+    """The pass pipeline followed by folding: the ``folding`` table (node -> {"PE", "SIMD"})
+    if given, else one chosen for ``target``, else PE = SIMD = 1."""
     stages = run_pipeline(graph, log=log)
+    if folding is None and target is not None:
+        plan = plan_folding(stages[-1].graph, target.cycles)
+        achievable = target.clock_mhz * 1e6 / plan.bottleneck
+        if not plan.met:
+            slowest = max(plan.cycles, key=plan.cycles.get)
+            message = (
+                f"cannot reach {target.fps:g} FPS at {target.clock_mhz:g} MHz ({target.cycles} cycles per frame): "
+                f"stage '{slowest}' needs {plan.cycles[slowest]} cycles per frame at full parallelism; "
+                f"best achievable is {achievable:.1f} FPS"
+            )
+            if not target.best_effort:
+                raise CompileError(message + " (use --best-effort to build it anyway)")
+            log("warning: " + message)
+        log(f"folding for {target.fps:g} FPS: bottleneck {plan.bottleneck} cycles per frame ({achievable:.1f} FPS)")
+        folding, source = plan.table, "automatic folding"
     result = ApplyFolding(folding or {}, source).run(stages[-1].graph)
     stages.append(Stage("folding", result.graph, result))
     return stages
@@ -71,13 +117,14 @@ def compile_model(
     folding: dict | None = None,
     folding_source: str = "--folding",
     log: Callable[[str], None] = lambda message: None,
+    target: Target | None = None,
 ) -> CompileResult:
     """Compile the model at ``path``: write the Verilog design, the folding, the host steps
     and the final IR into ``output``, and one ONNX file per stage into ``dump_ir``."""
     from bnncc.backends.verilog import write_design
 
     graph = load_graph(path)
-    stages = build_stages(graph, folding, folding_source, log)
+    stages = build_stages(graph, folding, folding_source, log, target)
     result = CompileResult(model=str(path), stages=stages)
     if dump_ir is not None:
         dump_ir.mkdir(parents=True, exist_ok=True)

@@ -75,13 +75,14 @@ def hardware_chain(graph: Graph) -> list:
     return ops
 
 
-def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | None = None, header: list[str] | None = None) -> Design:
+def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | None = None, header: list[str] | None = None,
+                 default_depth: int = 2) -> Design:
     """Write the build directory for ``graph`` (after the pass pipeline and folding)."""
     ops = hardware_chain(graph)
     stages = [stage for stage in (describe_stage(graph, op) for op in ops) if stage is not None]
     if not stages:
         raise UnsupportedModelError("the hardware part has no stage with an RTL module")
-    links = chain(stages, fifo_depths)
+    links = chain(stages, fifo_depths, default_depth)
     directory = Path(directory)
     (directory / "rtl").mkdir(parents=True, exist_ok=True)
     (directory / MEM_DIR).mkdir(parents=True, exist_ok=True)

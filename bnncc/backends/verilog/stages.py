@@ -61,6 +61,9 @@ class StageRTL:
     out_beats: int
     cycles: int
     memories: list[Memory] = field(default_factory=list)
+    #: Input beats the stage takes in one go (an MVAU's vector, a window stage's image row):
+    #: its input FIFO holds two of them, so the producer can run ahead by one unit.
+    input_unit: int = 1
 
 
 def instance_name(node: str) -> str:
@@ -119,7 +122,7 @@ def mvau_stage(graph: Graph, op: hw.MVAU) -> StageRTL:
         node=op.name, instance=name, module="mvau", parameters=parameters,
         input=Stream(op.simd, x.dtype), output=Stream(op.pe, out_dtype),
         in_beats=vectors * op.mw // op.simd, out_beats=vectors * op.mh // op.pe,
-        cycles=vectors * (op.mh // op.pe) * (op.mw // op.simd), memories=memories,
+        cycles=vectors * (op.mh // op.pe) * (op.mw // op.simd), memories=memories, input_unit=op.mw // op.simd,
     )
 
 
@@ -164,7 +167,8 @@ def sliding_window_stage(graph: Graph, op: hw.SlidingWindow) -> StageRTL:
     in_beats = h * w * op.ifm_channels // op.simd
     out_beats = oh * ow * kh * kw * op.ifm_channels // op.simd
     return StageRTL(op.name, instance_name(op.name), "sliding_window", parameters, Stream(op.simd, x.dtype),
-                    Stream(op.simd, out_dtype), in_beats, out_beats, max(in_beats, out_beats))
+                    Stream(op.simd, out_dtype), in_beats, out_beats, max(in_beats, out_beats),
+                    input_unit=w * op.ifm_channels // op.simd)
 
 
 def maxpool_stage(graph: Graph, op: hw.StreamingMaxPool) -> StageRTL:
@@ -177,7 +181,7 @@ def maxpool_stage(graph: Graph, op: hw.StreamingMaxPool) -> StageRTL:
     in_beats = h * w * op.ifm_channels // op.pe
     out_beats = oh * ow * op.ifm_channels // op.pe
     return StageRTL(op.name, instance_name(op.name), "streaming_maxpool", parameters, Stream(op.pe, x.dtype),
-                    Stream(op.pe, x.dtype), in_beats, out_beats, in_beats)
+                    Stream(op.pe, x.dtype), in_beats, out_beats, in_beats, input_unit=w * op.ifm_channels // op.pe)
 
 
 def label_select_stage(graph: Graph, op: hw.LabelSelect) -> StageRTL:

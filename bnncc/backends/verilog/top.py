@@ -37,7 +37,7 @@ def chain(stages: list[StageRTL], fifo_depths: dict[str, int] | None = None, def
                               {"IN_WIDTH": current.width, "OUT_WIDTH": target.width}, current, target,
                               frame_elems // min(current.elems, target.elems)))
             current = target
-        depth = fifo_depths.get(stage.instance, default_depth)
+        depth = fifo_depths.get(stage.instance, max(default_depth, 2 * stage.input_unit * stage.input.elems // current.elems))
         links.append(Link(f"{stage.instance}_fifo", "stream_fifo", {"WIDTH": current.width, "DEPTH": depth}, current, current))
         links.append(Link(stage.instance, stage.module, stage.parameters, stage.input, stage.output, stage.cycles))
         current = stage.output
