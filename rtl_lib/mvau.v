@@ -155,14 +155,32 @@ module mvau #(
     end
 
     // ---- memories ------------------------------------------------------------------------
-    reg [WWORD-1:0] wmem [0:WDEPTH-1];
+    // Weight memory: block RAM once it is WROM_BLOCK_DEPTH words deep or more (a deep ROM in
+    // LUTs costs about one LUT per stored bit per 64 words); shallower ones stay in LUTs.
+    localparam integer WROM_BLOCK_DEPTH = 32;
+    reg [WWORD-1:0] w_q;
+    wire w_read;
+    wire [WA_W-1:0] w_addr;
     generate
-        if (WEIGHT_FILE != "") begin : g_wfile
-            initial $readmemh(WEIGHT_FILE, wmem);
-        end else begin : g_wzero
-            // no file (lint, elaboration with default parameters): all-zero weights
-            integer i;
-            initial for (i = 0; i < WDEPTH; i = i + 1) wmem[i] = {WWORD{1'b0}};
+        if (WDEPTH >= WROM_BLOCK_DEPTH) begin : g_wrom_block
+            (* rom_style = "block", ram_style = "block" *) reg [WWORD-1:0] wmem [0:WDEPTH-1];
+            if (WEIGHT_FILE != "") begin : g_wfile
+                initial $readmemh(WEIGHT_FILE, wmem);
+            end else begin : g_wzero
+                integer i;
+                initial for (i = 0; i < WDEPTH; i = i + 1) wmem[i] = {WWORD{1'b0}};
+            end
+            always @(posedge ap_clk) if (w_read) w_q <= wmem[w_addr];
+        end else begin : g_wrom_lut
+            reg [WWORD-1:0] wmem [0:WDEPTH-1];
+            if (WEIGHT_FILE != "") begin : g_wfile
+                initial $readmemh(WEIGHT_FILE, wmem);
+            end else begin : g_wzero
+                // no file (lint, elaboration with default parameters): all-zero weights
+                integer i;
+                initial for (i = 0; i < WDEPTH; i = i + 1) wmem[i] = {WWORD{1'b0}};
+            end
+            always @(posedge ap_clk) if (w_read) w_q <= wmem[w_addr];
         end
     endgenerate
 
@@ -196,15 +214,15 @@ module mvau #(
     end
 
     // ---- stage 1: weight word, input word ------------------------------------------------
+    assign w_read = issue;
+    assign w_addr = waddr;
     reg v1;
     reg first1, last1;
-    reg [WWORD-1:0] w_q;
     reg [IN_W-1:0] xin_q;
     wire [IN_W-1:0] x1;
 
     always @(posedge ap_clk) begin
         if (issue) begin
-            w_q <= wmem[waddr];
             first1 <= sf == {SF_W{1'b0}};
             last1 <= sf_last;
         end
