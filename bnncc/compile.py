@@ -121,6 +121,7 @@ def compile_model(
 ) -> CompileResult:
     """Compile the model at ``path``: write the Verilog design, the folding, the host steps
     and the final IR into ``output``, and one ONNX file per stage into ``dump_ir``."""
+    from bnncc.backends.report import build_report, report_markdown
     from bnncc.backends.verilog import write_design
 
     graph = load_graph(path)
@@ -140,5 +141,9 @@ def compile_model(
         save_ir(result.final, final)
         write_text(output / FOLDING_FILE, json.dumps(folding_table(result.final), indent=2) + "\n")
         write_text(output / "host_steps.json", json.dumps(describe_host_steps(result.final), indent=2) + "\n")
-        result.files += [str(final), str(output / FOLDING_FILE), str(output / "host_steps.json")]
+        report = build_report(result.final, result.design, target.clock_mhz if target else 100.0)
+        write_text(output / "report.json", json.dumps(report, indent=2) + "\n")
+        write_text(output / "report.md", report_markdown(report))
+        result.files += [str(final), str(output / FOLDING_FILE), str(output / "host_steps.json"),
+                         str(output / "report.json"), str(output / "report.md")]
     return result

@@ -41,6 +41,12 @@ def test_build_is_deterministic_and_lints(tmp_path, mlp_path):
     design = json.loads((tmp_path / "a" / "design.json").read_text())
     assert [s["module"] for s in design["stages"]] == ["mvau", "mvau"]
     assert first.design.bottleneck_cycles == design["bottleneck_cycles"]
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["bottleneck_cycles_per_frame"] == design["bottleneck_cycles"]
+    assert report["totals"]["macs_per_frame"] == {"w2a4": 16 * 12, "w3a2": 12 * 5}
+    assert report["totals"]["weight_bits"] == 16 * 12 * 2 + 12 * 5 * 3
+    assert report["totals"]["thresholds"] == 12 * 3
+    assert "| MatMul_4 | mvau |" in (tmp_path / "a" / "report.md").read_text()
 
 
 @pytest.mark.parametrize("folding", [{}, {"MatMul_4": {"PE": 4, "SIMD": 8}, "MatMul_8": {"PE": 5, "SIMD": 3}}], ids=["pe1", "folded"])
