@@ -54,8 +54,12 @@ def run_design(design: Design, hw_input: np.ndarray, out_shape: tuple[int, ...],
         raise ValueError("frame size is not a multiple of the input beat")
     beats = pack_beats(elements.reshape(-1, design.input.elems), design.input.dtype)
     per_frame_out = int(np.prod(out_shape)) // design.output.elems
+    # A stage may legitimately go a whole frame's work without a transfer at the top ports;
+    # only far longer silence is a deadlock.
+    max_idle = 100_000 + 8 * design.bottleneck_cycles * 100 // max(1, 100 - max(in_stall, out_stall))
     result = simulator(design).run(
         beats, frames * per_frame_out, seed=seed, in_stall=in_stall, out_stall=out_stall, cwd=design.directory,
+        max_idle=max_idle,
     )
     values = unpack_beats(result.outputs, design.output.elems, design.output.dtype)
     outputs = values.reshape((frames,) + tuple(out_shape))
