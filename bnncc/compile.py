@@ -130,9 +130,9 @@ def compile_model(
     if dump_ir is not None:
         dump_ir.mkdir(parents=True, exist_ok=True)
         for index, stage in enumerate(stages):
-            target = dump_ir / f"{index:02d}_{stage.name}.onnx"
-            save_ir(stage.graph, target)
-            result.files.append(str(target))
+            stage_file = dump_ir / f"{index:02d}_{stage.name}.onnx"
+            save_ir(stage.graph, stage_file)
+            result.files.append(str(stage_file))
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
         result.design = write_design(result.final, output)
