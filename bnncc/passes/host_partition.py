@@ -73,8 +73,9 @@ def find_partition(graph: Graph) -> Partition:
     """The host/hardware split of ``graph`` (module docstring); raises
     :class:`UnsupportedModelError` naming the node when there is no valid one."""
     order = graph.ops()
+    region = _quantized_region(graph)
     for op in order:
-        _reject_if(op, _joins_activations(graph, op))
+        _reject_if(op, _joins_activations(graph, op, region))
     stages = [op for op in order if isinstance(op, HWOp)]
     if not stages:
         raise UnsupportedModelError(_no_hardware_message(graph))
@@ -100,11 +101,12 @@ def find_partition(graph: Graph) -> Partition:
 JOINING_OPS = (ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Concat)
 
 
-def _joins_activations(graph: Graph, op) -> str | None:
+def _joins_activations(graph: Graph, op, quantized_region: set[str]) -> str | None:
     """Why an element-wise op or Concat of two activations (a residual or skip connection)
-    cannot be mapped, or None for anything else. Such a join keeps the scales on both
-    sides from reaching a quantizer, so it has to be reported where it is."""
-    if not isinstance(op, JOINING_OPS) or op.name in _host_only_joins(graph):
+    in the quantized part of the graph cannot be mapped, or None for anything else. Such a
+    join keeps the scales on both sides from reaching a quantizer, so it has to be reported
+    where it is. (Joins on the float input side are host work.)"""
+    if not isinstance(op, JOINING_OPS) or op.name not in quantized_region:
         return None
     batched = [t for t in op.inputs if t and graph.tensors[t].batched]
     if len(batched) < 2:
@@ -115,19 +117,14 @@ def _joins_activations(graph: Graph, op) -> str | None:
     )
 
 
-def _host_only_joins(graph: Graph) -> set[str]:
-    """Joins that only touch the graph input side before any quantizer (host work)."""
+def _quantized_region(graph: Graph) -> set[str]:
+    """Names of the operations that read an integer activation or lie downstream of one."""
     quantized = {t for t, info in graph.tensors.items() if info.dtype.is_integer and info.batched}
-    safe = set()
-    for op in graph.ops():
-        if isinstance(op, JOINING_OPS) and not any(t in quantized for t in op.inputs) and not _downstream_of_quantizer(graph, op, quantized):
-            safe.add(op.name)
-    return safe
-
-
-def _downstream_of_quantizer(graph: Graph, op, quantized: set[str]) -> bool:
-    ancestors = nx.ancestors(graph.nx_graph, op.name)
-    return any(t in quantized for name in ancestors for t in graph.op(name).outputs)
+    readers = {op.name for op in graph.ops() if any(t in quantized for t in op.inputs)}
+    region = set(readers)
+    for name in readers:
+        region |= nx.descendants(graph.nx_graph, name)
+    return region
 
 
 def _reject_if(op, problem: str | None) -> None:
