@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from bnncc.files import write_text
 from bnncc.frontend import load_graph
 from bnncc.ir.export import save_ir
 from bnncc.ir.graph import Graph
@@ -51,14 +51,6 @@ class CompileResult:
         if self.design is not None:
             result["bottleneck_cycles"] = self.design.bottleneck_cycles
         return result
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, so a failure never leaves a
-    half-written file behind."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 @dataclass

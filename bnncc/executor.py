@@ -12,6 +12,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from bnncc.errors import ShapeError
+from bnncc.ir.build import to_type
 from bnncc.ir.graph import Graph
 
 #: ``{tensor: (mask, values)}``: after computing ``tensor``, elements where ``mask`` is true
@@ -97,12 +98,9 @@ class Executor:
         info = self.graph.tensors.get(tensor)
         if info is None:
             return value
-        target = info.dtype.numpy_dtype
-        if value.dtype == target:
+        if value.dtype == info.dtype.numpy_dtype:
             return value
-        if target.kind == "i" and value.dtype.kind == "f":
-            return np.rint(value).astype(np.int64)
-        return value.astype(target)
+        return to_type(value, info.dtype)
 
 
 def execute(graph: Graph, inputs: Mapping[str, np.ndarray], keep: Iterable[str] | str = ()) -> dict[str, np.ndarray]:

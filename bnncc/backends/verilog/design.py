@@ -12,13 +12,13 @@ Every file is a function of the graph alone (same graph, same bytes).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bnncc.backends.verilog.stages import StageRTL, Stream, describe_stage
 from bnncc.backends.verilog.top import TOP_MODULE, Link, chain, emit_top
 from bnncc.errors import UnsupportedModelError
+from bnncc.files import write_text
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
 
@@ -89,18 +89,18 @@ def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | No
     for stage in stages:
         for memory in stage.memories:
             digits = max(1, -(-memory.width // 4))
-            _write(directory / MEM_DIR / memory.filename, "".join(f"{word:0{digits}x}\n" for word in memory.words))
+            write_text(directory / MEM_DIR / memory.filename, "".join(f"{word:0{digits}x}\n" for word in memory.words))
         for key in ("WEIGHT_FILE", "THRESHOLD_FILE"):
             if stage.parameters.get(key):
                 stage.parameters[key] = f"{MEM_DIR}/{stage.parameters[key]}"
     modules = sorted({link.module for link in links})
     library = rtl_lib_dir()
     for module in modules:
-        _write(directory / "rtl" / f"{module}.v", (library / f"{module}.v").read_text())
-    _write(directory / "rtl" / f"{TOP_MODULE}.v", emit_top(links, header or _header(graph, stages)))
-    _write(directory / "filelist.f", "".join(f"rtl/{m}.v\n" for m in modules) + f"rtl/{TOP_MODULE}.v\n")
+        write_text(directory / "rtl" / f"{module}.v", (library / f"{module}.v").read_text())
+    write_text(directory / "rtl" / f"{TOP_MODULE}.v", emit_top(links, header or _header(graph, stages)))
+    write_text(directory / "filelist.f", "".join(f"rtl/{m}.v\n" for m in modules) + f"rtl/{TOP_MODULE}.v\n")
     design = Design(directory, stages, links, ops[0].inputs[0], ops[-1].outputs[0])
-    _write(directory / "design.json", json.dumps(_summary(design), indent=2) + "\n")
+    write_text(directory / "design.json", json.dumps(_summary(design), indent=2) + "\n")
     return design
 
 
@@ -129,9 +129,3 @@ def _summary(design: Design) -> dict:
         ],
         "links": [{"instance": l.instance, "module": l.module, "parameters": l.parameters} for l in design.links],
     }
-
-
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
