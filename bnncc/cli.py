@@ -87,6 +87,45 @@ def verify(model, build_dir, samples, input_file, seed, value_range, stall, as_j
     sys.exit(0 if result.ok else 1)
 
 
+def target_options(command):
+    """The options that say what to build for: --folding or --fps, --clock-mhz, --target,
+    --best-effort."""
+    from bnncc.targets import DEFAULT_DEVICE, DEVICES
+
+    options = [
+        click.option("--folding", "folding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="JSON file mapping hardware stage (node) names to {\"PE\": p, \"SIMD\": s}, as compile "
+                          "writes it to BUILD/folding.json. Default: PE = SIMD = 1 for every stage (or --fps)."),
+        click.option("--fps", type=float, default=None,
+                     help="Target frames per second: every stage is folded (PE, SIMD) to reach it with the least "
+                          "estimated resources on --target. Default: no target (PE = SIMD = 1, or --folding)."),
+        click.option("--clock-mhz", "clock_mhz", type=float, default=100.0, show_default=True,
+                     help="Clock frequency the --fps target and the reported FPS are computed at."),
+        click.option("--target", "device", type=str, default=DEFAULT_DEVICE, show_default=True,
+                     help="Device to fold for and report utilization of: " + ", ".join(DEVICES) + "."),
+        click.option("--best-effort", "best_effort", is_flag=True, default=False,
+                     help="When --fps cannot be reached or the design does not fit --target, build the fastest "
+                          "design that fits instead of failing. Default: fail."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _target(folding_file, fps, clock_mhz, device, best_effort):
+    """(folding table or None, Target) from the target options, checked."""
+    from bnncc.compile import Target
+    from bnncc.passes.apply_folding import load_folding
+    from bnncc.targets import get_device
+
+    target = Target(fps, clock_mhz, best_effort, get_device(device))
+    target.check()
+    folding = load_folding(folding_file) if folding_file is not None else None
+    if fps is not None and folding is not None:
+        raise UsageError("--fps and --folding both choose the folding; give one of them")
+    return folding, target
+
+
 @main.command(context_settings=CONTEXT)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -94,34 +133,17 @@ def verify(model, build_dir, samples, input_file, seed, value_range, stall, as_j
 @click.option("--dump-ir", "dump_ir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the IR after import and after every pass into this directory, one ONNX "
                    "file per stage (NN_<pass>.onnx, viewable in Netron). Default: do not write.")
-@click.option("--folding", "folding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="JSON file mapping hardware stage (node) names to {\"PE\": p, \"SIMD\": s}, as compile "
-                   "writes it to BUILD/folding.json. Default: PE = SIMD = 1 for every stage.")
-@click.option("--fps", type=float, default=None,
-              help="Target frames per second: every stage is folded (PE, SIMD) to reach it with the least "
-                   "hardware. Default: no target (PE = SIMD = 1, or --folding).")
-@click.option("--clock-mhz", "clock_mhz", type=float, default=100.0, show_default=True,
-              help="Clock frequency the --fps target is computed at.")
-@click.option("--best-effort", "best_effort", is_flag=True, default=False,
-              help="Build the fastest design when --fps cannot be reached instead of failing. Default: fail.")
+@target_options
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the result as JSON on stdout.")
-def compile(model, output, dump_ir, folding_file, fps, clock_mhz, best_effort, as_json):
+def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_effort, as_json):
     """Compile MODEL: run the pass pipeline down to hardware stages plus host steps, fold
     every stage, and write a stitched AXI-Stream Verilog design (rtl/, mem/, filelist.f,
-    design.json), folding.json, host_steps.json and the final IR into the build directory."""
+    design.json), folding.json, host_steps.json, the final IR and the report (report.json,
+    report.md, report.svg: cycles, resources, utilization, latency) into the build directory."""
     from bnncc.compile import compile_model
-    from bnncc.passes.apply_folding import load_folding
 
-    from bnncc.compile import Target
-
+    folding, target = _target(folding_file, fps, clock_mhz, device, best_effort)
     output = output if output is not None else Path("build") / model.stem
-    folding = load_folding(folding_file) if folding_file is not None else None
-    target = None
-    if fps is not None:
-        if folding is not None:
-            raise UsageError("--fps and --folding both choose the folding; give one of them")
-        target = Target(fps, clock_mhz, best_effort)
-        target.check()
     result = compile_model(model, output=output, dump_ir=dump_ir, folding=folding,
                            folding_source=f"--folding {folding_file}", log=log, target=target)
     if as_json:
@@ -132,8 +154,30 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, best_effort, a
         click.echo(f"{stage.name:18} {counts}")
     if result.design is not None:
         click.echo(f"{len(result.design.stages)} hardware stages, bottleneck {result.design.bottleneck_cycles} cycles per frame")
+    if result.report is not None:
+        from bnncc.backends.report import summary_line, utilization_line
+
+        click.echo(summary_line(result.report))
+        click.echo(utilization_line(result.report))
     for path in result.files:
         click.echo(f"wrote {path}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@target_options
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="Print the report as JSON (schema: bnncc/schemas/report.schema.json) instead of a table.")
+def estimate(model, folding_file, fps, clock_mhz, device, best_effort, as_json):
+    """Estimate what MODEL costs in hardware without writing RTL: the folding compile would
+    choose, and per stage and in total cycles per frame, LUT, FF, block RAM, DSP, with FPS,
+    latency and the device's utilization."""
+    from bnncc.backends.report import report_table
+    from bnncc.compile import estimate_model
+
+    folding, target = _target(folding_file, fps, clock_mhz, device, best_effort)
+    report = estimate_model(model, folding, f"--folding {folding_file}", log, target)
+    click.echo(json.dumps(report, indent=2) if as_json else report_table(report), nl=as_json)
 
 
 @main.command(context_settings=CONTEXT)

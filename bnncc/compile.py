@@ -13,9 +13,10 @@ from bnncc.ir.export import save_ir
 from bnncc.ir.graph import Graph
 from bnncc.errors import BnnccError, UsageError
 from bnncc.passes.apply_folding import ApplyFolding, folding_table
-from bnncc.passes.auto_fold import plan_folding
+from bnncc.passes.auto_fold import FoldingSpace, fastest_fitting, fits
 from bnncc.passes.pipeline import Stage, run_pipeline
 from bnncc.passes.host_steps import describe_host_steps
+from bnncc.targets import DEFAULT_DEVICE, Device, get_device
 
 FOLDING_FILE = "folding.json"
 
@@ -32,6 +33,7 @@ class CompileResult:
     stages: list[Stage]
     files: list[str] = field(default_factory=list)
     design: object = None
+    report: dict | None = None
 
     @property
     def final(self) -> Graph:
@@ -55,11 +57,12 @@ class CompileResult:
 
 @dataclass
 class Target:
-    """A throughput target: frames per second at a clock frequency."""
+    """What to build for: a device, a clock, and optionally a throughput in frames per second."""
 
-    fps: float
+    fps: float | None = None
     clock_mhz: float = 100.0
     best_effort: bool = False
+    device: Device = field(default_factory=lambda: get_device(DEFAULT_DEVICE))
 
     @property
     def cycles(self) -> int:
@@ -69,34 +72,58 @@ class Target:
     def check(self) -> None:
         if not (self.clock_mhz > 0 and self.clock_mhz <= 2000):
             raise UsageError(f"--clock-mhz {self.clock_mhz:g}: expected a clock between 0 and 2000 MHz")
+        if self.fps is None:
+            return
         if not self.fps > 0:
             raise UsageError(f"--fps {self.fps:g}: expected a positive number of frames per second")
-        if self.cycles < 1:
+        if not self.fps < float("inf") or self.cycles < 1:
             raise UsageError(
                 f"--fps {self.fps:g}: more than one frame per clock cycle at {self.clock_mhz:g} MHz is not possible"
             )
 
 
+def _need_text(resources, device: Device) -> str:
+    over = [(name, getattr(resources, name), limit) for name, limit in device.capacity.items()
+            if getattr(resources, name) > limit]
+    return ", ".join(f"{name.upper()} {need:.0f} of {limit}" for name, need, limit in over)
+
+
+def choose_folding(graph: Graph, target: Target, log: Callable[[str], None]) -> dict:
+    """The folding table for ``target``: the cheapest that meets its cycles per frame and
+    fits its device; with ``best_effort`` the fastest fitting one when that is impossible."""
+    device = target.device
+    space = FoldingSpace(graph, device)
+    plan = space.plan(target.cycles)
+    goal = f"{target.fps:g} FPS at {target.clock_mhz:g} MHz ({target.cycles} cycles per frame)"
+    problem = None
+    if not plan.met:
+        slowest = max(plan.cycles, key=plan.cycles.get)
+        problem = (f"cannot reach {goal}: stage '{slowest}' needs {plan.cycles[slowest]} cycles per frame "
+                   "at full parallelism")
+    elif not fits(plan.resources, device):
+        problem = f"{goal} does not fit {device.name}: estimated {_need_text(plan.resources, device)}"
+    if problem is not None:
+        best = fastest_fitting(space)
+        if best is None:
+            problem += f"; not even the smallest folding fits {device.name}"
+        else:
+            problem += f"; best achievable on {device.name} is {target.clock_mhz * 1e6 / best.bottleneck:.1f} FPS"
+        if not target.best_effort:
+            raise CompileError(problem + " (use --best-effort to build it anyway)")
+        log("warning: " + problem)
+        plan = best or plan
+    log(f"folding for {goal}: bottleneck {plan.bottleneck} cycles per frame "
+        f"({target.clock_mhz * 1e6 / plan.bottleneck:.1f} FPS)")
+    return plan.table
+
+
 def build_stages(graph: Graph, folding: dict | None = None, source: str = "--folding",
                  log: Callable[[str], None] = lambda message: None, target: Target | None = None) -> list[Stage]:
     """The pass pipeline followed by folding: the ``folding`` table (node -> {"PE", "SIMD"})
-    if given, else one chosen for ``target``, else PE = SIMD = 1."""
+    if given, else one chosen for ``target``'s FPS, else PE = SIMD = 1."""
     stages = run_pipeline(graph, log=log)
-    if folding is None and target is not None:
-        plan = plan_folding(stages[-1].graph, target.cycles)
-        achievable = target.clock_mhz * 1e6 / plan.bottleneck
-        if not plan.met:
-            slowest = max(plan.cycles, key=plan.cycles.get)
-            message = (
-                f"cannot reach {target.fps:g} FPS at {target.clock_mhz:g} MHz ({target.cycles} cycles per frame): "
-                f"stage '{slowest}' needs {plan.cycles[slowest]} cycles per frame at full parallelism; "
-                f"best achievable is {achievable:.1f} FPS"
-            )
-            if not target.best_effort:
-                raise CompileError(message + " (use --best-effort to build it anyway)")
-            log("warning: " + message)
-        log(f"folding for {target.fps:g} FPS: bottleneck {plan.bottleneck} cycles per frame ({achievable:.1f} FPS)")
-        folding, source = plan.table, "automatic folding"
+    if folding is None and target is not None and target.fps is not None:
+        folding, source = choose_folding(stages[-1].graph, target, log), "automatic folding"
     result = ApplyFolding(folding or {}, source).run(stages[-1].graph)
     stages.append(Stage("folding", result.graph, result))
     return stages
@@ -114,6 +141,7 @@ def compile_model(
     """Compile the model at ``path``: write the Verilog design, the folding, the host steps
     and the final IR into ``output``, and one ONNX file per stage into ``dump_ir``."""
     from bnncc.backends.report import build_report, report_markdown
+    from bnncc.backends.report_svg import report_svg
     from bnncc.backends.verilog import write_design
 
     graph = load_graph(path)
@@ -133,9 +161,25 @@ def compile_model(
         save_ir(result.final, final)
         write_text(output / FOLDING_FILE, json.dumps(folding_table(result.final), indent=2) + "\n")
         write_text(output / "host_steps.json", json.dumps(describe_host_steps(result.final), indent=2) + "\n")
-        report = build_report(result.final, result.design, target.clock_mhz if target else 100.0)
+        target = target or Target()
+        report = build_report(result.final, result.design, target.clock_mhz, target.device, target.fps, str(path))
         write_text(output / "report.json", json.dumps(report, indent=2) + "\n")
         write_text(output / "report.md", report_markdown(report))
-        result.files += [str(final), str(output / FOLDING_FILE), str(output / "host_steps.json"),
-                         str(output / "report.json"), str(output / "report.md")]
+        write_text(output / "report.svg", report_svg(report))
+        result.report = report
+        result.files += [str(final), str(output / FOLDING_FILE), str(output / "host_steps.json")]
+        result.files += [str(output / name) for name in ("report.json", "report.md", "report.svg")]
     return result
+
+
+def estimate_model(path: Path, folding: dict | None = None, folding_source: str = "--folding",
+                   log: Callable[[str], None] = lambda message: None, target: Target | None = None) -> dict:
+    """The report of compiling the model at ``path`` (same folding as ``compile_model``),
+    without writing any file."""
+    from bnncc.backends.report import build_report
+    from bnncc.backends.verilog import describe_design
+
+    target = target or Target()
+    stages = build_stages(load_graph(path), folding, folding_source, log, target)
+    design = describe_design(stages[-1].graph)
+    return build_report(stages[-1].graph, design, target.clock_mhz, target.device, target.fps, str(path))

@@ -29,10 +29,17 @@ def model(tmp_path):
     (["--fps", "-5"], "--fps -5"),
     (["--fps", "1e12"], "more than one frame per clock cycle"),
     (["--fps", "100", "--clock-mhz", "0"], "--clock-mhz 0"),
+    (["--fps", "100", "--clock-mhz", "-100"], "--clock-mhz -100"),
+    (["--fps", "100", "--clock-mhz", "5000"], "--clock-mhz 5000"),
+    (["--fps", "nan"], "--fps nan"),
+    (["--fps", "inf"], "--fps inf"),
+    (["--fps", "100", "--target", "xc9999"], "--target 'xc9999': unknown device; expected one of xc7z020"),
 ])
-def test_bad_throughput_options(tmp_path, model, args, fragment):
-    result = run("compile", model, "-o", tmp_path / "b", *args)
-    assert result.exit_code == 2 and fragment in result.stderr
+@pytest.mark.parametrize("command", ["compile", "estimate"])
+def test_bad_throughput_options(tmp_path, model, args, fragment, command):
+    result = run(command, model, *(["-o", tmp_path / "b"] if command == "compile" else []), *args)
+    assert result.exit_code == 2 and fragment in result.stderr, result.stderr
+    assert not (tmp_path / "b").exists()
 
 
 def test_unreachable_target_and_best_effort(tmp_path):

@@ -1,6 +1,9 @@
 """The compile report: per stage and in total, cycles per frame, frames per second at the
 clock, and the work and parameters of the network (MACs per frame by operand widths,
-weight bits, thresholds). Written as ``report.json`` and ``report.md``."""
+weight bits, thresholds), the estimated resources per stage and in total with the device's
+utilization, and the first-frame latency. Written as ``report.json``, ``report.md`` and
+``report.svg``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,24 @@ from collections import Counter
 
 import numpy as np
 
+from bnncc.backends.latency import first_frame_latency
 from bnncc.backends.verilog.design import Design
+from bnncc.estimate import estimate_link
+from bnncc.synth.resources import Resources
+from bnncc.targets import DEFAULT_DEVICE, Device, get_device
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
 from bnncc.sim.beats import element_bits
+
+SCHEMA_VERSION = "bnncc-report/1"
+
+
+def report_schema() -> dict:
+    """The JSON Schema of the report (``bnncc/schemas/report.schema.json``)."""
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json").read_text())
 
 
 def _macs(graph: Graph, op: hw.MVAU) -> tuple[str, int, int, int]:
@@ -26,16 +43,39 @@ def _macs(graph: Graph, op: hw.MVAU) -> tuple[str, int, int, int]:
     return kind, vectors * op.mw * op.mh, op.mw * op.mh * element_bits(w.dtype), thresholds
 
 
-def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0) -> dict:
-    """The report of a compiled design (cycles from the design, work from the graph)."""
+def stage_resources(design: Design, family: str) -> dict[str, Resources]:
+    """Estimated resources per stage: its module plus the FIFO and width converters in front
+    of it (the output FIFO counts with the last stage)."""
+    per_stage: dict[str, Resources] = {}
+    pending = Resources()
+    stage_of = {stage.instance: stage.node for stage in design.stages}
+    last = design.stages[-1].node
+    for link in design.links:
+        pending = pending + estimate_link(link.module, link.parameters, family)
+        if link.instance in stage_of:
+            per_stage[stage_of[link.instance]] = pending
+            pending = Resources()
+    per_stage[last] = per_stage[last] + pending
+    return {node: r.rounded() for node, r in per_stage.items()}
+
+
+def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device: Device | None = None,
+                 target_fps: float | None = None, model: str = "") -> dict:
+    """The report of a compiled design (cycles and resources from the design, work from
+    the graph); its form is :func:`report_schema`."""
+    device = device or get_device(DEFAULT_DEVICE)
     ops = {op.name: op for op in graph.ops()}
+    resources = stage_resources(design, device.family)
     macs: Counter = Counter()
     stages = []
     weight_bits = thresholds = 0
+    total = Resources()
     for stage in design.stages:
         op = ops[stage.node]
         row = {"node": stage.node, "module": stage.module, "pe": op.pe, "simd": op.simd,
-               "cycles_per_frame": stage.cycles, "in_beats": stage.in_beats, "out_beats": stage.out_beats}
+               "cycles_per_frame": stage.cycles, "in_beats": stage.in_beats, "out_beats": stage.out_beats,
+               "resources": resources[stage.node].to_dict()}
+        total = total + resources[stage.node]
         if isinstance(op, hw.MVAU):
             kind, count, bits, steps = _macs(graph, op)
             macs[kind] += count
@@ -45,13 +85,55 @@ def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0) -> dict
                         "weight_bits": bits, "thresholds": steps})
         stages.append(row)
     bottleneck = design.bottleneck_cycles
+    latency = first_frame_latency(design.stages)
+    utilization = {name: round(getattr(total, name) / limit, 4) for name, limit in device.capacity.items()}
     return {
+        "schema": SCHEMA_VERSION,
+        "model": model,
+        "device": {"name": device.name, "part": device.part, "family": device.family, **device.capacity,
+                   "bram_unit": device.bram_unit},
         "clock_mhz": clock_mhz,
+        "target_fps": target_fps,
+        "target_cycles_per_frame": int(clock_mhz * 1e6 // target_fps) if target_fps else None,
         "bottleneck_cycles_per_frame": bottleneck,
         "fps": clock_mhz * 1e6 / bottleneck,
+        "latency_cycles": latency,
+        "latency_us": latency / clock_mhz,
         "stages": stages,
-        "totals": {"macs_per_frame": dict(sorted(macs.items())), "weight_bits": weight_bits, "thresholds": thresholds},
+        "totals": {"resources": total.to_dict(), "utilization": utilization,
+                   "fits": all(value <= 1 for value in utilization.values()),
+                   "macs_per_frame": dict(sorted(macs.items())), "weight_bits": weight_bits, "thresholds": thresholds},
     }
+
+
+def report_table(report: dict) -> str:
+    """The per-stage table and totals as plain text (``bnncc estimate``)."""
+    header = ["stage", "module", "PE", "SIMD", "cycles", "LUT", "FF", "BRAM", "DSP"]
+    rows = [[r["node"], r["module"], r["pe"], r["simd"], r["cycles_per_frame"],
+             *(r["resources"][k] for k in ("lut", "ff", "bram", "dsp"))] for r in report["stages"]]
+    total = report["totals"]["resources"]
+    rows.append(["total", "", "", "", report["bottleneck_cycles_per_frame"], *(total[k] for k in ("lut", "ff", "bram", "dsp"))])
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) if i < 2 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines + ["", summary_line(report), utilization_line(report)]) + "\n"
+
+
+def summary_line(report: dict) -> str:
+    target = ""
+    if report["target_fps"]:
+        target = f" (target {report['target_fps']:g} FPS = {report['target_cycles_per_frame']} cycles)"
+    return (f"{report['fps']:.1f} FPS at {report['clock_mhz']:g} MHz: bottleneck {report['bottleneck_cycles_per_frame']} "
+            f"cycles per frame{target}; latency {report['latency_cycles']} cycles = {report['latency_us']:.1f} us")
+
+
+def utilization_line(report: dict) -> str:
+    device, use = report["device"], report["totals"]["utilization"]
+    parts = ", ".join(f"{name.upper()} {100 * use[name]:.1f} %" for name in ("lut", "ff", "bram", "dsp"))
+    verdict = "fits" if report["totals"]["fits"] else "DOES NOT FIT"
+    return f"{device['name']} ({device['bram_unit']} for BRAM): {parts} - {verdict}"
 
 
 def report_markdown(report: dict) -> str:
@@ -59,18 +141,25 @@ def report_markdown(report: dict) -> str:
     lines = [
         "# bnncc compile report",
         "",
-        f"Bottleneck {report['bottleneck_cycles_per_frame']} cycles per frame: "
-        f"{report['fps']:.1f} frames per second at {report['clock_mhz']:g} MHz.",
+        summary_line(report) + ".",
         "",
-        "| stage | module | PE | SIMD | cycles/frame | MACs/frame | weight bits | thresholds |",
-        "|---|---|---|---|---|---|---|---|",
+        utilization_line(report) + ". Resources are estimates; `bnncc synth` measures them.",
+        "",
+        "![cycles and resources per stage](report.svg)",
+        "",
+        "| stage | module | PE | SIMD | cycles/frame | LUT | FF | BRAM | DSP | MACs/frame | weight bits | thresholds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["stages"]:
+        r = row["resources"]
         lines.append(
             f"| {row['node']} | {row['module']} | {row['pe']} | {row['simd']} | {row['cycles_per_frame']} | "
+            f"{r['lut']} | {r['ff']} | {r['bram']} | {r['dsp']} | "
             f"{row.get('macs_per_frame', '')} | {row.get('weight_bits', '')} | {row.get('thresholds', '')} |"
         )
     totals = report["totals"]
+    t = totals["resources"]
+    lines.append(f"| **total** | | | | {report['bottleneck_cycles_per_frame']} | {t['lut']} | {t['ff']} | {t['bram']} | {t['dsp']} | | | |")
     macs = ", ".join(f"{kind}: {count}" for kind, count in totals["macs_per_frame"].items())
     lines += ["", f"MACs per frame: {macs}. Weight bits: {totals['weight_bits']}. Thresholds: {totals['thresholds']}.", ""]
     return "\n".join(lines)

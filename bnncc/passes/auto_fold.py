@@ -1,55 +1,62 @@
 """Automatic folding: choose PE and SIMD for every hardware stage so that the pipeline
-reaches a target number of cycles per frame with as little hardware as possible.
+reaches a target number of cycles per frame T with the least estimated resources.
 
 A stage's cycles per frame fall as its parallelism grows:
 
-* MVAU: ``V * (MH / PE) * (MW / SIMD)`` for V vectors per frame; it costs about
-  ``PE * SIMD`` multiply-accumulate units (an XNOR-popcount bit is cheaper than a multi-bit
-  product, see :func:`mac_cost`);
-* sliding window: ``max(in, out)`` beats per frame at SIMD channels per beat; its SIMD is
-  tied to the consumer's (the largest common divisor with the channel count);
-* max pool, thresholding, label select: elements per frame / PE.
+* MVAU: ``V * (MH / PE) * (MW / SIMD)`` for V vectors per frame (PE divides MH, SIMD MW);
+* sliding window: ``max(H*W, OH*OW*KH*KW) * C / SIMD`` beats per frame; its SIMD is tied to
+  its consumer MVAU's: ``gcd(SIMD_mvau, C)`` (so the two are chosen together);
+* max pool, thresholding: elements per frame / PE; label select ``max(classes / PE, k)``.
 
-Each MVAU takes the cheapest (PE, SIMD) that meets the target (PE divides MH, SIMD divides
-MW; for a convolution SIMD is preferred among divisors of the channel count, so the sliding
-window keeps up); the other stages take the smallest PE that meets it. No stage is made
-faster than the target needs. If some stage cannot meet it at full parallelism, the result
-says so and gives the best achievable cycles per frame.
+The pipeline's interval is the slowest stage's cycles, so stages are independent given T:
+every stage (or window + MVAU pair) takes, among its legal foldings with cycles <= T, the one
+of least cost, where cost weighs each resource by the device's supply of it::
+
+    cost = LUT + BRAM * (LUT_dev / BRAM_dev) + DSP * (LUT_dev / DSP_dev)
+
+and a folding's resources are the estimate (:mod:`bnncc.estimate`) of the stage's module
+plus its input FIFO. No stage is faster than T unless that is also cheaper, so stages are
+balanced against the target. If some stage cannot meet T even fully parallel, the plan says
+so and gives each stage its fastest folding. :func:`fastest_fitting` finds the smallest T
+whose plan fits a device (binary search: a plan's cost only grows as T shrinks).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import numpy as np
-
-from bnncc.datatype import BIPOLAR
+from bnncc.backends.verilog.stages import StageRTL, describe_stage
+from bnncc.estimate import estimate_link
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
-from bnncc.sim.beats import element_bits
+from bnncc.synth.resources import Resources
+from bnncc.targets import Device
 
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def mac_cost(graph: Graph, op: hw.MVAU) -> float:
-    """Relative LUT cost of one multiply-accumulate lane of an MVAU."""
-    if op.binary_xnor:
-        return 1.0
-    x_bits = element_bits(graph.tensors[op.inputs[0]].dtype)
-    w_bits = element_bits(graph.tensors[op.inputs[1]].dtype)
-    return 1.0 + 1.5 * x_bits * w_bits
+@dataclass
+class Option:
+    """One legal folding of a stage group: table entries, cycles per frame, resources."""
+
+    table: dict[str, dict[str, int]]
+    cycles: int
+    resources: Resources
+    cost: float = 0.0
 
 
 @dataclass
 class FoldingPlan:
-    """The chosen folding, the cycles each stage then needs, and whether the target holds."""
+    """The chosen folding, the cycles each stage then needs, its estimated resources, and
+    whether the target holds."""
 
     table: dict[str, dict[str, int]]
     cycles: dict[str, int]
     target: int
+    resources: Resources = field(default_factory=Resources)
 
     @property
     def bottleneck(self) -> int:
@@ -60,52 +67,132 @@ class FoldingPlan:
         return self.bottleneck <= self.target
 
 
-def _vectors(graph: Graph, op) -> int:
-    shape = graph.tensors[op.inputs[0]].shape
-    return int(np.prod(shape[1:-1])) if len(shape) > 2 else 1
+def fits(resources: Resources, device: Device) -> bool:
+    """Whether ``resources`` are within every one of ``device``'s totals."""
+    return (resources.lut <= device.lut and resources.ff <= device.ff and resources.bram <= device.bram
+            and resources.dsp <= device.dsp)
 
 
-def _mvau_choice(graph: Graph, op: hw.MVAU, target: int, window_channels: int | None):
-    vectors = _vectors(graph, op)
-    options = []
-    for pe in divisors(op.mh):
-        for simd in divisors(op.mw):
-            cycles = vectors * (op.mh // pe) * (op.mw // simd)
-            if window_channels is not None:
-                window_simd = math.gcd(simd, window_channels)
-                cycles = max(cycles, vectors * op.mw // window_simd)
-            cost = pe * simd * mac_cost(graph, op) + pe * 8
-            options.append((cycles > target, cost if cycles <= target else cycles, cycles, -simd, pe, simd))
-    best = min(options)
-    return best[4], best[5], best[2]
+def weighted_cost(resources: Resources, device: Device) -> float:
+    """LUT-equivalent cost: block RAM and DSP weighed by how scarce they are on the device."""
+    return (resources.lut + resources.bram * device.lut / max(device.bram, 1)
+            + resources.dsp * device.lut / max(device.dsp, 1))
 
 
-def plan_folding(graph: Graph, target: int) -> FoldingPlan:
-    """Choose the folding of every stage of ``graph`` for ``target`` cycles per frame."""
-    stages = [op for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)]
-    table: dict[str, dict[str, int]] = {}
-    cycles: dict[str, int] = {}
-    for index, op in enumerate(stages):
-        before = stages[index - 1] if index else None
-        window = before.ifm_channels if isinstance(before, hw.SlidingWindow) else None
+def stage_resources(stage: StageRTL, family: str) -> Resources:
+    """Estimated resources of a stage with the FIFO in front of it (two input units deep)."""
+    depth = max(2, 2 * stage.input_unit)
+    fifo = estimate_link("stream_fifo", {"WIDTH": stage.input.width, "DEPTH": depth}, family)
+    return estimate_link(stage.module, stage.parameters, family) + fifo
+
+
+class FoldingSpace:
+    """The legal foldings of every stage group of a hardware graph, evaluated once each."""
+
+    def __init__(self, graph: Graph, device: Device):
+        self.graph = graph
+        self.device = device
+        ops = [op for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)]
+        self.groups: list[list] = []
+        index = 0
+        while index < len(ops):
+            op = ops[index]
+            if isinstance(op, hw.SlidingWindow) and index + 1 < len(ops) and isinstance(ops[index + 1], hw.MVAU):
+                self.groups.append([op, ops[index + 1]])
+                index += 2
+            else:
+                self.groups.append([op])
+                index += 1
+        self.options = [self._options(group) for group in self.groups]
+
+    def _stage(self, op, **folding) -> StageRTL:
+        return describe_stage(self.graph, op.clone(**folding), memories=False)
+
+    def _option(self, parts: list[tuple[object, dict]]) -> Option:
+        resources, cycles, table = Resources(), 0, {}
+        for op, folding in parts:
+            stage = self._stage(op, **folding)
+            resources = resources + stage_resources(stage, self.device.family)
+            cycles = max(cycles, stage.cycles)
+            table[op.name] = {"PE": folding.get("pe", 1), "SIMD": folding.get("simd", 1)}
+        return Option(table, cycles, resources, weighted_cost(resources, self.device))
+
+    def _options(self, group: list) -> list[Option]:
+        op = group[-1]
         if isinstance(op, hw.MVAU):
-            pe, simd, needed = _mvau_choice(graph, op, target, window)
-            table[op.name] = {"PE": pe, "SIMD": simd}
-            cycles[op.name] = needed
-        elif isinstance(op, hw.SlidingWindow):
-            continue
-        else:
-            elements = int(np.prod(graph.tensors[op.inputs[0]].shape[1:]))
-            channels = op.ifm_channels if isinstance(op, hw.StreamingMaxPool) else graph.tensors[op.inputs[0]].shape[-1]
-            pe = next((d for d in divisors(channels) if elements // d <= target), channels)
-            table[op.name] = {"PE": pe}
-            cycles[op.name] = elements // pe
-    for index, op in enumerate(stages):
+            window = group[0] if len(group) == 2 else None
+            options = []
+            for pe in divisors(op.mh):
+                for simd in divisors(op.mw):
+                    parts = [(op, {"pe": pe, "simd": simd})]
+                    if window is not None:
+                        parts.insert(0, (window, {"simd": math.gcd(simd, window.ifm_channels)}))
+                    options.append(self._option(parts))
+            return options
         if isinstance(op, hw.SlidingWindow):
-            consumer = stages[index + 1] if index + 1 < len(stages) else None
-            simd = math.gcd(table.get(consumer.name, {}).get("SIMD", 1), op.ifm_channels) if consumer else 1
-            table[op.name] = {"SIMD": simd}
-            (oh, ow), (kh, kw) = op.ofm_dims, op.kernel_shape
-            h, w = op.ifm_dims
-            cycles[op.name] = max(h * w, oh * ow * kh * kw) * op.ifm_channels // simd
-    return FoldingPlan(table, cycles, target)
+            return [self._option([(op, {"simd": simd})]) for simd in divisors(op.ifm_channels)]
+        channels = self._channels(op)
+        return [self._option([(op, {"pe": pe})]) for pe in divisors(channels)]
+
+    def _channels(self, op) -> int:
+        if isinstance(op, hw.StreamingMaxPool):
+            return op.ifm_channels
+        return self.graph.tensors[op.inputs[0]].shape[-1]
+
+    def plan(self, target: int) -> FoldingPlan:
+        """Every group at its cheapest folding within ``target`` cycles (its fastest one if
+        none is)."""
+        table, cycles, resources = {}, {}, Resources()
+        for group, options in zip(self.groups, self.options):
+            meeting = [o for o in options if o.cycles <= target]
+            best = min(meeting, key=lambda o: (o.cost, o.cycles)) if meeting else min(options, key=lambda o: (o.cycles, o.cost))
+            table.update(best.table)
+            cycles[group[-1].name] = best.cycles
+            resources = resources + best.resources
+        return FoldingPlan(table, cycles, target, resources)
+
+    def uniform(self, target: int) -> FoldingPlan:
+        """The baseline: every group at its smallest legal parallelism (PE * SIMD) within
+        ``target`` cycles, ignoring cost."""
+        table, cycles, resources = {}, {}, Resources()
+        for group, options in zip(self.groups, self.options):
+            meeting = [o for o in options if o.cycles <= target] or [min(options, key=lambda o: o.cycles)]
+            best = min(meeting, key=lambda o: (_parallelism(o), o.cycles))
+            table.update(best.table)
+            cycles[group[-1].name] = best.cycles
+            resources = resources + best.resources
+        return FoldingPlan(table, cycles, target, resources)
+
+    @property
+    def slowest(self) -> int:
+        """Cycles per frame with every stage at PE = SIMD = 1."""
+        return max(min(options, key=_parallelism).cycles for options in self.options)
+
+    @property
+    def fastest(self) -> int:
+        """The smallest bottleneck any folding reaches."""
+        return max(min(o.cycles for o in options) for options in self.options)
+
+
+def _parallelism(option: Option) -> int:
+    return max(entry["PE"] * entry["SIMD"] for entry in option.table.values())
+
+
+def plan_folding(graph: Graph, target: int, device: Device) -> FoldingPlan:
+    """Choose the folding of every stage of ``graph`` for ``target`` cycles per frame."""
+    return FoldingSpace(graph, device).plan(target)
+
+
+def fastest_fitting(space: FoldingSpace) -> FoldingPlan | None:
+    """The plan with the smallest bottleneck whose estimate fits the device (None if not
+    even the slowest folding fits)."""
+    low, high = space.fastest, space.slowest
+    if not fits(space.plan(high).resources, space.device):
+        return None
+    while low < high:
+        middle = (low + high) // 2
+        if fits(space.plan(middle).resources, space.device):
+            high = middle
+        else:
+            low = middle + 1
+    return space.plan(high)

@@ -35,7 +35,7 @@ def rtl_lib_dir() -> Path:
 class Design:
     """A written design: its stages and chain, and the tensors its streams carry."""
 
-    directory: Path
+    directory: Path | None
     stages: list[StageRTL]
     links: list[Link]
     input_tensor: str
@@ -75,15 +75,24 @@ def hardware_chain(graph: Graph) -> list:
     return ops
 
 
-def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | None = None, header: list[str] | None = None,
-                 default_depth: int = 2) -> Design:
-    """Write the build directory for ``graph`` (after the pass pipeline and folding)."""
+def describe_design(graph: Graph, fifo_depths: dict[str, int] | None = None, default_depth: int = 2) -> Design:
+    """The stages and instance chain of ``graph`` (after the pass pipeline and folding),
+    without writing anything (``directory`` is unset)."""
     ops = hardware_chain(graph)
     stages = [stage for stage in (describe_stage(graph, op) for op in ops) if stage is not None]
     if not stages:
         raise UnsupportedModelError("the hardware part has no stage with an RTL module")
     links = chain(stages, fifo_depths, default_depth)
+    return Design(None, stages, links, ops[0].inputs[0], ops[-1].outputs[0])
+
+
+def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | None = None, header: list[str] | None = None,
+                 default_depth: int = 2) -> Design:
+    """Write the build directory for ``graph`` (after the pass pipeline and folding)."""
+    design = describe_design(graph, fifo_depths, default_depth)
+    stages, links = design.stages, design.links
     directory = Path(directory)
+    design.directory = directory
     (directory / "rtl").mkdir(parents=True, exist_ok=True)
     (directory / MEM_DIR).mkdir(parents=True, exist_ok=True)
     for stage in stages:
@@ -99,7 +108,6 @@ def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | No
         write_text(directory / "rtl" / f"{module}.v", (library / f"{module}.v").read_text())
     write_text(directory / "rtl" / f"{TOP_MODULE}.v", emit_top(links, header or _header(graph, stages)))
     write_text(directory / "filelist.f", "".join(f"rtl/{m}.v\n" for m in modules) + f"rtl/{TOP_MODULE}.v\n")
-    design = Design(directory, stages, links, ops[0].inputs[0], ops[-1].outputs[0])
     write_text(directory / "design.json", json.dumps(_summary(design), indent=2) + "\n")
     return design
 

