@@ -99,10 +99,12 @@ def target_options(command):
         click.option("--fps", type=float, default=None,
                      help="Target frames per second: every stage is folded (PE, SIMD) to reach it with the least "
                           "estimated resources on --target. Default: no target (PE = SIMD = 1, or --folding)."),
-        click.option("--clock-mhz", "clock_mhz", type=float, default=100.0, show_default=True,
-                     help="Clock frequency the --fps target and the reported FPS are computed at."),
-        click.option("--target", "device", type=str, default=DEFAULT_DEVICE, show_default=True,
-                     help="Device to fold for and report utilization of: " + ", ".join(DEVICES) + "."),
+        click.option("--clock-mhz", "clock_mhz", type=float, default=None,
+                     help="Clock frequency the --fps target and the reported FPS are computed at. "
+                          "Default: 100, or the board's oscillator with --board."),
+        click.option("--target", "device", type=str, default=None,
+                     help="Device to fold for and report utilization of: " + ", ".join(DEVICES) +
+                          f". Default: {DEFAULT_DEVICE}, or the board's device with --board."),
         click.option("--best-effort", "best_effort", is_flag=True, default=False,
                      help="When --fps cannot be reached or the design does not fit --target, build the fastest "
                           "design that fits instead of failing. Default: fail."),
@@ -112,13 +114,22 @@ def target_options(command):
     return command
 
 
-def _target(folding_file, fps, clock_mhz, device, best_effort):
-    """(folding table or None, Target) from the target options, checked."""
+def _target(folding_file, fps, clock_mhz, device, best_effort, board=None):
+    """(folding table or None, Target) from the target options, checked; a board fixes the
+    device and the clock."""
     from bnncc.compile import Target
     from bnncc.passes.apply_folding import load_folding
-    from bnncc.targets import get_device
+    from bnncc.targets import DEFAULT_DEVICE, get_device
 
-    target = Target(fps, clock_mhz, best_effort, get_device(device))
+    if board is not None:
+        if device is not None and get_device(device).name != board.device.name:
+            raise UsageError(f"--target {device} and --board {board.name} disagree: the {board.name} carries a "
+                             f"{board.device.name}")
+        if clock_mhz is not None and clock_mhz != board.clock_mhz:
+            raise UsageError(f"--clock-mhz {clock_mhz:g}: the {board.name} shell runs at its {board.clock_mhz:g} MHz "
+                             "oscillator; leave --clock-mhz out")
+        device, clock_mhz = board.device.name, board.clock_mhz
+    target = Target(fps, 100.0 if clock_mhz is None else clock_mhz, best_effort, get_device(device or DEFAULT_DEVICE))
     target.check()
     folding = load_folding(folding_file) if folding_file is not None else None
     if fps is not None and folding is not None:
@@ -134,18 +145,47 @@ def _target(folding_file, fps, clock_mhz, device, best_effort):
               help="Also write the IR after import and after every pass into this directory, one ONNX "
                    "file per stage (NN_<pass>.onnx, viewable in Netron). Default: do not write.")
 @target_options
+@click.option("--board", "board_name", type=str, default=None,
+              help="Board to build for (ulx3s, icebreaker): sets --target and the clock, and with --bitstream "
+                   "wraps the core in the board's UART shell. Default: no board.")
+@click.option("--bitstream", is_flag=True, default=False,
+              help="With --board: synthesize, place and route and pack the shell and core into "
+                   "BUILD/board/ with Yosys and nextpnr. Default: RTL only.")
+@click.option("--vivado", is_flag=True, default=False,
+              help="For a Xilinx --target: write BUILD/vivado/build.tcl (out-of-context synthesis, "
+                   "implementation, bitstream) and run it if vivado is on PATH. Default: do not.")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the result as JSON on stdout.")
-def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_effort, as_json):
+def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_effort, board_name, bitstream, vivado,
+            as_json):
     """Compile MODEL: run the pass pipeline down to hardware stages plus host steps, fold
     every stage, and write a stitched AXI-Stream Verilog design (rtl/, mem/, filelist.f,
     design.json), folding.json, host_steps.json, the final IR and the report (report.json,
     report.md, report.svg: cycles, resources, utilization, latency) into the build directory."""
     from bnncc.compile import compile_model
+    from bnncc.synth.boards import get_board
 
-    folding, target = _target(folding_file, fps, clock_mhz, device, best_effort)
+    board = get_board(board_name) if board_name is not None else None
+    if bitstream and board is None:
+        raise UsageError("--bitstream needs --board (ulx3s or icebreaker); for Xilinx parts use --vivado")
+    folding, target = _target(folding_file, fps, clock_mhz, device, best_effort, board)
+    if vivado and target.device.family != "xilinx":
+        raise UsageError(f"--vivado: --target {target.device.name} is not a Xilinx part")
     output = output if output is not None else Path("build") / model.stem
     result = compile_model(model, output=output, dump_ir=dump_ir, folding=folding,
                            folding_source=f"--folding {folding_file}", log=log, target=target)
+    if bitstream:
+        from bnncc.compile import build_board_bitstream
+
+        result.files.append(str(build_board_bitstream(output, board, result.report, log)))
+    if vivado:
+        from bnncc.synth.vivado import run_vivado, vivado_command, write_vivado_script
+
+        script = write_vivado_script(output, target.device, target.clock_mhz)
+        result.files.append(str(script))
+        if run_vivado(script):
+            log(f"vivado finished: reports in {script.parent}")
+        else:
+            log("vivado is not on PATH; to build, run: " + " ".join(vivado_command(script)))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -161,6 +201,25 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
         click.echo(utilization_line(result.report))
     for path in result.files:
         click.echo(f"wrote {path}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--target", "device", type=str, default=None,
+              help="Device whose family to synthesize for. Default: the one the build was compiled for.")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the report as JSON instead of a table.")
+def synth(build_dir, device, as_json):
+    """Synthesize BUILD_DIR (from 'bnncc compile') with Yosys for the target's family
+    (synth_xilinx, synth_ecp5 or synth_ice40, keeping the hierarchy) and print the real
+    resources per stage next to the estimate; writes BUILD_DIR/synth_report.json."""
+    from bnncc.synth.report import build_device, synth_report, synth_table
+    from bnncc.targets import DEFAULT_DEVICE, get_device
+
+    if not (build_dir / "design.json").is_file():
+        raise UsageError(f"{build_dir}: not a bnncc build directory (no design.json; run 'bnncc compile' first)")
+    report = synth_report(build_dir, get_device(device or build_device(build_dir) or DEFAULT_DEVICE), log)
+    click.echo(json.dumps(report, indent=2) if as_json else synth_table(report), nl=as_json)
+    log(f"wrote {build_dir / 'synth_report.json'}")
 
 
 @main.command(context_settings=CONTEXT)

@@ -183,3 +183,30 @@ def estimate_model(path: Path, folding: dict | None = None, folding_source: str 
     stages = build_stages(load_graph(path), folding, folding_source, log, target)
     design = describe_design(stages[-1].graph)
     return build_report(stages[-1].graph, design, target.clock_mhz, target.device, target.fps, str(path))
+
+
+#: Estimated cost of the UART shell around the core: receiver, transmitter, byte FIFO (one
+#: block RAM) and beat assembly.
+SHELL_RESOURCES = {"lut": 150, "ff": 150, "bram": 1, "dsp": 0}
+
+
+def build_board_bitstream(build: Path, board, report: dict, log: Callable[[str], None]) -> Path:
+    """Check that the compiled design fits ``board`` (estimate plus the UART shell), then run
+    the open flow to a bitstream and record its Fmax and utilization in the report."""
+    from bnncc.backends.report import report_markdown
+    from bnncc.synth.bitstream import build_bitstream
+
+    device = board.device
+    need = {k: report["totals"]["resources"][k] + SHELL_RESOURCES[k] for k in SHELL_RESOURCES}
+    over = [f"{k.upper()} {need[k]:.0f} needed, {device.capacity[k]} available" for k in need if need[k] > device.capacity[k]]
+    if over:
+        raise CompileError(f"the design does not fit the {board.name} ({device.name}): {'; '.join(over)} "
+                           "(estimate including the UART shell); lower --fps or pick a larger board")
+    result = build_bitstream(build, board, log)
+    verdict = "met" if result.timing_met else "MISSED"
+    log(f"{result.bitstream}: Fmax {result.fmax_mhz:.1f} MHz against {result.clock_mhz:g} MHz requested ({verdict})")
+    report["bitstream"] = {"board": board.name, **result.to_dict()}
+    report["bitstream"]["bitstream"] = str(result.bitstream.relative_to(build))
+    write_text(build / "report.json", json.dumps(report, indent=2) + "\n")
+    write_text(build / "report.md", report_markdown(report))
+    return result.bitstream

@@ -16,6 +16,7 @@ from bnncc.backends.verilog.design import Design
 from bnncc.estimate import estimate_link
 from bnncc.synth.resources import Resources
 from bnncc.targets import DEFAULT_DEVICE, Device, get_device
+from bnncc.text_table import format_table
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
 from bnncc.sim.beats import element_bits
@@ -43,20 +44,28 @@ def _macs(graph: Graph, op: hw.MVAU) -> tuple[str, int, int, int]:
     return kind, vectors * op.mw * op.mh, op.mw * op.mh * element_bits(w.dtype), thresholds
 
 
-def stage_resources(design: Design, family: str) -> dict[str, Resources]:
-    """Estimated resources per stage: its module plus the FIFO and width converters in front
-    of it (the output FIFO counts with the last stage)."""
+def group_by_stage(values: list[tuple[str, Resources]], stage_nodes: dict[str, str]) -> dict[str, Resources]:
+    """Sum per-instance ``values`` (in chain order) per stage: a stage's instance plus the
+    FIFO and width converters in front of it; what follows the last stage (the output FIFO)
+    counts with it. ``stage_nodes`` maps stage instance names to node names."""
     per_stage: dict[str, Resources] = {}
-    pending = Resources()
-    stage_of = {stage.instance: stage.node for stage in design.stages}
-    last = design.stages[-1].node
-    for link in design.links:
-        pending = pending + estimate_link(link.module, link.parameters, family)
-        if link.instance in stage_of:
-            per_stage[stage_of[link.instance]] = pending
+    pending, last = Resources(), None
+    for instance, value in values:
+        pending = pending + value
+        if instance in stage_nodes:
+            last = stage_nodes[instance]
+            per_stage[last] = pending
             pending = Resources()
-    per_stage[last] = per_stage[last] + pending
-    return {node: r.rounded() for node, r in per_stage.items()}
+    if last is not None:
+        per_stage[last] = per_stage[last] + pending
+    return per_stage
+
+
+def stage_resources(design: Design, family: str) -> dict[str, Resources]:
+    """Estimated resources per stage (see :func:`group_by_stage`)."""
+    values = [(link.instance, estimate_link(link.module, link.parameters, family)) for link in design.links]
+    grouped = group_by_stage(values, {stage.instance: stage.node for stage in design.stages})
+    return {node: r.rounded() for node, r in grouped.items()}
 
 
 def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device: Device | None = None,
@@ -113,12 +122,7 @@ def report_table(report: dict) -> str:
              *(r["resources"][k] for k in ("lut", "ff", "bram", "dsp"))] for r in report["stages"]]
     total = report["totals"]["resources"]
     rows.append(["total", "", "", "", report["bottleneck_cycles_per_frame"], *(total[k] for k in ("lut", "ff", "bram", "dsp"))])
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(v).ljust(w) if i < 2 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
-             for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines + ["", summary_line(report), utilization_line(report)]) + "\n"
+    return "\n".join([format_table(header, rows), "", summary_line(report), utilization_line(report)]) + "\n"
 
 
 def summary_line(report: dict) -> str:
@@ -162,4 +166,9 @@ def report_markdown(report: dict) -> str:
     lines.append(f"| **total** | | | | {report['bottleneck_cycles_per_frame']} | {t['lut']} | {t['ff']} | {t['bram']} | {t['dsp']} | | | |")
     macs = ", ".join(f"{kind}: {count}" for kind, count in totals["macs_per_frame"].items())
     lines += ["", f"MACs per frame: {macs}. Weight bits: {totals['weight_bits']}. Thresholds: {totals['thresholds']}.", ""]
+    if "bitstream" in report:
+        b = report["bitstream"]
+        used = ", ".join(f"{cell} {use['used']}/{use['available']}" for cell, use in sorted(b["utilization"].items()))
+        lines += [f"Bitstream for the {b['board']}: `{b['bitstream']}`; Fmax {b['fmax_mhz']:.1f} MHz against "
+                  f"{b['clock_mhz']:g} MHz ({'met' if b['timing_met'] else 'MISSED'}); placed: {used}.", ""]
     return "\n".join(lines)

@@ -45,9 +45,9 @@ def synth_command(device: Device, top: str) -> str:
         family = "xc7" if device.name.startswith("xc7") else "xcup"
         return f"synth_xilinx -family {family} -noiopad -noclkbuf -top {top}"
     if device.family == "ecp5":
-        return f"synth_ecp5 -top {top}"
+        return f"synth_ecp5 -noflatten -top {top}"
     if device.family == "ice40":
-        return f"synth_ice40 -top {top}"
+        return f"synth_ice40 -noflatten -top {top}"
     raise ValueError(f"unknown family {device.family!r}")
 
 

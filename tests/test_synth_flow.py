@@ -1,0 +1,104 @@
+"""bnncc synth, board bitstreams through Yosys and nextpnr, the fit check before a long tool
+run, and the Vivado script."""
+
+import json
+from pathlib import Path
+
+import onnx
+import pytest
+from click.testing import CliRunner
+
+from bnncc.cli import main
+from tiny_models import tiny_mlp
+
+MODELS = Path(__file__).resolve().parent.parent / "examples" / "models"
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output + result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def mlp(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mlp") / "mlp.onnx"
+    onnx.save(tiny_mlp(in_features=32, hidden=16, classes=4, bits=1), path)
+    return path
+
+
+def test_synth_reports_resources_next_to_the_estimate(tmp_path, mlp):
+    build = tmp_path / "b"
+    assert run("compile", mlp, "--fps", "1000000", "-o", build).exit_code == 0
+    result = run("synth", build)
+    assert result.exit_code == 0, result.stderr
+    assert "LUT est" in result.stdout and "xc7z020" in result.stdout
+    report = json.loads((build / "synth_report.json").read_text())
+    assert report["device"]["name"] == "xc7z020" and report["command"].startswith("synth_xilinx")
+    stages = report["stages"]
+    assert [s["node"] for s in stages] == [s["node"] for s in json.loads((build / "report.json").read_text())["stages"]]
+    for key in ("lut", "ff", "bram"):
+        assert report["totals"]["synth"][key] == sum(s["synth"][key] for s in stages)
+    assert report["totals"]["synth"]["lut"] > 0 and report["totals"]["fits"]
+    assert (build / "synth_xc7z020" / "yosys.log").is_file()
+
+
+def test_synth_of_a_directory_that_is_not_a_build(tmp_path):
+    result = run("synth", tmp_path)
+    assert result.exit_code == 2 and "not a bnncc build directory" in result.stderr
+
+
+def test_tfc_to_an_ecp5_bitstream(tmp_path):
+    build = tmp_path / "b"
+    result = run("compile", MODELS / "tfc_w1a1.onnx", "--fps", "10000", "--board", "ulx3s", "--bitstream", "-o", build)
+    assert result.exit_code == 0, result.stderr
+    bit = build / "board" / "bitstream.bit"
+    assert bit.is_file() and bit.stat().st_size > 10_000
+    report = json.loads((build / "report.json").read_text())
+    assert report["bitstream"]["fmax_mhz"] > 0 and report["bitstream"]["clock_mhz"] == 25
+    assert report["clock_mhz"] == 25 and report["device"]["name"] == "ecp5-85k"
+    assert "Fmax" in result.stderr and "nextpnr-ecp5 done in" in result.stderr
+    for log in ("yosys.log", "nextpnr.log"):
+        assert (build / "board" / log).is_file()
+    assert "Fmax" in (build / "report.md").read_text()
+
+
+def test_small_model_to_an_ice40_bitstream(tmp_path, mlp):
+    build = tmp_path / "b"
+    result = run("compile", mlp, "--fps", "10000", "--board", "icebreaker", "--bitstream", "-o", build)
+    assert result.exit_code == 0, result.stderr
+    assert (build / "board" / "bitstream.bin").stat().st_size > 10_000
+
+
+def test_design_too_big_for_the_board_is_refused_before_the_tools_run(tmp_path):
+    build = tmp_path / "b"
+    result = run("compile", MODELS / "cnv_w1a1.onnx", "--board", "icebreaker", "--bitstream", "-o", build)
+    assert result.exit_code == 1
+    assert "does not fit the icebreaker (ice40-up5k)" in result.stderr and "available" in result.stderr
+    assert not (build / "board").exists()
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--bitstream"], "--bitstream needs --board"),
+    (["--board", "de10"], "--board 'de10': unknown board"),
+    (["--board", "ulx3s", "--target", "xc7z020"], "--target xc7z020 and --board ulx3s disagree"),
+    (["--board", "ulx3s", "--clock-mhz", "50"], "--clock-mhz 50: the ulx3s shell runs at its 25 MHz oscillator"),
+    (["--vivado", "--target", "ecp5-85k"], "--vivado: --target ecp5-85k is not a Xilinx part"),
+])
+def test_board_usage_errors(tmp_path, mlp, args, fragment):
+    result = run("compile", mlp, "-o", tmp_path / "b", *args)
+    assert result.exit_code == 2 and fragment in result.stderr, result.stderr
+
+
+def test_vivado_script(tmp_path, mlp, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no vivado here
+    build = tmp_path / "b"
+    result = run("compile", mlp, "--fps", "1000000", "--target", "xczu3eg", "--clock-mhz", "250", "--vivado", "-o", build)
+    assert result.exit_code == 0, result.stderr
+    script = (build / "vivado" / "build.tcl").read_text()
+    assert "-part $part" in script and "set part xczu3eg-sbva484-1-e" in script
+    assert "create_clock -period 4.000 -name ap_clk" in script
+    assert "-mode out_of_context" in script and "write_bitstream" in script
+    for source in (build / "filelist.f").read_text().split():
+        assert source in script
+    assert "vivado is not on PATH; to build, run: vivado -mode batch" in result.stderr
