@@ -241,6 +241,56 @@ def estimate(model, folding_file, fps, clock_mhz, device, best_effort, as_json):
 
 @main.command(context_settings=CONTEXT)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", required=True, help="Serial port of the board's USB UART, e.g. /dev/ttyUSB0 or COM3.")
+@click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True,
+              help="Line rate the bitstream was built for.")
+@click.option("--input", "input_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Inputs (.npy shaped like the model input, or .npz per input name). Default: -n random inputs.")
+@click.option("-n", "--samples", "samples", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Number of random inputs when --input is not given.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--range", "value_range", type=(float, float), default=(0.0, 1.0), show_default=True,
+              metavar="LOW HIGH", help="Range of random real-valued inputs.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds to wait for the board's next byte before giving up.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Compare every result with bnncc's executor and exit 1 on a difference.")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the outputs as JSON.")
+def run(model, build_dir, port, baud, input_file, samples, seed, value_range, timeout, check, as_json):
+    """Run MODEL on a board programmed with the bitstream of BUILD_DIR ('bnncc compile
+    --board B --bitstream'): the host steps run here, the hardware part on the board over
+    its USB UART (byte protocol: bnncc/boards/protocol.py)."""
+    from bnncc.boards.host import run_on_board
+    from bnncc.executor import Executor
+    from bnncc.frontend import load_graph
+    from bnncc.verify.inputs import load_inputs, random_inputs
+
+    graph = load_graph(model)
+    inputs = (load_inputs(input_file, graph) if input_file is not None
+              else random_inputs(graph, samples, seed, *value_range))
+    start = time.perf_counter()
+    outputs = run_on_board(build_dir, inputs, port, baud, model=model, timeout=timeout)
+    elapsed = time.perf_counter() - start
+    frames = len(next(iter(inputs.values())))
+    mismatches = 0
+    if check:
+        expected = Executor(graph).run(inputs)
+        mismatches = sum(int(np.sum(np.any((np.asarray(outputs[name]) != np.asarray(expected[name])).reshape(frames, -1), axis=1)))
+                         for name in outputs)
+    if as_json:
+        click.echo(json.dumps({"outputs": {k: np.asarray(v).tolist() for k, v in outputs.items()},
+                               "frames": frames, "seconds": round(elapsed, 3), "mismatches": mismatches}, indent=2))
+    else:
+        for name, value in outputs.items():
+            click.echo(f"{name}: {np.asarray(value).reshape(frames, -1).tolist()}")
+        click.echo(f"{frames} frames in {elapsed:.2f} s ({frames / elapsed:.1f} frames per second over the UART)"
+                   + (f"; {mismatches} differ from the executor" if check else ""))
+    sys.exit(1 if mismatches else 0)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dump-ir", "dump_ir", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the imported IR as an ONNX file (custom ops in the 'bnncc' domain) that "
                    "Netron can open. Default: do not write.")

@@ -185,9 +185,11 @@ def estimate_model(path: Path, folding: dict | None = None, folding_source: str 
     return build_report(stages[-1].graph, design, target.clock_mhz, target.device, target.fps, str(path))
 
 
-#: Estimated cost of the UART shell around the core: receiver, transmitter, byte FIFO (one
-#: block RAM) and beat assembly.
-SHELL_RESOURCES = {"lut": 150, "ff": 150, "bram": 1, "dsp": 0}
+def shell_resources(family: str) -> dict[str, int]:
+    """Estimated cost of the UART shell around the core (receiver, transmitter, beat
+    assembly and a 2048-byte FIFO: one RAMB18 or EBR18K, four iCE40 4 Kbit blocks), from
+    Yosys on xc7z020 and ECP5."""
+    return {"lut": 160, "ff": 190, "bram": 4 if family == "ice40" else 1, "dsp": 0}
 
 
 def build_board_bitstream(build: Path, board, report: dict, log: Callable[[str], None]) -> Path:
@@ -197,7 +199,8 @@ def build_board_bitstream(build: Path, board, report: dict, log: Callable[[str],
     from bnncc.synth.bitstream import build_bitstream
 
     device = board.device
-    need = {k: report["totals"]["resources"][k] + SHELL_RESOURCES[k] for k in SHELL_RESOURCES}
+    shell = shell_resources(device.family)
+    need = {k: report["totals"]["resources"][k] + shell[k] for k in shell}
     over = [f"{k.upper()} {need[k]:.0f} needed, {device.capacity[k]} available" for k in need if need[k] > device.capacity[k]]
     if over:
         raise CompileError(f"the design does not fit the {board.name} ({device.name}): {'; '.join(over)} "

@@ -45,6 +45,55 @@ class SimResult:
     input_cycles: list[int]
 
 
+def build_key(top: str, sources: list[Path], parameters: dict, harness: Path) -> str:
+    """Cache key of a simulator: its sources, harness, top and parameters."""
+    digest = hashlib.sha256()
+    for source in sorted(sources, key=lambda p: Path(p).name):
+        digest.update(Path(source).name.encode())
+        digest.update(Path(source).read_bytes())
+    digest.update(harness.read_bytes())
+    digest.update(repr((top, sorted(parameters.items()))).encode())
+    return digest.hexdigest()[:20]
+
+
+def build_verilated(top: str, sources: list[Path], parameters: dict, harness: Path,
+                    include_dirs: list[Path] = (), tag: str = "") -> Path:
+    """Compile (or reuse from the cache) ``top`` with the C++ ``harness`` (which includes
+    the model through ``TOP_HEADER``/``TOP_CLASS``); returns the executable."""
+    directory = cache_root() / f"{top}{tag}_{build_key(top, sources, parameters, harness)}"
+    executable = directory / "obj_dir" / f"V{top}"
+    if executable.exists():
+        return executable
+    directory.mkdir(parents=True, exist_ok=True)
+    main = directory / "harness_main.cpp"
+    main.write_text(f'#define TOP_HEADER "V{top}.h"\n#define TOP_CLASS V{top}\n#include "{harness.resolve()}"\n')
+    command = [
+        verilator_command(), "--cc", "--exe", "--build", "-j", "2", "-O2", "--x-assign", "fast", "--x-initial", "fast",
+        "-Wno-fatal", "--top-module", top, "-CFLAGS", "-O1",
+        # The pip package's verilated.mk leaves the precompiled-header include flag empty,
+        # which breaks designs large enough for Verilator to use a precompiled header.
+        "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
+    ]
+    command += [f"-G{name}={value}" for name, value in sorted(parameters.items())]
+    command += [f"-I{path}" for path in include_dirs]
+    command += [str(Path(s).resolve()) for s in sources] + [str(main)]
+    env = dict(os.environ)
+    if shutil.which("ccache"):
+        env.setdefault("OBJCACHE", "ccache")
+    process = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=env)
+    if (process.returncode != 0 or not executable.exists()) and "OBJCACHE" in env:
+        # ccache cannot wrap the precompiled headers Verilator uses for large designs.
+        shutil.rmtree(directory / "obj_dir", ignore_errors=True)
+        env.pop("OBJCACHE")
+        process = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=env)
+    if process.returncode != 0 or not executable.exists():
+        (directory / "build.log").write_text(process.stdout + process.stderr)
+        tail = "\n".join((process.stdout + process.stderr).strip().splitlines()[-8:])
+        shutil.rmtree(directory / "obj_dir", ignore_errors=True)
+        raise SimulationError(f"Verilator build of '{top}' failed:\n{tail}")
+    return executable
+
+
 @dataclass
 class StreamSimulator:
     """One Verilog top with ports ``ap_clk``, ``ap_rst_n``, ``s_axis_*``, ``m_axis_*``."""
@@ -55,20 +104,11 @@ class StreamSimulator:
     include_dirs: list[Path] = field(default_factory=list)
 
     def key(self) -> str:
-        digest = hashlib.sha256()
-        for source in sorted(self.sources, key=lambda p: p.name):
-            digest.update(source.name.encode())
-            digest.update(Path(source).read_bytes())
-        digest.update(HARNESS.read_bytes())
-        digest.update(repr((self.top, sorted(self.parameters.items()))).encode())
-        return digest.hexdigest()[:20]
+        return build_key(self.top, self.sources, self.parameters, HARNESS)
 
     def build(self) -> Path:
         """Compile (or reuse) the simulator; returns the executable."""
-        directory = cache_root() / f"{self.top}_{self.key()}"
-        executable = directory / "obj_dir" / f"V{self.top}"
-        if executable.exists():
-            return executable
+        return build_verilated(self.top, self.sources, self.parameters, HARNESS, self.include_dirs)
         directory.mkdir(parents=True, exist_ok=True)
         main = directory / "harness_main.cpp"
         main.write_text(f'#define TOP_HEADER "V{self.top}.h"\n#define TOP_CLASS V{self.top}\n#include "{HARNESS.resolve()}"\n')

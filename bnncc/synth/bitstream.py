@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from bnncc.boards.protocol import shell_parameters
 from bnncc.files import write_text
 from bnncc.synth.boards import BOARD_TOP, Board, board_top
 from bnncc.synth.yosys import find_tool, run_tool
@@ -50,7 +51,6 @@ def write_board_files(build: Path, board: Board) -> list[str]:
     return every Verilog source (relative to ``build``) in compile order."""
     from bnncc.backends.verilog.design import rtl_lib_dir
 
-    design = json.loads((build / "design.json").read_text())
     directory = build / BOARD_DIR
     directory.mkdir(parents=True, exist_ok=True)
     sources = (build / "filelist.f").read_text().split()
@@ -58,7 +58,8 @@ def write_board_files(build: Path, board: Board) -> list[str]:
         if f"rtl/{module}" not in sources:
             write_text(directory / module, (rtl_lib_dir() / module).read_text())
             sources.insert(0, f"{BOARD_DIR}/{module}")
-    write_text(directory / f"{BOARD_TOP}.v", board_top(board, design["input"]["width"], design["output"]["width"]))
+    shell = shell_parameters(build, board.clock_mhz * 1e6)
+    write_text(directory / f"{BOARD_TOP}.v", board_top(board, shell))
     write_text(directory / board.constraints_file, board.constraints)
     return sources + [f"{BOARD_DIR}/{BOARD_TOP}.v"]
 
