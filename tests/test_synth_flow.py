@@ -102,3 +102,20 @@ def test_vivado_script(tmp_path, mlp, monkeypatch):
     for source in (build / "filelist.f").read_text().split():
         assert source in script
     assert "vivado is not on PATH; to build, run: vivado -mode batch" in result.stderr
+
+
+@pytest.mark.parametrize("board", ["ulx3s", "icebreaker"])
+def test_board_top_lints_clean(tmp_path, mlp, board):
+    import subprocess
+
+    from bnncc.sim.verilator import verilator_command
+    from bnncc.synth.bitstream import write_board_files
+    from bnncc.synth.boards import get_board
+
+    build = tmp_path / "b"
+    assert run("compile", mlp, "--fps", "100000", "-o", build).exit_code == 0
+    sources = write_board_files(build, get_board(board))
+    lint = subprocess.run([verilator_command(), "--lint-only", "-Wall", "--top-module", "board_top", *sources],
+                          cwd=build, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stderr
+    assert f"CLKS_PER_BIT({round(get_board(board).clock_mhz * 1e6 / 115200)})" in (build / "board" / "board_top.v").read_text()

@@ -1,9 +1,9 @@
 """Boards bnncc builds bitstreams for: the device, package, oscillator, UART pins, and the
 board top that wraps the stream core in the UART shell (``rtl_lib/uart_stream_shell.v``).
 
-The board top holds the core in reset for 255 cycles after configuration (a counter that
-starts at zero, as every flip-flop does on these parts), then runs it at the oscillator
-frequency; the shell speaks the byte protocol of :mod:`bnncc.boards.protocol` at
+The board top ties the shell's reset pin high (the shell holds itself and the core in reset
+for a few cycles after configuration, from register initial values) and runs at the
+oscillator frequency; the shell speaks the byte protocol of :mod:`bnncc.boards.protocol` at
 ``DEFAULT_BAUD`` with the parameters :func:`bnncc.boards.protocol.shell_parameters` gives.
 """
 
@@ -79,8 +79,8 @@ def get_board(name: str) -> Board:
 
 
 def board_top(board: Board, shell: dict[str, int]) -> str:
-    """Verilog of the board top: power-on reset, the UART shell (``shell``: its parameters)
-    around ``bnncc_top``."""
+    """Verilog of the board top: the UART shell (``shell``: its parameters) around
+    ``bnncc_top``."""
     extra = "".join(f",\n    output wire {port}" for port, _ in board.extra_ports)
     ties = "".join(f"    assign {port} = {value};\n" for port, value in board.extra_ports)
     parameters = ",\n".join(f"        .{name}({value})" for name, value in sorted(shell.items()))
@@ -94,15 +94,12 @@ module {BOARD_TOP} (
     input  wire uart_rx,
     output wire uart_tx{extra}
 );
-    reg [7:0] reset_count = 8'd0;
-    wire rst_n = &reset_count;
-    always @(posedge clk) if (!rst_n) reset_count <= reset_count + 8'd1;
 {ties}
     uart_stream_shell #(
 {parameters}
     ) shell (
         .clk(clk),
-        .rst_n(rst_n),
+        .rst_n(1'b1),
         .uart_rx(uart_rx),
         .uart_tx(uart_tx)
     );
