@@ -242,7 +242,8 @@ def estimate(model, folding_file, fps, clock_mhz, device, best_effort, as_json):
 @main.command(context_settings=CONTEXT)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--port", required=True, help="Serial port of the board's USB UART, e.g. /dev/ttyUSB0 or COM3.")
+@click.option("--port", required=True,
+              help="Serial port of the board's USB UART, e.g. /dev/ttyUSB0 or COM3 (no default: required).")
 @click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True,
               help="Line rate the bitstream was built for.")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False, path_type=Path), default=None,

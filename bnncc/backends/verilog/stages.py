@@ -61,8 +61,8 @@ class StageRTL:
     out_beats: int
     cycles: int
     memories: list[Memory] = field(default_factory=list)
-    #: Input beats the stage takes in one go (an MVAU's vector, a window stage's image row):
-    #: its input FIFO holds two of them, so the producer can run ahead by one unit.
+    #: Input beats the stage takes in one go (an MVAU's vector, a window stage's image row);
+    #: the folding search uses it to price the FIFO in front of the stage.
     input_unit: int = 1
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bnncc.backends.emitter import Emitter
+from bnncc.backends.verilog.fifo_sizing import derive_fifo_depths
 from bnncc.backends.verilog.stages import StageRTL, Stream, converter_widths
 
 TOP_MODULE = "bnncc_top"
@@ -25,8 +26,12 @@ class Link:
 
 
 def chain(stages: list[StageRTL], fifo_depths: dict[str, int] | None = None, default_depth: int = 2) -> list[Link]:
-    """The instances from the top's input to its output."""
+    """The instances from the top's input to its output. The FIFO in front of a stage is
+    ``fifo_depths[stage.instance]`` deep if given, else as derived by ``fifo_sizing`` (at
+    least ``default_depth``); the output FIFO is ``fifo_depths["output"]`` or
+    ``default_depth`` deep (the sink is always ready)."""
     fifo_depths = fifo_depths or {}
+    derived = {} if all(stage.instance in fifo_depths for stage in stages) else derive_fifo_depths(stages, default_depth)
     links: list[Link] = []
     current = stages[0].input
     frame_elems = stages[0].in_beats * stages[0].input.elems
@@ -37,7 +42,7 @@ def chain(stages: list[StageRTL], fifo_depths: dict[str, int] | None = None, def
                               {"IN_WIDTH": current.width, "OUT_WIDTH": target.width}, current, target,
                               frame_elems // min(current.elems, target.elems)))
             current = target
-        depth = fifo_depths.get(stage.instance, max(default_depth, 2 * stage.input_unit * stage.input.elems // current.elems))
+        depth = fifo_depths[stage.instance] if stage.instance in fifo_depths else derived[stage.instance]
         links.append(Link(f"{stage.instance}_fifo", "stream_fifo", {"WIDTH": current.width, "DEPTH": depth}, current, current))
         links.append(Link(stage.instance, stage.module, stage.parameters, stage.input, stage.output, stage.cycles))
         current = stage.output

@@ -1,0 +1,177 @@
+"""Depths of the FIFOs in front of the stages, derived from when each stage takes and gives
+beats.
+
+Every instance of the chain (stage or width converter) is described by the cycles at which it
+pops input beats and pushes output beats (:mod:`bnncc.backends.verilog.stream_patterns`: one
+pattern per ``rtl_lib`` module). From them one schedule S of the whole chain is built at the bottleneck rate:
+
+1. the anchor, the instance with the longest modelled period P, runs as fast as it can (input
+   always there) and everything after it as soon as possible: that fixes when the last output
+   beats leave;
+2. from those times back to the input, every instance's latest schedule (``alap``);
+3. from the input forward, every stage pops as early as its arrivals (the pushes in front of
+   its FIFO plus the FIFO's 2 cycles) allow. Stages are eager (push as early as they can) except
+   the sliding window, whose windows repeat its rows K_H*K_W times: it pushes as late as its
+   consumer allows and writes rows as soon as they arrive and a slot is free, so rows, not
+   windows, wait. A width converter sits between a producer and a FIFO without a FIFO of its
+   own: it pops at the producer's pushes (when it cannot take a beat as offered, the producer
+   pushes later and pops no later than its ``alap``);
+4. beats that the consumer does not take yet stay inside the stage and converters in front
+   of the FIFO as long as their storage holds them.
+
+Every event of S satisfies its module's constraints and is no later than the latest schedule,
+so the anchor keeps the period P. A FIFO deep enough for the beats it holds in S imposes no
+constraint S does not meet; the real chain, with an always-ready source and sink, satisfies
+the same monotone max-plus constraints from earlier starting points, so each of its events is
+no later than in S: it sustains P. ``stream_fifo`` accepts a beat while fewer than DEPTH wait
+besides the one in its output register, so DEPTH is the most beats held when one is pushed.
+
+A FIFO that holds no more than the two beats a full-rate stream keeps in flight gets DEPTH 2
+(the floor ``stream_fifo`` accepts); a FIFO that has to collect beats gets ``MARGIN`` (2) beats
+more, for what the patterns leave out: a cycle or two of pipeline latency, the exact credit and
+skid-entry timing, windows past the edge of a max-pool read out in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bnncc.backends.verilog.stages import StageRTL, Stream, converter_widths
+from bnncc.backends.verilog.stream_patterns import (
+    FRAMES, NEVER_AFTER, PATTERNS, Gather, Pattern, Schedule, Split, backward,
+)
+
+#: Beats added to the depth of a FIFO that collects beats (see the module docstring).
+MARGIN = 2
+#: Cycles from a push into a ``stream_fifo`` to the earliest pop of that beat.
+FIFO_LATENCY = 2
+
+@dataclass
+class _Link:
+    pattern: Pattern
+    stage: str | None      # the stage's instance name; None for a width converter
+    eager: bool            # pushes as early as it can (else as late as its consumer allows)
+
+
+def _links(stages: list[StageRTL]) -> list[_Link]:
+    """The stages and width converters in chain order (as ``top.chain`` builds them); a
+    converter is eager when the stage before it is."""
+    links: list[_Link] = []
+    current = stages[0].input
+    frame_elems = stages[0].in_beats * stages[0].input.elems
+    eager = True
+    for stage in stages:
+        for elems in converter_widths(current, stage.input):
+            target = Stream(elems, current.dtype)
+            if current.elems > elems:
+                links.append(_Link(Split(current.elems // elems, frame_elems // current.elems), None, eager))
+            else:
+                links.append(_Link(Gather(elems // current.elems, frame_elems // elems), None, eager))
+            current = target
+        pattern = PATTERNS[stage.module](stage)
+        eager = pattern.eager
+        links.append(_Link(pattern, stage.instance, eager))
+        current = stage.output
+        frame_elems = stage.out_beats * stage.output.elems
+    return links
+
+
+def _latency(link: _Link) -> int:
+    """Cycles from a push of the instance before ``link`` to the earliest pop by ``link``."""
+    return FIFO_LATENCY if link.stage is not None else 0
+
+
+def _held(pushes: np.ndarray, pops: np.ndarray) -> int:
+    """The most beats a FIFO holds when a beat is pushed into it."""
+    popped = np.searchsorted(pops, pushes, side="left")
+    return int(np.max(np.arange(len(pushes)) - popped)) if len(pushes) else 0
+
+
+#: Rounds of the fixed point in ``_kept`` (it settles in two or three).
+KEPT_ROUNDS = 8
+
+
+def _kept(group: list[list], deadline: np.ndarray) -> np.ndarray:
+    """Pushes into a FIFO when the beats its consumer does not take yet wait inside the stage
+    and converters in front of it (``group``: [pattern, pops, pushes] in chain order) as long
+    as they have room, but leave by ``deadline``, so that the consumer's pops stay the same.
+    The stage's pops stay fixed; a converter's pops are the pushes of the instance before it.
+    Computed as the greatest fixed point, from above; without one, nothing waits inside."""
+    if not group:
+        return deadline
+    patterns, earliest = [g[0] for g in group], [g[2] for g in group]
+    ready = [patterns[0].asap(group[0][1]).pushes] + [None] * (len(group) - 1)
+    kept = [np.full_like(e, NEVER_AFTER) for e in earliest]
+    for _ in range(KEPT_ROUNDS):
+        previous = [k.copy() for k in kept]
+        for i in range(len(group) - 1, -1, -1):
+            pops = group[0][1] if i == 0 else kept[i - 1]
+            if i:
+                ready[i] = patterns[i].asap(pops).pushes
+            upper = deadline if i == len(group) - 1 else patterns[i + 1].alap(kept[i + 1]).pops
+            latest = backward(np.minimum(upper, patterns[i].latest(pops, ready[i])), 1)
+            kept[i] = np.maximum(np.maximum(earliest[i], ready[i]), latest)
+        if all(np.array_equal(a, b) for a, b in zip(kept, previous)):
+            return kept[-1]
+    return earliest[-1]
+
+
+def derive_fifo_depths(stages: list[StageRTL], floor: int = 2) -> dict[str, int]:
+    """The depth of the FIFO in front of every stage, by stage instance name, such that the
+    chain sustains its slowest instance's period (see the module docstring)."""
+    links = _links(stages)
+    anchor = max(range(len(links)), key=lambda i: links[i].pattern.period())
+    first = links[anchor].pattern
+    pushes = first.asap(np.zeros(FRAMES * first.in_beats, dtype=np.int64)).pushes
+    for link in links[anchor + 1:]:
+        pushes = link.pattern.asap(pushes + _latency(link)).pushes
+    deadline = pushes
+    alaps: list[Schedule] = [None] * len(links)
+    for index in range(len(links) - 1, -1, -1):
+        alaps[index] = links[index].pattern.alap(deadline)
+        deadline = alaps[index].pops - _latency(links[index])
+    pushes = backward(deadline, 1)
+    fifos: dict[str, tuple[list, list]] = {}  # stage -> (the group in front of its FIFO, the group it starts)
+    group: list[list] = []   # the last stage and the converters after it: [pattern, pops, pushes]
+    for link, alap in zip(links, alaps):
+        if link.stage is None:
+            pops = pushes
+            if link.eager:
+                schedule = link.pattern.asap(pops)
+                if np.any(schedule.pops > pops):
+                    _block(group, schedule.pops)
+                pops, pushes = schedule.pops, schedule.pushes
+            else:
+                pushes = backward(np.minimum(alap.pushes, link.pattern.latest(pops, alap.pushes)), 1)
+            group.append([link.pattern, pops, pushes])
+            continue
+        arrival = pushes + FIFO_LATENCY
+        if link.eager:
+            schedule = link.pattern.asap(arrival)
+            pops, pushes = schedule.pops, schedule.pushes
+        else:
+            pops, pushes = link.pattern.pops(arrival, alap), alap.pushes
+        fifos[link.stage] = (group, [link.pattern, pops, pushes])
+        group = [fifos[link.stage][1]]
+    held = {name: _held(_kept(before, own[1] - FIFO_LATENCY), own[1]) for name, (before, own) in fifos.items()}
+    return {name: max(floor, _depth(beats)) for name, beats in held.items()}
+
+
+def _block(group: list[list], taken: np.ndarray) -> None:
+    """A converter takes the beats of ``group``'s last instance only at ``taken``: that
+    instance pushes then, and every instance before it pushes when the next one pops; their
+    pops are counted at the latest those pushes allow (their alap pops)."""
+    for entry in reversed(group):
+        pattern, pops, pushes = entry
+        entry[2] = np.maximum(pushes, taken)
+        entry[1] = np.maximum(pops, pattern.alap(entry[2]).pops)
+        taken = entry[1]
+
+
+def _depth(held: int) -> int:
+    """``stream_fifo`` DEPTH for a FIFO that holds at most ``held`` beats when one is pushed:
+    a stream at full rate keeps FIFO_LATENCY beats in it (DEPTH 2 passes it on); a FIFO that
+    has to keep more gets MARGIN beats on top."""
+    return held if held <= FIFO_LATENCY else held + MARGIN
