@@ -15,7 +15,7 @@ of least cost, where cost weighs each resource by the device's supply of it::
     cost = LUT + BRAM * (LUT_dev / BRAM_dev) + DSP * (LUT_dev / DSP_dev)
 
 and a folding's resources are the estimate (:mod:`bnncc.estimate`) of the stage's module
-plus its input FIFO. No stage is faster than T unless that is also cheaper, so stages are
+plus its input FIFO (priced at one input unit deep). No stage is faster than T unless that is also cheaper, so stages are
 balanced against the target. If some stage cannot meet T even fully parallel, the plan says
 so and gives each stage its fastest folding. :func:`fastest_fitting` finds the smallest T
 whose plan fits a device (binary search: a plan's cost only grows as T shrinks).
@@ -80,8 +80,10 @@ def weighted_cost(resources: Resources, device: Device) -> float:
 
 
 def stage_resources(stage: StageRTL, family: str) -> Resources:
-    """Estimated resources of a stage with the FIFO in front of it (two input units deep)."""
-    depth = max(2, 2 * stage.input_unit)
+    """Estimated resources of a stage with the FIFO in front of it, priced at one input unit
+    deep (the derived depths of :mod:`bnncc.backends.verilog.fifo_sizing` need the whole
+    chain; they are mostly between 2 and one unit)."""
+    depth = max(2, stage.input_unit)
     fifo = estimate_link("stream_fifo", {"WIDTH": stage.input.width, "DEPTH": depth}, family)
     return estimate_link(stage.module, stage.parameters, family) + fifo
 
