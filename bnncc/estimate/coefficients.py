@@ -11,27 +11,27 @@ XILINX = {
         "ff": {"control": 0.727, "data": 1.009},
     },
     "mvau": {
-        "lut": {"accumulate": 0, "compare": 0, "const": 0, "count": 6.262, "counter_bits": 1.315, "decode": 3.32, "dsp_sum": 1.113, "input_select": 1.592, "multiply": 1.934, "mux": 1.481, "negate": 1.707, "popcount": 0.391, "popcount_adder": 3.339, "sum": 0.785, "threshold_rom": 0.472, "weight_rom": 0.776},
-        "ff": {"control": 2.424, "data": 0.638, "memory": 0},
+        "lut": {"accumulate": 0.134, "compare": 0, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "sliding_window": {
-        "lut": {"address_bits": 4.989, "const": 0, "counter_bits": 7.641, "data": 1.295, "decode": 3.683, "mux": 0, "position_bits": 0},
-        "ff": {"control": 0.922, "data": 0.987, "memory": 0},
+        "lut": {"address_bits": 4.467, "const": 4.391, "counter_bits": 7.736, "data": 1.255, "decode": 3.432, "mux": 0, "position_bits": 0},
+        "ff": {"control": 0.926, "data": 1.013, "memory": 0},
     },
     "stream_fifo": {
-        "lut": {"const": 6.217, "decode": 1.74, "mux": 1.122, "pointer_bits": 3.394},
+        "lut": {"const": 6.402, "decode": 1.551, "mux": 1.037, "pointer_bits": 3.952},
         "ff": {"control": 1, "data": 1},
     },
     "streaming_maxpool": {
-        "lut": {"compare": 2.042, "const": 7.121, "counter_bits": 2.92, "decode": 0, "mux": 1.736, "select": 0.499},
-        "ff": {"control": 1.126, "data": 0.659, "memory": 0},
+        "lut": {"compare": 2.041, "const": 0, "counter_bits": 3.402, "decode": 0, "mux": 0.313, "select": 0.385},
+        "ff": {"control": 1.132, "data": 0.658, "memory": 0},
     },
     "thresholding": {
         "lut": {"compare": 0.079, "const": 0, "count": 0, "counter_bits": 4.487, "data": 2.688, "mux": 0, "rom": 0.971},
         "ff": {"control": 3.007, "data": 0.411, "memory": 0},
     },
     "width_converter": {
-        "lut": {"const": 9.457, "count_bits": 0.192, "gather": 0.991, "split": 1.045, "split_packed": 0.916},
+        "lut": {"const": 9.363, "count_bits": 0.176, "gather": 0.993, "split": 1.043, "split_packed": 0.908},
         "ff": {"control": 1, "data": 1},
     },
 }

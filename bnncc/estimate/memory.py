@@ -79,34 +79,35 @@ class RamType:
     per_bit: bool = False
 
 
-_BLOCK_XILINX = {"rom": 1, "ram": 1, "ram_shared": 1}
-_LUTRAM_XILINX = {"ram": 1, "ram_async": 1, "ram_shared": 1}
+_BLOCK_XILINX = {"rom": 1, "ram": 1, "ram_shared": 0}
+_LUTRAM_XILINX = {"ram": 1, "ram_async": 1, "ram_shared": 0}
 
 XILINX = (
     # LUT RAM (lutrams_xc5v.txt); single-port cells only serve a shared read/write address
-    RamType("RAM64X1S", False, 6, (4,), 8, 8, 0, 1, {"ram_shared": -2}, per_port=False, per_bit=True),
-    RamType("RAM32M(SP)", False, 5, (8,), 8, 8, 0, 4, {"ram_shared": -2}, per_port=False),
-    RamType("RAM128X1S", False, 7, (2,), 8, 8, 0, 2, {"ram_shared": -2}, per_port=False, per_bit=True),
-    RamType("RAM256X1S", False, 8, (1,), 8, 8, 0, 4, {"ram_shared": -2}, per_port=False, per_bit=True),
+    RamType("RAM32M(SP)", False, 5, (8,), 8, 8, 0, 4, {"ram_shared": 0}, per_port=False),
+    RamType("RAM64X1S", False, 6, (4,), 8, 8, 0, 1, {"ram_shared": 0}, per_port=False, per_bit=True),
+    RamType("RAM128X1S", False, 7, (2,), 8, 8, 0, 2, {"ram_shared": 0}, per_port=False, per_bit=True),
+    RamType("RAM256X1S", False, 8, (1,), 8, 8, 0, 4, {"ram_shared": 0}, per_port=False, per_bit=True),
     RamType("RAM128X1D", False, 7, (1,), 8, 8, 0, 4, _LUTRAM_XILINX, per_port=False, per_bit=True),
     RamType("RAM64X1D", False, 6, (2,), 8, 8, 0, 2, _LUTRAM_XILINX, per_port=False, per_bit=True),
     RamType("RAM32M(DP)", False, 5, (4,), 8, 8, 0, 4, _LUTRAM_XILINX, per_port=False),
     RamType("RAM64M(QP)", False, 6, (1,), 7, 7, 0, 4, _LUTRAM_XILINX, per_port=False),
     RamType("RAM32M(QP)", False, 5, (2,), 7, 7, 0, 4, _LUTRAM_XILINX, per_port=False),
-    RamType("RAM64M", False, 6, (3,), 8, 7, 0, 4, {"ram": 1, "ram_async": 1}, per_port=False),
-    RamType("RAM32M", False, 5, (6,), 8, 7, 0, 4, {"ram": 1, "ram_async": 1}, per_port=False),
+    RamType("RAM64M", False, 6, (3,), 8, 7, 0, 4, {"ram": 1, "ram_async": 1, "ram_shared": 1}, per_port=False),
+    RamType("RAM32M", False, 5, (6,), 8, 7, 0, 4, {"ram": 1, "ram_async": 1, "ram_shared": 1}, per_port=False),
     # block RAM (brams_xc4v.txt): true dual port, then simple dual port
     RamType("RAMB36E1 cascade", True, 16, (1, 2, 4, 9), 513, 0, 9, 4, _BLOCK_XILINX),
     RamType("RAMB36E1", True, 15, (1, 2, 4, 9, 18, 36), 257, 0, 9, 2, _BLOCK_XILINX),
     RamType("RAMB18E1", True, 14, (1, 2, 4, 9, 18), 129, 0, 9, 1, _BLOCK_XILINX),
-    RamType("RAMB36E1 SDP", True, 15, (1, 2, 4, 9, 18, 36, 72), 257, 0, 9, 2, {"rom": 1, "ram": 1}),
-    RamType("RAMB18E1 SDP", True, 14, (1, 2, 4, 9, 18, 36), 129, 0, 9, 1, {"rom": 1, "ram": 1}),
+    RamType("RAMB36E1 SDP", True, 15, (1, 2, 4, 9, 18, 36, 72), 257, 0, 9, 2, {"rom": 1, "ram": 1, "ram_shared": 1}),
+    RamType("RAMB18E1 SDP", True, 14, (1, 2, 4, 9, 18, 36), 129, 0, 9, 1, {"rom": 1, "ram": 1, "ram_shared": 1}),
 )
 
 ECP5 = (
     RamType("TRELLIS_DPR16X4", False, 4, (4,), 4, 0, 0, 4, {"ram": 1, "ram_async": 1, "ram_shared": 1}, per_port=False),
-    RamType("DP16KD", True, 14, (1, 2, 4, 9, 18), 128, 0, 9, 1, {"rom": 1, "ram": 7, "ram_shared": 1}),
-    RamType("PDPW16KD", True, 14, (1, 2, 4, 9, 18, 36), 128, 0, 9, 1, {"rom": 1, "ram": 7}, write_width=36),
+    RamType("DP16KD", True, 14, (1, 2, 4, 9, 18), 128, 0, 9, 1, {"rom": 1, "ram": 7, "ram_shared": 0}),
+    RamType("PDPW16KD", True, 14, (1, 2, 4, 9, 18, 36), 128, 0, 9, 1, {"rom": 1, "ram": 7, "ram_shared": 1},
+            write_width=36),
 )
 
 #: iCE40 (``ice40/brams.txt``): 4 Kbit block RAM only, no LUT RAM.

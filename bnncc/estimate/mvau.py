@@ -34,6 +34,8 @@ from bnncc.estimate.terms import Terms, clog2
 
 #: Weight ROMs of at least this many words ask for block RAM (mvau.v: WROM_BLOCK_DEPTH).
 WROM_BLOCK_DEPTH = 32
+#: Weight ROMs of at most this many words count as shallow (see ``weight_rom_shallow``).
+SHALLOW_ROM_DEPTH = 8
 
 
 @lru_cache(maxsize=4096)
@@ -134,7 +136,9 @@ def mvau(p: dict, family: str) -> Terms:
     if nt > 0 and nf > 1:
         tmem = memory_cost(Memory(pe * nt * acc_bits, nf, "rom"), family)
     ofifo = memory_cost(Memory(out_w, od, "ram_async"), family)
-    lut["weight_rom"] = wcost["rom"]
+    # A shallow weight ROM (a few address bits) merges into the XNOR / product logic that
+    # reads it; a deeper one is a LUT per output bit: two terms with their own coefficients.
+    lut["weight_rom_shallow" if wdepth <= SHALLOW_ROM_DEPTH else "weight_rom"] = wcost["rom"]
     lut["threshold_rom"] = tmem["rom"] if tmem else 0.0
     lut["input_select"] = in_w if nf > 1 else 0
     lut["mux"] = sum(m["mux"] for m in (wcost, xbuf, tmem, ofifo) if m)
