@@ -51,7 +51,7 @@ import numpy as np
 from bnncc.backends import threshold_memory
 from bnncc.backends.mvau_memory import threshold_words, weight_words, write_mem
 from bnncc.estimate import estimate_link
-from bnncc.synth.resources import Resources
+from bnncc.synth.resources import Resources, count_cells
 from bnncc.synth.yosys import synthesize
 from bnncc.targets import get_device
 
@@ -107,7 +107,7 @@ def cache_key(point: Point, family: str) -> str:
     params = {k: (hashlib.sha256(point.memories[v].encode()).hexdigest() if _is_file(k) and v else v)
               for k, v in sorted(point.parameters.items())}
     text = json.dumps({"module": point.module, "source": hashlib.sha256((RTL / f"{point.module}.v").read_bytes()).hexdigest(),
-                       "parameters": params, "family": family}, sort_keys=True)
+                       "parameters": params, "family": family, "accounting": 2}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -315,8 +315,8 @@ module memtest #(parameter integer W = 8, parameter integer D = 64, parameter in
 endmodule
 """
 MEMORY_KINDS = ("rom", "ram", "ram_async", "rom_async", "ram_shared")
-MEMORY_WIDTHS = (1, 2, 3, 4, 6, 8, 9, 12, 16, 18, 20, 27, 32, 36, 40, 48, 64, 72, 100, 144)
-MEMORY_DEPTHS = (2, 5, 16, 24, 32, 40, 64, 65, 100, 128, 200, 256, 400, 512, 700, 1024, 1500, 2048, 3000, 4096, 9000)
+MEMORY_WIDTHS = (1, 2, 3, 6, 9, 16, 18, 27, 36, 48, 72, 144)
+MEMORY_DEPTHS = (2, 5, 16, 32, 40, 64, 100, 128, 256, 400, 512, 1024, 2048, 4096, 9000)
 
 
 def memory_points(quick: bool) -> list[tuple[int, int, str, int]]:
@@ -332,7 +332,7 @@ def memory_points(quick: bool) -> list[tuple[int, int, str, int]]:
                 if bits > 150_000 or (kind in ("ram_async", "rom_async") and bits > 40_000):
                     continue
                 shapes.append((width, depth, kind, 0))
-    for width in widths:
+    for width in widths[::2]:
         for depth in depths:
             if depth >= 32 and width * depth <= 300_000:
                 shapes.append((width, depth, "rom", 1))
@@ -364,7 +364,8 @@ def synthesize_memories(shapes: list, family: str, work: Path) -> list[dict]:
     for i, shape in enumerate(shapes):
         cells = result.modules.get(netlist[f"u{i}"]["type"], {})
         out.append({"width": shape[0], "depth": shape[1], "kind": shape[2], "block": shape[3],
-                    "resources": result.instances[f"u{i}"].to_dict(), "cells": cells})
+                    "resources": instance_resources(result.modules, netlist[f"u{i}"]["type"], family).to_dict(),
+                    "cells": cells})
     return out
 
 
@@ -438,7 +439,26 @@ def synthesize_batch(points: list[Point], family: str, work: Path) -> list[Resou
     (work / "calibration_top.v").write_text(text)
     result = synthesize(work, [f"{m}.v" for m in modules] + ["calibration_top.v"], "calibration_top",
                         get_device(DEVICES[family]))
-    return [result.instances[f"u{i}"] for i in range(len(points))]
+    netlist = json.loads((work / "synth" / "top.json").read_text())["modules"]["calibration_top"]["cells"]
+    return [instance_resources(result.modules, netlist[f"u{i}"]["type"], family) for i in range(len(points))]
+
+
+def _module_name(name: str) -> str:
+    """A module's name as ``stat`` and cell types both spell it (a plain module is
+    ``\\name`` in one and ``name`` in the other)."""
+    return name[1:] if name.startswith("\\") else name
+
+
+def instance_resources(modules: dict, module: str, family: str) -> Resources:
+    """Resources of ``module`` with everything below it, from Yosys's per-module cell counts."""
+    cells = {_module_name(name): counts for name, counts in modules.items()}
+    total, leaf = Resources(), {}
+    for cell, count in cells[_module_name(module)].items():
+        if _module_name(cell) in cells:
+            total = total + instance_resources(modules, cell, family).scaled(count)
+        else:
+            leaf[cell] = count
+    return total + count_cells(leaf, family)
 
 
 def _batches(points: list[Point]) -> list[list[Point]]:
@@ -483,7 +503,8 @@ def run_synthesis(points: list[Point], family: str, cache_path: Path, work: Path
             failures += 1
             print(f"calibrate: batch {index + 1} ({', '.join(p.name for p in batch)}) failed: {error}", file=sys.stderr)
             continue
-        fresh = {cache_key(point, family): {**resources.to_dict(), "module": point.module}
+        fresh = {cache_key(point, family): {**resources.to_dict(), "module": point.module, "name": point.name,
+                                            "parameters": _public(point.parameters)}
                  for point, resources in zip(batch, results)}
         update_cache(cache_path, fresh)
         print(f"calibrate: batch {index + 1}/{len(batches)}: {len(batch)} points in {time.monotonic() - start:.0f} s",
@@ -503,10 +524,11 @@ def _public(parameters: dict) -> dict:
 
 def compare(points: list[Point], family: str, cache: dict) -> dict:
     """Per point and per design: Yosys, estimate and relative errors."""
-    rows, designs = [], {}
+    rows, designs, incomplete = [], {}, set()
     for point in points:
         key = cache_key(point, family)
         if key not in cache:
+            incomplete.add(point.design)
             continue
         actual = Resources(**{k: cache[key][k] for k in ("lut", "ff", "bram", "dsp", "lutram")})
         estimate = estimate_link(point.module, point.parameters, family)
@@ -520,6 +542,8 @@ def compare(points: list[Point], family: str, cache: dict) -> dict:
             total["points"] += 1
     summary = {}
     for name, total in designs.items():
+        if name in incomplete:
+            continue  # a design counts only with every instance synthesized
         y, e = total["yosys"], total["estimate"]
         summary[name] = {"yosys": y.to_dict(), "estimate": e.to_dict(), "instances": total["points"],
                          "lut_error": _error(e.lut, y.lut), "ff_error": _error(e.ff, y.ff),

@@ -47,6 +47,9 @@ CASES = {
     "cnv_w2a2": [1_000, 3_000, 10_000],
 }
 LUT_BAR = 0.15
+#: FINN's own estimates for the same Brevitas exports at 100 MHz (LUT, BRAM18): at 10,000 FPS
+#: its folding stops at 7,972 FPS, and that design's estimate is given.
+FINN = {("cnv_w1a1", 1_000): (13_774, 121), ("tfc_w1a1", 100_000): (1_819, 7), ("cnv_w1a1", 10_000): (59_115, 249)}
 
 
 def log(message: str) -> None:
@@ -61,19 +64,16 @@ def design_hash(build: Path) -> str:
 
 
 def synthesized(build: Path, device) -> dict:
-    """Yosys resources of the design in ``build`` (cached by the design's hash)."""
-    from bnncc.synth.yosys import synthesize
+    """``bnncc synth``'s report of the design in ``build`` (cached by the design's hash)."""
+    from bnncc.synth.report import synth_report
 
-    cache = build / f"synth_{device.name}.json"
+    cache = build / f"synth_report_{device.name}.json"
     key = design_hash(build)
     if cache.exists():
         stored = json.loads(cache.read_text())
         if stored.get("hash") == key:
             return stored
-    sources = (build / "filelist.f").read_text().split()
-    result = synthesize(build, sources, "bnncc_top", device, work=f"synth_{device.name}")
-    stored = {"hash": key, "seconds": round(result.seconds, 1), "total": result.total.to_dict(),
-              "instances": {name: r.to_dict() for name, r in sorted(result.instances.items())}}
+    stored = {"hash": key, **synth_report(build, device, log)}
     cache.write_text(json.dumps(stored, indent=2) + "\n")
     return stored
 
@@ -97,6 +97,7 @@ def uniform_estimate(model: Path, fps: float, device) -> dict:
 
 def run_case(name: str, fps: float, device, work: Path, cosim: bool) -> dict:
     from bnncc.compile import CompileError, Target, compile_model
+    from bnncc.synth.report import synth_table
     from bnncc.verify.run import verify_model
 
     model = MODELS / f"{name}.onnx"
@@ -114,9 +115,10 @@ def run_case(name: str, fps: float, device, work: Path, cosim: bool) -> dict:
     row["uniform"] = uniform_estimate(model, fps, device)
     log(f"  {name} @ {fps:g} FPS: compiled in {time.monotonic() - start:.0f} s; synthesizing")
     synth = synthesized(build, device)
-    row["synth"] = synth["total"]
+    row["synth"] = synth["totals"]["synth"]
     row["synth_seconds"] = synth["seconds"]
-    row["per_stage"] = _per_stage(report, synth, result.design)
+    row["per_stage"] = synth["stages"]
+    print(f"\n{name} at {fps:g} FPS on {device.name}: bnncc synth {build}\n" + synth_table(synth), flush=True)
     if cosim:
         verify = verify_model(model, samples=4, seed=3, value_range=(0.0, 1.0), build_dir=build, stall=0)
         row["cosim_exact"] = verify.rtl.exact == 4
@@ -124,25 +126,6 @@ def run_case(name: str, fps: float, device, work: Path, cosim: bool) -> dict:
         row["cosim_latency"] = verify.rtl.first_frame_latency_cycles
         row["estimated_latency"] = report["latency_cycles"]
     return row
-
-
-def _per_stage(report: dict, synth: dict, design) -> list[dict]:
-    """Estimate and synthesis per stage (its instance plus the FIFO/converters before it)."""
-    rows, pending = [], {"lut": 0, "bram": 0}
-    stage_of = {s.instance: s.node for s in design.stages}
-    estimates = {r["node"]: r["resources"] for r in report["stages"]}
-    for link in design.links:
-        measured = synth["instances"].get(link.instance, {"lut": 0, "bram": 0})
-        pending = {k: pending[k] + measured[k] for k in pending}
-        if link.instance in stage_of:
-            node = stage_of[link.instance]
-            rows.append({"node": node, "estimate_lut": estimates[node]["lut"], "synth_lut": pending["lut"],
-                         "estimate_bram": estimates[node]["bram"], "synth_bram": pending["bram"]})
-            pending = {"lut": 0, "bram": 0}
-    if rows:
-        rows[-1]["synth_lut"] += pending["lut"]
-        rows[-1]["synth_bram"] += pending["bram"]
-    return rows
 
 
 def check(row: dict) -> list[str]:
@@ -179,6 +162,19 @@ def print_tables(rows: list[dict], device) -> None:
               f"{row['uniform']['resources']['lut']:>11}  {'ok' if not misses else '; '.join(misses)}")
 
 
+def print_finn(rows: list[dict]) -> None:
+    lines = []
+    for row in rows:
+        finn = FINN.get((row["model"], int(row["fps"])))
+        if finn and "synth" in row:
+            lines.append(f"{row['model']:10} {row['fps']:>8g} {row['synth']['lut']:>9} {row['synth']['bram']:>10} "
+                         f"{finn[0]:>9} {finn[1]:>10}  {row['synth']['lut'] / finn[0]:>5.2f}x")
+    if lines:
+        print("\nbnncc synthesized (Yosys) against FINN's estimate, same exports, 100 MHz\n")
+        print(f"{'model':10} {'FPS':>8} {'bnncc LUT':>9} {'bnncc BRAM':>10} {'FINN LUT':>9} {'FINN BRAM':>10}  LUT ratio")
+        print("\n".join(lines))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", default="xc7z020")
@@ -200,6 +196,8 @@ def main(argv=None) -> int:
             log(f"{name} @ {fps:g} FPS on {device.name}")
             rows.append(run_case(name, fps, device, args.work_dir, args.cosim))
     print_tables(rows, device)
+    if device.name == "xc7z020":
+        print_finn(rows)
     misses = [(row["model"], row["fps"], m) for row in rows for m in check(row)]
     output = args.json or RESULTS / f"estimate_vs_synth_{device.name}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
