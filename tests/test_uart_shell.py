@@ -97,11 +97,16 @@ def executor_run(model: Path, build: Path, frames: int, seed: int):
 def test_link_format_of_tfc(tfc_build):
     _, build = tfc_build
     link = LinkFormat.from_build(build)
-    # 784 bipolar inputs in beats of 28 bits (4 bytes); 10 INT8 outputs in beats of 2.
-    assert (link.input.width, link.input.beats_per_frame, link.input.bytes_per_frame) == (28, 28, 112)
-    assert (link.output.width, link.output.beats_per_frame, link.output.bytes_per_frame) == (16, 5, 10)
-    assert rx_fifo_depth(link) == 2048 and frames_in_flight(link) == 18
-    assert shell_parameters(build, 25e6) == {"IN_WIDTH": 28, "OUT_WIDTH": 16, "CLKS_PER_BIT": 217, "RX_FIFO_DEPTH": 2048}
+    design = json.loads((build / "design.json").read_text())
+    # 784 bipolar inputs in beats of E bits (ceil(E / 8) bytes each); 10 INT8 outputs.
+    elems = design["input"]["elems"]
+    assert (link.input.width, link.input.beats_per_frame) == (elems, 784 // elems)
+    assert link.input.bytes_per_frame == 784 // elems * -(-elems // 8)
+    out = design["output"]["elems"]
+    assert (link.output.width, link.output.beats_per_frame, link.output.bytes_per_frame) == (8 * out, 10 // out, 10)
+    assert rx_fifo_depth(link) == 2048 and frames_in_flight(link) == 2048 // link.input.bytes_per_frame
+    assert shell_parameters(build, 25e6) == {"IN_WIDTH": elems, "OUT_WIDTH": 8 * out, "CLKS_PER_BIT": 217,
+                                             "RX_FIFO_DEPTH": 2048}
 
 
 @pytest.mark.parametrize("which", ["tfc", "mlp"])
