@@ -232,6 +232,15 @@ def grid_points(quick: bool) -> list[Point]:
                              (256, 512, 8, 16), (64, 10, 2, 16), (512, 10, 2, 8), (128, 64, 32, 8),
                              (96, 48, 6, 12), (300, 20, 5, 15)]:
         points.append(mvau_point(f"mvau_bin_{mw}x{mh}_p{pe}s{simd}", mw, mh, pe, simd))
+    for mh in (32, 64, 128, 256, 512, 1024):                    # threshold memory depth NF = MH/8
+        points.append(mvau_point(f"mvau_bin_256x{mh}_p8s16", 256, mh, 8, 16))
+        points.append(mvau_point(f"mvau_i2xi2_256x{mh}_p8s16_t3", 256, mh, 8, 16, "i2xi2", 3, 2))
+    for simd in (7, 14, 16, 28, 49, 112):                       # TFC's first layer at PE = 1, 2
+        points.append(mvau_point(f"mvau_bin_784x64_p1s{simd}", 784, 64, 1, simd))
+        points.append(mvau_point(f"mvau_i2xi2_784x64_p2s{simd}_t3", 784, 64, 2, simd, "i2xi2", 3, 2))
+    for pe, simd in [(1, 1), (1, 2), (1, 4), (1, 8), (2, 16), (4, 64), (8, 32), (64, 64)]:
+        points.append(mvau_point(f"mvau_bin_64x64_p{pe}s{simd}", 64, 64, pe, simd))
+        points.append(mvau_point(f"mvau_i2xi2_64x64_p{pe}s{simd}_t3", 64, 64, pe, simd, "i2xi2", 3, 2))
     for mw, mh, pe, simd, ops, nt, ob in [(27, 64, 4, 27, "i8xbip", 1, 1), (27, 64, 16, 9, "i8xbip", 1, 1),
                                           (27, 64, 32, 3, "i8xbip", 1, 1), (784, 256, 4, 16, "i2xbip", 3, 2),
                                           (256, 256, 4, 64, "i2xbip", 3, 2), (256, 256, 8, 8, "i2xbip", 3, 2),
@@ -248,7 +257,8 @@ def grid_points(quick: bool) -> list[Point]:
                          (300, 3), (512, 32), (768, 2)]:
         points.append(Point(f"grid/fifo_{width}x{depth}", "stream_fifo", {"WIDTH": width, "DEPTH": depth}))
     for a, b in [(1, 3), (3, 1), (2, 10), (10, 2), (6, 96), (96, 6), (32, 256), (256, 32), (64, 576), (576, 64),
-                 (24, 1152), (1152, 24), (16, 48), (48, 16)]:
+                 (24, 1152), (1152, 24), (16, 48), (48, 16), (60, 12), (84, 12), (120, 10), (130, 10), (150, 5),
+                 (192, 6), (320, 10), (12, 60), (10, 130)]:
         points.append(Point(f"grid/wc_{a}_{b}", "width_converter", {"IN_WIDTH": a, "OUT_WIDTH": b}))
     for ch, h, w, k, s, pad, simd, bits in [(3, 32, 32, 3, 1, 0, 1, 8), (3, 32, 32, 3, 1, 1, 3, 8),
                                             (64, 30, 30, 3, 1, 0, 8, 1), (64, 30, 30, 3, 1, 0, 32, 1),
@@ -263,9 +273,12 @@ def grid_points(quick: bool) -> list[Point]:
                                              (256, 6, 6, 3, 3, 32, 1, 0)]:
         points.append(maxpool_point(f"pool_{ch}c{h}x{w}_k{k}s{s}_pe{pe}_b{bits}", ch, h, w, k, s, pe, bits, signed))
     for ch, pe, in_bits, in_signed, nt in [(64, 1, 8, 1, 1), (64, 8, 8, 1, 3), (128, 16, 4, 0, 15), (256, 4, 16, 1, 3),
-                                           (32, 32, 6, 1, 7), (512, 2, 12, 1, 1), (10, 10, 16, 1, 3)]:
+                                           (32, 32, 6, 1, 7), (512, 2, 12, 1, 1), (10, 10, 16, 1, 3), (64, 64, 8, 1, 1),
+                                           (64, 4, 8, 1, 1), (256, 16, 8, 1, 3), (64, 2, 16, 1, 3), (128, 8, 4, 1, 15),
+                                           (16, 1, 8, 0, 3), (32, 8, 12, 1, 7), (1024, 8, 8, 1, 1), (96, 3, 10, 1, 3)]:
         points.append(thresholding_point(f"thr_{ch}c_pe{pe}_in{in_bits}_t{nt}", ch, pe, in_bits, in_signed, nt))
-    for classes, pe, in_bits, k in [(10, 1, 8, 1), (10, 10, 16, 1), (100, 4, 12, 5), (1000, 8, 16, 1), (10, 2, 11, 3)]:
+    for classes, pe, in_bits, k in [(10, 1, 8, 1), (10, 10, 16, 1), (100, 4, 12, 5), (1000, 8, 16, 1), (10, 2, 11, 3),
+                                    (10, 5, 8, 1), (100, 10, 8, 1), (20, 2, 16, 2), (1000, 40, 12, 1), (10, 1, 12, 5)]:
         points.append(label_point(f"label_{classes}_pe{pe}_in{in_bits}_k{k}", classes, pe, in_bits, k))
     return points
 
@@ -544,6 +557,8 @@ def compare(points: list[Point], family: str, cache: dict) -> dict:
     for name, total in designs.items():
         if name in incomplete:
             continue  # a design counts only with every instance synthesized
+        if name in incomplete:
+            continue  # a design counts only with every instance synthesized
         y, e = total["yosys"], total["estimate"]
         summary[name] = {"yosys": y.to_dict(), "estimate": e.to_dict(), "instances": total["points"],
                          "lut_error": _error(e.lut, y.lut), "ff_error": _error(e.ff, y.ff),
@@ -646,6 +661,19 @@ def suggest_coefficients(points: list[Point], family: str, cache: dict) -> dict:
     return out
 
 
+def format_coefficients(family: str, coefficients: dict) -> str:
+    """``coefficients`` as the Python literal of ``bnncc/estimate/coefficients.py``."""
+    lines = [f"{family.upper()} = {{"]
+    for module, kinds in coefficients.items():
+        lines.append(f'    "{module}": {{')
+        for kind in ("lut", "ff"):
+            terms = ", ".join(f'"{name}": {value:g}' for name, value in kinds[kind].items())
+            lines.append(f'        "{kind}": {{{terms}}},')
+        lines.append("    },")
+    lines.append("}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", choices=sorted(DEVICES), default="xilinx",
@@ -653,6 +681,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one small design and a few grid points (default: all)")
     parser.add_argument("--cached-only", action="store_true",
                         help="do not synthesize; compare the points already in the cache (default: synthesize missing ones)")
+    parser.add_argument("--grid-only", action="store_true",
+                        help="leave out the compiled designs: grid points only (default: both)")
     parser.add_argument("--fit", action="store_true",
                         help="also print the coefficients of every module's terms that fit the cached "
                              "results best (to update bnncc/estimate/coefficients.py)")
@@ -671,13 +701,13 @@ def main(argv: list[str] | None = None) -> int:
     cache_path = RESULTS / f"synth_cache_{args.family}.json"
     started = time.monotonic()
     points = []
-    for model, fps in (QUICK_DESIGNS if args.quick else DESIGNS):
+    for model, fps in [] if args.grid_only else QUICK_DESIGNS if args.quick else DESIGNS:
         points += design_points(model, fps, work)
     points += grid_points(args.quick)
     failures = 0 if args.cached_only else run_synthesis(points, args.family, cache_path, work / args.family)
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     if args.fit:
-        print(json.dumps(suggest_coefficients(points, args.family, cache), indent=1))
+        print(format_coefficients(args.family, suggest_coefficients(points, args.family, cache)))
     report = compare(points, args.family, cache)
     report["modules"] = module_summary(report["points"])
     print_report(report)

@@ -95,7 +95,7 @@ def uniform_estimate(model: Path, fps: float, device) -> dict:
     return {"resources": report["totals"]["resources"], "cycles": report["bottleneck_cycles_per_frame"]}
 
 
-def run_case(name: str, fps: float, device, work: Path, cosim: bool) -> dict:
+def run_case(name: str, fps: float, device, work: Path, cosim: bool, synth: bool = True) -> dict:
     from bnncc.compile import CompileError, Target, compile_model
     from bnncc.synth.report import synth_table
     from bnncc.verify.run import verify_model
@@ -113,6 +113,8 @@ def run_case(name: str, fps: float, device, work: Path, cosim: bool) -> dict:
     row.update({"cycles": report["bottleneck_cycles_per_frame"], "estimate": report["totals"]["resources"],
                 "folding": json.loads((build / "folding.json").read_text())})
     row["uniform"] = uniform_estimate(model, fps, device)
+    if not synth:
+        return row
     log(f"  {name} @ {fps:g} FPS: compiled in {time.monotonic() - start:.0f} s; synthesizing")
     synth = synthesized(build, device)
     row["synth"] = synth["totals"]["synth"]
@@ -133,10 +135,10 @@ def check(row: dict) -> list[str]:
     if "refused" in row:
         return []
     misses = []
-    est, syn = row["estimate"], row["synth"]
-    if abs(est["lut"] - syn["lut"]) > LUT_BAR * syn["lut"]:
+    est, syn = row["estimate"], row.get("synth")
+    if syn and abs(est["lut"] - syn["lut"]) > LUT_BAR * syn["lut"]:
         misses.append(f"LUT estimate {est['lut']} vs {syn['lut']}")
-    if est["bram"] != syn["bram"]:
+    if syn and est["bram"] != syn["bram"]:
         misses.append(f"BRAM estimate {est['bram']} vs {syn['bram']}")
     if est["lut"] > row["uniform"]["resources"]["lut"]:
         misses.append(f"automatic folding {est['lut']} LUT > uniform {row['uniform']['resources']['lut']}")
@@ -153,7 +155,7 @@ def print_tables(rows: list[dict], device) -> None:
         if "refused" in row:
             print(f"{row['model']:16} {row['fps']:>9g} {row['target_cycles']:>7}  refused: {row['refused']}")
             continue
-        est, syn = row["estimate"], row["synth"]
+        est, syn = row["estimate"], row.get("synth", {"lut": float("nan"), "bram": "-", "ff": float("nan")})
         error = 100 * (est["lut"] - syn["lut"]) / max(syn["lut"], 1)
         misses = check(row)
         print(f"{row['model']:16} {row['fps']:>9g} {row['target_cycles']:>7} {row['cycles']:>7} "
@@ -182,6 +184,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fps", type=float, nargs="*", default=None, help="FPS targets (default: three per model)")
     parser.add_argument("--quick", action="store_true", help="TFC-w1a1 only")
     parser.add_argument("--no-cosim", dest="cosim", action="store_false")
+    parser.add_argument("--estimate-only", action="store_true",
+                        help="only compile and compare the automatic folding with the uniform one (no Yosys, "
+                             "no Verilator)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "estimate_vs_synth")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -194,12 +199,14 @@ def main(argv=None) -> int:
     for name in names:
         for fps in args.fps or CASES[name]:
             log(f"{name} @ {fps:g} FPS on {device.name}")
-            rows.append(run_case(name, fps, device, args.work_dir, args.cosim))
+            rows.append(run_case(name, fps, device, args.work_dir, args.cosim and not args.estimate_only,
+                                 not args.estimate_only))
     print_tables(rows, device)
     if device.name == "xc7z020":
         print_finn(rows)
     misses = [(row["model"], row["fps"], m) for row in rows for m in check(row)]
-    output = args.json or RESULTS / f"estimate_vs_synth_{device.name}.json"
+    suffix = "_estimates" if args.estimate_only else ""
+    output = args.json or RESULTS / f"estimate_vs_synth_{device.name}{suffix}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({"device": device.name, "cases": rows, "misses": misses}, indent=2) + "\n")
     print(f"\n{len(rows)} cases, {len(misses)} missed bars; wrote {output}")

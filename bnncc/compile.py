@@ -108,7 +108,11 @@ def choose_folding(graph: Graph, target: Target, log: Callable[[str], None]) -> 
     def design_fits(plan) -> bool:
         return fits(design_resources(graph, plan.table, device), device)
 
-    plan = space.plan(target.cycles)
+    plan = space.fitting_plan(target.cycles)
+    uniform = space.uniform(target.cycles)
+    if uniform.met and design_resources(graph, uniform.table, device).lut < design_resources(graph, plan.table, device).lut \
+            and design_fits(uniform):
+        plan = uniform  # the per-stage choice missed FIFO and width-converter costs the whole design shows
     goal = f"{target.fps:g} FPS at {target.clock_mhz:g} MHz ({target.cycles} cycles per frame)"
     problem = None
     if not plan.met:

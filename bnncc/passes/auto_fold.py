@@ -10,9 +10,10 @@ A stage's cycles per frame fall as its parallelism grows:
 
 The pipeline's interval is the slowest stage's cycles, so stages are independent given T:
 every stage (or window + MVAU pair) takes, among its legal foldings with cycles <= T, the one
-of least cost, where cost weighs each resource by the device's supply of it::
+of least cost. The cost is the LUT count (block RAM and DSP break ties); when that plan does
+not fit the device, the balanced cost weighs each resource by the device's supply of it::
 
-    cost = LUT + BRAM * (LUT_dev / BRAM_dev) + DSP * (LUT_dev / DSP_dev)
+    balanced cost = LUT + BRAM * (LUT_dev / BRAM_dev) + DSP * (LUT_dev / DSP_dev)
 
 and a folding's resources are the estimate (:mod:`bnncc.estimate`) of the stage's module
 plus its input FIFO (priced at one input unit deep). No stage is faster than T unless that is also cheaper, so stages are
@@ -45,7 +46,11 @@ class Option:
     table: dict[str, dict[str, int]]
     cycles: int
     resources: Resources
-    cost: float = 0.0
+    cost: float = 0.0  # balanced cost
+
+    def key(self, balanced: bool) -> tuple:
+        r = self.resources
+        return (self.cost,) if balanced else (r.lut, r.bram + r.dsp)
 
 
 @dataclass
@@ -141,13 +146,14 @@ class FoldingSpace:
             return op.ifm_channels
         return self.graph.tensors[op.inputs[0]].shape[-1]
 
-    def plan(self, target: int) -> FoldingPlan:
+    def plan(self, target: int, balanced: bool = False) -> FoldingPlan:
         """Every group at its cheapest folding within ``target`` cycles (its fastest one if
-        none is)."""
+        none is): fewest LUTs, or with ``balanced`` the least balanced cost."""
         table, cycles, resources = {}, {}, Resources()
         for group, options in zip(self.groups, self.options):
             meeting = [o for o in options if o.cycles <= target]
-            best = min(meeting, key=lambda o: (o.cost, o.cycles)) if meeting else min(options, key=lambda o: (o.cycles, o.cost))
+            best = (min(meeting, key=lambda o: (*o.key(balanced), o.cycles)) if meeting
+                    else min(options, key=lambda o: (o.cycles, *o.key(balanced))))
             table.update(best.table)
             cycles[group[-1].name] = best.cycles
             resources = resources + best.resources
@@ -164,6 +170,11 @@ class FoldingSpace:
             cycles[group[-1].name] = best.cycles
             resources = resources + best.resources
         return FoldingPlan(table, cycles, target, resources)
+
+    def fitting_plan(self, target: int) -> FoldingPlan:
+        """The fewest-LUT plan if it fits the device, else the balanced one."""
+        plan = self.plan(target)
+        return plan if fits(plan.resources, self.device) else self.plan(target, balanced=True)
 
     @property
     def slowest(self) -> int:
@@ -190,7 +201,7 @@ def fastest_fitting(space: FoldingSpace, check=None) -> FoldingPlan | None:
     ``check(plan)`` if given (e.g. the whole design's estimate); None if not even the
     slowest folding fits. Binary search: a plan's cost only grows as the target shrinks."""
     def fitting(target: int) -> bool:
-        plan = space.plan(target)
+        plan = space.fitting_plan(target)
         return fits(plan.resources, space.device) and (check is None or check(plan))
 
     low, high = space.fastest, space.slowest
@@ -202,4 +213,4 @@ def fastest_fitting(space: FoldingSpace, check=None) -> FoldingPlan | None:
             high = middle
         else:
             low = middle + 1
-    return space.plan(high)
+    return space.fitting_plan(high)
