@@ -375,9 +375,9 @@ def synthesize_memories(shapes: list, family: str, work: Path) -> list[dict]:
     netlist = json.loads((work / "synth" / "top.json").read_text())["modules"]["memory_top"]["cells"]
     out = []
     for i, shape in enumerate(shapes):
-        cells = result.modules.get(netlist[f"u{i}"]["type"], {})
+        cells = result.modules.get(module_name(netlist[f"u{i}"]["type"]), {})
         out.append({"width": shape[0], "depth": shape[1], "kind": shape[2], "block": shape[3],
-                    "resources": instance_resources(result.modules, netlist[f"u{i}"]["type"], family).to_dict(),
+                    "resources": module_resources(module_name(netlist[f"u{i}"]["type"]), result.modules, family).to_dict(),
                     "cells": cells})
     return out
 
@@ -453,25 +453,7 @@ def synthesize_batch(points: list[Point], family: str, work: Path) -> list[Resou
     result = synthesize(work, [f"{m}.v" for m in modules] + ["calibration_top.v"], "calibration_top",
                         get_device(DEVICES[family]))
     netlist = json.loads((work / "synth" / "top.json").read_text())["modules"]["calibration_top"]["cells"]
-    return [instance_resources(result.modules, netlist[f"u{i}"]["type"], family) for i in range(len(points))]
-
-
-def _module_name(name: str) -> str:
-    """A module's name as ``stat`` and cell types both spell it (a plain module is
-    ``\\name`` in one and ``name`` in the other)."""
-    return name[1:] if name.startswith("\\") else name
-
-
-def instance_resources(modules: dict, module: str, family: str) -> Resources:
-    """Resources of ``module`` with everything below it, from Yosys's per-module cell counts."""
-    cells = {_module_name(name): counts for name, counts in modules.items()}
-    total, leaf = Resources(), {}
-    for cell, count in cells[_module_name(module)].items():
-        if _module_name(cell) in cells:
-            total = total + instance_resources(modules, cell, family).scaled(count)
-        else:
-            leaf[cell] = count
-    return total + count_cells(leaf, family)
+    return [module_resources(module_name(netlist[f"u{i}"]["type"]), result.modules, family) for i in range(len(points))]
 
 
 def _batches(points: list[Point]) -> list[list[Point]]:

@@ -13,7 +13,7 @@ from bnncc.errors import UsageError
 from bnncc.estimate import estimate_link
 from bnncc.files import write_text
 from bnncc.synth.resources import Resources
-from bnncc.synth.yosys import synth_command, synthesize
+from bnncc.synth.yosys import read_synthesis, synth_command, synthesize
 from bnncc.targets import Device
 from bnncc.text_table import format_table
 
@@ -35,14 +35,22 @@ def build_device(build: Path) -> str | None:
         return None
 
 
-def synth_report(build: Path, device: Device, log: Callable[[str], None] = lambda message: None) -> dict:
-    """Synthesize ``build`` for ``device`` and return (and write) the synthesis report."""
+def synth_report(build: Path, device: Device, log: Callable[[str], None] = lambda message: None,
+                 reuse: bool = False) -> dict:
+    """Synthesize ``build`` for ``device`` and return (and write) the synthesis report; with
+    ``reuse``, read the netlist statistics of an earlier run in the build instead when there
+    are any (the caller knows that the design has not changed since)."""
     build = Path(build)
     design = _design(build)
-    sources = (build / "filelist.f").read_text().split()
-    log(f"yosys: {synth_command(device, design['top'])} ({len(design['links'])} instances)...")
-    result = synthesize(build, sources, design["top"], device, work=f"synth_{device.name}")
-    log(f"yosys done in {result.seconds:.0f} s (log: {result.log})")
+    work = f"synth_{device.name}"
+    if reuse and (build / work / "stat.json").is_file() and (build / work / "top.json").is_file():
+        result = read_synthesis(build / work, design["top"], device.family)
+        log(f"yosys: results of the earlier run in {build / work}")
+    else:
+        sources = (build / "filelist.f").read_text().split()
+        log(f"yosys: {synth_command(device, design['top'])} ({len(design['links'])} instances)...")
+        result = synthesize(build, sources, design["top"], device, work=work)
+        log(f"yosys done in {result.seconds:.0f} s (log: {result.log})")
     nodes = {stage["instance"]: stage["node"] for stage in design["stages"]}
     modules = {stage["node"]: stage["module"] for stage in design["stages"]}
     links = design["links"]

@@ -102,33 +102,42 @@ def synthesize(directory: Path, sources: list[str], top: str, device: Device, wo
     start = time.monotonic()
     run_tool([*find_tool("yosys", "BNNCC_YOSYS"), "-q", "-l", f"{work}/yosys.log", f"{work}/synth.ys"], directory,
              directory / work / "yosys.out", "yosys")
-    seconds = time.monotonic() - start
-    stat = json.loads((directory / work / "stat.json").read_text())
-    modules = {name: {k: int(v) for k, v in m.get("num_cells_by_type", {}).items()} for name, m in stat["modules"].items()}
-    netlist = json.loads((directory / work / "top.json").read_text())
+    result = read_synthesis(directory / work, top, device.family)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def module_name(name: str) -> str:
+    """A module's name as both ``stat`` and cell types spell it: ``stat`` writes a plain
+    module as ``\\name``, a cell instantiating it has type ``name``."""
+    return name[1:] if name.startswith("\\") else name
+
+
+def read_synthesis(work: Path, top: str, family: str) -> SynthResult:
+    """The resources in Yosys's ``stat.json`` and ``top.json`` in ``work``, per instance of
+    ``top`` and in total, every module counted with all the submodules below it."""
+    work = Path(work)
+    stat = json.loads((work / "stat.json").read_text())
+    modules = {module_name(name): {module_name(cell): int(n) for cell, n in m.get("num_cells_by_type", {}).items()}
+               for name, m in stat["modules"].items()}
+    netlist = json.loads((work / "top.json").read_text())
     cells = netlist["modules"].get(top, {}).get("cells", {})
-    instances = {}
-    for name, cell in cells.items():
-        if cell["type"] in modules:
-            instances[name] = _hierarchical(cell["type"], modules, device.family)
-    total = _hierarchical(_find_top(modules, top), modules, device.family)
-    return SynthResult(total, instances, modules, seconds, log)
+    instances = {name: module_resources(module_name(cell["type"]), modules, family)
+                 for name, cell in cells.items() if module_name(cell["type"]) in modules}
+    if top not in modules:
+        raise ToolError(f"yosys: top module {top!r} not in the netlist")
+    total = module_resources(top, modules, family)
+    return SynthResult(total, instances, modules, 0.0, work / "yosys.log")
 
 
-def _find_top(modules: dict, top: str) -> str:
-    for name in modules:
-        if name.lstrip("\\") == top:
-            return name
-    raise ToolError(f"yosys: top module {top!r} not in the netlist")
-
-
-def _hierarchical(module: str, modules: dict[str, dict[str, int]], family: str) -> Resources:
-    """Resources of ``module`` including every submodule instance it contains."""
+def module_resources(module: str, modules: dict[str, dict[str, int]], family: str) -> Resources:
+    """Resources of ``module`` including every submodule instance it contains (``modules``:
+    cells by type per module, names as :func:`module_name` spells them)."""
     total = Resources()
     leaf = {}
     for cell, n in modules[module].items():
         if cell in modules:
-            total = total + _hierarchical(cell, modules, family).scaled(n)
+            total = total + module_resources(cell, modules, family).scaled(n)
         else:
             leaf[cell] = n
     return total + count_cells(leaf, family)
