@@ -49,10 +49,11 @@ from pathlib import Path
 import numpy as np
 
 from bnncc.backends import threshold_memory
-from bnncc.backends.mvau_memory import threshold_words, weight_words, write_mem
+from bnncc.backends.mvau_memory import threshold_words, weight_words
 from bnncc.estimate import estimate_link
-from bnncc.synth.resources import Resources, count_cells
-from bnncc.synth.yosys import synthesize
+from bnncc.estimate.memory import THRESHOLD_CONSTANT_BITS, constant_bits
+from bnncc.synth.resources import Resources
+from bnncc.synth.yosys import module_name, module_resources, synthesize
 from bnncc.targets import get_device
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,22 @@ class Point:
     parameters: dict
     memories: dict = field(default_factory=dict)
     design: str | None = None
+
+
+#: Bits of a threshold memory word, by module.
+THRESHOLD_WIDTH = {
+    "mvau": lambda p: p["PE"] * p["N_THRESHOLDS"] * p["ACC_BITS"],
+    "thresholding": lambda p: p["PE"] * p["N_THRESHOLDS"] * p["THRESHOLD_BITS"],
+}
+
+
+def point_hints(point: Point) -> dict:
+    """The estimate's hints for ``point`` from its memory files, as the compiler gives them."""
+    name = point.parameters.get("THRESHOLD_FILE")
+    if point.module not in THRESHOLD_WIDTH or not name:
+        return {}
+    words = [int(token, 16) for token in point.memories[name].split() if not token.startswith("//")]
+    return {THRESHOLD_CONSTANT_BITS: constant_bits(words, THRESHOLD_WIDTH[point.module](point.parameters))}
 
 
 # ---- ports of each module (the wrapper needs the stream widths) ---------------------------
@@ -526,9 +543,10 @@ def compare(points: list[Point], family: str, cache: dict) -> dict:
             incomplete.add(point.design)
             continue
         actual = Resources(**{k: cache[key][k] for k in ("lut", "ff", "bram", "dsp", "lutram")})
-        estimate = estimate_link(point.module, point.parameters, family)
+        estimate = estimate_link(point.module, point.parameters, family, point_hints(point))
         rows.append({"name": point.name, "design": point.design, "module": point.module,
-                     "parameters": _public(point.parameters), "yosys": actual.to_dict(), "estimate": estimate.to_dict(),
+                     "parameters": _public(point.parameters), "hints": point_hints(point), "yosys": actual.to_dict(),
+                     "estimate": estimate.to_dict(),
                      "lut_error": _error(estimate.lut, actual.lut)})
         if point.design:
             total = designs.setdefault(point.design, {"yosys": Resources(), "estimate": Resources(), "points": 0})
@@ -629,7 +647,8 @@ def suggest_coefficients(points: list[Point], family: str, cache: dict) -> dict:
         if key not in cache or key in seen:
             continue
         seen.add(key)
-        data.setdefault(point.module, []).append((TERMS[point.module](point.parameters, family), cache[key]))
+        data.setdefault(point.module, []).append((TERMS[point.module]({**point.parameters, **point_hints(point)}, family),
+                                                 cache[key]))
     out = {}
     for module, rows in sorted(data.items()):
         out[module] = {}

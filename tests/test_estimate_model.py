@@ -28,7 +28,7 @@ def calibration(family: str) -> dict:
 
 
 def estimate(point: dict, family: str) -> Resources:
-    return estimate_link(point["module"], point["parameters"], family)
+    return estimate_link(point["module"], point["parameters"], family, point.get("hints"))
 
 
 @pytest.mark.parametrize("family", FAMILIES)

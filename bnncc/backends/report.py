@@ -63,7 +63,7 @@ def group_by_stage(values: list[tuple[str, Resources]], stage_nodes: dict[str, s
 
 def stage_resources(design: Design, family: str) -> dict[str, Resources]:
     """Estimated resources per stage (see :func:`group_by_stage`)."""
-    values = [(link.instance, estimate_link(link.module, link.parameters, family)) for link in design.links]
+    values = [(link.instance, estimate_link(link.module, link.parameters, family, link.hints)) for link in design.links]
     grouped = group_by_stage(values, {stage.instance: stage.node for stage in design.stages})
     return {node: r.rounded() for node, r in grouped.items()}
 

@@ -1,7 +1,8 @@
 """Terms of the per-element stages: ``thresholding`` and ``label_select``.
 
-thresholding: a ROM of CH/PE words of PE*N*THRESHOLD_BITS bits read through a register
-(Yosys's choice of block RAM or logic), PE*N signed comparisons of THRESHOLD_BITS bits
+thresholding: a ROM of CH/PE words of PE*N*THRESHOLD_BITS bits (less the parameter hint
+``THRESHOLD_CONSTANT_BITS``, bits equal in every word that Yosys removes) read through a
+register (Yosys's choice of block RAM or logic), PE*N signed comparisons of THRESHOLD_BITS bits
 and PE counts of N bits into OUT_BITS, an input skid register and the output register.
 
 label_select: a running top-K of (value, index) pairs updated by a chain of PE*K
@@ -10,14 +11,14 @@ comparisons of IN_BITS+1 bits, each followed by value and index multiplexers.
 
 from __future__ import annotations
 
-from bnncc.estimate.memory import Memory, memory_cost
+from bnncc.estimate.memory import THRESHOLD_CONSTANT_BITS, Memory, memory_cost
 from bnncc.estimate.terms import Terms, clog2, counter_bits
 
 
 def thresholding(p: dict, family: str) -> Terms:
     ch, pe, nt, tb = p["CH"], p["PE"], p["N_THRESHOLDS"], p["THRESHOLD_BITS"]
     fold, in_w, out_w = ch // pe, pe * p["IN_BITS"], pe * p["OUT_BITS"]
-    word = pe * nt * tb
+    word = max(1, pe * nt * tb - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
     rom = memory_cost(Memory(word, fold, "rom"), family)
     return Terms(
         lut={"const": 1, "counter_bits": counter_bits(fold), "compare": pe * nt * tb, "count": pe * nt * p["OUT_BITS"],

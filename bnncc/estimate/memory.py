@@ -222,6 +222,26 @@ def rom_luts(depth: int, family: str) -> float:
     return luts + mux_luts(luts, family) - (1 if luts > 1 else 0) * 0
 
 
+#: Parameter hint (not a Verilog parameter) of the ``mvau`` and ``thresholding`` terms: how
+#: many bits of the threshold memory word hold the same value in every word.
+THRESHOLD_CONSTANT_BITS = "THRESHOLD_CONSTANT_BITS"
+
+
+def constant_bits(words: list[int], width: int) -> int:
+    """Bits of a ``width``-bit memory word that are equal in every one of ``words``. Yosys
+    (``opt_mem``) removes them from a ROM before mapping it, so the memory that is mapped
+    is ``width - constant_bits`` wide: a threshold memory whose high bits only repeat the
+    sign can drop below the size where block RAM pays off."""
+    if not words:
+        return 0
+    mask = (1 << width) - 1
+    ones, zeros = 0, 0
+    for word in words:
+        ones |= word & mask
+        zeros |= ~word & mask
+    return width - bin(ones & zeros).count("1")
+
+
 def memory_cost(mem: Memory, family: str) -> dict:
     """Resources of ``mem`` beyond its read register, as terms: ``bram`` and ``lutram``
     (exact), ``ff`` (exact: storage bits of logic RAMs, block RAM address-block select),

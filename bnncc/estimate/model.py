@@ -16,13 +16,15 @@ from bnncc.estimate.modules import TERMS
 from bnncc.synth.resources import Resources
 
 
-def estimate_link(module: str, parameters: dict, family: str) -> Resources:
-    """Estimated resources of an instance of ``module`` with Verilog ``parameters`` on ``family``."""
+def estimate_link(module: str, parameters: dict, family: str, hints: dict | None = None) -> Resources:
+    """Estimated resources of an instance of ``module`` with Verilog ``parameters`` on
+    ``family``; ``hints`` adds what the parameters do not tell and synthesis sees in the
+    memory contents (:data:`bnncc.estimate.memory.THRESHOLD_CONSTANT_BITS`)."""
     if module not in TERMS:
         raise BnnccError(f"no resource estimate for module {module!r}: expected one of {', '.join(TERMS)}")
     if family not in ("xilinx", "ecp5", "ice40"):
         raise BnnccError(f"no resource estimate for FPGA family {family!r}: expected xilinx, ecp5 or ice40")
-    terms = TERMS[module](parameters, family)
+    terms = TERMS[module]({**parameters, **hints} if hints else parameters, family)
     coefficients = COEFFICIENTS["xilinx" if family == "xilinx" else "ecp5"][module]
     lut = terms.lutram + sum(coefficients["lut"].get(name, 0.0) * value for name, value in terms.lut.items())
     ff = sum(coefficients["ff"].get(name, 0.0) * value for name, value in terms.ff.items())

@@ -19,7 +19,8 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
 * Memories through :func:`bnncc.estimate.memory.memory_cost`: the weight ROM (block RAM
   from 32 words, the module asks for it; else Yosys's choice), the input vector buffer
   (SF words of SIMD*INPUT_BITS, read at the write address), the threshold ROM (NF words of
-  PE*NT*ACC_BITS bits; where the module reads it asynchronously, its address comes from a
+  PE*NT*ACC_BITS bits less those equal in every word, which Yosys removes: parameter hint
+  ``THRESHOLD_CONSTANT_BITS``; where the module reads it asynchronously, its address comes from a
   register that Yosys moves behind the ROM, so it is a registered ROM like the others and
   may become block RAM), the output FIFO (OD words, asynchronous read).
 * Flip-flops: the registers the module declares, minus those a block RAM absorbs.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from bnncc.estimate.memory import Memory, map_memory, memory_cost
+from bnncc.estimate.memory import THRESHOLD_CONSTANT_BITS, Memory, memory_cost
 from bnncc.estimate.terms import Terms, clog2
 
 #: Weight ROMs of at least this many words ask for block RAM (mvau.v: WROM_BLOCK_DEPTH).
@@ -133,8 +134,9 @@ def mvau(p: dict, family: str) -> Terms:
     wcost = memory_cost(wrom, family)
     xbuf = memory_cost(Memory(in_w, sf, "ram_shared"), family) if nf > 1 else None
     tmem = None
+    tword = max(1, pe * nt * acc_bits - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
     if nt > 0 and nf > 1:
-        tmem = memory_cost(Memory(pe * nt * acc_bits, nf, "rom"), family)
+        tmem = memory_cost(Memory(tword, nf, "rom"), family)
     ofifo = memory_cost(Memory(out_w, od, "ram_async"), family)
     # A shallow weight ROM (a few address bits) merges into the XNOR / product logic that
     # reads it; a deeper one is a LUT per output bit: two terms with their own coefficients.
@@ -155,7 +157,7 @@ def mvau(p: dict, family: str) -> Terms:
     if xbuf is not None and not xbuf["bram"]:
         data += in_w
     if tmem is not None and not tmem["bram"]:
-        data += pe * nt * acc_bits
+        data += tword
     ff["control"] = registers
     ff["data"] = data
     ff["memory"] = sum(m["ff"] for m in (wcost, xbuf, tmem, ofifo) if m)

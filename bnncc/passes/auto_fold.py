@@ -90,7 +90,7 @@ def stage_resources(stage: StageRTL, family: str) -> Resources:
     chain; they are mostly between 2 and one unit)."""
     depth = max(2, stage.input_unit)
     fifo = estimate_link("stream_fifo", {"WIDTH": stage.input.width, "DEPTH": depth}, family)
-    return estimate_link(stage.module, stage.parameters, family) + fifo
+    return estimate_link(stage.module, stage.parameters, family, stage.hints) + fifo
 
 
 class FoldingSpace:

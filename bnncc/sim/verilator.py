@@ -109,34 +109,6 @@ class StreamSimulator:
     def build(self) -> Path:
         """Compile (or reuse) the simulator; returns the executable."""
         return build_verilated(self.top, self.sources, self.parameters, HARNESS, self.include_dirs)
-        directory.mkdir(parents=True, exist_ok=True)
-        main = directory / "harness_main.cpp"
-        main.write_text(f'#define TOP_HEADER "V{self.top}.h"\n#define TOP_CLASS V{self.top}\n#include "{HARNESS.resolve()}"\n')
-        command = [
-            verilator_command(), "--cc", "--exe", "--build", "-j", "2", "-O2", "--x-assign", "fast", "--x-initial", "fast",
-            "-Wno-fatal", "--top-module", self.top, "-CFLAGS", "-O1",
-            # The pip package's verilated.mk leaves the precompiled-header include flag empty,
-            # which breaks designs large enough for Verilator to use a precompiled header.
-            "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
-        ]
-        command += [f"-G{name}={value}" for name, value in sorted(self.parameters.items())]
-        command += [f"-I{path}" for path in self.include_dirs]
-        command += [str(Path(s).resolve()) for s in self.sources] + [str(main)]
-        env = dict(os.environ)
-        if shutil.which("ccache"):
-            env.setdefault("OBJCACHE", "ccache")
-        process = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=env)
-        if (process.returncode != 0 or not executable.exists()) and "OBJCACHE" in env:
-            # ccache cannot wrap the precompiled headers Verilator uses for large designs.
-            shutil.rmtree(directory / "obj_dir", ignore_errors=True)
-            env.pop("OBJCACHE")
-            process = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=env)
-        if process.returncode != 0 or not executable.exists():
-            (directory / "build.log").write_text(process.stdout + process.stderr)
-            tail = "\n".join((process.stdout + process.stderr).strip().splitlines()[-8:])
-            shutil.rmtree(directory / "obj_dir", ignore_errors=True)
-            raise SimulationError(f"Verilator build of '{self.top}' failed:\n{tail}")
-        return executable
 
     def run(
         self,

@@ -55,7 +55,7 @@ def synth_report(build: Path, device: Device, log: Callable[[str], None] = lambd
     modules = {stage["node"]: stage["module"] for stage in design["stages"]}
     links = design["links"]
     measured = group_by_stage([(l["instance"], result.instances.get(l["instance"], Resources())) for l in links], nodes)
-    estimated = group_by_stage([(l["instance"], estimate_link(l["module"], l["parameters"], device.family))
+    estimated = group_by_stage([(l["instance"], estimate_link(l["module"], l["parameters"], device.family, l.get("hints")))
                                 for l in links], nodes)
     stages = [{"node": node, "module": modules[node], "estimate": estimated[node].rounded().to_dict(),
                "synth": measured[node].to_dict()} for node in measured]

@@ -98,7 +98,6 @@ def synthesize(directory: Path, sources: list[str], top: str, device: Device, wo
         *(extra or []),
     ]
     (directory / work / "synth.ys").write_text("\n".join(script) + "\n")
-    log = directory / work / "yosys.log"
     start = time.monotonic()
     run_tool([*find_tool("yosys", "BNNCC_YOSYS"), "-q", "-l", f"{work}/yosys.log", f"{work}/synth.ys"], directory,
              directory / work / "yosys.out", "yosys")

@@ -135,5 +135,6 @@ def _summary(design: Design) -> dict:
              "output": {"elems": s.output.elems, "dtype": s.output.dtype.name}}
             for s in design.stages
         ],
-        "links": [{"instance": l.instance, "module": l.module, "parameters": l.parameters} for l in design.links],
+        "links": [{"instance": l.instance, "module": l.module, "parameters": l.parameters, "hints": l.hints}
+                  for l in design.links],
     }

@@ -17,6 +17,7 @@ from bnncc.backends.mvau_memory import threshold_words, weight_words
 from bnncc.backends import threshold_memory
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.errors import UnsupportedModelError
+from bnncc.estimate.memory import THRESHOLD_CONSTANT_BITS, constant_bits
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
 from bnncc.sim.beats import element_bits, to_field
@@ -64,6 +65,8 @@ class StageRTL:
     #: Input beats the stage takes in one go (an MVAU's vector, a window stage's image row);
     #: the folding search uses it to price the FIFO in front of the stage.
     input_unit: int = 1
+    #: What the resource estimate needs beyond the parameters (see ``estimate_link``).
+    hints: dict = field(default_factory=dict)
 
 
 def instance_name(node: str) -> str:
@@ -100,14 +103,16 @@ def mvau_stage(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
     words = weight_words(weights, op.pe, op.simd, element_bits(w_dtype), w_dtype == BIPOLAR) if with_words else []
     memories = [Memory(f"{name}_weights.mem", words, op.pe * op.simd * element_bits(w_dtype))]
     n_thresholds = 0
+    hints = {}
     acc_bits = signed_bits(min(low, 0), high)
     out_dtype = op.out_dtype
     if op.has_thresholds:
         thresholds = np.clip(_thresholds(graph, op, op.mh), low, high + 1)
         n_thresholds = thresholds.shape[1]
         acc_bits = signed_bits(min(low, int(thresholds.min()), 0), max(high + 1, int(thresholds.max())))
-        words = threshold_words(thresholds, op.pe, acc_bits) if with_words else []
-        memories.append(Memory(f"{name}_thresholds.mem", words, op.pe * n_thresholds * acc_bits))
+        words = threshold_words(thresholds, op.pe, acc_bits)
+        hints[THRESHOLD_CONSTANT_BITS] = constant_bits(words, op.pe * n_thresholds * acc_bits)
+        memories.append(Memory(f"{name}_thresholds.mem", words if with_words else [], op.pe * n_thresholds * acc_bits))
     else:
         out_dtype = DataType.int(acc_bits)
     vectors = _per_frame(x.shape) // op.mw
@@ -125,6 +130,7 @@ def mvau_stage(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         input=Stream(op.simd, x.dtype), output=Stream(op.pe, out_dtype),
         in_beats=vectors * op.mw // op.simd, out_beats=vectors * op.mh // op.pe,
         cycles=vectors * (op.mh // op.pe) * (op.mw // op.simd), memories=memories, input_unit=op.mw // op.simd,
+        hints=hints,
     )
 
 
@@ -139,8 +145,9 @@ def thresholding_stage(graph: Graph, op: hw.Thresholding, memories: bool = True)
     thresholds = np.clip(thresholds, low, high + 1)
     bits = signed_bits(min(low, 0), high + 1)
     name = instance_name(op.name)
-    words = threshold_memory.threshold_words(thresholds, op.pe, bits) if memories else []
-    memory = Memory(f"{name}_thresholds.mem", words, op.pe * thresholds.shape[1] * bits)
+    words = threshold_memory.threshold_words(thresholds, op.pe, bits)
+    width = op.pe * thresholds.shape[1] * bits
+    memory = Memory(f"{name}_thresholds.mem", words if memories else [], width)
     beats = _per_frame(x.shape) // op.pe
     parameters = {
         "CH": op.channels, "PE": op.pe, "IN_BITS": element_bits(x.dtype), "IN_SIGNED": int(x.dtype.kind == "INT"),
@@ -148,7 +155,7 @@ def thresholding_stage(graph: Graph, op: hw.Thresholding, memories: bool = True)
         "OUT_BIAS": _out_bias(op.out_dtype), "THRESHOLD_FILE": memory.filename,
     }
     return StageRTL(op.name, name, "thresholding", parameters, Stream(op.pe, x.dtype), Stream(op.pe, op.out_dtype),
-                    beats, beats, beats, [memory])
+                    beats, beats, beats, [memory], hints={THRESHOLD_CONSTANT_BITS: constant_bits(words, width)})
 
 
 def _geometry(op) -> dict:

@@ -3,7 +3,7 @@ the output, width converters where a producer's beat is not its consumer's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bnncc.backends.emitter import Emitter
 from bnncc.backends.verilog.fifo_sizing import derive_fifo_depths
@@ -23,6 +23,8 @@ class Link:
     input: Stream
     output: Stream
     cycles: int = 0
+    #: What the resource estimate needs beyond the parameters (``StageRTL.hints``).
+    hints: dict = field(default_factory=dict)
 
 
 def chain(stages: list[StageRTL], fifo_depths: dict[str, int] | None = None, default_depth: int = 2) -> list[Link]:
@@ -44,7 +46,8 @@ def chain(stages: list[StageRTL], fifo_depths: dict[str, int] | None = None, def
             current = target
         depth = fifo_depths[stage.instance] if stage.instance in fifo_depths else derived[stage.instance]
         links.append(Link(f"{stage.instance}_fifo", "stream_fifo", {"WIDTH": current.width, "DEPTH": depth}, current, current))
-        links.append(Link(stage.instance, stage.module, stage.parameters, stage.input, stage.output, stage.cycles))
+        links.append(Link(stage.instance, stage.module, stage.parameters, stage.input, stage.output, stage.cycles,
+                          stage.hints))
         current = stage.output
         frame_elems = stage.out_beats * stage.output.elems
     depth = fifo_depths.get("output", default_depth)
