@@ -9,7 +9,8 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
   and every 3..6-input counter (they are kept as their own modules), plus the final
   adder of the two remaining rows.
 * Multiply-accumulate lanes: per product, a conditional inversion of the multi-bit operand
-  when the other one is bipolar (``negate`` term: bits inverted), a soft multiplier of
+  when the other one is bipolar (``negate`` term: bits inverted, and ``negate_carry``: the
+  + 1 of -x = ~x + 1, one more addend bit per product), a soft multiplier of
   XS x WS bits (``multiply``: partial-product bits) unless it becomes a DSP, and the
   product's KW bits in the adder chain (``sum``). Yosys maps a signed XS x WS multiplier
   with both operands of 2 bits or more to a DSP block: on xc7 when XS + WS >= 9
@@ -121,6 +122,7 @@ def mvau(p: dict, family: str) -> Terms:
         else:
             if p["INPUT_BIPOLAR"] or p["WEIGHT_BIPOLAR"]:
                 lut["negate"] = products * kw
+                lut["negate_carry"] = products  # the + 1 of -x = ~x + 1: one more addend bit
             else:
                 lut["multiply"] = products * xs * ws
             lut["sum"] = products * kw
