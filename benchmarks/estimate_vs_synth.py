@@ -47,9 +47,6 @@ CASES = {
     "cnv_w2a2": [1_000, 3_000, 10_000],
 }
 LUT_BAR = 0.15
-#: Version of the reading of Yosys's statistics stored with each cached synthesis report
-#: (2: plain submodules such as ``mvau_xnor_count3`` counted under every instance).
-COUNTING = 2
 #: FINN's own estimates for the same Brevitas exports at 100 MHz (LUT, BRAM18): at 10,000 FPS
 #: its folding stops at 7,972 FPS, and that design's estimate is given.
 FINN = {("cnv_w1a1", 1_000): (13_774, 121), ("tfc_w1a1", 100_000): (1_819, 7), ("cnv_w1a1", 10_000): (59_115, 249)}
@@ -67,22 +64,20 @@ def design_hash(build: Path) -> str:
 
 
 def synthesized(build: Path, device) -> dict:
-    """``bnncc synth``'s report of the design in ``build`` (cached by the design's hash)."""
+    """``bnncc synth``'s report of the design in ``build``. Yosys runs only when the design
+    changed since the last report (its hash); otherwise the netlist statistics of that run
+    are read again, so the counting and the estimates are always the current code's."""
     from bnncc.synth.report import synth_report
 
     cache = build / f"synth_report_{device.name}.json"
     key = design_hash(build)
-    if cache.exists():
-        stored = json.loads(cache.read_text())
-        if stored.get("hash") == key and stored.get("counting") == COUNTING:
-            return stored
-        if stored.get("hash") == key:
-            # same design, counted by an older reader: read its netlist statistics again
-            report = synth_report(build, device, log, reuse=True)
-            stored = {"hash": key, "counting": COUNTING, **report, "seconds": stored.get("seconds", report["seconds"])}
-            cache.write_text(json.dumps(stored, indent=2) + "\n")
-            return stored
-    stored = {"hash": key, "counting": COUNTING, **synth_report(build, device, log)}
+    stored = json.loads(cache.read_text()) if cache.exists() else {}
+    if stored.get("hash") == key:
+        report = synth_report(build, device, log, reuse=True)
+        report["seconds"] = stored.get("seconds", report["seconds"])
+    else:
+        report = synth_report(build, device, log)
+    stored = {"hash": key, **report}
     cache.write_text(json.dumps(stored, indent=2) + "\n")
     return stored
 
