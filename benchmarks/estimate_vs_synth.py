@@ -124,6 +124,10 @@ def run_case(name: str, fps: float, device, work: Path, cosim: bool, synth: bool
     row["synth"] = synth["totals"]["synth"]
     row["synth_seconds"] = synth["seconds"]
     row["per_stage"] = synth["stages"]
+    # every instance with its parameters and hints: tests/test_estimate_results.py replays the
+    # estimate of the design against these synthesized totals
+    row["links"] = [{k: link[k] for k in ("instance", "module", "parameters", "hints")}
+                    for link in json.loads((build / "design.json").read_text())["links"]]
     print(f"\n{name} at {fps:g} FPS on {device.name}: bnncc synth {build}\n" + synth_table(synth), flush=True)
     if cosim:
         verify = verify_model(model, samples=4, seed=3, value_range=(0.0, 1.0), build_dir=build, stall=0)
@@ -144,6 +148,8 @@ def check(row: dict) -> list[str]:
         misses.append(f"LUT estimate {est['lut']} vs {syn['lut']}")
     if syn and est["bram"] != syn["bram"]:
         misses.append(f"BRAM estimate {est['bram']} vs {syn['bram']}")
+    if syn and est["dsp"] != syn["dsp"]:
+        misses.append(f"DSP estimate {est['dsp']} vs {syn['dsp']}")
     if est["lut"] > row["uniform"]["resources"]["lut"]:
         misses.append(f"automatic folding {est['lut']} LUT > uniform {row['uniform']['resources']['lut']}")
     if "cosim_cycles" in row and (row["cosim_cycles"] > row["target_cycles"] or not row["cosim_exact"]):
