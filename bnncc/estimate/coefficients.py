@@ -33,8 +33,8 @@ XILINX = {
         "ff": {"control": 1.132, "data": 0.658, "memory": 0},
     },
     "thresholding": {
-        "lut": {"compare": 0.079, "const": 0, "count": 0, "counter_bits": 4.487, "data": 2.688, "mux": 0, "rom": 0.971},
-        "ff": {"control": 3.007, "data": 0.411, "memory": 0},
+        "lut": {"compare": 0.136, "const": 10.817, "count": 0.43, "counter_bits": 0, "data": 1.499, "mux": 0, "rom": 0.988},
+        "ff": {"control": 0.838, "data": 1.007, "memory": 0},
     },
     "width_converter": {
         "lut": {"const": 9.363, "count_bits": 0.176, "gather": 0.993, "split": 1.043, "split_packed": 0.908},
@@ -64,8 +64,8 @@ ECP5 = {
         "ff": {"control": 1.18, "data": 0.652, "memory": 0},
     },
     "thresholding": {
-        "lut": {"compare": 0.624, "const": 14.543, "count": 0.972, "counter_bits": 0, "data": 1.414, "mux": 0, "rom": 0.766},
-        "ff": {"control": 3.107, "data": 0.529, "memory": 0},
+        "lut": {"compare": 0.568, "const": 15.44, "count": 0.9, "counter_bits": 0, "data": 1.459, "mux": 0, "rom": 1.001},
+        "ff": {"control": 0.922, "data": 0.997, "memory": 0},
     },
     "width_converter": {
         "lut": {"const": 32.922, "count_bits": 0, "gather": 1.627, "split": 2.732, "split_packed": 4.225},
