@@ -526,6 +526,7 @@ def predict_onnxruntime(path: Path, x: np.ndarray) -> np.ndarray:
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3  # Brevitas keeps initializers as graph inputs: ORT warns
     session = onnxruntime.InferenceSession(
         str(path), options, providers=["CPUExecutionProvider"]

@@ -38,9 +38,21 @@ def make_model(nodes, inputs, outputs, initializers=None, opset=13, custom_domai
     return model
 
 
+def oracle_options() -> ort.SessionOptions:
+    """Session options of every onnxruntime oracle: no graph optimization, so each node runs
+    as written (onnxruntime's QDQ fusions return wrong numbers for a per-channel int8 MatMul
+    on some CPUs, and any fusion moves where float rounding happens)."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    return options
+
+
 def run_onnxruntime(model, inputs):
-    """Run a standard-ops model in onnxruntime, one call for the whole batch."""
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    """Run a standard-ops model in onnxruntime (graph optimizations disabled), one call for
+    the whole batch."""
+    session = ort.InferenceSession(model.SerializeToString(), sess_options=oracle_options(),
+                                   providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(names, inputs)))
 

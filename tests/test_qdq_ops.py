@@ -74,3 +74,34 @@ def test_per_channel_weights_and_activations():
     actual, graph = run_bnncc(model, {"x": x}, require_quantization=True)
     np.testing.assert_allclose(actual["y"], expected, rtol=1e-5, atol=1e-5)
     assert graph.tensors["wq"].dtype.name == "INT8"
+
+
+def test_oracle_runs_without_graph_optimizations(monkeypatch):
+    """onnxruntime's QDQ fusions (1.32) return wrong numbers for a per-channel int8 MatMul on
+    some CPUs: the test oracle must run every node as written, and then equals numpy."""
+    import onnxruntime as ort
+
+    levels = []
+    real_session = ort.InferenceSession
+
+    def recording_session(model, sess_options=None, **kwargs):
+        levels.append(None if sess_options is None else sess_options.graph_optimization_level)
+        return real_session(model, sess_options=sess_options, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", recording_session)
+    w_q = RNG.integers(-127, 128, size=(6, 3)).astype(np.int8)
+    w_scale = np.array([0.01, 0.02, 0.03], np.float32)
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], axis=1),
+        helper.make_node("MatMul", ["xd", "wd"], ["y"]),
+    ]
+    inits = {"xs": np.float32(0.02), "xz": np.uint8(128), "wq": w_q, "ws": w_scale, "wz": np.zeros(3, np.int8)}
+    model = make_model(nodes, [("x", ["N", 6])], [("y", ["N", 3])], inits, opset=13)
+    x = RNG.normal(size=(16, 6)).astype(np.float32)
+    y = run_onnxruntime(model, {"x": x})["y"]
+    assert levels == [ort.GraphOptimizationLevel.ORT_DISABLE_ALL]
+    codes = np.clip(np.round(x / np.float32(0.02)) + 128, 0, 255) - 128
+    expected = (codes * np.float32(0.02)).astype(np.float32) @ (w_q * w_scale).astype(np.float32)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
