@@ -14,6 +14,7 @@ import onnx
 from bnncc import quant_math
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.frontend.context import NodeContext
+from bnncc.frontend.domains import QUANT_DOMAINS  # noqa: F401  (re-exported)
 from bnncc.ir import ops
 from bnncc.naming import code_tensor_name
 
@@ -211,8 +212,6 @@ def build_dequantize_linear(ctx: NodeContext):
     ]
 
 
-#: Custom domains under which Brevitas, QONNX and FINN write the same quantizers.
-QUANT_DOMAINS = frozenset({"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general", "finn"})
 
 #: Op type -> builder, for ops in one of :data:`QUANT_DOMAINS`.
 CUSTOM_BUILDERS = {

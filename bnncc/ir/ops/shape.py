@@ -120,7 +120,8 @@ class Unsqueeze(Op):
 
     def infer(self, ins):
         axes = self._axes(len(ins[0].shape))
-        _check_not_batch(self, ins, axes, "inserts an axis before")
+        if ins[0].batched and 0 in axes:  # output axes: only a new axis 0 displaces the batch
+            self.fail("inserts an axis before the batch dimension (axis 0); bnncc keeps the batch dimension first")
         shape = list(ins[0].shape)
         for a in axes:
             shape.insert(a, 1)
