@@ -46,15 +46,15 @@ module label_select #(
 
     initial begin
         if (NUM_CLASSES < 1 || PE < 1 || NUM_CLASSES % PE != 0) begin
-            $display("label_select: PE (%0d) must divide NUM_CLASSES (%0d)", PE, NUM_CLASSES); $finish;
+            $display("%m: label_select: PE (%0d) must divide NUM_CLASSES (%0d)", PE, NUM_CLASSES); $finish;
         end
-        if (IN_BITS < 1) begin $display("label_select: IN_BITS must be >= 1"); $finish; end
-        if (IN_SIGNED != 0 && IN_SIGNED != 1) begin $display("label_select: IN_SIGNED must be 0 or 1"); $finish; end
+        if (IN_BITS < 1) begin $display("%m: label_select: IN_BITS must be >= 1"); $finish; end
+        if (IN_SIGNED != 0 && IN_SIGNED != 1) begin $display("%m: label_select: IN_SIGNED must be 0 or 1"); $finish; end
         if (K < 1 || K > NUM_CLASSES) begin
-            $display("label_select: K (%0d) must be in 1..NUM_CLASSES (%0d)", K, NUM_CLASSES); $finish;
+            $display("%m: label_select: K (%0d) must be in 1..NUM_CLASSES (%0d)", K, NUM_CLASSES); $finish;
         end
         if (IDX_BITS < 1 || (NUM_CLASSES > 1 && IDX_BITS < $clog2(NUM_CLASSES))) begin
-            $display("label_select: IDX_BITS (%0d) cannot hold index %0d", IDX_BITS, NUM_CLASSES - 1); $finish;
+            $display("%m: label_select: IDX_BITS (%0d) cannot hold index %0d", IDX_BITS, NUM_CLASSES - 1); $finish;
         end
     end
 

@@ -69,7 +69,7 @@ module mvau #(
     parameter integer WEIGHT_BIPOLAR = 1,   // 1: weights are bipolar (bit 1 = +1, 0 = -1)
     parameter integer BINARY = 1,           // 1: XNOR-popcount (both operands bipolar)
     parameter integer ACC_BITS = 8,         // accumulator / threshold width, two's complement,
-                                            // 2..31; must hold every accumulator value
+                                            // 1..31; must hold every accumulator value
     parameter integer N_THRESHOLDS = 1,     // thresholds per row; 0: output the accumulator
     parameter integer OUT_BITS = 1,         // bits per output element (ACC_BITS if no thresholds)
     parameter integer OUT_BIAS = 0,         // added to the threshold count (e.g. -2 for INT2)
@@ -108,7 +108,6 @@ module mvau #(
     localparam integer DW_MAC = (PW + $clog2(SIMD + 1) < AW) ? PW + $clog2(SIMD + 1) : AW;
     localparam integer DW_BIN = $clog2(SIMD + FOLD + 1);
     localparam integer DW = (BINARY != 0) ? DW_BIN : DW_MAC; // per-PE dot product width
-    localparam integer TW = (KW > DW) ? KW : DW;
     localparam integer MAC_INIT = -SIMD * (1 << (KW - 1));  // offset binary correction
     // counters
     localparam integer SF_W = (SF > 1) ? $clog2(SF) : 1;
@@ -127,30 +126,30 @@ module mvau #(
 
     initial begin
         if (MW < 1 || MH < 1 || PE < 1 || SIMD < 1) begin
-            $display("mvau: MW, MH, PE and SIMD must be >= 1"); $finish;
+            $display("%m: mvau: MW, MH, PE and SIMD must be >= 1"); $finish;
         end
-        if (MH % PE != 0) begin $display("mvau: PE=%0d does not divide MH=%0d", PE, MH); $finish; end
-        if (MW % SIMD != 0) begin $display("mvau: SIMD=%0d does not divide MW=%0d", SIMD, MW); $finish; end
+        if (MH % PE != 0) begin $display("%m: mvau: PE=%0d does not divide MH=%0d", PE, MH); $finish; end
+        if (MW % SIMD != 0) begin $display("%m: mvau: SIMD=%0d does not divide MW=%0d", SIMD, MW); $finish; end
         if (INPUT_BITS < 1 || INPUT_BITS > 8 || WEIGHT_BITS < 1 || WEIGHT_BITS > 8) begin
-            $display("mvau: INPUT_BITS and WEIGHT_BITS must be 1..8"); $finish;
+            $display("%m: mvau: INPUT_BITS and WEIGHT_BITS must be 1..8"); $finish;
         end
         if ((INPUT_BIPOLAR != 0 && (INPUT_BITS != 1 || INPUT_SIGNED != 0))
             || (WEIGHT_BIPOLAR != 0 && (WEIGHT_BITS != 1 || WEIGHT_SIGNED != 0))) begin
-            $display("mvau: a bipolar operand is 1 bit and not signed"); $finish;
+            $display("%m: mvau: a bipolar operand is 1 bit and not signed"); $finish;
         end
         if (BINARY != 0 && (INPUT_BIPOLAR == 0 || WEIGHT_BIPOLAR == 0)) begin
-            $display("mvau: BINARY needs INPUT_BIPOLAR=1 and WEIGHT_BIPOLAR=1"); $finish;
+            $display("%m: mvau: BINARY needs INPUT_BIPOLAR=1 and WEIGHT_BIPOLAR=1"); $finish;
         end
-        if (ACC_BITS < 2 || ACC_BITS > 31) begin $display("mvau: ACC_BITS must be 2..31"); $finish; end
+        if (ACC_BITS < 1 || ACC_BITS > 31) begin $display("%m: mvau: ACC_BITS=%0d must be 1..31", ACC_BITS); $finish; end
         if (BINARY != 0 && (1 << (ACC_BITS - 1)) <= MW) begin
-            $display("mvau: ACC_BITS=%0d cannot hold popcounts up to MW=%0d as signed", ACC_BITS, MW); $finish;
+            $display("%m: mvau: ACC_BITS=%0d cannot hold popcounts up to MW=%0d as signed", ACC_BITS, MW); $finish;
         end
-        if (NT < 0) begin $display("mvau: N_THRESHOLDS must be >= 0"); $finish; end
+        if (NT < 0) begin $display("%m: mvau: N_THRESHOLDS must be >= 0"); $finish; end
         if (NT == 0 && OUT_BITS != ACC_BITS) begin
-            $display("mvau: without thresholds OUT_BITS (%0d) must equal ACC_BITS (%0d)", OUT_BITS, ACC_BITS); $finish;
+            $display("%m: mvau: without thresholds OUT_BITS (%0d) must equal ACC_BITS (%0d)", OUT_BITS, ACC_BITS); $finish;
         end
         if (NT > 0 && (OUT_BITS < 1 || OUT_BITS > 30)) begin
-            $display("mvau: OUT_BITS must be 1..30 with thresholds"); $finish;
+            $display("%m: mvau: OUT_BITS must be 1..30 with thresholds"); $finish;
         end
     end
 
@@ -258,6 +257,16 @@ module mvau #(
             dw_bit[0] = b;
         end
     endfunction
+    // a KW-bit signed product p in offset binary (p + 2**(KW-1), its sign bit inverted) as a
+    // DW-bit addend: zero-extended, or its low DW bits when the dot product is narrower
+    // (dot products are sums modulo 2**DW)
+    function [DW-1:0] offset_term(input [KW-1:0] v);
+        integer i;
+        begin
+            offset_term = {DW{1'b0}};
+            for (i = 0; i < KW && i < DW; i = i + 1) offset_term[i] = (i == KW - 1) ? ~v[i] : v[i];
+        end
+    endfunction
     wire [PE*DW-1:0] dot;
     genvar p;
     generate
@@ -277,7 +286,6 @@ module mvau #(
                 reg [PW-1:0] pf;           // the product; its low KW bits hold it exactly
                 /* verilator lint_on UNUSEDSIGNAL */
                 reg [KW-1:0] pv;
-                reg [TW-1:0] t;
                 reg [DW-1:0] sum;
                 integer s;
                 always @* begin
@@ -301,9 +309,7 @@ module mvau #(
                             pf = $signed(xv) * $signed(wv);
                         end
                         pv = pf[KW-1:0];
-                        t = {TW{1'b0}};
-                        t[KW-1:0] = {~pv[KW-1], pv[KW-2:0]};
-                        sum = sum + t[DW-1:0];
+                        sum = sum + offset_term(pv);
                     end
                 end
                 assign dot[p*DW +: DW] = sum;

@@ -23,7 +23,7 @@ module skid_buffer #(
     input  wire             m_axis_tready
 );
     initial begin
-        if (WIDTH < 1) begin $display("skid_buffer: WIDTH must be >= 1"); $finish; end
+        if (WIDTH < 1) begin $display("%m: skid_buffer: WIDTH must be >= 1"); $finish; end
     end
 
     reg [WIDTH-1:0] out_data;   // beat on offer at the output

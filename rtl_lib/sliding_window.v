@@ -147,22 +147,22 @@ module sliding_window #(
 
     initial begin
         if (IFM_CH < 1 || SIMD < 1 || IFM_CH % SIMD != 0) begin
-            $display("sliding_window: SIMD (%0d) must divide IFM_CH (%0d)", SIMD, IFM_CH); $finish;
+            $display("%m: sliding_window: SIMD (%0d) must divide IFM_CH (%0d)", SIMD, IFM_CH); $finish;
         end
-        if (IFM_H < 1 || IFM_W < 1) begin $display("sliding_window: IFM_H and IFM_W must be >= 1"); $finish; end
-        if (K_H < 1 || K_W < 1) begin $display("sliding_window: K_H and K_W must be >= 1"); $finish; end
-        if (STRIDE_H < 1 || STRIDE_W < 1) begin $display("sliding_window: strides must be >= 1"); $finish; end
-        if (DIL_H < 1 || DIL_W < 1) begin $display("sliding_window: dilations must be >= 1"); $finish; end
+        if (IFM_H < 1 || IFM_W < 1) begin $display("%m: sliding_window: IFM_H and IFM_W must be >= 1"); $finish; end
+        if (K_H < 1 || K_W < 1) begin $display("%m: sliding_window: K_H and K_W must be >= 1"); $finish; end
+        if (STRIDE_H < 1 || STRIDE_W < 1) begin $display("%m: sliding_window: strides must be >= 1"); $finish; end
+        if (DIL_H < 1 || DIL_W < 1) begin $display("%m: sliding_window: dilations must be >= 1"); $finish; end
         if (PAD_T < 0 || PAD_L < 0 || PAD_B < 0 || PAD_R < 0) begin
-            $display("sliding_window: pads must be >= 0"); $finish;
+            $display("%m: sliding_window: pads must be >= 0"); $finish;
         end
-        if (ELEM_BITS < 1 || ELEM_BITS > 32) begin $display("sliding_window: ELEM_BITS must be 1..32"); $finish; end
+        if (ELEM_BITS < 1 || ELEM_BITS > 32) begin $display("%m: sliding_window: ELEM_BITS must be 1..32"); $finish; end
         if (ELEM_BITS < 32 && (PAD_VALUE >= (1 << ELEM_BITS) || PAD_VALUE < -(1 << (ELEM_BITS - 1)))) begin
-            $display("sliding_window: PAD_VALUE (%0d) does not fit %0d bits", PAD_VALUE, ELEM_BITS); $finish;
+            $display("%m: sliding_window: PAD_VALUE (%0d) does not fit %0d bits", PAD_VALUE, ELEM_BITS); $finish;
         end
-        if (EXTRA_ROWS < 0) begin $display("sliding_window: EXTRA_ROWS must be >= 0"); $finish; end
+        if (EXTRA_ROWS < 0) begin $display("%m: sliding_window: EXTRA_ROWS must be >= 0"); $finish; end
         if (HP < SPAN_H || WP < SPAN_W) begin
-            $display("sliding_window: kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
+            $display("%m: sliding_window: kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
                      K_H, K_W, DIL_H, DIL_W, HP, WP);
             $finish;
         end

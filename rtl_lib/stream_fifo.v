@@ -22,8 +22,8 @@ module stream_fifo #(
     localparam integer AW = (DEPTH <= 2) ? 1 : $clog2(DEPTH);
 
     initial begin
-        if (WIDTH < 1) begin $display("stream_fifo: WIDTH must be >= 1"); $finish; end
-        if (DEPTH < 2) begin $display("stream_fifo: DEPTH must be >= 2"); $finish; end
+        if (WIDTH < 1) begin $display("%m: stream_fifo: WIDTH must be >= 1"); $finish; end
+        if (DEPTH < 2) begin $display("%m: stream_fifo: DEPTH must be >= 2"); $finish; end
     end
 
     reg [WIDTH-1:0] mem [0:DEPTH-1];

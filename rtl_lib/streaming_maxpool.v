@@ -69,16 +69,16 @@ module streaming_maxpool #(
 
     initial begin
         if (CH < 1 || PE < 1 || CH % PE != 0) begin
-            $display("streaming_maxpool: PE (%0d) must divide CH (%0d)", PE, CH); $finish;
+            $display("%m: streaming_maxpool: PE (%0d) must divide CH (%0d)", PE, CH); $finish;
         end
-        if (H < 1 || W < 1) begin $display("streaming_maxpool: H and W must be >= 1"); $finish; end
-        if (K_H < 1 || K_W < 1) begin $display("streaming_maxpool: K_H and K_W must be >= 1"); $finish; end
-        if (STRIDE_H < 1 || STRIDE_W < 1) begin $display("streaming_maxpool: strides must be >= 1"); $finish; end
-        if (CEIL_MODE != 0 && CEIL_MODE != 1) begin $display("streaming_maxpool: CEIL_MODE must be 0 or 1"); $finish; end
-        if (SIGNED != 0 && SIGNED != 1) begin $display("streaming_maxpool: SIGNED must be 0 or 1"); $finish; end
-        if (ELEM_BITS < 1) begin $display("streaming_maxpool: ELEM_BITS must be >= 1"); $finish; end
+        if (H < 1 || W < 1) begin $display("%m: streaming_maxpool: H and W must be >= 1"); $finish; end
+        if (K_H < 1 || K_W < 1) begin $display("%m: streaming_maxpool: K_H and K_W must be >= 1"); $finish; end
+        if (STRIDE_H < 1 || STRIDE_W < 1) begin $display("%m: streaming_maxpool: strides must be >= 1"); $finish; end
+        if (CEIL_MODE != 0 && CEIL_MODE != 1) begin $display("%m: streaming_maxpool: CEIL_MODE must be 0 or 1"); $finish; end
+        if (SIGNED != 0 && SIGNED != 1) begin $display("%m: streaming_maxpool: SIGNED must be 0 or 1"); $finish; end
+        if (ELEM_BITS < 1) begin $display("%m: streaming_maxpool: ELEM_BITS must be >= 1"); $finish; end
         if (SPAN_H < 0 || SPAN_W < 0) begin
-            $display("streaming_maxpool: window %0dx%0d does not fit the padded %0dx%0d image",
+            $display("%m: streaming_maxpool: window %0dx%0d does not fit the padded %0dx%0d image",
                      K_H, K_W, H + PAD_T + PAD_B, W + PAD_L + PAD_R);
             $finish;
         end
@@ -182,15 +182,15 @@ module streaming_maxpool_1d #(
 
     initial begin
         if (N < 1 || L < 1 || K < 1 || S < 1 || P0 < 0 || P1 < 0) begin
-            $display("streaming_maxpool: illegal %s geometry N=%0d L=%0d K=%0d S=%0d pads %0d/%0d", AXIS, N, L, K, S, P0, P1);
+            $display("%m: streaming_maxpool: illegal %s geometry N=%0d L=%0d K=%0d S=%0d pads %0d/%0d", AXIS, N, L, K, S, P0, P1);
             $finish;
         end
         if (P0 >= K) begin
-            $display("streaming_maxpool: padding %0d before the %s must be smaller than the window (%0d)", P0, AXIS, K);
+            $display("%m: streaming_maxpool: padding %0d before the %s must be smaller than the window (%0d)", P0, AXIS, K);
             $finish;
         end
         if (N + P0 + P1 >= K && PS_LAST > N - 1) begin
-            $display("streaming_maxpool: the last window along the %s lies entirely in the padding", AXIS);
+            $display("%m: streaming_maxpool: the last window along the %s lies entirely in the padding", AXIS);
             $finish;
         end
     end

@@ -57,16 +57,16 @@ module thresholding #(
 
     initial begin
         if (CH < 1 || PE < 1 || CH % PE != 0) begin
-            $display("thresholding: PE (%0d) must divide CH (%0d)", PE, CH); $finish;
+            $display("%m: thresholding: PE (%0d) must divide CH (%0d)", PE, CH); $finish;
         end
-        if (IN_BITS < 1) begin $display("thresholding: IN_BITS must be >= 1"); $finish; end
-        if (IN_SIGNED != 0 && IN_SIGNED != 1) begin $display("thresholding: IN_SIGNED must be 0 or 1"); $finish; end
-        if (N_THRESHOLDS < 1) begin $display("thresholding: N_THRESHOLDS must be >= 1"); $finish; end
+        if (IN_BITS < 1) begin $display("%m: thresholding: IN_BITS must be >= 1"); $finish; end
+        if (IN_SIGNED != 0 && IN_SIGNED != 1) begin $display("%m: thresholding: IN_SIGNED must be 0 or 1"); $finish; end
+        if (N_THRESHOLDS < 1) begin $display("%m: thresholding: N_THRESHOLDS must be >= 1"); $finish; end
         if (THRESHOLD_BITS < IN_BITS + 1) begin
-            $display("thresholding: THRESHOLD_BITS (%0d) must be >= IN_BITS + 1 (%0d)", THRESHOLD_BITS, IN_BITS + 1);
+            $display("%m: thresholding: THRESHOLD_BITS (%0d) must be >= IN_BITS + 1 (%0d)", THRESHOLD_BITS, IN_BITS + 1);
             $finish;
         end
-        if (OUT_BITS < 1 || OUT_BITS > 32) begin $display("thresholding: OUT_BITS must be 1..32"); $finish; end
+        if (OUT_BITS < 1 || OUT_BITS > 32) begin $display("%m: thresholding: OUT_BITS must be 1..32"); $finish; end
     end
 
     reg [WORD_W-1:0] thresholds [0:FOLD-1];

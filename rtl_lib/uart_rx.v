@@ -34,7 +34,7 @@ module uart_rx #(
     localparam [CW-1:0] HALF_LAST = HALF[CW-1:0] - 1'b1;          // counter value half a bit ahead
 
     initial begin
-        if (CLKS_PER_BIT < 4) begin $display("uart_rx: CLKS_PER_BIT must be >= 4"); $finish; end
+        if (CLKS_PER_BIT < 4) begin $display("%m: uart_rx: CLKS_PER_BIT must be >= 4"); $finish; end
     end
 
     reg [1:0]    sync;    // two-flop synchronizer of rxd; sync[1] is the sampled line

@@ -44,9 +44,9 @@ module uart_stream_shell #(
 
     initial begin
         if (IN_WIDTH < 1 || OUT_WIDTH < 1) begin
-            $display("uart_stream_shell: IN_WIDTH and OUT_WIDTH must be >= 1"); $finish;
+            $display("%m: uart_stream_shell: IN_WIDTH and OUT_WIDTH must be >= 1"); $finish;
         end
-        if (RX_FIFO_DEPTH < 2) begin $display("uart_stream_shell: RX_FIFO_DEPTH must be >= 2"); $finish; end
+        if (RX_FIFO_DEPTH < 2) begin $display("%m: uart_stream_shell: RX_FIFO_DEPTH must be >= 2"); $finish; end
     end
 
     // ---- reset --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ module uart_tx #(
     localparam [CW-1:0] BIT_LAST = CLKS_PER_BIT[CW-1:0] - 1'b1;
 
     initial begin
-        if (CLKS_PER_BIT < 4) begin $display("uart_tx: CLKS_PER_BIT must be >= 4"); $finish; end
+        if (CLKS_PER_BIT < 4) begin $display("%m: uart_tx: CLKS_PER_BIT must be >= 4"); $finish; end
     end
 
     reg [9:0]    frame;      // bits still to send, the one on the line in frame[0]

@@ -35,11 +35,11 @@ module width_converter #(
 
     initial begin
         if (IN_WIDTH < 1 || OUT_WIDTH < 1) begin
-            $display("width_converter: IN_WIDTH and OUT_WIDTH must be >= 1"); $finish;
+            $display("%m: width_converter: IN_WIDTH and OUT_WIDTH must be >= 1"); $finish;
         end
         if ((IN_WIDTH > OUT_WIDTH && IN_WIDTH % OUT_WIDTH != 0) ||
             (OUT_WIDTH > IN_WIDTH && OUT_WIDTH % IN_WIDTH != 0)) begin
-            $display("width_converter: IN_WIDTH (%0d) and OUT_WIDTH (%0d): one must be a multiple of the other",
+            $display("%m: width_converter: IN_WIDTH (%0d) and OUT_WIDTH (%0d): one must be a multiple of the other",
                      IN_WIDTH, OUT_WIDTH);
             $finish;
         end
