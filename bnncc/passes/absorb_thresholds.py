@@ -21,6 +21,27 @@ become one ``MultiThreshold`` on ``t`` with integer thresholds ``T[c, L]``, writ
 quantizer's (or the Clip's) code tensor, so it is exact on every integer input
 (a value exactly on a rounding boundary may still round differently in another engine's
 float arithmetic; verification reports those apart).
+
+The chain is taken as long as it can be: from the quantizer up through single-reader
+element-wise ops to the *highest* integer tensor, so integer steps in between (a Relu on the
+accumulator, ``relu(t) = max(t, 0)``; an integer bias ``t + b``; the ``2 p - K`` the XNOR
+rewrite leaves) are part of ``f`` and not left behind as operations between hardware
+stages. Relu is where this matters most. With ``theta_L`` the least value at which a
+non-decreasing quantizer reaches level ``L``, ``Q(relu(v)) >= L  <=>  relu(v) >= theta_L
+<=>  v >= theta_L`` if ``theta_L > 0``, and it always holds if ``theta_L <= 0``: the
+threshold becomes ``theta_L`` where it is positive and ``-inf`` (the least ``t``, always
+reached) elsewhere -- which is what the search finds, through any scales, offsets (bias)
+and BatchNorm before or after the Relu, in any order and of any sign.
+
+Integer ``Relu``/``Clip`` steps *after* the quantizer (``relu(code)`` of a signed code, a
+QCDQ narrowing Clip) join it as well: ``g(Q(f(t)))`` for a non-decreasing integer map ``g``
+is still a monotone integer-valued map of ``t`` with values in the output type, so the
+code is ``min + #{L > min : g(Q(f(t))) >= L}``, which is what a MultiThreshold computes.
+
+When the map decreases in a channel, the product writing ``t`` is negated in that channel:
+a MatMul or Conv then computes ``t' = -t``, an XNOR-popcount ``p' = K - p`` (the popcount
+of the negated weights); the thresholds are found on ``t'`` (``t = c - t'`` with ``c = 0``
+or ``K``).
 """
 
 from __future__ import annotations
@@ -32,10 +53,15 @@ from bnncc.ir import ops
 from bnncc.ir.build import add_inferred, new_constant, reinfer
 from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
+from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 from bnncc.passes.patterns import per_channel, sole_consumer
 
 CHAIN_OPS = (ops.Mul, ops.Add, ops.Relu, ops.Clip)
+#: Integer steps after a quantizer that join its MultiThreshold (non-decreasing maps).
+TAIL_OPS = (ops.Relu, ops.Clip)
+#: Products whose output channels can be negated (decreasing channels).
+PRODUCTS = (ops.MatMul, ops.Conv, ops.XnorPopcountMatMul)
 
 
 class AbsorbThresholds(Pass):
@@ -51,21 +77,42 @@ class AbsorbThresholds(Pass):
 
 
 def _chain(graph: Graph, quantizer):
-    """Walk up from the quantizer's input through single-reader chain ops to an integer
-    tensor: (t, [chain ops from t to the quantizer]) or None."""
+    """Walk up from the quantizer's input through single-reader chain ops with per-channel
+    constants; (t, [chain ops from t to the quantizer]) for the highest integer tensor t on
+    the way, or None if there is none."""
     chain = []
     tensor = quantizer.inputs[0]
+    best = None
     while True:
         info = graph.tensors[tensor]
         if info.dtype.is_integer and info.batched:
-            return tensor, list(reversed(chain))
+            best = (tensor, list(reversed(chain)))
         producer = graph.producer(tensor)
         if not isinstance(producer, CHAIN_OPS) or sole_consumer(graph, tensor) is None:
-            return None
-        if len(producer.inputs) > 1 and any(graph.constant(t) is None for t in producer.inputs[1:]):
-            return None
+            return best
+        constants = [graph.constant(t) for t in producer.inputs[1:]]
+        if any(c is None for c in constants) or producer.inputs[0] in producer.inputs[1:]:
+            return best
+        rank = len(graph.tensors[producer.inputs[0]].shape)
+        if rank < 2 or any(per_channel(c, rank, 1) is None for c in constants):
+            return best
         chain.append(producer)
         tensor = producer.inputs[0]
+
+
+def _why_no_chain(graph: Graph, quantizer) -> str:
+    """Why no integer tensor was found above ``quantizer`` (for the refusal record)."""
+    tensor = quantizer.inputs[0]
+    producer = graph.producer(tensor)
+    while isinstance(producer, CHAIN_OPS) and sole_consumer(graph, tensor) is not None:
+        tensor = producer.inputs[0]
+        producer = graph.producer(tensor)
+    if producer is None:
+        return f"its input '{tensor}' is a real-valued graph input or constant, not an integer stream"
+    return (
+        f"its input is computed in real arithmetic by node '{producer.name}' ({producer.op_type}), "
+        "not from an integer tensor through per-channel element-wise steps"
+    )
 
 
 def _levels(dtype: DataType) -> np.ndarray:
@@ -82,12 +129,19 @@ def _probe_shape(rank: int, channels: int, count: int) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _integer_clip(graph: Graph, quantizer):
-    """A Clip that narrows the quantizer's code (QCDQ: QuantizeLinear -> Clip), or None."""
-    reader = sole_consumer(graph, quantizer.outputs[0])
-    if isinstance(reader, ops.Clip) and graph.tensors[reader.outputs[0]].dtype.is_integer:
-        return reader
-    return None
+def _integer_tail(graph: Graph, quantizer) -> list:
+    """Integer Relu/Clip steps that only read the quantizer's code (and each other): a QCDQ
+    narrowing Clip, a Relu of a signed code."""
+    tail = []
+    tensor = quantizer.outputs[0]
+    while True:
+        reader = sole_consumer(graph, tensor)
+        if not isinstance(reader, TAIL_OPS) or reader.inputs[0] != tensor:
+            return tail
+        if not graph.tensors[reader.outputs[0]].dtype.is_integer:
+            return tail
+        tail.append(reader)
+        tensor = reader.outputs[0]
 
 
 def _evaluate(graph: Graph, chain, quantizer, t_values: np.ndarray, tail=()) -> np.ndarray:
@@ -123,37 +177,65 @@ def _channel_probe(values: np.ndarray, n: int, channels: int, rank: int) -> np.n
 
 
 def absorb(graph: Graph, quantizer, notes: list[str]) -> bool:
-    """Replace the chain feeding ``quantizer`` and the quantizer by a MultiThreshold."""
+    """Replace the chain feeding ``quantizer`` and the quantizer by a MultiThreshold;
+    record the reason on the graph and return False when it cannot."""
+    reason = _absorb(graph, quantizer, notes)
+    if reason is None:
+        refusals.withdraw(graph, quantizer.name)
+        return True
+    refusals.record(graph, quantizer, reason, AbsorbThresholds.name)
+    return False
+
+
+def absorb_below(graph: Graph, tensor: str, notes: list[str]) -> bool:
+    """Absorb the quantizer reached from ``tensor`` through single-reader chain ops (the
+    ``2 p - K`` restore steps of the XNOR rewrite, say), if there is one."""
+    current = tensor
+    while True:
+        reader = sole_consumer(graph, current)
+        if reader is None or reader.inputs[0] != current:
+            return False
+        if isinstance(reader, Quantizer):
+            return absorb(graph, reader, notes)
+        if not isinstance(reader, CHAIN_OPS):
+            return False
+        current = reader.outputs[0]
+
+
+def _absorb(graph: Graph, quantizer, notes: list[str]) -> str | None:
     found = _chain(graph, quantizer)
     if found is None:
-        return False
+        return _why_no_chain(graph, quantizer)
     t, chain = found
     info = graph.tensors[t]
     rank = len(info.shape)
     if rank < 2:
-        return False
-    if isinstance(quantizer, ops.MultiThreshold) and quantizer.channel_axis % rank != 1:
-        return False
+        return f"its integer input '{t}' has no channel axis (shape {info.shape})"
+    if isinstance(quantizer, ops.MultiThreshold):
+        if quantizer.channel_axis % rank != 1:
+            return f"thresholds along axis {quantizer.channel_axis} (not the channel axis 1) cannot absorb a scale"
+        if graph.constant(quantizer.inputs[1]) is None:
+            return "thresholds computed at run time cannot become integer thresholds"
     channels = info.shape[1]
-    for op in chain:
-        for constant in op.inputs[1:]:
-            if per_channel(graph.constant(constant), rank, 1) is None:
-                return False
-    if isinstance(quantizer, ops.MultiThreshold) and graph.constant(quantizer.inputs[1]) is None:
-        return False
-    clip = _integer_clip(graph, quantizer)
-    final = clip or quantizer
+    tail = _integer_tail(graph, quantizer)
+    final = tail[-1] if tail else quantizer
     out_dtype = graph.tensors[final.outputs[0]].dtype
     low, high = int(info.dtype.min), int(info.dtype.max)
-    tail = [clip] if clip else []
     evaluate = lambda values: _evaluate(graph, chain, quantizer, values, tail)
     ends = evaluate(_channel_probe(np.array([low] * channels + [high] * channels), 2, channels, rank)).reshape(2, channels)
     decreasing = ends[0] > ends[1]
-    if np.any(decreasing) and not _can_negate(graph, t):
-        return False
+    reflection = _reflection(graph, t)
+    if np.any(decreasing) and reflection is None:
+        producer = graph.producer(t)
+        source = f"node '{producer.name}' ({producer.op_type})" if producer is not None else f"input '{t}'"
+        return (
+            f"the map from '{t}' to the code decreases in {int(np.count_nonzero(decreasing))} channel(s) (a negative "
+            f"scale) and {source} is not a product with constant weights that could be negated"
+        )
     levels = _levels(out_dtype)
     up = _search(evaluate, low, high, channels, rank, levels)
-    down = _search(lambda values: evaluate(-values), -high, -low, channels, rank, levels)
+    down = _search(lambda values: evaluate((reflection or 0) - values), (reflection or 0) - high,
+                   (reflection or 0) - low, channels, rank, levels)
     thresholds = np.where(decreasing[None, :], down, up).T
     if np.any(decreasing):
         _negate_channels(graph, t, decreasing)
@@ -166,21 +248,28 @@ def absorb(graph: Graph, quantizer, notes: list[str]) -> bool:
     ))
     flipped = int(np.count_nonzero(decreasing))
     detail = f"; {flipped} channel(s) with negative scale negated" if flipped else ""
+    after = f" and {len(tail)} integer step(s) after it" if tail else ""
     notes.append(
-        f"node '{quantizer.name}': {len(chain)} element-wise op(s) and {quantizer.op_type} absorbed into "
+        f"node '{quantizer.name}': {len(chain)} element-wise op(s), {quantizer.op_type}{after} absorbed into "
         f"{thresholds.shape[1]} integer threshold(s) per channel{detail}"
     )
-    return True
+    return None
 
 
-def _can_negate(graph: Graph, t: str) -> bool:
+def _reflection(graph: Graph, t: str) -> int | None:
+    """``c`` such that negating the weights of the product writing ``t`` makes it compute
+    ``c - t`` (0 for MatMul/Conv, K for XNOR-popcount), or None if it cannot be negated."""
     producer = graph.producer(t)
-    return (
-        isinstance(producer, (ops.MatMul, ops.Conv))
+    if not (
+        isinstance(producer, PRODUCTS)
         and graph.constant(producer.inputs[1]) is not None
         and len(producer.inputs) == 2
         and sole_consumer(graph, t) is not None
-    )
+    ):
+        return None
+    if isinstance(producer, ops.XnorPopcountMatMul):
+        return int(graph.constant(producer.inputs[1]).shape[0])
+    return 0
 
 
 def _negate_channels(graph: Graph, t: str, mask: np.ndarray) -> None:
