@@ -18,16 +18,18 @@ import onnx
 
 from bnncc.datatype import FLOAT32, DataType
 from bnncc.errors import ShapeError, UnsupportedModelError, UnsupportedOpError
+from bnncc.frontend.channels_last import CHANNELS_LAST_BUILDERS
 from bnncc.frontend.context import NodeContext
+from bnncc.frontend.domains import CHANNELS_LAST_DOMAIN, STANDARD_DOMAINS
 from bnncc.frontend.load import load_model
 from bnncc.frontend.quant_ops import CUSTOM_BUILDERS, QDQ_BUILDERS, QUANT_DOMAINS
-from bnncc.frontend.standard_ops import STANDARD_BUILDERS
+from bnncc.frontend.standard_ops import STANDARD_BUILDERS, VALUE_BUILDERS
 from bnncc.ir import ops
 from bnncc.ir.build import to_type
 from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
 
-STANDARD_DOMAINS = frozenset({"", "ai.onnx"})
+
 ALL_STANDARD = {**STANDARD_BUILDERS, **QDQ_BUILDERS}
 
 
@@ -139,16 +141,21 @@ class _Importer:
 
     def _import_node(self, index: int, node: onnx.NodeProto) -> None:
         name = self._node_name(index, node)
-        if node.op_type == "Constant" and node.domain in STANDARD_DOMAINS:
-            self._import_constant(name, node)
-            return
         for tensor in node.input:
             if tensor and tensor not in self.graph.tensors:
                 raise UnsupportedModelError(
                     f"node '{name}' ({node.op_type}): input '{tensor}' is not produced by any node"
                 )
-        builder = self._builder(name, node)
         ctx = NodeContext(node, name, self.graph, self.opset, self.onnx_types)
+        if node.domain in STANDARD_DOMAINS and node.op_type in VALUE_BUILDERS:
+            value = VALUE_BUILDERS[node.op_type](ctx)
+            if not node.output or not node.output[0]:
+                ctx.fail("has no output")
+            self.graph.add_constant(node.output[0], value, self._constant_type(node.output[0], value))
+            return
+        builder = self._builder(name, node)
+        # A builder may be a generator: each operation it yields is in the graph (shapes known)
+        # before it resumes, so it can build on what it added.
         for op in builder(ctx):
             self._add_or_fold(op)
 
@@ -157,22 +164,17 @@ class _Importer:
             return ALL_STANDARD[node.op_type]
         if node.domain in QUANT_DOMAINS and node.op_type in CUSTOM_BUILDERS:
             return CUSTOM_BUILDERS[node.op_type]
+        if node.domain == CHANNELS_LAST_DOMAIN and node.op_type in CHANNELS_LAST_BUILDERS:
+            return CHANNELS_LAST_BUILDERS[node.op_type]
         domain = node.domain or "ai.onnx"
-        supported = ", ".join(sorted(ALL_STANDARD)) + "; and " + ", ".join(sorted(CUSTOM_BUILDERS))
+        supported = (
+            ", ".join(sorted(ALL_STANDARD)) + "; and " + ", ".join(sorted(CUSTOM_BUILDERS))
+            + f"; and in '{CHANNELS_LAST_DOMAIN}': " + ", ".join(sorted(CHANNELS_LAST_BUILDERS))
+        )
         raise UnsupportedOpError(
             f"node '{name}': op type '{node.op_type}' (domain '{domain}') is not supported; "
             f"supported: {supported}"
         )
-
-    def _import_constant(self, name: str, node: onnx.NodeProto) -> None:
-        ctx = NodeContext(node, name, self.graph, self.opset, self.onnx_types)
-        for key in ("value", "value_float", "value_int", "value_floats", "value_ints"):
-            value = ctx.attr(key)
-            if value is not None:
-                value = np.asarray(value)
-                self.graph.add_constant(node.output[0], value, self._constant_type(node.output[0], value))
-                return
-        ctx.fail("only numeric Constant values are supported")
 
     def _add_or_fold(self, op) -> None:
         infos = [self.graph.tensors[t] for t in op.inputs if t]

@@ -104,17 +104,35 @@ def build_bipolar_quant(ctx: NodeContext):
 
 
 def build_trunc(ctx: NodeContext):
-    """QONNX Trunc, version 1 (5 inputs) or version 2 (7 inputs)."""
+    """QONNX/Brevitas Trunc, told apart by the number of inputs:
+
+    * 5 (QONNX v1, older Brevitas): ``x, scale, zeropt, in_bits, out_bits``;
+      ``shift = 2**(in_bits - out_bits)``, ``y = (code - zeropt) * scale``;
+    * 6 (Brevitas 0.13, e.g. ``TruncAvgPool2d``): ``x, scale, zeropt, in_bits, out_scale,
+      out_bits``;
+    * 7 (QONNX v2): ``x, scale, zeropt, in_bits, out_scale, out_zeropt, out_bits``.
+
+    For 6 and 7 inputs, as qonnx executes them: ``shift = 2**round(log2(out_scale / scale))``
+    (one power of two), ``y = (code - zeropt / shift) * out_scale``; ``out_zeropt`` is unused.
+    In every version ``code = round_mode(clip(round(x / scale + zeropt) / shift))``.
+    """
+    count = len(ctx.inputs)
+    if count not in (5, 6, 7):
+        ctx.fail(f"expected 5, 6 or 7 inputs (Trunc v1, Brevitas 0.13, Trunc v2), found {count}")
     scale = _check_scale(ctx, _float_array(ctx.const(1, "scale")))
     zero_point = _float_array(ctx.const(2, "zero point"))
     in_bits = _bit_width(ctx, 3, "input bit width")
-    if len(ctx.inputs) >= 7:
+    if count >= 6:
         out_scale = _check_scale(ctx, _float_array(ctx.const(4, "output scale")))
-        out_bits = _bit_width(ctx, 6, "output bit width")
-        ratio = out_scale / scale
-        shift = float(2.0 ** np.round(np.log2(np.unique(ratio))).reshape(-1)[0])
-        if np.unique(np.round(np.log2(ratio))).size != 1:
+        out_bits = _bit_width(ctx, count - 1, "output bit width")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = out_scale / scale
+        if not np.all(np.isfinite(ratio) & (ratio > 0)):
+            ctx.fail(f"output scale / scale must be positive and finite, got {np.unique(ratio).tolist()}")
+        exponents = np.unique(np.round(np.log2(ratio)))
+        if exponents.size != 1:
             ctx.fail("output scale / input scale must be one power of two")
+        shift = float(2.0 ** exponents[0])
         real_scale, real_zero_point = out_scale, zero_point / shift
     else:
         out_bits = _bit_width(ctx, 4, "output bit width")

@@ -288,6 +288,44 @@ def build_dropout(ctx: NodeContext):
     return [ops.Identity(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1])]
 
 
+def constant_value(ctx: NodeContext) -> np.ndarray:
+    """ONNX Constant: the value of its one numeric ``value*`` attribute."""
+    for key in ("value", "value_float", "value_int", "value_floats", "value_ints"):
+        value = ctx.attr(key)
+        if value is not None:
+            return np.asarray(value)
+    ctx.fail("only numeric Constant values are supported")
+
+
+#: Largest number of elements a folded ConstantOfShape may have.
+MAX_CONSTANT_ELEMENTS = 1 << 26
+
+
+def constant_of_shape_value(ctx: NodeContext) -> np.ndarray:
+    """ONNX ConstantOfShape(shape; value): ``full(shape, value)`` with ``value`` a one-element
+    tensor (default float32 zero). ``shape`` must be constant (TorchScript exports compute
+    Pad's pads this way)."""
+    shape = np.asarray(ctx.const(0, "shape"))
+    if shape.ndim != 1 or shape.dtype.kind not in "iu":
+        ctx.fail_shape(f"shape must be a 1-D integer tensor, got {shape.dtype} of shape {shape.shape}")
+    if np.any(shape < 0):
+        ctx.fail_shape(f"shape {shape.tolist()} has a negative dimension")
+    if int(np.prod(shape.astype(np.float64))) > MAX_CONSTANT_ELEMENTS:
+        ctx.fail_shape(f"shape {shape.tolist()} is too large to fold")
+    fill = ctx.attr("value")
+    fill = np.zeros(1, np.float32) if fill is None else np.asarray(fill)
+    if fill.size != 1:
+        ctx.fail(f"value must hold one element, got {fill.size}")
+    return np.full(tuple(int(d) for d in shape), fill.reshape(-1)[0], dtype=fill.dtype)
+
+
+#: Op types of the default ONNX domain whose output is a constant computed by the importer.
+VALUE_BUILDERS = {
+    "Constant": constant_value,
+    "ConstantOfShape": constant_of_shape_value,
+}
+
+
 #: ONNX op type -> builder, for the default ONNX domain.
 STANDARD_BUILDERS = {
     "Add": _simple(ops.Add),

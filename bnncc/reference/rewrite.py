@@ -15,7 +15,8 @@ then ``Add``, in the input's float type, as QONNX computes it in numpy):
   range of the output bit width and ``shift`` a constant power of two.
   Version 1 (5 inputs ``x, scale, zeropt, in_bits, out_bits``): ``shift = 2**(in_bits -
   out_bits)``, ``y = (code - zero_point) * scale``.
-  Version 2 (7 inputs ``x, scale, zeropt, in_bits, out_scale, out_zeropt, out_bits``):
+  Version 2 (7 inputs ``x, scale, zeropt, in_bits, out_scale, out_zeropt, out_bits``) and
+  Brevitas 0.13's export (6 inputs, the same without ``out_zeropt``):
   ``shift = 2**round(log2(out_scale / scale))``, ``y = (code - zero_point / shift) *
   out_scale``; like QONNX, the ``out_zeropt`` input is not used.
 * ``MultiThreshold``: ``count = sum_i [x >= T[c, i]]`` with ``c`` the index along the channel
@@ -33,8 +34,9 @@ Opset: the emitted ops need default-domain opset >= 13 (``ReduceSum`` with an ``
 ``GreaterOrEqual``). A model with a lower opset is first converted with onnx's version
 converter, which adapts each node whose meaning changed between the versions (``Softmax``,
 ``Split``, ``Squeeze``, ``ReduceSum`` ...); if the converter fails the model is rejected.
-Custom ops in other domains, or in subgraphs of control-flow nodes, are left unchanged for the
-importer to reject.
+qonnx's channels-last Conv/MaxPool/BatchNormalization become Transpose + standard op + Transpose
+first (:mod:`bnncc.reference.channels_last`). Custom ops in other domains, or in subgraphs of
+control-flow nodes, are left unchanged for the importer to reject.
 """
 
 from __future__ import annotations
@@ -49,13 +51,15 @@ from onnx import TensorProto, helper, numpy_helper
 from bnncc import quant_math
 from bnncc.datatype import DataType
 from bnncc.errors import UnsupportedModelError
+from bnncc.frontend.domains import QUANT_DOMAINS, STANDARD_DOMAINS
 from bnncc.naming import code_tensor_name
+from bnncc.reference.channels_last import rewrite_channels_last
 
 #: Domains under which Brevitas, QONNX and FINN write the same quantization ops.
-CUSTOM_DOMAINS = frozenset({"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general", "finn"})
+CUSTOM_DOMAINS = QUANT_DOMAINS
 
 #: Spellings of the standard ONNX domain.
-DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
+DEFAULT_DOMAINS = STANDARD_DOMAINS
 
 #: Lowest default-domain opset of the ops this rewrite emits.
 MIN_OPSET = 13
@@ -80,9 +84,12 @@ def rewrite_custom_ops(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[st
     rewritten = onnx.ModelProto()
     rewritten.CopyFrom(model)
     codes: list[str] = []
+    changed = rewrite_channels_last(rewritten.graph, _all_names(rewritten.graph))
     if any(_handler_for(node) is not None for node in rewritten.graph.node):
         rewritten = _ensure_opset(rewritten)
         codes = _rewrite_graph(rewritten)
+        changed = True
+    if changed:
         _prune_opset_imports(rewritten)
     rewritten.ir_version = _ir_version(rewritten, model.ir_version)
     return rewritten, codes
@@ -556,11 +563,13 @@ def _trunc_v1_output(e: _Emitter, zero: str | None) -> tuple[int, np.ndarray, st
 
 
 def _trunc_v2_output(e: _Emitter, zero: str | None) -> tuple[int, np.ndarray, str | None, str]:
-    """Trunc version 2 (``x, scale, zeropt, in_bits, out_scale, out_zeropt, out_bits``):
-    ``shift = 2**round(log2(out_scale / scale))``; ``y = (code - zeropt / shift) * out_scale``.
-    As in QONNX, ``in_bits`` and ``out_zeropt`` do not enter the computation (and need not be
-    constant); ``scale`` and ``out_scale`` must be constant to compute ``shift``."""
-    out_bits = e.bit_width(6, "output bit width")
+    """Trunc version 2 (``x, scale, zeropt, in_bits, out_scale, out_zeropt, out_bits``) and
+    Brevitas 0.13's 6-input Trunc (``x, scale, zeropt, in_bits, out_scale, out_bits``, no
+    ``out_zeropt``): ``shift = 2**round(log2(out_scale / scale))``; ``y = (code - zeropt /
+    shift) * out_scale``. As in QONNX, ``in_bits`` and ``out_zeropt`` do not enter the
+    computation (and need not be constant); ``scale`` and ``out_scale`` must be constant to
+    compute ``shift``."""
+    out_bits = e.bit_width(len(e.node.input) - 1, "output bit width")
     scale = np.asarray(e.constant_input(1, "scale"), dtype=np.float64)
     out_scale = np.asarray(e.constant_input(4, "output scale"), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -577,8 +586,8 @@ def _trunc_v2_output(e: _Emitter, zero: str | None) -> tuple[int, np.ndarray, st
     return out_bits, shift, out_zero, e.parameter(4)
 
 
-#: Trunc versions by number of inputs.
-TRUNC_VERSIONS = {5: _trunc_v1_output, 7: _trunc_v2_output}
+#: Trunc versions by number of inputs (6: Brevitas 0.13, which leaves out ``out_zeropt``).
+TRUNC_VERSIONS = {5: _trunc_v1_output, 6: _trunc_v2_output, 7: _trunc_v2_output}
 
 
 def _rewrite_trunc(e: _Emitter) -> None:

@@ -1,0 +1,60 @@
+"""Builders for qonnx's channels-last ops (domain ``qonnx.custom_op.channels_last``).
+
+qonnx executes such a node as the standard op on NCHW tensors between transposes:
+``y = transpose(op(transpose(x, (0, 3, 1, 2)), ...), (0, 2, 3, 1))``. The data input is NHWC;
+a channels-last ``Conv`` also stores its weight as ``(O, kH, kW, I/group)`` and transposes it
+the same way to ``(O, I/group, kH, kW)``; the other inputs (bias, BatchNorm parameters) are
+per-channel vectors and stay as they are. The importer builds exactly that: Transpose ops
+(folded when their input is constant), the standard op under the node's own name, and a
+Transpose back to NHWC writing the node's output.
+"""
+
+from __future__ import annotations
+
+import onnx
+
+from bnncc.frontend.context import NodeContext
+from bnncc.frontend.standard_ops import build_batchnorm, build_conv, build_maxpool
+from bnncc.ir import ops
+
+#: NHWC -> NCHW and back.
+TO_NCHW = (0, 3, 1, 2)
+TO_NHWC = (0, 2, 3, 1)
+
+
+def _wrapped(inner, transposed: tuple[int, ...]):
+    """Builder of a channels-last op: inputs ``transposed`` go to NCHW, ``inner`` builds the
+    standard op, its output goes back to NHWC."""
+
+    def build(ctx: NodeContext):
+        inputs = list(ctx.inputs)
+        for index in transposed:
+            if not ctx.has_input(index):
+                continue
+            shape = ctx.info(index).shape
+            if len(shape) != 4:
+                ctx.fail(f"input {index} ('{inputs[index]}') has shape {shape}; channels-last ops are supported on 4-D tensors only")
+            nchw = ctx.fresh(f"input{index}_nchw")
+            yield ops.Transpose(name=ctx.fresh(f"to_nchw{index}"), inputs=[inputs[index]], outputs=[nchw], perm=TO_NCHW)
+            inputs[index] = nchw
+        if len(ctx.outputs) > 1 and any(ctx.outputs[1:]):
+            ctx.fail("only the first output of a channels-last op is supported")
+        standard = onnx.NodeProto()
+        standard.CopyFrom(ctx.node)
+        standard.domain = ""
+        del standard.input[:]
+        standard.input.extend(inputs)
+        del standard.output[:]
+        standard.output.append(ctx.fresh("output_nchw"))
+        yield from inner(NodeContext(standard, ctx.name, ctx.graph, ctx.opset, ctx.onnx_types))
+        yield ops.Transpose(name=ctx.fresh("to_nhwc"), inputs=[standard.output[0]], outputs=ctx.outputs[:1], perm=TO_NHWC)
+
+    return build
+
+
+#: Op type -> builder, for ops in the channels-last domain.
+CHANNELS_LAST_BUILDERS = {
+    "Conv": _wrapped(build_conv, (0, 1)),
+    "MaxPool": _wrapped(build_maxpool, (0,)),
+    "BatchNormalization": _wrapped(build_batchnorm, (0,)),
+}
