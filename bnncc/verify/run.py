@@ -12,9 +12,10 @@ from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
 from bnncc.naming import CODE_SUFFIX
 from bnncc.compile import FOLDING_FILE, build_stages
+from bnncc.errors import stage
 from bnncc.passes.apply_folding import load_folding
 from bnncc.reference.runner import ReferenceRunner
-from bnncc.verify.compare import StageReport, verify_stages
+from bnncc.verify.compare import Comparison, StageReport, compare_stage
 from bnncc.verify.inputs import load_inputs, random_inputs
 
 COLUMNS = ("stage", "samples", "exact", "tie-only", "mismatch", "max |err|", "tensors")
@@ -95,9 +96,29 @@ def reference_outputs(model, graphs) -> list[str]:
     return wanted
 
 
-def model_stages(graph: Graph, folding: dict | None = None, log=lambda message: None) -> list[tuple[str, Graph]]:
-    """The IR after import, after every pass of the pipeline and after folding."""
-    return [(stage.name, stage.graph) for stage in build_stages(graph, folding, str(FOLDING_FILE), log=log)]
+def model_stages(graph: Graph, folding: dict | None = None, log=lambda message: None,
+                 on_stage: Callable[[tuple[str, Graph]], None] = lambda stage: None) -> list[tuple[str, Graph]]:
+    """The IR after import, after every pass of the pipeline and after folding; ``on_stage``
+    sees each as soon as it exists."""
+    return [(s.name, s.graph) for s in build_stages(graph, folding, str(FOLDING_FILE), log=log,
+                                                     on_stage=lambda s: on_stage((s.name, s.graph)))]
+
+
+#: Attribute under which :func:`verify_model` leaves what it verified on the exception that
+#: stopped it.
+PARTIAL_ATTRIBUTE = "bnncc_verify_result"
+
+
+def partial_result(exc: BaseException) -> VerifyResult | None:
+    """The stages verified before ``exc`` stopped :func:`verify_model`, if it did."""
+    return getattr(exc, PARTIAL_ATTRIBUTE, None)
+
+
+def _attach(exc: BaseException, result: VerifyResult) -> None:
+    try:
+        setattr(exc, PARTIAL_ATTRIBUTE, result)
+    except AttributeError:  # an exception type that refuses new attributes
+        pass
 
 
 def verify_model(
@@ -111,24 +132,51 @@ def verify_model(
     log: Callable[[str], None] = lambda message: None,
 ) -> VerifyResult:
     """Verify the model at ``path`` on ``samples`` random inputs (or those in ``input_file``);
-    with ``build_dir``, also the RTL compiled there."""
-    model = load_model(path)
-    graph = import_model(model, source=str(path))
-    log(f"imported {path}: {sum(graph.op_count().values())} operations")
-    if input_file is not None:
-        inputs = load_inputs(input_file, graph)
-    else:
-        inputs = random_inputs(graph, samples, seed, *value_range)
-    folding = load_folding(build_dir / FOLDING_FILE) if build_dir is not None and (build_dir / FOLDING_FILE).exists() else None
-    stages = model_stages(graph, folding, log=log)
-    reference = ReferenceRunner(model, extra_outputs=reference_outputs(model, [g for _, g in stages]))
-    reports = verify_stages(stages, inputs, reference.run)
-    count = next(iter(inputs.values())).shape[0]
-    result = VerifyResult(model=str(path), samples=int(count), stages=reports)
-    if build_dir is not None:
-        from bnncc.verify.rtl import load_design, verify_rtl
+    with ``build_dir``, also the RTL compiled there.
 
-        design = load_design(stages[-1][1], build_dir)
-        log(f"simulating {build_dir} in Verilator ({stall} % stalls on both sides)")
-        result.rtl = verify_rtl(stages[-1][1], design, inputs, seed=seed + 1, in_stall=stall, out_stall=stall)
+    When a pass, a comparison or the simulation fails, the stages that ran are still
+    compared, and the exception carries that partial :class:`VerifyResult` (read it with
+    :func:`partial_result`) so that the caller can show the evidence before the error."""
+    with stage("import"):
+        model = load_model(path)
+        graph = import_model(model, source=str(path))
+    log(f"imported {path}: {sum(graph.op_count().values())} operations")
+    with stage("inputs"):
+        if input_file is not None:
+            inputs = load_inputs(input_file, graph)
+        else:
+            inputs = random_inputs(graph, samples, seed, *value_range)
+    count = next(iter(inputs.values())).shape[0]
+    result = VerifyResult(model=str(path), samples=int(count))
+    try:
+        folding = load_folding(build_dir / FOLDING_FILE) if build_dir is not None and (build_dir / FOLDING_FILE).exists() \
+            else None
+        stages: list[tuple[str, Graph]] = []
+        failure = None
+        try:
+            model_stages(graph, folding, log=log, on_stage=stages.append)
+        except Exception as exc:  # compare what ran, then raise it
+            failure = exc
+        try:
+            with stage("reference"):
+                reference = ReferenceRunner(model, extra_outputs=reference_outputs(model, [g for _, g in stages]))
+                comparison = Comparison(inputs, reference.run(inputs))
+            for name, stage_graph in stages:
+                with stage(f"comparison after {name}"):
+                    result.stages.append(compare_stage(name, stage_graph, comparison))
+        except Exception:
+            if failure is None:
+                raise
+        if failure is not None:
+            raise failure
+        if build_dir is not None:
+            from bnncc.verify.rtl import load_design, verify_rtl
+
+            with stage("simulate"):
+                design = load_design(stages[-1][1], build_dir)
+                log(f"simulating {build_dir} in Verilator ({stall} % stalls on both sides)")
+                result.rtl = verify_rtl(stages[-1][1], design, inputs, seed=seed + 1, in_stall=stall, out_stall=stall)
+    except Exception as exc:
+        _attach(exc, result)
+        raise
     return result
