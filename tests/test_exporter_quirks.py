@@ -1,0 +1,203 @@
+"""Files as real exporters write them load, import and verify exactly (tests/quirk_models.py
+builds one small model per quirk); the published models in ../shared/models are checked too
+where that directory exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+import quirk_models as quirks
+from bnncc.errors import ModelLoadError, UnsupportedModelError
+from bnncc.frontend import import_model, load_model
+from bnncc.ir import ops
+from bnncc.naming import code_tensor_name
+from bnncc.reference import ReferenceRunner
+from bnncc.verify.compare import verify_stages
+from bnncc.verify.inputs import random_inputs
+from bnncc.verify.run import verify_model
+
+SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
+
+
+def _save(tmp_path, model, name="quirk.onnx") -> Path:
+    path = tmp_path / name
+    onnx.save(model, path)
+    return path
+
+
+def _import_exact(path: Path, samples=24, value_range=(-1.0, 1.0)):
+    """Load and import ``path``; the imported IR equals onnxruntime on the reference rewrite."""
+    model = load_model(path)
+    graph = import_model(model, source=str(path))
+    inputs = random_inputs(graph, samples, 0, *value_range)
+    [report] = verify_stages([("import", graph)], inputs, ReferenceRunner(model).run)
+    assert report.mismatches == 0 and report.exact + report.ties == samples, report
+    assert report.compared_tensors > 1
+    return model, graph
+
+
+def _pipeline_exact(path: Path, samples=24, value_range=(-1.0, 1.0)):
+    result = verify_model(path, samples=samples, value_range=value_range)
+    assert result.ok, result.table()
+    assert len(result.stages) > 5
+    return result
+
+
+def _ort(model, feeds):
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+# -- custom domains without opset import, FINN-ONNX ---------------------------------------------
+def test_finn_multithreshold_without_opset_import(tmp_path):
+    model = quirks.finn_tfc_like()
+    assert "finn.custom_op.general" not in {o.domain for o in model.opset_import}
+    with pytest.raises(onnx.checker.ValidationError):
+        onnx.checker.check_model(model)
+    loaded, graph = _import_exact(_save(tmp_path, model), value_range=(0.0, 255.0))
+    assert sum(isinstance(op, ops.MultiThreshold) for op in graph.ops()) == 2
+    assert graph.tensors["label"].shape == (1, 1)
+
+
+def test_brevitas_domain_without_import_ir6_opset9_initializers_as_inputs(tmp_path):
+    model = quirks.zoo_tfc_like()
+    assert model.ir_version == 6 and len(model.graph.input) == 1 + len(model.graph.initializer)
+    path = _save(tmp_path, model)
+    graph = import_model(load_model(path), source=str(path))
+    assert graph.inputs == ["x"]
+    _pipeline_exact(path, value_range=(0.0, 1.0))
+
+
+def test_unknown_domain_without_import_is_refused(tmp_path):
+    path = _save(tmp_path, quirks.unknown_domain_unimported())
+    with pytest.raises(ModelLoadError, match=r"node 'Gemm_0'.*domain 'com\.example\.ops'"):
+        load_model(path)
+
+
+def test_future_opset_is_refused(tmp_path):
+    path = _save(tmp_path, quirks.future_opset(99))
+    highest = onnx.defs.onnx_opset_version()
+    with pytest.raises(ModelLoadError) as error:
+        load_model(path)
+    message = str(error.value)
+    assert str(path) in message and "opset 99" in message and f"({highest})" in message
+    assert len(message.splitlines()) == 1
+
+
+# -- old opset spellings ------------------------------------------------------------------------
+@pytest.mark.parametrize("opset", [9, 10])
+def test_old_opset_spellings(tmp_path, opset):
+    path = _save(tmp_path, quirks.old_opset_cnn(opset))
+    graph = import_model(load_model(path), source=str(path))
+    clip = next(op for op in graph.ops() if isinstance(op, ops.Clip))
+    assert (clip.low, clip.high) == (-2.0, 2.0)
+    pad = next(op for op in graph.ops() if isinstance(op, ops.Pad))
+    assert pad.pads == (1, 1, 1, 1)
+    topk = next(op for op in graph.ops() if isinstance(op, ops.TopK))
+    assert topk.k == 1
+    _pipeline_exact(path)
+
+
+def test_gemm_without_c(tmp_path):
+    _pipeline_exact(_save(tmp_path, quirks.gemm_without_c()))
+
+
+# -- channels-last ops --------------------------------------------------------------------------
+def test_channels_last_ops_import_exactly(tmp_path):
+    model = quirks.channels_last_cnn()
+    path = _save(tmp_path, model)
+    loaded, graph = _import_exact(path)
+    conv = next(op for op in graph.ops() if isinstance(op, ops.Conv))
+    assert conv.name == "Conv_0" and conv.pads == (1, 1, 1, 1)
+    rewritten = ReferenceRunner(loaded).model
+    assert not any(node.domain == "qonnx.custom_op.channels_last" for node in rewritten.graph.node)
+
+
+def test_channels_last_reference_matches_an_nchw_model(tmp_path):
+    """Independent of the Transpose rewrite: the same network written in standard NCHW ops
+    (input and Conv weight transposed in numpy) gives the same output."""
+    model = quirks.channels_last_cnn()
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 6, 6, 2)).astype(np.float32)
+    reference = ReferenceRunner(load_model(_save(tmp_path, model))).run({"x": x})["y"]
+
+    nchw = onnx.ModelProto()
+    nchw.CopyFrom(model)
+    weights = {i.name: i for i in nchw.graph.initializer}
+    w1 = onnx.numpy_helper.to_array(weights["w1"]).transpose(0, 3, 1, 2)
+    weights["w1"].CopyFrom(onnx.numpy_helper.from_array(np.ascontiguousarray(w1), "w1"))
+    w2 = onnx.numpy_helper.to_array(weights["w2"]).reshape(3, 3, 4, 3).transpose(2, 0, 1, 3).reshape(36, 3)
+    weights["w2"].CopyFrom(onnx.numpy_helper.from_array(np.ascontiguousarray(w2), "w2"))
+    for node in nchw.graph.node:
+        if node.domain == "qonnx.custom_op.channels_last":
+            node.domain = ""
+    dims = nchw.graph.input[0].type.tensor_type.shape.dim
+    for dim, size in zip(dims, (1, 2, 6, 6)):
+        dim.dim_value = size
+    rewritten = ReferenceRunner(nchw).model
+    [expected] = _ort(onnx.ModelProto.FromString(rewritten.SerializeToString()), {"x": x.transpose(0, 3, 1, 2)})[:1]
+    np.testing.assert_array_equal(reference, expected)
+
+
+# -- Brevitas 0.13 Trunc ------------------------------------------------------------------------
+def test_brevitas_six_input_trunc(tmp_path):
+    path = _save(tmp_path, quirks.brevitas_trunc6())
+    model = load_model(path)
+    trunc = next(op for op in import_model(model).ops() if isinstance(op, ops.Trunc))
+    assert trunc.shift == 16.0 and (trunc.low, trunc.high) == (-8, 7)
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 8)).astype(np.float32)
+    outputs = ReferenceRunner(model).run({"x": x})
+    # qonnx's trunc: y = (clip(floor(round(x / s) / 2**(8 - 4)), -8, 7) - 0) * out_scale
+    code = np.clip(np.round(x / np.float32(0.0625)), -128, 127)
+    expected = np.clip(np.floor(code / 16), -8, 7)
+    np.testing.assert_array_equal(outputs[code_tensor_name("xt")], expected.astype(np.float32))
+    _pipeline_exact(path)
+
+
+# -- TorchScript's ConstantOfShape pads -----------------------------------------------------------
+def test_constant_of_shape_pads_fold(tmp_path):
+    path = _save(tmp_path, quirks.torchscript_constant_pad(value=-1.0))
+    graph = import_model(load_model(path), source=str(path))
+    pad = next(op for op in graph.ops() if isinstance(op, ops.Pad))
+    assert pad.pads == (1, 1, 1, 1) and pad.value == -1.0
+    assert not any(type(op).__name__ in ("Concat", "Slice", "Cast") for op in graph.ops())
+    _pipeline_exact(path)
+
+
+# -- published models (../shared/models) ----------------------------------------------------------
+def _shared(name: str) -> Path:
+    path = SHARED_MODELS / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (published models live in ../shared/models beside the checkout)")
+    return path
+
+
+@pytest.mark.parametrize("name", ["finn_tfc_w1a1.onnx", "qonnx_zoo_tfc_2w2a.onnx", "hls4ml_bnn_fc_1layer.onnx"])
+def test_published_models_import_exactly(name):
+    path = _shared(name)
+    value_range = (0.0, 255.0) if name.startswith("finn") else (0.0, 1.0) if "zoo" in name else (-1.0, 1.0)
+    _import_exact(path, samples=20, value_range=value_range)
+
+
+def test_finn_tfc_reference_labels():
+    path = _shared("finn_tfc_w1a1.onnx")
+    x = np.load(SHARED_MODELS / "finn_tfc_w1a1.input.npy").astype(np.float32)
+    expected = np.load(SHARED_MODELS / "finn_tfc_w1a1.expected.npy")
+    model = load_model(path)
+    labels = ReferenceRunner(model).run({"global_in": x})["global_out"]
+    np.testing.assert_array_equal(labels.ravel(), expected.ravel())
+
+
+@pytest.mark.parametrize("name", ["hls4ml_separable_conv_ch_last.onnx", "hls4ml_branched_ch_last.onnx"])
+def test_channels_last_published_models_get_past_load(name):
+    """Load and the channels-last ops are accepted; what the later issue adds (LeakyRelu,
+    depthwise conv, Resize) is refused by name."""
+    path = _shared(name)
+    with pytest.raises(UnsupportedModelError, match=r"node '\w+'.*(LeakyRelu|depthwise|group|Resize)"):
+        import_model(load_model(path), source=str(path))
