@@ -38,6 +38,11 @@ QCDQ narrowing Clip) join it as well: ``g(Q(f(t)))`` for a non-decreasing intege
 is still a monotone integer-valued map of ``t`` with values in the output type, so the
 code is ``min + #{L > min : g(Q(f(t))) >= L}``, which is what a MultiThreshold computes.
 
+When ``t`` is the output of a max-pool and the map increases (or is constant) in every
+channel, the thresholds move in front of the pool: ``h(max_i v_i) = max_i h(v_i)`` for a
+non-decreasing ``h``, so the pool then takes the maximum of narrow codes instead of wide
+accumulators (the product and its thresholds become one stage).
+
 When the map decreases in a channel, the product writing ``t`` is negated in that channel:
 a MatMul or Conv then computes ``t' = -t``, an XNOR-popcount ``p' = K - p`` (the popcount
 of the negated weights); the thresholds are found on ``t'`` (``t = c - t'`` with ``c = 0``
@@ -248,12 +253,32 @@ def _absorb(graph: Graph, quantizer, notes: list[str]) -> str | None:
     ))
     flipped = int(np.count_nonzero(decreasing))
     detail = f"; {flipped} channel(s) with negative scale negated" if flipped else ""
+    if not flipped and _hoist_above_maxpool(graph, quantizer.name):
+        detail += f"; moved in front of max-pool '{graph.producer(final.outputs[0]).name}'"
     after = f" and {len(tail)} integer step(s) after it" if tail else ""
     notes.append(
         f"node '{quantizer.name}': {len(chain)} element-wise op(s), {quantizer.op_type}{after} absorbed into "
         f"{thresholds.shape[1]} integer threshold(s) per channel{detail}"
     )
     return None
+
+
+def _hoist_above_maxpool(graph: Graph, name: str) -> bool:
+    """``MultiThreshold(MaxPool(x))`` -> ``MaxPool(MultiThreshold(x))`` for the (non-decreasing)
+    thresholds ``name`` when ``x`` is an integer stream read only by the pool."""
+    mt = graph.op(name)
+    pool = graph.producer(mt.inputs[0])
+    if not isinstance(pool, ops.MaxPool) or sole_consumer(graph, pool.outputs[0]) is not mt:
+        return False
+    source = graph.tensors[pool.inputs[0]]
+    if not (source.dtype.is_integer and source.batched):
+        return False
+    codes = graph.fresh_name(f"{name}_unpooled")
+    graph.remove_op(mt.name)
+    graph.remove_op(pool.name)
+    add_inferred(graph, mt.clone(inputs=[pool.inputs[0]] + mt.inputs[1:], outputs=[codes]))
+    add_inferred(graph, pool.clone(inputs=[codes], outputs=list(mt.outputs)))
+    return True
 
 
 def _reflection(graph: Graph, t: str) -> int | None:

@@ -23,6 +23,11 @@ Then, repeatedly, an affine operation moves past the operation that reads it:
 
 ``x * 1`` and ``x + 0`` disappear. The moves stop at quantizers, graph outputs and
 anything else, leaving at most ``Mul`` then ``Add`` in front of each.
+
+A ``Relu`` sinks below the max-pooling and shape operations that read it, so that it ends
+next to the quantizer whose thresholds absorb it: ``maxpool(relu(x)) = relu(maxpool(x))``
+(``max(max_i x_i, 0) = max_i max(x_i, 0)``; the padding of a max-pool never wins either
+way) and ``T(relu(x)) = relu(T(x))`` for a shape operation T (element-wise).
 """
 
 from __future__ import annotations
@@ -53,8 +58,27 @@ class Streamline(Pass):
 
     def apply(self, graph: Graph, notes: list[str]) -> None:
         canonicalize(graph, notes)
-        while move_one(graph, notes):
+        while move_one(graph, notes) or sink_relu(graph, notes):
             pass
+
+
+def sink_relu(graph: Graph, notes: list[str]) -> bool:
+    """Move the first Relu read only by a MaxPool or shape operation below it; True if one
+    moved."""
+    for op in graph.ops():
+        if not isinstance(op, ops.Relu):
+            continue
+        reader = sole_consumer(graph, op.outputs[0])
+        if not isinstance(reader, (ops.MaxPool,) + SHAPE_OPS) or reader.inputs[0] != op.outputs[0]:
+            continue
+        graph.remove_op(op.name)
+        graph.remove_op(reader.name)
+        middle = graph.fresh_name(f"{reader.name}_pre")
+        add_inferred(graph, reader.clone(inputs=[op.inputs[0]] + list(reader.inputs[1:]), outputs=[middle]))
+        add_inferred(graph, op.clone(inputs=[middle], outputs=[reader.outputs[0]]))
+        notes.append(f"node '{op.name}': Relu moved past '{reader.name}' ({reader.op_type} commutes with max(x, 0))")
+        return True
+    return False
 
 
 # -- canonical forms ----------------------------------------------------------------------
