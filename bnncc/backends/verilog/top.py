@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bnncc.backends.emitter import Emitter
 from bnncc.backends.verilog.fifo_sizing import derive_fifo_depths
+from bnncc.backends.verilog.module_rules import check_parameters
 from bnncc.backends.verilog.stages import StageRTL, Stream, converter_widths
 
 TOP_MODULE = "bnncc_top"
@@ -31,13 +32,15 @@ def chain(stages: list[StageRTL], fifo_depths: dict[str, int] | None = None, def
     """The instances from the top's input to its output. The FIFO in front of a stage is
     ``fifo_depths[stage.instance]`` deep if given, else as derived by ``fifo_sizing`` (at
     least ``default_depth``); the output FIFO is ``fifo_depths["output"]`` or
-    ``default_depth`` deep (the sink is always ready)."""
+    ``default_depth`` deep (the sink is always ready). The FIFOs' and converters' parameters
+    are checked against their modules' rules; an error names the stage they feed."""
     fifo_depths = fifo_depths or {}
     derived = {} if all(stage.instance in fifo_depths for stage in stages) else derive_fifo_depths(stages, default_depth)
     links: list[Link] = []
     current = stages[0].input
     frame_elems = stages[0].in_beats * stages[0].input.elems
     for stage in stages:
+        first_own = len(links)  # the converters and FIFO in front of this stage
         for index, elems in enumerate(converter_widths(current, stage.input)):
             target = Stream(elems, current.dtype)
             links.append(Link(f"{stage.instance}_convert{index}", "width_converter",
@@ -46,12 +49,15 @@ def chain(stages: list[StageRTL], fifo_depths: dict[str, int] | None = None, def
             current = target
         depth = fifo_depths[stage.instance] if stage.instance in fifo_depths else derived[stage.instance]
         links.append(Link(f"{stage.instance}_fifo", "stream_fifo", {"WIDTH": current.width, "DEPTH": depth}, current, current))
+        for link in links[first_own:]:
+            check_parameters(link.module, link.parameters, stage.node, link.instance)
         links.append(Link(stage.instance, stage.module, stage.parameters, stage.input, stage.output, stage.cycles,
                           stage.hints))
         current = stage.output
         frame_elems = stage.out_beats * stage.output.elems
     depth = fifo_depths.get("output", default_depth)
     links.append(Link("output_fifo", "stream_fifo", {"WIDTH": current.width, "DEPTH": depth}, current, current))
+    check_parameters("stream_fifo", links[-1].parameters, stages[-1].node, "output_fifo")
     return links
 
 
