@@ -67,3 +67,44 @@ def test_xnor_leaves_multibit_products():
     before = AbsorbThresholds().run(prepared(tiny_mlp(bits=2))).graph
     result = XnorPopcount().run(before)
     assert not result.changed
+
+
+def _bnn_restore_graph(scale):
+    """x (BIPOLAR) @ W (BIPOLAR) -> + bias -> * scale -> MultiThreshold(BIPOLAR): what a
+    FINN-ONNX binary layer with a bias looks like before the XNOR rewrite."""
+    from bnncc.datatype import BIPOLAR, FLOAT32, DataType
+    from bnncc.ir.build import add_inferred, new_constant
+    from bnncc.ir.graph import Graph
+
+    rng = np.random.default_rng(11)
+    graph = Graph("bnn")
+    graph.inputs.append("x")
+    graph.set_tensor("x", (1, 9), BIPOLAR)
+    w = new_constant(graph, "w", rng.choice([-1, 1], (9, 5)), BIPOLAR)
+    add_inferred(graph, ops.MatMul(name="fc", inputs=["x", w], outputs=["acc"]))
+    b = new_constant(graph, "b", rng.integers(-3, 4, (1, 5)), DataType.int(4))
+    add_inferred(graph, ops.Add(name="bias", inputs=["acc", b], outputs=["biased"]))
+    s = new_constant(graph, "s", np.asarray(scale, dtype=np.float64).reshape(1, 5), FLOAT32)
+    add_inferred(graph, ops.Mul(name="scale", inputs=["biased", s], outputs=["scaled"]))
+    t = new_constant(graph, "t", np.full((1, 1), 0.5), FLOAT32)
+    add_inferred(graph, ops.MultiThreshold(name="act", inputs=["scaled", t], outputs=["y"], out_dtype=BIPOLAR, channel_axis=1))
+    graph.outputs.append("y")
+    return graph
+
+
+@pytest.mark.parametrize("scale", [[1, 1, 1, 1, 1], [1.5, -1, 0.5, -2, 0]], ids=["positive", "mixed-signs-and-zero"])
+def test_xnor_restore_steps_join_following_thresholds(scale):
+    """The 2p - K the XNOR rewrite leaves, a bias and a scale of any sign between the
+    product and thresholds become the thresholds (no Mul or Add left); channels whose map
+    decreases get negated weights, which an XNOR-popcount turns into K - p."""
+    from bnncc.executor import Executor
+
+    before = _bnn_restore_graph(scale)
+    result = XnorPopcount().run(before)
+    kinds = result.graph.op_count()
+    assert kinds == {"MultiThreshold": 1, "XnorPopcountMatMul": 1}, kinds
+    x = np.array(np.meshgrid(*[[-1, 1]] * 9)).reshape(9, -1).T  # every input
+    expected = Executor(before).run({"x": x})["y"]
+    np.testing.assert_array_equal(Executor(result.graph).run({"x": x})["y"], expected)
+    if scale[4] == 0:
+        assert len(np.unique(expected[:, 4])) == 1  # zero scale: a constant channel

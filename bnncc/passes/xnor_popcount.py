@@ -6,7 +6,10 @@ where the two bits agree (XNOR, then popcount). The product becomes
 ``XnorPopcountMatMul`` computing ``p``, and the affine correction is folded forward:
 
 * into a following ``MultiThreshold``: ``2p - K >= T  <=>  p >= ceil((T + K) / 2)``;
-* otherwise (the last layer) into an explicit ``Mul(2)``, ``Add(-K)`` on the integer ``p``.
+* otherwise into an explicit ``Mul(2)``, ``Add(-K)`` on the integer ``p``; when those
+  steps (and any bias, scale or Relu after them) lead to a quantizer, they become part of
+  its thresholds (:func:`bnncc.passes.absorb_thresholds.absorb_below`), so no ``Mul`` or
+  ``Add`` is left between hardware stages. Only the last layer keeps them, on the host.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from bnncc.datatype import BIPOLAR, DataType
 from bnncc.ir import ops
 from bnncc.ir.build import add_inferred, new_constant
 from bnncc.ir.graph import Graph
+from bnncc.passes.absorb_thresholds import absorb_below
 from bnncc.passes.base import Pass
 from bnncc.passes.patterns import sole_consumer
 
@@ -64,3 +68,4 @@ def rewrite(graph: Graph, op, notes: list[str]) -> None:
     add_inferred(graph, ops.Mul(name=graph.fresh_name(f"{op.name}_times_two"), inputs=[popcount, two], outputs=[doubled]))
     add_inferred(graph, ops.Add(name=graph.fresh_name(f"{op.name}_minus_k"), inputs=[doubled, minus_k], outputs=[op.outputs[0]]))
     notes.append(f"node '{op.name}': XNOR-popcount over {k} bits; result restored as 2 p - {k}")
+    absorb_below(graph, op.outputs[0], notes)
