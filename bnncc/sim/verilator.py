@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -25,13 +26,15 @@ class SimulationError(BnnccError):
 
 #: Exit code of the harness when the design called ``$finish`` (an elaboration check).
 FINISHED = 4
+#: A line printed by an rtl_lib check: instance path, module, message.
+CHECK_LINE = re.compile(r"[A-Za-z_][\w.\[\]]*: [A-Za-z_]\w*: .+")
 
 
 def check_messages(stdout: str) -> list[str]:
     """The messages rtl_lib's elaboration checks printed (``"<instance path>: <module>:
-    <message>"``), without Verilator's ``TOP.`` prefix and its own ``- file:line`` notes."""
-    lines = [line.strip() for line in stdout.splitlines()]
-    return [line.removeprefix("TOP.") for line in lines if line and not line.startswith("-")]
+    <message>"``), without Verilator's ``TOP.`` prefix, its ``- file:line`` notes and warnings."""
+    lines = [line.strip().removeprefix("TOP.") for line in stdout.splitlines()]
+    return [line for line in lines if CHECK_LINE.fullmatch(line)]
 
 
 def finish_message(top: str, stdout: str, stderr: str) -> str:
@@ -101,7 +104,9 @@ def build_verilated(top: str, sources: list[Path], parameters: dict, harness: Pa
     command += [f"-G{name}={value}" for name, value in sorted(parameters.items())]
     command += [f"-I{path}" for path in include_dirs]
     command += [str(Path(s).resolve()) for s in sources] + [str(main)]
-    env = dict(os.environ)
+    from bnncc.tools import tool_environment
+
+    env = tool_environment()  # the package's makefiles call the environment's python
     if shutil.which("ccache"):
         env.setdefault("OBJCACHE", "ccache")
     process = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=env)
