@@ -32,6 +32,9 @@ from bnncc.ir.op import Quantizer
 
 ALL_STANDARD = {**STANDARD_BUILDERS, **QDQ_BUILDERS}
 
+#: Largest number of elements of one sample of a graph input.
+MAX_INPUT_ELEMENTS = 1 << 28
+
 
 def load_graph(path: str | os.PathLike) -> Graph:
     """Load an ONNX file and import it (see :func:`import_model`)."""
@@ -69,9 +72,28 @@ class _Importer:
 
     # -- tensors --------------------------------------------------------------------------
     def _add_initializers(self) -> None:
+        readers = _readers(self.model.graph)
         for tensor in self.model.graph.initializer:
             value = onnx.numpy_helper.to_array(tensor)
+            if value.dtype.kind in "OSUc":  # strings, complex (4-bit integers are numpy kind "V")
+                raise UnsupportedModelError(
+                    f"{self.source}: tensor '{tensor.name}' has element type {value.dtype}; expected numbers"
+                )
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                self._check_non_finite(tensor.name, value, readers.get(tensor.name, []))
             self.graph.add_constant(tensor.name, value, self._constant_type(tensor.name, value))
+
+    def _check_non_finite(self, name: str, value: np.ndarray, readers: list[tuple[onnx.NodeProto, int]]) -> None:
+        """NaN is refused everywhere; +-infinity only where it has a meaning (a threshold that
+        is never or always reached, an open Clip bound)."""
+        where = ", ".join(f"'{node.name or node.op_type}' ({node.op_type})" for node, _ in readers) or "no node"
+        what = "NaN" if np.any(np.isnan(value)) else "infinite values"
+        if what == "infinite values" and readers and all(
+            (node.op_type == "MultiThreshold" and index == 1) or (node.op_type == "Clip" and index in (1, 2))
+            for node, index in readers
+        ):
+            return
+        raise UnsupportedModelError(f"{self.source}: tensor '{name}' (read by {where}) holds {what}; expected finite numbers")
 
     def _constant_type(self, name: str, value: np.ndarray) -> DataType:
         annotated = self.annotations.get(name)
@@ -96,7 +118,14 @@ class _Importer:
             if value_info.name in initializers:
                 continue
             shape = self._input_shape(value_info)
+            if not value_info.type.HasField("tensor_type"):
+                raise UnsupportedModelError(f"{self.source}: input '{value_info.name}' is not a tensor")
             elem = value_info.type.tensor_type.elem_type
+            if elem and np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem)).kind in "OSUc":
+                name = onnx.TensorProto.DataType.Name(elem)
+                raise UnsupportedModelError(
+                    f"{self.source}: input '{value_info.name}' has element type {name}; expected a numeric tensor"
+                )
             dtype = self.annotations.get(value_info.name)
             if dtype is None:
                 np_type = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem)) if elem else np.dtype(np.float32)
@@ -112,6 +141,11 @@ class _Importer:
             raise ShapeError(f"{self.source}: input '{value_info.name}' has no shape")
         shape = []
         for axis, dim in enumerate(tensor_type.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value <= 0 and axis > 0:
+                raise ShapeError(
+                    f"{self.source}: input '{value_info.name}' has dimension {dim.dim_value} at axis {axis}; "
+                    "expected a positive size"
+                )
             if dim.HasField("dim_value") and dim.dim_value > 0:
                 shape.append(dim.dim_value)
             elif axis == 0:
@@ -124,6 +158,11 @@ class _Importer:
                 )
         if not shape:
             raise ShapeError(f"{self.source}: input '{value_info.name}' is a scalar; expected a batch of tensors")
+        if float(np.prod(np.asarray(shape, dtype=np.float64))) > MAX_INPUT_ELEMENTS:
+            raise ShapeError(
+                f"{self.source}: input '{value_info.name}' of shape {tuple(shape)} has more than "
+                f"{MAX_INPUT_ELEMENTS} elements per sample"
+            )
         if shape[0] != 1:
             raise ShapeError(
                 f"{self.source}: input '{value_info.name}' has fixed batch size {shape[0]}; "
@@ -228,6 +267,16 @@ def _default_opset(model: onnx.ModelProto) -> int:
         if entry.domain in STANDARD_DOMAINS:
             return int(entry.version)
     return 13
+
+
+def _readers(graph: onnx.GraphProto) -> dict[str, list[tuple[onnx.NodeProto, int]]]:
+    """Tensor name -> the (node, input index) pairs that read it."""
+    readers: dict[str, list[tuple[onnx.NodeProto, int]]] = {}
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            if name:
+                readers.setdefault(name, []).append((node, index))
+    return readers
 
 
 def _annotations(model: onnx.ModelProto) -> dict[str, DataType]:

@@ -46,6 +46,14 @@ def _bit_width(ctx: NodeContext, index: int, what: str) -> int:
     return int(bits)
 
 
+def _flag(ctx: NodeContext, name: str, default: int) -> bool:
+    """A 0/1 integer attribute such as ``signed`` or ``narrow``."""
+    value = ctx.attr(name, default)
+    if isinstance(value, bool) or value not in (0, 1):
+        ctx.fail(f"attribute '{name}' must be 0 or 1, got {value!r}")
+    return bool(value)
+
+
 def _rounding_mode(ctx: NodeContext, default: str) -> str:
     mode = ctx.attr("rounding_mode", default)
     try:
@@ -78,8 +86,8 @@ def build_quant(ctx: NodeContext):
     scale = _check_scale(ctx, _float_array(ctx.const(1, "scale")))
     zero_point = _float_array(ctx.const(2, "zero point"))
     bits = _bit_width(ctx, 3, "bit width")
-    signed = bool(ctx.attr("signed", 1))
-    narrow = bool(ctx.attr("narrow", 0))
+    signed = _flag(ctx, "signed", 1)
+    narrow = _flag(ctx, "narrow", 0)
     code = code_tensor_name(ctx.outputs[0])
     if bits == 1 and signed:
         quantizer = ops.BipolarQuant(
@@ -140,8 +148,8 @@ def build_trunc(ctx: NodeContext):
         real_scale, real_zero_point = scale, zero_point
     if out_bits > in_bits:
         ctx.fail(f"output bit width {out_bits} exceeds input bit width {in_bits}")
-    signed = bool(ctx.attr("signed", 1))
-    low, high = quant_math.int_range(out_bits, signed, bool(ctx.attr("narrow", 0)))
+    signed = _flag(ctx, "signed", 1)
+    low, high = quant_math.int_range(out_bits, signed, _flag(ctx, "narrow", 0))
     quantizer = ops.Trunc(
         name=ctx.name, inputs=ctx.inputs[:1], outputs=[code_tensor_name(ctx.outputs[0])],
         scale=scale, zero_point=zero_point, shift=shift,
