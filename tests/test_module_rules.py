@@ -22,9 +22,17 @@ from bnncc.backends.verilog.module_rules import MODULES, ModuleParameterError, c
 from bnncc.backends.verilog.stages import StageRTL, Stream
 from bnncc.backends.verilog.top import chain
 from bnncc.datatype import DataType
-from bnncc.sim.verilator import build_verilated, check_messages, verilator_command
+from bnncc.sim.verilator import SimulationError, StreamSimulator, build_verilated, check_messages, verilator_command
 
 RTL_LIB = Path(__file__).resolve().parents[1] / "rtl_lib"
+
+try:
+    verilator_command()
+    HAVE_VERILATOR = True
+except Exception:  # pragma: no cover - depends on the machine
+    HAVE_VERILATOR = False
+
+needs_verilator = pytest.mark.skipif(not HAVE_VERILATOR, reason="Verilator is not installed")
 HARNESS = Path(__file__).resolve().parent / "rtl" / "elaboration_harness.cpp"
 
 
@@ -178,10 +186,6 @@ def boundary_top() -> str:
 @pytest.fixture(scope="module")
 def elaborated(tmp_path_factory):
     """Instance index -> set of (path below the instance, message) the Verilog printed."""
-    try:
-        verilator_command()
-    except Exception:  # pragma: no cover - depends on the machine
-        pytest.skip("Verilator is not installed")
     top = tmp_path_factory.mktemp("rules") / "rules_top.v"
     top.write_text(boundary_top())
     sources = [top] + sorted({RTL_LIB / VERILOG[m]["file"] for m, _ in BOUNDARY})
@@ -195,6 +199,7 @@ def elaborated(tmp_path_factory):
     return printed, process.returncode
 
 
+@needs_verilator
 def test_python_rejects_exactly_what_verilator_rejects(elaborated):
     printed, returncode = elaborated
     predicted = {
@@ -231,3 +236,24 @@ def test_chain_refuses_a_fifo_its_module_rejects():
     with pytest.raises(ModuleParameterError, match=r"node 'dense_1': rtl_lib module stream_fifo \(instance "
                                                    r"'dense_1_fifo'\) rejects its parameters: DEPTH must be >= 2"):
         chain([stage], {"dense_1": 1})
+
+
+# -- a simulation stopped by a check ---------------------------------------------------------
+WRAPPER = """module wrap (input wire ap_clk, input wire ap_rst_n, input wire [7:0] s_axis_tdata,
+    input wire s_axis_tvalid, output wire s_axis_tready, output wire [7:0] m_axis_tdata,
+    output wire m_axis_tvalid, input wire m_axis_tready);
+    stream_fifo #(.WIDTH(8), .DEPTH(1)) fc1_fifo (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+        .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
+endmodule
+"""
+
+
+@needs_verilator
+def test_stopped_simulation_reports_the_checks_message_and_instance(tmp_path):
+    wrapper = tmp_path / "wrap.v"
+    wrapper.write_text(WRAPPER)
+    simulator = StreamSimulator("wrap", [wrapper, RTL_LIB / "stream_fifo.v"])
+    with pytest.raises(SimulationError, match=r"^simulation of 'wrap' stopped in an elaboration check: "
+                                              r"wrap\.fc1_fifo: stream_fifo: DEPTH must be >= 2$"):
+        simulator.run([1, 2], 2)

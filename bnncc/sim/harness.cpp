@@ -3,7 +3,8 @@
 // transfer. Arguments: input output seed in_stall_percent out_stall_percent out_beats
 // max_idle_cycles. Input lines are hex beats; output lines are "I cycle" for accepted
 // inputs and "O cycle hex" for outputs. Exit code 3 means no progress for max_idle_cycles,
-// 4 that the design called $finish (a failed parameter check).
+// 4 that the design called $finish (a failed parameter check; the check's own message and
+// instance path are on stdout, where bnncc/sim/verilator.py reads them).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
