@@ -12,6 +12,11 @@ import onnxruntime as ort
 import pytest
 
 import quirk_models as quirks
+from click.testing import CliRunner
+
+from bnncc.backends.cosim import run_design
+from bnncc.boards.host import host_program
+from bnncc.cli import main
 from bnncc.errors import ModelLoadError, UnsupportedModelError
 from bnncc.frontend import import_model, load_model
 from bnncc.ir import ops
@@ -19,7 +24,9 @@ from bnncc.naming import code_tensor_name
 from bnncc.reference import ReferenceRunner
 from bnncc.verify.compare import verify_stages
 from bnncc.verify.inputs import random_inputs
-from bnncc.verify.run import verify_model
+from bnncc.passes.apply_folding import load_folding
+from bnncc.verify.rtl import load_design
+from bnncc.verify.run import model_stages, verify_model
 
 SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
 
@@ -55,15 +62,42 @@ def _ort(model, feeds):
     return session.run(None, feeds)
 
 
+def _rtl_outputs(path: Path, build: Path, inputs: dict, fps: float = 100000, stall: int = 30) -> dict:
+    """Compile ``path`` into ``build`` and return the model outputs computed from the RTL's
+    output stream under ``stall`` % stalls (host steps before and after the hardware run by
+    the executor)."""
+    result = CliRunner().invoke(main, ["compile", str(path), "--fps", str(fps), "-o", str(build)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    program = host_program(path, build)
+    graph = model_stages(import_model(load_model(path)), load_folding(build / "folding.json"))[-1][1]
+    design = load_design(graph, build)
+    out_shape = tuple(graph.tensors[design.output_tensor].shape[1:])
+    run = run_design(design, program.hardware_input(inputs), out_shape, seed=3, in_stall=stall, out_stall=stall)
+    return program.finish(run.outputs, inputs)
+
+
 # -- custom domains without opset import, FINN-ONNX ---------------------------------------------
 def test_finn_multithreshold_without_opset_import(tmp_path):
     model = quirks.finn_tfc_like()
     assert "finn.custom_op.general" not in {o.domain for o in model.opset_import}
     with pytest.raises(onnx.checker.ValidationError):
         onnx.checker.check_model(model)
-    loaded, graph = _import_exact(_save(tmp_path, model), value_range=(0.0, 255.0))
+    path = _save(tmp_path, model)
+    loaded, graph = _import_exact(path, value_range=(0.0, 255.0))
     assert sum(isinstance(op, ops.MultiThreshold) for op in graph.ops()) == 2
     assert graph.tensors["label"].shape == (1, 1)
+    # the Unsqueeze -> BatchNormalization -> Squeeze wrapping is one BatchNormalization
+    assert not any(isinstance(op, (ops.Unsqueeze, ops.Squeeze)) for op in graph.ops())
+    _pipeline_exact(path, value_range=(0.0, 255.0))
+
+
+def test_finn_like_model_in_rtl(tmp_path):
+    """The FINN-ONNX quirk model compiles and its RTL gives the labels onnxruntime gives."""
+    path = _save(tmp_path, quirks.finn_tfc_like())
+    x = np.random.default_rng(7).integers(0, 256, (6, 1, 1, 4, 4)).astype(np.float32).reshape(6, 1, 4, 4)
+    expected = ReferenceRunner(load_model(path)).run({"x": x})["label"]
+    labels = _rtl_outputs(path, tmp_path / "build", {"x": x})["label"]
+    np.testing.assert_array_equal(labels.reshape(-1), expected.reshape(-1))
 
 
 def test_brevitas_domain_without_import_ir6_opset9_initializers_as_inputs(tmp_path):
@@ -192,6 +226,18 @@ def test_finn_tfc_reference_labels():
     model = load_model(path)
     labels = ReferenceRunner(model).run({"global_in": x})["global_out"]
     np.testing.assert_array_equal(labels.ravel(), expected.ravel())
+
+
+def test_finn_tfc_labels_from_rtl(tmp_path):
+    """FINN's own TFC-w1a1 compiles; under 30 % stalls its RTL gives the labels 7, 2, 1, 0 on
+    FINN's four MNIST digits (pixels 0-255)."""
+    path = _shared("finn_tfc_w1a1.onnx")
+    x = np.load(SHARED_MODELS / "finn_tfc_w1a1.input.npy").astype(np.float32)
+    expected = np.load(SHARED_MODELS / "finn_tfc_w1a1.expected.npy")
+    labels = _rtl_outputs(path, tmp_path / "build", {"global_in": x}, fps=10000)["global_out"]
+    np.testing.assert_array_equal(labels.reshape(-1), expected.reshape(-1))
+    result = verify_model(path, samples=20, value_range=(0.0, 255.0), build_dir=tmp_path / "build", stall=30)
+    assert result.ok and result.rtl.samples == 20 and result.rtl.ok, result.table()
 
 
 @pytest.mark.parametrize("name", ["hls4ml_separable_conv_ch_last.onnx", "hls4ml_branched_ch_last.onnx"])

@@ -21,6 +21,7 @@ from bnncc.errors import ShapeError, UnsupportedModelError, UnsupportedOpError
 from bnncc.frontend.channels_last import CHANNELS_LAST_BUILDERS
 from bnncc.frontend.context import NodeContext
 from bnncc.frontend.domains import CHANNELS_LAST_DOMAIN, STANDARD_DOMAINS
+from bnncc.frontend.idioms import unwrap_batchnorm
 from bnncc.frontend.load import load_model
 from bnncc.frontend.quant_ops import CUSTOM_BUILDERS, QDQ_BUILDERS, QUANT_DOMAINS
 from bnncc.frontend.standard_ops import STANDARD_BUILDERS, VALUE_BUILDERS
@@ -51,6 +52,7 @@ def import_model(model: onnx.ModelProto, source: str = "model", require_quantiza
 
 class _Importer:
     def __init__(self, model: onnx.ModelProto, source: str):
+        model = unwrap_batchnorm(model)
         self.model = model
         self.source = source
         self.graph = Graph(name=model.graph.name or Path(source).stem)
