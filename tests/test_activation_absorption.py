@@ -192,6 +192,10 @@ CONV_CASES = {
     "relu-maxpool": ["relu", "maxpool"],
     "scale-relu-maxpool": ["scale", "relu", "maxpool"],
     "bn-relu": ["bn", "relu"],
+    "negscale-relu-maxpool": ["negscale", "relu", "maxpool"],
+    "bn-relu-maxpool": ["bn", "relu", "maxpool"],
+    "mixscale-maxpool": ["mixscale", "maxpool"],
+    "bias-maxpool-relu": ["bias", "maxpool", "relu"],
 }
 
 

@@ -256,7 +256,8 @@ def test_group_conv_between_stages():
     y = b.threshold(c, DataType.uint(2), -10, 10, name="act", rows=1)
     message = partition_error(b.output(y))
     assert message == (
-        "node 'Conv_3' (Conv): grouped convolution (group=2) has no hardware stage; only group=1 convolutions become MVAUs"
+        "node 'Conv_3' (Conv): grouped/depthwise convolution (group=2 of 4 channels) is not supported yet; "
+        "only group=1 convolutions become hardware stages"
     )
 
 

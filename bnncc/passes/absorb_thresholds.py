@@ -38,10 +38,14 @@ QCDQ narrowing Clip) join it as well: ``g(Q(f(t)))`` for a non-decreasing intege
 is still a monotone integer-valued map of ``t`` with values in the output type, so the
 code is ``min + #{L > min : g(Q(f(t))) >= L}``, which is what a MultiThreshold computes.
 
-When ``t`` is the output of a max-pool and the map increases (or is constant) in every
-channel, the thresholds move in front of the pool: ``h(max_i v_i) = max_i h(v_i)`` for a
-non-decreasing ``h``, so the pool then takes the maximum of narrow codes instead of wide
-accumulators (the product and its thresholds become one stage).
+A max-pool on the way joins too, and the thresholds move in front of it: for a map ``F``
+(the steps after the pool and the quantizer) that does not decrease in any channel,
+``F(max_i f(t_i)) = max_i F(f(t_i))`` whatever the steps ``f`` before the pool, so
+``Q(f2(maxpool(f1(t)))) = maxpool(MultiThreshold(t))`` with the thresholds of
+``Q o f2 o f1`` (negated channels included). The pool then takes the maximum of narrow
+codes instead of wide accumulators, and the product and its thresholds are one stage. (If
+``F`` decreases somewhere the pool would have to become a min-pool: such a chain stops at
+the pool.)
 
 When the map decreases in a channel, the product writing ``t`` is negated in that channel:
 a MatMul or Conv then computes ``t' = -t``, an XNOR-popcount ``p' = K - p`` (the popcount
@@ -81,43 +85,39 @@ class AbsorbThresholds(Pass):
         reinfer(graph)
 
 
-def _chain(graph: Graph, quantizer):
+def _chains(graph: Graph, quantizer) -> list[tuple[str, list]]:
     """Walk up from the quantizer's input through single-reader chain ops with per-channel
-    constants; (t, [chain ops from t to the quantizer]) for the highest integer tensor t on
-    the way, or None if there is none."""
+    constants (and at most one max-pool); every (t, [ops from t to the quantizer]) for an
+    integer tensor t on the way, the highest first."""
     chain = []
     tensor = quantizer.inputs[0]
-    best = None
+    found = []
+    pooled = False
     while True:
         info = graph.tensors[tensor]
         if info.dtype.is_integer and info.batched:
-            best = (tensor, list(reversed(chain)))
+            found.append((tensor, list(reversed(chain))))
         producer = graph.producer(tensor)
-        if not isinstance(producer, CHAIN_OPS) or sole_consumer(graph, tensor) is None:
-            return best
-        constants = [graph.constant(t) for t in producer.inputs[1:]]
-        if any(c is None for c in constants) or producer.inputs[0] in producer.inputs[1:]:
-            return best
-        rank = len(graph.tensors[producer.inputs[0]].shape)
-        if rank < 2 or any(per_channel(c, rank, 1) is None for c in constants):
-            return best
+        if producer is None or sole_consumer(graph, tensor) is None:
+            break
+        if isinstance(producer, ops.MaxPool) and not pooled and graph.tensors[producer.inputs[0]].batched:
+            pooled = True
+        elif not _chain_step(graph, producer):
+            break
         chain.append(producer)
         tensor = producer.inputs[0]
+    return list(reversed(found))
 
 
-def _why_no_chain(graph: Graph, quantizer) -> str:
-    """Why no integer tensor was found above ``quantizer`` (for the refusal record)."""
-    tensor = quantizer.inputs[0]
-    producer = graph.producer(tensor)
-    while isinstance(producer, CHAIN_OPS) and sole_consumer(graph, tensor) is not None:
-        tensor = producer.inputs[0]
-        producer = graph.producer(tensor)
-    if producer is None:
-        return f"its input '{tensor}' is a real-valued graph input or constant, not an integer stream"
-    return (
-        f"its input is computed in real arithmetic by node '{producer.name}' ({producer.op_type}), "
-        "not from an integer tensor through per-channel element-wise steps"
-    )
+def _chain_step(graph: Graph, op) -> bool:
+    """True if ``op`` is a chain op on a batched input with per-channel constants."""
+    if not isinstance(op, CHAIN_OPS):
+        return False
+    constants = [graph.constant(t) for t in op.inputs[1:]]
+    if any(c is None for c in constants) or op.inputs[0] in op.inputs[1:]:
+        return False
+    rank = len(graph.tensors[op.inputs[0]].shape)
+    return rank >= 2 and all(per_channel(c, rank, 1) is not None for c in constants)
 
 
 def _levels(dtype: DataType) -> np.ndarray:
@@ -154,6 +154,8 @@ def _evaluate(graph: Graph, chain, quantizer, t_values: np.ndarray, tail=()) -> 
     (B, C, 1, ...)."""
     value = t_values
     for op in list(chain) + [quantizer] + list(tail):
+        if isinstance(op, ops.MaxPool):
+            continue  # element-wise probes: the pool is placed after the thresholds
         constants = [graph.constant(t) for t in op.inputs[1:]]
         [value] = op.execute(value, *constants)
     return value
@@ -184,11 +186,19 @@ def _channel_probe(values: np.ndarray, n: int, channels: int, rank: int) -> np.n
 def absorb(graph: Graph, quantizer, notes: list[str]) -> bool:
     """Replace the chain feeding ``quantizer`` and the quantizer by a MultiThreshold;
     record the reason on the graph and return False when it cannot."""
-    reason = _absorb(graph, quantizer, notes)
-    if reason is None:
+    candidates = _chains(graph, quantizer)
+    if not candidates:
+        return False  # real input (the host-side input quantizer, or a consequence upstream)
+    reasons = [_absorb(graph, quantizer, t, chain, notes) for t, chain in candidates[:1]]
+    for t, chain in candidates[1:]:
+        if reasons[-1] is None:
+            break
+        reasons.append(_absorb(graph, quantizer, t, chain, notes))
+    if reasons[-1] is None:
         refusals.withdraw(graph, quantizer.name)
         return True
-    refusals.record(graph, quantizer, reason, AbsorbThresholds.name)
+    for op in candidates[0][1] + [quantizer]:  # every step left in place is stuck for this reason
+        refusals.record(graph, op, reasons[0], AbsorbThresholds.name, cause=quantizer)
     return False
 
 
@@ -207,11 +217,8 @@ def absorb_below(graph: Graph, tensor: str, notes: list[str]) -> bool:
         current = reader.outputs[0]
 
 
-def _absorb(graph: Graph, quantizer, notes: list[str]) -> str | None:
-    found = _chain(graph, quantizer)
-    if found is None:
-        return _why_no_chain(graph, quantizer)
-    t, chain = found
+def _absorb(graph: Graph, quantizer, t: str, chain: list, notes: list[str]) -> str | None:
+    """Absorb ``chain`` (from integer ``t``) and ``quantizer``; None, or why not."""
     info = graph.tensors[t]
     rank = len(info.shape)
     if rank < 2:
@@ -227,6 +234,16 @@ def _absorb(graph: Graph, quantizer, notes: list[str]) -> str | None:
     out_dtype = graph.tensors[final.outputs[0]].dtype
     low, high = int(info.dtype.min), int(info.dtype.max)
     evaluate = lambda values: _evaluate(graph, chain, quantizer, values, tail)
+    pools = [op for op in chain if isinstance(op, ops.MaxPool)]
+    if pools:
+        after = chain[chain.index(pools[0]) + 1:]
+        far = np.array([-1e12] * channels + [1e12] * channels)
+        outer = _evaluate(graph, after, quantizer, _channel_probe(far, 2, channels, rank), tail).reshape(2, channels)
+        if np.any(outer[0] > outer[1]):
+            return (
+                f"the steps after max-pool '{pools[0].name}' decrease in {int(np.count_nonzero(outer[0] > outer[1]))} "
+                "channel(s) (a negative scale after the pool), so the pool cannot follow the thresholds"
+            )
     ends = evaluate(_channel_probe(np.array([low] * channels + [high] * channels), 2, channels, rank)).reshape(2, channels)
     decreasing = ends[0] > ends[1]
     reflection = _reflection(graph, t)
@@ -248,37 +265,22 @@ def _absorb(graph: Graph, quantizer, notes: list[str]) -> str | None:
     for op in chain + tail:
         graph.remove_op(op.name)
     graph.remove_op(quantizer.name)
+    codes = graph.fresh_name(f"{quantizer.name}_unpooled") if pools else final.outputs[0]
     add_inferred(graph, ops.MultiThreshold(
-        name=quantizer.name, inputs=[t, name], outputs=[final.outputs[0]], out_dtype=out_dtype, channel_axis=1,
+        name=quantizer.name, inputs=[t, name], outputs=[codes], out_dtype=out_dtype, channel_axis=1,
     ))
     flipped = int(np.count_nonzero(decreasing))
     detail = f"; {flipped} channel(s) with negative scale negated" if flipped else ""
-    if not flipped and _hoist_above_maxpool(graph, quantizer.name):
-        detail += f"; moved in front of max-pool '{graph.producer(final.outputs[0]).name}'"
+    if pools:
+        add_inferred(graph, pools[0].clone(inputs=[codes], outputs=[final.outputs[0]]))
+        detail += f"; max-pool '{pools[0].name}' now follows the thresholds"
+        chain = [op for op in chain if op is not pools[0]]
     after = f" and {len(tail)} integer step(s) after it" if tail else ""
     notes.append(
         f"node '{quantizer.name}': {len(chain)} element-wise op(s), {quantizer.op_type}{after} absorbed into "
         f"{thresholds.shape[1]} integer threshold(s) per channel{detail}"
     )
     return None
-
-
-def _hoist_above_maxpool(graph: Graph, name: str) -> bool:
-    """``MultiThreshold(MaxPool(x))`` -> ``MaxPool(MultiThreshold(x))`` for the (non-decreasing)
-    thresholds ``name`` when ``x`` is an integer stream read only by the pool."""
-    mt = graph.op(name)
-    pool = graph.producer(mt.inputs[0])
-    if not isinstance(pool, ops.MaxPool) or sole_consumer(graph, pool.outputs[0]) is not mt:
-        return False
-    source = graph.tensors[pool.inputs[0]]
-    if not (source.dtype.is_integer and source.batched):
-        return False
-    codes = graph.fresh_name(f"{name}_unpooled")
-    graph.remove_op(mt.name)
-    graph.remove_op(pool.name)
-    add_inferred(graph, mt.clone(inputs=[pool.inputs[0]] + mt.inputs[1:], outputs=[codes]))
-    add_inferred(graph, pool.clone(inputs=[codes], outputs=list(mt.outputs)))
-    return True
 
 
 def _reflection(graph: Graph, t: str) -> int | None:

@@ -15,6 +15,12 @@ downstream of some stage and ``A`` every node upstream of some stage:
   host before or after the hardware means a layer did not map: rejected, naming the node
   and the step where integer arithmetic stopped.
 
+A rejection reports the cause, not its consequence: when an earlier pass recorded why it
+declined this node or one of the operations feeding it (up to the nearest hardware stages),
+the earliest such reason is the error (:func:`bnncc.passes.refusals.recorded_cause`), e.g.
+``node 'dw' (Conv): depthwise convolution (group=8 of 8 channels) is not supported yet``
+rather than "real values between hardware stages" at the scale the convolution blocked.
+
 ``hw_inputs`` are the streams stages read from the host (or graph inputs), ``hw_outputs``
 the stage outputs the host (or the graph outputs) reads. The partition is recorded in
 ``graph.metadata["partition"]``; the graph itself is not changed.
@@ -32,7 +38,8 @@ from bnncc.ir import ops
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops.hw import HWOp
 from bnncc.passes.base import Pass
-from bnncc.passes.lower_conv import why_not_lowered
+from bnncc.passes import refusals
+from bnncc.passes.lower_conv import group_reason, why_not_lowered
 from bnncc.passes.to_hw import RESHAPES, padding_problem
 
 
@@ -86,13 +93,13 @@ def find_partition(graph: Graph) -> Partition:
     hosted = [op for op in order if op.name not in stage_names]
     for op in hosted:
         if op.name in downstream and op.name in upstream:
-            _reject_if(op, between_stages_reason(graph, op))
+            _reject_with_cause(graph, op, between_stages_reason(graph, op))
     _check_connected(graph.nx_graph, stages)
     partition = Partition(hardware=[op.name for op in stages])
     for op in hosted:
         where = "after" if op.name in downstream else "before"
         if isinstance(op, LAYERS):
-            _reject_if(op, host_layer_reason(graph, op, where))
+            _reject_with_cause(graph, op, host_layer_reason(graph, op, where))
         (partition.host_post if where == "after" else partition.host_pre).append(op.name)
     partition.hw_inputs, partition.hw_outputs = _boundary(graph, stages, stage_names)
     return partition
@@ -131,6 +138,17 @@ def _reject_if(op, problem: str | None) -> None:
     """Raise the one-line error ``node 'name' (Type): problem`` if there is a problem."""
     if problem:
         raise UnsupportedModelError(f"node '{op.name}' ({op.op_type}): {problem}")
+
+
+def _reject_with_cause(graph: Graph, op, problem: str | None) -> None:
+    """Reject ``op`` for ``problem``, reporting instead the earliest reason a pass recorded
+    for it or the operations feeding it (up to hardware stages), when there is one."""
+    if not problem:
+        return
+    cause = refusals.recorded_cause(graph, op, stop=lambda producer: isinstance(producer, HWOp))
+    if cause is not None:
+        raise UnsupportedModelError(cause)
+    _reject_if(op, problem)
 
 
 def _reach(digraph: nx.DiGraph, stages) -> tuple[set, set]:
@@ -189,8 +207,9 @@ def between_stages_reason(graph: Graph, op) -> str:
         if problem:
             return problem + _feeding(graph, op)
     if isinstance(op, ops.Conv):
-        if op.group != 1:
-            return f"grouped convolution (group={op.group}) has no hardware stage; only group=1 convolutions become MVAUs"
+        grouped = group_reason(graph, op)
+        if grouped:
+            return grouped
         return f"convolution was not lowered to Im2Col + MatMul ({why_not_lowered(graph, op) or 'lower_conv did not run'})"
     if len(streams) > 1:
         return (
@@ -248,9 +267,13 @@ def _feeding(graph: Graph, op) -> str:
 
 
 def _no_hardware_message(graph: Graph) -> str:
-    """Say that nothing maps to hardware, pointing at the first layer that could have."""
+    """Say that nothing maps to hardware, pointing at the first layer that could have (with
+    the reason a pass recorded for it, if any)."""
     for op in graph.ops():
         if isinstance(op, LAYERS):
+            cause = refusals.recorded_cause(graph, op)
+            if cause is not None:
+                return f"no hardware stage in the graph: {cause}"
             x = graph.tensors[op.inputs[0]]
             why = f"reads a {x.dtype} tensor" if not x.dtype.is_integer else "has no integer constant weights"
             return (

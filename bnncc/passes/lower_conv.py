@@ -23,7 +23,8 @@
    :class:`~bnncc.passes.to_nhwc.ToNHWC` then cancels the transposes between layers.
 
 Grouped convolutions, real-valued ones and those whose weights are computed at run time are
-left as they are (the hardware mapping reports them).
+left as they are; the reason is recorded on the graph for that node
+(:mod:`bnncc.passes.refusals`), and the hardware mapping reports it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 from bnncc.ir import ops
 from bnncc.ir.build import add_inferred, new_constant, reinfer
 from bnncc.ir.graph import Graph
+from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 
 TO_NHWC = (0, 2, 3, 1)
@@ -86,18 +88,32 @@ def merge_pads(graph: Graph, notes: list[str]) -> None:
 
 
 # -- 2. Conv -> Im2Col + MatMul ------------------------------------------------------------
+def group_reason(graph: Graph, conv: ops.Conv) -> str | None:
+    """Why a grouped convolution cannot be lowered (None for ``group == 1``)."""
+    if conv.group == 1:
+        return None
+    channels = graph.tensors[conv.inputs[0]].shape[1]
+    return (
+        f"grouped/depthwise convolution (group={conv.group} of {channels} channels) is not supported yet; "
+        "only group=1 convolutions become hardware stages"
+    )
+
+
 def why_not_lowered(graph: Graph, conv: ops.Conv) -> str | None:
     """Why :class:`LowerConv` leaves ``conv`` a Conv (for error messages of later passes),
     or None if it can be lowered."""
     x, w = graph.tensors[conv.inputs[0]], graph.tensors[conv.inputs[1]]
-    if conv.group != 1:
-        return f"group={conv.group}"
-    if not x.dtype.is_integer or not w.dtype.is_integer:
-        return "real-valued operands"
+    grouped = group_reason(graph, conv)
+    if grouped:
+        return grouped
     if w.value is None:
-        return "weights computed at run time"
+        return "its weights are computed at run time; only constant weights become hardware"
+    if not w.dtype.is_integer:
+        return f"its weights are real ({w.dtype}), not quantized to integers"
+    if not x.dtype.is_integer:
+        return f"its input is real ({x.dtype}), not an integer stream"
     if len(conv.inputs) > 2 and graph.constant(conv.inputs[2]) is None:
-        return "bias computed at run time"
+        return "its bias is computed at run time"
     return None
 
 
@@ -155,7 +171,12 @@ class LowerConv(Pass):
     def apply(self, graph: Graph, notes: list[str]) -> None:
         merge_pads(graph, notes)
         for op in graph.ops():
-            if isinstance(op, ops.Conv) and why_not_lowered(graph, op) is None:
+            if not isinstance(op, ops.Conv):
+                continue
+            reason = why_not_lowered(graph, op)
+            if reason is None:
                 notes.append(lower_conv(graph, op))
+            else:
+                refusals.record(graph, op, reason, self.name)
         if notes:
             reinfer(graph)

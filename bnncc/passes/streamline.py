@@ -37,7 +37,9 @@ import numpy as np
 from bnncc.ir import ops
 from bnncc.ir.build import add_inferred
 from bnncc.ir.graph import Graph
+from bnncc.passes import refusals
 from bnncc.passes.base import Pass
+from bnncc.passes.lower_conv import group_reason
 from bnncc.passes.patterns import (
     broadcast_to_tensor,
     channel_shape,
@@ -169,7 +171,27 @@ def move_one(graph: Graph, notes: list[str]) -> bool:
         for move in MOVES:
             if move(graph, op, source, value, reader, notes):
                 return True
+        stuck = _stuck_reason(graph, op, value, reader)
+        if stuck is not None:
+            refusals.record(graph, op, stuck[0], Streamline.name, cause=stuck[1])
     return False
+
+
+def _stuck_reason(graph: Graph, op, value, reader):
+    """(reason, node it is about) when the affine ``op`` cannot move past the layer
+    ``reader`` (so it will sit between hardware stages), else None."""
+    if not isinstance(reader, (ops.Conv, ops.MatMul)) or reader.inputs[0] != op.outputs[0]:
+        return None
+    if isinstance(reader, ops.Conv) and reader.group != 1:
+        return group_reason(graph, reader), reader
+    if graph.constant(reader.inputs[1]) is None:
+        return "its weights are computed at run time, so the scales in front of it cannot move into integers", reader
+    if isinstance(op, ops.Mul) and compress(value).ndim != 0:
+        return (
+            f"a scale that differs per input feature ({np.asarray(value).size} values) cannot move past "
+            f"'{reader.name}' ({reader.op_type}) into its integer weights; one scale per tensor is needed there"
+        ), op
+    return None
 
 
 def _swap(graph: Graph, affine_op, reader, new_reader, op_class, value, notes, what: str) -> None:

@@ -21,7 +21,9 @@ from bnncc.datatype import FLOAT32
 from bnncc.ir import ops
 from bnncc.ir.build import add_inferred, fold_into_constants, new_constant
 from bnncc.ir.graph import Graph
+from bnncc.passes import refusals
 from bnncc.passes.base import Pass
+from bnncc.passes.lower_conv import group_reason
 from bnncc.passes.patterns import broadcast_to_tensor, channel_shape, compress, emit_affine, sole_consumer
 
 SHAPE_OPS = (ops.Transpose, ops.Reshape, ops.Flatten, ops.Squeeze, ops.Unsqueeze)
@@ -188,7 +190,10 @@ def move_weight_scales(graph: Graph, notes: list[str]) -> bool:
             continue
         q = graph.constant(dequantize.inputs[0])
         conv = isinstance(op, ops.Conv)
-        if (conv and (q.ndim != 4 or op.group != 1)) or (not conv and q.ndim != 2):
+        if conv and op.group != 1:
+            refusals.record(graph, op, group_reason(graph, op), Tidy.name)
+            continue
+        if (conv and q.ndim != 4) or (not conv and q.ndim != 2):
             continue
         scale = _output_channel_scale(dequantize, q, (1, 2, 3) if conv else (0,))
         if scale is None:

@@ -36,6 +36,7 @@ from bnncc.ir.build import new_constant, reinfer
 from bnncc.ir.graph import Graph, TensorInfo
 from bnncc.ir.op import value_bounds
 from bnncc.ir.ops.hw import HWOp, accumulator_range, is_integral
+from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 from bnncc.passes.patterns import sole_consumer
 
@@ -142,7 +143,11 @@ def rewrite_product(graph: Graph, op, notes: list[str]) -> None:
     """``MatMul``/``XnorPopcountMatMul`` [+ ``MultiThreshold``] -> ``MVAU``."""
     x = stream_info(graph, op.inputs[0])
     weights = graph.constant(op.inputs[1])
-    if x is None or weights is None or weights.ndim != 2 or not is_integral(weights):
+    if x is None:
+        return  # a real input: host_partition names where integer arithmetic stopped
+    problem = _weight_problem(weights)
+    if problem is not None:
+        refusals.record(graph, op, problem, ToHardware.name)
         return
     binary = isinstance(op, ops.XnorPopcountMatMul)
     low, high = accumulator_range(x, weights, binary)
@@ -167,6 +172,17 @@ def rewrite_product(graph: Graph, op, notes: list[str]) -> None:
         f"node '{op.name}': {op.op_type}{fused} -> MVAU "
         f"(MW={mvau.mw}, MH={mvau.mh}, accumulator {acc_dtype}, output {mvau.out_dtype})"
     )
+
+
+def _weight_problem(weights) -> str | None:
+    """Why a product's weights cannot be an MVAU's weight memory, or None."""
+    if weights is None:
+        return "its weights are computed at run time; an MVAU needs constant weights"
+    if weights.ndim != 2:
+        return f"its weights have shape {weights.shape}; an MVAU needs a 2-D (K, M) matrix"
+    if not is_integral(weights):
+        return "its weights are real numbers, not integers (a weight scale that could not move behind the product)"
+    return None
 
 
 # -- 2. standalone thresholds -> Thresholding -------------------------------------------------
