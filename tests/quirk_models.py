@@ -129,14 +129,19 @@ def zoo_tfc_like(seed=0, features=16, hidden=12, classes=5):
 
 
 def old_opset_cnn(opset=9, seed=0):
-    """Standard ops in their opset 9/10 spellings: Pad (``pads``/``value`` attributes), Clip
+    """Standard ops in their opset 7-10 spellings: Pad (``pads``/``value`` attributes), Clip
     (``min``/``max`` attributes), Dropout (``ratio``), Squeeze/Unsqueeze (``axes``
     attributes), Gemm with C, TopK (``k`` attribute at opset 9, input from 10), Softmax on the
-    last axis. Quant under ``onnx.brevitas`` without an opset import."""
-    if opset not in (9, 10):
-        raise ValueError("old_opset_cnn spells opsets 9 and 10")
+    last axis, BatchNormalization (``spatial=1`` before opset 9). Quant under ``onnx.brevitas``
+    without an opset import."""
+    if opset not in (7, 8, 9, 10):
+        raise ValueError("old_opset_cnn spells opsets 7 to 10")
     rng = np.random.default_rng(seed)
     inits = {
+        "bn_g": rng.uniform(0.5, 2.0, 4).astype(np.float32) * np.array([1, -1, 1, 1], np.float32),
+        "bn_beta": rng.normal(size=4).astype(np.float32),
+        "bn_mean": rng.normal(size=4).astype(np.float32),
+        "bn_var": rng.uniform(0.5, 2.0, 4).astype(np.float32),
         "w1": rng.normal(size=(4, 2, 3, 3)).astype(np.float32),
         "wf": rng.normal(size=(3, 16)).astype(np.float32),
         "bf": rng.normal(size=3).astype(np.float32),
@@ -153,7 +158,9 @@ def old_opset_cnn(opset=9, seed=0):
         helper.make_node("Pad", ["xq"], ["xp"], name="Pad_0", mode="constant", pads=[0, 0, 1, 1, 0, 0, 1, 1], value=0.0),
         _quant("Quant_w1", "w1", "w1q", 2, inits, 0.5, BREVITAS, narrow=1),
         helper.make_node("Conv", ["xp", "w1q"], ["c"], name="Conv_0", kernel_shape=[3, 3]),
-        helper.make_node("Clip", ["c"], ["cc"], name="Clip_0", min=-2.0, max=2.0),
+        helper.make_node("BatchNormalization", ["c", "bn_g", "bn_beta", "bn_mean", "bn_var"], ["cb"], name="BatchNormalization_0",
+                         **({"spatial": 1} if opset < 9 else {})),
+        helper.make_node("Clip", ["cb"], ["cc"], name="Clip_0", min=-2.0, max=2.0),
         _quant("Quant_a1", "cc", "a1", 2, inits, 0.5, BREVITAS),
         helper.make_node("Dropout", ["a1"], ["d"], name="Dropout_0", ratio=0.5),
         helper.make_node("MaxPool", ["d"], ["p"], name="MaxPool_0", kernel_shape=[2, 2], strides=[2, 2]),

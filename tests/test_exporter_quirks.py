@@ -126,7 +126,7 @@ def test_future_opset_is_refused(tmp_path):
 
 
 # -- old opset spellings ------------------------------------------------------------------------
-@pytest.mark.parametrize("opset", [9, 10])
+@pytest.mark.parametrize("opset", [7, 8, 9, 10])
 def test_old_opset_spellings(tmp_path, opset):
     path = _save(tmp_path, quirks.old_opset_cnn(opset))
     graph = import_model(load_model(path), source=str(path))
@@ -137,6 +137,14 @@ def test_old_opset_spellings(tmp_path, opset):
     topk = next(op for op in graph.ops() if isinstance(op, ops.TopK))
     assert topk.k == 1
     _pipeline_exact(path)
+
+
+def test_per_element_batchnorm_of_opset_7_is_refused(tmp_path):
+    model = quirks.old_opset_cnn(7)
+    batchnorm = next(node for node in model.graph.node if node.op_type == "BatchNormalization")
+    batchnorm.attribute[0].i = 0
+    with pytest.raises(UnsupportedModelError, match=r"node 'BatchNormalization_0'.*spatial=0"):
+        import_model(load_model(_save(tmp_path, model)))
 
 
 def test_gemm_without_c(tmp_path):

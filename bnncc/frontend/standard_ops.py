@@ -125,6 +125,8 @@ def build_gemm(ctx: NodeContext):
 def build_batchnorm(ctx: NodeContext):
     if ctx.attr("training_mode", 0):
         ctx.fail("training_mode=1 is not an inference graph")
+    if not ctx.attr("spatial", 1):
+        ctx.fail("spatial=0 (opset < 9: statistics per element, not per channel) is not supported")
     for index, what in enumerate(("scale", "bias", "mean", "var"), start=1):
         ctx.const(index, what)
     return [
@@ -154,7 +156,8 @@ def build_clip(ctx: NodeContext):
 
 
 def build_reshape(ctx: NodeContext):
-    target = list(_ints(ctx.const(1, "shape")))
+    """ONNX Reshape; the target shape is the ``shape`` attribute before opset 5, an input after."""
+    target = list(_ints(ctx.attr("shape", []))) if ctx.opset < 5 else list(_ints(ctx.const(1, "shape")))
     in_shape = ctx.info(0).shape
     allow_zero = bool(ctx.attr("allowzero", 0))
     for i, d in enumerate(target):
