@@ -26,11 +26,11 @@ KEY = "refusals"
 
 def record(graph: Graph, op, reason: str, rule: str, cause=None) -> None:
     """Record that ``rule`` declined ``op`` because of ``reason``, a fact about ``cause``
-    (default ``op``). The same message for the same node is kept once."""
+    (default ``op``). The same message of the same rule for the same node is kept once."""
     cause = op if cause is None else cause
     message = f"node '{cause.name}' ({cause.op_type}): {reason}"
     entries = graph.metadata.setdefault(KEY, [])
-    if any(e["node"] == op.name and e["message"] == message for e in entries):
+    if any(e["node"] == op.name and e["rule"] == rule and e["message"] == message for e in entries):
         return
     entries.append({"node": op.name, "rule": rule, "message": message})
 
