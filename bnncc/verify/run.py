@@ -12,7 +12,7 @@ from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
 from bnncc.naming import CODE_SUFFIX
 from bnncc.compile import FOLDING_FILE, build_stages
-from bnncc.errors import stage
+from bnncc import errors
 from bnncc.passes.apply_folding import load_folding
 from bnncc.reference.runner import ReferenceRunner
 from bnncc.verify.compare import Comparison, StageReport, compare_stage
@@ -137,11 +137,11 @@ def verify_model(
     When a pass, a comparison or the simulation fails, the stages that ran are still
     compared, and the exception carries that partial :class:`VerifyResult` (read it with
     :func:`partial_result`) so that the caller can show the evidence before the error."""
-    with stage("import"):
+    with errors.stage("import"):
         model = load_model(path)
         graph = import_model(model, source=str(path))
     log(f"imported {path}: {sum(graph.op_count().values())} operations")
-    with stage("inputs"):
+    with errors.stage("inputs"):
         if input_file is not None:
             inputs = load_inputs(input_file, graph)
         else:
@@ -158,11 +158,11 @@ def verify_model(
         except Exception as exc:  # compare what ran, then raise it
             failure = exc
         try:
-            with stage("reference"):
+            with errors.stage("reference"):
                 reference = ReferenceRunner(model, extra_outputs=reference_outputs(model, [g for _, g in stages]))
                 comparison = Comparison(inputs, reference.run(inputs))
             for name, stage_graph in stages:
-                with stage(f"comparison after {name}"):
+                with errors.stage(f"comparison after {name}"):
                     result.stages.append(compare_stage(name, stage_graph, comparison))
         except Exception:
             if failure is None:
@@ -172,7 +172,7 @@ def verify_model(
         if build_dir is not None:
             from bnncc.verify.rtl import load_design, verify_rtl
 
-            with stage("simulate"):
+            with errors.stage("simulate"):
                 design = load_design(stages[-1][1], build_dir)
                 log(f"simulating {build_dir} in Verilator ({stall} % stalls on both sides)")
                 result.rtl = verify_rtl(stages[-1][1], design, inputs, seed=seed + 1, in_stall=stall, out_stall=stall)
