@@ -109,7 +109,8 @@ def run_case(name: str, fps: float, device, work: Path, cosim: bool, synth: bool
     row: dict = {"model": name, "fps": fps, "target_cycles": Target(fps).cycles}
     start = time.monotonic()
     try:
-        result = compile_model(model, output=build, target=Target(fps, device=device))
+        result = compile_model(model, output=build, target=Target(fps, device=device),
+                               keep=(f"synth_{device.name}", f"synth_report_{device.name}.json"))
     except CompileError as exc:
         row["refused"] = str(exc)
         return row

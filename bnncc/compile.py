@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -221,6 +222,7 @@ def compile_model(
     log: Callable[[str], None] = lambda message: None,
     target: Target | None = None,
     finish: Callable[[Path, CompileResult], None] | None = None,
+    keep: tuple[str, ...] = (),
 ) -> CompileResult:
     """Compile the model at ``path``: write the Verilog design, the folding, the host steps
     and the final IR into ``output``, and one ONNX file per stage into ``dump_ir``.
@@ -230,7 +232,9 @@ def compile_model(
     earlier one (an existing ``output`` is replaced only when it is a build directory, an
     existing ``dump_ir`` only when it holds nothing but an earlier dump). ``finish(work,
     result)`` runs last, before ``output`` is renamed into place, to add files to the build
-    (a bitstream, a Vivado script) within the same all-or-nothing write."""
+    (a bitstream, a Vivado script) within the same all-or-nothing write. ``keep`` names
+    entries of an earlier ``output`` to copy into the new one (e.g. a synthesis directory a
+    caller reuses when the design did not change); by default nothing is carried over."""
     with stage("import"):
         graph = load_graph(path)
     stages = build_stages(graph, folding, folding_source, log, target)
@@ -248,6 +252,14 @@ def compile_model(
             _write_build(result, work, output, path, target)
             if finish is not None:
                 finish(work, result)
+            for name in keep:
+                earlier, fresh = output / name, work / name
+                if fresh.exists() or not earlier.exists():
+                    continue
+                if earlier.is_dir():
+                    shutil.copytree(earlier, fresh, symlinks=True)
+                else:
+                    shutil.copy2(earlier, fresh)
     return result
 
 

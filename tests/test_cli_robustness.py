@@ -290,3 +290,16 @@ def test_failed_tool_keeps_its_log_beside_the_directory(tiny, tmp_path):
     assert f"see {kept}" in result.stderr and "ERROR: no such cell" in kept.read_text()
     assert not (build / "synth_xc7z020").exists()
     assert not [p.name for p in build.iterdir() if p.name.startswith(".")]
+
+
+def test_compile_carries_over_only_what_the_caller_keeps(tiny, tmp_path):
+    from bnncc.compile import compile_model
+
+    build = tmp_path / "out"
+    compile_model(tiny, output=build)
+    (build / "synth_xc7z020").mkdir()
+    (build / "synth_xc7z020" / "stat.json").write_text("{}")
+    (build / "notes.txt").write_text("dropped")
+    compile_model(tiny, output=build, keep=("synth_xc7z020", "absent.json"))
+    assert (build / "synth_xc7z020" / "stat.json").read_text() == "{}"
+    assert not (build / "notes.txt").exists() and not (build / "absent.json").exists()
