@@ -69,6 +69,16 @@ class DataType:
         bits = max((-low - 1).bit_length(), high.bit_length()) + 1
         return DataType.int(bits)
 
+    @staticmethod
+    def range_fits(low: int, high: int) -> bool:
+        """True if some integer type of at most ``MAX_INTEGER_BITS`` bits holds ``[low, high]``
+        (:meth:`for_range` would succeed)."""
+        low, high = int(low), int(high)
+        if low > high:
+            return False
+        bits = high.bit_length() if low >= 0 else max((-low - 1).bit_length(), high.bit_length()) + 1
+        return bits <= MAX_INTEGER_BITS
+
     # -- properties -----------------------------------------------------------------------
     @property
     def is_integer(self) -> bool:

@@ -251,6 +251,28 @@ def test_non_finite_weights(tmp_path, value):
     refused_everywhere(tmp_path, save(tmp_path, set_initializer(model, "w1", weights)), "w1")
 
 
+def test_nan_in_a_constant_node(tmp_path):
+    model = tiny_mlp()
+    model.graph.initializer.remove(initializer(model, "two"))
+    model.graph.node.insert(0, helper.make_node("Constant", [], ["two"], name="const_two",
+                                                value=numpy_helper.from_array(np.float32(np.nan))))
+    refused_everywhere(tmp_path, save(tmp_path, model), "'two'", "NaN")
+
+
+def test_negative_batchnorm_variance(tmp_path):
+    model = set_initializer(tiny_mlp(), "var", -np.ones(12))
+    refused_everywhere(tmp_path, save(tmp_path, model), "BatchNormalization", "var + epsilon")
+
+
+def test_huge_weight_scale_compiles(tmp_path):
+    """A weight scale of 3e38 makes de-quantized weights too wide for any integer type: they
+    are real numbers then, and the model still compiles."""
+    model = set_initializer(tiny_mlp(), "qw2_s", 3e38)
+    out = tmp_path / "build"
+    result = run_cli("compile", save(tmp_path, model), "-o", out)
+    assert result.exit_code == 0, result.stderr
+
+
 @pytest.mark.parametrize("bits", [0.0, 64.0, 2.5, -3.0])
 def test_bad_bit_width(tmp_path, bits):
     model = set_initializer(tiny_mlp(), "qact_b", bits)

@@ -60,6 +60,7 @@ class _Importer:
         self.annotations = _annotations(model)
         self.onnx_types = _onnx_types(model)
         self.node_names: set[str] = set()
+        self.readers = _readers(model.graph)
 
     def run(self, require_quantization: bool) -> Graph:
         self._add_initializers()
@@ -74,7 +75,7 @@ class _Importer:
 
     # -- tensors --------------------------------------------------------------------------
     def _add_initializers(self) -> None:
-        readers = _readers(self.model.graph)
+        readers = self.readers
         for tensor in self.model.graph.initializer:
             value = onnx.numpy_helper.to_array(tensor)
             if value.dtype.kind in "OSUc":  # strings, complex (4-bit integers are numpy kind "V")
@@ -192,6 +193,10 @@ class _Importer:
             value = VALUE_BUILDERS[node.op_type](ctx)
             if not node.output or not node.output[0]:
                 ctx.fail("has no output")
+            if value.dtype.kind in "OSUc":
+                ctx.fail(f"value has element type {value.dtype}; expected numbers")
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                self._check_non_finite(node.output[0], value, self.readers.get(node.output[0], []))
             self.graph.add_constant(node.output[0], value, self._constant_type(node.output[0], value))
             return
         builder = self._builder(name, node)

@@ -128,13 +128,19 @@ def build_batchnorm(ctx: NodeContext):
     if not ctx.attr("spatial", 1):
         ctx.fail("spatial=0 (opset < 9: statistics per element, not per channel) is not supported")
     for index, what in enumerate(("scale", "bias", "mean", "var"), start=1):
-        ctx.const(index, what)
+        value = np.asarray(ctx.const(index, what), dtype=np.float64)
+        if not np.all(np.isfinite(value)):
+            ctx.fail(f"{what} holds NaN or infinite values")
+    epsilon = float(ctx.attr("epsilon", 1e-5))
+    variance = np.asarray(ctx.const(4, "var"), dtype=np.float64)
+    if not np.isfinite(epsilon) or np.any(variance + epsilon <= 0):
+        ctx.fail(f"var + epsilon must be positive, got minimum {float(np.min(variance + epsilon)):g}")
     return [
         ops.BatchNormalization(
             name=ctx.name,
             inputs=ctx.inputs[:5],
             outputs=ctx.outputs[:1],
-            epsilon=float(ctx.attr("epsilon", 1e-5)),
+            epsilon=epsilon,
         )
     ]
 

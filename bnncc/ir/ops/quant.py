@@ -198,7 +198,8 @@ class Dequantize(Op):
             low, high = value_bounds(ins[0])
             corners = [(v - z) * s for v in (low, high) for z in (self.zero_point.min(), self.zero_point.max())
                        for s in (self.scale.min(), self.scale.max())]
-            return [(shape, DataType.for_range(int(min(corners)), int(max(corners))))]
+            if DataType.range_fits(int(min(corners)), int(max(corners))):  # else: too wide for integers
+                return [(shape, DataType.for_range(int(min(corners)), int(max(corners))))]
         return [(shape, FLOAT32)]
 
     def execute(self, code):
