@@ -18,7 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 import quirk_models
 from bnncc.cli import main
 from helpers import QONNX, make_model
-from tiny_models import float_mlp, quant_node, quant_params, tiny_mlp
+from tiny_models import float_mlp, tiny_cnn, tiny_mlp
 
 
 def run_cli(*args):
@@ -317,6 +317,27 @@ def test_weight_shape_mismatch(tmp_path):
     model = tiny_mlp()
     set_initializer(model, "w2", np.ones((7, 5), np.float32))
     refused_everywhere(tmp_path, save(tmp_path, model))
+
+
+@pytest.mark.parametrize("attributes, fragment", [
+    ({"strides": [0, 1]}, "strides"),
+    ({"dilations": [0, 1]}, "dilations"),
+    ({"pads": [-1, 0, 0, 0]}, "negative pads"),
+    ({"kernel_shape": [5, 5]}, "kernel_shape"),
+], ids=["stride0", "dilation0", "negative-pads", "kernel-mismatch"])
+def test_bad_conv_attributes(tmp_path, attributes, fragment):
+    model = with_attribute(tiny_cnn(), "conv1", **attributes)
+    refused_everywhere(tmp_path, save(tmp_path, model), "'conv1'", fragment)
+
+
+def test_axis_out_of_range(tmp_path):
+    model = with_attribute(quirk_models.zoo_tfc_like(), "Concat_0", axis=9)
+    refused_everywhere(tmp_path, save(tmp_path, model), "'Concat_0'", "axis=9")
+
+
+def test_gather_index_out_of_range(tmp_path):
+    model = set_initializer(quirk_models.zoo_tfc_like(), "gather_index", 9)
+    refused_everywhere(tmp_path, save(tmp_path, model), "'Gather_0'", "out of range")
 
 
 # -- versions, domains, ops -----------------------------------------------------------------------

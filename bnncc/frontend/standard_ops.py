@@ -19,6 +19,14 @@ def _ints(value) -> tuple[int, ...]:
     return tuple(int(v) for v in np.asarray(value).reshape(-1))
 
 
+def _axis(ctx: NodeContext, axis, rank: int, what: str = "axis") -> int:
+    """``axis`` checked to lie in ``-rank .. rank-1``."""
+    axis = int(axis)
+    if not -rank <= axis < rank:
+        ctx.fail(f"{what}={axis} is out of range for a rank-{rank} input (expected {-rank}..{rank - 1})")
+    return axis
+
+
 def _simple(op_class):
     """Builder for ops whose ONNX inputs and outputs map one to one, without attributes."""
 
@@ -57,7 +65,14 @@ def _window_fields(ctx: NodeContext, kernel) -> dict:
         ctx.fail(f"only 2-D windows are supported (kernel_shape {list(kernel)})")
     strides = _ints(ctx.attr("strides", [1, 1]))
     dilations = _ints(ctx.attr("dilations", [1, 1]))
+    for name, values in (("kernel_shape", kernel), ("strides", strides), ("dilations", dilations)):
+        if len(values) != 2 or min(values) < 1:
+            ctx.fail(f"{name} {list(values)}: expected two positive integers")
+    if len(ctx.info(0).shape) != 4:
+        ctx.fail(f"input has shape {ctx.info(0).shape}; expected a 4-D (N, C, H, W) tensor")
     pads = _auto_pads(ctx, ctx.info(0).shape[2:], kernel, strides, dilations)
+    if min(pads) < 0:
+        ctx.fail(f"negative pads {list(pads)} are not supported")
     return {"kernel_shape": kernel, "strides": strides, "pads": pads, "dilations": dilations}
 
 
@@ -65,7 +80,10 @@ def build_conv(ctx: NodeContext):
     weight = ctx.info(1)
     if len(weight.shape) != 4:
         ctx.fail(f"only 2-D convolutions are supported (weight shape {weight.shape})")
-    fields = _window_fields(ctx, ctx.attr("kernel_shape", weight.shape[2:]))
+    kernel = _ints(ctx.attr("kernel_shape", weight.shape[2:]))
+    if tuple(kernel) != tuple(weight.shape[2:]):
+        ctx.fail(f"kernel_shape {list(kernel)} does not match the weight's spatial shape {list(weight.shape[2:])}")
+    fields = _window_fields(ctx, kernel)
     inputs = [t for t in ctx.inputs if t]
     return [ops.Conv(name=ctx.name, inputs=inputs, outputs=ctx.outputs[:1], group=int(ctx.attr("group", 1)), **fields)]
 
@@ -209,11 +227,23 @@ def build_unsqueeze(ctx: NodeContext):
 
 
 def build_concat(ctx: NodeContext):
-    return [ops.Concat(name=ctx.name, inputs=[t for t in ctx.inputs if t], outputs=ctx.outputs[:1], axis=int(ctx.attr("axis")))]
+    if ctx.attr("axis") is None:
+        ctx.fail("attribute 'axis' is missing")
+    axis = _axis(ctx, ctx.attr("axis"), len(ctx.info(0).shape))
+    return [ops.Concat(name=ctx.name, inputs=[t for t in ctx.inputs if t], outputs=ctx.outputs[:1], axis=axis)]
 
 
 def build_gather(ctx: NodeContext):
-    return [ops.Gather(name=ctx.name, inputs=ctx.inputs[:2], outputs=ctx.outputs[:1], axis=int(ctx.attr("axis", 0)))]
+    shape = ctx.info(0).shape
+    axis = _axis(ctx, ctx.attr("axis", 0), len(shape))
+    indices = ctx.graph.constant(ctx.inputs[1])
+    if indices is not None:
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "iu":
+            ctx.fail(f"indices have type {indices.dtype}; expected integers")
+        if indices.size and (indices.min() < -shape[axis] or indices.max() >= shape[axis]):
+            ctx.fail(f"indices {indices.reshape(-1).tolist()} are out of range for axis {axis} of size {shape[axis]}")
+    return [ops.Gather(name=ctx.name, inputs=ctx.inputs[:2], outputs=ctx.outputs[:1], axis=axis)]
 
 
 def build_slice(ctx: NodeContext):
@@ -224,6 +254,8 @@ def build_slice(ctx: NodeContext):
         starts, ends = _ints(ctx.const(1, "starts")), _ints(ctx.const(2, "ends"))
         axes = _ints(ctx.optional_const(3, "axes", []))
         steps = _ints(ctx.optional_const(4, "steps", []))
+    if any(step == 0 for step in steps):
+        ctx.fail(f"steps {list(steps)} contain 0")
     clamp = lambda values: tuple(max(min(v, 2**62), -(2**62)) for v in values)
     return [
         ops.Slice(
@@ -262,13 +294,16 @@ def onnx_np_dtype(elem_type: int):
 
 
 def build_topk(ctx: NodeContext):
-    k = ctx.attr("k") if ctx.opset < 10 else int(np.asarray(ctx.const(1, "K")).reshape(-1)[0])
+    k = ctx.attr("k") if ctx.opset < 10 else np.asarray(ctx.const(1, "K")).reshape(-1)
+    if k is None or np.size(k) != 1:
+        ctx.fail(f"K must be one integer, got {None if k is None else np.asarray(k).tolist()}")
+    k = int(np.asarray(k).reshape(-1)[0])
     if not ctx.attr("sorted", 1):
         ctx.fail("sorted=0 is not supported")
     return [
         ops.TopK(
             name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:2],
-            k=int(k), axis=int(ctx.attr("axis", -1)), largest=bool(ctx.attr("largest", 1)),
+            k=int(k), axis=_axis(ctx, ctx.attr("axis", -1), len(ctx.info(0).shape)), largest=bool(ctx.attr("largest", 1)),
         )
     ]
 
@@ -277,7 +312,7 @@ def build_argmax(ctx: NodeContext):
     return [
         ops.ArgMax(
             name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1],
-            axis=int(ctx.attr("axis", 0)), keepdims=bool(ctx.attr("keepdims", 1)),
+            axis=_axis(ctx, ctx.attr("axis", 0), len(ctx.info(0).shape)), keepdims=bool(ctx.attr("keepdims", 1)),
             select_last_index=bool(ctx.attr("select_last_index", 0)),
         )
     ]
@@ -285,7 +320,7 @@ def build_argmax(ctx: NodeContext):
 
 def build_softmax(ctx: NodeContext):
     rank = len(ctx.info(0).shape)
-    axis = int(ctx.attr("axis", -1 if ctx.opset >= 13 else 1))
+    axis = _axis(ctx, ctx.attr("axis", -1 if ctx.opset >= 13 else 1), rank)
     if ctx.opset < 13 and axis % rank != rank - 1:
         ctx.fail(f"opset {ctx.opset} Softmax over axes {axis}.. of a rank-{rank} tensor is not supported")
     return [ops.Softmax(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], axis=axis)]
