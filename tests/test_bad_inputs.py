@@ -340,6 +340,29 @@ def test_gather_index_out_of_range(tmp_path):
     refused_everywhere(tmp_path, save(tmp_path, model), "'Gather_0'", "out of range")
 
 
+def _qdq_mlp(axis: int) -> onnx.ModelProto:
+    inits = {"s": np.full(8, 0.1, np.float32), "z": np.zeros(8, np.uint8),
+             "w": np.random.default_rng(0).integers(-3, 3, (8, 4)).astype(np.int8), "ws": np.float32(0.5)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"], name="ql", axis=axis),
+             helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"], name="dql", axis=axis),
+             helper.make_node("DequantizeLinear", ["w", "ws"], ["wd"], name="dqw"),
+             helper.make_node("MatMul", ["xd", "wd"], ["y"], name="mm")]
+    return make_model(nodes, [("x", ["N", 8])], [("y", ["N", 4])], inits, custom_domains=())
+
+
+def test_quantize_linear_axis_out_of_range(tmp_path):
+    refused_everywhere(tmp_path, save(tmp_path, _qdq_mlp(axis=5)), "'ql'", "axis=5")
+
+
+def test_reference_failing_inside_a_node_is_a_model_error():
+    from bnncc.errors import UnsupportedModelError
+    from bnncc.reference import ReferenceRunner
+
+    runner = ReferenceRunner(_qdq_mlp(axis=5))
+    with pytest.raises(UnsupportedModelError, match="onnxruntime cannot run the model"):
+        runner.run({"x": np.zeros((2, 8), np.float32)})
+
+
 # -- versions, domains, ops -----------------------------------------------------------------------
 def test_future_opset(tmp_path):
     refused_everywhere(tmp_path, save(tmp_path, quirk_models.future_opset(99)), "opset 99",

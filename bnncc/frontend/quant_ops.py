@@ -199,7 +199,10 @@ def _per_axis(ctx: NodeContext, value: np.ndarray, rank: int) -> np.ndarray:
         return value.reshape(())
     if ctx.attr("block_size", 0):
         ctx.fail("blocked quantization (block_size) is not supported")
-    axis = int(ctx.attr("axis", 1)) % rank
+    axis = int(ctx.attr("axis", 1))
+    if not -rank <= axis < rank:
+        ctx.fail(f"axis={axis} is out of range for a rank-{rank} input (expected {-rank}..{rank - 1})")
+    axis %= rank
     shape = [1] * rank
     shape[axis] = value.size
     return value.reshape(shape)

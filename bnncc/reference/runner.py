@@ -104,12 +104,12 @@ class ReferenceRunner:
         """
         feeds, samples = self._feeds(inputs)
         if self._batch is None:
-            results = [self._session.run(self._session_outputs, feeds)]
+            results = [self._session_run(feeds)]
         else:
             if samples % self._batch:
                 raise ShapeError(f"{samples} samples do not split into batches of {self._batch}, the model's fixed batch size")
             results = [
-                self._session.run(self._session_outputs, {k: v[start : start + self._batch] for k, v in feeds.items()})
+                self._session_run({k: v[start : start + self._batch] for k, v in feeds.items()})
                 for start in range(0, samples, self._batch)
             ]
         outputs = {}
@@ -120,6 +120,17 @@ class ReferenceRunner:
                 value = np.asarray(results[0][index])
             outputs[self._aliases.get(name, name)] = _widen(value)
         return outputs
+
+    def _session_run(self, feeds: Mapping[str, np.ndarray]) -> list:
+        """One onnxruntime call; a failure inside a node (the model is loadable but cannot run,
+        e.g. an attribute out of range) is the model's fault, reported on one line."""
+        try:
+            return self._session.run(self._session_outputs, feeds)
+        except Exception as exc:  # onnxruntime raises its own pybind exception types
+            if isinstance(exc, (MemoryError, KeyboardInterrupt)):
+                raise
+            detail = " ".join(str(exc).split())
+            raise UnsupportedModelError(f"onnxruntime cannot run the model: {detail}") from exc
 
     def _feeds(self, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
         """Inputs cast to the declared element types, and the common number of samples."""
