@@ -258,12 +258,13 @@ def test_relu_on_quantized_output(tmp_path):
     assert "Relu" not in final.op_count()
 
 
-@pytest.mark.parametrize("case", ["relu", "relu-maxpool"])
+@pytest.mark.parametrize("case", ["conv-relu-maxpool", "bnn-2-layers"])
 def test_relu_absorption_in_rtl(tmp_path, case):
-    """Through the RTL under random stalls on both sides."""
+    """Through the RTL under random stalls on both sides (conv: Relu -> MaxPool -> Quant and
+    scale -> Relu -> Quant; BNN: bias and 2p - K in the XNOR MVAUs' thresholds)."""
     from bnncc.compile import compile_model
 
-    model = fc_model(["scale", "relu"], bits=2, signed=0) if case == "relu" else conv_model(["relu", "maxpool"], bits=2, size=6)
+    model = conv_model(["relu", "maxpool"], bits=2, size=6) if case.startswith("conv") else bnn_model(layers=2, features=7, hidden=6)
     path = tmp_path / "model.onnx"
     onnx.save(model, path)
     build = tmp_path / "build"
@@ -272,3 +273,12 @@ def test_relu_absorption_in_rtl(tmp_path, case):
     result = verify_model(path, samples=samples, seed=9, build_dir=build, stall=30)
     assert result.ok, result.table()
     assert result.rtl.exact == samples
+
+
+PUBLISHED = Path(__file__).resolve().parents[2] / "shared" / "models" / "hls4ml_bnn_fc_1layer.onnx"
+
+
+@pytest.mark.skipif(not PUBLISHED.exists(), reason="../shared/models (published models) not present")
+def test_published_hls4ml_bnn_exact_at_every_pass():
+    result = verify_model(PUBLISHED, samples=100, seed=0)
+    assert result.ok and all(stage.exact == 100 for stage in result.stages), result.table()
