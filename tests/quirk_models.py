@@ -128,7 +128,7 @@ def zoo_tfc_like(seed=0, features=16, hidden=12, classes=5):
     )
 
 
-def old_opset_cnn(opset=9, seed=0):
+def old_opset_cnn(opset=9, seed=0, ir_version=5, inits_as_inputs=False):
     """Standard ops in their opset 7-10 spellings: Pad (``pads``/``value`` attributes), Clip
     (``min``/``max`` attributes), Dropout (``ratio``), Squeeze/Unsqueeze (``axes``
     attributes), Gemm with C, TopK (``k`` attribute at opset 9, input from 10), Softmax on the
@@ -173,7 +173,7 @@ def old_opset_cnn(opset=9, seed=0):
     ]
     return _model(
         nodes, [("x", TensorProto.FLOAT, [1, 2, 4, 4])], [("label", TensorProto.INT64, [1, 1])], inits,
-        opset=opset, ir_version=5,
+        opset=opset, ir_version=ir_version, inits_as_inputs=inits_as_inputs,
     )
 
 

@@ -139,6 +139,15 @@ def test_old_opset_spellings(tmp_path, opset):
     _pipeline_exact(path)
 
 
+def test_ir3_model_lists_every_initializer_as_input(tmp_path):
+    """IR 3 requires initializers to be graph inputs; they are constants, not model inputs."""
+    model = quirks.old_opset_cnn(8, ir_version=3, inits_as_inputs=True)
+    path = _save(tmp_path, model)
+    assert import_model(load_model(path), source=str(path)).inputs == ["x"]
+    assert ReferenceRunner(load_model(path)).input_names == ["x"]
+    _pipeline_exact(path)
+
+
 def test_per_element_batchnorm_of_opset_7_is_refused(tmp_path):
     model = quirks.old_opset_cnn(7)
     batchnorm = next(node for node in model.graph.node if node.op_type == "BatchNormalization")
