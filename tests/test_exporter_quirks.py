@@ -197,17 +197,20 @@ def test_channels_last_reference_matches_an_nchw_model(tmp_path):
 
 
 # -- Brevitas 0.13 Trunc ------------------------------------------------------------------------
-def test_brevitas_six_input_trunc(tmp_path):
-    path = _save(tmp_path, quirks.brevitas_trunc6())
+@pytest.mark.parametrize("zero_point", [0.0, 32.0])
+def test_brevitas_six_input_trunc(tmp_path, zero_point):
+    path = _save(tmp_path, quirks.brevitas_trunc6(zero_point=zero_point))
     model = load_model(path)
     trunc = next(op for op in import_model(model).ops() if isinstance(op, ops.Trunc))
     assert trunc.shift == 16.0 and (trunc.low, trunc.high) == (-8, 7)
     x = np.random.default_rng(0).uniform(-1, 1, (64, 8)).astype(np.float32)
-    outputs = ReferenceRunner(model).run({"x": x})
-    # qonnx's trunc: y = (clip(floor(round(x / s) / 2**(8 - 4)), -8, 7) - 0) * out_scale
-    code = np.clip(np.round(x / np.float32(0.0625)), -128, 127)
-    expected = np.clip(np.floor(code / 16), -8, 7)
-    np.testing.assert_array_equal(outputs[code_tensor_name("xt")], expected.astype(np.float32))
+    outputs = ReferenceRunner(model, extra_outputs=["xt"]).run({"x": x})
+    # qonnx's trunc with s = 1/16, out_scale = 1: v = round(xq / s + z); code = clip(floor(v / 16),
+    # -8, 7); y = (code - z / 16) * out_scale, where xq is the 8-bit input quantizer's output
+    xq = np.clip(np.round(x / np.float32(0.0625)), -128, 127) * np.float32(0.0625)
+    code = np.clip(np.floor(np.round(xq / np.float32(0.0625) + zero_point) / 16), -8, 7)
+    np.testing.assert_array_equal(outputs[code_tensor_name("xt")], code.astype(np.float32))
+    np.testing.assert_allclose(outputs["xt"], (code - zero_point / 16) * 1.0, rtol=0, atol=1e-6)
     _pipeline_exact(path)
 
 
