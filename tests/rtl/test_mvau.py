@@ -9,6 +9,7 @@ throughput of (MH/PE)*(MW/SIMD) cycles per vector and the pipeline latency.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class Case:
     xnor: bool | None = None    # XNOR-popcount; None: if both operands are bipolar
     vectors: int = 5
     stalls: list[tuple[int, int]] = field(default_factory=lambda: [(40, 40), (10, 80), (70, 20)])
+    weights: str = "random"     # "zero": all zero; "single": one weight 1, the others 0
 
     @property
     def binary(self) -> bool:
@@ -86,6 +88,12 @@ CASES = [
     # last layer: unsigned 4-bit input times signed 3-bit weights, raw accumulator out, PE = SIMD = 1
     Case("uint4_int3_raw", mw=10, mh=37, pe=1, simd=1, in_dtype=DataType.uint(4), w_dtype=DataType.int(3),
          out_dtype=None, vectors=3),
+    # degenerate weights: all zero, so every accumulator is 0 (ACC_BITS 1, raw out), and one
+    # non-zero weight under thresholds (a 2-bit accumulator, narrower than a product)
+    Case("uint4_int3_zero_raw", mw=9, mh=6, pe=2, simd=3, in_dtype=DataType.uint(4), w_dtype=DataType.int(3),
+         out_dtype=None, vectors=3, weights="zero"),
+    Case("int2_int2_single_thr", mw=8, mh=6, pe=3, simd=4, in_dtype=DataType.int(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.int(2), steps=3, vectors=4, weights="single"),
 ]
 
 
@@ -97,7 +105,7 @@ def random_values(rng: np.random.Generator, dtype: DataType, shape) -> np.ndarra
 
 def signed_bits(low: int, high: int) -> int:
     """Bits of the narrowest two's complement type holding [low, high]."""
-    bits = 2
+    bits = 1
     while low < -(1 << (bits - 1)) or high > (1 << (bits - 1)) - 1:
         bits += 1
     return bits
@@ -117,6 +125,10 @@ class Setup:
         rng = np.random.default_rng(seed)
         self.case, self.rng = case, rng
         self.weights = random_values(rng, case.w_dtype, (case.mw, case.mh))
+        if case.weights != "random":
+            self.weights = np.zeros_like(self.weights)
+        if case.weights == "single":
+            self.weights[case.mw // 2, case.mh // 2] = 1
         x_info = TensorInfo((1, case.mw), case.in_dtype)
         low, high = accumulator_range(x_info, self.weights, case.binary)
         self.acc_dtype = DataType.for_range(low, high)
@@ -213,3 +225,31 @@ def test_mvau_throughput_without_stalls(case: Case, tmp_path, monkeypatch):
     first_beats = np.array(result.input_cycles[::sf])
     assert np.all(np.diff(result.input_cycles).reshape(-1)[: sf - 1] == 1)
     assert np.all(np.diff(first_beats) == nf * sf)
+
+
+# operand encodings (bits, signed, bipolar) and the narrowest accumulators the compiler
+# chooses for degenerate weights (ACC_BITS 1: every accumulator 0; 2..3: narrower than a
+# product, so the dot product keeps only its low bits)
+OPERANDS = [(1, 0, 1), (1, 0, 0), (2, 1, 0), (3, 0, 0), (8, 1, 0)]
+LINT_SETS = [
+    {"MW": 12, "MH": 4, "PE": pe, "SIMD": simd, "INPUT_BITS": xb, "INPUT_SIGNED": xs, "INPUT_BIPOLAR": xbip,
+     "WEIGHT_BITS": wb, "WEIGHT_SIGNED": ws, "WEIGHT_BIPOLAR": wbip, "BINARY": 0, "ACC_BITS": acc,
+     "N_THRESHOLDS": nt, "OUT_BITS": acc if nt == 0 else 2}
+    for index, ((xb, xs, xbip), (wb, ws, wbip)) in enumerate((x, w) for x in OPERANDS for w in OPERANDS)
+    for acc, nt, (pe, simd) in [((1, 2, 3)[index % 3], 0, (1, 3)), (2 + index % 2, (1, 3)[index % 2], (2, 4))]
+]
+
+
+def test_mvau_lints_clean_with_the_narrowest_accumulators():
+    """-Wall is clean (no dead bits) for every operand encoding with 1- to 3-bit accumulators,
+    with and without thresholds."""
+    assert len(LINT_SETS) == 50
+    failures = []
+    for parameters in LINT_SETS:
+        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", str(RTL)]
+        command += [f"-G{name}={value}" for name, value in parameters.items()]
+        process = subprocess.run(command, capture_output=True, text=True)
+        warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
+        if process.returncode or warnings:
+            failures.append(f"{parameters}: {warnings[:2]}")
+    assert not failures, "\n".join(failures[:5])
