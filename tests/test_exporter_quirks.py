@@ -214,6 +214,27 @@ def test_brevitas_six_input_trunc(tmp_path, zero_point):
     _pipeline_exact(path)
 
 
+def test_six_input_trunc_agrees_with_qonnx():
+    """qonnx's own executor (its Trunc version 2 takes these six inputs; it picks the version
+    from the domain's opset import, bnncc from the number of inputs) computes the same."""
+    pytest.importorskip("qonnx")
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    model = quirks.brevitas_trunc6(zero_point=32.0)
+    for entry in model.opset_import:
+        if entry.domain == quirks.QONNX:
+            entry.version = 2
+    for value in (model.graph.input[0], model.graph.output[0]):
+        value.type.tensor_type.shape.dim[0].dim_value = 1
+    x = np.random.default_rng(5).uniform(-1, 1, (1, 8)).astype(np.float32)
+    ours = ReferenceRunner(model, extra_outputs=["xt"]).run({"x": x})
+    theirs = execute_onnx(ModelWrapper(model).transform(InferShapes()), {"x": x}, return_full_exec_context=True)
+    np.testing.assert_array_equal(ours["xt"], theirs["xt"])
+    np.testing.assert_array_equal(ours["y"], theirs["y"])
+
+
 # -- TorchScript's ConstantOfShape pads -----------------------------------------------------------
 def test_constant_of_shape_pads_fold(tmp_path):
     path = _save(tmp_path, quirks.torchscript_constant_pad(value=-1.0))
