@@ -224,7 +224,7 @@ def test_check_names_node_module_and_rule():
                                                    r"ACC_BITS=3 cannot hold popcounts up to MW=4 as signed"):
         check_parameters("mvau", {**SMALL_MVAU, "ACC_BITS": 3, "N_THRESHOLDS": 1, "OUT_BITS": 1}, "fc")
     check_parameters("mvau", {**SMALL_MVAU, **MAC, "ACC_BITS": 1, "N_THRESHOLDS": 0, "OUT_BITS": 1}, "fc")
-    with pytest.raises(ModuleParameterError, match="module mvau has no parameter ACC_WIDTH"):
+    with pytest.raises(ModuleParameterError, match="^node 'fc': module mvau has no parameter ACC_WIDTH$"):
         check_parameters("mvau", {"ACC_WIDTH": 4}, "fc")
 
 

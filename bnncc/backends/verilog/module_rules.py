@@ -397,7 +397,10 @@ def check_parameters(module: str, parameters: Mapping[str, object], node: str, i
     """Fail with a :class:`ModuleParameterError` naming the stage ``node`` (and the
     ``instance`` of the design that serves it, if not the stage itself), the module and the
     first rule its parameters break."""
-    found = violations(module, parameters)
+    try:
+        found = violations(module, parameters)
+    except ModuleParameterError as error:
+        raise ModuleParameterError(f"node '{node}': {error}") from None
     if found:
         first = found[0]
         where = [f"instance '{instance}'"] if instance else []
