@@ -22,6 +22,7 @@ from bnncc.backends.verilog.module_rules import MODULES, ModuleParameterError, c
 from bnncc.backends.verilog.stages import StageRTL, Stream
 from bnncc.backends.verilog.top import chain
 from bnncc.datatype import DataType
+from bnncc.estimate.modules import TERMS
 from bnncc.sim.verilator import SimulationError, StreamSimulator, build_verilated, check_messages, verilator_command
 
 RTL_LIB = Path(__file__).resolve().parents[1] / "rtl_lib"
@@ -100,6 +101,10 @@ def test_every_verilog_check_has_exactly_one_python_mirror():
         expected = [(message, args) for _, message, args in verilog["checks"]]
         mirrored = [(rule.message, rule.args) for rule in rules.rules]
         assert mirrored == expected, f"{name}: the Python rules differ from the Verilog checks"
+
+
+def test_every_module_the_compiler_instantiates_has_rules():
+    assert set(TERMS) <= set(MODULES)
 
 
 def test_mirrored_defaults_are_the_verilog_defaults():
