@@ -169,6 +169,12 @@ def test_channels_last_ops_import_exactly(tmp_path):
     assert conv.name == "Conv_0" and conv.pads == (1, 1, 1, 1)
     rewritten = ReferenceRunner(loaded).model
     assert not any(node.domain == "qonnx.custom_op.channels_last" for node in rewritten.graph.node)
+    # between consecutive channels-last layers the IR stays NCHW: one Transpose into the first
+    # layer, one out of the last
+    transposes = [op for op in graph.ops() if isinstance(op, ops.Transpose) and graph.tensors[op.inputs[0]].batched]
+    assert len(transposes) == 2, [op.name for op in transposes]
+    result = _pipeline_exact(path)
+    assert result.stages[0].compared_tensors == 3  # input and activation codes (NCHW copy compared as an alias), y
 
 
 def test_channels_last_reference_matches_an_nchw_model(tmp_path):

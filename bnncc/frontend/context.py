@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
@@ -20,6 +20,8 @@ class NodeContext:
     graph: Graph
     opset: int
     onnx_types: dict[str, int]
+    #: NHWC tensor -> a tensor of the IR holding it transposed to NCHW (channels-last import).
+    nchw: dict[str, str] = field(default_factory=dict)
 
     @property
     def inputs(self) -> list[str]:

@@ -18,7 +18,7 @@ import onnx
 
 from bnncc.datatype import FLOAT32, DataType
 from bnncc.errors import ShapeError, UnsupportedModelError, UnsupportedOpError
-from bnncc.frontend.channels_last import CHANNELS_LAST_BUILDERS
+from bnncc.frontend.channels_last import CHANNELS_LAST_BUILDERS, in_nchw
 from bnncc.frontend.context import NodeContext
 from bnncc.frontend.domains import CHANNELS_LAST_DOMAIN, STANDARD_DOMAINS
 from bnncc.frontend.idioms import unwrap_batchnorm
@@ -32,6 +32,9 @@ from bnncc.ir.op import Quantizer
 
 
 ALL_STANDARD = {**STANDARD_BUILDERS, **QDQ_BUILDERS}
+
+#: Quantizers that act element by element (given scalar parameters).
+ELEMENTWISE_QUANTIZERS = frozenset({"Quant", "IntQuant", "BipolarQuant", "Trunc"})
 
 #: Largest number of elements of one sample of a graph input.
 MAX_INPUT_ELEMENTS = 1 << 28
@@ -61,6 +64,7 @@ class _Importer:
         self.onnx_types = _onnx_types(model)
         self.node_names: set[str] = set()
         self.readers = _readers(model.graph)
+        self.nchw: dict[str, str] = {}
 
     def run(self, require_quantization: bool) -> Graph:
         self._add_initializers()
@@ -188,7 +192,7 @@ class _Importer:
                 raise UnsupportedModelError(
                     f"node '{name}' ({node.op_type}): input '{tensor}' is not produced by any node"
                 )
-        ctx = NodeContext(node, name, self.graph, self.opset, self.onnx_types)
+        ctx = NodeContext(node, name, self.graph, self.opset, self.onnx_types, self.nchw)
         if node.domain in STANDARD_DOMAINS and node.op_type in VALUE_BUILDERS:
             value = VALUE_BUILDERS[node.op_type](ctx)
             if not node.output or not node.output[0]:
@@ -204,6 +208,9 @@ class _Importer:
         # before it resumes, so it can build on what it added.
         for op in builder(ctx):
             self._add_or_fold(op)
+        if node.domain in QUANT_DOMAINS and node.op_type in ELEMENTWISE_QUANTIZERS:
+            for op in in_nchw(ctx, builder):
+                self._add_or_fold(op)
 
     def _builder(self, name: str, node: onnx.NodeProto):
         if node.domain in STANDARD_DOMAINS and node.op_type in ALL_STANDARD:
