@@ -7,6 +7,13 @@ the same way to ``(O, I/group, kH, kW)``; the other inputs (bias, BatchNorm para
 per-channel vectors and stay as they are. The importer builds exactly that: Transpose ops
 (folded when their input is constant), the standard op under the node's own name, and a
 Transpose back to NHWC writing the node's output.
+
+The importer remembers which NHWC tensors it also holds in NCHW (``NodeContext.nchw``): a
+channels-last op reading such a tensor takes the NCHW one instead of transposing it again
+(``Transpose(Transpose(x, TO_NHWC), TO_NCHW) = x``), and an element-wise quantizer between two
+channels-last layers is built on the NCHW tensor as well (:func:`in_nchw`). So the layers of a
+channels-last network meet in NCHW, as the passes expect, and the NHWC copies left unread are
+pruned.
 """
 
 from __future__ import annotations
