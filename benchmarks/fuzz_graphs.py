@@ -53,7 +53,7 @@ class Tally:
         return {k: {**v, "graphs": v["graphs"][:20]} for k, v in sorted(self.categories.items(), key=lambda kv: -kv[1]["count"])}
 
 
-def run_passes(args, log) -> dict:
+def run_passes(args, log, save=lambda part, block: None) -> dict:
     tally, oracle = Tally(), Tally()
     ties = oracle_samples = 0
     start = time.perf_counter()
@@ -69,6 +69,7 @@ def run_passes(args, log) -> dict:
             oracle_samples += qonnx_check(spec, index, oracle, args.samples)
         if (i + 1) % 200 == 0:
             log(f"passes: {i + 1} graphs, {tally.total()} failures, {time.perf_counter() - start:.0f} s")
+            save("passes", {"graphs_so_far": i + 1, "failed": tally.total(), "failures": tally.to_dict()})
     seconds = time.perf_counter() - start
     result = {
         "graphs": args.graphs, "seconds": round(seconds, 1), "graphs_per_second": round(args.graphs / seconds, 2),
@@ -96,7 +97,7 @@ def qonnx_check(spec, index, tally, samples) -> int:
     return samples
 
 
-def run_rtl(args, log) -> dict:
+def run_rtl(args, log, save=lambda part, block: None) -> dict:
     tally = Tally()
     start = time.perf_counter()
     for i in range(args.rtl):
@@ -108,6 +109,7 @@ def run_rtl(args, log) -> dict:
             tally.add(outcome.category, index, spec, outcome.message)
         if (i + 1) % 10 == 0:
             log(f"rtl: {i + 1} graphs, {tally.total()} failures, {time.perf_counter() - start:.0f} s")
+            save("rtl", {"graphs_so_far": i + 1, "failed": tally.total(), "failures": tally.to_dict()})
     seconds = time.perf_counter() - start
     return {
         "graphs": args.rtl, "seconds": round(seconds, 1), "graphs_per_second": round(args.rtl / seconds, 3) if seconds else 0,
@@ -131,10 +133,18 @@ def main(argv=None) -> int:
 
     result = {"command": " ".join(["python", "benchmarks/fuzz_graphs.py", *(argv if argv is not None else sys.argv[1:])]),
               "seed": args.seed}
-    result["passes"] = run_passes(args, log)
-    result["rtl"] = run_rtl(args, log) if args.rtl else None
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+    def save(part=None, block=None):
+        """Write the results so far (a long run can be read, or stopped, before its end)."""
+        if part is not None:
+            result[part] = {**block, "finished": False}
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+    result["passes"] = run_passes(args, log, save)
+    save()
+    result["rtl"] = run_rtl(args, log, save) if args.rtl else None
+    save()
     for part in ("passes", "rtl"):
         block = result[part]
         if not block:
