@@ -105,6 +105,8 @@ def mvau_stage(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
     memories = [Memory(f"{name}_weights.mem", words, op.pe * op.simd * element_bits(w_dtype))]
     n_thresholds = 0
     hints = {}
+    # the narrowest two's complement accumulator: 1 bit when every accumulator is 0 (all-zero
+    # weights); with thresholds also T in [low, high + 1], so at least 2 bits
     acc_bits = signed_bits(min(low, 0), high)
     out_dtype = op.out_dtype
     if op.has_thresholds:
