@@ -20,7 +20,7 @@ check does not fire), and ``1 << n`` wraps to a signed 32-bit value (0 for ``n``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from bnncc.errors import UnsupportedModelError
