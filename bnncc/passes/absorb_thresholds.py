@@ -189,14 +189,13 @@ def absorb(graph: Graph, quantizer, notes: list[str]) -> bool:
     candidates = _chains(graph, quantizer)
     if not candidates:
         return False  # real input (the host-side input quantizer, or a consequence upstream)
-    reasons = [_absorb(graph, quantizer, t, chain, notes) for t, chain in candidates[:1]]
-    for t, chain in candidates[1:]:
-        if reasons[-1] is None:
-            break
-        reasons.append(_absorb(graph, quantizer, t, chain, notes))
-    if reasons[-1] is None:
-        refusals.withdraw(graph, quantizer.name)
-        return True
+    reasons = []
+    for t, chain in candidates:  # the longest chain first
+        reason = _absorb(graph, quantizer, t, chain, notes)
+        if reason is None:
+            refusals.withdraw(graph, quantizer.name)
+            return True
+        reasons.append(reason)
     for op in candidates[0][1] + [quantizer]:  # every step left in place is stuck for this reason
         refusals.record(graph, op, reasons[0], AbsorbThresholds.name, cause=quantizer)
     return False
