@@ -24,6 +24,10 @@ Then, repeatedly, an affine operation moves past the operation that reads it:
 ``x * 1`` and ``x + 0`` disappear. The moves stop at quantizers, graph outputs and
 anything else, leaving at most ``Mul`` then ``Add`` in front of each.
 
+An affine op that cannot move past the layer reading it (a grouped convolution, weights
+computed at run time, a per-feature scale in front of a product) has the reason recorded
+(:mod:`bnncc.passes.refusals`), naming the node that blocks it.
+
 A ``Relu`` sinks below the max-pooling and shape operations that read it, so that it ends
 next to the quantizer whose thresholds absorb it: ``maxpool(relu(x)) = relu(maxpool(x))``
 (``max(max_i x_i, 0) = max_i max(x_i, 0)``; the padding of a max-pool never wins either

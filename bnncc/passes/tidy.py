@@ -11,6 +11,9 @@
   reduction axis (one scale per output channel m): ``x @ w = (x @ q) * s[m]`` and
   ``conv(x, w) + b = conv(x, q) * s[m] + b[m]``. The integer weight is left alone.
 * Any other ``Dequantize`` of a constant (a quantized bias, say) becomes a real constant.
+
+A grouped convolution keeps its real weights; the reason is recorded for it
+(:mod:`bnncc.passes.refusals`).
 """
 
 from __future__ import annotations

@@ -21,6 +21,10 @@ tensors.
 5. ``TopK`` (largest, last axis) or ``ArgMax`` (last axis, first maximum) of an integer
    stream written by a hardware stage becomes ``LabelSelect``.
 
+A product on an integer stream whose weights cannot be an MVAU's (computed at run time, not
+2-D, not integers) is left alone and the reason recorded for it
+(:mod:`bnncc.passes.refusals`), so ``host_partition`` reports it rather than its consequence.
+
 Thresholds must be integers in hardware. For an integer ``x`` in ``[lo, hi]``,
 ``x >= T  <=>  x >= ceil(T)  <=>  x >= clip(ceil(T), lo, hi + 1)``, so non-integer (or
 infinite) thresholds are replaced by ``clip(ceil(T), lo, hi + 1)`` -- exact.
