@@ -205,6 +205,30 @@ def test_conv_relu_before_quantizer(tmp_path, case, bits, signed):
     check(conv_model(CONV_CASES[case], bits=bits, signed=signed), tmp_path, samples=60)
 
 
+def test_relu_before_flatten_before_quantizer(tmp_path):
+    """Conv -> Relu -> Flatten -> Quant -> MatMul: the Relu sinks below the Flatten and joins
+    the thresholds (before, it stayed between the MVAU and the Flatten)."""
+    rng = np.random.default_rng(6)
+    inits = {"w1": rng.normal(size=(4, 2, 3, 3)).astype(np.float32), "w2": rng.normal(size=(4 * 3 * 3, 5)).astype(np.float32),
+             "s1": np.float32(0.5)}
+    for name, bits in (("qin", 4), ("qw1", 2), ("qa1", 2), ("qw2", 2)):
+        inits.update(quant_params(name, 0.5, bits))
+    nodes = [
+        quant_node("qin", "x", "xq", 4),
+        quant_node("qw1", "w1", "w1q", 2, narrow=1),
+        helper.make_node("Conv", ["xq", "w1q"], ["c1"], name="conv1", kernel_shape=[3, 3]),
+        helper.make_node("Mul", ["c1", "s1"], ["c1s"], name="scale1"),
+        helper.make_node("Relu", ["c1s"], ["r1"], name="relu1"),
+        helper.make_node("Flatten", ["r1"], ["f1"], name="flatten"),
+        quant_node("qa1", "f1", "a1", 2, signed=0),
+        quant_node("qw2", "w2", "w2q", 2, narrow=1),
+        helper.make_node("MatMul", ["a1", "w2q"], ["y"], name="fc"),
+    ]
+    model = make_model(nodes, [("x", ["N", 2, 5, 5])], [("y", ["N", 5])], inits)
+    final, _ = check(model, tmp_path)
+    assert "Relu" not in final.op_count()
+
+
 def test_thresholds_move_in_front_of_the_pool(tmp_path):
     """Relu -> MaxPool -> Quant: the pool takes the maximum of 2-bit codes written by the
     MVAU's own thresholds, not of accumulators (no separate Thresholding stage)."""
