@@ -323,3 +323,28 @@ def test_maxpool_nhwc_dilation_and_errors():
         ops.MaxPoolNHWC(name="q").infer([TensorInfo((1, 4, 4), INT4)])
     with pytest.raises(BnnccError, match="node 'q' \\(MaxPoolNHWC\\): kernel"):
         ops.MaxPoolNHWC(name="q", kernel_shape=(5, 5)).infer([TensorInfo((1, 4, 4, 2), INT4)])
+
+
+def test_declined_convs_and_pads_record_their_reason():
+    """What lower_conv leaves alone is recorded per node (bnncc.passes.refusals), for the
+    error host_partition reports."""
+    from bnncc.passes import refusals
+
+    graph = ir_graph((1, 4, 6, 6), BIPOLAR)
+    grouped = add_conv(graph, "grouped", "x", 4, group=2)
+    graph.set_tensor("f", (1, 4, 6, 6), FLOAT32)
+    graph.inputs.append("f")
+    real = add_op(graph, ops.Conv, "real", ["f", new_constant(graph, "rw", RNG.normal(size=(2, 4, 3, 3)), FLOAT32)], kernel_shape=(3, 3))
+    runtime = add_op(graph, ops.Conv, "runtime", ["x", "x"], kernel_shape=(6, 6))
+    graph.outputs += [grouped, real, runtime]
+    messages = {e["node"]: e["message"] for e in refusals.reasons(LowerConv().run(graph).graph)}
+    assert messages["grouped"].startswith(
+        "node 'grouped' (Conv): grouped/depthwise convolution (group=2 of 4 channels) is not supported yet")
+    assert messages["real"] == "node 'real' (Conv): its weights are real (FLOAT32), not quantized to integers"
+    assert messages["runtime"].startswith("node 'runtime' (Conv): its weights are computed at run time")
+
+    padded = pad_conv_graph(1.0, (1, 1, 1, 1), -1)
+    [entry] = refusals.reasons(LowerConv().run(padded).graph)
+    assert entry["message"] == (
+        "node 'pad' (Pad): pads with 1 while convolution 'conv' pads with -1: two fill values cannot be one padding"
+    )

@@ -55,13 +55,24 @@ def _scalar(value):
 
 # -- 1. Pad into Conv ----------------------------------------------------------------------
 def _mergeable_pad(graph: Graph, conv: ops.Conv):
-    """The Pad feeding ``conv`` if it can become part of its padding, else None."""
+    """The Pad feeding ``conv`` if it can become part of its padding, else None (and the
+    reason recorded for the Pad)."""
     pad = graph.producer(conv.inputs[0])
     if not isinstance(pad, ops.Pad):
         return None
     if graph.tensors[pad.inputs[0]].dtype.is_integer and not float(pad.value).is_integer():
-        return None  # a fractional fill of integer codes stays a (real-valued) Pad
+        # a fractional fill of integer codes stays a (real-valued) Pad
+        refusals.record(graph, pad, (
+            f"padding value {pad.value:g} is not an integer code of its quantized input, so it cannot become "
+            f"the padding of convolution '{conv.name}'"
+        ), LowerConv.name)
+        return None
     if any(conv.pads) and not np.all(np.asarray(conv.pad_value) == pad.value):
+        shown = ", ".join(f"{v:g}" for v in sorted({float(v) for v in np.asarray(conv.pad_value).reshape(-1)}))
+        refusals.record(graph, pad, (
+            f"pads with {pad.value:g} while convolution '{conv.name}' pads with {shown}: two fill values "
+            "cannot be one padding"
+        ), LowerConv.name)
         return None
     return pad
 
