@@ -279,6 +279,14 @@ def test_bad_bit_width(tmp_path, bits):
     refused_everywhere(tmp_path, save(tmp_path, model), "qact", "bit width")
 
 
+@pytest.mark.parametrize("bits", [24.0, 32.0])
+def test_activation_too_wide_for_thresholds(tmp_path, bits):
+    """A 24- or 32-bit activation quantizer would need 2**bits - 1 thresholds per channel: refused
+    by name instead of exhausting memory."""
+    model = set_initializer(tiny_mlp(), "qact_b", bits)
+    refused_everywhere(tmp_path, save(tmp_path, model), "qact", "thresholds per channel")
+
+
 def test_unknown_rounding_mode(tmp_path):
     model = with_attribute(tiny_mlp(), "qact", rounding_mode="STOCHASTIC")
     refused_everywhere(tmp_path, save(tmp_path, model), "qact", "STOCHASTIC")

@@ -69,6 +69,9 @@ from bnncc.passes.patterns import per_channel, sole_consumer
 CHAIN_OPS = (ops.Mul, ops.Add, ops.Relu, ops.Clip)
 #: Integer steps after a quantizer that join its MultiThreshold (non-decreasing maps).
 TAIL_OPS = (ops.Relu, ops.Clip)
+#: Most code levels a MultiThreshold is built for (16-bit codes: 65,535 thresholds per
+#: channel); a wider quantizer stays a quantizer, with the reason recorded.
+MAX_THRESHOLDS = 2**16 - 1
 #: Products whose output channels can be negated (decreasing channels).
 PRODUCTS = (ops.MatMul, ops.Conv, ops.XnorPopcountMatMul)
 
@@ -231,6 +234,9 @@ def _absorb(graph: Graph, quantizer, t: str, chain: list, notes: list[str]) -> s
     tail = _integer_tail(graph, quantizer)
     final = tail[-1] if tail else quantizer
     out_dtype = graph.tensors[final.outputs[0]].dtype
+    if out_dtype.max - out_dtype.min > MAX_THRESHOLDS:
+        return (f"its {out_dtype} code would need {int(out_dtype.max - out_dtype.min):,} thresholds per channel; "
+                f"at most {MAX_THRESHOLDS:,} (16-bit codes) become integer thresholds")
     low, high = int(info.dtype.min), int(info.dtype.max)
     evaluate = lambda values: _evaluate(graph, chain, quantizer, values, tail)
     pools = [op for op in chain if isinstance(op, ops.MaxPool)]
