@@ -21,8 +21,7 @@ A tool is looked up, in this order (the first hit wins):
    installed where the interpreter is (e.g. ``pip install --target``).
 4. PATH (``yowasp-<tool>`` before ``<tool>``, as in 2).
 
-The issue that asked for this module listed "interpreter environment, PATH, then
-overrides"; an override is only ever set on purpose, so here it comes first.
+An override is only ever set on purpose, so it comes before what happens to be installed.
 """
 
 from __future__ import annotations
