@@ -43,16 +43,7 @@ def _modes(spec):
     return {q.rounding for q in quants if not q.bipolar}
 
 
-KNOWN_OPEN = {
-    "test_bipolar_mvau_tie_is_a_tie": lambda o, spec: (
-        o.step == "passes" and re.match(r"stage '(to_hw|host_partition|folding)'", o.message) is not None
-        and BIPOLAR_FLIP.search(o.message) is not None),
-    "test_tie_on_a_strict_boundary_stays_a_tie_after_thresholds": lambda o, spec: (
-        o.step == "passes" and o.message.startswith("stage 'absorb_thresholds'") and bool(_modes(spec) & set(STRICT_MODES))),
-    "test_up_rounding_tie_at_zero_is_a_tie": lambda o, spec: (
-        o.step == "passes" and o.message.startswith("stage 'import'") and "UP" in _modes(spec)
-        and BIPOLAR_FLIP.search(o.message) is not None),
-}
+KNOWN_OPEN: dict = {}
 
 
 def known_open(outcome, spec) -> str | None:

@@ -30,7 +30,6 @@ BIPOLAR_MVAU_TIE = GraphSpec(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="verify/compare.py _step: bipolar MVAU output compared with code step 1, a tie becomes a mismatch")
 def test_bipolar_mvau_tie_is_a_tie(tmp_path):
     outcome = assert_checks(BIPOLAR_MVAU_TIE, tmp_path)
     assert outcome.ties > 0
@@ -66,7 +65,6 @@ UP_THRESHOLD_TIE = GraphSpec(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="a tie on a CEIL boundary is a mismatch after absorb_thresholds (threshold distance measured from the integer threshold, not the real boundary)")
 @pytest.mark.parametrize("spec", [CEIL_THRESHOLD_TIE, UP_THRESHOLD_TIE], ids=["ceil", "up"])
 def test_tie_on_a_strict_boundary_stays_a_tie_after_thresholds(spec, tmp_path):
     assert_checks(spec, tmp_path)
@@ -87,6 +85,5 @@ UP_ZERO_TIE = GraphSpec(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="verify/compare.py _step: UP rounding at exactly 0 jumps two codes (-1/+1), a tie becomes a mismatch")
 def test_up_rounding_tie_at_zero_is_a_tie(tmp_path):
     assert_checks(UP_ZERO_TIE, tmp_path)

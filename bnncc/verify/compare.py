@@ -11,6 +11,14 @@ exposes under the same names) and the graph outputs. A sample is
   :data:`TIE_TOLERANCE` code units), and after adopting the reference's choice at those
   elements everything downstream agrees;
 * a *mismatch* otherwise.
+
+A tie is recognized where the real-valued decision variable is still there, in the IR as
+imported. Later passes make the decision on an integer (``acc >= T`` with an integer
+threshold ``T``), where a value that was exactly on the real boundary is a whole step from
+``T``, not at distance 0. So the stages share what was certified: an element that an earlier
+stage accepted as a tie, with the same code it has now, is a tie in every later stage
+(:attr:`Comparison.ties`). A later stage that computes a different code there, or differs
+anywhere else, still mismatches.
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ import numpy as np
 from bnncc.executor import Executor
 from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
-from bnncc.ir.ops import BipolarQuant, MultiThreshold
 from bnncc.datatype import BIPOLAR
 
 #: Largest distance (in code units of the decision variable) from a rounding or threshold
@@ -57,10 +64,13 @@ class StageReport:
 
 @dataclass
 class Comparison:
-    """Reference values of the compared tensors for a batch of inputs."""
+    """Reference values of the compared tensors for a batch of inputs, and the ties certified
+    so far: per tensor, the code bnncc computed at each element accepted as a tie (NaN
+    elsewhere)."""
 
     inputs: dict[str, np.ndarray]
     reference: dict[str, np.ndarray]
+    ties: dict[str, np.ndarray] = field(default_factory=dict)
     samples: int = field(init=False)
 
     def __post_init__(self):
@@ -78,9 +88,11 @@ def compare_stage(stage: str, graph: Graph, comparison: Comparison) -> StageRepo
     return checker.run(stage)
 
 
-def _step(op) -> int:
-    """Code distance between two neighbouring decisions of a quantizer."""
-    if isinstance(op, BipolarQuant) or (isinstance(op, MultiThreshold) and op.out_dtype == BIPOLAR):
+def _step(op, graph: Graph) -> int:
+    """Largest code distance between the two decisions on either side of a boundary: 2 for
+    a bipolar code (-1 / +1), 2 for rounding away from zero (``UP``: an exact 0 gives 0, a
+    hair either side -1 or +1), else 1."""
+    if graph.tensors[op.outputs[0]].dtype == BIPOLAR or getattr(op, "rounding_mode", None) == "UP":
         return 2
     return 1
 
@@ -103,7 +115,9 @@ def aliased_reference(graph: Graph, reference: Mapping[str, np.ndarray]) -> dict
 class _StageChecker:
     def __init__(self, graph: Graph, comparison: Comparison):
         self.graph = graph
+        self.shared = comparison
         self.comparison = Comparison(comparison.inputs, aliased_reference(graph, comparison.reference))
+        self.known_ties = aliased_reference(graph, comparison.ties)
         self.executor = Executor(graph)
         reference = self.comparison.reference
         producers = {op.outputs[0]: op for op in graph.ops() if isinstance(op, Quantizer)}
@@ -147,7 +161,9 @@ class _StageChecker:
             op = self.quantizers.get(tensor)
             if op is None:
                 return "mismatch", self._float_error(current, reference), self._describe(tensor, mask, current, reference)
-            if not self._is_tie(op, mask, current, reference):
+            if self._is_tie(op, mask, current, reference):
+                self._certify(sample, tensor, mask, current[tensor])
+            elif not self._is_known_tie(sample, tensor, mask, current[tensor]):
                 return "mismatch", self._float_error(current, reference), self._describe(tensor, mask, current, reference)
             overrides[tensor] = (mask, reference[tensor].astype(np.int64))
             inputs = {name: array[sample : sample + 1] for name, array in self.comparison.inputs.items()}
@@ -170,8 +186,22 @@ class _StageChecker:
         args = [current[t] if t in current else self.graph.constant(t) for t in op.inputs if t]
         distance = op.boundary_distance(*args)
         tensor = op.outputs[0]
-        step_ok = np.abs(current[tensor][mask].astype(np.int64) - reference[tensor][mask].astype(np.int64)) <= _step(op)
+        step_ok = np.abs(current[tensor][mask].astype(np.int64) - reference[tensor][mask].astype(np.int64)) <= _step(op, self.graph)
         return bool(np.all(distance[mask] <= TIE_TOLERANCE) and np.all(step_ok))
+
+    def _certify(self, sample: int, tensor: str, mask: np.ndarray, codes: np.ndarray) -> None:
+        """Remember bnncc's code at the tie elements of ``sample`` for the later stages."""
+        ties = self.shared.ties.get(tensor)
+        if ties is None:
+            ties = self.shared.ties[tensor] = np.full(self.comparison.reference[tensor].shape, np.nan)
+        ties[sample][mask[0]] = codes[0][mask[0]]
+
+    def _is_known_tie(self, sample: int, tensor: str, mask: np.ndarray, codes: np.ndarray) -> bool:
+        """Every differing element was certified as a tie by an earlier stage, with this code."""
+        known = self.known_ties.get(tensor)
+        if known is None:
+            return False
+        return bool(np.all(known[sample][mask[0]] == codes[0][mask[0]]))
 
     @staticmethod
     def _atol(reference: np.ndarray) -> float:
