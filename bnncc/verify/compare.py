@@ -97,6 +97,13 @@ def _step(op, graph: Graph) -> int:
     return 1
 
 
+def _alias_view(array: np.ndarray, entry: Mapping) -> np.ndarray:
+    """``array`` as the alias ``entry`` rearranges it (a permutation or a gather of the last axis)."""
+    if "perm" in entry:
+        return np.transpose(array, entry["perm"])
+    return np.take(array, entry["order"], axis=-1)
+
+
 def aliased_reference(graph: Graph, reference: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The reference extended by tensors that passes renamed and rearranged (recorded in
     ``graph.metadata["aliases"]``, e.g. NHWC versions of NCHW tensors)."""
@@ -105,11 +112,21 @@ def aliased_reference(graph: Graph, reference: Mapping[str, np.ndarray]) -> dict
         original = extended.get(entry["tensor"])
         if original is None or name in extended:
             continue
-        if "perm" in entry:
-            extended[name] = np.transpose(original, entry["perm"])
-        else:
-            extended[name] = np.take(original, entry["order"], axis=-1)
+        extended[name] = _alias_view(original, entry)
     return extended
+
+
+def aliased_ties(graph: Graph, ties: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Certified ties under the tensor names of ``graph``: an alias holds the ties certified
+    under its own name and those of the tensor it rearranges."""
+    merged = dict(ties)
+    for name, entry in graph.metadata.get("aliases", {}).items():
+        original = ties.get(entry["tensor"])
+        if original is None:
+            continue
+        view = _alias_view(original, entry)
+        merged[name] = view if name not in merged else np.where(np.isnan(merged[name]), view, merged[name])
+    return merged
 
 
 class _StageChecker:
@@ -117,7 +134,7 @@ class _StageChecker:
         self.graph = graph
         self.shared = comparison
         self.comparison = Comparison(comparison.inputs, aliased_reference(graph, comparison.reference))
-        self.known_ties = aliased_reference(graph, comparison.ties)
+        self.known_ties = aliased_ties(graph, comparison.ties)
         self.executor = Executor(graph)
         reference = self.comparison.reference
         producers = {op.outputs[0]: op for op in graph.ops() if isinstance(op, Quantizer)}
