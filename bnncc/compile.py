@@ -260,6 +260,8 @@ def compile_model(
                     shutil.copytree(earlier, fresh, symlinks=True)
                 else:
                     shutil.copy2(earlier, fresh)
+        if result.design is not None:
+            result.design.directory = output  # renamed into place
     return result
 
 
