@@ -18,7 +18,6 @@ Budgets come from the hypothesis profile (tests/conftest.py): ``ci`` by default,
 tests/test_property_regressions.py.
 """
 
-import re
 
 import pytest
 
@@ -34,16 +33,12 @@ from graphs.spec import RTL_LIMITS  # noqa: E402
 #: the graph that recognises its symptom. A graph failing only this way is recorded as a
 #: hypothesis event instead of failing the run (benchmarks/fuzz_graphs.py filters nothing);
 #: when the regression test turns red (fixed), delete its entry here.
-BIPOLAR_FLIP = re.compile(r"bnncc -?1, onnxruntime -?1\.0$")
-STRICT_MODES = ("CEIL", "UP", "DOWN")
-
-
-def _modes(spec):
-    quants = [spec.input_quant] + [layer.act for layer in spec.layers if layer.act is not None]
-    return {q.rounding for q in quants if not q.bipolar}
-
-
-KNOWN_OPEN: dict = {}
+KNOWN_OPEN = {
+    "test_eight_bit_weights_with_negative_batchnorm_scale_compile": lambda o, spec: (
+        o.step == "compile" and "WEIGHT_BITS must be 1..8" in o.message
+        and any(layer.weight is not None and layer.weight.bits == 8 and layer.bn
+                and not (layer.weight.signed and layer.weight.narrow) for layer in spec.layers)),
+}
 
 
 def known_open(outcome, spec) -> str | None:
