@@ -18,7 +18,6 @@ Budgets come from the hypothesis profile (tests/conftest.py): ``ci`` by default,
 tests/test_property_regressions.py.
 """
 
-
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -104,3 +103,20 @@ def test_generator_draws_every_claimed_feature():
     wanted |= {("weights", kind) for kind in WEIGHT_KINDS} | {("rounding", mode) for mode in ROUNDING_MODES}
     wanted |= {(role, "bits", bits) for role in ("w", "act", "in") for bits in range(1, 9)}
     assert wanted <= seen, sorted(wanted - seen, key=str)
+
+
+def test_fuzz_runner_counts_and_writes_json(tmp_path):
+    """benchmarks/fuzz_graphs.py (the long profile as a run that keeps going) on 3 graphs."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz_graphs.py"
+    out = tmp_path / "fuzz.json"
+    run = subprocess.run([sys.executable, str(script), "--graphs", "3", "--rtl", "0", "--samples", "4", "--json", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    result = json.loads(out.read_text())
+    assert result["passes"]["graphs"] == 3 and result["rtl"] is None
+    assert run.returncode == (1 if result["passes"]["failed"] else 0), run.stderr
+    assert "graphs/s" in run.stdout
