@@ -61,10 +61,10 @@ module mvau #(
     parameter integer MH = 64,              // matrix height: rows, elements per output vector
     parameter integer PE = 16,              // rows per cycle; must divide MH
     parameter integer SIMD = 16,            // input elements per cycle; must divide MW
-    parameter integer INPUT_BITS = 1,       // bits per input element, 1..8 (1 if bipolar)
+    parameter integer INPUT_BITS = 1,       // bits per input element, 1..16 (1 if bipolar)
     parameter integer INPUT_SIGNED = 0,     // 1: input elements are two's complement
     parameter integer INPUT_BIPOLAR = 1,    // 1: input elements are bipolar (bit 1 = +1, 0 = -1)
-    parameter integer WEIGHT_BITS = 1,      // bits per weight, 1..8 (1 if bipolar)
+    parameter integer WEIGHT_BITS = 1,      // bits per weight, 1..16 (1 if bipolar)
     parameter integer WEIGHT_SIGNED = 0,    // 1: weights are two's complement
     parameter integer WEIGHT_BIPOLAR = 1,   // 1: weights are bipolar (bit 1 = +1, 0 = -1)
     parameter integer BINARY = 1,           // 1: XNOR-popcount (both operands bipolar)
@@ -130,8 +130,8 @@ module mvau #(
         end
         if (MH % PE != 0) begin $display("%m: mvau: PE=%0d does not divide MH=%0d", PE, MH); $finish; end
         if (MW % SIMD != 0) begin $display("%m: mvau: SIMD=%0d does not divide MW=%0d", SIMD, MW); $finish; end
-        if (INPUT_BITS < 1 || INPUT_BITS > 8 || WEIGHT_BITS < 1 || WEIGHT_BITS > 8) begin
-            $display("%m: mvau: INPUT_BITS and WEIGHT_BITS must be 1..8"); $finish;
+        if (INPUT_BITS < 1 || INPUT_BITS > 16 || WEIGHT_BITS < 1 || WEIGHT_BITS > 16) begin
+            $display("%m: mvau: INPUT_BITS and WEIGHT_BITS must be 1..16"); $finish;
         end
         if ((INPUT_BIPOLAR != 0 && (INPUT_BITS != 1 || INPUT_SIGNED != 0))
             || (WEIGHT_BIPOLAR != 0 && (WEIGHT_BITS != 1 || WEIGHT_SIGNED != 0))) begin

@@ -32,12 +32,7 @@ from graphs.spec import RTL_LIMITS  # noqa: E402
 #: the graph that recognises its symptom. A graph failing only this way is recorded as a
 #: hypothesis event instead of failing the run (benchmarks/fuzz_graphs.py filters nothing);
 #: when the regression test turns red (fixed), delete its entry here.
-KNOWN_OPEN = {
-    "test_eight_bit_weights_with_negative_batchnorm_scale_compile": lambda o, spec: (
-        o.step == "compile" and "WEIGHT_BITS must be 1..8" in o.message
-        and any(layer.weight is not None and layer.weight.bits == 8 and layer.bn
-                and not (layer.weight.signed and layer.weight.narrow) for layer in spec.layers)),
-}
+KNOWN_OPEN: dict = {}
 
 
 def known_open(outcome, spec) -> str | None:

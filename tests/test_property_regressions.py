@@ -90,10 +90,9 @@ def test_up_rounding_tie_at_zero_is_a_tie(tmp_path):
 
 
 # 8-bit weights whose codes reach -128 (signed, not narrow) or 255 (unsigned) followed by a
-# BatchNorm with a negative scale on some channel: every pass is exact, but compile refuses
-# with "rtl_lib module mvau rejects its parameters: INPUT_BITS and WEIGHT_BITS must be 1..8".
-# A negative-scale channel is handled by negating its weight row, and -(-128) = 128 or -255
-# need 9 bits. Narrow signed 8-bit weights (-127..127) and 7-bit weights compile.
+# BatchNorm with a negative scale on some channel: a negative-scale channel is computed by
+# negating its weight row, and -(-128) = 128 or -255 need 9 bits. Compile refused it while
+# mvau took at most 8-bit weights ("INPUT_BITS and WEIGHT_BITS must be 1..8").
 EIGHT_BIT_WEIGHTS_NEGATIVE_BN = [
     GraphSpec(seed=0, shape=(4,), input_quant=QuantSpec(bits=2),
               layers=(Layer("fc", out=3, weight=QuantSpec(bits=8, signed=signed), bn=True, act=QuantSpec(bits=3)),),
@@ -102,7 +101,6 @@ EIGHT_BIT_WEIGHTS_NEGATIVE_BN = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="negative BatchNorm scale negates 8-bit weight rows into 9 bits; mvau refuses WEIGHT_BITS > 8")
 @pytest.mark.parametrize("spec", EIGHT_BIT_WEIGHTS_NEGATIVE_BN, ids=["int8", "uint8"])
 def test_eight_bit_weights_with_negative_batchnorm_scale_compile(spec, tmp_path):
     assert_checks(spec, tmp_path, rtl=True)

@@ -168,8 +168,8 @@ MVAU = ModuleRules(
         Rule("MW, MH, PE and SIMD must be >= 1", lambda p: _any_below(p, ("MW", "MH", "PE", "SIMD"), 1)),
         Rule("PE=%0d does not divide MH=%0d", lambda p: vmod(p["MH"], p["PE"]) != 0, ("PE", "MH")),
         Rule("SIMD=%0d does not divide MW=%0d", lambda p: vmod(p["MW"], p["SIMD"]) != 0, ("SIMD", "MW")),
-        Rule("INPUT_BITS and WEIGHT_BITS must be 1..8",
-             lambda p: not (1 <= p["INPUT_BITS"] <= 8) or not (1 <= p["WEIGHT_BITS"] <= 8)),
+        Rule("INPUT_BITS and WEIGHT_BITS must be 1..16",
+             lambda p: not (1 <= p["INPUT_BITS"] <= 16) or not (1 <= p["WEIGHT_BITS"] <= 16)),
         Rule("a bipolar operand is 1 bit and not signed",
              lambda p: (p["INPUT_BIPOLAR"] != 0 and (p["INPUT_BITS"] != 1 or p["INPUT_SIGNED"] != 0))
              or (p["WEIGHT_BIPOLAR"] != 0 and (p["WEIGHT_BITS"] != 1 or p["WEIGHT_SIGNED"] != 0))),
