@@ -22,13 +22,6 @@ from bnncc.verify.run import verify_model
 from helpers import QONNX, make_model
 from tiny_models import act_node, bn_node, bn_params, quant_node, quant_params
 
-try:
-    verilator_command()
-    HAVE_VERILATOR = True
-except Exception:  # pragma: no cover - depends on the machine
-    HAVE_VERILATOR = False
-
-needs_verilator = pytest.mark.skipif(not HAVE_VERILATOR, reason="Verilator is not installed")
 
 
 # -- weight patterns (float, before the quantizer) ------------------------------------------
@@ -153,7 +146,6 @@ DESIGNS = {
 }
 
 
-@needs_verilator
 @pytest.mark.parametrize("name", sorted(DESIGNS))
 def test_degenerate_design_lints_and_simulates_exactly(tmp_path, name):
     parameters = compile_lint_verify(tmp_path, DESIGNS[name]())

@@ -27,13 +27,6 @@ from bnncc.sim.verilator import SimulationError, StreamSimulator, build_verilate
 
 RTL_LIB = Path(__file__).resolve().parents[1] / "rtl_lib"
 
-try:
-    verilator_command()
-    HAVE_VERILATOR = True
-except Exception:  # pragma: no cover - depends on the machine
-    HAVE_VERILATOR = False
-
-needs_verilator = pytest.mark.skipif(not HAVE_VERILATOR, reason="Verilator is not installed")
 HARNESS = Path(__file__).resolve().parent / "rtl" / "elaboration_harness.cpp"
 
 
@@ -204,7 +197,6 @@ def elaborated(tmp_path_factory):
     return printed, process.returncode
 
 
-@needs_verilator
 def test_python_rejects_exactly_what_verilator_rejects(elaborated):
     printed, returncode = elaborated
     predicted = {
@@ -254,7 +246,6 @@ endmodule
 """
 
 
-@needs_verilator
 def test_stopped_simulation_reports_the_checks_message_and_instance(tmp_path):
     wrapper = tmp_path / "wrap.v"
     wrapper.write_text(WRAPPER)

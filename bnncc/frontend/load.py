@@ -61,16 +61,16 @@ def _check_versions(model: onnx.ModelProto, path: Path) -> None:
             raise ModelLoadError(f"{path}: ONNX opset version {entry.version} is not valid (expected 1..{highest})")
 
 
-def _nodes(graph: onnx.GraphProto):
+def all_nodes(graph: onnx.GraphProto):
     """Every node of ``graph`` and of its control-flow subgraphs."""
     for node in graph.node:
         yield node
         for attribute in node.attribute:
             if attribute.type == onnx.AttributeProto.GRAPH:
-                yield from _nodes(attribute.g)
+                yield from all_nodes(attribute.g)
             elif attribute.type == onnx.AttributeProto.GRAPHS:
                 for subgraph in attribute.graphs:
-                    yield from _nodes(subgraph)
+                    yield from all_nodes(subgraph)
 
 
 def _add_custom_opset_imports(model: onnx.ModelProto, path: Path) -> None:
@@ -81,7 +81,7 @@ def _add_custom_opset_imports(model: onnx.ModelProto, path: Path) -> None:
         model.opset_import.append(onnx.helper.make_opsetid("", 13))
         imported.add("")
     local_functions = {(f.domain, f.name) for f in model.functions}
-    for node in _nodes(model.graph):
+    for node in all_nodes(model.graph):
         domain = node.domain
         if domain in imported or (domain, node.op_type) in local_functions:
             continue

@@ -52,6 +52,7 @@ from bnncc import quant_math
 from bnncc.datatype import DataType
 from bnncc.errors import UnsupportedModelError
 from bnncc.frontend.domains import QUANT_DOMAINS, STANDARD_DOMAINS
+from bnncc.frontend.load import all_nodes
 from bnncc.naming import code_tensor_name
 from bnncc.reference.channels_last import rewrite_channels_last
 
@@ -167,7 +168,7 @@ def _ir_version(model: onnx.ModelProto, original: int) -> int:
 
 def _prune_opset_imports(model: onnx.ModelProto) -> None:
     """Drop imports of non-default domains that no node or function uses any more."""
-    used = {node.domain for node in _walk_nodes(model.graph)}
+    used = {node.domain for node in all_nodes(model.graph)}
     for function in model.functions:
         used.add(function.domain)
         used.update(node.domain for node in function.node)
@@ -179,23 +180,11 @@ def _prune_opset_imports(model: onnx.ModelProto) -> None:
 # ---------------------------------------------------------------------------------------------
 # graph helpers
 # ---------------------------------------------------------------------------------------------
-def _walk_nodes(graph: onnx.GraphProto):
-    """Every node of ``graph`` and of the subgraphs of its control-flow nodes."""
-    for node in graph.node:
-        yield node
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                yield from _walk_nodes(attribute.g)
-            elif attribute.type == onnx.AttributeProto.GRAPHS:
-                for subgraph in attribute.graphs:
-                    yield from _walk_nodes(subgraph)
-
-
 def _all_names(graph: onnx.GraphProto) -> set[str]:
     """Every node and tensor name used anywhere in ``graph`` (subgraphs included)."""
     names = {i.name for i in graph.initializer}
     names.update(v.name for v in (*graph.input, *graph.output, *graph.value_info))
-    for node in _walk_nodes(graph):
+    for node in all_nodes(graph):
         names.add(node.name)
         names.update(node.input)
         names.update(node.output)
@@ -229,7 +218,7 @@ def _constant_node_value(attribute: onnx.AttributeProto) -> np.ndarray | None:
 
 def _prune_unused(graph: onnx.GraphProto, candidates: set[str]) -> None:
     """Remove those ``candidates`` (constant parameters of replaced nodes) nothing uses now."""
-    used = {name for node in _walk_nodes(graph) for name in node.input}
+    used = {name for node in all_nodes(graph) for name in node.input}
     used.update(o.name for o in graph.output)
     unused = candidates - used
     if not unused:
