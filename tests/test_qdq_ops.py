@@ -55,12 +55,9 @@ def test_quantize_clip_dequantize(type_name, clip):
     np.testing.assert_array_equal(actual["y"], expected)
 
 
-def test_per_channel_weights_and_activations():
-    """A QDQ MatMul as onnxruntime.quantization writes it: per-tensor uint8 activations,
-    per-channel int8 weights."""
-    w = RNG.normal(size=(6, 3)).astype(np.float32)
-    w_scale = (np.abs(w).max(axis=0) / 127).astype(np.float32)
-    w_q = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
+def per_channel_qdq_matmul(w_q: np.ndarray, w_scale: np.ndarray):
+    """``y = dq(q(x)) @ dq(w_q)``: uint8 activations with scale 0.02 and zero point 128,
+    int8 weights (6 x 3) with one scale per output column, as onnxruntime.quantization writes it."""
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
         helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
@@ -68,7 +65,16 @@ def test_per_channel_weights_and_activations():
         helper.make_node("MatMul", ["xd", "wd"], ["y"]),
     ]
     inits = {"xs": np.float32(0.02), "xz": np.uint8(128), "wq": w_q, "ws": w_scale, "wz": np.zeros(3, np.int8)}
-    model = make_model(nodes, [("x", ["N", 6])], [("y", ["N", 3])], inits, opset=13)
+    return make_model(nodes, [("x", ["N", 6])], [("y", ["N", 3])], inits, opset=13)
+
+
+def test_per_channel_weights_and_activations():
+    """A QDQ MatMul as onnxruntime.quantization writes it: per-tensor uint8 activations,
+    per-channel int8 weights."""
+    w = RNG.normal(size=(6, 3)).astype(np.float32)
+    w_scale = (np.abs(w).max(axis=0) / 127).astype(np.float32)
+    w_q = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
+    model = per_channel_qdq_matmul(w_q, w_scale)
     x = RNG.normal(size=(16, 6)).astype(np.float32)
     expected = run_onnxruntime(model, {"x": x})["y"]
     actual, graph = run_bnncc(model, {"x": x}, require_quantization=True)
@@ -91,14 +97,7 @@ def test_oracle_runs_without_graph_optimizations(monkeypatch):
     monkeypatch.setattr(ort, "InferenceSession", recording_session)
     w_q = RNG.integers(-127, 128, size=(6, 3)).astype(np.int8)
     w_scale = np.array([0.01, 0.02, 0.03], np.float32)
-    nodes = [
-        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
-        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
-        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], axis=1),
-        helper.make_node("MatMul", ["xd", "wd"], ["y"]),
-    ]
-    inits = {"xs": np.float32(0.02), "xz": np.uint8(128), "wq": w_q, "ws": w_scale, "wz": np.zeros(3, np.int8)}
-    model = make_model(nodes, [("x", ["N", 6])], [("y", ["N", 3])], inits, opset=13)
+    model = per_channel_qdq_matmul(w_q, w_scale)
     x = RNG.normal(size=(16, 6)).astype(np.float32)
     y = run_onnxruntime(model, {"x": x})["y"]
     assert levels == [ort.GraphOptimizationLevel.ORT_DISABLE_ALL]
