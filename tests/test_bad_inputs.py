@@ -371,6 +371,23 @@ def test_reference_failing_inside_a_node_is_a_model_error():
         runner.run({"x": np.zeros((2, 8), np.float32)})
 
 
+def test_failing_reference_leaves_no_onnxruntime_log(tmp_path):
+    """onnxruntime writes its own error log straight to the process's stderr (past Python's
+    sys.stderr): the reference keeps it quiet, so the user sees only bnncc's one line."""
+    import subprocess
+    import sys
+
+    path = save(tmp_path, _qdq_mlp(axis=5))
+    script = ("import numpy as np, onnx\n"
+              "from bnncc.reference import ReferenceRunner\n"
+              f"runner = ReferenceRunner(onnx.load({str(path)!r}))\n"
+              "try:\n    runner.run({'x': np.zeros((2, 8), np.float32)})\n"
+              "except Exception as exc:\n    print(type(exc).__name__)\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "UnsupportedModelError", run.stdout + run.stderr
+    assert "onnxruntime" not in run.stderr, run.stderr
+
+
 # -- versions, domains, ops -----------------------------------------------------------------------
 def test_future_opset(tmp_path):
     refused_everywhere(tmp_path, save(tmp_path, quirk_models.future_opset(99)), "opset 99",
