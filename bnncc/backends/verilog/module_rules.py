@@ -327,6 +327,15 @@ STREAM_FIFO = ModuleRules(
 
 SKID_BUFFER = ModuleRules("skid_buffer", defaults={"WIDTH": 8}, rules=(Rule("WIDTH must be >= 1", lambda p: p["WIDTH"] < 1),))
 
+STREAM_FORK = ModuleRules(
+    "stream_fork",
+    defaults={"WIDTH": 8, "N_OUT": 2},
+    rules=(
+        Rule("WIDTH must be >= 1", lambda p: p["WIDTH"] < 1),
+        Rule("N_OUT must be >= 2", lambda p: p["N_OUT"] < 2),
+    ),
+)
+
 WIDTH_CONVERTER = ModuleRules(
     "width_converter",
     defaults={"IN_WIDTH": 32, "OUT_WIDTH": 8},
@@ -362,7 +371,7 @@ UART_STREAM_SHELL = ModuleRules(
 MODULES: dict[str, ModuleRules] = {
     rules.module: rules
     for rules in (MVAU, THRESHOLDING, SLIDING_WINDOW, STREAMING_MAXPOOL, STREAMING_MAXPOOL_1D, LABEL_SELECT,
-                  STREAM_FIFO, SKID_BUFFER, WIDTH_CONVERTER, UART_RX, UART_TX, UART_STREAM_SHELL)
+                  STREAM_FIFO, SKID_BUFFER, STREAM_FORK, WIDTH_CONVERTER, UART_RX, UART_TX, UART_STREAM_SHELL)
 }
 
 
