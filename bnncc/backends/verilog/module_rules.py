@@ -336,6 +336,33 @@ STREAM_FORK = ModuleRules(
     ),
 )
 
+def _concat_channels(p: dict, k: int) -> int:
+    """C_k of stream_concat: field k (bits [16*k +: 16]) of CHANNELS, 0 above its width."""
+    return (p["CHANNELS"] >> (16 * k)) & 0xFFFF
+
+
+def _concat_derived(p: dict) -> dict:
+    """The first input whose channel count is illegal (-1 if none) and that count."""
+    bad = [k for k in range(p["N_IN"]) if _concat_channels(p, k) < 1
+           or (p["SIMD"] >= 1 and _concat_channels(p, k) % p["SIMD"] != 0)]
+    return {"BAD_INPUT": bad[0] if bad else -1, "BAD_CHANNELS": _concat_channels(p, bad[0]) if bad else 0}
+
+
+STREAM_CONCAT = ModuleRules(
+    "stream_concat",
+    defaults={"N_IN": 2, "BITS": 8, "SIMD": 1, "PIXELS": 1, "CHANNELS": 262148},
+    derived=_concat_derived,
+    children=lambda p: [("out_buffer", "skid_buffer", {"WIDTH": p["SIMD"] * p["BITS"]})],
+    rules=(
+        Rule("N_IN must be 2..8", lambda p: p["N_IN"] < 2 or p["N_IN"] > 8),
+        Rule("BITS and SIMD must be >= 1", lambda p: _any_below(p, ("BITS", "SIMD"), 1)),
+        Rule("PIXELS must be >= 1", lambda p: p["PIXELS"] < 1),
+        Rule("input %0d has %0d channels, not a positive multiple of SIMD=%0d", lambda p: p["BAD_INPUT"] >= 0,
+             ("BAD_INPUT", "BAD_CHANNELS", "SIMD")),
+    ),
+)
+
+
 WIDTH_CONVERTER = ModuleRules(
     "width_converter",
     defaults={"IN_WIDTH": 32, "OUT_WIDTH": 8},
@@ -371,7 +398,7 @@ UART_STREAM_SHELL = ModuleRules(
 MODULES: dict[str, ModuleRules] = {
     rules.module: rules
     for rules in (MVAU, THRESHOLDING, SLIDING_WINDOW, STREAMING_MAXPOOL, STREAMING_MAXPOOL_1D, LABEL_SELECT,
-                  STREAM_FIFO, SKID_BUFFER, STREAM_FORK, WIDTH_CONVERTER, UART_RX, UART_TX, UART_STREAM_SHELL)
+                  STREAM_FIFO, SKID_BUFFER, STREAM_FORK, STREAM_CONCAT, WIDTH_CONVERTER, UART_RX, UART_TX, UART_STREAM_SHELL)
 }
 
 
