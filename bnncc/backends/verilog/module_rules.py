@@ -363,6 +363,43 @@ STREAM_CONCAT = ModuleRules(
 )
 
 
+def _stream_add_derived(p: dict) -> dict:
+    """The result range of ``A_MUL*a + B_MUL*b`` (64-bit in the Verilog, exact here), from
+    operand widths clamped to legal values as the Verilog clamps them."""
+    legal = {name: p[name] if lo <= p[name] <= hi else 1
+             for name, lo, hi in (("A_BITS", 1, 31), ("B_BITS", 1, 31), ("OUT_BITS", 1, 32))}
+
+    def operand(bits: int, signed: bool, mul: int) -> tuple[int, int]:
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        return (mul * low, mul * high) if mul >= 0 else (mul * high, mul * low)
+
+    a_lo, a_hi = operand(legal["A_BITS"], p["A_SIGNED"] != 0, _wrap32(p["A_MUL"]))
+    b_lo, b_hi = operand(legal["B_BITS"], p["B_SIGNED"] != 0, _wrap32(p["B_MUL"]))
+    ob = legal["OUT_BITS"]
+    return {
+        "LEGAL": p["SIMD"] >= 1 and all(p[name] == legal[name] for name in legal)
+        and p["A_SIGNED"] in (0, 1) and p["B_SIGNED"] in (0, 1),
+        "SUM_MIN": a_lo + b_lo, "SUM_MAX": a_hi + b_hi, "OUT_MIN": -(1 << (ob - 1)), "OUT_MAX": (1 << (ob - 1)) - 1,
+    }
+
+
+STREAM_ADD = ModuleRules(
+    "stream_add",
+    defaults={"SIMD": 1, "A_BITS": 8, "B_BITS": 8, "A_SIGNED": 1, "B_SIGNED": 1, "A_MUL": 1, "B_MUL": 1, "OUT_BITS": 9},
+    derived=_stream_add_derived,
+    rules=(
+        Rule("SIMD must be >= 1", lambda p: p["SIMD"] < 1),
+        Rule("A_BITS and B_BITS must be 1..31",
+             lambda p: not (1 <= p["A_BITS"] <= 31) or not (1 <= p["B_BITS"] <= 31)),
+        Rule("A_SIGNED and B_SIGNED must be 0 or 1", lambda p: p["A_SIGNED"] not in (0, 1) or p["B_SIGNED"] not in (0, 1)),
+        Rule("OUT_BITS must be 1..32", lambda p: not (1 <= p["OUT_BITS"] <= 32)),
+        Rule("OUT_BITS=%0d cannot hold the results %0d..%0d",
+             lambda p: p["LEGAL"] and (p["SUM_MIN"] < p["OUT_MIN"] or p["SUM_MAX"] > p["OUT_MAX"]),
+             ("OUT_BITS", "SUM_MIN", "SUM_MAX")),
+    ),
+)
+
+
 WIDTH_CONVERTER = ModuleRules(
     "width_converter",
     defaults={"IN_WIDTH": 32, "OUT_WIDTH": 8},
@@ -398,7 +435,8 @@ UART_STREAM_SHELL = ModuleRules(
 MODULES: dict[str, ModuleRules] = {
     rules.module: rules
     for rules in (MVAU, THRESHOLDING, SLIDING_WINDOW, STREAMING_MAXPOOL, STREAMING_MAXPOOL_1D, LABEL_SELECT,
-                  STREAM_FIFO, SKID_BUFFER, STREAM_FORK, STREAM_CONCAT, WIDTH_CONVERTER, UART_RX, UART_TX, UART_STREAM_SHELL)
+                  STREAM_FIFO, SKID_BUFFER, STREAM_FORK, STREAM_CONCAT, STREAM_ADD, WIDTH_CONVERTER, UART_RX, UART_TX,
+                  UART_STREAM_SHELL)
 }
 
 
