@@ -72,13 +72,21 @@ class SimResult:
     input_cycles: list[int]
 
 
+def _harness_files(harness: Path) -> list[Path]:
+    """The harness and the headers beside it that it includes with ``#include "name"``."""
+    local = re.findall(r'^\s*#\s*include\s+"([^"]+)"', harness.read_text(), flags=re.MULTILINE)
+    return [harness] + [harness.parent / name for name in local if (harness.parent / name).is_file()]
+
+
 def build_key(top: str, sources: list[Path], parameters: dict, harness: Path) -> str:
-    """Cache key of a simulator: its sources, harness, top and parameters."""
+    """Cache key of a simulator: its sources, harness (with its local headers), top and
+    parameters."""
     digest = hashlib.sha256()
     for source in sorted(sources, key=lambda p: Path(p).name):
         digest.update(Path(source).name.encode())
         digest.update(Path(source).read_bytes())
-    digest.update(harness.read_bytes())
+    for part in _harness_files(Path(harness)):
+        digest.update(part.read_bytes())
     digest.update(repr((top, sorted(parameters.items()))).encode())
     return digest.hexdigest()[:20]
 
