@@ -16,27 +16,8 @@
 #include "verilated.h"
 #include TOP_HEADER
 
-using Words = std::vector<uint32_t>;
+#include "stream_ports.h"
 
-static Words parse_hex(const std::string& text) {
-    Words words;
-    int end = static_cast<int>(text.size());
-    while (end > 0) {
-        int start = end - 8 > 0 ? end - 8 : 0;
-        words.push_back(static_cast<uint32_t>(std::stoul(text.substr(start, end - start), nullptr, 16)));
-        end = start;
-    }
-    return words;
-}
-
-template <typename T> static void set_port(T& port, const Words& w) {
-    uint64_t v = w.empty() ? 0 : w[0];
-    if (w.size() > 1) v |= static_cast<uint64_t>(w[1]) << 32;
-    port = static_cast<T>(v);
-}
-template <std::size_t N> static void set_port(VlWide<N>& port, const Words& w) {
-    for (std::size_t i = 0; i < N; ++i) port[i] = i < w.size() ? w[i] : 0;
-}
 template <typename T> static std::string hex_of(const T& port) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(port));
@@ -60,13 +41,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: %s input output seed in_stall out_stall out_beats max_idle\n", argv[0]);
         return 2;
     }
-    std::vector<Words> inputs;
-    {
-        std::ifstream in(argv[1]);
-        std::string line;
-        while (std::getline(in, line))
-            if (!line.empty()) inputs.push_back(parse_hex(line));
-    }
+    const std::vector<Words> inputs = read_beats(argv[1]);
     std::FILE* out = std::fopen(argv[2], "w");
     std::mt19937_64 rng(std::strtoull(argv[3], nullptr, 10));
     const int in_stall = std::atoi(argv[4]);

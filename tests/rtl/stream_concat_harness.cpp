@@ -24,7 +24,7 @@
 #include "verilated.h"
 #include TOP_HEADER
 
-#include "stream_ports.h"
+#include "../../bnncc/sim/stream_ports.h"
 
 int main(int argc, char** argv) {
     if (argc < 9) {

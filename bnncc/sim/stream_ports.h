@@ -1,6 +1,6 @@
-// Shared by the multi-stream test harnesses of tests/rtl (stream_fork, stream_add,
-// stream_concat): beats as hex text, and reading and writing Verilator ports of any width
-// (ports of up to 64 bits are integers, wider ones VlWide arrays of 32-bit words).
+// Shared by the Verilator harnesses (harness.cpp here, the multi-stream ones of tests/rtl):
+// beats as hex text, and reading and writing Verilator ports of any width (ports of up to 64
+// bits are integers, wider ones VlWide arrays of 32-bit words).
 #pragma once
 
 #include <cstdint>
@@ -13,7 +13,7 @@
 
 using Words = std::vector<uint32_t>;
 
-static Words parse_hex(const std::string& text) {
+inline Words parse_hex(const std::string& text) {
     Words words;
     int end = static_cast<int>(text.size());
     while (end > 0) {
@@ -57,11 +57,11 @@ template <typename T> static std::string hex_slice(const T& port, int lo, int wi
     return out;
 }
 
-static bool word_bit(const Words& w, int i) {
+inline bool word_bit(const Words& w, int i) {
     return static_cast<std::size_t>(i / 32) < w.size() && ((w[i / 32] >> (i % 32)) & 1u);
 }
 
-static std::vector<Words> read_beats(const char* path) {
+inline std::vector<Words> read_beats(const char* path) {
     std::vector<Words> beats;
     std::ifstream in(path);
     std::string line;
