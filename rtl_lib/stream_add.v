@@ -10,7 +10,7 @@
 // OUT_BITS must hold every result the operand ranges allow; elaboration checks it. The sum
 // is formed modulo 2**EXT_BITS, which is exact because the result fits OUT_BITS bits.
 //
-// Each input has its own two-entry queue (an entry on offer and a "skid" entry behind it)
+// Each input has its own two-entry queue (a skid_buffer: an entry on offer and one behind it)
 // with a registered tready, so each input is accepted on its own AXI handshake, never
 // waiting combinationally for the other input. The heads of the two queues are added
 // together into the output register once both are valid and the output register is free.
@@ -83,68 +83,23 @@ module stream_add #(
         end
     end
 
-    // -- one two-entry queue per input (as in skid_buffer) ---------------------------------
+    // -- one skid buffer per input: a two-entry queue with registered ready ---------------
     wire pop;  // both heads are added into the output register this cycle
+    wire [SIMD*A_BITS-1:0] a_head_data;  // a's beat at the head of its queue
+    wire [SIMD*B_BITS-1:0] b_head_data;
+    wire a_head_valid;
+    wire b_head_valid;
 
-    reg [SIMD*A_BITS-1:0] a_head_data;  // a's beat at the head of its queue
-    reg [SIMD*A_BITS-1:0] a_skid_data;  // a's beat queued behind it
-    reg                   a_head_valid;
-    reg                   a_skid_valid;
-    reg                   a_ready;      // registered a_axis_tready
-    wire a_free      = pop || !a_head_valid;
-    wire a_to_head   = a_ready && a_free;
-    wire a_to_skid   = a_ready && !a_free;
-    wire skid_to_a   = !a_ready && pop;
-    wire a_ready_nxt = pop || (!a_skid_valid && (!a_head_valid || !a_axis_tvalid));
-
-    reg [SIMD*B_BITS-1:0] b_head_data;
-    reg [SIMD*B_BITS-1:0] b_skid_data;
-    reg                   b_head_valid;
-    reg                   b_skid_valid;
-    reg                   b_ready;
-    wire b_free      = pop || !b_head_valid;
-    wire b_to_head   = b_ready && b_free;
-    wire b_to_skid   = b_ready && !b_free;
-    wire skid_to_b   = !b_ready && pop;
-    wire b_ready_nxt = pop || (!b_skid_valid && (!b_head_valid || !b_axis_tvalid));
-
-    assign a_axis_tready = a_ready;
-    assign b_axis_tready = b_ready;
-
-    always @(posedge ap_clk) begin
-        if (a_to_head) a_head_data <= a_axis_tdata;
-        else if (skid_to_a) a_head_data <= a_skid_data;
-        if (a_to_skid) a_skid_data <= a_axis_tdata;
-        if (b_to_head) b_head_data <= b_axis_tdata;
-        else if (skid_to_b) b_head_data <= b_skid_data;
-        if (b_to_skid) b_skid_data <= b_axis_tdata;
-    end
-
-    always @(posedge ap_clk) begin
-        if (!ap_rst_n) begin
-            a_head_valid <= 1'b0;
-            a_skid_valid <= 1'b0;
-            a_ready      <= 1'b0;
-            b_head_valid <= 1'b0;
-            b_skid_valid <= 1'b0;
-            b_ready      <= 1'b0;
-        end else begin
-            a_ready <= a_ready_nxt;
-            if (a_to_head) a_head_valid <= a_axis_tvalid;
-            else if (skid_to_a) begin
-                a_head_valid <= a_skid_valid;
-                a_skid_valid <= 1'b0;
-            end
-            if (a_to_skid) a_skid_valid <= a_axis_tvalid;
-            b_ready <= b_ready_nxt;
-            if (b_to_head) b_head_valid <= b_axis_tvalid;
-            else if (skid_to_b) begin
-                b_head_valid <= b_skid_valid;
-                b_skid_valid <= 1'b0;
-            end
-            if (b_to_skid) b_skid_valid <= b_axis_tvalid;
-        end
-    end
+    skid_buffer #(.WIDTH(SIMD * A_BITS)) a_queue (
+        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+        .s_axis_tdata(a_axis_tdata), .s_axis_tvalid(a_axis_tvalid), .s_axis_tready(a_axis_tready),
+        .m_axis_tdata(a_head_data), .m_axis_tvalid(a_head_valid), .m_axis_tready(pop)
+    );
+    skid_buffer #(.WIDTH(SIMD * B_BITS)) b_queue (
+        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+        .s_axis_tdata(b_axis_tdata), .s_axis_tvalid(b_axis_tvalid), .s_axis_tready(b_axis_tready),
+        .m_axis_tdata(b_head_data), .m_axis_tvalid(b_head_valid), .m_axis_tready(pop)
+    );
 
     // -- the sum, into the output register -------------------------------------------------
     reg                     out_valid;

@@ -15,7 +15,8 @@ import pytest
 from bnncc.backends.verilog.module_rules import violations
 from bnncc.sim.verilator import FINISHED, SimulationError, build_verilated, check_messages, verilator_command
 
-RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "stream_add.v"
+RTL_LIB = Path(__file__).resolve().parents[2] / "rtl_lib"
+SOURCES = [RTL_LIB / "stream_add.v", RTL_LIB / "skid_buffer.v"]
 HARNESS = Path(__file__).resolve().with_name("stream_add_harness.cpp")
 
 
@@ -47,7 +48,7 @@ IDS = ["int8+int8", "odd-widths-negative-mul", "wide-ports"]
 
 
 def build(p: dict) -> Path:
-    return build_verilated("stream_add", [RTL], p, HARNESS)
+    return build_verilated("stream_add", SOURCES, p, HARNESS)
 
 
 def random_elements(rng, count: int, p: dict, side: str) -> np.ndarray:
@@ -161,7 +162,7 @@ def test_lints_clean(p):
     assert violations("stream_add", p) == []
     process = subprocess.run(
         [verilator_command(), "--lint-only", "-Wall", "--top-module", "stream_add",
-         *(f"-G{name}={value}" for name, value in p.items()), str(RTL)],
+         *(f"-G{name}={value}" for name, value in p.items()), *map(str, SOURCES)],
         capture_output=True, text=True,
     )
     assert process.returncode == 0 and "%Warning" not in process.stderr and "%Error" not in process.stderr, process.stderr
@@ -193,7 +194,8 @@ def test_illegal_widths_are_refused_as_module_rules_predicts(tmp_path):
     shape(1, 31, 0, 1, 1, 0, 0, 32),
 ])
 def test_python_and_verilog_agree_on_boundary_parameters(p, tmp_path):
-    predicted = [f"stream_add: stream_add: {v.message}" for v in violations("stream_add", p)]
+    predicted = [f"stream_add{'.' + v.path if v.path else ''}: {v.module}: {v.message}"
+                 for v in violations("stream_add", p)]
     try:
         process, _, _ = run(p, [1, 2], [3, 4], 1, (0, 0, 0), tmp_path)
     except SimulationError as error:

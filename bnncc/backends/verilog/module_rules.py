@@ -387,6 +387,8 @@ STREAM_ADD = ModuleRules(
     "stream_add",
     defaults={"SIMD": 1, "A_BITS": 8, "B_BITS": 8, "A_SIGNED": 1, "B_SIGNED": 1, "A_MUL": 1, "B_MUL": 1, "OUT_BITS": 9},
     derived=_stream_add_derived,
+    children=lambda p: [(f"{side}_queue", "skid_buffer", {"WIDTH": p["SIMD"] * p[f"{side.upper()}_BITS"]})
+                        for side in ("a", "b")],
     rules=(
         Rule("SIMD must be >= 1", lambda p: p["SIMD"] < 1),
         Rule("A_BITS and B_BITS must be 1..31",
