@@ -54,7 +54,7 @@ from bnncc.backends import threshold_memory
 from bnncc.backends.mvau_memory import threshold_words, weight_words
 from bnncc.estimate import estimate_link
 from bnncc.estimate.memory import THRESHOLD_CONSTANT_BITS, constant_bits
-from bnncc.synth.resources import Resources
+from bnncc.hw.resources import Resources
 from bnncc.synth.yosys import module_name, module_resources, synthesize
 from bnncc.targets import get_device
 

@@ -95,7 +95,7 @@ def design_resources(graph: Graph, table: dict, device: Device):
     ``graph`` folded by ``table``."""
     from bnncc.backends.report import stage_resources
     from bnncc.backends.verilog import describe_design
-    from bnncc.synth.resources import Resources
+    from bnncc.hw.resources import Resources
 
     folded = ApplyFolding(table, "automatic folding").run(graph).graph
     return sum(stage_resources(describe_design(folded), device.family).values(), Resources())

@@ -11,7 +11,7 @@ from bnncc.errors import BnnccError
 from bnncc.estimate import estimate_link
 from bnncc.estimate.memory import Memory, map_memory
 from bnncc.estimate.mvau import popcount_luts
-from bnncc.synth.resources import Resources
+from bnncc.hw.resources import Resources
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 #: Every family has a committed calibration (``python benchmarks/calibrate_estimates.py

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bnncc.estimate import estimate_link
-from bnncc.synth.resources import Resources
+from bnncc.hw.resources import Resources
 from bnncc.targets import get_device
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"

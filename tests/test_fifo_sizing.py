@@ -13,7 +13,7 @@ from bnncc.backends.verilog.design import describe_design, write_design
 from bnncc.backends.verilog.fifo_sizing import MARGIN, derive_fifo_depths
 from bnncc.backends.verilog.stream_patterns import (FRAMES, Gather, MaxPool, Mvau, SlidingWindow, Split, backward,
                                                     forward)
-from bnncc.backends.verilog.stages import StageRTL, Stream
+from bnncc.hw.stage import StageRTL, Stream
 from bnncc.backends.verilog.top import chain
 from bnncc.compile import build_stages, compile_model
 from bnncc.datatype import BIPOLAR, DataType

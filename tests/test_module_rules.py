@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bnncc.backends.verilog.module_rules import MODULES, ModuleParameterError, check_parameters, violations
-from bnncc.backends.verilog.stages import StageRTL, Stream
+from bnncc.hw.stage import StageRTL, Stream
 from bnncc.backends.verilog.top import chain
 from bnncc.datatype import DataType
 from bnncc.estimate.modules import TERMS

@@ -24,7 +24,7 @@ Per module (beats in the stage's own input beats):
 
 from __future__ import annotations
 
-from bnncc.backends.verilog.stages import StageRTL
+from bnncc.hw.stage import StageRTL
 
 #: Register stages per link: FIFO output register plus the stage's own pipeline.
 DELAY = 4

@@ -14,7 +14,7 @@ import numpy as np
 from bnncc.backends.latency import first_frame_latency
 from bnncc.backends.verilog.design import Design
 from bnncc.estimate import estimate_link
-from bnncc.synth.resources import Resources
+from bnncc.hw.resources import Resources
 from bnncc.targets import DEFAULT_DEVICE, Device, get_device
 from bnncc.text_table import format_table
 from bnncc.ir.graph import Graph

@@ -13,7 +13,7 @@ from __future__ import annotations
 from bnncc.errors import BnnccError
 from bnncc.estimate.coefficients import COEFFICIENTS
 from bnncc.estimate.modules import TERMS
-from bnncc.synth.resources import Resources
+from bnncc.hw.resources import Resources
 
 
 def estimate_link(module: str, parameters: dict, family: str, hints: dict | None = None) -> Resources:

@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from bnncc.backends.verilog.stages import StageRTL, describe_stage
+from bnncc.backends.verilog.stages import describe_stage
+from bnncc.hw.stage import StageRTL
 from bnncc.estimate import estimate_link
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
-from bnncc.synth.resources import Resources
+from bnncc.hw.resources import Resources
 from bnncc.targets import Device
 
 

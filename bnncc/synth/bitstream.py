@@ -20,7 +20,8 @@ from bnncc.files import write_text
 from bnncc.synth.boards import BOARD_TOP, Board, board_top
 from bnncc.synth.yosys import run_tool
 from bnncc.tools import tool_command
-from bnncc.synth.resources import Resources, count_cells
+from bnncc.hw.resources import Resources
+from bnncc.synth.resources import count_cells
 
 BOARD_DIR = "board"
 SHELL_MODULES = ["uart_rx.v", "uart_tx.v", "uart_stream_shell.v", "stream_fifo.v"]

@@ -12,7 +12,7 @@ from bnncc.backends.report import group_by_stage
 from bnncc.errors import UsageError
 from bnncc.estimate import estimate_link
 from bnncc.files import replace_directory, write_text
-from bnncc.synth.resources import Resources
+from bnncc.hw.resources import Resources
 from bnncc.synth.yosys import ToolError, keep_failed_log, read_synthesis, synth_command, synthesize
 from bnncc.targets import Device
 from bnncc.text_table import format_table

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bnncc.errors import ToolError
-from bnncc.synth.resources import Resources, count_cells
+from bnncc.hw.resources import Resources
+from bnncc.synth.resources import count_cells
 from bnncc.targets import Device
 from bnncc.tools import tool_command
 

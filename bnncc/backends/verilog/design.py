@@ -15,7 +15,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bnncc.backends.verilog.stages import StageRTL, Stream, describe_stage
+from bnncc.backends.verilog.stages import describe_stage
+from bnncc.hw.stage import StageRTL, Stream
 from bnncc.backends.verilog.top import TOP_MODULE, Link, chain, emit_top
 from bnncc.errors import UnsupportedModelError
 from bnncc.files import write_text

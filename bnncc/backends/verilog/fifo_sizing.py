@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnncc.backends.verilog.stages import StageRTL, Stream, converter_widths
+from bnncc.hw.stage import StageRTL, Stream, converter_widths
 from bnncc.backends.verilog.stream_patterns import (
     FRAMES, NEVER_AFTER, PATTERNS, Gather, Pattern, Schedule, Split, backward,
 )

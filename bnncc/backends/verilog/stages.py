@@ -7,9 +7,7 @@ significant bits, BIPOLAR as one bit: 1 means +1); ``dtype`` says how to read an
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,55 +17,10 @@ from bnncc.backends.verilog.module_rules import check_parameters
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.errors import UnsupportedModelError
 from bnncc.estimate.memory import THRESHOLD_CONSTANT_BITS, constant_bits
+from bnncc.hw.stage import Memory, StageRTL, Stream
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
 from bnncc.sim.beats import element_bits, to_field
-
-
-@dataclass
-class Stream:
-    """One AXI-Stream: elements per beat, bits per element and how to read them."""
-
-    elems: int
-    dtype: DataType
-
-    @property
-    def bits(self) -> int:
-        return element_bits(self.dtype)
-
-    @property
-    def width(self) -> int:
-        return self.elems * self.bits
-
-
-@dataclass
-class Memory:
-    """A ``$readmemh`` file: words of ``width`` bits."""
-
-    filename: str
-    words: list[int]
-    width: int
-
-
-@dataclass
-class StageRTL:
-    """One module instance of the design."""
-
-    node: str
-    instance: str
-    module: str
-    parameters: dict
-    input: Stream
-    output: Stream
-    in_beats: int
-    out_beats: int
-    cycles: int
-    memories: list[Memory] = field(default_factory=list)
-    #: Input beats the stage takes in one go (an MVAU's vector, a window stage's image row);
-    #: the folding search uses it to price the FIFO in front of the stage.
-    input_unit: int = 1
-    #: What the resource estimate needs beyond the parameters (see ``estimate_link``).
-    hints: dict = field(default_factory=dict)
 
 
 def instance_name(node: str) -> str:
@@ -235,13 +188,3 @@ def describe_stage(graph: Graph, op, memories: bool = True) -> StageRTL | None:
     stage = builder(graph, op, memories) if builder in (mvau_stage, thresholding_stage) else builder(graph, op)
     check_parameters(stage.module, stage.parameters, op.name)
     return stage
-
-
-def converter_widths(source: Stream, target: Stream) -> list[int]:
-    """Element counts of the width-converter chain between two streams (empty if equal):
-    via their greatest common divisor when neither divides the other."""
-    if source.elems == target.elems:
-        return []
-    if source.elems % target.elems == 0 or target.elems % source.elems == 0:
-        return [target.elems]
-    return [math.gcd(source.elems, target.elems), target.elems]

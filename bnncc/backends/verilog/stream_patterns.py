@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnncc.backends.verilog.stages import StageRTL
+from bnncc.hw.stage import StageRTL
 
 #: Frames of the schedule: the first fills the pipeline, the others are in steady state.
 FRAMES = 4

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from bnncc.backends.emitter import Emitter
 from bnncc.backends.verilog.fifo_sizing import derive_fifo_depths
 from bnncc.backends.verilog.module_rules import check_parameters
-from bnncc.backends.verilog.stages import StageRTL, Stream, converter_widths
+from bnncc.hw.stage import StageRTL, Stream, converter_widths
 
 TOP_MODULE = "bnncc_top"
 
