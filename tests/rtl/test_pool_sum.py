@@ -1,0 +1,136 @@
+"""rtl_lib/pool_sum.v against numpy sums: several windows back to back under random input
+gaps and output back-pressure, the exact number of output beats, one beat per cycle without
+stalls, lint under -Wall, and the elaboration check on OUT_BITS."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnncc.datatype import DataType
+from bnncc.sim import StreamSimulator
+from bnncc.sim.beats import pack_beats, unpack_beats
+from bnncc.sim.verilator import SimulationError, verilator_command
+
+RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "pool_sum.v"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    channels: int
+    pe: int
+    window: int
+    dtype: DataType
+
+    @property
+    def out_dtype(self) -> DataType:
+        """The narrowest type of the sums (signed if the input is)."""
+        if self.dtype.kind == "INT":
+            bits = self.dtype.bits
+            low, high = self.window * -(1 << (bits - 1)), self.window * ((1 << (bits - 1)) - 1)
+            return DataType.int(max(DataType.for_range(low, high).bits, 1))
+        return DataType.uint(max(int(self.window * int(self.dtype.max)).bit_length(), 1))
+
+    def parameters(self) -> dict[str, int]:
+        return {
+            "CH": self.channels, "PE": self.pe, "WINDOW": self.window, "IN_BITS": self.dtype.bits,
+            "IN_SIGNED": int(self.dtype.kind == "INT"), "OUT_BITS": self.out_dtype.bits,
+        }
+
+
+CASES = [
+    # a window of one position: the sum is the input, 1-bit unsigned, one channel per beat
+    Case("w1_uint1_pe1", 5, 1, 1, DataType.uint(1)),
+    # a 3x3 pool after the sliding window, signed 4-bit, all five channels in one beat
+    Case("w9_int4_pe5", 5, 5, 9, DataType.int(4)),
+    # a global pool of a 7x7 image, unsigned 8-bit, one channel per beat (5 accumulator words)
+    Case("w49_uint8_pe1", 5, 1, 49, DataType.uint(8)),
+    # signed 1-bit elements (-1, 0) over 49 positions, all channels in one beat
+    Case("w49_int1_pe5", 5, 5, 49, DataType.int(1)),
+    # three accumulator words of two lanes, signed 2-bit, a 2x2 window
+    Case("w4_int2_pe2", 6, 2, 4, DataType.int(2)),
+]
+
+
+def random_windows(rng, case: Case, windows: int) -> np.ndarray:
+    """(windows, WINDOW, CH) random elements of the case's type."""
+    return rng.integers(int(case.dtype.min), int(case.dtype.max) + 1, size=(windows, case.window, case.channels))
+
+
+def run(case: Case, x: np.ndarray, seed: int, in_stall: int, out_stall: int, extra_outputs: int = 0, max_idle: int = 100_000):
+    """Expected sums (windows, CH), the simulation result and the input beats."""
+    expected = x.sum(axis=1)
+    beats_in = pack_beats(x.reshape(-1, case.pe), case.dtype)
+    out_beats = expected.size // case.pe
+    sim = StreamSimulator("pool_sum", [RTL], case.parameters())
+    result = sim.run(beats_in, out_beats + extra_outputs, seed=seed, in_stall=in_stall, out_stall=out_stall, max_idle=max_idle)
+    return expected, result, beats_in
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("seed, in_stall, out_stall", [(1, 30, 30), (2, 0, 60), (3, 60, 10)])
+def test_pool_sum_matches_numpy_under_stalls(case, seed, in_stall, out_stall):
+    rng = np.random.default_rng(seed)
+    windows = 7
+    x = random_windows(rng, case, windows)
+    if seed == 1:  # the extremes of the range reach the ends of the output type
+        x[0] = int(case.dtype.min)
+        x[1] = int(case.dtype.max)
+    expected, result, beats_in = run(case, x, seed, in_stall, out_stall)
+    got = unpack_beats(result.outputs, case.pe, case.out_dtype).reshape(windows, case.channels)
+    np.testing.assert_array_equal(got, expected)
+    # the last window's last beat completes it: every input beat was taken
+    assert len(result.input_cycles) == len(beats_in)
+
+
+@pytest.mark.parametrize("case", CASES[1:3], ids=[c.name for c in CASES[1:3]])
+def test_pool_sum_emits_exactly_ch_over_pe_beats_per_window(case):
+    """Asking for one beat more than the windows give: the design never offers it."""
+    x = random_windows(np.random.default_rng(4), case, 3)
+    with pytest.raises(SimulationError, match="no transfer for 200 cycles"):
+        run(case, x, 4, 20, 20, extra_outputs=1, max_idle=200)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_pool_sum_one_beat_per_cycle_without_stalls(case):
+    windows = 5
+    x = random_windows(np.random.default_rng(5), case, windows)
+    expected, result, beats_in = run(case, x, 5, 0, 0)
+    got = unpack_beats(result.outputs, case.pe, case.out_dtype).reshape(windows, case.channels)
+    np.testing.assert_array_equal(got, expected)
+    assert np.all(np.diff(result.input_cycles) == 1)
+    # each sum beat leaves one cycle after the last-position beat that completes it
+    cf = case.channels // case.pe
+    per_window = case.window * cf
+    completing = [result.input_cycles[w * per_window + (case.window - 1) * cf + f] for w in range(windows) for f in range(cf)]
+    assert result.output_cycles == [cycle + 1 for cycle in completing]
+
+
+@pytest.mark.parametrize("params", [
+    {"CH": 5, "PE": 1, "WINDOW": 1, "IN_BITS": 1, "IN_SIGNED": 0, "OUT_BITS": 1},
+    {"CH": 5, "PE": 5, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 1, "OUT_BITS": 8},
+    {"CH": 64, "PE": 4, "WINDOW": 49, "IN_BITS": 8, "IN_SIGNED": 0, "OUT_BITS": 14},
+    {"CH": 1, "PE": 1, "WINDOW": 3, "IN_BITS": 2, "IN_SIGNED": 1, "OUT_BITS": 4},
+    {"CH": 6, "PE": 2, "WINDOW": 1024, "IN_BITS": 32, "IN_SIGNED": 1, "OUT_BITS": 42},
+], ids=["w1", "w9_pe5", "w49_ch64", "ch1", "w1024_32bit"])
+def test_pool_sum_lints_clean(params):
+    process = subprocess.run(
+        [verilator_command(), "--lint-only", "-Wall", "--top-module", "pool_sum", *(f"-G{k}={v}" for k, v in params.items()),
+         str(RTL)],
+        capture_output=True, text=True,
+    )
+    assert process.returncode == 0 and "%Warning" not in process.stderr and "%Error" not in process.stderr, process.stderr
+
+
+def test_pool_sum_refuses_an_out_bits_too_narrow_for_the_window():
+    """9 unsigned 4-bit elements sum to at most 135, which 7 bits cannot hold (8 can)."""
+    case = Case("narrow", 2, 1, 9, DataType.uint(4))
+    parameters = {**case.parameters(), "OUT_BITS": 7}
+    sim = StreamSimulator("pool_sum", [RTL], parameters)
+    with pytest.raises(SimulationError, match=r"pool_sum: pool_sum: OUT_BITS=7 cannot hold the sums 0\.\.135"):
+        sim.run(pack_beats(np.zeros((18, 1), dtype=np.int64), case.dtype), 2)
