@@ -13,6 +13,7 @@ import onnx
 from bnncc.datatype import DataType
 from bnncc.frontend.context import NodeContext
 from bnncc.ir import ops
+from bnncc.ir.ops.pool import AveragePool
 
 
 def _ints(value) -> tuple[int, ...]:
@@ -94,6 +95,66 @@ def build_maxpool(ctx: NodeContext):
     fields = _window_fields(ctx, ctx.attr("kernel_shape", []))
     ceil_mode = bool(ctx.attr("ceil_mode", 0))
     return [ops.MaxPool(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], ceil_mode=ceil_mode, **fields)]
+
+
+def _one_divisor(ctx: NodeContext, pool: AveragePool) -> AveragePool:
+    """``pool`` if every window divides by the same count, else fail naming the node: a
+    divisor that varies at the border (``count_include_pad=0`` with pads, ceil-mode windows
+    past the padding) is refused."""
+    height, width = ctx.info(0).shape[2:]
+    pool.pooled_size(height, width)  # fails naming the node if the window does not fit
+    divisors = pool.divisors(height, width)
+    if divisors.min() != divisors.max():
+        why = "count_include_pad=0 with pads" if any(pool.pads) and not pool.count_include_pad else "ceil_mode windows past the padding"
+        ctx.fail(
+            f"the divisor varies at the border ({int(divisors.max())} elements inside, {int(divisors.min())} at the "
+            f"edge: {why}); only average pools with one divisor for every window are supported"
+        )
+    return pool
+
+
+def build_average_pool(ctx: NodeContext):
+    """ONNX AveragePool (2-D, dilations 1) with one divisor for every window."""
+    fields = _window_fields(ctx, ctx.attr("kernel_shape", []))
+    if fields["dilations"] != (1, 1):
+        ctx.fail(f"dilations {list(fields['dilations'])} are not supported (only [1, 1])")
+    pool = AveragePool(
+        name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], ceil_mode=bool(ctx.attr("ceil_mode", 0)),
+        count_include_pad=bool(ctx.attr("count_include_pad", 0)), **fields,
+    )
+    return [_one_divisor(ctx, pool)]
+
+
+def _global_pool(ctx: NodeContext, output: str) -> AveragePool:
+    """The mean over H and W of an NCHW input, written to ``output`` (N, C, 1, 1)."""
+    shape = ctx.info(0).shape
+    if len(shape) != 4:
+        ctx.fail(f"input has shape {shape}; expected a 4-D (N, C, H, W) tensor")
+    return AveragePool(
+        name=ctx.name, inputs=ctx.inputs[:1], outputs=[output], kernel_shape=(shape[2], shape[3]), strides=(1, 1),
+    )
+
+
+def build_global_average_pool(ctx: NodeContext):
+    """ONNX GlobalAveragePool: the mean over H and W, (N, C, 1, 1)."""
+    return [_global_pool(ctx, ctx.outputs[0])]
+
+
+def build_reduce_mean(ctx: NodeContext):
+    """ONNX ReduceMean over the spatial axes (2, 3) of an NCHW tensor (axes an attribute before
+    opset 18, an input after): the global average pool, then with ``keepdims=0`` a Flatten
+    to (N, C)."""
+    rank = len(ctx.info(0).shape)
+    axes = _ints(ctx.attr("axes", [])) if ctx.opset < 18 else _ints(ctx.optional_const(1, "axes", np.zeros(0, np.int64)))
+    if rank != 4 or sorted(_axis(ctx, a, rank, "axes") % rank for a in axes) != [2, 3]:
+        ctx.fail(f"only the mean over the spatial axes [2, 3] of an NCHW tensor is supported, got axes {list(axes)} of a rank-{rank} tensor")
+    if ctx.attr("keepdims", 1):
+        return [_global_pool(ctx, ctx.outputs[0])]
+    pooled = ctx.fresh("pooled")
+    return [
+        _global_pool(ctx, pooled),
+        ops.Flatten(name=ctx.fresh("flatten"), inputs=[pooled], outputs=ctx.outputs[:1], axis=1),
+    ]
 
 
 def _pad_spec(ctx: NodeContext, rank: int) -> tuple[tuple[int, ...], tuple[int, ...], float]:
@@ -374,6 +435,7 @@ VALUE_BUILDERS = {
 STANDARD_BUILDERS = {
     "Add": _simple(ops.Add),
     "ArgMax": build_argmax,
+    "AveragePool": build_average_pool,
     "BatchNormalization": build_batchnorm,
     "Cast": build_cast,
     "Clip": build_clip,
@@ -384,6 +446,7 @@ STANDARD_BUILDERS = {
     "Flatten": build_flatten,
     "Gather": build_gather,
     "Gemm": build_gemm,
+    "GlobalAveragePool": build_global_average_pool,
     "Identity": _simple(ops.Identity),
     "MatMul": _simple(ops.MatMul),
     "MaxPool": build_maxpool,
@@ -392,6 +455,7 @@ STANDARD_BUILDERS = {
     "Pad": build_pad,
     "Pow": _simple(ops.Pow),
     "Relu": _simple(ops.Relu),
+    "ReduceMean": build_reduce_mean,
     "Reshape": build_reshape,
     "Shape": build_shape,
     "Sign": _simple(ops.Sign),

@@ -1,5 +1,6 @@
-"""Max pooling over NCHW activations, and the window arithmetic shared with the NHWC form
-(:class:`bnncc.ir.ops.window.MaxPoolNHWC`)."""
+"""Pooling over NCHW activations (max and average), the window arithmetic shared with the
+NHWC form (:class:`bnncc.ir.ops.window.MaxPoolNHWC`), and the hardware stage of average
+pooling, the integer window sum :class:`PoolSum`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnncc.ir.op import Op
+from bnncc.datatype import FLOAT32, DataType
+from bnncc.errors import ShapeError
+from bnncc.ir.op import Op, value_bounds
 from bnncc.ir.ops.linear import im2col
 
 
@@ -78,3 +81,121 @@ class MaxPool(PoolWindow):
 
     def execute(self, x):
         return [np.ascontiguousarray(self.window_max(x).transpose(0, 3, 1, 2))]
+
+
+@dataclass(kw_only=True)
+class AveragePool(PoolWindow):
+    """ONNX ``AveragePool`` (also ``GlobalAveragePool`` and ``ReduceMean`` over H and W) of an
+    NCHW tensor, as onnxruntime computes it:
+
+    ``y[n, c, i, j] = S[n, c, i, j] / D[i, j]``, ``S`` the sum of ``x`` over the window
+    ``rows i*sh .. i*sh + kh - 1`` (shifted up by the top padding) and the columns alike, the
+    padding counting as zeros, and ``D[i, j] = R(i) * K(j)`` the number of window rows (and
+    columns) counted: with ``count_include_pad`` the window clipped to the padded image
+    ``[-p0, size + p1)``, else clipped to the image ``[0, size)``. With ``ceil_mode`` the last,
+    partial window counts (its divisor is clipped likewise). Output: (N, C, OH, OW) as
+    ``MaxPool``'s, real valued.
+    """
+
+    count_include_pad: bool = False
+
+    onnx_domain = ""
+
+    def infer(self, ins):
+        shape = ins[0].shape
+        if len(shape) != 4:
+            self.fail(f"only 2-D average pooling of NCHW tensors is supported, got shape {shape}")
+        if tuple(self.dilations) != (1, 1):
+            self.fail(f"dilations {tuple(self.dilations)} are not supported (only 1, 1)")
+        oh, ow = self.pooled_size(shape[2], shape[3])
+        return [((shape[0], shape[1], oh, ow), FLOAT32)]
+
+    def _counts(self, size: int, axis: int) -> np.ndarray:
+        """Per output index along ``axis``: the window elements the divisor counts."""
+        count = self._output_size(size, axis)
+        start = np.arange(count) * self.strides[axis] - self.pads[axis]
+        end = start + self.kernel_shape[axis]
+        if self.count_include_pad:
+            return np.minimum(end, size + self.pads[axis + 2]) - start
+        return np.minimum(end, size) - np.maximum(start, 0)
+
+    def divisors(self, height: int, width: int) -> np.ndarray:
+        """``D`` of shape (OH, OW) (see the class docstring)."""
+        return np.outer(self._counts(height, 0), self._counts(width, 1))
+
+    def window_sum(self, x_nchw: np.ndarray) -> np.ndarray:
+        """``S`` laid out as (N, OH, OW, C): the window sums, padding (and the ceil-mode
+        extension) counting as zeros."""
+        pads = (
+            self.pads[0],
+            self.pads[1],
+            self.pads[2] + self._extra_end(x_nchw.shape[2], 0),
+            self.pads[3] + self._extra_end(x_nchw.shape[3], 1),
+        )
+        patches = im2col(x_nchw, self.kernel_shape, self.strides, pads, self.dilations, pad_value=0)
+        return patches.sum(axis=(4, 5))
+
+    def execute(self, x):
+        sums = self.window_sum(x).astype(np.float64)
+        divisors = self.divisors(x.shape[2], x.shape[3]).astype(np.float64)
+        return [np.ascontiguousarray((sums / divisors[None, :, :, None]).transpose(0, 3, 1, 2))]
+
+
+# The hardware stage. hw.py reaches PoolWindow (above) through window.py, so it is imported
+# only once the NCHW ops of this module exist.
+from bnncc.ir.ops.hw import HWOp  # noqa: E402
+
+
+@dataclass(kw_only=True)
+class PoolSum(HWOp):
+    """The integer sum of each window of an NHWC stream, the hardware stage of average
+    pooling (rtl_lib/pool_sum.v). With ``C = channels`` and ``K = window``, either
+
+    * windows from a ``SlidingWindow`` (input (N, OH, OW, K*C), each pixel's patch with the
+      channels fastest): ``y[n, i, j, c] = sum_{w < K} x[n, i, j, w*C + c]``, output
+      (N, OH, OW, C); or
+    * a global pool of the pixel stream (input (N, H, W, C) with ``H*W = K``):
+      ``y[n, 0, 0, c] = sum_{h, w} x[n, h, w, c]``, output (N, 1, 1, C).
+
+    The output type is the narrowest integer type holding ``K`` times the input's range. PE
+    channels per beat (PE divides C).
+    """
+
+    channels: int
+    window: int
+
+    def folding_dims(self, ins):
+        return self.channels, None
+
+    def is_global(self, shape) -> bool:
+        """True if ``shape`` is a pixel stream summed whole (not windows of K*C)."""
+        return shape[-1] != self.window * self.channels
+
+    def infer(self, ins):
+        x = ins[0]
+        self.require_integer_stream(x)
+        if x.dtype.kind == "BIPOLAR":
+            self.fail("a bipolar input is not supported (its elements would be summed as bits)")
+        if self.channels < 1 or self.window < 1:
+            self.fail(f"channels ({self.channels}) and window ({self.window}) must be >= 1")
+        shape = tuple(x.shape)
+        if len(shape) != 4:
+            self.fail(f"expected an NHWC tensor (N, H, W, C), got shape {shape}", ShapeError)
+        if not self.is_global(shape):
+            out_shape = shape[:3] + (self.channels,)
+        elif shape[3] == self.channels and shape[1] * shape[2] == self.window:
+            out_shape = (shape[0], 1, 1, self.channels)
+        else:
+            self.fail(
+                f"input {shape} is neither windows of {self.window} x {self.channels} channels nor "
+                f"{self.window} pixels of {self.channels} channels",
+                ShapeError,
+            )
+        low, high = value_bounds(x)
+        self.check_folding(ins)
+        return [(out_shape, DataType.for_range(int(low) * self.window, int(high) * self.window))]
+
+    def execute(self, x):
+        if self.is_global(x.shape):
+            return [x.reshape(x.shape[0], 1, 1, self.window, self.channels).sum(axis=3)]
+        return [x.reshape(x.shape[:3] + (self.window, self.channels)).sum(axis=3)]
