@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bnncc.datatype import DataType
+from bnncc.hw.rules import violations
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import pack_beats, unpack_beats
 from bnncc.sim.verilator import SimulationError, verilator_command
@@ -127,10 +128,22 @@ def test_pool_sum_lints_clean(params):
     assert process.returncode == 0 and "%Warning" not in process.stderr and "%Error" not in process.stderr, process.stderr
 
 
-def test_pool_sum_refuses_an_out_bits_too_narrow_for_the_window():
+def test_pool_sum_refuses_an_out_bits_too_narrow_for_the_window_as_its_rules_predict():
     """9 unsigned 4-bit elements sum to at most 135, which 7 bits cannot hold (8 can)."""
     case = Case("narrow", 2, 1, 9, DataType.uint(4))
     parameters = {**case.parameters(), "OUT_BITS": 7}
+    assert [v.message for v in violations("pool_sum", parameters)] == ["OUT_BITS=7 cannot hold the sums 0..135"]
+    assert violations("pool_sum", case.parameters()) == []
     sim = StreamSimulator("pool_sum", [RTL], parameters)
     with pytest.raises(SimulationError, match=r"pool_sum: pool_sum: OUT_BITS=7 cannot hold the sums 0\.\.135"):
         sim.run(pack_beats(np.zeros((18, 1), dtype=np.int64), case.dtype), 2)
+
+
+def test_pool_sum_refuses_a_signed_range_too_wide_as_its_rules_predict():
+    """49 signed 8-bit elements sum to -6272..6223: 14 bits, not 13."""
+    parameters = {"CH": 3, "PE": 3, "WINDOW": 49, "IN_BITS": 8, "IN_SIGNED": 1, "OUT_BITS": 13}
+    message = "OUT_BITS=13 cannot hold the sums -6272..6223"
+    assert [v.message for v in violations("pool_sum", parameters)] == [message]
+    assert violations("pool_sum", {**parameters, "OUT_BITS": 14}) == []
+    with pytest.raises(SimulationError, match=f"pool_sum: pool_sum: {message}$"):
+        StreamSimulator("pool_sum", [RTL], parameters).run([0] * 49, 1)
