@@ -201,8 +201,18 @@ def _two_layer(middle):
 
 
 def test_residual_add_between_stages():
+    """An Add of two integer streams between stages is a StreamAdd stage of the pipeline."""
     def residual(b, h):
         h2 = b.threshold(b.matmul(h, 8, 8, DataType.int(2), name="fc_mid"), DataType.uint(2), -10, 10, name="act_mid")
+        return b.op(ops.Add, [h, h2], name="Add_7")
+
+    graph = compile_graph(_two_layer(residual)).graph
+    assert graph.op("Add_7").op_type == "StreamAdd" and "Add_7" in graph.metadata["partition"]["hardware"]
+
+
+def test_residual_add_of_real_values_between_stages():
+    def residual(b, h):
+        h2 = b.op(ops.Mul, [h, b.const("half", 0.5, FLOAT32)], name="Mul_5")
         return b.op(ops.Add, [h, h2], name="Add_7")
 
     message = partition_error(_two_layer(residual))

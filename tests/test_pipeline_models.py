@@ -70,12 +70,12 @@ def run_cli(*args):
     return result
 
 
-def test_residual_add_is_reported(tmp_path):
+def test_residual_add_is_verified(tmp_path):
     path = tmp_path / "residual.onnx"
     onnx.save(residual_model(), path)
-    result = run_cli("compile", path, "-o", tmp_path / "build")
-    assert result.exit_code == 1
-    assert "residual_add" in result.stderr and "Add" in result.stderr
+    result = run_cli("verify", path, "-n", 20)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "insert_forks" in result.output
 
 
 def test_bipolar_zero_padding_is_reported(tmp_path):
@@ -103,7 +103,7 @@ def test_compile_dump_ir_and_host_steps(tmp_path):
     second = run_cli("compile", path, "-o", tmp_path / "b", "--dump-ir", tmp_path / "b_ir")
     assert first.exit_code == 0 and second.exit_code == 0, first.stderr + second.stderr
     dumps = sorted(p.name for p in (tmp_path / "a_ir").iterdir())
-    assert dumps[0] == "00_import.onnx" and dumps[-1].endswith("folding.onnx") and len(dumps) == 10
+    assert dumps[0] == "00_import.onnx" and dumps[-1].endswith("folding.onnx") and len(dumps) == 11
     for name in dumps + []:
         assert (tmp_path / "a_ir" / name).read_bytes() == (tmp_path / "b_ir" / name).read_bytes()
     host = json.loads((tmp_path / "a" / "host_steps.json").read_text())

@@ -4,7 +4,8 @@ steps after.
 With ``H`` the hardware stages (:class:`~bnncc.ir.ops.hw.HWOp`), ``D`` every node
 downstream of some stage and ``A`` every node upstream of some stage:
 
-* ``hardware`` = ``H`` (which must form one connected part);
+* ``hardware`` = ``H``, which must form one connected DAG (joins and forks included) with
+  one input stream;
 * ``host_pre`` = nodes outside ``D`` (graph inputs to the first stages: normalisation, the
   first quantizer; also side computations that never touch hardware);
 * ``host_post`` = nodes in ``D`` but not in ``A`` (a final scale, Softmax, TopK on reals);
@@ -96,6 +97,7 @@ def find_partition(graph: Graph) -> Partition:
             _reject_with_cause(graph, op, between_stages_reason(graph, op))
     _check_connected(graph.nx_graph, stages)
     partition = Partition(hardware=[op.name for op in stages])
+    _check_single_input(graph, stages, stage_names)
     for op in hosted:
         where = "after" if op.name in downstream else "before"
         if isinstance(op, LAYERS):
@@ -109,18 +111,23 @@ JOINING_OPS = (ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Concat)
 
 
 def _joins_activations(graph: Graph, op, quantized_region: set[str]) -> str | None:
-    """Why an element-wise op or Concat of two activations (a residual or skip connection)
-    in the quantized part of the graph cannot be mapped, or None for anything else. Such a
-    join keeps the scales on both sides from reaching a quantizer, so it has to be reported
-    where it is. (Joins on the float input side are host work.)"""
+    """Why an element-wise op or Concat of two activations in the quantized part of the
+    graph was left as it is (not a ``StreamAdd``/``StreamConcat`` stage), or None for
+    anything else: the reason a pass recorded for it (an irrational scale ratio, say), else
+    what a join needs. Such a join keeps the scales on both sides from reaching a quantizer,
+    so it is reported where it is. (Joins on the float input side are host work.)"""
     if not isinstance(op, JOINING_OPS) or op.name not in quantized_region:
         return None
     batched = [t for t in op.inputs if t and graph.tensors[t].batched]
     if len(batched) < 2:
         return None
+    cause = refusals.recorded_cause(graph, op, stop=lambda producer: isinstance(producer, HWOp))
+    if cause is not None:
+        raise UnsupportedModelError(cause)
     return (
-        f"combines two activations ('{batched[0]}' and '{batched[1]}'), a residual or skip connection; "
-        "bnncc has no hardware stage for joining streams yet"
+        f"combines two activations ('{batched[0]}' and '{batched[1]}'), a residual or skip connection, that did not "
+        "become a hardware join: only an Add of two quantized streams of one shape (StreamAdd) or a Concat along "
+        "channels (StreamConcat) has a hardware stage"
     )
 
 
@@ -186,6 +193,19 @@ def _check_connected(digraph: nx.DiGraph, stages) -> None:
         raise UnsupportedModelError(
             f"the hardware stages form {len(parts)} separate pipelines (starting at "
             f"{', '.join(repr(name) for name in firsts)}); bnncc builds one pipeline"
+        )
+
+
+def _check_single_input(graph: Graph, stages, stage_names) -> None:
+    """The hardware reads one stream: several streams entering it (from the host or graph
+    inputs) are refused, naming them."""
+    inputs, _ = _boundary(graph, stages, stage_names)
+    if len(inputs) > 1:
+        readers = [next(s.name for s in stages if t in s.inputs) for t in inputs]
+        listed = ", ".join(f"'{t}' (read by '{r}')" for t, r in zip(inputs, readers))
+        raise UnsupportedModelError(
+            f"the hardware reads {len(inputs)} streams from the host ({listed}); bnncc builds a pipeline with one "
+            "input stream"
         )
 
 

@@ -9,6 +9,7 @@ from bnncc.ir.graph import Graph
 from bnncc.passes.absorb_thresholds import AbsorbThresholds
 from bnncc.passes.base import Pass, PassResult
 from bnncc.passes.host_partition import HostPartition
+from bnncc.passes.insert_forks import InsertForks
 from bnncc.passes.lower_conv import LowerConv
 from bnncc.passes.streamline import Streamline
 from bnncc.passes.tidy import Tidy
@@ -20,7 +21,8 @@ from bnncc.passes.xnor_popcount import XnorPopcount
 def default_passes() -> list[Pass]:
     """The passes ``bnncc compile`` runs, in order."""
     return [
-        Tidy(), Streamline(), AbsorbThresholds(), LowerConv(), ToNHWC(), XnorPopcount(), ToHardware(), HostPartition(),
+        Tidy(), Streamline(), AbsorbThresholds(), LowerConv(), ToNHWC(), XnorPopcount(), ToHardware(), InsertForks(),
+        HostPartition(),
     ]
 
 

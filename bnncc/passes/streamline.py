@@ -21,6 +21,11 @@ Then, repeatedly, an affine operation moves past the operation that reads it:
   per channel; ``relu(x * a) = relu(x) * a`` for a > 0;
 * ``pad_v(x * a) = pad_{v/a}(x) * a`` and ``pad_v(x + a) = pad_{v-a}(x) + a`` for scalar a.
 
+Across forks and joins (:mod:`bnncc.passes.join_moves`): an affine read by several
+operations is copied for each, and scales and offsets move through a residual ``a + b``
+(both operands brought to one integer grid: ``x s_x + y s_y = (p x + q y) s_y / q`` for
+``s_x / s_y = p / q``) and a ``Concat`` (``concat(x_k s_k) = concat(x_k) concat(s_k)``).
+
 ``x * 1`` and ``x + 0`` disappear. The moves stop at quantizers, graph outputs and
 anything else, leaving at most ``Mul`` then ``Add`` in front of each.
 
@@ -43,6 +48,7 @@ from bnncc.ir.build import add_inferred
 from bnncc.ir.graph import Graph
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
+from bnncc.passes.join_moves import into_join, split_fork
 from bnncc.passes.lower_conv import group_reason
 from bnncc.passes.patterns import (
     broadcast_to_tensor,
@@ -171,6 +177,8 @@ def move_one(graph: Graph, notes: list[str]) -> bool:
             return True
         reader = sole_consumer(graph, op.outputs[0])
         if reader is None:
+            if split_fork(graph, op, notes):
+                return True
             continue
         for move in MOVES:
             if move(graph, op, source, value, reader, notes):
@@ -310,4 +318,4 @@ def _past_pad(graph, op, source, value, reader, notes) -> bool:
     return True
 
 
-MOVES = (_merge, _past_matmul, _past_conv, _past_shape_op, _past_monotone, _past_pad)
+MOVES = (_merge, _past_matmul, _past_conv, _past_shape_op, _past_monotone, _past_pad, into_join)

@@ -20,6 +20,10 @@ tensors.
    stream is unchanged).
 5. ``TopK`` (largest, last axis) or ``ArgMax`` (last axis, first maximum) of an integer
    stream written by a hardware stage becomes ``LabelSelect``.
+6. Joins (:mod:`bnncc.passes.lower_joins`): ``Add`` of two integer streams of one shape
+   becomes ``StreamAdd`` (integer multipliers in front of it fold into the stage; bipolar
+   operands travel as bits, the offset moving into the thresholds after the sum), a
+   ``Concat`` of integer streams along the channel axis ``StreamConcat``.
 
 A product on an integer stream whose weights cannot be an MVAU's (computed at run time, not
 2-D, not integers) is left alone and the reason recorded for it
@@ -42,6 +46,7 @@ from bnncc.ir.op import value_bounds
 from bnncc.ir.ops.hw import HWOp, accumulator_range, is_integral
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
+from bnncc.passes.lower_joins import rewrite_add, rewrite_concat
 from bnncc.passes.patterns import sole_consumer
 
 RESHAPES = (ops.Reshape, ops.Flatten, ops.Squeeze, ops.Unsqueeze)
@@ -53,10 +58,15 @@ class ToHardware(Pass):
     name = "to_hw"
 
     def apply(self, graph: Graph, notes: list[str]) -> None:
-        for op in graph.ops():
-            if not _still_present(graph, op):
+        for name in [op.name for op in graph.ops()]:
+            if not graph.has_op(name) or isinstance(graph.op(name), HWOp):
                 continue  # a MultiThreshold already fused into an MVAU
-            if isinstance(op, (ops.MatMul, ops.XnorPopcountMatMul)):
+            op = graph.op(name)
+            if isinstance(op, ops.Add):
+                rewrite_add(graph, op, notes)
+            elif isinstance(op, ops.Concat):
+                rewrite_concat(graph, op, notes)
+            elif isinstance(op, (ops.MatMul, ops.XnorPopcountMatMul)):
                 rewrite_product(graph, op, notes)
             elif isinstance(op, ops.MultiThreshold):
                 rewrite_thresholds(graph, op, notes)
@@ -75,10 +85,6 @@ class ToHardware(Pass):
 
 
 # -- shared checks -------------------------------------------------------------------------
-def _still_present(graph: Graph, op) -> bool:
-    return graph.has_op(op.name) and graph.op(op.name) is op
-
-
 def stream_info(graph: Graph, tensor: str) -> TensorInfo | None:
     """The metadata of ``tensor`` if it is an integer stream (not a constant), else None."""
     info = graph.tensors.get(tensor)

@@ -21,6 +21,11 @@ the graph, one consumer at a time, using identities that hold for every input:
   (and the rows of per-feature thresholds or constants on the way) are permuted by ``q``.
   For 1x1 spatial size ``q`` is the identity and nothing is permuted.
 
+* A join of transposed streams: ``T(x) + T(y) = T(x + y)`` (same shapes) and
+  ``concat_a(T(x_1), ..., T(x_k)) = T(concat_b(x_1, ..., x_k))`` with ``b = (0,3,1,2)[a]``
+  (the NCHW channel axis 1 is NHWC axis 3). The rule waits until every operand is a ``T``
+  (the other operands' transposes sink to the join first).
+
 A moved ``T`` writes the consumer's original output tensor, so every tensor name keeps its
 NCHW meaning; tensors whose element order changes get new names. Transposes that reach a
 graph output, or an op none of these rules covers, stay where they are, as does every
@@ -236,7 +241,29 @@ def _through_flatten(graph: Graph, transpose, flat) -> str | None:
     )
 
 
-RULES = (_cancel, _through_flatten, _through_layout_free)
+# -- rule 4: joins of transposed streams ----------------------------------------------------
+def _through_join(graph: Graph, transpose, join) -> str | None:
+    if not isinstance(join, (ops.Add, ops.Concat)) or len(join.inputs) < 2 or len(set(join.inputs)) != len(join.inputs):
+        return None
+    producers = [graph.producer(t) for t in join.inputs]
+    if not all(is_transpose(p, TO_NCHW) and len(graph.tensors[p.inputs[0]].shape) == 4 for p in producers):
+        return None
+    if isinstance(join, ops.Add) and graph.tensors[join.inputs[0]].shape != graph.tensors[join.inputs[1]].shape:
+        return None
+    sources = [p.inputs[0] for p in producers]
+    changes = {"axis": TO_NCHW[join.axis % 4]} if isinstance(join, ops.Concat) else {}
+    target = join.outputs[0]
+    nhwc_out = graph.fresh_name(f"{target}__nhwc")
+    graph.remove_op(join.name)
+    add_inferred(graph, join.clone(inputs=sources, outputs=[nhwc_out], **changes))
+    record_alias(graph, nhwc_out, target, perm=(0, 2, 3, 1))
+    name = graph.fresh_name(f"{join.name}__to_nchw")
+    add_inferred(graph, ops.Transpose(name=name, inputs=[nhwc_out], outputs=[target], perm=TO_NCHW))
+    axis = f" (axis {join.axis} -> {changes['axis']})" if changes else ""
+    return f"node '{join.name}': joins the NHWC streams{axis}; transposes {[p.name for p in producers]} moved below it as '{name}'"
+
+
+RULES = (_cancel, _through_flatten, _through_join, _through_layout_free)
 
 
 class ToNHWC(Pass):

@@ -12,6 +12,9 @@ accumulator width) and the folding factors ``pe`` and ``simd`` that a later pass
 * :class:`StreamingMaxPool` -- NHWC max pooling: ``MaxPoolNHWC``.
 * :class:`StreamReshape` -- a new shape for the same NHWC stream: ``Reshape``/``Flatten``.
 * :class:`LabelSelect` -- the k largest values' indices: ``TopK``/``ArgMax``.
+* :class:`StreamAdd` -- ``a_mul * a + b_mul * b`` of two streams (a residual join): ``Add``.
+* :class:`StreamConcat` -- N streams joined along channels: ``Concat``.
+* :class:`StreamFork` -- one stream to several stages.
 """
 
 from __future__ import annotations
@@ -369,3 +372,135 @@ class LabelSelect(HWOp):
         if not self.keepdims:
             values, indices = values[..., 0], indices[..., 0]
         return [indices, values]
+
+
+# -- forks and joins ----------------------------------------------------------------------
+def stream_field(values: np.ndarray, dtype: DataType) -> np.ndarray:
+    """The value a stream's element field holds: the bit ``(v + 1) / 2`` of a BIPOLAR value
+    ``v`` (1 = +1, 0 = -1), the integer itself for every other integer type."""
+    return (values + 1) // 2 if dtype == BIPOLAR else values
+
+
+def field_range(dtype: DataType) -> tuple[int, int]:
+    """Smallest and largest element field of ``dtype`` (0..1 for BIPOLAR)."""
+    return (0, 1) if dtype == BIPOLAR else (int(dtype.min), int(dtype.max))
+
+
+def signed_for_range(low: int, high: int) -> DataType:
+    """The narrowest signed INT(n) holding ``low..high``."""
+    bits = 1
+    while -(1 << (bits - 1)) > low or (1 << (bits - 1)) - 1 < high:
+        bits += 1
+    return DataType.int(bits)
+
+
+@dataclass(kw_only=True)
+class StreamAdd(HWOp):
+    """Element-wise weighted sum of two integer streams of one shape (NHWC, channels last):
+    ``y = a_mul * field(a) + b_mul * field(b)`` with ``field`` the element field the stream
+    carries (:func:`stream_field`: the integer itself, or for BIPOLAR the bit ``(v + 1) / 2``).
+    This is what ``stream_add`` computes (``A_MUL``, ``B_MUL`` are ``a_mul``, ``b_mul``).
+
+    A bipolar operand ``v = 2 * bit - 1`` enters as ``m * v = 2m * bit - m``: the pass that
+    builds the stage doubles its multiplier and shifts the thresholds that read the sum by
+    ``m`` (``to_hw``), so the stage itself never adds a constant. ``a_dtype``/``b_dtype``
+    must be the input types; ``out_dtype`` is the narrowest signed INT holding every result
+    (the RTL's output is signed). ``pe`` elements per beat; it divides ``channels``.
+    """
+
+    channels: int
+    a_dtype: DataType
+    b_dtype: DataType
+    out_dtype: DataType
+    a_mul: int = 1
+    b_mul: int = 1
+
+    def result_range(self) -> tuple[int, int]:
+        """Smallest and largest ``a_mul * field(a) + b_mul * field(b)``."""
+        ends = []
+        for dtype, mul in ((self.a_dtype, self.a_mul), (self.b_dtype, self.b_mul)):
+            low, high = field_range(dtype)
+            ends.append(sorted((mul * low, mul * high)))
+        return ends[0][0] + ends[1][0], ends[0][1] + ends[1][1]
+
+    def folding_dims(self, ins):
+        return self.channels, None
+
+    def infer(self, ins):
+        a, b = ins[0], ins[1]
+        self.require_integer_stream(a, "input a")
+        self.require_integer_stream(b, "input b")
+        if tuple(a.shape) != tuple(b.shape):
+            self.fail(f"inputs have shapes {a.shape} and {b.shape}; both streams must have one shape", ShapeError)
+        if len(a.shape) < 2 or a.shape[-1] != self.channels:
+            self.fail(f"input {a.shape} does not end in {self.channels} channels", ShapeError)
+        if (a.dtype, b.dtype) != (self.a_dtype, self.b_dtype):
+            self.fail(f"inputs are {a.dtype} and {b.dtype}, the stage is built for {self.a_dtype} and {self.b_dtype}")
+        for label, mul in (("a_mul", self.a_mul), ("b_mul", self.b_mul)):
+            if not isinstance(mul, (int, np.integer)) or mul == 0:
+                self.fail(f"{label}={mul} must be a non-zero integer")
+        wanted = signed_for_range(*self.result_range())
+        if self.out_dtype != wanted:
+            self.fail(f"out_dtype {self.out_dtype} is not {wanted}, the narrowest INT holding {self.result_range()}")
+        self.check_folding(ins)
+        return [(tuple(a.shape), self.out_dtype)]
+
+    def execute(self, a, b):
+        return [self.a_mul * stream_field(a, self.a_dtype) + self.b_mul * stream_field(b, self.b_dtype)]
+
+
+@dataclass(kw_only=True)
+class StreamConcat(HWOp):
+    """Concatenation of N integer streams along the last (channel) axis:
+    ``y[..., C_0 + ... + C_{k-1} + c] = x_k[..., c]`` for inputs of shapes (..., C_k) equal
+    but for the channels. ``channels`` = (C_0, ..., C_{N-1}). Every input has one element
+    type, ``dtype`` (``stream_concat`` has one element width, BITS); BIPOLAR streams join
+    only BIPOLAR streams. ``pe`` elements per beat (the RTL's SIMD) divides every C_k."""
+
+    channels: tuple[int, ...]
+    dtype: DataType
+
+    def folding_dims(self, ins):
+        return int(np.gcd.reduce([int(c) for c in self.channels])), None
+
+    def infer(self, ins):
+        if len(ins) != len(self.channels) or len(ins) < 2:
+            self.fail(f"{len(ins)} inputs for {len(self.channels)} channel counts; a concat joins at least 2 streams")
+        first = ins[0]
+        for index, (info, count) in enumerate(zip(ins, self.channels)):
+            self.require_integer_stream(info, f"input {index}")
+            if len(info.shape) < 2 or tuple(info.shape[:-1]) != tuple(first.shape[:-1]) or info.shape[-1] != count:
+                self.fail(f"input {index} has shape {info.shape}, expected {tuple(first.shape[:-1]) + (count,)}", ShapeError)
+            if info.dtype != self.dtype:
+                self.fail(f"input {index} is {info.dtype}; every input of the stage is {self.dtype}")
+        self.check_folding(ins)
+        return [(tuple(first.shape[:-1]) + (int(sum(self.channels)),), self.dtype)]
+
+    def execute(self, *values):
+        return [np.concatenate(values, axis=-1)]
+
+
+@dataclass(kw_only=True)
+class StreamFork(HWOp):
+    """One integer stream to ``n_out`` identical streams: ``y_k = x`` for k < n_out (the
+    RTL's ``stream_fork``, N_OUT = n_out). ``pe`` elements per beat divides ``channels``,
+    the last axis."""
+
+    channels: int
+    n_out: int = 2
+
+    def folding_dims(self, ins):
+        return self.channels, None
+
+    def infer(self, ins):
+        x = ins[0]
+        self.require_integer_stream(x)
+        if self.n_out < 2:
+            self.fail(f"n_out={self.n_out}; a fork has at least 2 outputs")
+        if len(x.shape) < 2 or x.shape[-1] != self.channels:
+            self.fail(f"input {x.shape} does not end in {self.channels} channels", ShapeError)
+        self.check_folding(ins)
+        return [(tuple(x.shape), x.dtype)] * self.n_out
+
+    def execute(self, x):
+        return [x] * self.n_out
