@@ -7,7 +7,8 @@ the frame's last pixel). PE divides the channels. Behind a sliding window (a KxK
 PE is the window's SIMD, so the coupling is to its producer's output beat.
 
 Resource terms: CH/PE accumulator words of PE*OUT_BITS bits (registers for one word, else
-an array with an asynchronous read: distributed RAM), PE adders of OUT_BITS bits (the
+an array read at the registered word counter, which Yosys maps as a RAM with a registered
+read address: distributed RAM, or block RAM when that is cheaper), PE adders of OUT_BITS bits (the
 zero of a window's first position folded into them), a two-entry output queue (an array
 with an asynchronous read) and the position counters.
 """
@@ -134,23 +135,25 @@ def terms(p: dict, family: str) -> Terms:
     pe, ob = p["PE"], p["OUT_BITS"]
     cf, dw = p["CH"] // pe, pe * p["OUT_BITS"]
     counters = counter_bits(cf) + counter_bits(p["WINDOW"])
-    accumulators = memory_cost(Memory(dw, cf, "ram_async"), family)
+    accumulators = memory_cost(Memory(dw, cf, "ram"), family)
     queue = memory_cost(Memory(dw, 2, "ram_async"), family)
+    # the data bits read out of distributed RAM (ECP5 spends logic on each)
+    lutram_read = dw * (int(accumulators["lutram"] > 0) + int(queue["lutram"] > 0))
     return Terms(
         lut={"const": 1, "counter_bits": counters, "add": pe * ob, "mux": accumulators["mux"] + queue["mux"],
-             "decode": accumulators["decode"] + queue["decode"]},
+             "decode": accumulators["decode"] + queue["decode"], "lutram_read": lutram_read},
         ff={"control": counters + 4, "data": dw if cf == 1 else 0, "memory": accumulators["ff"] + queue["ff"]},
         bram=accumulators["bram"] + queue["bram"], lutram=accumulators["lutram"] + queue["lutram"])
 
 
 COEFFICIENTS = {
     "xilinx": {
-        "lut": {"add": 1.0, "const": 0, "counter_bits": 2.0, "decode": 1.0, "mux": 1.0},
-        "ff": {"control": 1.0, "data": 1.0, "memory": 1.0},
+        "lut": {"add": 0.971, "const": 15.499, "counter_bits": 1.068, "decode": 0, "lutram_read": 0, "mux": 0},
+        "ff": {"control": 1.582, "data": 0.96, "memory": 0},
     },
     "ecp5": {
-        "lut": {"add": 1.0, "const": 0, "counter_bits": 2.0, "decode": 1.0, "mux": 1.0},
-        "ff": {"control": 1.0, "data": 1.0, "memory": 1.0},
+        "lut": {"add": 1.794, "const": 43.037, "counter_bits": 0, "decode": 4.34, "lutram_read": 0.919, "mux": 0.064},
+        "ff": {"control": 1.745, "data": 0.957, "memory": 0},
     },
 }
 
