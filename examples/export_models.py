@@ -14,10 +14,31 @@ exported with Brevitas:
   exporter is unavailable (it needs ``onnxscript``), ``tfc_w1a1_external`` is written
   instead: the TorchScript export re-saved with external data.
 
+Three more networks, defined here (``GRAPH_NETWORKS``), are graphs rather than chains
+(a tensor feeds two branches that join again); they take the CNV inputs and are exported
+through the same QONNX TorchScript path:
+
+* ``resnet8_w4a4``: MLPerf Tiny's ResNet-8 (3x3 stem, three stacks of one residual
+  block, the second and third entered with stride 2 and a 1x1 stride-2 shortcut
+  convolution, global average pooling, fully connected classifier) with 8/16/32 channels,
+  4-bit weights and 4-bit ReLU activations.  Both operands of each residual add pass
+  through one shared quantizer (signed 5-bit on the ReLU's grid of scale 1/4), so the add
+  is exact in integers, and the sum is quantized by a 4-bit QuantReLU; the average pool
+  is Brevitas' ``TruncAvgPool2d`` (``AveragePool`` + ``Trunc``);
+* ``resnet_w1a1``: a binary residual network whose skips add two bipolar activations
+  (explicit ``Pad`` with -1 before every 3x3 convolution, max-pool, BatchNorm and
+  ``BipolarQuant`` after each add);
+* ``concat_w2a2``: a 1x1 and a 3x3 convolution branch, both outputs quantized by one
+  shared 2-bit quantizer and concatenated along channels, then max-pool, conv and FC.
+
+Their manifest entries also give ``network`` (the defining class), ``macs_per_frame`` and
+``requires``: the compiler features they need beyond a chain of stages (``joins``,
+``average_pool``).
+
 Every file is re-saved with an IR version onnxruntime accepts (10), checked with the
 ONNX checker, run on the test images (QONNX files through ``onnx.reference`` with small
-implementations of the QONNX ops, the QCDQ file through onnxruntime) and compared with
-PyTorch.  The held-out test images are written to
+implementations of the QONNX ops ``Quant``, ``BipolarQuant`` and ``Trunc``, the QCDQ file
+through onnxruntime) and compared with PyTorch.  The held-out test images are written to
 ``examples/data/digits_test.npz`` (keys ``x28``: float32 (N, 1, 28, 28), ``x32``:
 float32 (N, 3, 32, 32), both in [0, 1], and ``y``: int64 labels), and a description of
 every file, with its test accuracy, to ``manifest.json`` next to the models.
@@ -27,7 +48,7 @@ Networks take float inputs in [0, 1] (their first operation is ``2 * x - 1``).
 Requirements: the ``examples`` extra.  Install ``torch==2.13.0`` (CPU build) first, then
 brevitas, onnx, onnxoptimizer, onnxruntime and scikit-learn, plus onnxscript for the
 dynamo export.  Everything runs on the CPU with fixed seeds and one training thread, so
-a re-run writes byte-identical files; the full run takes about five minutes.
+a re-run writes byte-identical files; the full run takes about six minutes.
 
 Usage::
 
@@ -85,21 +106,31 @@ QUANT_INPUTS = {
 }
 MIN_CLASS_AGREEMENT = 0.98
 # onnx.reference takes about 0.07 s per CNV image: check CNV on the first test images only.
-REFERENCE_IMAGES = {"TFC": None, "SFC": None, "CNV": 150}
+REFERENCE_IMAGES = {
+    "TFC": None,
+    "SFC": None,
+    "CNV": 150,
+    "ResNet-8": None,
+    "BinResNet": None,
+    "ConcatNet": None,
+}
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
     """A BNN-PYNQ network and how to train it."""
 
-    config: str  # brevitas_examples.bnn_pynq config name
-    topology: str  # TFC, SFC or CNV
+    config: str  # brevitas_examples.bnn_pynq config name, or a key of GRAPH_NETWORKS
+    topology: str  # TFC, SFC, CNV, ResNet-8, BinResNet or ConcatNet
     weight_bits: int
     act_bits: int
     input_key: str  # key of the preprocessed images in the data set ("x28" or "x32")
     epochs: int
     lr: float
     batch_size: int
+    # Compiler features a file needs beyond a chain of stages ("joins": a residual add or
+    # a channel concatenation; "average_pool"); written to the manifest when not empty.
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +148,18 @@ NETWORKS = {
     "sfc_w1a2": NetworkSpec("sfc_1w2a", "SFC", 1, 2, "x28", epochs=30, lr=0.02, batch_size=32),
     "cnv_w1a1": NetworkSpec("cnv_1w1a", "CNV", 1, 1, "x32", epochs=8, lr=0.02, batch_size=32),
     "cnv_w2a2": NetworkSpec("cnv_2w2a", "CNV", 2, 2, "x32", epochs=8, lr=0.02, batch_size=64),
+    "resnet8_w4a4": NetworkSpec(
+        "resnet8_4w4a", "ResNet-8", 4, 4, "x32", epochs=10, lr=0.01, batch_size=32,
+        requires=("joins", "average_pool"),
+    ),
+    "resnet_w1a1": NetworkSpec(
+        "binresnet_1w1a", "BinResNet", 1, 1, "x32", epochs=60, lr=0.02, batch_size=32,
+        requires=("joins",),
+    ),
+    "concat_w2a2": NetworkSpec(
+        "concat_2w2a", "ConcatNet", 2, 2, "x32", epochs=20, lr=0.02, batch_size=32,
+        requires=("joins",),
+    ),
 }
 
 EXPORTS = {
@@ -129,6 +172,9 @@ EXPORTS = {
         ExportSpec("cnv_w2a2", "cnv_w2a2", "qonnx"),
         ExportSpec("tfc_w2a2_qcdq", "tfc_w2a2", "qcdq"),
         ExportSpec("tfc_w1a1_dynamo", "tfc_w1a1", "dynamo"),
+        ExportSpec("resnet8_w4a4", "resnet8_w4a4", "qonnx"),
+        ExportSpec("resnet_w1a1", "resnet_w1a1", "qonnx"),
+        ExportSpec("concat_w2a2", "concat_w2a2", "qonnx"),
     )
 }
 # Written instead of tfc_w1a1_dynamo when the dynamo exporter is unavailable.
@@ -191,6 +237,336 @@ def save_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
 
 
+# --------------------------------------------------------------------------- graph networks
+#
+# Networks whose dataflow forks and joins: a ResNet-8 and a binary residual network (an
+# elementwise add of a skip and a long branch) and a network that concatenates two
+# convolution branches along channels.  Brevitas is imported inside the builders, as
+# everywhere in this script, so that ``--help`` works without it.
+
+
+def input_quant() -> torch.nn.Module:
+    """CNV's input quantizer: 8-bit signed, scale 2**-7, on ``2 x - 1`` in [-1, 1]."""
+    from brevitas.core.restrict_val import RestrictValueType
+    from brevitas.nn import QuantIdentity
+    from brevitas_examples.bnn_pynq.models.common import CommonActQuant
+
+    return QuantIdentity(
+        act_quant=CommonActQuant,
+        bit_width=8,
+        min_val=-1.0,
+        max_val=1.0 - 2.0**-7,
+        narrow_range=False,
+        restrict_scaling_type=RestrictValueType.POWER_OF_TWO,
+    )
+
+
+def quant_conv(
+    in_ch: int, out_ch: int, kernel: int, bits: int, stride: int = 1, padding: int = 0
+) -> torch.nn.Module:
+    """Bias-free convolution with BNN-PYNQ's weight quantizer: per-tensor scale 1, narrow
+    range, so weights are ``k / (2**(bits-1) - 1)`` (``BipolarQuant`` at 1 bit)."""
+    from brevitas.nn import QuantConv2d
+    from brevitas_examples.bnn_pynq.models.common import CommonWeightQuant
+
+    return QuantConv2d(
+        in_ch,
+        out_ch,
+        kernel,
+        stride=stride,
+        padding=padding,
+        bias=False,
+        weight_quant=CommonWeightQuant,
+        weight_bit_width=bits,
+    )
+
+
+def quant_linear(in_features: int, out_features: int, bits: int) -> torch.nn.Module:
+    """Bias-free fully connected layer with the weight quantizer of ``quant_conv``."""
+    from brevitas.nn import QuantLinear
+    from brevitas_examples.bnn_pynq.models.common import CommonWeightQuant
+
+    return QuantLinear(
+        in_features, out_features, bias=False, weight_quant=CommonWeightQuant,
+        weight_bit_width=bits,
+    )
+
+
+def signed_act(bits: int) -> torch.nn.Module:
+    """BNN-PYNQ's activation quantizer: signed, narrow, constant scale ``1 / (2**(bits-1) - 1)``
+    on [-1, 1]; ``BipolarQuant`` (sign, scale 1) at 1 bit."""
+    from brevitas.nn import QuantIdentity
+    from brevitas_examples.bnn_pynq.models.common import CommonActQuant
+
+    return QuantIdentity(act_quant=CommonActQuant, bit_width=bits)
+
+
+def grid_act(bits: int, scale: float, signed: bool, return_quant_tensor: bool = False):
+    """A quantizer onto the integer grid ``scale * k`` with a constant scale: unsigned
+    (``QuantReLU``, ``k`` in [0, 2**bits - 1]) or signed (``QuantIdentity``, ``k`` in
+    [-2**(bits-1), 2**(bits-1) - 1], not narrow)."""
+    from brevitas.nn import QuantIdentity, QuantReLU
+    from brevitas_examples.bnn_pynq.models.common import CommonActQuant
+
+    if signed:
+        low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        layer = QuantIdentity
+    else:
+        low, high = 0, 2**bits - 1
+        layer = QuantReLU
+    return layer(
+        act_quant=CommonActQuant,
+        bit_width=bits,
+        signed=signed,
+        narrow_range=False,
+        min_val=low * scale,
+        max_val=high * scale,
+        return_quant_tensor=return_quant_tensor,
+    )
+
+
+def tensor_norm() -> torch.nn.Module:
+    """BNN-PYNQ's final scalar BatchNorm on the logits."""
+    from brevitas_examples.bnn_pynq.models.tensor_norm import TensorNorm
+
+    return TensorNorm()
+
+
+class GraphNetwork(torch.nn.Module):
+    """Shared parts of the graph networks: inputs in [0, 1] become ``2 x - 1`` and the
+    latent weights are clipped like BNN-PYNQ's."""
+
+    def clip_weights(self, min_val: float, max_val: float) -> None:
+        """Clamp the float weights of every quantized convolution and linear layer."""
+        from brevitas.nn import QuantConv2d, QuantLinear
+
+        for module in self.modules():
+            if isinstance(module, (QuantConv2d, QuantLinear)):
+                module.weight.data.clamp_(min_val, max_val)
+
+    def init_weights(self) -> None:
+        """Uniform [-1, 1] initial weights, as BNN-PYNQ's networks start."""
+        from brevitas.nn import QuantConv2d, QuantLinear
+
+        for module in self.modules():
+            if isinstance(module, (QuantConv2d, QuantLinear)):
+                torch.nn.init.uniform_(module.weight.data, -1, 1)
+
+
+# Grid of the ResNet-8 activations: ReLU outputs are 0.25 * k, k in [0, 2**act_bits - 1].
+RESNET8_ACT_SCALE = 0.25
+RESNET8_CHANNELS = (8, 16, 32)
+
+
+class ResidualBlock(torch.nn.Module):
+    """MLPerf Tiny's ResNet-8 block on an activation of scale ``s`` (uint ``b`` codes).
+
+    Long branch: conv3x3 (stride) - BN - QuantReLU - conv3x3 - BN.  Shortcut: the block
+    input, or conv1x1 (stride) - BN when the stride or the channel count changes.
+
+    The add is exact in integers: both operands pass through ``add_quant``, ONE quantizer
+    instance (signed ``b + 1`` bits, not narrow, constant scale ``s``: codes in
+    [-2**b, 2**b - 1], which holds every uint ``b`` input unchanged), so the long branch is
+    ``s * i``, the shortcut ``s * j`` and the sum ``s * (i + j)`` with ``i + j`` a
+    ``b + 2``-bit integer.  The sum is quantized by a QuantReLU onto uint ``b`` codes of
+    the same scale ``s``: ``clip(round(i + j), 0, 2**b - 1)``.
+    """
+
+    def __init__(self, in_ch, out_ch, stride, weight_bits, act_bits, return_quant_tensor=False):
+        super().__init__()
+        scale = RESNET8_ACT_SCALE
+        self.conv1 = quant_conv(in_ch, out_ch, 3, weight_bits, stride=stride, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(out_ch, eps=1e-4)
+        self.relu1 = grid_act(act_bits, scale, signed=False)
+        self.conv2 = quant_conv(out_ch, out_ch, 3, weight_bits, padding=1)
+        self.bn2 = torch.nn.BatchNorm2d(out_ch, eps=1e-4)
+        self.shortcut = torch.nn.Sequential()
+        if stride != 1 or in_ch != out_ch:
+            self.shortcut = torch.nn.Sequential(
+                quant_conv(in_ch, out_ch, 1, weight_bits, stride=stride),
+                torch.nn.BatchNorm2d(out_ch, eps=1e-4),
+            )
+        self.add_quant = grid_act(act_bits + 1, scale, signed=True)
+        self.relu_out = grid_act(
+            act_bits, scale, signed=False, return_quant_tensor=return_quant_tensor
+        )
+
+    def forward(self, x):
+        long = self.add_quant(self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x))))))
+        short = self.add_quant(self.shortcut(x))
+        return self.relu_out(long + short)
+
+
+class ResNet8(GraphNetwork):
+    """MLPerf Tiny's ResNet-8 (image classification), channels reduced to 8/16/32.
+
+    Stem conv3x3 (3 -> 8) - BN - QuantReLU on the CNV input quantizer; three stacks of one
+    ``ResidualBlock`` each (8 channels at 32x32; 16 at 16x16 and 32 at 8x8, both entered
+    with stride 2 and a conv1x1 stride-2 shortcut); global average pooling as Brevitas'
+    ``TruncAvgPool2d`` over the 8x8 map (the sum of 64 uint ``b`` codes, ``b + 6`` bits,
+    truncated to its 8 most significant bits with FLOOR rounding: ``floor(sum / 2**(b-2))``
+    at ``b = 4``); a fully connected classifier (32 -> 10) and BNN-PYNQ's TensorNorm.
+    Zero padding is exact here: zero is a code of every quantizer.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        from brevitas.nn import TruncAvgPool2d
+        from brevitas.quant import TruncTo8bit
+
+        super().__init__()
+        c1, c2, c3 = RESNET8_CHANNELS
+        self.input_quant = input_quant()
+        self.stem = torch.nn.Sequential(
+            quant_conv(3, c1, 3, weight_bits, padding=1),
+            torch.nn.BatchNorm2d(c1, eps=1e-4),
+            grid_act(act_bits, RESNET8_ACT_SCALE, signed=False),
+        )
+        self.stacks = torch.nn.Sequential(
+            ResidualBlock(c1, c1, 1, weight_bits, act_bits),
+            ResidualBlock(c1, c2, 2, weight_bits, act_bits),
+            ResidualBlock(c2, c3, 2, weight_bits, act_bits, return_quant_tensor=True),
+        )
+        self.pool = TruncAvgPool2d(kernel_size=8, trunc_quant=TruncTo8bit)
+        self.fc = quant_linear(c3, 10, weight_bits)
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        x = self.stacks(self.stem(self.input_quant(x)))
+        x = self.pool(x)
+        x = x.view(x.shape[0], -1)
+        return self.norm(self.fc(x))
+
+
+# Channels of the binary residual network.
+BINRESNET_CHANNELS = 8
+
+
+class BinaryResidualBlock(torch.nn.Module):
+    """Binary residual block: the skip adds two bipolar activations.
+
+    Long branch: Pad(-1) - conv3x3 - BN - BipolarQuant - Pad(-1) - conv3x3 - BN -
+    BipolarQuant.  The padding is explicit (``ConstantPad2d`` exports an ONNX ``Pad`` with
+    constant value -1, a bipolar code), not the convolution's zero padding, which a
+    bipolar tensor cannot represent.  The block input ``x`` (values +-1, the output of a
+    ``BipolarQuant`` or of a max-pool of one) and the long branch (+-1, scale 1) are added
+    exactly: ``x + y`` is in {-2, 0, 2}.  A BatchNorm and a ``BipolarQuant`` follow, i.e. a
+    per-channel threshold on the integer sum.
+    """
+
+    def __init__(self, channels: int, weight_bits: int, act_bits: int):
+        super().__init__()
+        self.pad = torch.nn.ConstantPad2d(1, -1.0)
+        self.conv1 = quant_conv(channels, channels, 3, weight_bits)
+        self.bn1 = torch.nn.BatchNorm2d(channels, eps=1e-4)
+        self.act1 = signed_act(act_bits)
+        self.conv2 = quant_conv(channels, channels, 3, weight_bits)
+        self.bn2 = torch.nn.BatchNorm2d(channels, eps=1e-4)
+        self.act2 = signed_act(act_bits)
+        self.bn_out = torch.nn.BatchNorm2d(channels, eps=1e-4)
+        self.act_out = signed_act(act_bits)
+
+    def forward(self, x):
+        y = self.act1(self.bn1(self.conv1(self.pad(x))))
+        y = self.act2(self.bn2(self.conv2(self.pad(y))))
+        return self.act_out(self.bn_out(x + y))
+
+
+class BinResNet(GraphNetwork):
+    """A binary (w1a1) residual network for 3x32x32 inputs.
+
+    CNV's 8-bit input quantizer; stem conv4x4 stride 4 (3 -> 8, 32x32 -> 8x8) - BN -
+    BipolarQuant; max-pool 2x2 (-> 4x4); two ``BinaryResidualBlock``s of 8 channels;
+    a fully connected classifier (128 -> 10) and TensorNorm.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        channels = BINRESNET_CHANNELS
+        self.input_quant = input_quant()
+        self.stem = torch.nn.Sequential(
+            quant_conv(3, channels, 4, weight_bits, stride=4),
+            torch.nn.BatchNorm2d(channels, eps=1e-4),
+            signed_act(act_bits),
+            torch.nn.MaxPool2d(2),
+        )
+        self.blocks = torch.nn.Sequential(
+            BinaryResidualBlock(channels, weight_bits, act_bits),
+            BinaryResidualBlock(channels, weight_bits, act_bits),
+        )
+        self.fc = quant_linear(channels * 4 * 4, 10, weight_bits)
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        x = self.blocks(self.stem(self.input_quant(x)))
+        x = x.view(x.shape[0], -1)
+        return self.norm(self.fc(x))
+
+
+# Channels of the concatenating network: stem, each branch, and the conv after the join.
+CONCAT_CHANNELS = (8, 8, 16)
+
+
+class ConcatNet(GraphNetwork):
+    """A network that concatenates two convolution branches along channels.
+
+    CNV's 8-bit input quantizer; stem conv4x4 stride 4 (3 -> 8, 32x32 -> 8x8) - BN -
+    quantizer; then two branches on the stem output, conv1x1 - BN and conv3x3 (zero
+    padding 1) - BN, both quantized by ``cat_quant``, ONE quantizer instance (BNN-PYNQ's
+    signed narrow ``b``-bit activation, constant scale ``1 / (2**(b-1) - 1)``), so the two
+    halves of the concatenation (8 + 8 channels) are codes on one grid; max-pool 2x2
+    (-> 4x4x16); conv3x3 without padding (16 -> 16, -> 2x2) - BN - quantizer; a fully
+    connected classifier (64 -> 10) and TensorNorm.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        stem_ch, branch_ch, out_ch = CONCAT_CHANNELS
+        self.input_quant = input_quant()
+        self.stem = torch.nn.Sequential(
+            quant_conv(3, stem_ch, 4, weight_bits, stride=4),
+            torch.nn.BatchNorm2d(stem_ch, eps=1e-4),
+            signed_act(act_bits),
+        )
+        self.branch1 = torch.nn.Sequential(
+            quant_conv(stem_ch, branch_ch, 1, weight_bits),
+            torch.nn.BatchNorm2d(branch_ch, eps=1e-4),
+        )
+        self.branch3 = torch.nn.Sequential(
+            quant_conv(stem_ch, branch_ch, 3, weight_bits, padding=1),
+            torch.nn.BatchNorm2d(branch_ch, eps=1e-4),
+        )
+        self.cat_quant = signed_act(act_bits)
+        self.head = torch.nn.Sequential(
+            torch.nn.MaxPool2d(2),
+            quant_conv(2 * branch_ch, out_ch, 3, weight_bits),
+            torch.nn.BatchNorm2d(out_ch, eps=1e-4),
+            signed_act(act_bits),
+        )
+        self.fc = quant_linear(out_ch * 2 * 2, 10, weight_bits)
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        x = self.stem(self.input_quant(x))
+        x = torch.cat([self.cat_quant(self.branch1(x)), self.cat_quant(self.branch3(x))], dim=1)
+        x = self.head(x)
+        x = x.view(x.shape[0], -1)
+        return self.norm(self.fc(x))
+
+
+# Builders of the graph networks by NetworkSpec.config: (weight bits, activation bits) -> model.
+GRAPH_NETWORKS: dict[str, Callable[[int, int], torch.nn.Module]] = {
+    "resnet8_4w4a": ResNet8,
+    "binresnet_1w1a": BinResNet,
+    "concat_2w2a": ConcatNet,
+}
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -208,7 +584,10 @@ def seed_everything(seed: int) -> None:
 
 
 def build_network(spec: NetworkSpec) -> torch.nn.Module:
-    """Instantiate an untrained BNN-PYNQ network from its brevitas_examples config."""
+    """Instantiate an untrained network: one of GRAPH_NETWORKS, else a BNN-PYNQ network
+    from its brevitas_examples config."""
+    if spec.config in GRAPH_NETWORKS:
+        return GRAPH_NETWORKS[spec.config](spec.weight_bits, spec.act_bits)
     from brevitas_examples.bnn_pynq.models import model_with_cfg
 
     model, _ = model_with_cfg(spec.config, pretrained=False)
@@ -281,6 +660,41 @@ def check_batchnorm_trained(model: torch.nn.Module) -> None:
         untouched_var = torch.all(module.running_var == 1)
         if untouched_mean or untouched_var:
             raise RuntimeError(f"module '{name}': running statistics were never updated")
+
+
+def count_macs(model: torch.nn.Module, shape: tuple) -> int:
+    """Multiply-accumulates of one frame of ``shape`` in the convolutions and linear layers:
+    per layer, output elements times the weights of one output channel."""
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        total += (output.numel() // output.shape[0]) * module.weight[0].numel()
+
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    handles = [layer.register_forward_hook(hook) for layer in layers]
+    try:
+        with torch.no_grad():
+            model.eval()
+            model(torch.zeros(shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
+def describe_network(spec: NetworkSpec, model: torch.nn.Module, shape: tuple) -> dict:
+    """Manifest fields naming the network's definition; a graph network (see
+    GRAPH_NETWORKS) also gets its class, its MACs per frame and the compiler features it
+    requires beyond a chain of stages."""
+    if spec.config not in GRAPH_NETWORKS:
+        return {"brevitas_config": spec.config}
+    return {
+        "brevitas_config": None,
+        "network": f"examples/export_models.py:{type(model).__name__}",
+        "macs_per_frame": count_macs(model, shape),
+        "requires": list(spec.requires),
+    }
 
 
 def count_parameters(model: torch.nn.Module) -> int:
@@ -472,16 +886,16 @@ def op_types(model: onnx.ModelProto) -> dict[str, int]:
 
 
 def _qonnx_round(values: np.ndarray, mode: str) -> np.ndarray:
-    """Apply a QONNX rounding mode (ROUND is round-half-to-even)."""
+    """Apply a QONNX rounding mode, any case (ROUND is round-half-to-even)."""
     functions: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "ROUND": np.round,
         "ROUND_TO_ZERO": np.trunc,
         "CEIL": np.ceil,
         "FLOOR": np.floor,
     }
-    if mode not in functions:
+    if mode.upper() not in functions:
         raise ValueError(f"unsupported rounding_mode '{mode}'")
-    return functions[mode](values)
+    return functions[mode.upper()](values)
 
 
 class Quant(OpRun):
@@ -511,10 +925,38 @@ class BipolarQuant(OpRun):
         return ((np.where(x >= 0, 1.0, -1.0) * scale).astype(x.dtype),)
 
 
+class Trunc(OpRun):
+    """QONNX ``Trunc`` as Brevitas 0.13 writes it (6 inputs: x, scale, zeropt, in_bitwidth,
+    out_scale, out_bitwidth), after the qonnx package's ``trunc_v2``.
+
+    With ``t = 2**round(log2(out_scale / scale))``: ``y = round_half_even(x / scale +
+    zeropt) / t``, clipped to the ``out_bitwidth`` range, rounded by ``rounding_mode``, and
+    ``(y - zeropt / t) * out_scale``.
+    """
+
+    op_domain = "qonnx.custom_op.general"
+
+    def _run(
+        self, x, scale, zeropt, in_bitwidth, out_scale, out_bitwidth, signed=1, narrow=0,
+        rounding_mode="FLOOR",
+    ):
+        bits = float(out_bitwidth)
+        if signed:
+            low, high = -(2.0 ** (bits - 1)) + narrow, 2.0 ** (bits - 1) - 1
+        else:
+            low, high = 0.0, 2.0**bits - 1 - narrow
+        if isinstance(rounding_mode, bytes):
+            rounding_mode = rounding_mode.decode()
+        step = 2.0 ** np.round(np.log2(out_scale / scale))
+        integer = np.clip(np.round(x / scale + zeropt) / step, low, high)
+        result = (_qonnx_round(integer, rounding_mode) - zeropt / step) * out_scale
+        return (result.astype(x.dtype),)
+
+
 def predict_onnx_reference(path: Path, x: np.ndarray) -> np.ndarray:
     """Run ``path`` image by image with ``onnx.reference`` plus the QONNX ops."""
     model = onnx.load(str(path))
-    evaluator = ReferenceEvaluator(model, new_ops=[Quant, BipolarQuant])
+    evaluator = ReferenceEvaluator(model, new_ops=[Quant, BipolarQuant, Trunc])
     (input_info,), _ = graph_interface(model)
     rows = [evaluator.run(None, {input_info["name"]: x[i : i + 1]})[0] for i in range(len(x))]
     return np.concatenate(rows)
@@ -618,7 +1060,7 @@ def export_and_check(
         "file": files[0].name,
         "external_data": files[1].name if len(files) > 1 else None,
         "topology": network.topology,
-        "brevitas_config": network.config,
+        **describe_network(network, model, shape),
         "weight_bits": network.weight_bits,
         "activation_bits": network.act_bits,
         "input_shape": list(shape),
