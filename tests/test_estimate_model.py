@@ -9,8 +9,8 @@ import pytest
 
 from bnncc.errors import BnnccError
 from bnncc.estimate import estimate_link
-from bnncc.estimate.memory import Memory, map_memory
-from bnncc.estimate.mvau import popcount_luts
+from bnncc.hw.memory_map import Memory, map_memory
+from bnncc.hw.modules.mvau import popcount_luts
 from bnncc.hw.resources import Resources
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
@@ -153,7 +153,7 @@ def test_memory_file_parameters_are_ignored():
 
 
 def test_unknown_module_and_family_raise():
-    with pytest.raises(BnnccError, match="no resource estimate for module 'conv2d'"):
+    with pytest.raises(BnnccError, match="no registry entry for rtl_lib module 'conv2d'"):
         estimate_link("conv2d", {}, "xilinx")
     with pytest.raises(BnnccError, match="family 'gowin'"):
         estimate_link("stream_fifo", {"WIDTH": 8, "DEPTH": 16}, "gowin")

@@ -11,8 +11,11 @@ import pytest
 from bnncc.backends.cosim import run_design
 from bnncc.backends.verilog.design import describe_design, write_design
 from bnncc.backends.verilog.fifo_sizing import MARGIN, derive_fifo_depths
-from bnncc.backends.verilog.stream_patterns import (FRAMES, Gather, MaxPool, Mvau, SlidingWindow, Split, backward,
-                                                    forward)
+from bnncc.hw.modules.mvau import Mvau
+from bnncc.hw.modules.sliding_window import SlidingWindow
+from bnncc.hw.modules.streaming_maxpool import MaxPool
+from bnncc.hw.modules.width_converter import Gather, Split
+from bnncc.hw.patterns import FRAMES, backward, forward
 from bnncc.hw.stage import StageRTL, Stream
 from bnncc.backends.verilog.top import chain
 from bnncc.compile import build_stages, compile_model

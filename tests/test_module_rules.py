@@ -1,5 +1,5 @@
 """The Python mirror of the rtl_lib modules' parameter checks
-(bnncc/backends/verilog/module_rules.py) against the Verilog itself.
+(the ``rules`` of every registry entry, bnncc/hw/modules/<name>.py) against the Verilog itself.
 
 * Table: every ``$display`` of an elaboration check in every rtl_lib module has exactly one
   rule with the same message format and arguments, in the same order, and the mirrored
@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from bnncc.backends.verilog.module_rules import MODULES, ModuleParameterError, check_parameters, violations
+from bnncc.hw.registry import all_rules, all_specs
+from bnncc.hw.rules import ModuleParameterError, check_parameters, violations
 from bnncc.hw.stage import StageRTL, Stream
 from bnncc.backends.verilog.top import chain
 from bnncc.datatype import DataType
-from bnncc.estimate.modules import TERMS
 from bnncc.sim.verilator import SimulationError, StreamSimulator, build_verilated, check_messages, verilator_command
 
+MODULES = all_rules()
 RTL_LIB = Path(__file__).resolve().parents[1] / "rtl_lib"
 
 HARNESS = Path(__file__).resolve().parent / "rtl" / "elaboration_harness.cpp"
@@ -86,7 +87,7 @@ VERILOG = verilog_modules()
 
 def test_every_verilog_check_has_exactly_one_python_mirror():
     checked = {name for name, module in VERILOG.items() if module["checks"]}
-    assert checked == set(MODULES), "modules with checks in rtl_lib and in module_rules.py differ"
+    assert checked == set(MODULES), "modules with checks in rtl_lib and with rules in the registry differ"
     for name, rules in MODULES.items():
         verilog = VERILOG[name]
         prefix = verilog["file"].removesuffix(".v")
@@ -97,7 +98,8 @@ def test_every_verilog_check_has_exactly_one_python_mirror():
 
 
 def test_every_module_the_compiler_instantiates_has_rules():
-    assert set(TERMS) <= set(MODULES)
+    estimated = {entry.name for entry in all_specs() if entry.terms is not None}
+    assert estimated and estimated <= set(MODULES)
 
 
 def test_mirrored_defaults_are_the_verilog_defaults():

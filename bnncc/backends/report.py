@@ -1,6 +1,6 @@
 """The compile report: per stage and in total, cycles per frame, frames per second at the
 clock, and the work and parameters of the network (MACs per frame by operand widths,
-weight bits, thresholds), the estimated resources per stage and in total with the device's
+weight bits, thresholds: each stage's registry entry's ``macs`` and ``work``), the estimated resources per stage and in total with the device's
 utilization, and the first-frame latency. Written as ``report.json``, ``report.md`` and
 ``report.svg``.
 """
@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
-
 from bnncc.backends.latency import first_frame_latency
 from bnncc.backends.verilog.design import Design
 from bnncc.estimate import estimate_link
+from bnncc.hw.registry import spec
 from bnncc.hw.resources import Resources
 from bnncc.targets import DEFAULT_DEVICE, Device, get_device
 from bnncc.text_table import format_table
 from bnncc.ir.graph import Graph
-from bnncc.ir.ops import hw
-from bnncc.sim.beats import element_bits
 
 SCHEMA_VERSION = "bnncc-report/1"
 
@@ -30,18 +27,6 @@ def report_schema() -> dict:
     from pathlib import Path
 
     return json.loads((Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json").read_text())
-
-
-def _macs(graph: Graph, op: hw.MVAU) -> tuple[str, int, int, int]:
-    """(operand kind, MACs per frame, weight bits, thresholds) of an MVAU."""
-    x = graph.tensors[op.inputs[0]]
-    w = graph.tensors[op.inputs[1]]
-    vectors = int(np.prod(x.shape[1:])) // op.mw
-    kind = "xnor" if op.binary_xnor else f"w{element_bits(w.dtype)}a{element_bits(x.dtype)}"
-    thresholds = int(np.prod(graph.tensors[op.inputs[2]].shape)) if op.has_thresholds else 0
-    if op.has_thresholds and graph.tensors[op.inputs[2]].shape[0] == 1:
-        thresholds *= op.mh
-    return kind, vectors * op.mw * op.mh, op.mw * op.mh * element_bits(w.dtype), thresholds
 
 
 def group_by_stage(values: list[tuple[str, Resources]], stage_nodes: dict[str, str]) -> dict[str, Resources]:
@@ -85,13 +70,13 @@ def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device:
                "cycles_per_frame": stage.cycles, "in_beats": stage.in_beats, "out_beats": stage.out_beats,
                "resources": resources[stage.node].to_dict()}
         total = total + resources[stage.node]
-        if isinstance(op, hw.MVAU):
-            kind, count, bits, steps = _macs(graph, op)
-            macs[kind] += count
-            weight_bits += bits
-            thresholds += steps
-            row.update({"mw": op.mw, "mh": op.mh, "macs_per_frame": count, "mac_kind": kind,
-                        "weight_bits": bits, "thresholds": steps})
+        entry = spec(stage.module)
+        if entry.work is not None:
+            work = entry.work(stage)
+            macs[work["mac_kind"]] += entry.macs(stage)
+            weight_bits += work["weight_bits"]
+            thresholds += work["thresholds"]
+            row.update(work)
         stages.append(row)
     bottleneck = design.bottleneck_cycles
     latency = first_frame_latency(design.stages)

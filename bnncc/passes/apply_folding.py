@@ -1,18 +1,21 @@
 """Set every hardware stage's folding (PE, SIMD) from a folding table.
 
 The table maps node names to ``{"PE": p, "SIMD": s}`` (either key may be left out; 1 is
-the default). A sliding window without an entry takes the largest SIMD that divides both its
-channel count and its consumer's SIMD, and a max pool without an entry the largest PE that
-divides its channels and its producer's PE, so neighbouring stages need no width converter.
+the default). A stage without an entry whose registry entry couples it to a neighbour takes
+the folding its ``couple`` gives for that neighbour's beat (the neighbour found through the
+IR graph's producer and consumers of tensors): a sliding window the largest SIMD that
+divides both its channel count and its consumer's input beat, a max pool the largest PE that
+divides its channels and its producer's output beat, so neighbouring stages need no width
+converter.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from bnncc.errors import BnnccError, UsageError
+from bnncc.hw.registry import for_op
 from bnncc.ir.build import reinfer
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
@@ -76,24 +79,21 @@ class ApplyFolding(Pass):
             raise UsageError(f"{self.source}: {exc}") from None
 
     def _couple_windows(self, graph: Graph, notes: list[str]) -> None:
-        order = [op for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)]
-        for index, op in enumerate(order):
-            if op.name in self.table:
+        from bnncc.passes.auto_fold import neighbours
+
+        order = [op.name for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)]
+        for name in order:
+            op = graph.op(name)
+            entry = for_op(op)
+            if name in self.table or not entry.coupling:
                 continue
-            if isinstance(op, hw.SlidingWindow) and index + 1 < len(order):
-                simd = math.gcd(order[index + 1].simd, op.ifm_channels)
-                if simd != op.simd:
-                    graph.replace_op(op.name, op.clone(simd=simd))
-                    notes.append(f"node '{op.name}': SIMD={simd} to match '{order[index + 1].name}'")
-            if isinstance(op, hw.StreamingMaxPool) and index > 0:
-                pe = math.gcd(_beat_elems(order[index - 1]), op.ifm_channels)
-                if pe != op.pe:
-                    graph.replace_op(op.name, op.clone(pe=pe))
-                    notes.append(f"node '{op.name}': PE={pe} to match '{order[index - 1].name}'")
-
-
-def _beat_elems(op) -> int:
-    """Elements per output beat of a stage."""
-    if isinstance(op, hw.SlidingWindow):
-        return op.simd
-    return op.pe
+            found = neighbours(graph, op, entry.coupling)
+            if len(found) != 1:
+                continue
+            other = found[0]
+            elems = for_op(other).beat_elems(other)[0 if entry.coupling == "consumer" else 1]
+            changed = op.clone(**entry.couple(op, elems))
+            if (changed.pe, changed.simd) != (op.pe, op.simd):
+                graph.replace_op(name, changed)
+                key, value = ("SIMD", changed.simd) if changed.simd != op.simd else ("PE", changed.pe)
+                notes.append(f"node '{name}': {key}={value} to match '{other.name}'")

@@ -5,11 +5,16 @@ A stage's cycles per frame fall as its parallelism grows:
 
 * MVAU: ``V * (MH / PE) * (MW / SIMD)`` for V vectors per frame (PE divides MH, SIMD MW);
 * sliding window: ``max(H*W, OH*OW*KH*KW) * C / SIMD`` beats per frame; its SIMD is tied to
-  its consumer MVAU's: ``gcd(SIMD_mvau, C)`` (so the two are chosen together);
+  its consumer's (an MVAU's): ``gcd(SIMD_mvau, C)`` (so the two are chosen together);
 * max pool, thresholding: elements per frame / PE; label select ``max(classes / PE, k)``.
 
+Each stage's legal foldings and cycles come from its registry entry (``foldings``,
+``build``); a stage whose entry has coupling ``"consumer"`` is paired with the stage that
+consumes its output in the IR graph (through reshapes, which are wires) and takes the
+folding its ``couple`` gives for the consumer's input beat.
+
 The pipeline's interval is the slowest stage's cycles, so stages are independent given T:
-every stage (or window + MVAU pair) takes, among its legal foldings with cycles <= T, the one
+every stage (or coupled pair) takes, among its legal foldings with cycles <= T, the one
 of least cost. The cost is the LUT count (block RAM and DSP break ties); when that plan does
 not fit the device, the balanced cost weighs each resource by the device's supply of it::
 
@@ -24,20 +29,41 @@ whose plan fits a device (binary search: a plan's cost only grows as T shrinks).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from bnncc.backends.verilog.stages import describe_stage
-from bnncc.hw.stage import StageRTL
 from bnncc.estimate import estimate_link
+from bnncc.hw.describe import describe_stage
+from bnncc.hw.registry import for_op
+from bnncc.hw.resources import Resources
+from bnncc.hw.stage import StageRTL
+from bnncc.hw.stage_common import divisors
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
-from bnncc.hw.resources import Resources
 from bnncc.targets import Device
 
+__all__ = ["FoldingPlan", "FoldingSpace", "Option", "divisors", "fastest_fitting", "fits", "plan_folding",
+           "stage_resources", "weighted_cost", "neighbours"]
 
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+
+def neighbours(graph: Graph, op, side: str) -> list:
+    """The stages that consume ``op``'s outputs (``side="consumer"``) or produce its first
+    input (``"producer"``), looking through StreamReshapes (wires)."""
+    found, todo, seen = [], [op], set()
+    while todo:
+        current = todo.pop()
+        if side == "consumer":
+            nexts = [c for t in current.outputs if t for c in graph.consumers(t)]
+        else:
+            nexts = [p for p in [graph.producer(current.inputs[0])] if p is not None] if current.inputs else []
+        for other in nexts:
+            if other.name in seen:
+                continue
+            seen.add(other.name)
+            if isinstance(other, hw.StreamReshape):
+                todo.append(other)
+            elif isinstance(other, hw.HWOp):
+                found.append(other)
+    return found
 
 
 @dataclass
@@ -101,16 +127,15 @@ class FoldingSpace:
         self.graph = graph
         self.device = device
         ops = [op for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)]
-        self.groups: list[list] = []
-        index = 0
-        while index < len(ops):
-            op = ops[index]
-            if isinstance(op, hw.SlidingWindow) and index + 1 < len(ops) and isinstance(ops[index + 1], hw.MVAU):
-                self.groups.append([op, ops[index + 1]])
-                index += 2
-            else:
-                self.groups.append([op])
-                index += 1
+        # a stage coupled to its consumer is chosen with it (when it has exactly one)
+        leader = {}
+        for op in ops:
+            consumers = neighbours(graph, op, "consumer")
+            if for_op(op).coupling == "consumer" and len(consumers) == 1 and consumers[0].name not in leader:
+                leader[consumers[0].name] = op
+        followers = {op.name for op in leader.values()}
+        self.groups: list[list] = [[leader[op.name], op] if op.name in leader else [op]
+                                   for op in ops if op.name not in followers]
         self.options = [self._options(group) for group in self.groups]
 
     def _stage(self, op, **folding) -> StageRTL:
@@ -127,25 +152,16 @@ class FoldingSpace:
 
     def _options(self, group: list) -> list[Option]:
         op = group[-1]
-        if isinstance(op, hw.MVAU):
-            window = group[0] if len(group) == 2 else None
-            options = []
-            for pe in divisors(op.mh):
-                for simd in divisors(op.mw):
-                    parts = [(op, {"pe": pe, "simd": simd})]
-                    if window is not None:
-                        parts.insert(0, (window, {"simd": math.gcd(simd, window.ifm_channels)}))
-                    options.append(self._option(parts))
-            return options
-        if isinstance(op, hw.SlidingWindow):
-            return [self._option([(op, {"simd": simd})]) for simd in divisors(op.ifm_channels)]
-        channels = self._channels(op)
-        return [self._option([(op, {"pe": pe})]) for pe in divisors(channels)]
-
-    def _channels(self, op) -> int:
-        if isinstance(op, hw.StreamingMaxPool):
-            return op.ifm_channels
-        return self.graph.tensors[op.inputs[0]].shape[-1]
+        entry = for_op(op)
+        options = []
+        for folding in entry.foldings(self.graph, op):
+            parts = [(op, folding)]
+            if len(group) == 2:
+                leader = group[0]
+                elems = entry.beat_elems(op.clone(**folding))[0]
+                parts.insert(0, (leader, for_op(leader).couple(leader, elems)))
+            options.append(self._option(parts))
+        return options
 
     def plan(self, target: int, balanced: bool = False) -> FoldingPlan:
         """Every group at its cheapest folding within ``target`` cycles (its fastest one if

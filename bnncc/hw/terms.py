@@ -7,7 +7,7 @@ A module's estimate is built from its parameters as
 
 where ``lut[t]`` and ``ff[t]`` are structural quantities (bits of a register, LUTs of a
 counter tree, elements compared ...) and the coefficients ``c`` come from the calibration
-against Yosys (``bnncc/estimate/coefficients.py``, fitted by
+against Yosys (each module's ``COEFFICIENTS`` in ``bnncc/hw/modules/<name>.py``, fitted by
 ``benchmarks/calibrate_estimates.py --fit``).
 """
 

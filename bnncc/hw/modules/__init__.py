@@ -1,0 +1,1 @@
+"""One file per rtl_lib module, each defining ``SPEC`` (see :mod:`bnncc.hw.registry`)."""

@@ -1,0 +1,447 @@
+"""The matrix-vector-activation unit (``rtl_lib/mvau.v``): its registry entry.
+
+Builder: parameters, weight and threshold memories, streams and cycles of an ``MVAU`` op
+(cycles per frame = vectors * (MH/PE) * (MW/SIMD)). Foldings: PE divides MH, SIMD divides MW.
+
+Resource terms:
+Terms of the matrix-vector-activation unit (``rtl_lib/mvau.v``).
+
+Sizes as the module derives them: SF = MW/SIMD, NF = MH/PE, weight word PE*SIMD*WB bits,
+WDEPTH = NF*SF words, threshold word PE*NT*ACC_BITS bits, FOLD = (NT == 1), accumulator
+AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
+
+* Binary (XNOR-popcount) lanes: the compressor tree of ``mvau_popcount`` is rebuilt here
+  counter by counter (:func:`popcount_luts`): one LUT per output bit of every 3-pair group
+  and every 3..6-input counter (they are kept as their own modules), plus the final
+  adder of the two remaining rows.
+* Multiply-accumulate lanes: per product, a conditional inversion of the multi-bit operand
+  when the other one is bipolar (``negate`` term: bits inverted, and ``negate_carry``: the
+  + 1 of -x = ~x + 1, one more addend bit per product), a soft multiplier of
+  XS x WS bits (``multiply``: partial-product bits) unless it becomes a DSP, and the
+  product's KW bits in the adder chain (``sum``). Yosys maps a signed XS x WS multiplier
+  with both operands of 2 bits or more to a DSP block: on xc7 when XS + WS >= 9
+  (DSP_Y_MINWIDTH = 9), on ECP5 always (MULT18X18D), on iCE40 never (synth_ice40 uses
+  SB_MAC16 only with -dsp): one DSP per product, PE*SIMD.
+* Accumulators (PE x AW), threshold comparisons (PE x NT x ACC_BITS, NT > 1) and counts.
+* Memories through :func:`bnncc.hw.memory_map.memory_cost`: the weight ROM (block RAM
+  from 32 words, the module asks for it; else Yosys's choice), the input vector buffer
+  (SF words of SIMD*INPUT_BITS, read at the write address), the threshold ROM (NF words of
+  PE*NT*ACC_BITS bits less those equal in every word, which Yosys removes: parameter hint
+  ``THRESHOLD_CONSTANT_BITS``; where the module reads it asynchronously, its address comes from a
+  register that Yosys moves behind the ROM, so it is a registered ROM like the others and
+  may become block RAM), the output FIFO (OD words, asynchronous read).
+* Flip-flops: the registers the module declares, minus those a block RAM absorbs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from bnncc.datatype import BIPOLAR, DataType
+from bnncc.hw import calibration
+from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost
+from bnncc.hw.memory_words import threshold_words, weight_words
+from bnncc.hw.patterns import NEVER_AFTER, FRAMES, Pattern, Schedule, backward, forward
+from bnncc.hw.registry import ModuleSpec
+from bnncc.hw.rules import ModuleRules, Rule, any_below, shl1, vmod
+from bnncc.hw.stage import Memory as MemoryFile, StageRTL, Stream
+from bnncc.hw.stage_common import channel_thresholds, divisors, instance_name, out_bias, per_frame, signed_bits
+from bnncc.hw.terms import Terms, clog2
+from bnncc.ir.graph import Graph
+from bnncc.ir.ops import hw
+from bnncc.sim.beats import element_bits
+
+
+# -- builder --------------------------------------------------------------------------------
+def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
+    x = graph.tensors[op.inputs[0]]
+    weights = graph.constant(op.inputs[1])
+    w_dtype = graph.tensors[op.inputs[1]].dtype
+    low, high = hw.accumulator_range(x, weights, op.binary_xnor)
+    name = instance_name(op.name)
+    with_words = memories
+    words = weight_words(weights, op.pe, op.simd, element_bits(w_dtype), w_dtype == BIPOLAR) if with_words else []
+    memories = [MemoryFile(f"{name}_weights.mem", words, op.pe * op.simd * element_bits(w_dtype))]
+    n_thresholds = 0
+    hints = {}
+    # the narrowest two's complement accumulator: 1 bit when every accumulator is 0 (all-zero
+    # weights); with thresholds also T in [low, high + 1], so at least 2 bits
+    acc_bits = signed_bits(min(low, 0), high)
+    out_dtype = op.out_dtype
+    if op.has_thresholds:
+        thresholds = np.clip(channel_thresholds(graph, op, op.mh), low, high + 1)
+        n_thresholds = thresholds.shape[1]
+        acc_bits = signed_bits(min(low, int(thresholds.min()), 0), max(high + 1, int(thresholds.max())))
+        words = threshold_words(thresholds, op.pe, acc_bits)
+        hints[THRESHOLD_CONSTANT_BITS] = constant_bits(words, op.pe * n_thresholds * acc_bits)
+        memories.append(MemoryFile(f"{name}_thresholds.mem", words if with_words else [], op.pe * n_thresholds * acc_bits))
+    else:
+        out_dtype = DataType.int(acc_bits)
+    vectors = per_frame(x.shape) // op.mw
+    parameters = {
+        "MW": op.mw, "MH": op.mh, "PE": op.pe, "SIMD": op.simd,
+        "INPUT_BITS": element_bits(x.dtype), "INPUT_SIGNED": int(x.dtype.kind == "INT"), "INPUT_BIPOLAR": int(x.dtype == BIPOLAR),
+        "WEIGHT_BITS": element_bits(w_dtype), "WEIGHT_SIGNED": int(w_dtype.kind == "INT"), "WEIGHT_BIPOLAR": int(w_dtype == BIPOLAR),
+        "BINARY": int(op.binary_xnor), "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
+        "OUT_BITS": element_bits(out_dtype) if n_thresholds else acc_bits, "OUT_BIAS": out_bias(out_dtype) if n_thresholds else 0,
+        "WEIGHT_FILE": memories[0].filename,
+        "THRESHOLD_FILE": memories[1].filename if n_thresholds else "",
+    }
+    return StageRTL(
+        node=op.name, instance=name, module="mvau", parameters=parameters,
+        input=Stream(op.simd, x.dtype), output=Stream(op.pe, out_dtype),
+        in_beats=vectors * op.mw // op.simd, out_beats=vectors * op.mh // op.pe,
+        cycles=vectors * (op.mh // op.pe) * (op.mw // op.simd), memories=memories, input_unit=op.mw // op.simd,
+        hints=hints,
+    )
+
+
+def hints(parameters: dict, words: dict) -> dict:
+    """The threshold memory's constant bits (see :data:`THRESHOLD_CONSTANT_BITS`)."""
+    name = parameters.get("THRESHOLD_FILE")
+    if not name or "THRESHOLD_FILE" not in words:
+        return {}
+    p = parameters
+    return {THRESHOLD_CONSTANT_BITS: constant_bits(words["THRESHOLD_FILE"], p["PE"] * p["N_THRESHOLDS"] * p["ACC_BITS"])}
+
+
+def foldings(graph: Graph, op: hw.MVAU) -> list[dict]:
+    return [{"pe": pe, "simd": simd} for pe in divisors(op.mh) for simd in divisors(op.mw)]
+
+
+def macs(stage: StageRTL) -> int:
+    p = stage.parameters
+    vectors = stage.in_beats * p["SIMD"] // p["MW"]
+    return vectors * p["MW"] * p["MH"]
+
+
+def work(stage: StageRTL) -> dict:
+    """Operand kind, weight bits and threshold count of an MVAU."""
+    p = stage.parameters
+    kind = "xnor" if p["BINARY"] else f"w{p['WEIGHT_BITS']}a{p['INPUT_BITS']}"
+    return {"mw": p["MW"], "mh": p["MH"], "macs_per_frame": macs(stage), "mac_kind": kind,
+            "weight_bits": p["MW"] * p["MH"] * p["WEIGHT_BITS"], "thresholds": p["MH"] * p["N_THRESHOLDS"]}
+
+
+# -- rules ----------------------------------------------------------------------------------
+RULES = ModuleRules(
+    "mvau",
+    defaults={
+        "MW": 64, "MH": 64, "PE": 16, "SIMD": 16, "INPUT_BITS": 1, "INPUT_SIGNED": 0, "INPUT_BIPOLAR": 1,
+        "WEIGHT_BITS": 1, "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1, "BINARY": 1, "ACC_BITS": 8, "N_THRESHOLDS": 1,
+        "OUT_BITS": 1, "OUT_BIAS": 0, "WEIGHT_FILE": "", "THRESHOLD_FILE": "",
+    },
+    derived=lambda p: {"NT": p["N_THRESHOLDS"]},
+    rules=(
+        Rule("MW, MH, PE and SIMD must be >= 1", lambda p: any_below(p, ("MW", "MH", "PE", "SIMD"), 1)),
+        Rule("PE=%0d does not divide MH=%0d", lambda p: vmod(p["MH"], p["PE"]) != 0, ("PE", "MH")),
+        Rule("SIMD=%0d does not divide MW=%0d", lambda p: vmod(p["MW"], p["SIMD"]) != 0, ("SIMD", "MW")),
+        Rule("INPUT_BITS and WEIGHT_BITS must be 1..16",
+             lambda p: not (1 <= p["INPUT_BITS"] <= 16) or not (1 <= p["WEIGHT_BITS"] <= 16)),
+        Rule("a bipolar operand is 1 bit and not signed",
+             lambda p: (p["INPUT_BIPOLAR"] != 0 and (p["INPUT_BITS"] != 1 or p["INPUT_SIGNED"] != 0))
+             or (p["WEIGHT_BIPOLAR"] != 0 and (p["WEIGHT_BITS"] != 1 or p["WEIGHT_SIGNED"] != 0))),
+        Rule("BINARY needs INPUT_BIPOLAR=1 and WEIGHT_BIPOLAR=1",
+             lambda p: p["BINARY"] != 0 and (p["INPUT_BIPOLAR"] == 0 or p["WEIGHT_BIPOLAR"] == 0)),
+        Rule("ACC_BITS=%0d must be 1..31", lambda p: p["ACC_BITS"] < 1 or p["ACC_BITS"] > 31, ("ACC_BITS",)),
+        Rule("ACC_BITS=%0d cannot hold popcounts up to MW=%0d as signed",
+             lambda p: p["BINARY"] != 0 and shl1(p["ACC_BITS"] - 1) <= p["MW"], ("ACC_BITS", "MW")),
+        Rule("N_THRESHOLDS must be >= 0", lambda p: p["NT"] < 0),
+        Rule("without thresholds OUT_BITS (%0d) must equal ACC_BITS (%0d)",
+             lambda p: p["NT"] == 0 and p["OUT_BITS"] != p["ACC_BITS"], ("OUT_BITS", "ACC_BITS")),
+        Rule("OUT_BITS must be 1..30 with thresholds", lambda p: p["NT"] > 0 and not (1 <= p["OUT_BITS"] <= 30)),
+    ),
+)
+
+
+# -- timing ---------------------------------------------------------------------------------
+class Mvau(Pattern):
+    """mvau.v: a vector of SF input beats is taken at one beat per cycle while row group 0
+    is issued; the NF row groups take SF cycles each, so the next vector starts
+    (NF-1)*SF + 1 cycles after the last beat of this one; row group n's result leaves 4
+    cycles after its last issue, i.e. 4 + n*SF cycles after the vector's last beat. Results
+    wait in an output FIFO of OD entries: issuing a row group's last beat needs a free one."""
+
+    def __init__(self, stage: StageRTL):
+        p = stage.parameters
+        self.sf, self.nf = p["MW"] // p["SIMD"], p["MH"] // p["PE"]
+        self.od = 2 if self.sf >= 3 else -(-5 // self.sf)
+        # a result must be taken the cycle before the issue of the one OD later, 4 cycles
+        # before that one is ready
+        self.hold, self.lead = self.od, 5
+        self.vectors = stage.in_beats // self.sf
+        self.in_beats, self.out_beats = stage.in_beats, self.vectors * self.nf
+        gaps = np.ones(FRAMES * self.in_beats, dtype=np.int64)
+        gaps[::self.sf] = (self.nf - 1) * self.sf + 1
+        self.in_gaps = gaps
+
+    def asap(self, arrival):
+        pops = forward(arrival, self.in_gaps)
+        last = pops[self.sf - 1::self.sf]
+        pushes = (last[:, None] + 4 + self.sf * np.arange(self.nf)[None, :]).reshape(-1)
+        return Schedule(pops, pushes)
+
+    def alap(self, deadline):
+        pushes = backward(deadline, 1)
+        issues = backward(pushes - 4, self.sf)          # last issue of every row group
+        credit = np.full_like(pushes, NEVER_AFTER)
+        credit[:-self.od] = issues[self.od:] - 1        # result k leaves before k + OD is issued
+        pushes = backward(np.minimum(pushes, credit), 1)
+        first = issues[::self.nf]
+        pops = (first[:, None] - (self.sf - 1) + np.arange(self.sf)[None, :]).reshape(-1)
+        return Schedule(pops, pushes)
+
+
+def head_tail(stage: StageRTL) -> tuple[int, int]:
+    """One input vector before the first output; the last vector's NF row groups after."""
+    p = stage.parameters
+    sf = p["MW"] // p["SIMD"]
+    return sf, (p["MH"] // p["PE"]) * sf
+
+
+# -- resource terms -------------------------------------------------------------------------
+#: Weight ROMs of at least this many words ask for block RAM (mvau.v: WROM_BLOCK_DEPTH).
+WROM_BLOCK_DEPTH = 32
+#: Weight ROMs of at most this many words count as shallow (see ``weight_rom_shallow``).
+SHALLOW_ROM_DEPTH = 8
+
+
+@lru_cache(maxsize=4096)
+def popcount_luts(n: int, extra: int) -> tuple[int, int]:
+    """(LUTs of the counters, result bits) of ``mvau_popcount #(.N(n), .EXTRA(extra))``:
+    2 per 3-pair group, 1 or 2 for the pairs left over, 2 per 3-input and 3 per 4..6-input
+    counter of every reduction stage until no column holds more than two bits."""
+    cols = clog2(n + extra + 1)
+    groups, rest = divmod(n, 3)
+    heights = [0] * cols
+    heights[0] = groups + (rest > 0) + extra
+    if cols > 1:
+        heights[1] = groups + (rest == 2)
+    luts = 2 * groups + rest
+    while max(heights) > 2:
+        for h in heights:
+            full, left = divmod(h, 6)
+            luts += 3 * full + (3 if left >= 4 else 2 if left == 3 else 0)
+
+        def height(c):
+            return heights[c] if 0 <= c < cols else 0
+
+        def counters(h):
+            return h // 6 + (h % 6 >= 3)
+
+        heights = [counters(height(c)) + counters(height(c - 1)) + (height(c - 2) // 6 + (height(c - 2) % 6 >= 4))
+                   + (0 if height(c) % 6 >= 3 else height(c) % 6) for c in range(cols)]
+    return luts, cols
+
+
+def _signed_width(bits: int, signed: bool) -> int:
+    """Operand width as a signed number (mvau.v XS / WS)."""
+    return (bits if bits > 1 else 2) if signed else bits + 1
+
+
+def uses_dsp(p: dict, family: str) -> bool:
+    """Whether each product becomes a DSP block (see the module docstring)."""
+    if p["BINARY"] or p["INPUT_BIPOLAR"] or p["WEIGHT_BIPOLAR"]:
+        return False
+    xs = _signed_width(p["INPUT_BITS"], p["INPUT_SIGNED"])
+    ws = _signed_width(p["WEIGHT_BITS"], p["WEIGHT_SIGNED"])
+    if family == "xilinx":
+        return xs >= 2 and ws >= 2 and xs + ws >= 9
+    return family == "ecp5" and xs >= 2 and ws >= 2
+
+
+def terms(p: dict, family: str) -> Terms:
+    """The estimate terms of an mvau instance (see the module docstring)."""
+    mw, mh, pe, simd = p["MW"], p["MH"], p["PE"], p["SIMD"]
+    xb, wb, acc_bits, nt = p["INPUT_BITS"], p["WEIGHT_BITS"], p["ACC_BITS"], p["N_THRESHOLDS"]
+    sf, nf = mw // simd, mh // pe
+    in_w, out_w = simd * xb, pe * p["OUT_BITS"]
+    wword, wdepth = pe * simd * wb, nf * sf
+    fold = 1 if nt == 1 else 0
+    aw = acc_bits + fold
+    xs = _signed_width(xb, p["INPUT_SIGNED"])
+    ws = _signed_width(wb, p["WEIGHT_SIGNED"])
+    pw = xs + ws
+    if p["INPUT_BIPOLAR"] and p["WEIGHT_BIPOLAR"]:
+        kw = 2
+    elif p["WEIGHT_BIPOLAR"]:
+        kw = xs
+    elif p["INPUT_BIPOLAR"]:
+        kw = ws
+    else:
+        kw = pw
+    dw = clog2(simd + fold + 1) if p["BINARY"] else min(pw + clog2(simd + 1), aw)
+    sf_w, nf_w, wa_w = max(1, clog2(sf)), max(1, clog2(nf)), max(1, clog2(wdepth))
+    od = 2 if sf >= 3 else (5 + sf - 1) // sf
+    oc_w = clog2(od + 1)
+
+    lut, ff = {"const": 1, "counter_bits": sf_w + nf_w + wa_w + oc_w}, {}
+    dsp = 0.0
+    if p["BINARY"]:
+        counters, cols = popcount_luts(simd, fold)
+        lut["popcount"] = pe * counters
+        lut["popcount_adder"] = pe * cols
+    else:
+        products = pe * simd
+        if uses_dsp(p, family):
+            dsp = float(products)
+            lut["dsp_sum"] = products * kw
+        else:
+            if p["INPUT_BIPOLAR"] or p["WEIGHT_BIPOLAR"]:
+                lut["negate"] = products * kw
+                lut["negate_carry"] = products  # the + 1 of -x = ~x + 1: one more addend bit
+            else:
+                lut["multiply"] = products * xs * ws
+            lut["sum"] = products * kw
+    lut["accumulate"] = pe * aw
+    if nt > 1:
+        lut["compare"] = pe * nt * acc_bits
+        lut["count"] = pe * nt * p["OUT_BITS"]
+
+    # memories
+    wrom = Memory(wword, wdepth, "rom", "block" if wdepth >= WROM_BLOCK_DEPTH else "auto")
+    wcost = memory_cost(wrom, family)
+    xbuf = memory_cost(Memory(in_w, sf, "ram_shared"), family) if nf > 1 else None
+    tmem = None
+    tword = max(1, pe * nt * acc_bits - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
+    if nt > 0 and nf > 1:
+        tmem = memory_cost(Memory(tword, nf, "rom"), family)
+    ofifo = memory_cost(Memory(out_w, od, "ram_async"), family)
+    # A shallow weight ROM (a few address bits) merges into the XNOR / product logic that
+    # reads it; a deeper one is a LUT per output bit: two terms with their own coefficients.
+    lut["weight_rom_shallow" if wdepth <= SHALLOW_ROM_DEPTH else "weight_rom"] = wcost["rom"]
+    lut["threshold_rom"] = tmem["rom"] if tmem else 0.0
+    lut["input_select"] = in_w if nf > 1 else 0
+    lut["mux"] = sum(m["mux"] for m in (wcost, xbuf, tmem, ofifo) if m)
+    lut["decode"] = sum(m["decode"] for m in (xbuf, ofifo) if m)
+    bram = sum(m["bram"] for m in (wcost, xbuf, tmem, ofifo) if m)
+    lutram = sum(m["lutram"] for m in (wcost, xbuf, tmem, ofifo) if m)
+
+    # registers
+    registers = sf_w + nf_w + wa_w + 2 * oc_w + 2 * clog2(od) + 7 + (1 if nf > 1 else 0)
+    registers += nf_w * (0 if not tmem else 1 if fold else 2)
+    data = in_w + pe * dw + pe * aw
+    if wdepth > 1 and not wcost["bram"]:
+        data += wword
+    if xbuf is not None and not xbuf["bram"]:
+        data += in_w
+    if tmem is not None and not tmem["bram"]:
+        data += tword
+    ff["control"] = registers
+    ff["data"] = data
+    ff["memory"] = sum(m["ff"] for m in (wcost, xbuf, tmem, ofifo) if m)
+    return Terms(lut=lut, ff=ff, bram=bram, dsp=dsp, lutram=lutram)
+
+
+COEFFICIENTS = {
+    # the xilinx table was fitted before the negate_carry term existed: its fit put the cost
+    # of the + 1 into negate and sum (both proportional to the products of a bipolar operand
+    # lane), so the term weighs 0 there until the table is refitted (--fit)
+    "xilinx": {
+        "lut": {"accumulate": 0.134, "compare": 0, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "ff": {"control": 2.464, "data": 0.643, "memory": 0},
+    },
+    "ecp5": {
+        "lut": {"accumulate": 0.349, "compare": 0.598, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "ff": {"control": 1.359, "data": 0.894, "memory": 0},
+    },
+}
+
+
+# -- calibration grid -----------------------------------------------------------------------
+OPERANDS = {  # name: (input bits, signed, bipolar), (weight bits, signed, bipolar)
+    "bin": ((1, False, True), (1, False, True)),
+    "i8xbip": ((8, True, False), (1, False, True)),
+    "i2xbip": ((2, True, False), (1, False, True)),
+    "i2xi2": ((2, True, False), (2, True, False)),
+    "u4xi4": ((4, False, False), (4, True, False)),
+    "i4xi4": ((4, True, False), (4, True, False)),
+}
+
+
+def grid_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = "bin", n_thresholds: int = 1,
+               out_bits: int = 1) -> dict:
+    """An MVAU with random weights and sorted random thresholds in the reachable range,
+    ACC_BITS chosen as the builder chooses it."""
+    (xb, xs, xp), (wb, ws, wp) = OPERANDS[operands]
+    rng = calibration.rng(name)
+    W = rng.choice(calibration.values(wb, ws, wp), size=(mw, mh))
+    binary = xp and wp
+    if binary:
+        low, high = 0, mw
+    else:
+        x = calibration.values(xb, xs, xp)
+        low = int(np.minimum(W * x.min(), W * x.max()).sum(axis=0).min())
+        high = int(np.maximum(W * x.min(), W * x.max()).sum(axis=0).max())
+    acc_bits = signed_bits(min(low, 0), high + (1 if n_thresholds else 0))
+    memories = {"weights.mem": calibration.mem_text(weight_words(W, pe, simd, wb, bipolar=wp), pe * simd * wb)}
+    params = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "INPUT_BITS": xb, "INPUT_SIGNED": int(xs),
+              "INPUT_BIPOLAR": int(xp), "WEIGHT_BITS": wb, "WEIGHT_SIGNED": int(ws), "WEIGHT_BIPOLAR": int(wp),
+              "BINARY": int(binary), "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
+              "OUT_BITS": out_bits if n_thresholds else acc_bits,
+              "OUT_BIAS": -(1 << (out_bits - 1)) if n_thresholds > 1 else 0,
+              "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": ""}
+    if n_thresholds:
+        T = np.sort(rng.integers(low, high + 2, size=(mh, n_thresholds)), axis=1)
+        memories["thresholds.mem"] = calibration.mem_text(threshold_words(T, pe, acc_bits), pe * n_thresholds * acc_bits)
+        params["THRESHOLD_FILE"] = "thresholds.mem"
+    return calibration.point(name, params, memories)
+
+
+def calibration_grid(quick: bool) -> list[dict]:
+    """Foldings, sizes and operand types around the example designs' MVAUs."""
+    points = [grid_point("mvau_bin_64x64_p4s16", 64, 64, 4, 16),
+              grid_point("mvau_i2_64x64_p2s8_t3", 64, 64, 2, 8, "i2xi2", 3, 2)]
+    if quick:
+        return points
+    for mw, mh, pe, simd in [(784, 64, 4, 49), (784, 256, 8, 16), (256, 256, 4, 32), (256, 256, 16, 64),
+                             (64, 64, 2, 64), (576, 64, 8, 32), (576, 128, 4, 64), (1152, 128, 2, 128),
+                             (1152, 256, 4, 32), (2304, 256, 2, 32), (512, 512, 4, 8), (512, 512, 2, 64),
+                             (256, 512, 8, 16), (64, 10, 2, 16), (512, 10, 2, 8), (128, 64, 32, 8),
+                             (96, 48, 6, 12), (300, 20, 5, 15)]:
+        points.append(grid_point(f"mvau_bin_{mw}x{mh}_p{pe}s{simd}", mw, mh, pe, simd))
+    for mh in (32, 64, 128, 256, 512, 1024):                    # threshold memory depth NF = MH/8
+        points.append(grid_point(f"mvau_bin_256x{mh}_p8s16", 256, mh, 8, 16))
+        points.append(grid_point(f"mvau_i2xi2_256x{mh}_p8s16_t3", 256, mh, 8, 16, "i2xi2", 3, 2))
+    for simd in (7, 14, 16, 28, 49, 112):                       # TFC's first layer at PE = 1, 2
+        points.append(grid_point(f"mvau_bin_784x64_p1s{simd}", 784, 64, 1, simd))
+        points.append(grid_point(f"mvau_i2xi2_784x64_p2s{simd}_t3", 784, 64, 2, simd, "i2xi2", 3, 2))
+    for pe, simd in [(1, 1), (1, 2), (1, 4), (1, 8), (2, 16), (4, 64), (8, 32), (64, 64)]:
+        points.append(grid_point(f"mvau_bin_64x64_p{pe}s{simd}", 64, 64, pe, simd))
+        points.append(grid_point(f"mvau_i2xi2_64x64_p{pe}s{simd}_t3", 64, 64, pe, simd, "i2xi2", 3, 2))
+    for mw, mh, pe, simd, ops, nt, ob in [(27, 64, 4, 27, "i8xbip", 1, 1), (27, 64, 16, 9, "i8xbip", 1, 1),
+                                          (27, 64, 32, 3, "i8xbip", 1, 1), (784, 256, 4, 16, "i2xbip", 3, 2),
+                                          (256, 256, 4, 64, "i2xbip", 3, 2), (256, 256, 8, 8, "i2xbip", 3, 2),
+                                          (784, 64, 4, 16, "i2xi2", 3, 2), (64, 64, 8, 16, "i2xi2", 3, 2),
+                                          (576, 128, 4, 32, "i2xi2", 3, 2), (1152, 256, 2, 48, "i2xi2", 3, 2),
+                                          (512, 512, 2, 16, "i2xi2", 3, 2), (2304, 256, 1, 36, "i2xi2", 3, 2),
+                                          (64, 64, 4, 8, "i4xi4", 15, 4), (128, 64, 2, 16, "u4xi4", 15, 4),
+                                          (64, 10, 1, 8, "i2xi2", 0, 0), (256, 10, 2, 16, "i2xbip", 0, 0),
+                                          (64, 32, 4, 4, "i4xi4", 0, 0), (48, 24, 2, 8, "u4xi4", 1, 1)]:
+        points.append(grid_point(f"mvau_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}", mw, mh, pe, simd, ops, nt, ob))
+    return points
+
+
+SPEC = ModuleSpec(
+    name="mvau",
+    kind="stage",
+    rules=RULES,
+    ir_ops=(hw.MVAU,),
+    build=build,
+    in_ports=lambda p: ["s_axis"],
+    out_ports=lambda p: ["m_axis"],
+    verilog_ports=lambda p: [("s_axis", "in", p["SIMD"] * p["INPUT_BITS"], 1),
+                             ("m_axis", "out", p["PE"] * p["OUT_BITS"], 1)],
+    pattern=Mvau,
+    head_tail=head_tail,
+    terms=terms,
+    coefficients=COEFFICIENTS,
+    calibration_grid=calibration_grid,
+    hints=hints,
+    foldings=foldings,
+    beat_elems=lambda op: (op.simd, op.pe),
+    macs=macs,
+    work=work,
+)

@@ -1,0 +1,114 @@
+"""The elementwise add of two streams (``rtl_lib/stream_add.v``, the join of a residual
+block; each input queued in a ``skid_buffer``): its registry entry.
+
+Ports ``a_axis`` and ``b_axis`` in, ``m_axis`` out. Timing: an output beat two cycles after
+the later of its two input beats (:class:`PassThrough` per input).
+
+Resource terms: the two input queues (two registers of SIMD*A_BITS and SIMD*B_BITS bits and a
+multiplexer per bit), SIMD sums of OUT_BITS bits (``add``) and, for a multiplier that is not
+a power of two, one more OUT_BITS-bit adder per further set bit of it (``multiply``), the
+output register.
+"""
+
+from __future__ import annotations
+
+from bnncc.hw import calibration
+from bnncc.hw.patterns import PassThrough
+from bnncc.hw.registry import ModuleSpec
+from bnncc.hw.rules import ModuleRules, Rule, wrap32
+from bnncc.hw.terms import Terms
+
+#: Cycles from the later input beat to the output beat.
+LATENCY = 2
+
+def _stream_add_derived(p: dict) -> dict:
+    """The result range of ``A_MUL*a + B_MUL*b`` (64-bit in the Verilog, exact here), from
+    operand widths clamped to legal values as the Verilog clamps them."""
+    legal = {name: p[name] if lo <= p[name] <= hi else 1
+             for name, lo, hi in (("A_BITS", 1, 31), ("B_BITS", 1, 31), ("OUT_BITS", 1, 32))}
+
+    def operand(bits: int, signed: bool, mul: int) -> tuple[int, int]:
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        return (mul * low, mul * high) if mul >= 0 else (mul * high, mul * low)
+
+    a_lo, a_hi = operand(legal["A_BITS"], p["A_SIGNED"] != 0, wrap32(p["A_MUL"]))
+    b_lo, b_hi = operand(legal["B_BITS"], p["B_SIGNED"] != 0, wrap32(p["B_MUL"]))
+    ob = legal["OUT_BITS"]
+    return {
+        "LEGAL": p["SIMD"] >= 1 and all(p[name] == legal[name] for name in legal)
+        and p["A_SIGNED"] in (0, 1) and p["B_SIGNED"] in (0, 1),
+        "SUM_MIN": a_lo + b_lo, "SUM_MAX": a_hi + b_hi, "OUT_MIN": -(1 << (ob - 1)), "OUT_MAX": (1 << (ob - 1)) - 1,
+    }
+
+
+RULES = ModuleRules(
+    "stream_add",
+    defaults={"SIMD": 1, "A_BITS": 8, "B_BITS": 8, "A_SIGNED": 1, "B_SIGNED": 1, "A_MUL": 1, "B_MUL": 1, "OUT_BITS": 9},
+    derived=_stream_add_derived,
+    children=lambda p: [(f"{side}_queue", "skid_buffer", {"WIDTH": p["SIMD"] * p[f"{side.upper()}_BITS"]})
+                        for side in ("a", "b")],
+    rules=(
+        Rule("SIMD must be >= 1", lambda p: p["SIMD"] < 1),
+        Rule("A_BITS and B_BITS must be 1..31",
+             lambda p: not (1 <= p["A_BITS"] <= 31) or not (1 <= p["B_BITS"] <= 31)),
+        Rule("A_SIGNED and B_SIGNED must be 0 or 1", lambda p: p["A_SIGNED"] not in (0, 1) or p["B_SIGNED"] not in (0, 1)),
+        Rule("OUT_BITS must be 1..32", lambda p: not (1 <= p["OUT_BITS"] <= 32)),
+        Rule("OUT_BITS=%0d cannot hold the results %0d..%0d",
+             lambda p: p["LEGAL"] and (p["SUM_MIN"] < p["OUT_MIN"] or p["SUM_MAX"] > p["OUT_MAX"]),
+             ("OUT_BITS", "SUM_MIN", "SUM_MAX")),
+    ),
+)
+
+
+def _adders(mul: int) -> int:
+    """Adders a constant multiply by ``mul`` takes beyond shifts (set bits less one)."""
+    return max(0, bin(abs(wrap32(mul))).count("1") - 1)
+
+
+def terms(p: dict, family: str) -> Terms:
+    """The estimate terms of a stream_add instance (see the module docstring)."""
+    simd, a, b, out = p["SIMD"], p["A_BITS"], p["B_BITS"], p["OUT_BITS"]
+    return Terms(lut={"const": 1, "queue": simd * (a + b), "add": simd * out,
+                      "multiply": simd * out * (_adders(p["A_MUL"]) + _adders(p["B_MUL"]))},
+                 ff={"control": 5, "data": 2 * simd * (a + b) + simd * out})
+
+
+COEFFICIENTS = {
+    # fitted against Yosys on the calibration grid below (calibrate_estimates.py --fit)
+    "xilinx": {
+        "lut": {"add": 0, "const": 15.26, "multiply": 0, "queue": 1.247},
+        "ff": {"control": 3.759, "data": 0.775},
+    },
+    "ecp5": {
+        "lut": {"add": 0.536, "const": 12.724, "multiply": 0, "queue": 2.589},
+        "ff": {"control": 1.4, "data": 1},
+    },
+}
+
+
+def calibration_grid(quick: bool) -> list[dict]:
+    shapes = [(4, 4, 4, 1, 1, 5), (2, 8, 8, 2, 1, 10)] + ([] if quick else [
+        (1, 8, 8, 1, 1, 9), (8, 2, 2, 1, 1, 3), (16, 4, 4, 1, -1, 5), (4, 8, 4, 3, 1, 11), (2, 16, 16, 1, 1, 17),
+        (32, 1, 1, 1, 1, 2), (8, 6, 4, 5, 2, 10)])
+    points = []
+    for simd, a, b, a_mul, b_mul, out in shapes:
+        params = {"SIMD": simd, "A_BITS": a, "B_BITS": b, "A_SIGNED": 1, "B_SIGNED": 1, "A_MUL": a_mul, "B_MUL": b_mul,
+                  "OUT_BITS": out}
+        points.append(calibration.point(f"add_s{simd}_a{a}x{a_mul}_b{b}x{b_mul}_o{out}".replace("-", "m"), params))
+    return points
+
+
+SPEC = ModuleSpec(
+    name="stream_add",
+    kind="stream",
+    rules=RULES,
+    in_ports=lambda p: ["a_axis", "b_axis"],
+    out_ports=lambda p: ["m_axis"],
+    verilog_ports=lambda p: [("a_axis", "in", p["SIMD"] * p["A_BITS"], 1), ("b_axis", "in", p["SIMD"] * p["B_BITS"], 1),
+                             ("m_axis", "out", p["SIMD"] * p["OUT_BITS"], 1)],
+    pattern=lambda stage: PassThrough(stage.in_beats, LATENCY),
+    head_tail=lambda stage: (1, 1),
+    terms=terms,
+    coefficients=COEFFICIENTS,
+    calibration_grid=calibration_grid,
+)
