@@ -147,3 +147,51 @@ def test_pool_sum_refuses_a_signed_range_too_wide_as_its_rules_predict():
     assert violations("pool_sum", {**parameters, "OUT_BITS": 14}) == []
     with pytest.raises(SimulationError, match=f"pool_sum: pool_sum: {message}$"):
         StreamSimulator("pool_sum", [RTL], parameters).run([0] * 49, 1)
+
+
+# -- a KxK average pool: sliding_window followed by pool_sum -------------------------------
+WRAPPER = """`default_nettype none
+module window_pool_sum (
+    input  wire ap_clk, input wire ap_rst_n,
+    input  wire [{din}-1:0] s_axis_tdata, input wire s_axis_tvalid, output wire s_axis_tready,
+    output wire [{dout}-1:0] m_axis_tdata, output wire m_axis_tvalid, input wire m_axis_tready
+);
+    wire [{din}-1:0] w_tdata;
+    wire w_tvalid, w_tready;
+    sliding_window #(.IFM_CH({c}), .IFM_H({h}), .IFM_W({w}), .K_H({k}), .K_W({k}), .STRIDE_H({s}), .STRIDE_W({s}),
+                     .PAD_T({p}), .PAD_L({p}), .PAD_B({p}), .PAD_R({p}), .PAD_VALUE(0), .SIMD({pe}), .ELEM_BITS({bits}))
+        windows (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+                 .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+                 .m_axis_tdata(w_tdata), .m_axis_tvalid(w_tvalid), .m_axis_tready(w_tready));
+    pool_sum #(.CH({c}), .PE({pe}), .WINDOW({window}), .IN_BITS({bits}), .IN_SIGNED({signed}), .OUT_BITS({out_bits}))
+        sums (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+              .s_axis_tdata(w_tdata), .s_axis_tvalid(w_tvalid), .s_axis_tready(w_tready),
+              .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
+endmodule
+`default_nettype wire
+"""
+
+
+@pytest.mark.parametrize("dims, k, s, p, pe, dtype", [
+    ((6, 6, 5), 3, 1, 1, 5, DataType.int(4)),    # 3x3 stride 1 with zero padding, all channels per beat
+    ((7, 7, 5), 2, 2, 0, 1, DataType.uint(3)),   # 2x2 stride 2 on an odd image (last row and column unused)
+], ids=["k3s1p1_int4_pe5", "k2s2_uint3_pe1"])
+def test_sliding_window_then_pool_sum_is_the_window_sum_of_im2col(dims, k, s, p, pe, dtype, tmp_path):
+    """The two modules together compute PoolSum(Im2Col(x)) frame after frame under stalls."""
+    from bnncc.ir.ops import Im2Col
+    from bnncc.ir.ops.pool import PoolSum
+
+    h, w, c = dims
+    case = Case("window", c, pe, k * k, dtype)
+    wrapper = tmp_path / "window_pool_sum.v"
+    wrapper.write_text(WRAPPER.format(din=pe * dtype.bits, dout=pe * case.out_dtype.bits, c=c, h=h, w=w, k=k, s=s, p=p, pe=pe,
+                                      bits=dtype.bits, window=k * k, signed=int(dtype.kind == "INT"),
+                                      out_bits=case.out_dtype.bits))
+    frames = 3
+    x = np.random.default_rng(6).integers(int(dtype.min), int(dtype.max) + 1, size=(frames, h, w, c))
+    patches = Im2Col(name="im2col", kernel_shape=(k, k), strides=(s, s), pads=(p, p, p, p), pad_value=0).execute(x)[0]
+    expected = PoolSum(name="sum", channels=c, window=k * k, pe=pe).execute(patches)[0]
+    sim = StreamSimulator("window_pool_sum", [wrapper, RTL.with_name("sliding_window.v"), RTL], {})
+    result = sim.run(pack_beats(x.reshape(-1, pe), dtype), expected.size // pe, seed=6, in_stall=30, out_stall=40)
+    got = unpack_beats(result.outputs, pe, case.out_dtype).reshape(expected.shape)
+    np.testing.assert_array_equal(got, expected)
