@@ -171,3 +171,13 @@ def test_reduce_mean_over_channels_is_refused_naming_the_node():
     model = make_model([node], [("x", [1, 2, 5, 5])], [("y", None)], custom_domains=())
     with pytest.raises(UnsupportedModelError, match=r"^node 'mean_c' \(ReduceMean\): only the mean over the spatial axes"):
         import_model(model)
+
+
+@pytest.mark.parametrize("form", ["avg_k3s1_pad_cip", "reduce_mean_flat"])
+def test_ir_after_every_pass_is_valid_onnx(form):
+    """``--dump-ir`` of a pooled model: the AveragePool keeps the standard domain with
+    AveragePool's own attributes (no dilations before opset 19)."""
+    from bnncc.ir.export import to_onnx
+
+    for stage in run_pipeline(import_model(pool_model(form))):
+        onnx.checker.check_model(to_onnx(stage.graph))

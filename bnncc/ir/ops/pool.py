@@ -101,6 +101,13 @@ class AveragePool(PoolWindow):
 
     onnx_domain = ""
 
+    def attributes(self) -> dict:
+        """ONNX AveragePool's attributes (dilations are always 1: AveragePool before opset
+        19 has no such attribute)."""
+        fields = super().attributes()
+        fields.pop("dilations")
+        return fields
+
     def infer(self, ins):
         shape = ins[0].shape
         if len(shape) != 4:
