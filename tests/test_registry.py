@@ -161,3 +161,42 @@ def test_fork_and_join_entries_describe_their_verilog_ports():
         text = (RTL_LIB / f"{name}.v").read_text()
         for prefix, _, _, _ in spec(name).verilog_ports(params):
             assert f"{prefix}_tdata" in text and f"{prefix}_tready" in text, (name, prefix)
+
+
+def _window_beside_a_branch():
+    """x -> swg -> fc (MVAU) with a second branch x -> side (Thresholding) inserted between
+    them: in the ops' order the window's neighbour is 'side', in the graph its consumer is
+    'fc'."""
+    from bnncc.datatype import DataType
+    from bnncc.passes.to_hw import ToHardware
+    from test_to_hw import Builder
+
+    b = Builder()
+    x = b.input("x", (1, 5, 5, 4), DataType.uint(2))
+    patches = b.op(hw.SlidingWindow, [x], name="swg", kernel_shape=(3, 3), ifm_channels=4, ifm_dims=(5, 5),
+                   ofm_dims=(3, 3))
+    side = b.threshold(x, DataType.uint(1), 0, 3, name="side")
+    acc = b.matmul(patches, 36, 6, DataType.int(2), name="fc")
+    y = b.threshold(acc, DataType.uint(2), -40, 40, name="act")
+    graph = ToHardware().run(b.output(y, side)).graph
+    assert [op.name for op in graph.ops()] == ["swg", "side", "fc"]
+    return graph
+
+
+def test_apply_folding_couples_a_window_with_its_consumer_in_the_graph():
+    from bnncc.passes.apply_folding import ApplyFolding
+
+    result = ApplyFolding({"fc": {"PE": 2, "SIMD": 4}}).run(_window_beside_a_branch())
+    folded = {op.name: (op.pe, op.simd) for op in result.graph.ops()}
+    assert folded == {"swg": (1, 4), "side": (1, 1), "fc": (2, 4)}
+    assert "node 'swg': SIMD=4 to match 'fc'" in result.notes
+
+
+def test_auto_fold_chooses_a_window_with_its_consumer_in_the_graph():
+    from bnncc.passes.auto_fold import FoldingSpace
+    from bnncc.targets import get_device
+
+    space = FoldingSpace(_window_beside_a_branch(), get_device("xc7z020"))
+    assert [[op.name for op in group] for group in space.groups] == [["side"], ["swg", "fc"]]
+    plan = space.plan(1)  # as fast as it goes: the window follows the MVAU's SIMD
+    assert plan.table["swg"]["SIMD"] == 4 and plan.table["fc"]["SIMD"] % 4 == 0
