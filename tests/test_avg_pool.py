@@ -27,7 +27,7 @@ def pool_nodes(form: str, inits: dict) -> tuple[list, str, list[int]]:
     c, s = CHANNELS, SIZE
     if form == "avg_k2s2":
         return [helper.make_node("AveragePool", ["xq"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2])], "p", [c, 3, 3]
-    if form == "avg_k3s1_pad_cip":
+    if form in ("avg_k3s1_pad_cip", "avg_k3s1_pad_cip_zero_point"):
         node = helper.make_node("AveragePool", ["xq"], ["p"], name="pool", kernel_shape=[3, 3], strides=[1, 1],
                                 pads=[1, 1, 1, 1], count_include_pad=1)
         return [node], "p", [c, s, s]
@@ -54,9 +54,11 @@ def pool_nodes(form: str, inits: dict) -> tuple[list, str, list[int]]:
 
 
 def pool_model(form: str, seed: int = 0) -> onnx.ModelProto:
-    """x -> Quant(4b unsigned) -> pool -> [Quant(3b unsigned)] -> Flatten -> MatMul(Quant(w)) -> y."""
+    """x -> Quant(4b unsigned) -> pool -> [Quant(3b unsigned)] -> Flatten -> MatMul(Quant(w)) -> y.
+    With ``_zero_point`` the input quantizer's zero point is 3: a real zero is the code 3,
+    which is what the pool's zero padding becomes."""
     rng = np.random.default_rng(seed)
-    inits = quant_params("qin", IN_SCALE, 4)
+    inits = quant_params("qin", IN_SCALE, 4, zero_point=3.0 if form.endswith("_zero_point") else 0.0)
     nodes = [quant_node("qin", "x", "xq", 4, signed=0)]
     pooled_nodes, pooled, shape = pool_nodes(form, inits)
     nodes += pooled_nodes
@@ -75,7 +77,7 @@ def pool_model(form: str, seed: int = 0) -> onnx.ModelProto:
     return make_model(nodes, [("x", ["N", CHANNELS, SIZE, SIZE])], [("y", ["N", CLASSES])], inits, opset=opset)
 
 
-FORMS = ["avg_k2s2", "avg_k3s1_pad_cip", "global", "reduce_mean_keepdims", "reduce_mean_flat",
+FORMS = ["avg_k2s2", "avg_k3s1_pad_cip", "avg_k3s1_pad_cip_zero_point", "global", "reduce_mean_keepdims", "reduce_mean_flat",
          "trunc_avg_round", "trunc_avg_floor"]
 
 
@@ -181,3 +183,9 @@ def test_ir_after_every_pass_is_valid_onnx(form):
 
     for stage in run_pipeline(import_model(pool_model(form))):
         onnx.checker.check_model(to_onnx(stage.graph))
+
+
+def test_zero_padding_of_codes_with_a_zero_point_pads_with_that_code():
+    graph = run_pipeline(import_model(pool_model("avg_k3s1_pad_cip_zero_point")))[-1].graph
+    window = graph.producer(graph.op("pool").inputs[0])
+    assert window.op_type == "SlidingWindow" and window.pads == (1, 1, 1, 1) and window.pad_value == 3
