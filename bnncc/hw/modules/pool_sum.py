@@ -9,7 +9,8 @@ PE is the window's SIMD, so the coupling is to its producer's output beat.
 Resource terms: CH/PE accumulator words of PE*OUT_BITS bits (registers for one word, else
 an array read at the registered word counter, which Yosys maps as a RAM with a registered
 read address: distributed RAM, or block RAM when that is cheaper), PE adders of OUT_BITS bits (the
-zero of a window's first position folded into them), a two-entry output queue (an array
+zero of a window's first position folded into them; the IN_BITS low bits and the carry bits
+above them, which cost more on ECP5, apart), a two-entry output queue (an array
 with an asynchronous read) and the position counters.
 """
 
@@ -139,8 +140,10 @@ def terms(p: dict, family: str) -> Terms:
     queue = memory_cost(Memory(dw, 2, "ram_async"), family)
     # the data bits read out of distributed RAM (ECP5 spends logic on each)
     lutram_read = dw * (int(accumulators["lutram"] > 0) + int(queue["lutram"] > 0))
+    low = min(p["IN_BITS"], ob)
     return Terms(
-        lut={"const": 1, "counter_bits": counters, "add": pe * ob, "mux": accumulators["mux"] + queue["mux"],
+        lut={"const": 1, "counter_bits": counters, "add": pe * low, "add_carry": pe * (ob - low),
+             "mux": accumulators["mux"] + queue["mux"],
              "decode": accumulators["decode"] + queue["decode"], "lutram_read": lutram_read},
         ff={"control": counters + 4, "data": dw if cf == 1 else 0, "memory": accumulators["ff"] + queue["ff"]},
         bram=accumulators["bram"] + queue["bram"], lutram=accumulators["lutram"] + queue["lutram"])
@@ -148,12 +151,14 @@ def terms(p: dict, family: str) -> Terms:
 
 COEFFICIENTS = {
     "xilinx": {
-        "lut": {"add": 0.971, "const": 15.499, "counter_bits": 1.068, "decode": 0, "lutram_read": 0, "mux": 0},
-        "ff": {"control": 1.582, "data": 0.96, "memory": 0},
+        "lut": {"add": 0.993, "add_carry": 0.932, "const": 18.386, "counter_bits": 0.882, "decode": 0, "lutram_read": 0,
+                "mux": 0},
+        "ff": {"control": 1.607, "data": 0.97, "memory": 0},
     },
     "ecp5": {
-        "lut": {"add": 1.794, "const": 43.037, "counter_bits": 0, "decode": 4.34, "lutram_read": 0.919, "mux": 0.064},
-        "ff": {"control": 1.745, "data": 0.957, "memory": 0},
+        "lut": {"add": 1.407, "add_carry": 5.504, "const": 19.538, "counter_bits": 0.34, "decode": 7.294, "lutram_read": 0,
+                "mux": 0.896},
+        "ff": {"control": 1.692, "data": 0.971, "memory": 0},
     },
 }
 
@@ -168,7 +173,8 @@ def grid_point(name: str, ch: int, pe: int, window: int, in_bits: int, signed: i
 
 def calibration_grid(quick: bool) -> list[dict]:
     points = [(64, 1, 64, 4, 0), (64, 8, 4, 2, 0), (128, 4, 9, 4, 1), (32, 32, 4, 8, 1), (256, 16, 64, 2, 0),
-              (16, 1, 49, 8, 0), (512, 8, 16, 4, 1), (10, 10, 25, 3, 0)]
+              (16, 1, 49, 8, 0), (512, 8, 16, 4, 1), (10, 10, 25, 3, 0), (48, 3, 9, 1, 1), (96, 12, 49, 6, 0),
+              (20, 5, 4, 8, 1), (1024, 16, 9, 2, 0), (64, 64, 36, 4, 0), (128, 2, 4, 4, 0)]
     if quick:
         points = points[:2]
     return [grid_point(f"poolsum_{ch}c_pe{pe}_w{window}_b{bits}{'s' if signed else 'u'}", ch, pe, window, bits, signed)
