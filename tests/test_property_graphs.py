@@ -4,7 +4,7 @@
 Every graph is a QONNX model as Brevitas writes it: FC and conv chains, 1-8-bit weights and
 activations, bipolar, signed and unsigned, narrow range, per-tensor and per-channel weight
 scales, power-of-two and arbitrary scales, every rounding mode, odd and prime widths, 1xk and
-kx1 kernels, stride 2, zero padding, max-pool, BatchNorm with negative and zero scales,
+kx1 kernels, stride 2, zero padding, max-pool, residual blocks (passes only), BatchNorm with negative and zero scales,
 biases, Relu before a quantizer, sparse / constant / all-zero / degenerate-row weights.
 
 * ``test_every_pass_is_exact``: onnxruntime on the rewritten model equals the executor after
@@ -91,7 +91,7 @@ def test_generator_draws_every_claimed_feature():
                 continue
             seen |= {(role, "bits", q.bits), (role, "signed", q.signed), ("narrow", q.narrow), ("rounding", q.rounding),
                      (role, "per_channel", q.per_channel), ("pow2", q.pow2)}
-    wanted = {("image", True), ("image", False), ("layer", "conv"), ("layer", "fc"), ("layer", "pool"),
+    wanted = {("image", True), ("image", False), ("layer", "conv"), ("layer", "fc"), ("layer", "pool"), ("layer", "residual"),
               ("stride", 2), ("pad", 1), ("kernel", (1, 3)), ("kernel", (3, 1)), ("kernel", (1, 5)), ("kernel", (5, 1)),
               ("bias", True), ("bn", True), ("relu", True), ("gemm", True), ("narrow", True), ("pow2", False),
               ("float output", True), ("w", "per_channel", True), ("w", "signed", False), ("act", "signed", False)}

@@ -13,6 +13,9 @@ their range instead of saturating or collapsing to zero:
     activation scale  s_a = 2 rms(y) / 2^(bits - 1)    (signed; 2^bits unsigned)
 
 BatchNorm gets negative scales and, from three channels on, one zero scale (channel 1).
+
+A residual block's branch quantizer gets ``ratio[0] / ratio[1]`` times the scale of the
+activation it adds to (:attr:`_Builder.act_scale`, the last activation quantizer's).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class _Builder:
         self.nodes: list[onnx.NodeProto] = []
         self.inits: dict[str, np.ndarray] = {}
         self.count = 0
+        self.act_scale = np.float32(1.0)  # scale of the last activation quantizer
 
     def name(self, stem: str) -> str:
         self.count += 1
@@ -149,7 +153,8 @@ class _Builder:
             rms = 1.5
         channels = spec.shape[0]
         q = spec.input_quant
-        x = self.quant(x, q, self.activation_scale(q, rms, channels, image), "inq")
+        self.act_scale = np.asarray(self.activation_scale(q, rms, channels, image), np.float32)
+        x = self.quant(x, q, self.act_scale, "inq")
         rms = 1.0 if q.bipolar else rms
         shape = list(spec.shape)
         flat = not image
@@ -179,6 +184,8 @@ class _Builder:
 
     def product(self, layer: Layer, x: str, shape: list[int], rms: float):
         """Quantized weights, the product, bias, BatchNorm, Relu, activation quantizer."""
+        if layer.kind == "residual":
+            return self.residual(layer, x, shape, rms)
         if layer.kind == "conv":
             c, h, w = shape
             kh, kw = layer.kernel
@@ -216,9 +223,29 @@ class _Builder:
             x = self.node("Relu", [x], "relu")
         if layer.act is not None:
             q = layer.act
-            x = self.quant(x, q, self.activation_scale(q, rms, layer.out, layer.kind == "conv"), "aq")
+            scale = self.activation_scale(q, rms, layer.out, layer.kind == "conv")
+            x = self.quant(x, q, scale, "aq")
+            self.act_scale = np.asarray(scale, np.float32)
             rms = 1.0 if q.bipolar else rms
         return x, shape, rms
+
+    def residual(self, layer: Layer, skip: str, shape: list[int], rms: float):
+        """``skip + Quant(BN(conv(skip)))`` (branch scale ``ratio`` times the skip's), [Relu],
+        quantizer of the sum."""
+        skip_scale = self.act_scale
+        branch = Layer("conv", out=layer.out, kernel=layer.kernel, pad=layer.pad, weight=layer.weight,
+                       weights=layer.weights, bn=True)
+        x, shape, _ = self.product(branch, skip, shape, rms)
+        p, q = layer.ratio
+        x = self.quant(x, layer.act, np.asarray(np.float64(skip_scale) * p / q, np.float32), "aq")
+        x = self.node("Add", [x, skip], "residual")
+        if layer.relu:
+            x = self.node("Relu", [x], "relu")
+        q = layer.sum_act
+        scale = self.activation_scale(q, 2 * rms, layer.out, True)
+        x = self.quant(x, q, scale, "aq")
+        self.act_scale = np.asarray(scale, np.float32)
+        return x, shape, 1.0 if q.bipolar else rms
 
 
 def build_model(spec: GraphSpec) -> onnx.ModelProto:

@@ -1,11 +1,16 @@
 """What one random graph is made of, and how to draw one.
 
 A graph is ``input -> [2x - 1] -> input quantizer -> conv layers (each optionally followed by a
-2x2 max-pool) -> flatten -> fully connected layers``. Every conv / FC layer is
+residual block and a 2x2 max-pool) -> flatten -> fully connected layers``. Every conv / FC layer is
 
     Quant(weights) -> Conv | MatMul | Gemm  [+ bias]  [-> BatchNorm]  [-> Relu]  [-> activation quantizer]
 
-where only the last FC layer may go without an activation quantizer (its output is the float
+A residual block (``Layer("residual")``) reads the conv layer's quantized output ``a`` and adds
+it to a branch ``Quant(BN(conv(a)))`` whose activation scale is ``ratio[0] / ratio[1]`` times
+``a``'s, then ``[Relu ->] quantizer``: the Brevitas residual with shared, power-of-two and
+rational scale ratios. Only the pass profile draws them (``Limits.residuals``).
+
+Only the last FC layer may go without an activation quantizer (its output is the float
 model output, optionally times a constant scale, as Brevitas writes a final ``Mul``).
 
 The description holds only small integers, flags and names; every float array (weights,
@@ -71,6 +76,8 @@ class Layer:
     relu: bool = False
     act: QuantSpec | None = None
     gemm: bool = False  # FC as Gemm(transB=1, bias as C) instead of Transpose + MatMul [+ Add]
+    ratio: tuple[int, int] = (1, 1)  # residual: branch scale / skip scale
+    sum_act: QuantSpec | None = None  # residual: the quantizer after the add
 
 
 @dataclass(frozen=True)
@@ -141,9 +148,13 @@ class Limits:
     image: int = 12
     convs: int = 3
     fcs: int = 3
+    residuals: bool = False  # residual blocks after conv layers (not compiled to RTL yet)
 
 
-PASS_LIMITS = Limits()
+#: Scale ratios (branch / skip) a residual block is drawn with.
+RESIDUAL_RATIOS = ((1, 1), (2, 1), (1, 2), (3, 2))
+
+PASS_LIMITS = Limits(residuals=True)
 RTL_LIMITS = Limits(width=24, channels=6, image=8, convs=2, fcs=2)
 
 
@@ -173,6 +184,20 @@ def draw_activation(d, last: bool):
     return bn, relu, act
 
 
+def draw_residual(d, conv: Layer, limits: Limits) -> Layer:
+    """A residual block on the output of ``conv``: a 3x3 (1x1 on a bipolar input, which zero
+    padding does not claim) conv branch with BatchNorm and an activation quantizer, the add,
+    an optional Relu and the quantizer of the sum."""
+    bipolar = conv.act.bipolar
+    relu = d.flag(0.3)
+    return Layer(
+        "residual", out=conv.out, kernel=(1, 1) if bipolar else (3, 3), pad=0 if bipolar else 1,
+        weight=draw_quant(d, activation=False), weights=d.choice(WEIGHT_KINDS), bn=True,
+        act=draw_quant(d, activation=True), ratio=d.choice(RESIDUAL_RATIOS), relu=relu,
+        sum_act=draw_quant(d, activation=True, after_relu=relu),
+    )
+
+
 def draw_spec(d, limits: Limits = PASS_LIMITS) -> GraphSpec:
     """A random graph description from the draw interface ``d``."""
     seed = d.int(0, 2**16)
@@ -200,6 +225,9 @@ def draw_spec(d, limits: Limits = PASS_LIMITS) -> GraphSpec:
                 bn=bn, relu=relu, act=act,
             ))
             bipolar_in = act.bipolar
+            if limits.residuals and d.flag(0.2):
+                layers.append(draw_residual(d, layers[-1], limits))
+                bipolar_in = layers[-1].sum_act.bipolar
             if h >= 2 and w >= 2 and d.flag(0.3):
                 layers.append(Layer("pool"))
                 h, w = h // 2, w // 2
