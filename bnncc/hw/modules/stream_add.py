@@ -5,9 +5,12 @@ Ports ``a_axis`` and ``b_axis`` in, ``m_axis`` out. Timing: an output beat two c
 the later of its two input beats (:class:`PassThrough` per input).
 
 Resource terms: the two input queues (two registers of SIMD*A_BITS and SIMD*B_BITS bits and a
-multiplexer per bit), SIMD sums of OUT_BITS bits (``add``) and, for a multiplier that is not
-a power of two, one more OUT_BITS-bit adder per further set bit of it (``multiply``), the
-output register.
+multiplexer per bit), SIMD sums of OUT_BITS bits (``add``; inside the DSP block when a product is on one), the
+output register. A multiplier
+whose magnitude is a power of two is a shift (a negative one a subtraction); any other is a
+product of EXT_BITS = max(A_BITS, B_BITS, OUT_BITS) bits per element, which Yosys maps to a
+DSP block on ECP5 and on xc7 from EXT_BITS >= 9 (DSP_Y_MINWIDTH), and otherwise builds from
+LUTs (``multiply``: partial-product bits, EXT_BITS**2 per element).
 """
 
 from __future__ import annotations
@@ -60,27 +63,34 @@ RULES = ModuleRules(
 )
 
 
-def _adders(mul: int) -> int:
-    """Adders a constant multiply by ``mul`` takes beyond shifts (set bits less one)."""
-    return max(0, bin(abs(wrap32(mul))).count("1") - 1)
+def _products(p: dict) -> int:
+    """Multipliers that are products, not shifts: magnitude 0 or a power of two is a shift."""
+    return sum(1 for name in ("A_MUL", "B_MUL") if abs(wrap32(p[name])) & (abs(wrap32(p[name])) - 1))
 
 
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a stream_add instance (see the module docstring)."""
     simd, a, b, out = p["SIMD"], p["A_BITS"], p["B_BITS"], p["OUT_BITS"]
-    return Terms(lut={"const": 1, "queue": simd * (a + b), "add": simd * out,
-                      "multiply": simd * out * (_adders(p["A_MUL"]) + _adders(p["B_MUL"]))},
-                 ff={"control": 5, "data": 2 * simd * (a + b) + simd * out})
+    ext = max(a, b, out)
+    products = simd * _products(p)
+    on_dsp = family == "ecp5" or (family == "xilinx" and ext >= 9)
+    # a product on a DSP block takes the sum into the block's post-adder
+    return Terms(lut={"const": 1, "queue": simd * (a + b), "add": 0 if products and on_dsp else simd * out,
+                      "multiply": 0 if on_dsp else products * ext * ext},
+                 ff={"control": 5, "data": 2 * simd * (a + b) + simd * out},
+                 dsp=float(products) if on_dsp else 0.0)
 
 
 COEFFICIENTS = {
-    # fitted against Yosys on the calibration grid below (calibrate_estimates.py --fit)
+    # fitted against Yosys on the calibration grid below (calibrate_estimates.py --fit); its
+    # products all land on DSP blocks, so ``multiply`` (soft products: xc7 below 9 bits,
+    # iCE40) takes the mvau's fitted cost of a partial-product bit
     "xilinx": {
-        "lut": {"add": 0, "const": 15.26, "multiply": 0, "queue": 1.247},
+        "lut": {"add": 0.942, "const": 7.429, "multiply": 1.891, "queue": 1.062},
         "ff": {"control": 3.759, "data": 0.775},
     },
     "ecp5": {
-        "lut": {"add": 0.536, "const": 12.724, "multiply": 0, "queue": 2.589},
+        "lut": {"add": 0, "const": 10.236, "multiply": 3.026, "queue": 3.044},
         "ff": {"control": 1.4, "data": 1},
     },
 }
