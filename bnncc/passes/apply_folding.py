@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from bnncc.errors import BnnccError, UsageError
+from bnncc.hw.describe import neighbours
 from bnncc.hw.registry import for_op
 from bnncc.ir.build import reinfer
 from bnncc.ir.graph import Graph
@@ -79,8 +80,6 @@ class ApplyFolding(Pass):
             raise UsageError(f"{self.source}: {exc}") from None
 
     def _couple_windows(self, graph: Graph, notes: list[str]) -> None:
-        from bnncc.passes.auto_fold import neighbours
-
         order = [op.name for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)]
         for name in order:
             op = graph.op(name)

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bnncc.estimate import estimate_link
-from bnncc.hw.describe import describe_stage
+from bnncc.hw.describe import describe_stage, neighbours
 from bnncc.hw.registry import for_op
 from bnncc.hw.resources import Resources
 from bnncc.hw.stage import StageRTL
@@ -42,28 +42,7 @@ from bnncc.ir.ops import hw
 from bnncc.targets import Device
 
 __all__ = ["FoldingPlan", "FoldingSpace", "Option", "divisors", "fastest_fitting", "fits", "plan_folding",
-           "stage_resources", "weighted_cost", "neighbours"]
-
-
-def neighbours(graph: Graph, op, side: str) -> list:
-    """The stages that consume ``op``'s outputs (``side="consumer"``) or produce its first
-    input (``"producer"``), looking through StreamReshapes (wires)."""
-    found, todo, seen = [], [op], set()
-    while todo:
-        current = todo.pop()
-        if side == "consumer":
-            nexts = [c for t in current.outputs if t for c in graph.consumers(t)]
-        else:
-            nexts = [p for p in [graph.producer(current.inputs[0])] if p is not None] if current.inputs else []
-        for other in nexts:
-            if other.name in seen:
-                continue
-            seen.add(other.name)
-            if isinstance(other, hw.StreamReshape):
-                todo.append(other)
-            elif isinstance(other, hw.HWOp):
-                found.append(other)
-    return found
+           "stage_resources", "weighted_cost"]
 
 
 @dataclass
