@@ -13,6 +13,7 @@ from onnx import helper
 from bnncc.errors import UnsupportedModelError
 from bnncc.frontend import import_model
 from bnncc.ir.ops.pool import AveragePool, PoolSum
+from bnncc.passes import refusals
 from bnncc.passes.pipeline import run_pipeline
 from bnncc.verify.run import verify_model
 from helpers import QONNX, make_model, run_onnxruntime
@@ -58,13 +59,20 @@ def pool_model(form: str, seed: int = 0) -> onnx.ModelProto:
     With ``_zero_point`` the input quantizer's zero point is 3: a real zero is the code 3,
     which is what the pool's zero padding becomes."""
     rng = np.random.default_rng(seed)
-    inits = quant_params("qin", IN_SCALE, 4, zero_point=3.0 if form.endswith("_zero_point") else 0.0)
-    nodes = [quant_node("qin", "x", "xq", 4, signed=0)]
+    bipolar = form.endswith("_bipolar")
+    if bipolar:  # x - 1/2 -> BipolarQuant (scale 0.5): codes -1/+1
+        inits = {"half": np.float32(0.5), "qin_s": np.float32(0.5)}
+        nodes = [helper.make_node("Sub", ["x", "half"], ["xc"], name="center"),
+                 helper.make_node("BipolarQuant", ["xc", "qin_s"], ["xq"], name="qin", domain=QONNX)]
+        form = form.removesuffix("_bipolar")
+    else:
+        inits = quant_params("qin", IN_SCALE, 4, zero_point=3.0 if form.endswith("_zero_point") else 0.0)
+        nodes = [quant_node("qin", "x", "xq", 4, signed=0)]
     pooled_nodes, pooled, shape = pool_nodes(form, inits)
     nodes += pooled_nodes
     if not form.startswith("trunc_avg"):
         inits.update(quant_params("qact", 0.091, 3))
-        nodes.append(quant_node("qact", pooled, "a", 3, signed=0))
+        nodes.append(quant_node("qact", pooled, "a", 3, signed=int(bipolar)))
         pooled = "a"
     features = int(np.prod(shape))
     if len(shape) > 1:
@@ -78,7 +86,7 @@ def pool_model(form: str, seed: int = 0) -> onnx.ModelProto:
 
 
 FORMS = ["avg_k2s2", "avg_k3s1_pad_cip", "avg_k3s1_pad_cip_zero_point", "global", "reduce_mean_keepdims", "reduce_mean_flat",
-         "trunc_avg_round", "trunc_avg_floor"]
+         "trunc_avg_round", "trunc_avg_floor", "avg_k2s2_bipolar", "global_bipolar"]
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -96,7 +104,7 @@ def test_every_stage_matches_onnxruntime(tmp_path, form):
 
 @pytest.mark.parametrize("form, window, windowed", [
     ("avg_k2s2", 4, True), ("avg_k3s1_pad_cip", 9, True), ("global", 36, False), ("reduce_mean_flat", 36, False),
-    ("trunc_avg_floor", 4, True),
+    ("trunc_avg_floor", 4, True), ("global_bipolar", 36, False),
 ])
 def test_pool_becomes_a_window_sum_stage_and_its_scale_goes_into_thresholds(form, window, windowed):
     graph = run_pipeline(import_model(pool_model(form)))[-1].graph
@@ -189,3 +197,16 @@ def test_zero_padding_of_codes_with_a_zero_point_pads_with_that_code():
     graph = run_pipeline(import_model(pool_model("avg_k3s1_pad_cip_zero_point")))[-1].graph
     window = graph.producer(graph.op("pool").inputs[0])
     assert window.op_type == "SlidingWindow" and window.pads == (1, 1, 1, 1) and window.pad_value == 3
+
+
+def test_bipolar_codes_are_counted_as_bits_and_zero_padding_of_them_is_refused():
+    graph = run_pipeline(import_model(pool_model("avg_k2s2_bipolar")))[-1].graph
+    stage = graph.op("pool")
+    assert stage.count_ones and graph.tensors[stage.outputs[0]].dtype.name == "UINT3"  # 0..4 ones
+    # the padded pool stays an AveragePool (computed on the host here, before the first
+    # hardware stage) with the reason recorded by name
+    graph = run_pipeline(import_model(pool_model("avg_k3s1_pad_cip_bipolar")))[-1].graph
+    assert graph.op("pool").op_type == "AveragePool" and "pool" in graph.metadata["partition"]["host_pre"]
+    assert [r["message"] for r in refusals.reasons(graph) if r["node"] == "pool"] == [
+        "node 'pool' (AveragePool): zero padding of a bipolar input cannot be represented in 1 bit "
+        "(count_include_pad=1 with pads)"]

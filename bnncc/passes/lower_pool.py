@@ -11,6 +11,10 @@ window sums of ``t`` padded with ``p``:
   ``avgpool(t * a + b) = (sum of x_pad over the window) / D = S_p(t) * (a / D) + b``
   exactly when ``p`` is an integer in every channel (else the reason is recorded).
 
+For a BIPOLAR ``t`` (elements -1/+1, streamed as bits) the stage counts the +1s of each
+window, ``P = (S + K) / 2`` for a window of ``K`` positions, and
+``S * (a / D) + b = P * (2a / D) + (b - a K / D)``; its zero padding must then be -1 or +1.
+
 ``S`` is computed channels-last like a convolution: ``Transpose(0,2,3,1) -> Im2Col(kernel,
 strides, pads, p) -> PoolSum(window=kh*kw) -> Transpose(0,3,1,2)``; a pool whose one window
 covers the whole image is a global pool, ``Transpose(0,2,3,1) -> PoolSum(window=H*W) ->
@@ -97,6 +101,7 @@ def lower(graph: Graph, pool: AveragePool, notes: list[str]) -> str | None:
     if divisors.min() != divisors.max():
         return f"the divisor varies at the border ({int(divisors.min())} to {int(divisors.max())} elements)"
     divisor = int(divisors.flat[0])
+    bipolar = graph.tensors[t].dtype.kind == "BIPOLAR"
     pad_code = 0
     if any(pool.pads):
         if np.any(scale == 0) and np.any(offset != 0):
@@ -106,9 +111,14 @@ def lower(graph: Graph, pool: AveragePool, notes: list[str]) -> str | None:
         if not np.all(codes == np.round(codes)):
             shown = ", ".join(f"{v:g}" for v in sorted(set(codes.tolist()))[:4])
             return f"its zero padding is the code {shown}, not an integer code of its input"
+        if bipolar and not np.all(np.abs(codes) == 1):
+            return "zero padding of a bipolar input cannot be represented in 1 bit (count_include_pad=1 with pads)"
         pad_code = _pad_value(codes)
     graph.remove_op(pool.name)
-    current = _window_sum(graph, pool, t, channels, (height, width), pad_code)
+    current = _window_sum(graph, pool, t, channels, (height, width), pad_code, bipolar)
+    window = pool.kernel_shape[0] * pool.kernel_shape[1]
+    if bipolar:  # the stage counts the +1s, p: the window's sum is 2 p - K
+        scale, offset = 2 * scale, offset - scale * window / divisor
     scale_out = channel_shape(scale / divisor, 4, 1)
     steps = [(ops.Mul, scale_out)] + ([(ops.Add, channel_shape(offset, 4, 1))] if np.any(offset != 0) else [])
     for index, (op_class, value) in enumerate(steps):
@@ -136,7 +146,7 @@ def _pad_value(codes: np.ndarray):
     return codes.astype(np.int64)
 
 
-def _window_sum(graph: Graph, pool: AveragePool, t: str, channels: int, image, pad_code) -> str:
+def _window_sum(graph: Graph, pool: AveragePool, t: str, channels: int, image, pad_code, bipolar: bool) -> str:
     """Add ``Transpose -> [Im2Col ->] PoolSum -> Transpose`` from ``t`` (the PoolSum keeps the
     pool's node name); returns the NCHW tensor of window sums."""
     base = pool.name
@@ -153,7 +163,7 @@ def _window_sum(graph: Graph, pool: AveragePool, t: str, channels: int, image, p
         ))
     sums = graph.fresh_name(f"{base}__sums_nhwc")
     add_inferred(graph, PoolSum(name=base, inputs=[windows], outputs=[sums],
-                                channels=channels, window=window))
+                                channels=channels, window=window, count_ones=bipolar))
     out = graph.fresh_name(f"{base}__sums")
     add_inferred(graph, ops.Transpose(name=graph.fresh_name(f"{base}__to_nchw"), inputs=[sums], outputs=[out], perm=TO_NCHW))
     return out

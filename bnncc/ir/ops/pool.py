@@ -166,10 +166,15 @@ class PoolSum(HWOp):
 
     The output type is the narrowest integer type holding ``K`` times the input's range. PE
     channels per beat (PE divides C).
+
+    With ``count_ones`` the input is BIPOLAR (elements -1/+1, streamed as bits 1/0) and the
+    stage sums the bits: ``y = #{+1 in the window} = (sum + K) / 2``, of type UINT holding
+    0..K (the window's sum is ``2 y - K``).
     """
 
     channels: int
     window: int
+    count_ones: bool = False
 
     def folding_dims(self, ins):
         return self.channels, None
@@ -181,8 +186,9 @@ class PoolSum(HWOp):
     def infer(self, ins):
         x = ins[0]
         self.require_integer_stream(x)
-        if x.dtype.kind == "BIPOLAR":
-            self.fail("a bipolar input is not supported (its elements would be summed as bits)")
+        if (x.dtype.kind == "BIPOLAR") != bool(self.count_ones):
+            self.fail(f"count_ones={bool(self.count_ones)} needs {'a' if self.count_ones else 'a non-'}BIPOLAR input, "
+                      f"got {x.dtype}")
         if self.channels < 1 or self.window < 1:
             self.fail(f"channels ({self.channels}) and window ({self.window}) must be >= 1")
         shape = tuple(x.shape)
@@ -198,11 +204,15 @@ class PoolSum(HWOp):
                 f"{self.window} pixels of {self.channels} channels",
                 ShapeError,
             )
-        low, high = value_bounds(x)
         self.check_folding(ins)
+        if self.count_ones:
+            return [(out_shape, DataType.uint(max(1, self.window.bit_length())))]
+        low, high = value_bounds(x)
         return [(out_shape, DataType.for_range(int(low) * self.window, int(high) * self.window))]
 
     def execute(self, x):
         if self.is_global(x.shape):
-            return [x.reshape(x.shape[0], 1, 1, self.window, self.channels).sum(axis=3)]
-        return [x.reshape(x.shape[:3] + (self.window, self.channels)).sum(axis=3)]
+            sums = x.reshape(x.shape[0], 1, 1, self.window, self.channels).sum(axis=3)
+        else:
+            sums = x.reshape(x.shape[:3] + (self.window, self.channels)).sum(axis=3)
+        return [(sums + self.window) // 2 if self.count_ones else sums]
