@@ -80,17 +80,18 @@ def _stem(net: _Net, channels: int, bits: int, scale: float, c_in: int = 2) -> s
 
 
 def residual_block(seed=0, channels=4, size=6, bits=3, skip_scale=0.5, branch_scale=0.5, out_scale=0.5,
-                   relu=True, zero_point=0.0):
+                   relu=True, zero_point=0.0, join="Add"):
     """A residual block: ``a1`` (scale ``skip_scale``) feeds conv 3x3 -> BN -> Quant(scale
     ``branch_scale``) = ``a2``; ``a1 + a2`` -> [Relu] -> Quant(``out_scale``) -> FC. The
     scale ratio of the two add operands is ``branch_scale / skip_scale``; ``zero_point`` is
-    that of the branch's quantizer (an offset on one operand)."""
+    that of the branch's quantizer (an offset on one operand); ``join="Sub"`` computes
+    ``a2 - a1`` instead."""
     net = _Net(seed)
     _stem(net, channels, bits, skip_scale)
     net.conv("conv2", "a1", "c2", channels, channels)
     net.bn("bn2", "c2", "b2", channels)
     net.quant("act2", "b2", "a2", bits, branch_scale, zero_point=zero_point)
-    net.node("Add", ["a2", "a1"], "sum", "residual_add")
+    net.node(join, ["a2", "a1"], "sum", "residual_add")
     summed = net.node("Relu", ["sum"], "sum_relu", "relu_add") if relu else "sum"
     net.quant("act3", summed, "a3", bits, out_scale)
     net.head("a3", channels * size * size)
@@ -148,10 +149,11 @@ def bipolar_residual(seed=0, channels=4, size=5, mixed_signs=False):
     return net.model((2, size, size))
 
 
-def concat_network(seed=0, channels=(4, 3, 5), size=5, bits=2, scales=(0.5, 0.5), requantize=False):
+def concat_network(seed=0, channels=(4, 3, 5), size=5, bits=2, scales=(0.5, 0.5), requantize=False, right_bits=None):
     """Two branches from ``a1`` (conv 1x1 and conv 3x3, each BN -> Quant) concatenated along
     channels, [Quant(scale 0.5) if ``requantize``,] then conv 3x3 -> BN -> Quant -> FC.
-    ``scales``: the two branch quantizers'."""
+    ``scales``: the two branch quantizers'; ``right_bits``: the right branch's width (default
+    ``bits``)."""
     c0, c1, c2 = channels
     net = _Net(seed)
     _stem(net, c0, bits, 0.5)
@@ -160,7 +162,7 @@ def concat_network(seed=0, channels=(4, 3, 5), size=5, bits=2, scales=(0.5, 0.5)
     net.quant("actl", "bl", "al", bits, scales[0])
     net.conv("right", "a1", "cr", c0, c2)
     net.bn("bnr", "cr", "br", c2)
-    net.quant("actr", "br", "ar", bits, scales[1])
+    net.quant("actr", "br", "ar", right_bits or bits, scales[1])
     net.node("Concat", ["al", "ar"], "cat", "concat", axis=1)
     if requantize:
         net.quant("actc", "cat", "catq", bits + 1, 0.5)

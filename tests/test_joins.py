@@ -25,6 +25,7 @@ MODELS = {
     "power-of-two-ratio": lambda: residual_block(branch_scale=1.0),
     "rational-ratio-3/2": lambda: residual_block(branch_scale=0.75),
     "zero-point-offset": lambda: residual_block(zero_point=2.0, relu=False),
+    "difference": lambda: residual_block(join="Sub", branch_scale=0.25),
     "conv-and-identity-shortcuts": lambda: conv_shortcut_network(),
     "bipolar": lambda: bipolar_residual(),
     "concat": lambda: concat_network(),
@@ -38,6 +39,7 @@ EXPECTED = {
     "power-of-two-ratio": {"StreamAdd": 1, "StreamFork": 1},
     "rational-ratio-3/2": {"StreamAdd": 1, "StreamFork": 1},
     "zero-point-offset": {"StreamAdd": 1, "StreamFork": 1},
+    "difference": {"StreamAdd": 1, "StreamFork": 1},
     "conv-and-identity-shortcuts": {"StreamAdd": 2, "StreamFork": 2},
     "bipolar": {"StreamAdd": 1, "StreamFork": 1},
     "concat": {"StreamConcat": 1, "StreamFork": 1},
@@ -83,7 +85,7 @@ def test_joins_and_forks_are_hardware_stages(name):
     assert len(ports) == len(set(ports))
 
 
-def _sums(name, **changes):
+def _sums(name):
     graph = final_graph(MODELS[name]())
     return graph, stages_of(graph, StreamAdd)
 
@@ -93,6 +95,7 @@ def test_multipliers_bring_operands_to_one_grid():
     assert [(s.a_mul, s.b_mul) for s in _sums("shared-scale")[1]] == [(1, 1)]
     assert [(s.a_mul, s.b_mul) for s in _sums("power-of-two-ratio")[1]] == [(2, 1)]
     assert [(s.a_mul, s.b_mul) for s in _sums("rational-ratio-3/2")[1]] == [(3, 2)]
+    assert [(s.a_mul, s.b_mul) for s in _sums("difference")[1]] == [(1, -2)]  # 0.25 a2 - 0.5 a1
     graph, [add] = _sums("rational-ratio-3/2")
     assert add.a_dtype == DataType.uint(3) and add.out_dtype == DataType.int(7)  # 3 * 7 + 2 * 7 = 35
 
@@ -161,6 +164,11 @@ def test_decreasing_map_after_a_join_is_refused_naming_the_quantizer():
 def test_per_channel_scales_of_a_concat_stop_before_a_convolution():
     message = refusal(concat_network(scales=(0.5, 0.25)))
     assert "node 'concat_mul' (Mul)" in message and "'conv3' (Conv)" in message
+
+
+def test_concat_of_different_element_types_is_refused():
+    message = refusal(concat_network(right_bits=3))
+    assert message.startswith("node 'concat' (Concat):") and "UINT2, UINT3" in message
 
 
 def test_common_grid():

@@ -2,6 +2,8 @@
 and a ``Concat``, so that the join works on integers and the quantizer after it can
 become thresholds on the integer result.
 
+* A difference of activations is a sum: ``x - y = x + y * (-1)``, so a join subtracting
+  one branch from another gets a negative integer multiplier.
 * Fork: an affine ``x * a`` (or ``x + a``) read by k operations is k copies of it, one per
   reader, each of which then moves on its own way.
 * Offset into a join: ``(x + c) + y = (x + y) + c`` and ``concat(x + c, y) = concat(x, y) +
@@ -9,7 +11,8 @@ become thresholds on the integer result.
 * Scales into an Add: with integer ``x``, ``y`` and scales ``s_x``, ``s_y`` whose ratio is
   one number ``r = s_x / s_y = p / q`` (``p``, ``q`` coprime integers, ``q > 0``, both at
   most :data:`MAX_MULTIPLIER` in magnitude; a power of two is a shift),
-  ``x * s_x + y * s_y = (p x + q y) * (s_y / q)``: the sum is computed on one integer grid
+  ``x * s_x + y * s_y = (p x + q y) * (s_y / q)`` (signs chosen so that ``s_y / q > 0``
+  where ``s_y`` has one sign): the sum is computed on one integer grid
   exactly and one scale follows it. An operand with no scale is an integer with scale 1.
   A ratio that differs per channel, is irrational or needs a larger multiplier is refused
   and the reason recorded (:mod:`bnncc.passes.refusals`), naming the Add.
@@ -55,6 +58,20 @@ def is_join(graph: Graph, op) -> bool:
     if len(set(streams)) != len(streams) or len(streams) < 2:
         return False
     return all(graph.constant(t) is None and graph.tensors[t].batched for t in streams)
+
+
+def subtraction_as_addition(graph: Graph, notes: list[str]) -> None:
+    """Rewrite every ``Sub(x, y)`` of two activations as ``Add(x, Mul(y, -1))``."""
+    for op in graph.ops():
+        if not isinstance(op, ops.Sub) or len(op.inputs) != 2 or op.inputs[0] == op.inputs[1]:
+            continue
+        if not all(graph.constant(t) is None and graph.tensors[t].batched for t in op.inputs):
+            continue
+        negated = graph.fresh_name(f"{op.inputs[1]}__negated")
+        graph.remove_op(op.name)
+        emit_affine(graph, graph.fresh_name(f"{op.name}_negate"), op.inputs[1], negated, ops.Mul, np.asarray(-1.0))
+        add_inferred(graph, ops.Add(name=op.name, inputs=[op.inputs[0], negated], outputs=list(op.outputs)))
+        notes.append(f"node '{op.name}': difference of activations as a sum with the second negated")
 
 
 def split_fork(graph: Graph, op, notes: list[str]) -> bool:
@@ -198,6 +215,8 @@ def _scales_into_add(graph: Graph, join, notes) -> bool:
             f"the scales of its operands '{_user_name(join.inputs[0])}' and '{_user_name(join.inputs[1])}' have ratio {float(ratio):.9g}, not "
             f"p/q for integers |p|, q <= {MAX_MULTIPLIER}, so no integer multipliers bring both to one grid exactly"))
     p, q = grid
+    if np.all(np.asarray(s_b) < 0):
+        p, q = -p, -q  # a positive scale after the sum keeps the quantizer after it increasing
     for op in (mul_a, mul_b):
         if op is not None:
             graph.remove_op(op.name)

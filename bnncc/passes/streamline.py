@@ -24,7 +24,7 @@ Then, repeatedly, an affine operation moves past the operation that reads it:
 Across forks and joins (:mod:`bnncc.passes.join_moves`): an affine read by several
 operations is copied for each, and scales and offsets move through a residual ``a + b``
 (both operands brought to one integer grid: ``x s_x + y s_y = (p x + q y) s_y / q`` for
-``s_x / s_y = p / q``) and a ``Concat`` (``concat(x_k s_k) = concat(x_k) concat(s_k)``).
+``s_x / s_y = p / q``; a difference ``x - y`` is ``x + y * (-1)``) and a ``Concat`` (``concat(x_k s_k) = concat(x_k) concat(s_k)``).
 
 ``x * 1`` and ``x + 0`` disappear. The moves stop at quantizers, graph outputs and
 anything else, leaving at most ``Mul`` then ``Add`` in front of each.
@@ -48,7 +48,7 @@ from bnncc.ir.build import add_inferred
 from bnncc.ir.graph import Graph
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
-from bnncc.passes.join_moves import into_join, split_fork
+from bnncc.passes.join_moves import into_join, split_fork, subtraction_as_addition
 from bnncc.passes.lower_conv import group_reason
 from bnncc.passes.patterns import (
     broadcast_to_tensor,
@@ -69,6 +69,7 @@ class Streamline(Pass):
     name = "streamline"
 
     def apply(self, graph: Graph, notes: list[str]) -> None:
+        subtraction_as_addition(graph, notes)
         canonicalize(graph, notes)
         while move_one(graph, notes) or sink_relu(graph, notes):
             pass
