@@ -29,6 +29,9 @@ from bnncc.passes import refusals
 from bnncc.passes.patterns import sole_consumer
 
 RULE = "to_hw"
+#: Widest sum ``stream_add`` produces (OUT_BITS) and most inputs ``stream_concat`` joins (N_IN).
+MAX_SUM_BITS = 32
+MAX_CONCAT_INPUTS = 8
 
 
 def _stream(graph: Graph, tensor: str):
@@ -74,6 +77,10 @@ def rewrite_add(graph: Graph, op: ops.Add, notes: list[str]) -> bool:
     stage = StreamAdd(name=op.name, inputs=[a, b], outputs=[op.outputs[0]], channels=int(a_info.shape[-1]),
                       a_dtype=a_info.dtype, b_dtype=b_info.dtype, out_dtype=DataType.int(2), a_mul=a_mul, b_mul=b_mul)
     stage.out_dtype = signed_for_range(*stage.result_range())
+    if stage.out_dtype.bits > MAX_SUM_BITS:
+        refusals.record(graph, op, f"its sum {p} * '{a}' + {q} * '{b}' needs {stage.out_dtype.bits} bits; stream_add "
+                                   f"produces at most {MAX_SUM_BITS}", RULE)
+        return False
     if offset:
         stage.outputs = [graph.fresh_name(f"{op.outputs[0]}__fields")]
         for reader in readers:
@@ -128,6 +135,10 @@ def rewrite_concat(graph: Graph, op: ops.Concat, notes: list[str]) -> bool:
     if op.axis % rank != rank - 1:
         refusals.record(graph, op, f"concatenates along axis {op.axis} of a rank-{rank} stream; a StreamConcat "
                                    "joins streams along the last (channel) axis", RULE)
+        return False
+    if len(infos) > MAX_CONCAT_INPUTS:
+        refusals.record(graph, op, f"concatenates {len(infos)} streams; stream_concat joins at most "
+                                   f"{MAX_CONCAT_INPUTS}", RULE)
         return False
     dtypes = sorted({str(info.dtype) for info in infos})
     if len(dtypes) > 1:
