@@ -48,7 +48,7 @@ Networks take float inputs in [0, 1] (their first operation is ``2 * x - 1``).
 Requirements: the ``examples`` extra.  Install ``torch==2.13.0`` (CPU build) first, then
 brevitas, onnx, onnxoptimizer, onnxruntime and scikit-learn, plus onnxscript for the
 dynamo export.  Everything runs on the CPU with fixed seeds and one training thread, so
-a re-run writes byte-identical files; the full run takes about six minutes.
+a re-run writes byte-identical files; the full run takes about seven minutes.
 
 Usage::
 
@@ -118,7 +118,7 @@ REFERENCE_IMAGES = {
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """A BNN-PYNQ network and how to train it."""
+    """A network (BNN-PYNQ's, or one of GRAPH_NETWORKS) and how to train it."""
 
     config: str  # brevitas_examples.bnn_pynq config name, or a key of GRAPH_NETWORKS
     topology: str  # TFC, SFC, CNV, ResNet-8, BinResNet or ConcatNet
@@ -129,7 +129,7 @@ class NetworkSpec:
     lr: float
     batch_size: int
     # Compiler features a file needs beyond a chain of stages ("joins": a residual add or
-    # a channel concatenation; "average_pool"); written to the manifest when not empty.
+    # a channel concatenation; "average_pool"); in the manifest of the graph networks.
     requires: tuple[str, ...] = ()
 
 
@@ -369,7 +369,7 @@ class ResidualBlock(torch.nn.Module):
     [-2**b, 2**b - 1], which holds every uint ``b`` input unchanged), so the long branch is
     ``s * i``, the shortcut ``s * j`` and the sum ``s * (i + j)`` with ``i + j`` a
     ``b + 2``-bit integer.  The sum is quantized by a QuantReLU onto uint ``b`` codes of
-    the same scale ``s``: ``clip(round(i + j), 0, 2**b - 1)``.
+    the same scale ``s``: ``clip(i + j, 0, 2**b - 1)``.
     """
 
     def __init__(self, in_ch, out_ch, stride, weight_bits, act_bits, return_quant_tensor=False):
@@ -405,7 +405,8 @@ class ResNet8(GraphNetwork):
     with stride 2 and a conv1x1 stride-2 shortcut); global average pooling as Brevitas'
     ``TruncAvgPool2d`` over the 8x8 map (the sum of 64 uint ``b`` codes, ``b + 6`` bits,
     truncated to its 8 most significant bits with FLOOR rounding: ``floor(sum / 2**(b-2))``
-    at ``b = 4``); a fully connected classifier (32 -> 10) and BNN-PYNQ's TensorNorm.
+    of scale ``s * 2**(b-2) / 64``); a fully connected classifier (32 -> 10) and BNN-PYNQ's
+    TensorNorm.
     Zero padding is exact here: zero is a code of every quantizer.
     """
 
@@ -841,6 +842,88 @@ def check_one_bit_quantizers(spec: NetworkSpec, quantizers: list[dict]) -> None:
             )
 
 
+# Ops that pass quantized codes through unchanged in value set (a join operand may come
+# from a quantizer through them).
+CODE_PRESERVING_OPS = ("MaxPool", "Reshape", "Flatten", "Transpose", "Identity")
+
+
+def producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:
+    """The node that writes each tensor."""
+    return {out: node for node in model.graph.node for out in node.output}
+
+
+def operand_quantizer(
+    model: onnx.ModelProto, tensor: str, written_by: dict[str, onnx.NodeProto]
+) -> onnx.NodeProto | None:
+    """The activation quantizer whose codes ``tensor`` carries (through max-pool and shape
+    ops), or None."""
+    node = written_by.get(tensor)
+    while node is not None and node.op_type in CODE_PRESERVING_OPS:
+        node = written_by.get(node.input[0])
+    if node is None or node.op_type not in ("Quant", "BipolarQuant"):
+        return None
+    return node
+
+
+def static_tensors(model: onnx.ModelProto) -> set[str]:
+    """Tensors that do not depend on activation values: constants, ``Shape`` outputs and
+    what is computed from those alone (TorchScript's pad-size chains)."""
+    static = set(constant_values(model))
+    for node in model.graph.node:  # ONNX lists nodes in topological order
+        if node.op_type == "Shape" or all(t in static for t in node.input if t):
+            static.update(node.output)
+    return static
+
+
+def check_join_operands(name: str, model: onnx.ModelProto) -> int:
+    """Fail unless every Add or Concat of two or more activations joins quantizer outputs
+    of one scale and zero point, so that the join is exact on their integer codes (a sum
+    ``s*i + s*j = s*(i + j)``, a concatenation of codes of one grid).  Returns the number
+    of joins checked."""
+    constants = constant_values(model)
+    static = static_tensors(model)
+    written_by = producers(model)
+    joins = 0
+    for node in model.graph.node:
+        operands = [t for t in node.input if t and t not in static]
+        if node.op_type not in ("Add", "Concat") or len(operands) < 2:
+            continue
+        grids = set()
+        for tensor in operands:
+            quant = operand_quantizer(model, tensor, written_by)
+            if quant is None:
+                raise RuntimeError(
+                    f"{name}: {node.op_type} '{node.name}' input '{tensor}' does not come "
+                    "from an activation quantizer"
+                )
+            scale = constants[quant.input[1]].item()
+            zeropt = constants[quant.input[2]].item() if quant.op_type == "Quant" else 0.0
+            grids.add((scale, zeropt))
+        if len(grids) != 1:
+            raise RuntimeError(
+                f"{name}: {node.op_type} '{node.name}' joins operands on different grids "
+                f"(scale, zero point) {sorted(grids)}"
+            )
+        joins += 1
+    return joins
+
+
+def check_pad_values(name: str, model: onnx.ModelProto, values: tuple[float, ...]) -> int:
+    """Fail unless every ``Pad`` is a constant pad whose value is one of ``values`` (for a
+    bipolar tensor -1 or +1: zero is no bipolar code).  Returns the number of pads."""
+    constants = constant_values(model)
+    pads = [node for node in model.graph.node if node.op_type == "Pad"]
+    for node in pads:
+        mode = attributes(node).get("mode", "constant")
+        value = constants[node.input[2]].item() if len(node.input) > 2 and node.input[2] else 0.0
+        if mode != "constant" or value not in values:
+            raise RuntimeError(
+                f"{name}: Pad '{node.name}' pads with {mode} {value}, expected a constant "
+                f"in {list(values)}"
+            )
+    return len(pads)
+
+
 def tensor_info(value: onnx.ValueInfoProto) -> dict:
     """Name, element type and shape of a graph input or output."""
     tensor_type = value.type.tensor_type
@@ -1042,6 +1125,12 @@ def export_and_check(
     quantizers = describe_quantizers(onnx_model)
     if spec.path != "qcdq":
         check_one_bit_quantizers(network, quantizers)
+    if network.config in GRAPH_NETWORKS:
+        joins = check_join_operands(spec.name, onnx_model)
+        if not joins:
+            raise RuntimeError(f"{spec.name}: a graph network without an Add or Concat join")
+        if network.act_bits == 1:
+            check_pad_values(spec.name, onnx_model, (-1.0, 1.0))
     inputs, outputs = graph_interface(onnx_model)
 
     # onnxruntime cannot run the QONNX custom ops; onnx.reference lacks DequantizeLinear-13.
@@ -1137,7 +1226,11 @@ def update_manifest(path: Path, data_file: Path, entries: dict[str, dict]) -> No
             "preprocessing": "torch.nn.functional.interpolate(mode='bilinear', "
             "align_corners=False) to 28x28 (1 channel) or to 32x32 replicated to 3 channels",
             "test_file": os.path.relpath(data_file, path.parent),
-            "test_keys": {"x28": "TFC/SFC inputs", "x32": "CNV inputs", "y": "labels"},
+            "test_keys": {
+                "x28": "TFC/SFC inputs",
+                "x32": "CNV, ResNet-8, BinResNet and ConcatNet inputs",
+                "y": "labels",
+            },
         },
         "models": dict(sorted(models.items())),
     }
