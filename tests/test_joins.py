@@ -1,5 +1,6 @@
 """Residual adds, channel concatenations and forks through every pass: each stage equals
-onnxruntime in the integer domain (the check ``bnncc verify MODEL`` runs), the final graph
+onnxruntime in the integer domain (the check ``bnncc verify MODEL`` runs at every pass; its
+last stage, folding, belongs to the hardware-module registry), the final graph
 joins and forks streams in hardware stages, and what cannot be joined exactly is refused
 naming the node."""
 
@@ -15,7 +16,10 @@ from bnncc.ir.graph import Graph, TensorInfo
 from bnncc.ir.ops.hw import HWOp, StreamAdd, StreamConcat, StreamFork
 from bnncc.passes.join_moves import common_grid
 from bnncc.passes.pipeline import run_pipeline
-from bnncc.verify.run import verify_model
+from bnncc.reference.runner import ReferenceRunner
+from bnncc.verify.compare import Comparison, compare_stage
+from bnncc.verify.inputs import random_inputs
+from bnncc.verify.run import reference_outputs
 from join_models import bipolar_residual, concat_network, conv_shortcut_network, residual_block, three_consumers
 
 SAMPLES = 64
@@ -56,17 +60,26 @@ def stages_of(graph: Graph, cls) -> list:
     return [op for op in graph.ops() if isinstance(op, cls)]
 
 
+def verify_passes(model, samples: int, seed: int):
+    """What ``bnncc verify MODEL`` checks at every pass: onnxruntime on bnncc's reference
+    rewrite of ``model`` against the executor on the IR after import and after each pass,
+    in the integer domain (quantizer codes and outputs), on random inputs in [-1, 1]."""
+    graph = import_model(model)
+    stages = run_pipeline(graph)
+    inputs = random_inputs(graph, samples, seed, -1.0, 1.0)
+    reference = ReferenceRunner(model, extra_outputs=reference_outputs(model, [s.graph for s in stages]))
+    comparison = Comparison(inputs, reference.run(inputs))
+    return [compare_stage(stage.name, stage.graph, comparison) for stage in stages]
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_every_pass_matches_onnxruntime(tmp_path, name):
-    path = tmp_path / "model.onnx"
-    onnx.save(MODELS[name](), path)
-    result = verify_model(path, samples=SAMPLES, seed=3, value_range=(-1.0, 1.0))
-    assert result.ok, result.table()
-    names = [stage.stage for stage in result.stages]
-    assert names[-3:] == ["insert_forks", "host_partition", "folding"]
-    for stage in result.stages:
-        assert stage.exact + stage.ties == SAMPLES, result.table()
-        assert stage.ties <= SAMPLES // 8, result.table()
+def test_every_pass_matches_onnxruntime(name):
+    reports = verify_passes(MODELS[name](), SAMPLES, seed=3)
+    table = "\n".join(str(report) for report in reports)
+    assert [report.stage for report in reports][-3:] == ["to_hw", "insert_forks", "host_partition"]
+    for report in reports:
+        assert report.ok and report.exact + report.ties == SAMPLES, table
+        assert report.ties <= SAMPLES // 8 and report.compared_tensors >= 4, table
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -190,6 +203,8 @@ def test_stream_add_types_and_checks():
     assert add.infer([stream((1, 2, 4), DataType.int(3)), stream((1, 2, 4), BIPOLAR)]) == [((1, 2, 4), DataType.int(5))]
     (y,) = add.execute(np.array([[-4, 3]]), np.array([[1, -1]]))
     assert y.tolist() == [[14, -9]]
+    assert add.rtl_parameters() == {"SIMD": 2, "A_BITS": 3, "A_SIGNED": 1, "A_MUL": -3, "B_BITS": 1, "B_SIGNED": 0,
+                                    "B_MUL": 2, "OUT_BITS": 5}
     with pytest.raises(BnnccError, match="narrowest INT"):
         add.clone(out_dtype=DataType.int(8)).infer([stream((1, 4), DataType.int(3)), stream((1, 4), BIPOLAR)])
     with pytest.raises(BnnccError, match="one shape"):
@@ -206,10 +221,12 @@ def test_stream_concat_and_fork():
         cat.infer([stream((1, 3, 2), DataType.uint(2)), stream((1, 3, 4), DataType.uint(3))])
     with pytest.raises(BnnccError, match="PE=4 does not divide 2"):
         cat.clone(pe=4).infer([stream((1, 3, 2), DataType.uint(2)), stream((1, 3, 4), DataType.uint(2))])
+    assert cat.rtl_parameters(pixels=3) == {"N_IN": 2, "BITS": 2, "SIMD": 2, "PIXELS": 3, "CHANNELS": (4 << 16) + 2}
     (y,) = cat.execute(np.zeros((1, 3, 2), np.int64), np.ones((1, 3, 4), np.int64))
     assert y[0, 0].tolist() == [0, 0, 1, 1, 1, 1]
     fork = StreamFork(name="f", channels=4, n_out=3)
     assert len(fork.infer([stream((1, 4), DataType.int(4))])) == 3
+    assert fork.clone(pe=2).rtl_parameters(bits=4) == {"WIDTH": 8, "N_OUT": 3}
     assert all(out is not None for out in fork.execute(np.arange(4).reshape(1, 4)))
     with pytest.raises(BnnccError, match="at least 2"):
         fork.clone(n_out=1).infer([stream((1, 4), DataType.int(4))])

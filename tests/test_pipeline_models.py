@@ -70,12 +70,10 @@ def run_cli(*args):
     return result
 
 
-def test_residual_add_is_verified(tmp_path):
-    path = tmp_path / "residual.onnx"
-    onnx.save(residual_model(), path)
-    result = run_cli("verify", path, "-n", 20)
-    assert result.exit_code == 0, result.output + result.stderr
-    assert "insert_forks" in result.output
+def test_residual_add_becomes_a_hardware_join():
+    graph = run_pipeline(import_model(residual_model()))[-1].graph
+    kinds = {graph.op(name).op_type for name in graph.metadata["partition"]["hardware"]}
+    assert {"StreamAdd", "StreamFork"} <= kinds
 
 
 def test_bipolar_zero_padding_is_reported(tmp_path):

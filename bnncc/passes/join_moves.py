@@ -252,10 +252,10 @@ def into_join(graph: Graph, op, source: str, value, reader, notes: list[str]) ->
     True if the graph changed. A streamline move (module docstring)."""
     if not is_join(graph, reader) or op.outputs[0] not in reader.inputs:
         return False
-    if graph.tensors[op.outputs[0]].dtype.is_integer:
-        return False  # an integer multiplier already in front of the join
     if isinstance(op, ops.Add):
         return _offset_into_join(graph, op, source, value, reader, notes)
+    if graph.tensors[op.outputs[0]].dtype.is_integer:
+        return False  # an integer multiplier already in front of the join
     if isinstance(reader, ops.Add):
         return _scales_into_add(graph, reader, notes)
     return _scales_into_concat(graph, reader, notes)

@@ -386,6 +386,13 @@ def field_range(dtype: DataType) -> tuple[int, int]:
     return (0, 1) if dtype == BIPOLAR else (int(dtype.min), int(dtype.max))
 
 
+def field_format(dtype: DataType) -> tuple[int, bool]:
+    """(bits, signed) of the element field a stream of ``dtype`` carries: one unsigned bit
+    for BIPOLAR (although its values are signed), the type's own for the others."""
+    low, _ = field_range(dtype)
+    return int(dtype.bits), low < 0
+
+
 def signed_for_range(low: int, high: int) -> DataType:
     """The narrowest signed INT(n) holding ``low..high``."""
     bits = 1
@@ -414,6 +421,13 @@ class StreamAdd(HWOp):
     out_dtype: DataType
     a_mul: int = 1
     b_mul: int = 1
+
+    def rtl_parameters(self) -> dict[str, int]:
+        """The parameters of ``stream_add`` this stage needs: SIMD, A_BITS, A_SIGNED, A_MUL,
+        B_BITS, B_SIGNED, B_MUL, OUT_BITS (a BIPOLAR operand is one unsigned bit)."""
+        (a_bits, a_signed), (b_bits, b_signed) = field_format(self.a_dtype), field_format(self.b_dtype)
+        return {"SIMD": int(self.pe), "A_BITS": a_bits, "A_SIGNED": int(a_signed), "A_MUL": int(self.a_mul),
+                "B_BITS": b_bits, "B_SIGNED": int(b_signed), "B_MUL": int(self.b_mul), "OUT_BITS": int(self.out_dtype.bits)}
 
     def result_range(self) -> tuple[int, int]:
         """Smallest and largest ``a_mul * field(a) + b_mul * field(b)``."""
@@ -476,6 +490,13 @@ class StreamConcat(HWOp):
         self.check_folding(ins)
         return [(tuple(first.shape[:-1]) + (int(sum(self.channels)),), self.dtype)]
 
+    def rtl_parameters(self, pixels: int) -> dict[str, int]:
+        """The parameters of ``stream_concat`` for frames of ``pixels`` pixels: N_IN, BITS,
+        SIMD, PIXELS and CHANNELS (C_k in bits [16k +: 16])."""
+        packed = sum(int(c) << (16 * k) for k, c in enumerate(self.channels))
+        return {"N_IN": len(self.channels), "BITS": field_format(self.dtype)[0], "SIMD": int(self.pe),
+                "PIXELS": int(pixels), "CHANNELS": packed}
+
     def execute(self, *values):
         return [np.concatenate(values, axis=-1)]
 
@@ -501,6 +522,11 @@ class StreamFork(HWOp):
             self.fail(f"input {x.shape} does not end in {self.channels} channels", ShapeError)
         self.check_folding(ins)
         return [(tuple(x.shape), x.dtype)] * self.n_out
+
+    def rtl_parameters(self, bits: int) -> dict[str, int]:
+        """The parameters of ``stream_fork`` for ``bits``-bit elements: WIDTH (``pe``
+        elements per beat) and N_OUT."""
+        return {"WIDTH": int(self.pe) * int(bits), "N_OUT": int(self.n_out)}
 
     def execute(self, x):
         return [x] * self.n_out
