@@ -71,23 +71,24 @@ class _Net:
         return make_model(self.nodes, [("x", ["N", *shape])], [("y", ["N", classes])], self.inits)
 
 
-def _stem(net: _Net, channels: int, bits: int, scale: float, c_in: int = 2) -> str:
+def _stem(net: _Net, channels: int, bits: int, scale: float, c_in: int = 2, zero_point: float = 0.0) -> str:
     """x -> Quant(4b input) -> conv 3x3 -> BN -> Quant(bits, scale): the block's input 'a1'."""
     net.quant("qin", "x", "xq", 4, 0.125, signed=1)
     net.conv("conv1", "xq", "c1", c_in, channels)
     net.bn("bn1", "c1", "b1", channels)
-    return net.quant("act1", "b1", "a1", bits, scale)
+    return net.quant("act1", "b1", "a1", bits, scale, zero_point=zero_point)
 
 
 def residual_block(seed=0, channels=4, size=6, bits=3, skip_scale=0.5, branch_scale=0.5, out_scale=0.5,
-                   relu=True, zero_point=0.0, join="Add"):
+                   relu=True, zero_point=0.0, join="Add", skip_zero_point=0.0):
     """A residual block: ``a1`` (scale ``skip_scale``) feeds conv 3x3 -> BN -> Quant(scale
     ``branch_scale``) = ``a2``; ``a1 + a2`` -> [Relu] -> Quant(``out_scale``) -> FC. The
     scale ratio of the two add operands is ``branch_scale / skip_scale``; ``zero_point`` is
-    that of the branch's quantizer (an offset on one operand); ``join="Sub"`` computes
+    that of the branch's quantizer (an offset on one operand), ``skip_zero_point`` that of
+    ``a1``'s; ``join="Sub"`` computes
     ``a2 - a1`` instead."""
     net = _Net(seed)
-    _stem(net, channels, bits, skip_scale)
+    _stem(net, channels, bits, skip_scale, zero_point=skip_zero_point)
     net.conv("conv2", "a1", "c2", channels, channels)
     net.bn("bn2", "c2", "b2", channels)
     net.quant("act2", "b2", "a2", bits, branch_scale, zero_point=zero_point)
@@ -98,9 +99,11 @@ def residual_block(seed=0, channels=4, size=6, bits=3, skip_scale=0.5, branch_sc
     return net.model((2, size, size))
 
 
-def conv_shortcut_network(seed=0, channels=(4, 6), size=6, bits=2):
+def conv_shortcut_network(seed=0, channels=(4, 6), size=6, bits=2, per_channel=False):
     """Two residual blocks: the first halves the resolution, its shortcut a 1x1 stride-2
-    conv -> BN -> Quant; the second has an identity shortcut (MLPerf Tiny's ResNet-8 stack)."""
+    conv -> BN -> Quant; the second has an identity shortcut (MLPerf Tiny's ResNet-8 stack).
+    ``per_channel``: the two quantizers feeding the first add (and only it) have one scale per
+    channel, the branch's twice the shortcut's."""
     c0, c1 = channels
     net = _Net(seed)
     _stem(net, c0, bits, 0.5)
@@ -110,10 +113,11 @@ def conv_shortcut_network(seed=0, channels=(4, 6), size=6, bits=2):
     net.quant("act2", "b2", "a2", bits, 0.5)
     net.conv("conv3", "a2", "c3", c1, c1)
     net.bn("bn3", "c3", "b3", c1)
-    net.quant("act3", "b3", "a3", bits, 0.25)
+    scales = np.linspace(0.25, 1.0, c1).reshape(1, c1, 1, 1) if per_channel else np.float32(0.5)
+    net.quant("act3", "b3", "a3", bits, scales / 2)
     net.conv("shortcut", "a1", "cs", c0, c1, kernel=1, stride=2, pad=0)
     net.bn("bns", "cs", "bs", c1)
-    net.quant("acts", "bs", "as", bits, 0.5)
+    net.quant("acts", "bs", "as", bits, scales)
     net.node("Add", ["a3", "as"], "sum1", "add1")
     net.node("Relu", ["sum1"], "r1", "relu1")
     net.quant("act4", "r1", "a4", bits, 0.5)

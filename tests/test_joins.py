@@ -30,6 +30,8 @@ MODELS = {
     "rational-ratio-3/2": lambda: residual_block(branch_scale=0.75),
     "zero-point-offset": lambda: residual_block(zero_point=2.0, relu=False),
     "difference": lambda: residual_block(join="Sub", branch_scale=0.25),
+    "zero-points-both-sides": lambda: residual_block(skip_zero_point=1.0, zero_point=2.0, branch_scale=0.75),
+    "per-channel-scales": lambda: conv_shortcut_network(per_channel=True),
     "conv-and-identity-shortcuts": lambda: conv_shortcut_network(),
     "bipolar": lambda: bipolar_residual(),
     "concat": lambda: concat_network(),
@@ -44,6 +46,8 @@ EXPECTED = {
     "rational-ratio-3/2": {"StreamAdd": 1, "StreamFork": 1},
     "zero-point-offset": {"StreamAdd": 1, "StreamFork": 1},
     "difference": {"StreamAdd": 1, "StreamFork": 1},
+    "zero-points-both-sides": {"StreamAdd": 1, "StreamFork": 1},
+    "per-channel-scales": {"StreamAdd": 2, "StreamFork": 2},
     "conv-and-identity-shortcuts": {"StreamAdd": 2, "StreamFork": 2},
     "bipolar": {"StreamAdd": 1, "StreamFork": 1},
     "concat": {"StreamConcat": 1, "StreamFork": 1},
@@ -109,6 +113,7 @@ def test_multipliers_bring_operands_to_one_grid():
     assert [(s.a_mul, s.b_mul) for s in _sums("power-of-two-ratio")[1]] == [(2, 1)]
     assert [(s.a_mul, s.b_mul) for s in _sums("rational-ratio-3/2")[1]] == [(3, 2)]
     assert [(s.a_mul, s.b_mul) for s in _sums("difference")[1]] == [(1, -2)]  # 0.25 a2 - 0.5 a1
+    assert [(s.a_mul, s.b_mul) for s in _sums("per-channel-scales")[1]] == [(1, 2), (1, 1)]  # s/2 a3 + s as
     graph, [add] = _sums("rational-ratio-3/2")
     assert add.a_dtype == DataType.uint(3) and add.out_dtype == DataType.int(7)  # 3 * 7 + 2 * 7 = 35
 
