@@ -192,3 +192,17 @@ def three_consumers(seed=0, channels=4, size=5, bits=2):
     net.quant("acts2", "s2", "qs2", bits, 0.5)
     net.head("qs2", channels * size * size)
     return net.model((2, size, size))
+
+
+def input_residual(seed=0, channels=2, size=5, bits=3):
+    """The input quantizer's codes (computed on the host) skip a conv block:
+    ``Quant(x) + Quant(BN(conv(Quant(x))))`` -> Quant -> FC."""
+    net = _Net(seed)
+    net.quant("qin", "x", "xq", 4, 0.125, signed=1)
+    net.conv("conv1", "xq", "c1", channels, channels)
+    net.bn("bn1", "c1", "b1", channels)
+    net.quant("act1", "b1", "a1", bits, 0.25, signed=1)
+    net.node("Add", ["xq", "a1"], "sum", "input_add")
+    net.quant("act2", "sum", "a2", bits, 0.25, signed=1)
+    net.head("a2", channels * size * size)
+    return net.model((channels, size, size))

@@ -20,7 +20,9 @@ from bnncc.reference.runner import ReferenceRunner
 from bnncc.verify.compare import Comparison, compare_stage
 from bnncc.verify.inputs import random_inputs
 from bnncc.verify.run import reference_outputs
-from join_models import bipolar_residual, concat_network, conv_shortcut_network, residual_block, three_consumers
+from join_models import (
+    bipolar_residual, concat_network, conv_shortcut_network, input_residual, residual_block, three_consumers,
+)
 
 SAMPLES = 64
 
@@ -37,6 +39,7 @@ MODELS = {
     "concat": lambda: concat_network(),
     "concat-per-channel-scales": lambda: concat_network(scales=(0.5, 0.25), requantize=True),
     "three-consumers": lambda: three_consumers(),
+    "input-skip": lambda: input_residual(),
 }
 
 #: Hardware joins and forks each model must end with: {op type: count}.
@@ -53,6 +56,7 @@ EXPECTED = {
     "concat": {"StreamConcat": 1, "StreamFork": 1},
     "concat-per-channel-scales": {"StreamConcat": 1, "StreamFork": 1},
     "three-consumers": {"StreamAdd": 2, "StreamFork": 1},
+    "input-skip": {"StreamAdd": 1, "StreamFork": 1},
 }
 
 

@@ -210,7 +210,9 @@ def test_binary_of_two_activations():
     before, result = lowered(graph)
     by_name = {op.name: op for op in result.graph.ops()}
     assert by_name["twice"].inputs == by_name["conv"].outputs * 2  # reads only the NHWC tensor: moves
-    assert by_name["other"].inputs == ["conv_out", "z"]  # another activation in NCHW: stays
+    # another activation in NCHW: laid out NHWC (its own transpose) so that the join moves too
+    assert by_name["other"].inputs == ["conv__nhwc_out", "z__nhwc"]
+    assert by_name["other__z_to_nhwc"].inputs == ["z"] and tuple(by_name["other__z_to_nhwc"].perm) == (0, 2, 3, 1)
     assert_same_behaviour(before, result.graph)
 
 

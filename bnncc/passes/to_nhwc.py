@@ -24,7 +24,9 @@ the graph, one consumer at a time, using identities that hold for every input:
 * A join of transposed streams: ``T(x) + T(y) = T(x + y)`` (same shapes) and
   ``concat_a(T(x_1), ..., T(x_k)) = T(concat_b(x_1, ..., x_k))`` with ``b = (0,3,1,2)[a]``
   (the NCHW channel axis 1 is NHWC axis 3). The rule waits until every operand is a ``T``
-  (the other operands' transposes sink to the join first).
+  (the other operands' transposes sink to the join first). When nothing else moves, an
+  operand that no ``T`` writes (the host's input quantizer, say) is laid out NHWC by
+  ``y = T(T^-1(y))``, the ``T^-1`` staying where ``y`` is computed.
 
 A moved ``T`` writes the consumer's original output tensor, so every tensor name keeps its
 NCHW meaning; tensors whose element order changes get new names. Transposes that reach a
@@ -263,6 +265,37 @@ def _through_join(graph: Graph, transpose, join) -> str | None:
     return f"node '{join.name}': joins the NHWC streams{axis}; transposes {[p.name for p in producers]} moved below it as '{name}'"
 
 
+def _align_join(graph: Graph, notes: list[str]) -> bool:
+    """Once no other rule applies: give a join that reads some transposed streams ``T(x)``
+    and some NCHW tensors ``y`` (the host's input quantizer, say) the pair
+    ``y = T(T^-1(y))`` on each ``y``, so that the join rule takes it; True if one changed."""
+    for join in graph.ops():
+        if not isinstance(join, (ops.Add, ops.Concat)) or len(set(join.inputs)) != len(join.inputs) < 2:
+            continue
+        producers = [graph.producer(t) for t in join.inputs]
+        transposed = [is_transpose(p, TO_NCHW) and len(graph.tensors[p.inputs[0]].shape) == 4 for p in producers]
+        plain = [t for t, done in zip(join.inputs, transposed) if not done]
+        if not any(transposed) or any(graph.constant(t) is not None or len(graph.tensors[t].shape) != 4 for t in plain):
+            continue
+        inputs = list(join.inputs)
+        for tensor in plain:
+            existing = [op for op in graph.consumers(tensor) if is_transpose(op, TO_NHWC)]
+            nhwc, nchw = graph.fresh_name(f"{tensor}__nhwc"), graph.fresh_name(f"{tensor}__relaid")
+            if existing:  # one NHWC copy of a tensor: its readers share one stream
+                nhwc = existing[0].outputs[0]
+            else:
+                add_inferred(graph, ops.Transpose(name=graph.fresh_name(f"{join.name}__{tensor}_to_nhwc"),
+                                                  inputs=[tensor], outputs=[nhwc], perm=TO_NHWC))
+                record_alias(graph, nhwc, tensor, perm=TO_NHWC)
+            add_inferred(graph, ops.Transpose(name=graph.fresh_name(f"{join.name}__{tensor}_to_nchw"), inputs=[nhwc],
+                                              outputs=[nchw], perm=TO_NCHW))
+            inputs[join.inputs.index(tensor)] = nchw
+        graph.replace_op(join.name, join.clone(inputs=inputs))
+        notes.append(f"node '{join.name}': NCHW operand(s) {plain} laid out NHWC to join the NHWC streams")
+        return True
+    return False
+
+
 RULES = (_cancel, _through_flatten, _through_join, _through_layout_free)
 
 
@@ -272,7 +305,7 @@ class ToNHWC(Pass):
     name = "to_nhwc"
 
     def apply(self, graph: Graph, notes: list[str]) -> None:
-        while self._step(graph, notes):
+        while self._step(graph, notes) or _align_join(graph, notes):
             pass
         if notes:
             reinfer(graph)
