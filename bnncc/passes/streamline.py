@@ -199,6 +199,14 @@ def _stuck_reason(graph: Graph, op, value, reader):
         return group_reason(graph, reader), reader
     if graph.constant(reader.inputs[1]) is None:
         return "its weights are computed at run time, so the scales in front of it cannot move into integers", reader
+    joined = graph.producer(op.inputs[0])
+    if isinstance(op, ops.Mul) and compress(value).ndim != 0 and isinstance(joined, ops.Concat):
+        scales = ", ".join(f"{v:g}" for v in np.unique(np.asarray(value)))
+        return (
+            f"concatenates branches with different scales ({scales}); the per-channel scale this leaves cannot "
+            f"move past '{reader.name}' ({reader.op_type}) into its integer weights (quantize the concatenation, "
+            "or give its inputs one scale)"
+        ), joined
     if isinstance(op, ops.Mul) and compress(value).ndim != 0:
         return (
             f"a scale that differs per input feature ({np.asarray(value).size} values) cannot move past "
