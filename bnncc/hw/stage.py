@@ -40,9 +40,34 @@ class Memory:
     width: int
 
 
+@dataclass(frozen=True)
+class Port:
+    """One AXI-Stream port of a module instance: the Verilog prefix of its signals
+    (``s_axis``, ``a_axis``, ``m_axis`` ...) and, for a vector port that bundles several
+    streams (``stream_fork``'s outputs, ``stream_concat``'s inputs), the lane this stream
+    takes: bits ``[lane*W +: W]`` of ``<prefix>_tdata`` and bit ``lane`` of valid and ready.
+    ``lanes`` is the number of streams in the bundle (0 for a plain port)."""
+
+    prefix: str
+    lane: int = 0
+    lanes: int = 0
+
+
+@dataclass
+class StagePort:
+    """A port of a stage with the stream it carries and its beats per frame."""
+
+    port: Port
+    stream: Stream
+    beats: int
+
+
 @dataclass
 class StageRTL:
-    """One module instance of the design."""
+    """One module instance of the design. ``input``/``output`` and ``in_beats``/``out_beats``
+    describe its first input and output port; ``inputs``/``outputs`` list every port in the
+    order of the IR op's inputs and outputs (by default the single ``s_axis`` and ``m_axis``).
+    """
 
     node: str
     instance: str
@@ -59,6 +84,16 @@ class StageRTL:
     input_unit: int = 1
     #: What the resource estimate needs beyond the parameters (see ``estimate_link``).
     hints: dict = field(default_factory=dict)
+    inputs: list[StagePort] = field(default_factory=list)
+    outputs: list[StagePort] = field(default_factory=list)
+    #: Whether a FIFO is placed in front of its inputs (a fork queues on its outputs instead).
+    fifo_in_front: bool = True
+
+    def __post_init__(self):
+        if not self.inputs:
+            self.inputs = [StagePort(Port("s_axis"), self.input, self.in_beats)]
+        if not self.outputs:
+            self.outputs = [StagePort(Port("m_axis"), self.output, self.out_beats)]
 
 
 def converter_widths(source: Stream, target: Stream) -> list[int]:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from bnncc.backends.report import group_by_stage
+from bnncc.backends.report import group_by_node
 from bnncc.errors import UsageError
 from bnncc.estimate import estimate_link
 from bnncc.files import replace_directory, write_text
@@ -58,12 +58,11 @@ def synth_report(build: Path, device: Device, log: Callable[[str], None] = lambd
                 raise keep_failed_log(error, scratch, build / work) from None
         result.log = build / work / "yosys.log"
         log(f"yosys done in {result.seconds:.0f} s (log: {result.log})")
-    nodes = {stage["instance"]: stage["node"] for stage in design["stages"]}
     modules = {stage["node"]: stage["module"] for stage in design["stages"]}
     links = design["links"]
-    measured = group_by_stage([(l["instance"], result.instances.get(l["instance"], Resources())) for l in links], nodes)
-    estimated = group_by_stage([(l["instance"], estimate_link(l["module"], l["parameters"], device.family, l.get("hints")))
-                                for l in links], nodes)
+    measured = group_by_node([(l["node"], result.instances.get(l["instance"], Resources())) for l in links])
+    estimated = group_by_node([(l["node"], estimate_link(l["module"], l["parameters"], device.family, l.get("hints")))
+                               for l in links])
     stages = [{"node": node, "module": modules[node], "estimate": estimated[node].rounded().to_dict(),
                "synth": measured[node].to_dict()} for node in measured]
     total = result.total

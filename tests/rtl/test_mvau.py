@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bnncc.backends.mvau_memory import threshold_words, weight_words, write_mem
+from bnncc.hw.memory_words import threshold_words, weight_words, write_mem
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.ir.graph import TensorInfo
 from bnncc.ir.ops.hw import MVAU, accumulator_range

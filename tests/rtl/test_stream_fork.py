@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bnncc.backends.verilog.module_rules import violations
+from bnncc.hw.rules import violations
 from bnncc.sim.verilator import FINISHED, SimulationError, build_verilated, check_messages, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "stream_fork.v"

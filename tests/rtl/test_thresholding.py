@@ -1,7 +1,7 @@
 """rtl_lib/thresholding.v against bnncc's Thresholding op (MultiThreshold along the channel
 axis of an NHWC stream) on random data and thresholds, under random stalls on both sides,
 plus its rate without stalls; and the thresholds memory layout of
-bnncc/backends/threshold_memory.py."""
+bnncc/hw/memory_words.py."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bnncc.backends.threshold_memory import threshold_words, write_mem
+from bnncc.hw.memory_words import thresholding_words as threshold_words
+from bnncc.hw.memory_words import write_mem
 from bnncc.datatype import BINARY, BIPOLAR, DataType
 from bnncc.ir.ops.hw import Thresholding
 from bnncc.sim import StreamSimulator

@@ -12,12 +12,17 @@ Every file is a function of the graph alone (same graph, same bytes).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bnncc.backends.verilog.stages import describe_stage
+from bnncc.hw.describe import describe_stage
+from bnncc.backends.verilog.fifo_sizing import FIFO_MODULE, OUTPUT_FIFO
+from bnncc.backends.verilog.graph_fifo_sizing import derive_depths
+from bnncc.hw.rules import check_parameters
+from bnncc.backends.verilog.top import TOP_MODULE, emit_top
+from bnncc.hw.graph import HwGraph, Instance, stage_graph, with_links
 from bnncc.hw.stage import StageRTL, Stream
-from bnncc.backends.verilog.top import TOP_MODULE, Link, chain, emit_top
 from bnncc.errors import UnsupportedModelError
 from bnncc.files import write_text
 from bnncc.ir.graph import Graph
@@ -34,57 +39,116 @@ def rtl_lib_dir() -> Path:
 
 @dataclass
 class Design:
-    """A written design: its stages and chain, and the tensors its streams carry."""
+    """A written design: its hardware graph (stages, FIFOs, converters, forks and the wires
+    between them) and the tensors its top's streams carry."""
 
     directory: Path | None
-    stages: list[StageRTL]
-    links: list[Link]
-    input_tensor: str
-    output_tensor: str
+    graph: HwGraph
+
+    @property
+    def stages(self) -> list[StageRTL]:
+        return self.graph.stages
+
+    @property
+    def links(self) -> list[Instance]:
+        """Every instance, in topological order."""
+        return list(self.graph.instances.values())
+
+    @property
+    def input_tensor(self) -> str:
+        return self.graph.input_tensor
+
+    @property
+    def output_tensor(self) -> str:
+        return self.graph.output_tensor
 
     @property
     def input(self) -> Stream:
-        return self.links[0].input
+        return self.graph.input
 
     @property
     def output(self) -> Stream:
-        return self.links[-1].output
+        return self.graph.output
 
     @property
     def bottleneck_cycles(self) -> int:
-        """Cycles per frame of the slowest stage or width converter: the pipeline's
-        initiation interval."""
-        return max(link.cycles for link in self.links)
+        """Cycles per frame of the slowest instance: the pipeline's initiation interval."""
+        return self.graph.bottleneck_cycles
 
     def sources(self) -> list[Path]:
         return [self.directory / line for line in (self.directory / "filelist.f").read_text().split()]
 
 
-def hardware_chain(graph: Graph) -> list:
-    """The hardware ops in stream order; fails unless they form one chain."""
+def rtl_files(modules: set[str], library: Path) -> list[str]:
+    """``modules`` and every rtl_lib module they instantiate, directly or not, sorted: the
+    Verilog files a build needs. A module instantiates another when its source names it
+    followed by a parameter list or an instance name."""
+    names = {path.stem for path in library.glob("*.v")}
+    needed, pending = set(), list(modules)
+    while pending:
+        module = pending.pop()
+        if module in needed:
+            continue
+        needed.add(module)
+        text = (library / f"{module}.v").read_text()
+        pending += [m for m in re.findall(r"^\s*(\w+)\s*(?:#\s*\(|\w+\s*\()", text, re.M) if m in names and m != module]
+    return sorted(needed)
+
+
+def hardware_ops(graph: Graph) -> list:
+    """The hardware ops of ``graph`` in topological order."""
     partition = graph.metadata.get("partition")
     if partition is None:
         raise UnsupportedModelError("the graph has no host/hardware partition (run the full pipeline first)")
     names = set(partition["hardware"])
-    ops = [op for op in graph.ops() if op.name in names]
-    for previous, op in zip(ops, ops[1:]):
-        if op.inputs[0] != previous.outputs[0]:
-            raise UnsupportedModelError(
-                f"node '{op.name}' ({op.op_type}): reads '{op.inputs[0]}', not the previous stage's output; "
-                "the Verilog backend builds single-chain pipelines"
-            )
-    return ops
+    return [op for op in graph.ops() if op.name in names]
+
+
+def _streams(graph: Graph, tensors) -> list[str]:
+    return [t for t in tensors if t and graph.constant(t) is None]
+
+
+def stage_graph_of(graph: Graph) -> HwGraph:
+    """The stages of ``graph`` (after the pass pipeline and folding) and the streams between
+    them, without FIFOs."""
+    ops = hardware_ops(graph)
+    alias: dict[str, str] = {}
+    stages, reads, writes = [], {}, {}
+    for op in ops:
+        stage = describe_stage(graph, op)
+        if stage is None:  # a wire (StreamReshape): its output is its input
+            alias[op.outputs[0]] = alias.get(op.inputs[0], op.inputs[0])
+            continue
+        stages.append(stage)
+        reads[stage.instance] = [alias.get(t, t) for t in _streams(graph, op.inputs)]
+        writes[stage.instance] = [t for t in op.outputs if t][:len(stage.outputs)]
+    if not stages:
+        raise UnsupportedModelError("the hardware part has no stage with an RTL module")
+    output = alias.get(ops[-1].outputs[0], ops[-1].outputs[0])
+    return stage_graph(stages, reads, writes, ops[0].inputs[0], output)
 
 
 def describe_design(graph: Graph, fifo_depths: dict[str, int] | None = None, default_depth: int = 2) -> Design:
-    """The stages and instance chain of ``graph`` (after the pass pipeline and folding),
-    without writing anything (``directory`` is unset)."""
-    ops = hardware_chain(graph)
-    stages = [stage for stage in (describe_stage(graph, op) for op in ops) if stage is not None]
-    if not stages:
-        raise UnsupportedModelError("the hardware part has no stage with an RTL module")
-    links = chain(stages, fifo_depths, default_depth)
-    return Design(None, stages, links, ops[0].inputs[0], ops[-1].outputs[0])
+    """The hardware graph of ``graph`` (after the pass pipeline and folding), without writing
+    anything (``directory`` is unset). A FIFO is ``fifo_depths[name]`` deep if given (names as
+    :func:`bnncc.hw.graph.with_links` gives them), else as derived by ``fifo_sizing`` (at least
+    ``default_depth``); the output FIFO is ``default_depth`` deep unless given (the sink is
+    always ready)."""
+    return Design(None, link_stages(stage_graph_of(graph), fifo_depths, default_depth))
+
+
+def link_stages(stages: HwGraph, fifo_depths: dict[str, int] | None = None, default_depth: int = 2) -> HwGraph:
+    """``stages`` with their FIFOs and width converters (:func:`bnncc.hw.graph.with_links`),
+    every FIFO ``fifo_depths[name]`` deep if given, else as derived (at least
+    ``default_depth``; the output FIFO ``default_depth``). Every placed module's parameters
+    are checked against its rules; an error names the stage it serves."""
+    fifo_depths = dict(fifo_depths or {})
+    placed = with_links(stages, fifo_depths, default_depth)
+    fifos = [i.name for i in placed.instances.values() if i.module == FIFO_MODULE and i.name != OUTPUT_FIFO]
+    if not all(name in fifo_depths for name in fifos):
+        fifo_depths = {**derive_depths(placed, default_depth), **fifo_depths}
+    fifo_depths.setdefault(OUTPUT_FIFO, default_depth)
+    return with_links(stages, fifo_depths, default_depth, check_parameters)
 
 
 def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | None = None, header: list[str] | None = None,
@@ -103,11 +167,11 @@ def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | No
         for key in ("WEIGHT_FILE", "THRESHOLD_FILE"):
             if stage.parameters.get(key):
                 stage.parameters[key] = f"{MEM_DIR}/{stage.parameters[key]}"
-    modules = sorted({link.module for link in links})
     library = rtl_lib_dir()
+    modules = rtl_files({link.module for link in links}, library)
     for module in modules:
         write_text(directory / "rtl" / f"{module}.v", (library / f"{module}.v").read_text())
-    write_text(directory / "rtl" / f"{TOP_MODULE}.v", emit_top(links, header or _header(graph, stages)))
+    write_text(directory / "rtl" / f"{TOP_MODULE}.v", emit_top(design.graph, header or _header(graph, stages)))
     write_text(directory / "filelist.f", "".join(f"rtl/{m}.v\n" for m in modules) + f"rtl/{TOP_MODULE}.v\n")
     write_text(directory / "design.json", json.dumps(_summary(design), indent=2) + "\n")
     return design
@@ -136,6 +200,13 @@ def _summary(design: Design) -> dict:
              "output": {"elems": s.output.elems, "dtype": s.output.dtype.name}}
             for s in design.stages
         ],
-        "links": [{"instance": l.instance, "module": l.module, "parameters": l.parameters, "hints": l.hints}
+        "links": [{"instance": l.instance, "module": l.module, "node": l.node, "parameters": l.parameters, "hints": l.hints}
                   for l in design.links],
+        "wires": [{"from": _end(w.source), "to": _end(w.target), "elems": w.stream.elems, "dtype": w.stream.dtype.name}
+                  for w in design.graph.wires],
     }
+
+
+def _end(end) -> list:
+    """A wire end in design.json: [instance, port index], or ["top", 0]."""
+    return [end.instance if end.instance is not None else "top", end.index]

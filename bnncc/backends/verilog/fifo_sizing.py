@@ -2,8 +2,8 @@
 beats.
 
 Every instance of the chain (stage or width converter) is described by the cycles at which it
-pops input beats and pushes output beats (:mod:`bnncc.backends.verilog.stream_patterns`: one
-pattern per ``rtl_lib`` module). From them one schedule S of the whole chain is built at the bottleneck rate:
+pops input beats and pushes output beats (:mod:`bnncc.hw.patterns`; each module's
+pattern in its registry entry). From them one schedule S of the whole chain is built at the bottleneck rate:
 
 1. the anchor, the instance with the longest modelled period P, runs as fast as it can (input
    always there) and everything after it as soon as possible: that fixes when the last output
@@ -39,10 +39,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from bnncc.hw.stage import StageRTL, Stream, converter_widths
-from bnncc.backends.verilog.stream_patterns import (
-    FRAMES, NEVER_AFTER, PATTERNS, Gather, Pattern, Schedule, Split, backward,
-)
+from bnncc.hw.modules.width_converter import Gather, Split
+from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Pattern, Schedule, backward
+from bnncc.hw.registry import spec
 
+#: The module of the FIFOs the backend places, and the name of the one at the output.
+FIFO_MODULE = "stream_fifo"
+OUTPUT_FIFO = "output_fifo"
 #: Beats added to the depth of a FIFO that collects beats (see the module docstring).
 MARGIN = 2
 #: Cycles from a push into a ``stream_fifo`` to the earliest pop of that beat.
@@ -70,7 +73,7 @@ def _links(stages: list[StageRTL]) -> list[_Link]:
             else:
                 links.append(_Link(Gather(elems // current.elems, frame_elems // elems), None, eager))
             current = target
-        pattern = PATTERNS[stage.module](stage)
+        pattern = spec(stage.module).pattern(stage)
         eager = pattern.eager
         links.append(_Link(pattern, stage.instance, eager))
         current = stage.output
@@ -83,7 +86,7 @@ def _latency(link: _Link) -> int:
     return FIFO_LATENCY if link.stage is not None else 0
 
 
-def _held(pushes: np.ndarray, pops: np.ndarray) -> int:
+def held_beats(pushes: np.ndarray, pops: np.ndarray) -> int:
     """The most beats a FIFO holds when a beat is pushed into it."""
     popped = np.searchsorted(pops, pushes, side="left")
     return int(np.max(np.arange(len(pushes)) - popped)) if len(pushes) else 0
@@ -141,7 +144,7 @@ def derive_fifo_depths(stages: list[StageRTL], floor: int = 2) -> dict[str, int]
             if link.eager:
                 schedule = link.pattern.asap(pops)
                 if np.any(schedule.pops > pops):
-                    _block(group, schedule.pops)
+                    block(group, schedule.pops)
                 pops, pushes = schedule.pops, schedule.pushes
             else:
                 pushes = backward(np.minimum(alap.pushes, link.pattern.latest(pops, alap.pushes)), 1)
@@ -155,11 +158,11 @@ def derive_fifo_depths(stages: list[StageRTL], floor: int = 2) -> dict[str, int]
             pops, pushes = link.pattern.pops(arrival, alap), alap.pushes
         fifos[link.stage] = (group, [link.pattern, pops, pushes])
         group = [fifos[link.stage][1]]
-    held = {name: _held(_kept(before, own[1] - FIFO_LATENCY), own[1]) for name, (before, own) in fifos.items()}
-    return {name: max(floor, _depth(beats)) for name, beats in held.items()}
+    held = {name: held_beats(_kept(before, own[1] - FIFO_LATENCY), own[1]) for name, (before, own) in fifos.items()}
+    return {name: max(floor, fifo_depth(beats)) for name, beats in held.items()}
 
 
-def _block(group: list[list], taken: np.ndarray) -> None:
+def block(group: list[list], taken: np.ndarray) -> None:
     """A converter takes the beats of ``group``'s last instance only at ``taken``: that
     instance pushes then, and every instance before it pushes when the next one pops; their
     pops are counted at the latest those pushes allow (their alap pops)."""
@@ -170,8 +173,9 @@ def _block(group: list[list], taken: np.ndarray) -> None:
         taken = entry[1]
 
 
-def _depth(held: int) -> int:
+def fifo_depth(held: int) -> int:
     """``stream_fifo`` DEPTH for a FIFO that holds at most ``held`` beats when one is pushed:
     a stream at full rate keeps FIFO_LATENCY beats in it (DEPTH 2 passes it on); a FIFO that
     has to keep more gets MARGIN beats on top."""
     return held if held <= FIFO_LATENCY else held + MARGIN
+

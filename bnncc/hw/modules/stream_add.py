@@ -1,8 +1,9 @@
 """The elementwise add of two streams (``rtl_lib/stream_add.v``, the join of a residual
 block; each input queued in a ``skid_buffer``): its registry entry.
 
-Ports ``a_axis`` and ``b_axis`` in, ``m_axis`` out. Timing: an output beat two cycles after
-the later of its two input beats (:class:`PassThrough` per input).
+Implements the ``StreamAdd`` op. Ports ``a_axis`` and ``b_axis`` in, ``m_axis`` out. Timing:
+an output beat two cycles after the later of its two input beats; each input queues two beats
+(:class:`~bnncc.hw.port_timing.Lockstep` with ``queue=2``).
 
 Resource terms: the two input queues (two registers of SIMD*A_BITS and SIMD*B_BITS bits and a
 multiplexer per bit), SIMD sums of OUT_BITS bits (``add``; inside the DSP block when a product is on one), the
@@ -16,10 +17,15 @@ LUTs (``multiply``: partial-product bits, EXT_BITS**2 per element).
 from __future__ import annotations
 
 from bnncc.hw import calibration
-from bnncc.hw.patterns import PassThrough
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule, wrap32
 from bnncc.hw.terms import Terms
+from bnncc.hw.port_timing import Lockstep
+from bnncc.hw.stage import Port, StagePort, StageRTL, Stream
+from bnncc.hw.stage_common import divisors, instance_name, per_frame
+from bnncc.ir.graph import Graph
+from bnncc.ir.ops.hw import StreamAdd
+from bnncc.sim.beats import element_bits
 
 #: Cycles from the later input beat to the output beat.
 LATENCY = 2
@@ -108,15 +114,33 @@ def calibration_grid(quick: bool) -> list[dict]:
     return points
 
 
+def build(graph: Graph, op: StreamAdd, memories: bool = True) -> StageRTL:
+    """The join of ``op``: ``A_MUL * a + B_MUL * b`` on the element fields, PE per beat."""
+    a, b = (graph.tensors[t] for t in op.inputs[:2])
+    beats = per_frame(a.shape) // op.pe
+    parameters = {"SIMD": op.pe, "A_BITS": element_bits(a.dtype), "B_BITS": element_bits(b.dtype),
+                  "A_SIGNED": int(a.dtype.kind == "INT"), "B_SIGNED": int(b.dtype.kind == "INT"),
+                  "A_MUL": int(op.a_mul), "B_MUL": int(op.b_mul), "OUT_BITS": element_bits(op.out_dtype)}
+    inputs = [StagePort(Port("a_axis"), Stream(op.pe, a.dtype), beats),
+              StagePort(Port("b_axis"), Stream(op.pe, b.dtype), beats)]
+    return StageRTL(op.name, instance_name(op.name), "stream_add", parameters, inputs[0].stream,
+                    Stream(op.pe, op.out_dtype), beats, beats, beats, inputs=inputs)
+
+
 SPEC = ModuleSpec(
     name="stream_add",
-    kind="stream",
+    kind="stage",
     rules=RULES,
+    ir_ops=(StreamAdd,),
+    build=build,
+    foldings=lambda graph, op: [{"pe": pe} for pe in divisors(op.channels)],
+    beat_elems=lambda op: (op.pe, op.pe),
+    macs=lambda stage: 0,
     in_ports=lambda p: ["a_axis", "b_axis"],
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("a_axis", "in", p["SIMD"] * p["A_BITS"], 1), ("b_axis", "in", p["SIMD"] * p["B_BITS"], 1),
                              ("m_axis", "out", p["SIMD"] * p["OUT_BITS"], 1)],
-    pattern=lambda stage: PassThrough(stage.in_beats, LATENCY),
+    pattern=lambda stage: Lockstep(2, 1, LATENCY, queue=2),
     head_tail=lambda stage: (1, 1),
     terms=terms,
     coefficients=COEFFICIENTS,

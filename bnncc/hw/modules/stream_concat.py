@@ -3,8 +3,9 @@ in a ``skid_buffer``): its registry entry.
 
 Inputs packed side by side on ``s_axis`` (input k is lane k, logical port ``s_axis[k]``),
 ``m_axis`` out. For every pixel it passes C_0/SIMD beats of input 0, then C_1/SIMD of input
-1 ...; CHANNELS holds C_k in bits [16*k +: 16]. Timing: an output beat one cycle after its
-input beat (:class:`PassThrough` per input).
+1 ...; CHANNELS holds C_k in bits [16*k +: 16]. Implements the ``StreamConcat`` op. Timing:
+the inputs' beats in that order, one per cycle, each leaving one cycle after it is taken
+(:class:`~bnncc.hw.port_timing.Interleave`).
 
 Resource terms: the N_IN:1 input multiplexer of SIMD*BITS bits (``select``: one input per
 bit beyond the first), the one-hot input register and the beat counter, the output
@@ -13,11 +14,18 @@ skid_buffer (two registers and a multiplexer per bit).
 
 from __future__ import annotations
 
+import math
+
 from bnncc.hw import calibration
-from bnncc.hw.patterns import PassThrough
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule, any_below
 from bnncc.hw.terms import Terms, counter_bits
+from bnncc.hw.port_timing import Interleave
+from bnncc.hw.stage import Port, StagePort, StageRTL, Stream
+from bnncc.hw.stage_common import divisors, instance_name, per_frame
+from bnncc.ir.graph import Graph
+from bnncc.ir.ops.hw import StreamConcat
+from bnncc.sim.beats import element_bits
 
 #: Cycles from an input beat to its output beat.
 LATENCY = 1
@@ -91,15 +99,39 @@ def calibration_grid(quick: bool) -> list[dict]:
     return points
 
 
+def build(graph: Graph, op: StreamConcat, memories: bool = True) -> StageRTL:
+    """The concat of ``op``: N_IN inputs of C_k channels each, PE (the RTL's SIMD) per beat."""
+    shape = graph.tensors[op.inputs[0]].shape
+    pixels = per_frame(shape) // shape[-1]
+    parameters = {"N_IN": len(op.channels), "BITS": element_bits(op.dtype), "SIMD": op.pe, "PIXELS": pixels,
+                  "CHANNELS": sum(int(c) << (16 * k) for k, c in enumerate(op.channels))}
+    stream = Stream(op.pe, op.dtype)
+    inputs = [StagePort(Port("s_axis", k, len(op.channels)), stream, pixels * int(c) // op.pe)
+              for k, c in enumerate(op.channels)]
+    beats = pixels * int(sum(op.channels)) // op.pe
+    return StageRTL(op.name, instance_name(op.name), "stream_concat", parameters, stream, stream, inputs[0].beats,
+                    beats, beats, inputs=inputs)
+
+
+def pattern(stage: StageRTL) -> Interleave:
+    pixels = stage.parameters["PIXELS"]
+    return Interleave([port.beats // pixels for port in stage.inputs], pixels, LATENCY)
+
+
 SPEC = ModuleSpec(
     name="stream_concat",
-    kind="stream",
+    kind="stage",
     rules=RULES,
+    ir_ops=(StreamConcat,),
+    build=build,
+    foldings=lambda graph, op: [{"pe": pe} for pe in divisors(math.gcd(*(int(c) for c in op.channels)))],
+    beat_elems=lambda op: (op.pe, op.pe),
+    macs=lambda stage: 0,
     in_ports=lambda p: [f"s_axis[{k}]" for k in range(p["N_IN"])],
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["N_IN"] * p["SIMD"] * p["BITS"], p["N_IN"]),
                              ("m_axis", "out", p["SIMD"] * p["BITS"], 1)],
-    pattern=lambda stage: PassThrough(stage.in_beats, LATENCY),
+    pattern=pattern,
     head_tail=lambda stage: (1, 1),
     terms=terms,
     coefficients=COEFFICIENTS,
