@@ -16,6 +16,7 @@ from bnncc.ir.graph import Graph, TensorInfo
 from bnncc.ir.ops.hw import HWOp, StreamAdd, StreamConcat, StreamFork
 from bnncc.passes.join_moves import common_grid
 from bnncc.passes.pipeline import run_pipeline
+from bnncc.passes.ratio_weights import integer_ratios
 from bnncc.reference.runner import ReferenceRunner
 from bnncc.verify.compare import Comparison, compare_stage
 from bnncc.verify.inputs import random_inputs
@@ -38,6 +39,7 @@ MODELS = {
     "bipolar": lambda: bipolar_residual(),
     "concat": lambda: concat_network(),
     "concat-per-channel-scales": lambda: concat_network(scales=(0.5, 0.25), requantize=True),
+    "concat-scales-into-weights": lambda: concat_network(scales=(0.5, 0.375)),
     "three-consumers": lambda: three_consumers(),
     "input-skip": lambda: input_residual(),
 }
@@ -55,6 +57,7 @@ EXPECTED = {
     "bipolar": {"StreamAdd": 1, "StreamFork": 1},
     "concat": {"StreamConcat": 1, "StreamFork": 1},
     "concat-per-channel-scales": {"StreamConcat": 1, "StreamFork": 1},
+    "concat-scales-into-weights": {"StreamConcat": 1, "StreamFork": 1},
     "three-consumers": {"StreamAdd": 2, "StreamFork": 1},
     "input-skip": {"StreamAdd": 1, "StreamFork": 1},
 }
@@ -183,15 +186,34 @@ def test_decreasing_map_after_a_join_is_refused_naming_the_quantizer():
     assert message.startswith("node 'act3' (BipolarQuant):") and "'residual_add' (Add)" in message
 
 
-def test_per_channel_scales_of_a_concat_stop_before_a_convolution():
-    message = refusal(concat_network(scales=(0.5, 0.25)))
-    assert message.startswith("node 'concat' (Concat): concatenates branches with different scales (0.25, 0.5)")
+def test_irrational_per_channel_scales_of_a_concat_stop_before_a_convolution():
+    message = refusal(concat_network(scales=(0.5, 0.5 * 2 ** 0.5)))
+    assert message.startswith("node 'concat' (Concat): concatenates branches with different scales (0.5, 0.707107)")
     assert "'conv3' (Conv)" in message
 
 
 def test_concat_of_different_element_types_is_refused():
     message = refusal(concat_network(right_bits=3))
     assert message.startswith("node 'concat' (Concat):") and "UINT2, UINT3" in message
+
+
+def test_concat_scale_ratios_go_into_the_next_weights():
+    """Branches at scales 0.5 and 0.375 = 0.125 * (4, 3): conv3's weights take 4 and 3 per channel."""
+    graph = final_graph(concat_network(scales=(0.5, 0.375)))
+    [conv3] = [op for op in graph.ops() if op.name == "conv3"]
+    plain = final_graph(concat_network())
+    [conv3_plain] = [op for op in plain.ops() if op.name == "conv3"]
+    ratio = graph.constant(conv3.inputs[1]) / np.where(graph.constant(conv3_plain.inputs[1]) == 0, 1,
+                                                         plain.constant(conv3_plain.inputs[1]))
+    rows = np.unique(np.abs(ratio[np.abs(plain.constant(conv3_plain.inputs[1])) > 0]))
+    assert set(rows.tolist()) <= {3.0, 4.0} and len(rows) == 2
+
+
+def test_integer_ratios():
+    scale, multipliers = integer_ratios(np.array([0.5, 0.375, -0.25]))
+    assert scale == 0.125 and multipliers.tolist() == [4, 3, -2]
+    assert integer_ratios(np.array([1.0, 2 ** 0.5])) is None and integer_ratios(np.array([1.0, 65.0])) is None
+    assert integer_ratios(np.array([1.0, 0.0])) is None
 
 
 def test_common_grid():

@@ -11,6 +11,8 @@ Then, repeatedly, an affine operation moves past the operation that reads it:
 
 * ``(x * a) * b = x * (ab)``, ``(x + a) + b = x + (a + b)``, ``(x + a) * b = x * b + ab``;
 * ``(x * a) @ W = (x @ W) * a`` for a scalar a; ``(x + a) @ W = x @ W + a @ W``;
+* a per-channel scale ``a = s P`` with small integer ratios ``P`` moves as ``s``, ``P``
+  going into the integer weights (:mod:`bnncc.passes.ratio_weights`);
 * ``conv(pad_p(x * a), W) = conv(pad_{p/a}(x), W) * a`` for a scalar a != 0, and
   ``conv(pad_p(x + a), W) = conv(pad_{p-a}(x), W) + sum_{c,u,v} W[m,c,u,v] a[c]`` for a per
   input channel a: the padding value moves into the integer domain, so zero padding of a
@@ -50,6 +52,7 @@ from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 from bnncc.passes.join_moves import into_join, split_fork, subtraction_as_addition
 from bnncc.passes.lower_conv import group_reason
+from bnncc.passes.ratio_weights import past_layer
 from bnncc.passes.patterns import (
     broadcast_to_tensor,
     channel_shape,
@@ -203,9 +206,9 @@ def _stuck_reason(graph: Graph, op, value, reader):
     if isinstance(op, ops.Mul) and compress(value).ndim != 0 and isinstance(joined, ops.Concat):
         scales = ", ".join(f"{v:g}" for v in np.unique(np.asarray(value)))
         return (
-            f"concatenates branches with different scales ({scales}); the per-channel scale this leaves cannot "
-            f"move past '{reader.name}' ({reader.op_type}) into its integer weights (quantize the concatenation, "
-            "or give its inputs one scale)"
+            f"concatenates branches with different scales ({scales}) whose ratios are not small rationals; the "
+            f"per-channel scale this leaves cannot move past '{reader.name}' ({reader.op_type}) into its integer "
+            "weights (quantize the concatenation, or give its inputs one scale)"
         ), joined
     if isinstance(op, ops.Mul) and compress(value).ndim != 0:
         return (
@@ -327,4 +330,4 @@ def _past_pad(graph, op, source, value, reader, notes) -> bool:
     return True
 
 
-MOVES = (_merge, _past_matmul, _past_conv, _past_shape_op, _past_monotone, _past_pad, into_join)
+MOVES = (_merge, _past_matmul, _past_conv, _past_shape_op, _past_monotone, _past_pad, into_join, past_layer)
