@@ -206,3 +206,17 @@ def input_residual(seed=0, channels=2, size=5, bits=3):
     net.quant("act2", "sum", "a2", bits, 0.25, signed=1)
     net.head("a2", channels * size * size)
     return net.model((channels, size, size))
+
+
+def two_inputs(seed=0, features=6, bits=3):
+    """Two graph inputs, each quantized on the host, added, requantized -> FC: the hardware
+    would read two streams."""
+    net = _Net(seed)
+    net.quant("qx", "x", "xq", bits, 0.25, signed=1)
+    net.quant("qz", "z", "zq", bits, 0.25, signed=1)
+    net.node("Add", ["xq", "zq"], "sum", "inputs_add")
+    net.quant("acts", "sum", "s", bits, 0.5, signed=1)
+    net.inits["fc"] = net.rng.normal(size=(features, 5)).astype(np.float32)
+    net.quant("qfc", "fc", "fcq", 2, 0.25, signed=1, narrow=1)
+    net.node("MatMul", ["s", "fcq"], "y", "fc")
+    return make_model(net.nodes, [("x", ["N", features]), ("z", ["N", features])], [("y", ["N", 5])], net.inits)

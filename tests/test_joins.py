@@ -23,6 +23,7 @@ from bnncc.verify.inputs import random_inputs
 from bnncc.verify.run import reference_outputs
 from join_models import (
     bipolar_residual, concat_network, conv_shortcut_network, input_residual, residual_block, three_consumers,
+    two_inputs,
 )
 
 SAMPLES = 64
@@ -214,6 +215,11 @@ def test_integer_ratios():
     assert scale == 0.125 and multipliers.tolist() == [4, 3, -2]
     assert integer_ratios(np.array([1.0, 2 ** 0.5])) is None and integer_ratios(np.array([1.0, 65.0])) is None
     assert integer_ratios(np.array([1.0, 0.0])) is None
+
+
+def test_hardware_reading_two_host_streams_is_refused():
+    message = refusal(two_inputs())
+    assert message.startswith("the hardware reads 2 streams from the host") and "'inputs_add'" in message
 
 
 def test_common_grid():
