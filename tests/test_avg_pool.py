@@ -1,7 +1,8 @@
 """Average pooling: AveragePool, GlobalAveragePool, ReduceMean over H and W and Brevitas'
 TruncAvgPool (a pool, a Mul by k*k, then Trunc) between a quantizer and a quantizer +
-MatMul, through import and every pass, exact against onnxruntime; the IR op against
-onnxruntime where the divisor varies at the border; and the refusal of such pools by name."""
+MatMul, through import and every pass, exact against onnxruntime, and compiled to RTL that is
+exact under random stalls at the analytic interval; the IR op against onnxruntime where the
+divisor varies at the border; and the refusal of such pools by name."""
 
 from __future__ import annotations
 
@@ -210,3 +211,27 @@ def test_bipolar_codes_are_counted_as_bits_and_zero_padding_of_them_is_refused()
     assert [r["message"] for r in refusals.reasons(graph) if r["node"] == "pool"] == [
         "node 'pool' (AveragePool): zero padding of a bipolar input cannot be represented in 1 bit "
         "(count_include_pad=1 with pads)"]
+
+
+@pytest.mark.parametrize("form, fps", [
+    ("avg_k3s1_pad_cip_zero_point", 200_000),  # sliding window (padding with the code 3) + PoolSum, PE = 5
+    ("global_bipolar", None),                 # the pixel stream summed whole, bipolar codes counted as bits
+    ("trunc_avg_round", None),                # 2x2 window sums, Trunc as thresholds
+], ids=["k3s1_pad_zero_point", "global_bipolar", "trunc_round"])
+def test_rtl_matches_under_stalls_at_the_analytic_interval(tmp_path, form, fps):
+    from bnncc.compile import Target, compile_model
+
+    path = tmp_path / f"{form}.onnx"
+    onnx.save(pool_model(form), path)
+    build = tmp_path / "build"
+    result = compile_model(path, output=build, target=Target(fps) if fps else None)
+    stages = {stage.module: stage for stage in result.design.stages}
+    assert "pool_sum" in stages
+    if fps:  # 1620 cycles per frame at PE 1: the window and the sum fold together
+        assert stages["pool_sum"].parameters["PE"] == stages["sliding_window"].parameters["SIMD"] == CHANNELS
+    samples = 20
+    verify = verify_model(path, samples=samples, seed=5, value_range=(0.0, 1.0), build_dir=build, stall=40)
+    assert verify.ok, verify.table()
+    assert verify.rtl.exact == samples
+    bottleneck = result.design.bottleneck_cycles
+    assert abs(verify.rtl.measured_ii_cycles - bottleneck) <= 0.02 * bottleneck, verify.table()
