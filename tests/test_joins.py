@@ -1,6 +1,5 @@
 """Residual adds, channel concatenations and forks through every pass: each stage equals
-onnxruntime in the integer domain (the check ``bnncc verify MODEL`` runs at every pass; its
-last stage, folding, belongs to the hardware-module registry), the final graph
+onnxruntime in the integer domain (what ``bnncc verify MODEL`` checks), the final graph
 joins and forks streams in hardware stages, and what cannot be joined exactly is refused
 naming the node."""
 
@@ -17,10 +16,7 @@ from bnncc.ir.ops.hw import HWOp, StreamAdd, StreamConcat, StreamFork
 from bnncc.passes.join_moves import common_grid
 from bnncc.passes.pipeline import run_pipeline
 from bnncc.passes.ratio_weights import integer_ratios
-from bnncc.reference.runner import ReferenceRunner
-from bnncc.verify.compare import Comparison, compare_stage
-from bnncc.verify.inputs import random_inputs
-from bnncc.verify.run import reference_outputs
+from bnncc.verify.run import verify_model
 from join_models import (
     bipolar_residual, concat_network, conv_shortcut_network, input_residual, residual_block, three_consumers,
     two_inputs,
@@ -72,26 +68,16 @@ def stages_of(graph: Graph, cls) -> list:
     return [op for op in graph.ops() if isinstance(op, cls)]
 
 
-def verify_passes(model, samples: int, seed: int):
-    """What ``bnncc verify MODEL`` checks at every pass: onnxruntime on bnncc's reference
-    rewrite of ``model`` against the executor on the IR after import and after each pass,
-    in the integer domain (quantizer codes and outputs), on random inputs in [-1, 1]."""
-    graph = import_model(model)
-    stages = run_pipeline(graph)
-    inputs = random_inputs(graph, samples, seed, -1.0, 1.0)
-    reference = ReferenceRunner(model, extra_outputs=reference_outputs(model, [s.graph for s in stages]))
-    comparison = Comparison(inputs, reference.run(inputs))
-    return [compare_stage(stage.name, stage.graph, comparison) for stage in stages]
-
-
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_every_pass_matches_onnxruntime(name):
-    reports = verify_passes(MODELS[name](), SAMPLES, seed=3)
-    table = "\n".join(str(report) for report in reports)
-    assert [report.stage for report in reports][-3:] == ["to_hw", "insert_forks", "host_partition"]
-    for report in reports:
-        assert report.ok and report.exact + report.ties == SAMPLES, table
-        assert report.ties <= SAMPLES // 8 and report.compared_tensors >= 4, table
+def test_every_pass_matches_onnxruntime(tmp_path, name):
+    path = tmp_path / "model.onnx"
+    onnx.save(MODELS[name](), path)
+    result = verify_model(path, samples=SAMPLES, seed=3, value_range=(-1.0, 1.0))
+    assert result.ok, result.table()
+    assert [stage.stage for stage in result.stages][-4:] == ["to_hw", "insert_forks", "host_partition", "folding"]
+    for stage in result.stages:
+        assert stage.exact + stage.ties == SAMPLES, result.table()
+        assert stage.ties <= SAMPLES // 8 and stage.compared_tensors >= 4, result.table()
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -32,10 +32,7 @@ from graphs.spec import RTL_LIMITS  # noqa: E402
 #: the graph that recognises its symptom. A graph failing only this way is recorded as a
 #: hypothesis event instead of failing the run (benchmarks/fuzz_graphs.py filters nothing);
 #: when the regression test turns red (fixed), delete its entry here.
-KNOWN_OPEN: dict = {
-    "test_residual_graph_verifies": lambda outcome, spec: any(l.kind == "residual" for l in spec.layers)
-    and "no rtl_lib module implements" in outcome.message,
-}
+KNOWN_OPEN: dict = {}
 
 
 def known_open(outcome, spec) -> str | None:

@@ -111,10 +111,9 @@ def test_eight_bit_weights_with_negative_batchnorm_scale_are_exact_at_every_pass
     assert_checks(spec, tmp_path)
 
 
-# A residual block (drawn by the pass profile): every pass up to host_partition is exact, but
-# the folding stage asks the hardware-module registry for the module of each stage, and the
-# stream_fork / stream_add entries do not name the IR ops StreamFork / StreamAdd yet, so
-# verification stops there ("no rtl_lib module implements this hardware op").
+# A residual block (drawn by the pass profile): the folding stage asks the hardware-module
+# registry for the module of each stage, which knew no StreamFork / StreamAdd at first
+# ("no rtl_lib module implements this hardware op"); it verifies now.
 RESIDUAL_FOLDING = GraphSpec(
     seed=3, shape=(1, 4, 4), input_quant=QuantSpec(bits=4),
     layers=(
@@ -127,7 +126,6 @@ RESIDUAL_FOLDING = GraphSpec(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="the registry does not map StreamFork/StreamAdd to their rtl_lib modules yet")
 def test_residual_graph_verifies(tmp_path):
     assert_checks(RESIDUAL_FOLDING, tmp_path)
 
