@@ -233,8 +233,8 @@ def between_stages_reason(graph: Graph, op) -> str:
         return f"convolution was not lowered to Im2Col + MatMul ({why_not_lowered(graph, op) or 'lower_conv did not run'})"
     if len(streams) > 1:
         return (
-            f"{op.op_type} joins {len(streams)} streams (a residual or skip connection); the hardware "
-            f"is a single chain of stages and has no {op.op_type} stage"
+            f"{op.op_type} joins {len(streams)} streams; only an Add of two integer streams of one shape "
+            "(StreamAdd) or a Concat of integer streams along channels (StreamConcat) joins streams in hardware"
         )
     if any(not info.dtype.is_integer for info in streams) or (out is not None and not out.dtype.is_integer):
         return (
