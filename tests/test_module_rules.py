@@ -150,6 +150,10 @@ BOUNDARY = [
     # label_select: the index width
     ("label_select", {"NUM_CLASSES": 10, "PE": 5, "IDX_BITS": 4, "K": 10}),
     ("label_select", {"NUM_CLASSES": 10, "PE": 5, "IDX_BITS": 3, "K": 11}),
+    # pool_sum: the sum's width, PE divides CH
+    ("pool_sum", {"CH": 2, "PE": 1, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "OUT_BITS": 7}),
+    ("pool_sum", {"CH": 2, "PE": 1, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "OUT_BITS": 8}),
+    ("pool_sum", {"CH": 5, "PE": 2}),
     # plumbing
     ("stream_fifo", {"WIDTH": 3, "DEPTH": 2}),
     ("stream_fifo", {"WIDTH": 3, "DEPTH": 1}),
