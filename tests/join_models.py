@@ -40,10 +40,10 @@ class _Net:
             pads=[pad] * 4))
         return out
 
-    def bn(self, name, x, out, channels, positive=False):
+    def bn(self, name, x, out, channels, positive=False, negative=False):
         self.inits.update(bn_params(name, channels, self.rng, zero_scale=False))
-        if positive:
-            self.inits[f"{name}_g"] = np.abs(self.inits[f"{name}_g"])
+        if positive or negative:
+            self.inits[f"{name}_g"] = np.abs(self.inits[f"{name}_g"]) * (-1 if negative else 1)
         self.nodes.append(bn_node(name, x, out))
         return out
 
@@ -133,10 +133,11 @@ def conv_shortcut_network(seed=0, channels=(4, 6), size=6, bits=2, per_channel=F
     return net.model((2, size, size))
 
 
-def bipolar_residual(seed=0, channels=4, size=5, mixed_signs=False):
+def bipolar_residual(seed=0, channels=4, size=5, mixed_signs=False, negative=False):
     """w1a1 residual block: bipolar ``a1`` -> Pad(-1) -> conv 3x3 (bipolar weights) -> BN
     -> BipolarQuant = ``a2``; ``a1 + a2`` -> BN -> BipolarQuant -> FC (bipolar weights).
-    The BatchNorm after the add has positive scales unless ``mixed_signs``."""
+    The BatchNorm after the add has positive scales, negative ones with ``negative``, both
+    with ``mixed_signs``."""
     net = _Net(seed)
     net.quant("qin", "x", "xq", 4, 0.125, signed=1)
     net.conv("conv1", "xq", "c1", 2, channels, weight_bits=1)
@@ -147,7 +148,7 @@ def bipolar_residual(seed=0, channels=4, size=5, mixed_signs=False):
     net.bn("bn2", "c2", "b2", channels)
     net.bipolar("act2", "b2", "a2")
     net.node("Add", ["a1", "a2"], "sum", "residual_add")
-    net.bn("bn3", "sum", "b3", channels, positive=not mixed_signs)
+    net.bn("bn3", "sum", "b3", channels, positive=not mixed_signs and not negative, negative=negative)
     net.bipolar("act3", "b3", "a3")
     net.head("a3", channels * size * size, weight_bits=1)
     return net.model((2, size, size))

@@ -34,6 +34,7 @@ MODELS = {
     "per-channel-scales": lambda: conv_shortcut_network(per_channel=True),
     "conv-and-identity-shortcuts": lambda: conv_shortcut_network(),
     "bipolar": lambda: bipolar_residual(),
+    "bipolar-negative-batchnorm": lambda: bipolar_residual(negative=True),
     "concat": lambda: concat_network(),
     "concat-per-channel-scales": lambda: concat_network(scales=(0.5, 0.25), requantize=True),
     "concat-scales-into-weights": lambda: concat_network(scales=(0.5, 0.375)),
@@ -52,6 +53,7 @@ EXPECTED = {
     "per-channel-scales": {"StreamAdd": 2, "StreamFork": 2},
     "conv-and-identity-shortcuts": {"StreamAdd": 2, "StreamFork": 2},
     "bipolar": {"StreamAdd": 1, "StreamFork": 1},
+    "bipolar-negative-batchnorm": {"StreamAdd": 1, "StreamFork": 1},
     "concat": {"StreamConcat": 1, "StreamFork": 1},
     "concat-per-channel-scales": {"StreamConcat": 1, "StreamFork": 1},
     "concat-scales-into-weights": {"StreamConcat": 1, "StreamFork": 1},
@@ -96,7 +98,7 @@ def test_joins_and_forks_are_hardware_stages(name):
     assert len(ports) == len(set(ports))
 
 
-@pytest.mark.parametrize("name", ["bipolar", "rational-ratio-3/2", "concat"])
+@pytest.mark.parametrize("name", ["bipolar", "bipolar-negative-batchnorm", "rational-ratio-3/2", "concat"])
 def test_joins_in_rtl(tmp_path, name):
     """Compiled and simulated under 30 % random stalls on both sides: the bipolar sum's bits
     and shifted thresholds, integer multipliers 3 and 2, a channel concat, and their forks are
@@ -186,9 +188,15 @@ def test_ratio_differing_per_channel_is_refused():
     assert "node 'residual_add' (Add)" in message and "differs along the tensor" in message
 
 
-def test_decreasing_map_after_a_join_is_refused_naming_the_quantizer():
+def test_map_decreasing_in_some_channels_after_a_join_is_refused():
     message = refusal(bipolar_residual(mixed_signs=True))
-    assert message.startswith("node 'act3' (BipolarQuant):") and "'residual_add' (Add)" in message
+    assert message.startswith("node 'act3' (BipolarQuant):") and "node 'residual_add'" in message
+    assert "decreases in 1 of 4 channels" in message and "every channel at once" in message and "increases in 3" in message
+
+
+def test_map_decreasing_in_every_channel_negates_the_sum():
+    graph, [add] = _sums("bipolar-negative-batchnorm")
+    assert (add.a_mul, add.b_mul) == (-2, -2)
 
 
 def test_irrational_per_channel_scales_of_a_concat_stop_before_a_convolution():

@@ -50,7 +50,9 @@ the pool.)
 When the map decreases in a channel, the product writing ``t`` is negated in that channel:
 a MatMul or Conv then computes ``t' = -t``, an XNOR-popcount ``p' = K - p`` (the popcount
 of the negated weights); the thresholds are found on ``t'`` (``t = c - t'`` with ``c = 0``
-or ``K``).
+or ``K``). A sum of two streams ``t = p x + q y`` (a residual join) is negated as a whole,
+``t' = (-p) x + (-q) y``: when the map decreases in every channel; a map that decreases in
+some channels only is refused, naming the join.
 """
 
 from __future__ import annotations
@@ -252,6 +254,15 @@ def _absorb(graph: Graph, quantizer, t: str, chain: list, notes: list[str]) -> s
     ends = evaluate(_channel_probe(np.array([low] * channels + [high] * channels), 2, channels, rank)).reshape(2, channels)
     decreasing = ends[0] > ends[1]
     reflection = _reflection(graph, t)
+    if np.any(decreasing) and is_integer_join(graph, t):
+        increasing = ends[0] < ends[1]
+        if np.any(increasing):
+            return (
+                f"the map from '{t}' to the code decreases in {int(np.count_nonzero(decreasing))} of {channels} "
+                f"channels (a negative scale) and increases in {int(np.count_nonzero(increasing))}; '{t}' is a sum of "
+                f"two streams (node '{graph.producer(t).name}'), which can be negated only in every channel at once"
+            )
+        decreasing = np.ones_like(decreasing)  # constant channels follow the others
     if np.any(decreasing) and reflection is None:
         producer = graph.producer(t)
         source = f"node '{producer.name}' ({producer.op_type})" if producer is not None else f"input '{t}'"
@@ -288,9 +299,44 @@ def _absorb(graph: Graph, quantizer, t: str, chain: list, notes: list[str]) -> s
     return None
 
 
+def is_integer_join(graph: Graph, t: str) -> bool:
+    """True if ``t`` is the sum of two integer streams (an Add join, its operands possibly
+    integer multiples ``Mul(x, p)``) read by one operation."""
+    producer = graph.producer(t)
+    return (
+        isinstance(producer, ops.Add) and len(producer.inputs) == 2 and producer.inputs[0] != producer.inputs[1]
+        and all(graph.constant(x) is None and graph.tensors[x].dtype.is_integer for x in producer.inputs)
+        and graph.tensors[t].dtype.is_integer and sole_consumer(graph, t) is not None
+    )
+
+
+def _negate_join(graph: Graph, t: str) -> None:
+    """Make the sum writing ``t`` compute ``-t``: ``(-p) x + (-q) y``."""
+    join = graph.producer(t)
+    inputs = []
+    for operand in join.inputs:
+        producer = graph.producer(operand)
+        factor = graph.constant(producer.inputs[1]) if isinstance(producer, ops.Mul) else None
+        if factor is not None and factor.size == 1 and sole_consumer(graph, operand) is join:
+            negated = -np.asarray(factor, dtype=np.int64).reshape(())
+            name = new_constant(graph, f"{producer.inputs[1]}_negated", negated, DataType.for_range(int(negated), int(negated)))
+            graph.replace_op(producer.name, producer.clone(inputs=[producer.inputs[0], name]))
+            inputs.append(operand)
+            continue
+        minus_one = new_constant(graph, f"{join.name}_minus_one", np.asarray(-1, dtype=np.int64), DataType.int(1))
+        negated = graph.fresh_name(f"{operand}__negated")
+        add_inferred(graph, ops.Mul(name=graph.fresh_name(f"{join.name}_negate"), inputs=[operand, minus_one],
+                                    outputs=[negated]))
+        inputs.append(negated)
+    graph.replace_op(join.name, join.clone(inputs=inputs))
+
+
 def _reflection(graph: Graph, t: str) -> int | None:
     """``c`` such that negating the weights of the product writing ``t`` makes it compute
-    ``c - t`` (0 for MatMul/Conv, K for XNOR-popcount), or None if it cannot be negated."""
+    ``c - t`` (0 for MatMul/Conv, K for XNOR-popcount; 0 for a sum of two streams, whose
+    multipliers are negated, in every channel at once), or None if it cannot be negated."""
+    if is_integer_join(graph, t):
+        return 0
     producer = graph.producer(t)
     if not (
         isinstance(producer, PRODUCTS)
@@ -305,7 +351,11 @@ def _reflection(graph: Graph, t: str) -> int | None:
 
 
 def _negate_channels(graph: Graph, t: str, mask: np.ndarray) -> None:
-    """Negate the weights of the output channels in ``mask`` of the product writing ``t``."""
+    """Negate the weights of the output channels in ``mask`` of the product writing ``t``
+    (every channel of a sum of two streams: its multipliers)."""
+    if is_integer_join(graph, t):
+        _negate_join(graph, t)
+        return
     producer = graph.producer(t)
     weight = graph.constant(producer.inputs[1])
     sign = np.where(mask, -1, 1)
