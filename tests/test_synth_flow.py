@@ -2,6 +2,7 @@
 run, and the Vivado script."""
 
 import json
+import subprocess
 from pathlib import Path
 
 import onnx
@@ -119,3 +120,23 @@ def test_board_top_lints_clean(tmp_path, mlp, board):
                           cwd=build, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stderr
     assert f"CLKS_PER_BIT({round(get_board(board).clock_mhz * 1e6 / 115200)})" in (build / "board" / "board_top.v").read_text()
+
+
+def test_yosys_takes_a_threshold_stage_with_255_thresholds(tmp_path):
+    """abc9 recurses along the compare-and-count path of 255 thresholds (an 8-bit activation),
+    deeper than YoWASP's default WebAssembly stack; bnncc runs Yosys with a deeper one."""
+    from bnncc.synth.yowasp import deep_stack
+    from bnncc.tools import tool_command
+
+    rtl = Path(__file__).resolve().parents[1] / "rtl_lib" / "thresholding.v"
+    (tmp_path / "t.mem").write_text("".join(f"{(255 * t) % 4096:03x}\n" for t in range(8 * 255)))
+    ports = ".ap_clk(c), .ap_rst_n(r), .s_axis_tdata(d), .s_axis_tvalid(v), .s_axis_tready(), " \
+            ".m_axis_tdata(q), .m_axis_tvalid(), .m_axis_tready(1'b1)"
+    (tmp_path / "top.v").write_text(
+        "module top(input wire c, input wire r, input wire [9:0] d, input wire v, output wire [7:0] q);\n"
+        "thresholding #(.CH(8), .PE(1), .IN_BITS(10), .IN_SIGNED(0), .N_THRESHOLDS(255), .THRESHOLD_BITS(12), "
+        f".OUT_BITS(8), .OUT_BIAS(0), .THRESHOLD_FILE(\"t.mem\")) u ({ports});\nendmodule\n")
+    (tmp_path / "s.ys").write_text(f"read_verilog -defer {rtl.name} top.v\nsynth_xilinx -family xc7 -noiopad -noclkbuf -top top\n")
+    (tmp_path / rtl.name).write_text(rtl.read_text())
+    done = subprocess.run([*deep_stack(tool_command("yosys")), "-q", "s.ys"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

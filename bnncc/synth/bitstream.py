@@ -19,6 +19,7 @@ from bnncc.boards.protocol import shell_parameters
 from bnncc.files import write_text
 from bnncc.synth.boards import BOARD_TOP, Board, board_top
 from bnncc.synth.yosys import run_tool
+from bnncc.synth.yowasp import deep_stack
 from bnncc.tools import tool_command
 from bnncc.hw.resources import Resources
 from bnncc.synth.resources import count_cells
@@ -88,7 +89,7 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
         f"tee -q -o {out}/stat.json stat -json",
     ]
     write_text(build / out / "synth.ys", "\n".join(script) + "\n")
-    step("yosys", [*tool_command("yosys"), "-q", "-l", f"{out}/yosys.log", f"{out}/synth.ys"], "yosys.out")
+    step("yosys", [*deep_stack(tool_command("yosys")), "-q", "-l", f"{out}/yosys.log", f"{out}/synth.ys"], "yosys.out")
     pnr = f"nextpnr-{family}"
     common = ["--json", f"{out}/netlist.json", "--freq", f"{board.clock_mhz:g}", "--report", f"{out}/pnr_report.json",
               "--timing-allow-fail", "-l", f"{out}/nextpnr.log", "-q"]

@@ -22,6 +22,7 @@ from bnncc.errors import ToolError
 from bnncc.hw.resources import Resources
 from bnncc.synth.resources import count_cells
 from bnncc.targets import Device
+from bnncc.synth.yowasp import deep_stack
 from bnncc.tools import tool_command
 
 __all__ = ["ToolError", "synthesize", "read_synthesis", "synth_command", "run_tool", "tail"]
@@ -107,7 +108,7 @@ def synthesize(directory: Path, sources: list[str], top: str, device: Device, wo
     ]
     (directory / work / "synth.ys").write_text("\n".join(script) + "\n")
     start = time.monotonic()
-    run_tool([*tool_command("yosys"), "-q", "-l", f"{work}/yosys.log", f"{work}/synth.ys"], directory,
+    run_tool([*deep_stack(tool_command("yosys")), "-q", "-l", f"{work}/yosys.log", f"{work}/synth.ys"], directory,
              directory / work / "yosys.out", "yosys")
     result = read_synthesis(directory / work, top, device.family)
     result.seconds = time.monotonic() - start
