@@ -189,14 +189,25 @@ def _integer_multiplier(graph: Graph, source: str, factor: int, join) -> str:
     return product
 
 
-def _scales_into_add(graph: Graph, join, notes) -> bool:
+def _scaled_operands(graph: Graph, join) -> list | None:
+    """(integer tensor, scale, its Mul) of every operand of ``join``; None when an operand
+    has none (recording why when the reason is known)."""
     operands = []
     for tensor in join.inputs:
         scaled = _scaled_operand(graph, tensor, join)
         if scaled is None:
             problem = _operand_problem(graph, tensor, join)
-            return _refuse(graph, join, problem) if problem else False
+            if problem:
+                _refuse(graph, join, problem)
+            return None
         operands.append(scaled)
+    return operands
+
+
+def _scales_into_add(graph: Graph, join, notes) -> bool:
+    operands = _scaled_operands(graph, join)
+    if operands is None:
+        return False
     (a, s_a, mul_a), (b, s_b, mul_b) = operands
     if mul_a is None and mul_b is None:
         return False  # already integers on one grid
@@ -229,13 +240,9 @@ def _scales_into_add(graph: Graph, join, notes) -> bool:
 
 
 def _scales_into_concat(graph: Graph, join, notes) -> bool:
-    operands = []
-    for tensor in join.inputs:
-        scaled = _scaled_operand(graph, tensor, join)
-        if scaled is None:
-            problem = _operand_problem(graph, tensor, join)
-            return _refuse(graph, join, problem) if problem else False
-        operands.append(scaled)
+    operands = _scaled_operands(graph, join)
+    if operands is None:
+        return False
     if all(mul is None for _, _, mul in operands):
         return False
     scales = np.concatenate([broadcast_to_tensor(scale, graph.tensors[t].shape).astype(np.float64)
