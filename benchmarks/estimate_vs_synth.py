@@ -45,6 +45,9 @@ CASES = {
     "sfc_w1a2": [10_000, 100_000, 500_000],
     "cnv_w1a1": [1_000, 3_000, 10_000],
     "cnv_w2a2": [1_000, 3_000, 10_000],
+    "resnet8_w4a4": [1_000, 3_000],
+    "resnet_w1a1": [10_000, 30_000],
+    "concat_w2a2": [10_000, 30_000],
 }
 LUT_BAR = 0.15
 #: FINN's own estimates for the same Brevitas exports at 100 MHz (LUT, BRAM18): at 10,000 FPS

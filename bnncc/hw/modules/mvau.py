@@ -297,8 +297,11 @@ def terms(p: dict, family: str) -> Terms:
             lut["sum"] = products * kw
     lut["accumulate"] = pe * aw
     if nt > 1:
+        # the fit of the few-threshold stages (up to FEW_THRESHOLDS) prices compare and count
+        # by the count's bits; every threshold beyond costs one more compare of the accumulator
         lut["compare"] = pe * nt * acc_bits
-        lut["count"] = pe * nt * p["OUT_BITS"]
+        lut["count"] = pe * min(nt, FEW_THRESHOLDS) * p["OUT_BITS"]
+        lut["compare_more"] = pe * max(0, nt - FEW_THRESHOLDS) * acc_bits
 
     # memories
     wrom = Memory(wword, wdepth, "rom", "block" if wdepth >= WROM_BLOCK_DEPTH else "auto")
@@ -335,16 +338,22 @@ def terms(p: dict, family: str) -> Terms:
     return Terms(lut=lut, ff=ff, bram=bram, dsp=dsp, lutram=lutram)
 
 
+#: Thresholds per channel of the stages the main calibration covers (up to 2-bit outputs).
+FEW_THRESHOLDS = 3
+
 COEFFICIENTS = {
     # the xilinx table was fitted before the negate_carry term existed: its fit put the cost
     # of the + 1 into negate and sum (both proportional to the products of a bipolar operand
-    # lane), so the term weighs 0 there until the table is refitted (--fit)
+    # lane), so the term weighs 0 there until the table is refitted (--fit). compare_more
+    # (thresholds beyond FEW_THRESHOLDS) is fitted alone, the other coefficients fixed, on the
+    # stages with more thresholds: ResNet-8's 4-bit layers
+    # (benchmarks/results/calibration_graphs_xilinx.json, 11 instances) and the ECP5 grid (2)
     "xilinx": {
-        "lut": {"accumulate": 0.134, "compare": 0, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "lut": {"accumulate": 0.134, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
-        "lut": {"accumulate": 0.349, "compare": 0.598, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "lut": {"accumulate": 0.349, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
         "ff": {"control": 1.359, "data": 0.894, "memory": 0},
     },
 }

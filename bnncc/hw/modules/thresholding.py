@@ -9,7 +9,12 @@ Resource terms: a ROM of CH/PE words of PE*N*THRESHOLD_BITS bits (less the param
 register (Yosys's choice of block RAM or logic; in logic about one LUT per 16 words per
 bit, and the registered word only beyond 8 words, where Yosys registers the address),
 PE*N signed comparisons of THRESHOLD_BITS bits and PE counts of N bits into OUT_BITS, an
-input skid register and the output register.
+input skid register and the output register. When every word is the same (one set of
+thresholds shared by all channels, e.g. a ``Trunc`` or a per-tensor quantizer), the
+thresholds are constants and Yosys reduces compare and count to one fixed function of the
+IN_BITS-bit input per output bit: at most a LUT6 per 64 input values
+(``table`` = PE * OUT_BITS * 2**max(0, IN_BITS - 6)), or the compare-and-count logic if
+that is smaller.
 """
 
 from __future__ import annotations
@@ -109,6 +114,10 @@ def terms(p: dict, family: str) -> Terms:
     ch, pe, nt, tb = p["CH"], p["PE"], p["N_THRESHOLDS"], p["THRESHOLD_BITS"]
     fold, in_w, out_w = ch // pe, pe * p["IN_BITS"], pe * p["OUT_BITS"]
     word = max(1, pe * nt * tb - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
+    table = pe * p["OUT_BITS"] * 2 ** max(0, p["IN_BITS"] - 6)
+    if p.get(THRESHOLD_CONSTANT_BITS, 0) >= pe * nt * tb and table < pe * nt * (tb + p["OUT_BITS"]):
+        return Terms(lut={"const": 1, "counter_bits": counter_bits(fold), "table": table, "data": in_w},
+                     ff={"control": counter_bits(fold) + 4, "data": 2 * in_w + out_w})
     rom = memory_cost(Memory(word, fold, "rom"), family)
     # a ROM in logic: ABC builds each output bit of these (sorted) thresholds from about
     # one LUT per 16 words (measured over 8 to 256 words), not from the 64 a LUT6 could hold
@@ -123,24 +132,31 @@ def terms(p: dict, family: str) -> Terms:
 
 
 COEFFICIENTS = {
+    # xilinx LUTs refitted with the instances of the graph examples (see mvau.py); shared
+    # thresholds there (``table``) cost no more than the stage's fixed logic
     "xilinx": {
-        "lut": {"compare": 0.136, "const": 10.817, "count": 0.43, "counter_bits": 0, "data": 1.499, "mux": 0, "rom": 0.988},
+        "lut": {"compare": 0.063, "const": 8.606, "count": 0.673, "counter_bits": 0, "data": 1.895, "mux": 0, "rom": 0.932,
+                "table": 0},
         "ff": {"control": 0.838, "data": 1.007, "memory": 0},
     },
     "ecp5": {
-        "lut": {"compare": 0.568, "const": 15.44, "count": 0.9, "counter_bits": 0, "data": 1.459, "mux": 0, "rom": 1.001},
+        "lut": {"compare": 0.568, "const": 15.44, "count": 0.9, "counter_bits": 0, "data": 1.459, "mux": 0, "rom": 1.001,
+                "table": 1.0},
         "ff": {"control": 0.922, "data": 0.997, "memory": 0},
     },
 }
 
 
 # -- calibration grid -----------------------------------------------------------------------
-def grid_point(name: str, ch: int, pe: int, in_bits: int, in_signed: int, n_thresholds: int) -> dict:
-    """A thresholding stage with random sorted thresholds over the input range."""
+def grid_point(name: str, ch: int, pe: int, in_bits: int, in_signed: int, n_thresholds: int,
+               shared: bool = False) -> dict:
+    """A thresholding stage with random sorted thresholds over the input range (one set for
+    every channel with ``shared``)."""
     rng = calibration.rng(name)
     low, high = (-(1 << (in_bits - 1)), (1 << (in_bits - 1)) - 1) if in_signed else (0, (1 << in_bits) - 1)
     bits = in_bits + 1 if in_signed else in_bits + 2
-    T = np.sort(rng.integers(low, high + 2, size=(ch, n_thresholds)), axis=1)
+    T = np.sort(rng.integers(low, high + 2, size=(1 if shared else ch, n_thresholds)), axis=1)
+    T = np.broadcast_to(T, (ch, n_thresholds))
     out_bits = max(1, int(n_thresholds).bit_length())
     params = {"CH": ch, "PE": pe, "IN_BITS": in_bits, "IN_SIGNED": in_signed, "N_THRESHOLDS": n_thresholds,
               "THRESHOLD_BITS": bits, "OUT_BITS": out_bits, "OUT_BIAS": 0, "THRESHOLD_FILE": "thresholds.mem"}
@@ -156,7 +172,10 @@ def calibration_grid(quick: bool) -> list[dict]:
                 (64, 1, 8, 1, 1), (64, 8, 8, 1, 3), (128, 16, 4, 0, 15), (256, 4, 16, 1, 3), (32, 32, 6, 1, 7),
                 (512, 2, 12, 1, 1), (10, 10, 16, 1, 3), (64, 64, 8, 1, 1), (64, 4, 8, 1, 1), (256, 16, 8, 1, 3),
                 (64, 2, 16, 1, 3), (128, 8, 4, 1, 15), (16, 1, 8, 0, 3), (32, 8, 12, 1, 7), (1024, 8, 8, 1, 1),
-                (96, 3, 10, 1, 3)]]
+                (96, 3, 10, 1, 3)]] + \
+        [grid_point(f"thr_shared_{ch}c_pe{pe}_in{in_bits}_t{nt}", ch, pe, in_bits, in_signed, nt, shared=True)
+         for ch, pe, in_bits, in_signed, nt in [(32, 1, 10, 0, 255), (16, 2, 8, 1, 63), (8, 1, 6, 0, 15),
+                                                (64, 4, 9, 1, 31)]]
 
 
 SPEC = ModuleSpec(
