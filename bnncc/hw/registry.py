@@ -90,8 +90,9 @@ class ModuleSpec:
     work: Callable | None = None
 
 
-#: Where the Verilog of every module lives.
-RTL_LIB = Path(__file__).resolve().parents[2] / "rtl_lib"
+#: The hand-written modules: ``bnncc/rtl_lib`` (in a checkout a link to the top-level
+#: ``rtl_lib/``, in an installed package a copy of it).
+RTL_LIB = Path(__file__).resolve().parents[1] / "rtl_lib"
 #: Families that have their own coefficient tables (iCE40 takes ECP5's).
 FAMILIES = ("xilinx", "ecp5")
 COUPLINGS = ("", "consumer", "producer")

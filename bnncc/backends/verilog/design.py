@@ -22,6 +22,7 @@ from bnncc.backends.verilog.graph_fifo_sizing import derive_depths
 from bnncc.hw.rules import check_parameters
 from bnncc.backends.verilog.top import TOP_MODULE, emit_top
 from bnncc.hw.graph import HwGraph, Instance, stage_graph, with_links
+from bnncc.hw.registry import RTL_LIB
 from bnncc.hw.stage import StageRTL, Stream
 from bnncc.errors import UnsupportedModelError
 from bnncc.files import write_text
@@ -32,9 +33,8 @@ MEM_DIR = "mem"
 
 
 def rtl_lib_dir() -> Path:
-    """The directory of the hand-written modules: ``bnncc/rtl_lib`` (in a checkout a link to
-    the top-level ``rtl_lib/``, in an installed package a copy of it)."""
-    return Path(__file__).resolve().parents[2] / "rtl_lib"
+    """The directory of the hand-written modules (:data:`bnncc.hw.registry.RTL_LIB`)."""
+    return RTL_LIB
 
 
 @dataclass
