@@ -13,6 +13,7 @@ import onnx
 from bnncc.datatype import DataType
 from bnncc.frontend.context import NodeContext
 from bnncc.ir import ops
+from bnncc.ir.ops import activation
 from bnncc.ir.ops.pool import AveragePool
 
 
@@ -77,8 +78,62 @@ def _window_fields(ctx: NodeContext, kernel) -> dict:
     return {"kernel_shape": kernel, "strides": strides, "pads": pads, "dilations": dilations}
 
 
+def _window_fields_1d(ctx: NodeContext, kernel) -> dict:
+    """The 2-D window fields of a 1-D window op on an (N, C, L) input, seen as (N, C, 1, L):
+    kernel (1, K), strides (1, s), dilations (1, d), pads (0, b, 0, e)."""
+    kernel = _ints(kernel)
+    strides = _ints(ctx.attr("strides", [1]))
+    dilations = _ints(ctx.attr("dilations", [1]))
+    for name, values in (("kernel_shape", kernel), ("strides", strides), ("dilations", dilations)):
+        if len(values) != 1 or min(values) < 1:
+            ctx.fail(f"{name} {list(values)}: expected one positive integer for a 1-D window")
+    auto_pad = ctx.attr("auto_pad", "NOTSET")
+    if auto_pad in ("NOTSET", ""):
+        pads = _ints(ctx.attr("pads", [0, 0]))
+        if len(pads) != 2:
+            ctx.fail(f"expected 2 pads for a 1-D window, got {list(pads)}")
+        pads = (0, pads[0], 0, pads[1])
+    else:
+        pads = _auto_pads(ctx, (1,) + tuple(ctx.info(0).shape[2:]), (1,) + kernel, (1,) + strides, (1,) + dilations)
+    if min(pads) < 0:
+        ctx.fail(f"negative pads {[pads[1], pads[3]]} are not supported")
+    return {"kernel_shape": (1,) + kernel, "strides": (1,) + strides, "pads": tuple(pads), "dilations": (1,) + dilations}
+
+
+def _as_2d(ctx: NodeContext, build_2d) -> list:
+    """A 1-D window op on an (N, C, L) input as the 2-D op with H = 1: Unsqueeze the input to
+    (N, C, 1, L), apply ``build_2d(input, output)``, Squeeze the result back to (N, C', L')."""
+    if len(ctx.info(0).shape) != 3:
+        ctx.fail(f"input has shape {ctx.info(0).shape}; expected a 3-D (N, C, L) tensor for a 1-D window")
+    wide_in, wide_out = ctx.fresh("in_2d"), ctx.fresh("out_2d")
+    return [
+        ops.Unsqueeze(name=ctx.fresh("unsqueeze"), inputs=[ctx.inputs[0]], outputs=[wide_in], axes=(2,)),
+        *build_2d(wide_in, wide_out),
+        ops.Squeeze(name=ctx.fresh("squeeze"), inputs=[wide_out], outputs=ctx.outputs[:1], axes=(2,)),
+    ]
+
+
+def build_conv_1d(ctx: NodeContext):
+    """ONNX Conv with a 3-D weight (M, C/g, K) on (N, C, L): the 2-D convolution with kernel
+    (1, K) of the input seen as (N, C, 1, L), the weight as (M, C/g, 1, K)."""
+    weight = ctx.info(1)
+    kernel = _ints(ctx.attr("kernel_shape", weight.shape[2:]))
+    if tuple(kernel) != tuple(weight.shape[2:]):
+        ctx.fail(f"kernel_shape {list(kernel)} does not match the weight's spatial shape {list(weight.shape[2:])}")
+    fields = _window_fields_1d(ctx, kernel)
+    weight_2d = ctx.fresh("weight_2d")
+    unsqueeze_weight = ops.Unsqueeze(name=ctx.fresh("unsqueeze_weight"), inputs=[ctx.inputs[1]], outputs=[weight_2d], axes=(2,))
+    rest = [t for t in ctx.inputs[2:] if t]
+    group = int(ctx.attr("group", 1))
+    return [unsqueeze_weight] + _as_2d(ctx, lambda x, y: [
+        ops.Conv(name=ctx.name, inputs=[x, weight_2d] + rest, outputs=[y], group=group, **fields)
+    ])
+
+
 def build_conv(ctx: NodeContext):
     weight = ctx.info(1)
+    if len(weight.shape) == 3:
+        return build_conv_1d(ctx)
     if len(weight.shape) != 4:
         ctx.fail(f"only 2-D convolutions are supported (weight shape {weight.shape})")
     kernel = _ints(ctx.attr("kernel_shape", weight.shape[2:]))
@@ -92,8 +147,13 @@ def build_conv(ctx: NodeContext):
 def build_maxpool(ctx: NodeContext):
     if len(ctx.outputs) > 1 and ctx.outputs[1]:
         ctx.fail("the indices output of MaxPool is not supported")
-    fields = _window_fields(ctx, ctx.attr("kernel_shape", []))
     ceil_mode = bool(ctx.attr("ceil_mode", 0))
+    if len(_ints(ctx.attr("kernel_shape", []))) == 1:  # 1-D: the 2-D pool with H = 1
+        fields = _window_fields_1d(ctx, ctx.attr("kernel_shape", []))
+        return _as_2d(ctx, lambda x, y: [
+            ops.MaxPool(name=ctx.name, inputs=[x], outputs=[y], ceil_mode=ceil_mode, **fields)
+        ])
+    fields = _window_fields(ctx, ctx.attr("kernel_shape", []))
     return [ops.MaxPool(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], ceil_mode=ceil_mode, **fields)]
 
 
@@ -387,6 +447,25 @@ def build_softmax(ctx: NodeContext):
     return [ops.Softmax(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], axis=axis)]
 
 
+def _activation(op_class, **defaults):
+    """Builder of an element-wise activation with float attributes ``defaults`` (ONNX names
+    and defaults)."""
+
+    def build(ctx: NodeContext):
+        fields = {key: float(ctx.attr(key, value)) for key, value in defaults.items()}
+        return [op_class(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], **fields)]
+
+    return build
+
+
+def build_prelu(ctx: NodeContext):
+    """ONNX PRelu with a constant slope (per tensor or broadcast per channel)."""
+    slope = np.asarray(ctx.const(1, "slope"), dtype=np.float64)
+    if not np.all(np.isfinite(slope)):
+        ctx.fail("slope holds NaN or infinite values")
+    return [activation.PRelu(name=ctx.name, inputs=ctx.inputs[:2], outputs=ctx.outputs[:1])]
+
+
 def build_dropout(ctx: NodeContext):
     if len(ctx.outputs) > 1 and ctx.outputs[1]:
         ctx.fail("the mask output of Dropout is not supported")
@@ -441,28 +520,39 @@ STANDARD_BUILDERS = {
     "Clip": build_clip,
     "Concat": build_concat,
     "Conv": build_conv,
+    "Cos": _activation(activation.Cos),
     "Div": build_div,
     "Dropout": build_dropout,
+    "Elu": _activation(activation.Elu, alpha=1.0),
     "Flatten": build_flatten,
     "Gather": build_gather,
     "Gemm": build_gemm,
     "GlobalAveragePool": build_global_average_pool,
+    "HardSigmoid": _activation(activation.HardSigmoid, alpha=0.2, beta=0.5),
+    "HardSwish": _activation(activation.HardSwish),
     "Identity": _simple(ops.Identity),
+    "LeakyRelu": _activation(activation.LeakyRelu, alpha=0.01),
     "MatMul": _simple(ops.MatMul),
     "MaxPool": build_maxpool,
     "Mul": _simple(ops.Mul),
     "Neg": _simple(ops.Neg),
     "Pad": build_pad,
     "Pow": _simple(ops.Pow),
+    "PRelu": build_prelu,
     "Relu": _simple(ops.Relu),
     "ReduceMean": build_reduce_mean,
     "Reshape": build_reshape,
+    "Selu": _activation(activation.Selu, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875),
     "Shape": build_shape,
+    "Sigmoid": _activation(activation.Sigmoid),
     "Sign": _simple(ops.Sign),
+    "Sin": _activation(activation.Sin),
     "Slice": build_slice,
     "Softmax": build_softmax,
+    "Softplus": _activation(activation.Softplus),
     "Squeeze": build_squeeze,
     "Sub": _simple(ops.Sub),
+    "Tanh": _activation(activation.Tanh),
     "TopK": build_topk,
     "Transpose": build_transpose,
     "Unsqueeze": build_unsqueeze,

@@ -35,6 +35,16 @@ An affine op that cannot move past the layer reading it (a grouped convolution, 
 computed at run time, a per-feature scale in front of a product) has the reason recorded
 (:mod:`bnncc.passes.refusals`), naming the node that blocks it.
 
+A 1-D window op runs as the 2-D op with H = 1 between ``Unsqueeze(axis 2)`` and
+``Squeeze(axis 2)`` (:mod:`bnncc.frontend.standard_ops`). Such a ``Squeeze`` followed, through
+single-reader element-wise operations with constant operands (scales, biases, activations,
+quantizers), by an ``Unsqueeze`` of axis 2 or a ``Flatten`` from axis 1 goes away:
+``Unsqueeze(f(Squeeze(x))) = f'(x)`` and ``Flatten(f(Squeeze(x))) = Flatten(f'(x))``, where
+``f'`` is ``f`` with every constant of rank >= 1 given the size-1 axis 2 too (a constant
+aligned to the right of (N, C, L) is aligned to the right of (N, C, 1, L) by inserting the axis
+before its last one). The rewritten tensors are recorded as aliases (reshapes) of the
+originals for verification.
+
 A ``Relu`` sinks below the max-pooling and shape operations that read it, so that it ends
 next to the quantizer whose thresholds absorb it: ``maxpool(relu(x)) = relu(maxpool(x))``
 (``max(max_i x_i, 0) = max_i max(x_i, 0)``; the padding of a max-pool never wins either
@@ -46,12 +56,13 @@ from __future__ import annotations
 import numpy as np
 
 from bnncc.ir import ops
-from bnncc.ir.build import add_inferred
+from bnncc.ir.build import add_inferred, new_constant
+from bnncc.ir.ops.activation import Activation
 from bnncc.ir.graph import Graph
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 from bnncc.passes.join_moves import into_join, split_fork, subtraction_as_addition
-from bnncc.passes.lower_conv import group_reason
+from bnncc.passes.lower_conv import block_diagonal, group_reason
 from bnncc.passes.ratio_weights import past_layer
 from bnncc.passes.patterns import (
     broadcast_to_tensor,
@@ -74,8 +85,93 @@ class Streamline(Pass):
     def apply(self, graph: Graph, notes: list[str]) -> None:
         subtraction_as_addition(graph, notes)
         canonicalize(graph, notes)
-        while move_one(graph, notes) or sink_relu(graph, notes):
+        while fold_squeeze(graph, notes) or move_one(graph, notes) or sink_relu(graph, notes):
             pass
+
+
+#: Element-wise operations (output shaped as input 0, every other input constant) that a
+#: folded Squeeze/Unsqueeze pair carries over to the 4-D tensor.
+ELEMENTWISE = (
+    ops.Mul, ops.Add, ops.Sub, ops.Div, ops.Relu, ops.Clip, ops.Neg, ops.Sign, ops.Quant, ops.BipolarQuant,
+    ops.Dequantize, ops.QuantizeLinear, ops.Trunc, Activation,
+)
+
+
+def _squeeze_region(graph: Graph, squeeze) -> tuple[list, object] | None:
+    """The element-wise ops from ``squeeze`` (axis 2 of a rank-4 tensor) to an Unsqueeze of
+    axis 2 or a Flatten from axis 1 reading their last output, and that reader; None if the
+    chain ends elsewhere (a fork, a graph output, another operation)."""
+    rank = len(graph.tensors[squeeze.inputs[0]].shape)
+    if rank != 4 or tuple(a % rank for a in squeeze.axes) != (2,):
+        return None
+    region, tensor = [], squeeze.outputs[0]
+    while True:
+        if tensor in graph.outputs:
+            return None
+        reader = sole_consumer(graph, tensor)
+        if reader is None or reader.inputs[0] != tensor:
+            return None
+        if isinstance(reader, ops.Unsqueeze) and tuple(a % 4 for a in reader.axes) == (2,):
+            return (region, reader) if reader.outputs[0] not in graph.outputs else None
+        if isinstance(reader, ops.Flatten) and reader.axis == 1:
+            return region, reader
+        if not isinstance(reader, ELEMENTWISE) or len(reader.outputs) != 1:
+            return None
+        if any(t and graph.constant(t) is None for t in reader.inputs[1:]):
+            return None
+        if graph.tensors[reader.outputs[0]].shape != graph.tensors[tensor].shape:
+            return None
+        region.append(reader)
+        tensor = reader.outputs[0]
+
+
+def _with_axis_2(value: np.ndarray) -> np.ndarray:
+    """A constant broadcast against (N, C, L) reshaped to broadcast the same way against
+    (N, C, 1, L)."""
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return value
+    return np.expand_dims(value, value.ndim - 1)
+
+
+def fold_squeeze(graph: Graph, notes: list[str]) -> bool:
+    """Remove the first Squeeze(axis 2) whose element-wise region ends at an Unsqueeze(axis 2)
+    or a Flatten (see the module docstring); True if one went."""
+    for squeeze in graph.ops():
+        if not isinstance(squeeze, ops.Squeeze):
+            continue
+        found = _squeeze_region(graph, squeeze)
+        if found is None:
+            continue
+        region, end = found
+        graph.remove_op(squeeze.name)
+        current = squeeze.inputs[0]
+        aliases = graph.metadata.setdefault("aliases", {})
+        for op in region:
+            graph.remove_op(op.name)
+            constants = []
+            for t in op.inputs[1:]:
+                value = graph.constant(t) if t else None
+                if value is None or value.ndim == 0:
+                    constants.append(t)
+                else:
+                    constants.append(new_constant(graph, f"{t}_2d", _with_axis_2(value), graph.tensors[t].dtype))
+            target = graph.fresh_name(f"{op.outputs[0]}_2d")
+            add_inferred(graph, op.clone(inputs=[current] + constants, outputs=[target]))
+            aliases[target] = {"tensor": op.outputs[0], "shape": list(graph.tensors[target].shape[1:])}
+            current = target
+        graph.remove_op(end.name)
+        if isinstance(end, ops.Unsqueeze):
+            graph.rewire(end.outputs[0], current)
+        else:
+            add_inferred(graph, end.clone(inputs=[current]))
+        graph.prune()
+        notes.append(
+            f"node '{squeeze.name}': Squeeze of axis 2 folded with '{end.name}' ({end.op_type}); "
+            f"{len(region)} element-wise op(s) between them now on the 4-D tensor"
+        )
+        return True
+    return False
 
 
 def sink_relu(graph: Graph, notes: list[str]) -> bool:
@@ -198,7 +294,7 @@ def _stuck_reason(graph: Graph, op, value, reader):
     ``reader`` (so it will sit between hardware stages), else None."""
     if not isinstance(reader, (ops.Conv, ops.MatMul)) or reader.inputs[0] != op.outputs[0]:
         return None
-    if isinstance(reader, ops.Conv) and reader.group != 1:
+    if isinstance(reader, ops.Conv) and group_reason(graph, reader):
         return group_reason(graph, reader), reader
     if graph.constant(reader.inputs[1]) is None:
         return "its weights are computed at run time, so the scales in front of it cannot move into integers", reader
@@ -266,11 +362,13 @@ def _past_matmul(graph, op, source, value, reader, notes) -> bool:
 
 
 def _past_conv(graph, op, source, value, reader, notes) -> bool:
-    if not isinstance(reader, ops.Conv) or reader.inputs[0] != op.outputs[0] or reader.group != 1 or len(reader.inputs) > 2:
+    if not isinstance(reader, ops.Conv) or reader.inputs[0] != op.outputs[0] or len(reader.inputs) > 2:
         return False
     weight = graph.constant(reader.inputs[1])
-    if weight is None:
+    if weight is None or group_reason(graph, reader):
         return False
+    if reader.group != 1:  # a grouped kernel as its dense, block-diagonal equivalent
+        weight = block_diagonal(weight, reader.group)
     pad = np.asarray(reader.pad_value, dtype=np.float64)
     if isinstance(op, ops.Mul):
         scalar = compress(value)

@@ -98,7 +98,10 @@ def _step(op, graph: Graph) -> int:
 
 
 def _alias_view(array: np.ndarray, entry: Mapping) -> np.ndarray:
-    """``array`` as the alias ``entry`` rearranges it (a permutation or a gather of the last axis)."""
+    """``array`` as the alias ``entry`` rearranges it (a permutation, a gather of the last axis,
+    or a reshape of the axes after the batch)."""
+    if "shape" in entry:
+        return array.reshape(array.shape[:1] + tuple(entry["shape"]))
     if "perm" in entry:
         return np.transpose(array, entry["perm"])
     return np.take(array, entry["order"], axis=-1)
