@@ -18,9 +18,9 @@ from tiny_models import quant_node, quant_params
 
 
 def radioml_model(length=32, channels=(6, 6), kernel=3, pads=(1, 1), stride=1, dilation=1, pool=(2, 2),
-                  pool_pads=(0, 0), bits=2, classes=5, seed=0):
-    """x (N, 2, L) -> Quant(4b) -> [Conv1d(K) -> Relu -> Quant(bits) -> MaxPool1d] per layer
-    -> Flatten -> MatMul -> y. The first layer has the given pads/stride/dilation; the pool
+                  pool_pads=(0, 0), bits=2, classes=5, seed=0, activation="Relu"):
+    """x (N, 2, L) -> Quant(4b) -> [Conv1d(K) -> scale -> activation -> Quant(bits) -> MaxPool1d] per layer
+    -> Flatten -> MatMul -> y (a signed quantizer after an activation other than Relu). The first layer has the given pads/stride/dilation; the pool
     (kernel, stride) and its pads follow every layer."""
     rng = np.random.default_rng(seed)
     inits = quant_params("qin", 0.125, 4)
@@ -38,8 +38,9 @@ def radioml_model(length=32, channels=(6, 6), kernel=3, pads=(1, 1), stride=1, d
             helper.make_node("Conv", [current, f"w{index}q"], [f"c{index}"], name=f"conv{index}", kernel_shape=[kernel],
                              pads=list(p), strides=[s], dilations=[d]),
             helper.make_node("Mul", [f"c{index}", f"sc{index}"], [f"m{index}"], name=f"scale{index}"),
-            helper.make_node("Relu", [f"m{index}"], [f"r{index}"], name=f"relu{index}"),
-            quant_node(f"qa{index}", f"r{index}", f"a{index}", bits, signed=0),
+            helper.make_node(activation, [f"m{index}"], [f"r{index}"], name=f"act{index}",
+                             **({"alpha": 0.125} if activation == "LeakyRelu" else {})),
+            quant_node(f"qa{index}", f"r{index}", f"a{index}", bits, signed=int(activation != "Relu")),
             helper.make_node("MaxPool", [f"a{index}"], [f"p{index}"], name=f"pool{index}", kernel_shape=[pool[0]],
                              strides=[pool[1]], pads=list(pool_pads)),
         ]
@@ -80,6 +81,8 @@ CASES = {
     "pool-3-stride-2": {"pool": (3, 2)},
     "pool-padded": {"pool": (2, 2), "pool_pads": (1, 1), "length": 30},
     "4-bit": {"bits": 4},
+    "leakyrelu-signed": {"bits": 4, "activation": "LeakyRelu"},
+    "tanh-signed": {"bits": 3, "activation": "Tanh"},
 }
 
 

@@ -33,6 +33,17 @@ threshold becomes ``theta_L`` where it is positive and ``-inf`` (the least ``t``
 reached) elsewhere -- which is what the search finds, through any scales, offsets (bias)
 and BatchNorm before or after the Relu, in any order and of any sign.
 
+Any other activation ``g`` that is monotone in each channel joins the chain the same way
+(:data:`MONOTONE_ACTIVATIONS`: LeakyRelu and PRelu with non-negative slopes, HardSigmoid,
+Sigmoid, Tanh, Elu with ``alpha >= 0``, Selu, Softplus; HardTanh and Relu6 are ``Clip``):
+``Q(g(v))`` is monotone in ``v``, so the search above finds ``T_L``, the least integer ``t``
+with ``Q(g(f(t))) >= L``, by evaluating ``g`` exactly as its executor does (float32, the way
+onnxruntime computes it), and the result is exact on every integer ``t`` of the range. A
+decreasing ``g`` (HardSigmoid with ``alpha < 0``, Selu with ``gamma < 0``) gives a decreasing
+channel, handled as a negative scale is. An activation that is not monotone for its
+parameters (a negative LeakyRelu/PRelu slope, Elu with ``alpha < 0``, Sin, Cos, HardSwish)
+stops the chain, and the reason is recorded naming it.
+
 Integer ``Relu``/``Clip`` steps *after* the quantizer (``relu(code)`` of a signed code, a
 QCDQ narrowing Clip) join it as well: ``g(Q(f(t)))`` for a non-decreasing integer map ``g``
 is still a monotone integer-valued map of ``t`` with values in the output type, so the
@@ -66,9 +77,10 @@ from bnncc.ir.graph import Graph
 from bnncc.ir.op import Quantizer
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
+from bnncc.ir.ops.activation import MONOTONE_ACTIVATIONS, Activation
 from bnncc.passes.patterns import per_channel, sole_consumer
 
-CHAIN_OPS = (ops.Mul, ops.Add, ops.Relu, ops.Clip)
+CHAIN_OPS = (ops.Mul, ops.Add, ops.Relu, ops.Clip) + MONOTONE_ACTIVATIONS
 #: Integer steps after a quantizer that join its MultiThreshold (non-decreasing maps).
 TAIL_OPS = (ops.Relu, ops.Clip)
 #: Most code levels a MultiThreshold is built for (16-bit codes: 65,535 thresholds per
@@ -108,6 +120,7 @@ def _chains(graph: Graph, quantizer) -> list[tuple[str, list]]:
         if isinstance(producer, ops.MaxPool) and not pooled and graph.tensors[producer.inputs[0]].batched:
             pooled = True
         elif not _chain_step(graph, producer):
+            _record_non_monotone(graph, producer, quantizer)
             break
         chain.append(producer)
         tensor = producer.inputs[0]
@@ -115,14 +128,44 @@ def _chains(graph: Graph, quantizer) -> list[tuple[str, list]]:
 
 
 def _chain_step(graph: Graph, op) -> bool:
-    """True if ``op`` is a chain op on a batched input with per-channel constants."""
+    """True if ``op`` is a chain op on a batched input with per-channel constants (an
+    activation: one that is monotone in every channel for its parameters)."""
     if not isinstance(op, CHAIN_OPS):
         return False
     constants = [graph.constant(t) for t in op.inputs[1:]]
     if any(c is None for c in constants) or op.inputs[0] in op.inputs[1:]:
         return False
     rank = len(graph.tensors[op.inputs[0]].shape)
-    return rank >= 2 and all(per_channel(c, rank, 1) is not None for c in constants)
+    if rank < 2 or any(per_channel(c, rank, 1) is None for c in constants):
+        return False
+    return not isinstance(op, Activation) or op.monotone(*constants) is None
+
+
+def _record_non_monotone(graph: Graph, op, quantizer) -> None:
+    """Record why an activation that is not monotone (for its parameters) stops the chain of
+    ``quantizer``: thresholds describe monotone maps only."""
+    if not isinstance(op, Activation):
+        return
+    constants = [graph.constant(t) for t in op.inputs[1:]]
+    if any(c is None for c in constants):
+        reason = "its parameters are computed at run time, so it cannot become thresholds"
+    else:
+        rank = len(graph.tensors[op.inputs[0]].shape)
+        if rank < 2 or any(per_channel(c, rank, 1) is None for c in constants):
+            reason = "its parameters vary within a channel, so it cannot become per-channel thresholds"
+        else:
+            why = op.monotone(*constants)
+            if why is None:
+                return
+            reason = (f"{why}; only a monotone activation before a quantizer becomes thresholds "
+                      f"(quantizer '{quantizer.name}')")
+    refusals.record(graph, op, reason, AbsorbThresholds.name)
+    refusals.record(graph, quantizer, reason, AbsorbThresholds.name, cause=op)
+    producer = graph.producer(op.inputs[0])
+    while isinstance(producer, CHAIN_OPS) and sole_consumer(graph, producer.outputs[0]) is not None:
+        # the scales and offsets streamlined down to the activation are stuck there too
+        refusals.record(graph, producer, reason, AbsorbThresholds.name, cause=op)
+        producer = graph.producer(producer.inputs[0])
 
 
 def _levels(dtype: DataType) -> np.ndarray:
