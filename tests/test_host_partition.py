@@ -257,17 +257,17 @@ def test_unknown_integer_op_between_stages():
     assert partition_error(_two_layer(clip)) == "node 'Clip_2' (Clip): Clip between hardware stages has no hardware implementation"
 
 
-def test_group_conv_between_stages():
+def test_depthwise_conv_with_a_channel_multiplier_between_stages():
     b = Builder()
     x = b.input("x", (1, 4, 5, 5), DataType.uint(4))
     h = b.threshold(x, DataType.uint(2), 0, 15, name="quant_in", rows=1)
-    w = b.const("w", random_values(DataType.int(2), (4, 2, 3, 3)), DataType.int(2))
-    c = b.op(ops.Conv, [h, w], name="Conv_3", kernel_shape=(3, 3), group=2)
+    w = b.const("w", random_values(DataType.int(2), (8, 1, 3, 3)), DataType.int(2))
+    c = b.op(ops.Conv, [h, w], name="Conv_3", kernel_shape=(3, 3), group=4)
     y = b.threshold(c, DataType.uint(2), -10, 10, name="act", rows=1)
     message = partition_error(b.output(y))
     assert message == (
-        "node 'Conv_3' (Conv): grouped/depthwise convolution (group=2 of 4 channels) is not supported yet; "
-        "only group=1 convolutions become hardware stages"
+        "node 'Conv_3' (Conv): depthwise convolution with channel multiplier 2 (group=4, 4 input and 8 output "
+        "channels) is not supported; only multiplier 1 (as many outputs as inputs) is"
     )
 
 

@@ -152,9 +152,9 @@ def test_bias_becomes_channels_last_add():
     assert_same_behaviour(graph, result.graph)
 
 
-def test_group_real_and_runtime_weight_convs_left_alone():
+def test_channel_multiplier_real_and_runtime_weight_convs_left_alone():
     graph = ir_graph((1, 4, 6, 6), BIPOLAR)
-    grouped = add_conv(graph, "grouped", "x", 4, group=2)
+    grouped = add_conv(graph, "grouped", "x", 8, group=4)  # depthwise, two outputs per channel
     graph.set_tensor("f", (1, 4, 6, 6), FLOAT32)
     graph.inputs.append("f")
     real = add_op(graph, ops.Conv, "real", ["f", new_constant(graph, "rw", RNG.normal(size=(2, 4, 3, 3)), FLOAT32)], kernel_shape=(3, 3))
@@ -331,7 +331,7 @@ def test_declined_convs_and_pads_record_their_reason():
     from bnncc.passes import refusals
 
     graph = ir_graph((1, 4, 6, 6), BIPOLAR)
-    grouped = add_conv(graph, "grouped", "x", 4, group=2)
+    grouped = add_conv(graph, "grouped", "x", 8, group=4)  # depthwise, two outputs per channel
     graph.set_tensor("f", (1, 4, 6, 6), FLOAT32)
     graph.inputs.append("f")
     real = add_op(graph, ops.Conv, "real", ["f", new_constant(graph, "rw", RNG.normal(size=(2, 4, 3, 3)), FLOAT32)], kernel_shape=(3, 3))
@@ -339,7 +339,7 @@ def test_declined_convs_and_pads_record_their_reason():
     graph.outputs += [grouped, real, runtime]
     messages = {e["node"]: e["message"] for e in refusals.reasons(LowerConv().run(graph).graph)}
     assert messages["grouped"].startswith(
-        "node 'grouped' (Conv): grouped/depthwise convolution (group=2 of 4 channels) is not supported yet")
+        "node 'grouped' (Conv): depthwise convolution with channel multiplier 2 (group=4, 4 input and 8 output channels)")
     assert messages["real"] == "node 'real' (Conv): its weights are real (FLOAT32), not quantized to integers"
     assert messages["runtime"].startswith("node 'runtime' (Conv): its weights are computed at run time")
 

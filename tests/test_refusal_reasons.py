@@ -60,35 +60,42 @@ def _error(model, tmp_path) -> str:
     return str(caught.value)
 
 
-DEPTHWISE = "node 'dw' (Conv): grouped/depthwise convolution (group=8 of 8 channels) is not supported yet"
+MULTIPLIER = ("node 'dw' (Conv): depthwise convolution with channel multiplier 2 (group=8, 8 input and 16 output "
+              "channels) is not supported")
 
 
-def test_depthwise_between_stages(tmp_path):
-    """A depthwise-separable block: the scale in front of the depthwise conv cannot move;
-    before, the error named that Mul ("real values between hardware stages")."""
-    message = _error(_conv_chain([("dw", 8, 3, 8), ("pw", 1, 1, 4)]), tmp_path)
-    assert message.startswith(DEPTHWISE), message
+def test_depthwise_with_a_channel_multiplier_between_stages(tmp_path):
+    """A depthwise convolution with two outputs per channel, then a pointwise one: the scale
+    in front of it cannot move, and the error names the convolution, not that Mul ("real
+    values between hardware stages")."""
+    message = _error(_conv_chain([("dw", 8, 3, 16), ("pw", 1, 1, 4)]), tmp_path)
+    assert message.startswith(MULTIPLIER), message
 
 
-def test_depthwise_last_layer(tmp_path):
-    message = _error(_conv_chain([("dw", 8, 3, 8)]), tmp_path)
-    assert message.startswith(DEPTHWISE), message
+def test_depthwise_with_a_channel_multiplier_last_layer(tmp_path):
+    message = _error(_conv_chain([("dw", 8, 3, 16)]), tmp_path)
+    assert message.startswith(MULTIPLIER), message
 
 
-def test_grouped_conv_between_stages(tmp_path):
-    message = _error(_conv_chain([("grouped", 2, 3, 8), ("pw", 1, 1, 4)]), tmp_path)
-    assert message.startswith(
-        "node 'grouped' (Conv): grouped/depthwise convolution (group=2 of 8 channels) is not supported yet"
-    ), message
-
-
-def test_depthwise_message_on_the_command_line(tmp_path):
+@pytest.mark.parametrize("layers", [[("dw", 8, 3, 8), ("pw", 1, 1, 4)], [("grouped", 2, 3, 8), ("pw", 1, 1, 4)]],
+                         ids=["depthwise", "group2"])
+def test_depthwise_and_grouped_convolutions_are_no_longer_refused(layers, tmp_path):
+    """Multiplier 1 (group = C = M) and 1 < group < C become hardware stages: no refusal."""
     path = tmp_path / "model.onnx"
-    onnx.save(_conv_chain([("dw", 8, 3, 8), ("pw", 1, 1, 4)]), path)
+    onnx.save(_conv_chain(layers), path)
+    final = run_pipeline(load_graph(path))[-1].graph
+    assert not [op for op in final.ops() if isinstance(op, ops.Conv)]
+    assert not [r for r in refusals.reasons(final) if "group" in r["message"] or "depthwise" in r["message"]]
+    assert any(type(op).__name__ in ("VVAU", "MVAU") and op.name == layers[0][0] for op in final.ops())
+
+
+def test_depthwise_multiplier_message_on_the_command_line(tmp_path):
+    path = tmp_path / "model.onnx"
+    onnx.save(_conv_chain([("dw", 8, 3, 16), ("pw", 1, 1, 4)]), path)
     run = subprocess.run([sys.executable, "-m", "bnncc", "compile", str(path), "-o", str(tmp_path / "build")],
                          capture_output=True, text=True)
     assert run.returncode == 1
-    assert DEPTHWISE in run.stderr and "unabsorbed" not in run.stderr and "Traceback" not in run.stderr
+    assert MULTIPLIER in run.stderr and "unabsorbed" not in run.stderr and "Traceback" not in run.stderr
 
 
 def test_per_feature_scale_before_a_layer(tmp_path):
@@ -141,10 +148,10 @@ def test_negative_scale_after_a_max_pool(tmp_path):
 
 
 def test_reasons_recorded_per_node_by_each_pass(tmp_path):
-    """tidy and lower_conv record the depthwise conv, streamline the scale it blocks; the
-    error reports the earliest of them."""
+    """tidy and lower_conv record the depthwise conv with a channel multiplier, streamline
+    the scale it blocks; the error reports the earliest of them."""
     path = tmp_path / "model.onnx"
-    onnx.save(_conv_chain([("dw", 8, 3, 8), ("pw", 1, 1, 4)]), path)
+    onnx.save(_conv_chain([("dw", 8, 3, 16), ("pw", 1, 1, 4)]), path)
     stages = run_pipeline(load_graph(path), default_passes()[:-1])
     entries = refusals.reasons(stages[-1].graph)
     by_rule = {}
@@ -152,7 +159,7 @@ def test_reasons_recorded_per_node_by_each_pass(tmp_path):
         by_rule.setdefault(entry["rule"], []).append(entry)
     assert [e["node"] for e in by_rule["tidy"]] == ["dw"]
     assert [e["node"] for e in by_rule["lower_conv"]] == ["dw"]
-    assert any(e["message"].startswith(DEPTHWISE) and e["node"] != "dw" for e in by_rule["streamline"])
+    assert any(e["message"].startswith(MULTIPLIER) and e["node"] != "dw" for e in by_rule["streamline"])
     assert entries[0]["rule"] == "tidy"
 
 

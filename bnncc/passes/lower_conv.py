@@ -22,9 +22,23 @@
    A 1x1 convolution with stride 1 and no padding needs no Im2Col (``P = x'``).
    :class:`~bnncc.passes.to_nhwc.ToNHWC` then cancels the transposes between layers.
 
-Grouped convolutions, real-valued ones and those whose weights are computed at run time are
-left as they are; the reason is recorded on the graph for that node
-(:mod:`bnncc.passes.refusals`), and the hardware mapping reports it.
+3. A depthwise convolution (``group == C == M``: every output channel reads its own input
+   channel) becomes ``Transpose -> Im2Col -> VVAU(W3) [-> Add(bias)] -> Transpose`` with
+   ``W3[u*KW + v, c] = W[c, 0, u, v]`` (K, C): the vector-vector unit multiplies channel
+   ``c``'s window element at kernel position ``k`` with its own weight
+   (:class:`~bnncc.ir.ops.vvau.VVAU`), reading the patch order of ``Im2Col`` above.
+
+4. A grouped convolution (``1 < group``, not depthwise) is the dense convolution with the
+   block-diagonal weight ``Wd[m, c, u, v] = W[m, c - g(m)*Cg, u, v]`` when ``c`` lies in the
+   group ``g(m) = m // (M/group)`` of output channel ``m`` (``Cg = C/group`` channels each)
+   and 0 elsewhere: the products with the zeros add nothing, so ``y`` is unchanged, and the
+   result is lowered as in 2. It costs ``group`` times the multiply-accumulates of the
+   grouped form (the MVAU also multiplies the zeros).
+
+A depthwise convolution with a channel multiplier (``group == C``, ``M = k*C``, k > 1),
+real-valued convolutions and those whose weights are computed at run time are left as they
+are; the reason is recorded on the graph for that node (:mod:`bnncc.passes.refusals`), and
+the hardware mapping reports it.
 """
 
 from __future__ import annotations
@@ -34,6 +48,7 @@ import numpy as np
 from bnncc.ir import ops
 from bnncc.ir.build import add_inferred, new_constant, reinfer
 from bnncc.ir.graph import Graph
+from bnncc.ir.ops.vvau import VVAU, vvau_dtype
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 
@@ -99,15 +114,35 @@ def merge_pads(graph: Graph, notes: list[str]) -> None:
 
 
 # -- 2. Conv -> Im2Col + MatMul ------------------------------------------------------------
-def group_reason(graph: Graph, conv: ops.Conv) -> str | None:
-    """Why a grouped convolution cannot be lowered (None for ``group == 1``)."""
-    if conv.group == 1:
-        return None
+def is_depthwise(graph: Graph, conv: ops.Conv) -> bool:
+    """True if ``conv`` is depthwise with channel multiplier 1 (``group == C == M``, C > 1)."""
     channels = graph.tensors[conv.inputs[0]].shape[1]
+    outputs = graph.tensors[conv.inputs[1]].shape[0]
+    return conv.group > 1 and conv.group == channels == outputs
+
+
+def group_reason(graph: Graph, conv: ops.Conv) -> str | None:
+    """Why a grouped convolution cannot be lowered (None if it can: group 1, depthwise with
+    channel multiplier 1, or 1 < group < C)."""
+    channels = graph.tensors[conv.inputs[0]].shape[1]
+    outputs = graph.tensors[conv.inputs[1]].shape[0]
+    if conv.group == 1 or is_depthwise(graph, conv) or conv.group < channels:
+        return None
     return (
-        f"grouped/depthwise convolution (group={conv.group} of {channels} channels) is not supported yet; "
-        "only group=1 convolutions become hardware stages"
+        f"depthwise convolution with channel multiplier {outputs // channels} (group={conv.group}, {channels} input "
+        f"and {outputs} output channels) is not supported; only multiplier 1 (as many outputs as inputs) is"
     )
+
+
+def block_diagonal(weight: np.ndarray, group: int) -> np.ndarray:
+    """``Wd`` of a grouped weight ``W`` (M, C/group, KH, KW): (M, C, KH, KW), zero outside
+    each output channel's group (module docstring, 4)."""
+    m, cg = weight.shape[:2]
+    dense = np.zeros((m, cg * group) + tuple(weight.shape[2:]), dtype=weight.dtype)
+    per_group = m // group
+    for g in range(group):
+        dense[g * per_group:(g + 1) * per_group, g * cg:(g + 1) * cg] = weight[g * per_group:(g + 1) * per_group]
+    return dense
 
 
 def why_not_lowered(graph: Graph, conv: ops.Conv) -> str | None:
@@ -142,10 +177,16 @@ def lower_conv(graph: Graph, conv: ops.Conv) -> str:
     base = conv.name
     weight_info = graph.tensors[conv.inputs[1]]
     weight = weight_info.value
+    depthwise = is_depthwise(graph, conv)
+    dense_from = conv.group if conv.group > 1 and not depthwise else 0
+    if dense_from:
+        weight = block_diagonal(weight, conv.group)
     graph.remove_op(conv.name)
     columns = graph.fresh_name(f"{base}__nhwc")
     _transpose(graph, f"{base}__to_nhwc", conv.inputs[0], columns, TO_NHWC)
     what = "1x1 convolution as MatMul"
+    if depthwise:
+        what = "1x1 depthwise convolution as VVAU"
     if _needs_im2col(conv, weight):
         patches = graph.fresh_name(f"{base}__patches")
         im2col = ops.Im2Col(
@@ -156,13 +197,28 @@ def lower_conv(graph: Graph, conv: ops.Conv) -> str:
         add_inferred(graph, im2col)
         columns = patches
         what = f"Im2Col {weight.shape[2]}x{weight.shape[3]} + MatMul"
-    matrix = new_constant(graph, f"{base}__weight", conv_weight_matrix(weight), weight_info.dtype)
     product = graph.fresh_name(f"{base}__nhwc_out")
-    add_inferred(graph, ops.MatMul(name=base, inputs=[columns, matrix], outputs=[product]))
+    if depthwise:
+        kernel = depthwise_weight(weight)
+        matrix = new_constant(graph, f"{base}__weight", kernel, weight_info.dtype)
+        acc_dtype = vvau_dtype(graph.tensors[columns], kernel)
+        add_inferred(graph, VVAU(name=base, inputs=[columns, matrix], outputs=[product], channels=int(kernel.shape[1]),
+                                 kernel=int(kernel.shape[0]), acc_dtype=acc_dtype))
+        what = what.replace("MatMul", "VVAU")
+    else:
+        matrix = new_constant(graph, f"{base}__weight", conv_weight_matrix(weight), weight_info.dtype)
+        add_inferred(graph, ops.MatMul(name=base, inputs=[columns, matrix], outputs=[product]))
+        if dense_from:
+            what += f" (group={dense_from} as a block-diagonal weight)"
     if len(conv.inputs) > 2:
         product = _add_bias(graph, base, product, conv.inputs[2])
     _transpose(graph, f"{base}__to_nchw", product, conv.outputs[0], TO_NCHW)
     return f"node '{base}': Conv lowered to NHWC {what} with weight {tuple(graph.tensors[matrix].shape)}"
+
+
+def depthwise_weight(weight: np.ndarray) -> np.ndarray:
+    """``W3[u*KW + v, c] = W[c, 0, u, v]``: (C, 1, KH, KW) -> (KH*KW, C)."""
+    return np.ascontiguousarray(weight[:, 0].reshape(weight.shape[0], -1).T)
 
 
 def _add_bias(graph: Graph, base: str, product: str, bias: str) -> str:

@@ -12,7 +12,8 @@
   ``conv(x, w) + b = conv(x, q) * s[m] + b[m]``. The integer weight is left alone.
 * Any other ``Dequantize`` of a constant (a quantized bias, say) becomes a real constant.
 
-A grouped convolution keeps its real weights; the reason is recorded for it
+A grouped convolution that cannot be lowered (a depthwise one with a channel multiplier)
+keeps its real weights; the reason is recorded for it
 (:mod:`bnncc.passes.refusals`).
 """
 
@@ -193,7 +194,7 @@ def move_weight_scales(graph: Graph, notes: list[str]) -> bool:
             continue
         q = graph.constant(dequantize.inputs[0])
         conv = isinstance(op, ops.Conv)
-        if conv and op.group != 1:
+        if conv and group_reason(graph, op):
             refusals.record(graph, op, group_reason(graph, op), Tidy.name)
             continue
         if (conv and q.ndim != 4) or (not conv and q.ndim != 2):

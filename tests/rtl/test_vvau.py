@@ -1,0 +1,214 @@
+"""rtl_lib/vvau.v against the VVAU executor: windows back to back under random input gaps and
+output back-pressure (odd channel counts, PE below and at the channel count, binary,
+bipolar x integer and multi-bit operands), one beat per cycle without stalls, the exact
+number of output beats, lint under -Wall, the elaboration checks against the rules, and
+sliding_window followed by vvau computing a depthwise convolution frame after frame."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnncc.datatype import BIPOLAR, DataType
+from bnncc.hw.modules.vvau import vvau_words
+from bnncc.hw.rules import violations
+from bnncc.hw.memory_words import write_mem
+from bnncc.ir.graph import TensorInfo
+from bnncc.ir.ops.vvau import VVAU, vvau_dtype
+from bnncc.sim import StreamSimulator
+from bnncc.sim.beats import pack_beats, unpack_beats
+from bnncc.sim.verilator import SimulationError, verilator_command
+
+RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "vvau.v"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    channels: int
+    pe: int
+    window: int
+    x_dtype: DataType
+    w_dtype: DataType
+
+    def weights(self, rng) -> np.ndarray:
+        return random_values(rng, self.w_dtype, (self.window, self.channels))
+
+    def out_dtype(self) -> DataType:
+        """The sums' type for the weights of largest magnitude (one width for every seed, so
+        one Verilator build serves them all)."""
+        w = self.w_dtype
+        worst = np.full((self.window, self.channels), -1 if w == BIPOLAR else int(w.min) if w.kind == "INT" else int(w.max))
+        return vvau_dtype(TensorInfo((1, self.window * self.channels), self.x_dtype), worst)
+
+    def parameters(self) -> dict:
+        x, w = self.x_dtype, self.w_dtype
+        return {"CH": self.channels, "PE": self.pe, "WINDOW": self.window,
+                "IN_BITS": x.bits, "IN_SIGNED": int(x.kind == "INT"), "IN_BIPOLAR": int(x == BIPOLAR),
+                "W_BITS": w.bits, "W_SIGNED": int(w.kind == "INT"), "W_BIPOLAR": int(w == BIPOLAR),
+                "OUT_BITS": self.out_dtype().bits, "WEIGHT_FILE": '"weights.mem"'}
+
+
+def random_values(rng, dtype: DataType, shape) -> np.ndarray:
+    if dtype == BIPOLAR:
+        return rng.choice(np.array([-1, 1]), size=shape)
+    return rng.integers(int(dtype.min), int(dtype.max) + 1, size=shape)
+
+
+CASES = [
+    # 3x3 binary depthwise, 5 channels one per beat (5 accumulator words)
+    Case("k9_bin_pe1", 5, 1, 9, BIPOLAR, BIPOLAR),
+    # unsigned 4-bit activations x signed 4-bit weights, 6 channels 3 per beat
+    Case("k9_u4xi4_pe3", 6, 3, 9, DataType.uint(4), DataType.int(4)),
+    # bipolar activations x signed 3-bit weights, all 7 channels in one beat, 2x2 window
+    Case("k4_bipxi3_pe7", 7, 7, 4, BIPOLAR, DataType.int(3)),
+    # signed 2-bit activations x bipolar weights, 5x5 window, 2 lanes of 3 words
+    Case("k25_i2xbip_pe2", 6, 2, 25, DataType.int(2), BIPOLAR),
+    # a 1x1 window (per-channel scaling), signed 8-bit x unsigned 2-bit
+    Case("k1_i8xu2_pe1", 3, 1, 1, DataType.int(8), DataType.uint(2)),
+]
+
+
+def run(case: Case, tmp_path: Path, windows: int, seed: int, in_stall: int, out_stall: int, extreme: bool = False,
+        extra_outputs: int = 0, max_idle: int = 100_000):
+    """(expected (windows, CH), simulation result, input beats, output type)."""
+    rng = np.random.default_rng(seed)
+    weights = case.weights(rng)
+    x = random_values(rng, case.x_dtype, (windows, case.window * case.channels))
+    if extreme and case.x_dtype != BIPOLAR:  # the ends of the input range reach the ends of the sums
+        x[0] = int(case.x_dtype.min)
+        x[1] = int(case.x_dtype.max)
+    op = VVAU(name="dw", inputs=["x", "w"], outputs=["y"], channels=case.channels, kernel=case.window,
+              acc_dtype=vvau_dtype(TensorInfo((1, case.window * case.channels), case.x_dtype), weights), pe=case.pe)
+    expected = op.execute(x, weights)[0]
+    bits = case.w_dtype.bits
+    write_mem(tmp_path / "weights.mem", vvau_words(weights, case.pe, bits, case.w_dtype == BIPOLAR), case.pe * bits)
+    beats_in = pack_beats(x.reshape(-1, case.pe), case.x_dtype)
+    sim = StreamSimulator("vvau", [RTL], case.parameters())
+    result = sim.run(beats_in, expected.size // case.pe + extra_outputs, seed=seed, in_stall=in_stall, out_stall=out_stall,
+                     max_idle=max_idle, cwd=tmp_path)
+    return expected, result, beats_in, case.out_dtype()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("seed, in_stall, out_stall", [(1, 30, 30), (2, 0, 60), (3, 60, 10)])
+def test_vvau_matches_the_executor_under_stalls(case, seed, in_stall, out_stall, tmp_path):
+    windows = 6
+    expected, result, beats_in, out_dtype = run(case, tmp_path, windows, seed, in_stall, out_stall, extreme=seed == 1)
+    got = unpack_beats(result.outputs, case.pe, out_dtype).reshape(windows, case.channels)
+    np.testing.assert_array_equal(got, expected)
+    assert len(result.input_cycles) == len(beats_in)
+
+
+@pytest.mark.parametrize("case", CASES[:3], ids=[c.name for c in CASES[:3]])
+def test_vvau_one_beat_per_cycle_without_stalls(case, tmp_path):
+    windows = 4
+    expected, result, _, out_dtype = run(case, tmp_path, windows, 5, 0, 0)
+    got = unpack_beats(result.outputs, case.pe, out_dtype).reshape(windows, case.channels)
+    np.testing.assert_array_equal(got, expected)
+    assert np.all(np.diff(result.input_cycles) == 1)
+    # each sum beat leaves one cycle after the last-position beat that completes it
+    cf = case.channels // case.pe
+    per_window = case.window * cf
+    completing = [result.input_cycles[w * per_window + (case.window - 1) * cf + f] for w in range(windows) for f in range(cf)]
+    assert result.output_cycles == [cycle + 1 for cycle in completing]
+
+
+def test_vvau_emits_exactly_ch_over_pe_beats_per_window(tmp_path):
+    """Asking for one beat more than the windows give: the design never offers it."""
+    with pytest.raises(SimulationError, match="no transfer for 200 cycles"):
+        run(CASES[1], tmp_path, 3, 4, 20, 20, extra_outputs=1, max_idle=200)
+
+
+@pytest.mark.parametrize("params", [
+    {"CH": 5, "PE": 1, "WINDOW": 9, "IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1, "W_BITS": 1, "W_SIGNED": 0,
+     "W_BIPOLAR": 1, "OUT_BITS": 5},
+    {"CH": 6, "PE": 3, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "IN_BIPOLAR": 0, "W_BITS": 4, "W_SIGNED": 1,
+     "W_BIPOLAR": 0, "OUT_BITS": 12},
+    {"CH": 7, "PE": 7, "WINDOW": 4, "IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1, "W_BITS": 3, "W_SIGNED": 1,
+     "W_BIPOLAR": 0, "OUT_BITS": 5},
+    {"CH": 6, "PE": 2, "WINDOW": 25, "IN_BITS": 2, "IN_SIGNED": 1, "IN_BIPOLAR": 0, "W_BITS": 1, "W_SIGNED": 0,
+     "W_BIPOLAR": 1, "OUT_BITS": 3},
+    {"CH": 1, "PE": 1, "WINDOW": 1, "IN_BITS": 16, "IN_SIGNED": 1, "IN_BIPOLAR": 0, "W_BITS": 16, "W_SIGNED": 0,
+     "W_BIPOLAR": 0, "OUT_BITS": 48},
+], ids=["bin", "u4xi4", "bipxi3", "i2xbip_narrow", "16bit"])
+def test_vvau_lints_clean(params):
+    process = subprocess.run(
+        [verilator_command(), "--lint-only", "-Wall", "--top-module", "vvau", *(f"-G{k}={v}" for k, v in params.items()),
+         str(RTL)],
+        capture_output=True, text=True,
+    )
+    assert process.returncode == 0 and "%Warning" not in process.stderr and "%Error" not in process.stderr, process.stderr
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"PE": 4}, "PE (4) must divide CH (6)"),
+    ({"OUT_BITS": 1}, "OUT_BITS must be 2..48"),
+    ({"IN_BIPOLAR": 1}, "a bipolar operand is 1 bit and not signed"),
+])
+def test_vvau_refuses_illegal_parameters_as_its_rules_predict(change, message):
+    legal = {"CH": 6, "PE": 3, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "IN_BIPOLAR": 0, "W_BITS": 4, "W_SIGNED": 1,
+             "W_BIPOLAR": 0, "OUT_BITS": 12, "WEIGHT_FILE": ""}
+    assert violations("vvau", legal) == []
+    parameters = {**legal, **change}
+    assert [v.message for v in violations("vvau", parameters)] == [message]
+    simulated = {k: v for k, v in parameters.items() if k != "WEIGHT_FILE"}  # no weights: the default ""
+    with pytest.raises(SimulationError, match=re.escape(f"vvau: vvau: {message}")):
+        StreamSimulator("vvau", [RTL], simulated).run([0] * 18, 2)
+
+
+# -- a depthwise convolution: sliding_window followed by vvau ------------------------------
+WRAPPER = """`default_nettype none
+module window_vvau (
+    input  wire ap_clk, input wire ap_rst_n,
+    input  wire [{din}-1:0] s_axis_tdata, input wire s_axis_tvalid, output wire s_axis_tready,
+    output wire [{dout}-1:0] m_axis_tdata, output wire m_axis_tvalid, input wire m_axis_tready
+);
+    wire [{din}-1:0] w_tdata;
+    wire w_tvalid, w_tready;
+    sliding_window #(.IFM_CH({c}), .IFM_H({h}), .IFM_W({w}), .K_H({k}), .K_W({k}), .STRIDE_H({s}), .STRIDE_W({s}),
+                     .PAD_T({p}), .PAD_L({p}), .PAD_B({p}), .PAD_R({p}), .PAD_VALUE(0), .SIMD({pe}), .ELEM_BITS({bits}))
+        windows (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+                 .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+                 .m_axis_tdata(w_tdata), .m_axis_tvalid(w_tvalid), .m_axis_tready(w_tready));
+    vvau #(.CH({c}), .PE({pe}), .WINDOW({window}), .IN_BITS({bits}), .IN_SIGNED({signed}), .IN_BIPOLAR(0),
+           .W_BITS({wbits}), .W_SIGNED(1), .W_BIPOLAR(0), .OUT_BITS({out_bits}), .WEIGHT_FILE("weights.mem"))
+        dots (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+              .s_axis_tdata(w_tdata), .s_axis_tvalid(w_tvalid), .s_axis_tready(w_tready),
+              .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
+endmodule
+`default_nettype wire
+"""
+
+
+@pytest.mark.parametrize("dims, k, s, p, pe, dtype", [
+    ((6, 5, 5), 3, 1, 1, 5, DataType.int(4)),   # 3x3 stride 1 with zero padding, all channels per beat
+    ((7, 7, 3), 3, 2, 1, 1, DataType.uint(3)),  # 3x3 stride 2 on an odd image, one channel per beat
+], ids=["k3s1p1_int4_pe5", "k3s2p1_uint3_pe1"])
+def test_sliding_window_then_vvau_is_the_depthwise_convolution(dims, k, s, p, pe, dtype, tmp_path):
+    """The two modules together compute VVAU(Im2Col(x)) frame after frame under stalls."""
+    from bnncc.ir.ops import Im2Col
+
+    h, w, c = dims
+    rng = np.random.default_rng(6)
+    weights = rng.integers(-4, 4, size=(k * k, c))
+    out_dtype = vvau_dtype(TensorInfo((1, k * k * c), dtype), weights)
+    write_mem(tmp_path / "weights.mem", vvau_words(weights, pe, 3, False), pe * 3)
+    wrapper = tmp_path / "window_vvau.v"
+    wrapper.write_text(WRAPPER.format(din=pe * dtype.bits, dout=pe * out_dtype.bits, c=c, h=h, w=w, k=k, s=s, p=p, pe=pe,
+                                      bits=dtype.bits, window=k * k, signed=int(dtype.kind == "INT"), wbits=3,
+                                      out_bits=out_dtype.bits))
+    frames = 3
+    x = rng.integers(int(dtype.min), int(dtype.max) + 1, size=(frames, h, w, c))
+    patches = Im2Col(name="im2col", kernel_shape=(k, k), strides=(s, s), pads=(p, p, p, p), pad_value=0).execute(x)[0]
+    op = VVAU(name="dw", inputs=["x", "w"], outputs=["y"], channels=c, kernel=k * k, acc_dtype=out_dtype, pe=pe)
+    expected = op.execute(patches, weights)[0]
+    sim = StreamSimulator("window_vvau", [wrapper, RTL.with_name("sliding_window.v"), RTL], {})
+    result = sim.run(pack_beats(x.reshape(-1, pe), dtype), expected.size // pe, seed=6, in_stall=30, out_stall=40, cwd=tmp_path)
+    got = unpack_beats(result.outputs, pe, out_dtype).reshape(expected.shape)
+    np.testing.assert_array_equal(got, expected)
