@@ -18,7 +18,8 @@ from tiny_models import quant_node, quant_params
 
 
 def radioml_model(length=32, channels=(6, 6), kernel=3, pads=(1, 1), stride=1, dilation=1, pool=(2, 2),
-                  pool_pads=(0, 0), bits=2, classes=5, seed=0, activation="Relu"):
+                  pool_pads=(0, 0), bits=2, classes=5, seed=0, activation="Relu", batchnorm=False, bias=False,
+                  auto_pad=None):
     """x (N, 2, L) -> Quant(4b) -> [Conv1d(K) -> scale -> activation -> Quant(bits) -> MaxPool1d] per layer
     -> Flatten -> MatMul -> y (a signed quantizer after an activation other than Relu). The first layer has the given pads/stride/dilation; the pool
     (kernel, stride) and its pads follow every layer."""
@@ -33,18 +34,35 @@ def radioml_model(length=32, channels=(6, 6), kernel=3, pads=(1, 1), stride=1, d
         inits[f"sc{index}"] = rng.uniform(0.3, 0.7, (out_channels, 1)).astype(np.float32)
         inits.update(quant_params(f"qw{index}", 0.5, 2))
         inits.update(quant_params(f"qa{index}", 0.5, bits))
+        conv_inputs = [current, f"w{index}q"]
+        if bias:
+            inits[f"b{index}"] = rng.normal(size=out_channels).astype(np.float32)
+            conv_inputs.append(f"b{index}")
+        window = {"pads": list(p)} if not (first and auto_pad) else {"auto_pad": auto_pad}
         nodes += [
             quant_node(f"qw{index}", f"w{index}", f"w{index}q", 2, narrow=1),
-            helper.make_node("Conv", [current, f"w{index}q"], [f"c{index}"], name=f"conv{index}", kernel_shape=[kernel],
-                             pads=list(p), strides=[s], dilations=[d]),
-            helper.make_node("Mul", [f"c{index}", f"sc{index}"], [f"m{index}"], name=f"scale{index}"),
+            helper.make_node("Conv", conv_inputs, [f"c{index}"], name=f"conv{index}", kernel_shape=[kernel],
+                             strides=[s], dilations=[d], **window),
+        ]
+        if batchnorm:
+            inits[f"g{index}"] = rng.uniform(0.5, 2.0, out_channels).astype(np.float32) * np.resize([1, -1], out_channels).astype(np.float32)
+            inits[f"be{index}"] = rng.normal(size=out_channels).astype(np.float32)
+            inits[f"mu{index}"] = rng.normal(size=out_channels).astype(np.float32)
+            inits[f"va{index}"] = rng.uniform(0.5, 2.0, out_channels).astype(np.float32)
+            nodes.append(helper.make_node("BatchNormalization", [f"c{index}", f"g{index}", f"be{index}", f"mu{index}", f"va{index}"],
+                                          [f"bn{index}"], name=f"bn{index}"))
+            nodes.append(helper.make_node("Identity", [f"bn{index}"], [f"c{index}x"], name=f"id{index}"))
+        else:
+            nodes.append(helper.make_node("Identity", [f"c{index}"], [f"c{index}x"], name=f"id{index}"))
+        nodes += [
+            helper.make_node("Mul", [f"c{index}x", f"sc{index}"], [f"m{index}"], name=f"scale{index}"),
             helper.make_node(activation, [f"m{index}"], [f"r{index}"], name=f"act{index}",
                              **({"alpha": 0.125} if activation == "LeakyRelu" else {})),
             quant_node(f"qa{index}", f"r{index}", f"a{index}", bits, signed=int(activation != "Relu")),
             helper.make_node("MaxPool", [f"a{index}"], [f"p{index}"], name=f"pool{index}", kernel_shape=[pool[0]],
                              strides=[pool[1]], pads=list(pool_pads)),
         ]
-        size = (size + p[0] + p[1] - d * (kernel - 1) - 1) // s + 1
+        size = -(-size // s) if first and auto_pad else (size + p[0] + p[1] - d * (kernel - 1) - 1) // s + 1
         size = (size + pool_pads[0] + pool_pads[1] - pool[0]) // pool[1] + 1
         width, current = out_channels, f"p{index}"
     inits["wf"] = rng.normal(size=(width * size, classes)).astype(np.float32)
@@ -81,6 +99,9 @@ CASES = {
     "pool-3-stride-2": {"pool": (3, 2)},
     "pool-padded": {"pool": (2, 2), "pool_pads": (1, 1), "length": 30},
     "4-bit": {"bits": 4},
+    "bias-batchnorm": {"bias": True, "batchnorm": True},
+    "same-upper-stride-2": {"auto_pad": "SAME_UPPER", "stride": 2, "kernel": 4},
+    "same-lower-kernel-4": {"auto_pad": "SAME_LOWER", "kernel": 4},
     "leakyrelu-signed": {"bits": 4, "activation": "LeakyRelu"},
     "tanh-signed": {"bits": 3, "activation": "Tanh"},
 }
