@@ -154,6 +154,11 @@ BOUNDARY = [
     ("pool_sum", {"CH": 2, "PE": 1, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "OUT_BITS": 7}),
     ("pool_sum", {"CH": 2, "PE": 1, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "OUT_BITS": 8}),
     ("pool_sum", {"CH": 5, "PE": 2}),
+    # vvau: the sum's width, PE divides CH, a bipolar operand is one unsigned bit
+    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "OUT_BITS": 2}),
+    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "OUT_BITS": 1}),
+    ("vvau", {"CH": 5, "PE": 2}),
+    ("vvau", {"IN_BITS": 1, "IN_SIGNED": 1, "IN_BIPOLAR": 1}),
     # plumbing
     ("stream_fifo", {"WIDTH": 3, "DEPTH": 2}),
     ("stream_fifo", {"WIDTH": 3, "DEPTH": 1}),
