@@ -207,3 +207,22 @@ def test_activation_in_rtl(tmp_path, case):
     assert result.ok, result.table()
     assert result.rtl.exact == samples
     assert abs(result.rtl.measured_ii_cycles - result.rtl.analytical_ii_cycles) <= 0.02 * result.rtl.analytical_ii_cycles, result.rtl
+
+
+def test_thresholds_checked_on_every_integer_input():
+    """The search's result is checked on every integer input of a small range: thresholds
+    that miss one input (as a map that is not monotone in its last float32 bit would force)
+    are reported."""
+    from bnncc.datatype import DataType
+    from bnncc.ir.ops.activation import Sigmoid
+    from bnncc.passes.absorb_thresholds import _check_every_input
+
+    sigmoid = Sigmoid(name="s")
+    codes = lambda t: np.floor(sigmoid.execute(t * 0.25)[0] * 8).astype(np.int64)  # 3-bit code of sigmoid(t / 4)
+    evaluate = lambda t: codes(t)
+    thresholds = np.array([[int(np.argmax(codes(np.arange(-40, 41).reshape(-1, 1)) >= level)) - 40 for level in range(1, 8)]] * 2)
+    ok = _check_every_input(evaluate, -40, 40, 2, thresholds, np.zeros(2, bool), 0, DataType.uint(3))
+    assert ok is None
+    thresholds[1, 3] += 1
+    problem = _check_every_input(evaluate, -40, 40, 2, thresholds, np.zeros(2, bool), 0, DataType.uint(3))
+    assert problem is not None and "channel 1" in problem

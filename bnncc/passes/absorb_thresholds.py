@@ -226,6 +226,36 @@ def _search(evaluate, low: int, high: int, channels: int, rank: int, levels: np.
     return lo
 
 
+#: Most (integer input, channel) pairs :func:`_check_every_input` evaluates; a wider
+#: accumulator range relies on the monotonicity of each step alone.
+MAX_EXHAUSTIVE = 1 << 22
+
+
+def _check_every_input(evaluate, low: int, high: int, rank: int, thresholds: np.ndarray, decreasing: np.ndarray,
+                       reflection: int, out_dtype: DataType) -> str | None:
+    """None if the thresholds give the chain's code on every integer ``t`` in [low, high] of
+    every channel (checked when the range is small enough), else why not: an activation
+    evaluated in float32 may fail to be monotone in its last bit, and then no thresholds
+    reproduce it on every input."""
+    channels = thresholds.shape[0]
+    if (high - low + 1) * channels > MAX_EXHAUSTIVE:
+        return None
+    step = max(1, MAX_EXHAUSTIVE // (8 * channels))
+    levels = ops.MultiThreshold(name="check", out_dtype=out_dtype, channel_axis=1)
+    for start in range(low, high + 1, step):
+        t = np.arange(start, min(high, start + step - 1) + 1, dtype=np.int64)
+        grid = _channel_probe(np.repeat(t, channels), t.size, channels, rank)
+        expected = evaluate(grid).reshape(t.size, channels)
+        flip = decreasing.reshape((1, channels) + (1,) * (rank - 2))
+        [codes] = levels.execute(np.where(flip, reflection - grid, grid), thresholds)
+        wrong = np.argwhere(codes.reshape(t.size, channels) != expected)
+        if wrong.size:
+            row, channel = wrong[0]
+            return (f"the activation chain is not monotone in float32 (channel {int(channel)} at integer input "
+                    f"{int(t[row])}), so no thresholds reproduce it on every input")
+    return None
+
+
 def _channel_probe(values: np.ndarray, n: int, channels: int, rank: int) -> np.ndarray:
     """Lay out (n * C) probe values as a (n, C, 1, ...) tensor: row i, channel c."""
     return values.reshape(_probe_shape(rank, channels, n))
@@ -318,6 +348,10 @@ def _absorb(graph: Graph, quantizer, t: str, chain: list, notes: list[str]) -> s
     down = _search(lambda values: evaluate((reflection or 0) - values), (reflection or 0) - high,
                    (reflection or 0) - low, channels, rank, levels)
     thresholds = np.where(decreasing[None, :], down, up).T
+    if any(isinstance(op, Activation) for op in chain):
+        problem = _check_every_input(evaluate, low, high, rank, thresholds, decreasing, reflection or 0, out_dtype)
+        if problem is not None:
+            return problem
     if np.any(decreasing):
         _negate_channels(graph, t, decreasing)
     name = new_constant(graph, f"{quantizer.name}_thresholds", thresholds, DataType.for_range(thresholds.min(), thresholds.max()))
