@@ -168,3 +168,34 @@ def test_lower_conv_computes_the_grouped_convolution(channels, group, out, kerne
     assert ("VVAU" in kinds) == (group == channels) and "Conv" not in kinds
     assert ("Im2Col" in kinds) == (kernel != (1, 1))
     assert_same_behaviour(graph, result.graph)
+
+
+def _quantized_bias_model(group: int):
+    """x -> Quant -> Conv(3x3, pad 1, group) with a quantized bias (a Quant of a float
+    constant, as the hls4ml exports write it) -> Quant."""
+    rng = np.random.default_rng(4)
+    channels = 4
+    inits = {"w": rng.normal(size=(channels, channels // group, 3, 3)).astype(np.float32),
+             "b": rng.normal(size=(channels,)).astype(np.float32)}
+    for name, scale, bits in (("qin", 0.25, 4), ("qw", 0.5, 3), ("qb", 0.125, 6), ("qa", 0.5, 3)):
+        inits.update(quant_params(name, scale, bits))
+    nodes = [
+        quant_node("qin", "x", "xq", 4),
+        quant_node("qw", "w", "wq", 3, narrow=1),
+        quant_node("qb", "b", "bq", 6),
+        helper.make_node("Conv", ["xq", "wq", "bq"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                         group=group),
+        quant_node("qa", "c", "y", 3),
+    ]
+    return make_model(nodes, [("x", ["N", channels, 5, 5])], [("y", ["N", channels, 5, 5])], inits)
+
+
+@pytest.mark.parametrize("group", [4, 1], ids=["depthwise", "dense"])
+def test_quantized_bias_exact_after_every_pass(tmp_path, group):
+    """A bias computed by a quantizer keeps its channel axis when the weight scale moves
+    behind the product (before, its (C,) shape did not broadcast against NCHW)."""
+    path = _save(tmp_path, f"bias_g{group}", _quantized_bias_model(group))
+    result = verify_model(path, samples=24, seed=2, value_range=(-2.0, 2.0))
+    assert result.ok, result.table()
+    final = run_pipeline(load_graph(path))[-1].graph
+    assert type(final.op("conv")).__name__ == ("VVAU" if group == 4 else "MVAU")

@@ -215,9 +215,15 @@ def move_weight_scales(graph: Graph, notes: list[str]) -> bool:
             emit_affine(graph, graph.fresh_name(f"{op.name}_scale"), product, scaled, ops.Mul, channel_shape(scale, rank, axis))
         if bias is not None:
             bias_value = graph.constant(bias)
-            bias_name = bias if bias_value is None else new_constant(
-                graph, f"{op.name}_bias", channel_shape(bias_value.astype(np.float64), rank, axis), FLOAT32
-            )
+            if bias_value is None:  # a computed bias (a quantizer of a constant): the same channel shape
+                bias_name = graph.fresh_name(f"{op.name}_bias_shaped")
+                shape = tuple(channel_shape(np.zeros(graph.tensors[bias].shape[-1]), rank, axis).shape)
+                add_inferred(graph, ops.Reshape(name=graph.fresh_name(f"{op.name}_bias_reshape"), inputs=[bias],
+                                                outputs=[bias_name], shape=shape))
+            else:
+                bias_name = new_constant(
+                    graph, f"{op.name}_bias", channel_shape(bias_value.astype(np.float64), rank, axis), FLOAT32
+                )
             add_inferred(graph, ops.Add(name=graph.fresh_name(f"{op.name}_bias"), inputs=[scaled, bias_name], outputs=[op.outputs[0]]))
         notes.append(f"node '{op.name}': weight scale moved behind the product; integer weights kept")
         changed = True
