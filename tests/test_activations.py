@@ -226,3 +226,49 @@ def test_thresholds_checked_on_every_integer_input():
     thresholds[1, 3] += 1
     problem = _check_every_input(evaluate, -40, 40, 2, thresholds, np.zeros(2, bool), 0, DataType.uint(3))
     assert problem is not None and "channel 1" in problem
+
+
+BETWEEN = {
+    "hardtanh": ("Clip", {}, 0.25),
+    "relu6": ("Clip", {}, 0.5),
+    "sigmoid": ("Sigmoid", {}, 0.125),
+    "leakyrelu": ("LeakyRelu", {"alpha": 0.2}, 0.25),
+}
+
+
+def between_model(case, signed):
+    """x -> Quant(4b) -> MatMul -> Quant(5b) -> activation -> Quant(3b) -> MatMul -> y."""
+    op_type, attributes, scale = BETWEEN[case]
+    rng = np.random.default_rng(7)
+    inits = {"w1": rng.normal(size=(10, 8)).astype(np.float32), "w2": rng.normal(size=(8, 4)).astype(np.float32)}
+    inits.update(quant_params("qin", 0.125, 4))
+    inits.update(quant_params("qw1", 0.5, 2))
+    inits.update(quant_params("qmid", 0.125, 5))
+    inits.update(quant_params("qact", scale, 3))
+    inits.update(quant_params("qw2", 0.5, 2))
+    inputs = ["m"]
+    if op_type == "Clip":
+        low, high = (-1.0, 1.0) if case == "hardtanh" else (0.0, 6.0)
+        inits.update({"lo": np.float32(low), "hi": np.float32(high)})
+        inputs += ["lo", "hi"]
+    nodes = [
+        quant_node("qin", "x", "xq", 4),
+        quant_node("qw1", "w1", "w1q", 2, narrow=1),
+        helper.make_node("MatMul", ["xq", "w1q"], ["h"], name="fc1"),
+        quant_node("qmid", "h", "m", 5),
+        helper.make_node(op_type, inputs, ["g"], name="act", **attributes),
+        quant_node("qact", "g", "a", 3, signed=signed),
+        quant_node("qw2", "w2", "w2q", 2, narrow=1),
+        helper.make_node("MatMul", ["a", "w2q"], ["y"], name="fc2"),
+    ]
+    return make_model(nodes, [("x", ["N", 10])], [("y", ["N", 4])], inits)
+
+
+@pytest.mark.parametrize("signed", [0, 1], ids=["unsigned", "signed"])
+@pytest.mark.parametrize("case", list(BETWEEN), ids=list(BETWEEN))
+def test_activation_between_quantizers(tmp_path, case, signed):
+    """Quant(5b) -> activation -> Quant(3b) (Brevitas' QuantHardTanh after a quantized
+    layer output): the second quantizer reads the first one's integer code through the
+    activation and becomes thresholds on that code (one Thresholding stage)."""
+    final, _ = check(between_model(case, signed), tmp_path)
+    assert final.op_count().get("Thresholding") == 1, final.op_count()
