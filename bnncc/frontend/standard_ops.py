@@ -12,6 +12,7 @@ import onnx
 
 from bnncc.datatype import DataType
 from bnncc.frontend.context import NodeContext
+from bnncc.frontend.resize import build_resize, build_upsample
 from bnncc.ir import ops
 from bnncc.ir.ops import activation
 from bnncc.ir.ops.pool import AveragePool
@@ -542,6 +543,7 @@ STANDARD_BUILDERS = {
     "Relu": _simple(ops.Relu),
     "ReduceMean": build_reduce_mean,
     "Reshape": build_reshape,
+    "Resize": build_resize,
     "Selu": _activation(activation.Selu, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875),
     "Shape": build_shape,
     "Sigmoid": _activation(activation.Sigmoid),
@@ -556,4 +558,5 @@ STANDARD_BUILDERS = {
     "TopK": build_topk,
     "Transpose": build_transpose,
     "Unsqueeze": build_unsqueeze,
+    "Upsample": build_upsample,
 }

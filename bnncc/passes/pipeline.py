@@ -12,6 +12,7 @@ from bnncc.passes.host_partition import HostPartition
 from bnncc.passes.insert_forks import InsertForks
 from bnncc.passes.lower_conv import LowerConv
 from bnncc.passes.lower_pool import LowerPool
+from bnncc.passes.lower_upsample import MoveUpsampleScales
 from bnncc.passes.streamline import Streamline
 from bnncc.passes.tidy import Tidy
 from bnncc.passes.to_hw import ToHardware
@@ -22,8 +23,8 @@ from bnncc.passes.xnor_popcount import XnorPopcount
 def default_passes() -> list[Pass]:
     """The passes ``bnncc compile`` runs, in order."""
     return [
-        Tidy(), Streamline(), LowerPool(), AbsorbThresholds(), LowerConv(), ToNHWC(), XnorPopcount(), ToHardware(), InsertForks(),
-        HostPartition(),
+        Tidy(), Streamline(), LowerPool(), MoveUpsampleScales(), AbsorbThresholds(), LowerConv(), ToNHWC(), XnorPopcount(),
+        ToHardware(), InsertForks(), HostPartition(),
     ]
 
 

@@ -15,6 +15,8 @@ tensors.
 3. ``Im2Col`` becomes ``SlidingWindow`` and ``MaxPoolNHWC`` ``StreamingMaxPool`` on
    integer streams. An ``Im2Col`` whose padding value is not a value of its input type
    (zero padding of a BIPOLAR input) is left alone; ``host_partition`` reports it.
+   ``NearestUpsample`` on NHWC integer streams becomes ``Upsample``
+   (:func:`bnncc.passes.lower_upsample.rewrite_upsample`).
 4. ``Reshape``/``Flatten``/``Squeeze``/``Unsqueeze`` of a hardware stage's output that
    feeds a hardware stage becomes ``StreamReshape`` (row-major order is NHWC order, so the
    stream is unchanged).
@@ -47,6 +49,8 @@ from bnncc.ir.ops.hw import HWOp, accumulator_range, is_integral
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 from bnncc.passes.lower_joins import rewrite_add, rewrite_concat
+from bnncc.passes.lower_upsample import rewrite_upsample
+from bnncc.ir.ops.upsample import NearestUpsample
 from bnncc.passes.patterns import sole_consumer
 
 RESHAPES = (ops.Reshape, ops.Flatten, ops.Squeeze, ops.Unsqueeze)
@@ -74,6 +78,8 @@ class ToHardware(Pass):
                 rewrite_im2col(graph, op, notes)
             elif isinstance(op, ops.MaxPoolNHWC):
                 rewrite_maxpool(graph, op, notes)
+            elif isinstance(op, NearestUpsample):
+                rewrite_upsample(graph, op, notes)
         for op in graph.ops():
             if isinstance(op, RESHAPES):
                 rewrite_reshape(graph, op, notes)

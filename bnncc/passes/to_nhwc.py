@@ -12,7 +12,8 @@ the graph, one consumer at a time, using identities that hold for every input:
   scalars stay. Covers Add, Sub, Mul, Div, Pow, Relu, Identity, Neg, Sign, Cast, Clip.
 * ``MultiThreshold`` along NCHW axis ``a`` of ``T(x)`` is ``T`` of the same thresholds
   along NHWC axis ``(0,3,1,2)[a]`` of ``x`` (channel axis 1 becomes 3).
-* ``MaxPool(T(x)) = T(MaxPoolNHWC(x))`` with the same window.
+* ``MaxPool(T(x)) = T(MaxPoolNHWC(x))`` with the same window; nearest upsampling likewise,
+  ``NearestUpsample(T(x)) = T(NearestUpsample(x))`` with the NHWC form's factors on axes 1, 2.
 * A flatten to 2-D: ``Flatten(T(x))[n, c*H*W + h*W + w] = x[n, h, w, c] =
   Flatten(x)[n, (h*W + w)*C + c]``, i.e. ``Flatten(T(x)) = Flatten(x)[:, q]`` with
   ``q[(h*W + w)*C + c] = c*H*W + h*W + w``. When the flattened vector reaches a
@@ -42,6 +43,7 @@ from bnncc.ir import ops
 from bnncc.ir.build import add_inferred, new_constant, reinfer
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops.elementwise import Binary, Unary
+from bnncc.ir.ops.upsample import NearestUpsample
 from bnncc.passes.base import Pass
 from bnncc.passes.patterns import record_alias
 
@@ -120,6 +122,8 @@ def _nhwc_form(graph: Graph, op, y: str, x: str):
     if isinstance(op, ops.MaxPool):
         nhwc = ops.MaxPoolNHWC(name=op.name, inputs=[x], outputs=list(op.outputs), **op.attributes())
         return nhwc, "MaxPool -> MaxPoolNHWC"
+    if isinstance(op, NearestUpsample) and not op.channels_last:
+        return op.clone(inputs=[x], channels_last=True), "channels last"
     if isinstance(op, (Unary, ops.Clip)):
         return op.clone(inputs=[x]), ""
     if isinstance(op, Binary):

@@ -9,7 +9,8 @@ so its PE follows its producer's beat (coupling to the producer, like ``pool_sum
 
 Resource terms: the line buffer (DEPTH words of PE*BITS bits written on one port and read
 through a register on the other: block RAM, LUT RAM or registers as Yosys maps it), the
-read register when the buffer is not block RAM, a two-entry output queue (registers), the
+read register (apart when the buffer is block RAM, whose output register may or may not
+hold it), a two-entry output queue (LUT RAM or registers, its data path per beat bit), the
 counters of pass, pixel, repetition and beat, the three address registers (write, read,
 pixel base) and their two comparisons, and the queue's control.
 """
@@ -170,22 +171,23 @@ def terms(p: dict, family: str) -> Terms:
     queue = memory_cost(Memory(dw, 2, "ram_async"), family)
     lutram_read = dw * int(line["lutram"] > 0)
     return Terms(
-        lut={"const": 1, "counter_bits": counters, "address_bits": 3 * aw, "compare": 2 * aw,
+        lut={"const": 1, "counter_bits": counters, "address_bits": 3 * aw, "compare": 2 * aw, "beat_bits": dw,
              "mux": line["mux"] + queue["mux"], "decode": line["decode"] + queue["decode"], "lutram_read": lutram_read},
-        ff={"control": counters + 3 * aw + 6, "data": dw if line["bram"] == 0 else 0, "memory": line["ff"] + queue["ff"]},
+        ff={"control": counters + 3 * aw + 6, "data": dw if line["bram"] == 0 else 0, "data_bram": dw if line["bram"] else 0,
+            "memory": line["ff"] + queue["ff"]},
         bram=line["bram"], lutram=line["lutram"])
 
 
 COEFFICIENTS = {
     "xilinx": {
-        "lut": {"const": 10.0, "counter_bits": 1.0, "address_bits": 1.0, "compare": 0.5, "mux": 1.0, "decode": 1.0,
-                "lutram_read": 0},
-        "ff": {"control": 1.0, "data": 1.0, "memory": 1.0},
+        "lut": {"address_bits": 0, "beat_bits": 0.56, "compare": 0, "const": 22.313, "counter_bits": 3.821, "decode": 0.754,
+                "lutram_read": 0.066, "mux": 0.989},
+        "ff": {"control": 1.037, "data": 1.075, "data_bram": 0, "memory": 0},
     },
     "ecp5": {
-        "lut": {"const": 10.0, "counter_bits": 1.0, "address_bits": 1.0, "compare": 0.5, "mux": 1.0, "decode": 1.0,
-                "lutram_read": 1.0},
-        "ff": {"control": 1.0, "data": 1.0, "memory": 1.0},
+        "lut": {"address_bits": 3.54, "beat_bits": 1.542, "compare": 0, "const": 0, "counter_bits": 4.071, "decode": 0.148,
+                "lutram_read": 0, "mux": 1.148},
+        "ff": {"control": 1.355, "data": 0.861, "data_bram": 1.904, "memory": 0},
     },
 }
 
