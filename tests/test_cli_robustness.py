@@ -234,8 +234,8 @@ def test_verify_prints_the_stages_that_ran_before_a_failing_pass(tiny, monkeypat
     result = invoke("verify", tiny, "-n", "8")
     assert result.exit_code == EXIT_INTERNAL
     rows = [line.split()[0] for line in result.stdout.splitlines()[2:] if line and not line.startswith("STOPPED")]
-    assert rows == ["import", "tidy", "streamline", "lower_pool", "absorb_thresholds", "lower_conv", "to_nhwc",
-                    "xnor_popcount"]
+    assert rows == ["import", "tidy", "streamline", "lower_pool", "upsample_scales", "absorb_thresholds", "lower_conv",
+                    "to_nhwc", "xnor_popcount"]
     for line in result.stdout.splitlines()[2:-1]:
         assert line.split()[1:5] == ["8", "8", "0", "0"], line
     assert "STOPPED" in result.stdout.splitlines()[-1]
@@ -275,7 +275,8 @@ def test_verify_internal_error_in_a_comparison_keeps_the_earlier_rows(tiny, monk
     monkeypatch.setattr(run, "compare_stage", compare_stage)
     result = invoke("verify", tiny, "-n", "4")
     assert result.exit_code == EXIT_INTERNAL
-    assert [line.split()[0] for line in result.stdout.splitlines()[2:-1]] == ["import", "tidy", "streamline", "lower_pool"]
+    assert [line.split()[0] for line in result.stdout.splitlines()[2:-1]] == ["import", "tidy", "streamline", "lower_pool",
+                                                                                         "upsample_scales"]
     assert error_lines(result) == ["internal error in comparison after absorb_thresholds: ValueError: matmul: core dimension"]
 
 
