@@ -19,7 +19,7 @@ from tiny_models import quant_node, quant_params
 
 def radioml_model(length=32, channels=(6, 6), kernel=3, pads=(1, 1), stride=1, dilation=1, pool=(2, 2),
                   pool_pads=(0, 0), bits=2, classes=5, seed=0, activation="Relu", batchnorm=False, bias=False,
-                  auto_pad=None):
+                  auto_pad=None, channel_scales=False):
     """x (N, 2, L) -> Quant(4b) -> [Conv1d(K) -> scale -> activation -> Quant(bits) -> MaxPool1d] per layer
     -> Flatten -> MatMul -> y (a signed quantizer after an activation other than Relu). The first layer has the given pads/stride/dilation; the pool
     (kernel, stride) and its pads follow every layer."""
@@ -33,7 +33,9 @@ def radioml_model(length=32, channels=(6, 6), kernel=3, pads=(1, 1), stride=1, d
         inits[f"w{index}"] = rng.normal(size=(out_channels, width, kernel)).astype(np.float32)
         inits[f"sc{index}"] = rng.uniform(0.3, 0.7, (out_channels, 1)).astype(np.float32)
         inits.update(quant_params(f"qw{index}", 0.5, 2))
-        inits.update(quant_params(f"qa{index}", 0.5, bits))
+        # per-channel scales in small integer ratios move into the next layer's weights
+        act_scale = (0.25 * np.resize([1.0, 2.0, 3.0], out_channels)).reshape(1, -1, 1).astype(np.float32) if channel_scales else 0.5
+        inits.update(quant_params(f"qa{index}", act_scale, bits))
         conv_inputs = [current, f"w{index}q"]
         if bias:
             inits[f"b{index}"] = rng.normal(size=out_channels).astype(np.float32)
@@ -102,6 +104,7 @@ CASES = {
     "bias-batchnorm": {"bias": True, "batchnorm": True},
     "same-upper-stride-2": {"auto_pad": "SAME_UPPER", "stride": 2, "kernel": 4},
     "same-lower-kernel-4": {"auto_pad": "SAME_LOWER", "kernel": 4},
+    "per-channel-quantizer": {"channel_scales": True, "bits": 3},
     "leakyrelu-signed": {"bits": 4, "activation": "LeakyRelu"},
     "tanh-signed": {"bits": 3, "activation": "Tanh"},
 }

@@ -40,7 +40,8 @@ A 1-D window op runs as the 2-D op with H = 1 between ``Unsqueeze(axis 2)`` and
 single-reader element-wise operations with constant operands (scales, biases, activations,
 quantizers), by an ``Unsqueeze`` of axis 2 or a ``Flatten`` from axis 1 goes away:
 ``Unsqueeze(f(Squeeze(x))) = f'(x)`` and ``Flatten(f(Squeeze(x))) = Flatten(f'(x))``, where
-``f'`` is ``f`` with every constant of rank >= 1 given the size-1 axis 2 too (a constant
+``f'`` is ``f`` with every constant of rank >= 1 (an operand, or a quantizer's scale and
+zero point) given the size-1 axis 2 too (a constant
 aligned to the right of (N, C, L) is aligned to the right of (N, C, 1, L) by inserting the axis
 before its last one). The rewritten tensors are recorded as aliases (reshapes) of the
 originals for verification.
@@ -52,6 +53,8 @@ way) and ``T(relu(x)) = relu(T(x))`` for a shape operation T (element-wise).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -156,8 +159,12 @@ def fold_squeeze(graph: Graph, notes: list[str]) -> bool:
                     constants.append(t)
                 else:
                     constants.append(new_constant(graph, f"{t}_2d", _with_axis_2(value), graph.tensors[t].dtype))
+            fields = {  # parameters held as fields (a quantizer's scale and zero point)
+                f.name: _with_axis_2(getattr(op, f.name)) for f in dataclasses.fields(op)
+                if isinstance(getattr(op, f.name), np.ndarray)
+            }
             target = graph.fresh_name(f"{op.outputs[0]}_2d")
-            add_inferred(graph, op.clone(inputs=[current] + constants, outputs=[target]))
+            add_inferred(graph, op.clone(inputs=[current] + constants, outputs=[target], **fields))
             aliases[target] = {"tensor": op.outputs[0], "shape": list(graph.tensors[target].shape[1:])}
             current = target
         graph.remove_op(end.name)
