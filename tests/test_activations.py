@@ -87,12 +87,12 @@ def fc_model(case, bits=4, signed=0, hidden=12, classes=5, features=16, seed=0):
     return make_model(nodes, [("x", ["N", features])], [("y", ["N", classes])], inits)
 
 
-def conv_model(case, bits=4, signed=0, channels=5, size=6, classes=4, seed=1):
-    """x -> Quant(4b) -> Conv 3x3 (pad 1) -> scale -> bias -> activation -> Quant(bits) ->
-    Flatten -> MatMul -> y."""
+def conv_model(case, bits=4, signed=0, channels=5, size=6, classes=4, seed=1, pool=False):
+    """x -> Quant(4b) -> Conv 3x3 (pad 1) -> scale -> bias -> activation [-> MaxPool 2x2] ->
+    Quant(bits) -> Flatten -> MatMul -> y."""
     rng = np.random.default_rng(seed)
     inits = {"w1": rng.normal(size=(channels, 2, 3, 3)).astype(np.float32),
-             "w2": rng.normal(size=(channels * size * size, classes)).astype(np.float32)}
+             "w2": rng.normal(size=(channels * (size // (2 if pool else 1)) ** 2, classes)).astype(np.float32)}
     inits.update(quant_params("qin", 0.125, 4))
     inits.update(quant_params("qw1", 0.5, 2))
     inits.update(quant_params("qact", ACTIVATIONS[case][2], bits))
@@ -103,6 +103,9 @@ def conv_model(case, bits=4, signed=0, channels=5, size=6, classes=4, seed=1):
         helper.make_node("Conv", ["xq", "w1q"], ["c"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
     ]
     last = _activation(nodes, inits, "c", case, channels, 4)
+    if pool:
+        nodes.append(helper.make_node("MaxPool", [last], ["pooled"], name="pool", kernel_shape=[2, 2], strides=[2, 2]))
+        last = "pooled"
     nodes += [
         quant_node("qact", last, "a", bits, signed=signed),
         helper.make_node("Flatten", ["a"], ["f"], name="flatten"),
@@ -139,6 +142,15 @@ def test_fc_activation_before_quantizer(tmp_path, case, bits, signed):
 @pytest.mark.parametrize("case", list(ACTIVATIONS), ids=list(ACTIVATIONS))
 def test_conv_activation_before_quantizer(tmp_path, case):
     check(conv_model(case, bits=4, signed=case in ("tanh", "hardtanh", "selu", "elu", "leakyrelu")), tmp_path, samples=60)
+
+
+@pytest.mark.parametrize("case", ["sigmoid", "hardsigmoid-negative", "prelu-channel"])
+def test_activation_then_max_pool(tmp_path, case):
+    """activation -> MaxPool -> Quant: the pool moves behind the thresholds (it takes the
+    maximum of the codes), also after a decreasing activation."""
+    final, _ = check(conv_model(case, pool=True), tmp_path, samples=60)
+    counts = final.op_count()
+    assert counts.get("StreamingMaxPool") == 1 and "Thresholding" not in counts, counts
 
 
 def test_decreasing_activation_negates_channels(tmp_path):
