@@ -239,3 +239,62 @@ def test_calibration_of_the_stage_is_the_current_model(family):
         assert all(abs(v - point["estimate"][k]) < 1e-6 for k, v in mine.to_dict().items()), point["name"]
         errors.append(abs(mine.lut - point["yosys"]["lut"]) / point["yosys"]["lut"])
     assert np.mean(errors) < 0.10
+
+
+def channels_last_resize(seed: int = 0, size: int = 4) -> onnx.ModelProto:
+    """hls4ml's channels-last export (as ../shared/models/hls4ml_branched_ch_last.onnx): NHWC
+    input, channels-last Conv and BatchNormalization, a standard-domain Resize with scales
+    (1, 2, 2, 1) on the NHWC activation (asymmetric, floor), another channels-last Conv and
+    MaxPool, then Reshape and MatMul."""
+    from onnx import TensorProto
+
+    from quirk_models import BREVITAS, CHANNELS_LAST, QONNX, _model, _quant
+
+    rng = np.random.default_rng(seed)
+    inits = {
+        "w1": rng.normal(size=(4, 3, 3, 2)).astype(np.float32), "b1": rng.normal(size=4).astype(np.float32),
+        "g": rng.uniform(0.5, 2.0, 4).astype(np.float32), "beta": rng.normal(size=4).astype(np.float32),
+        "mean": rng.normal(size=4).astype(np.float32), "var": rng.uniform(0.5, 2.0, 4).astype(np.float32),
+        "roi": np.zeros(0, np.float32), "scales": np.array([1, 2, 2, 1], np.float32),
+        "w2": rng.normal(size=(3, 3, 3, 4)).astype(np.float32), "flat": np.array([1, -1], np.int64),
+        "w3": rng.normal(size=(3 * size ** 2, 5)).astype(np.float32),
+    }
+    nodes = [
+        _quant("Quant_in", "x", "xq", 4, inits, 0.125, QONNX),
+        _quant("Quant_w1", "w1", "w1q", 2, inits, 0.5, QONNX, narrow=1),
+        helper.make_node("Conv", ["xq", "w1q", "b1"], ["c"], name="Conv_0", domain=CHANNELS_LAST,
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1], dilations=[1, 1], group=1),
+        helper.make_node("BatchNormalization", ["c", "g", "beta", "mean", "var"], ["cb"], name="BatchNormalization_0",
+                         domain=CHANNELS_LAST, epsilon=1e-3),
+        _quant("Quant_a1", "cb", "a1", 3, inits, 0.5, QONNX, signed=0),
+        helper.make_node("Resize", ["a1", "roi", "scales"], ["u"], name="Resize_0", mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        _quant("Quant_w2", "w2", "w2q", 2, inits, 0.5, QONNX, narrow=1),
+        helper.make_node("Conv", ["u", "w2q"], ["c2"], name="Conv_1", domain=CHANNELS_LAST,
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1], dilations=[1, 1], group=1),
+        _quant("Quant_a2", "c2", "a2", 2, inits, 0.5, QONNX, signed=0),
+        helper.make_node("MaxPool", ["a2"], ["p"], name="MaxPool_0", domain=CHANNELS_LAST, kernel_shape=[2, 2], strides=[2, 2],
+                         pads=[0, 0, 0, 0]),
+        helper.make_node("Reshape", ["p", "flat"], ["f"], name="Reshape_0"),
+        _quant("Quant_w3", "w3", "w3q", 2, inits, 0.5, QONNX, narrow=1),
+        helper.make_node("MatMul", ["f", "w3q"], ["y"], name="MatMul_0"),
+    ]
+    return _model(nodes, [("x", TensorProto.FLOAT, [1, size, size, 2])], [("y", TensorProto.FLOAT, [1, 5])], inits,
+                  opset=13, ir_version=8, imports=(BREVITAS,))
+
+
+def test_resize_of_a_channels_last_network_is_exact_and_becomes_the_stage(tmp_path):
+    """A standard Resize reading an NHWC activation scales axes 1 and 2: imported on the NCHW
+    copy the channels-last import holds, exact at every pass, and the Upsample stage on the
+    integer codes between the two convolutions."""
+    path = tmp_path / "channels_last_resize.onnx"
+    onnx.save(channels_last_resize(), path)
+    samples = 40
+    result = verify_model(path, samples=samples, seed=2)
+    assert result.ok, result.table()
+    for stage in result.stages:
+        assert stage.exact + stage.ties == samples and stage.exact >= samples - 2, result.table()
+    graph = run_pipeline(import_model(onnx.load(path)))[-1].graph
+    stage = graph.op("Resize_0")
+    assert isinstance(stage, Upsample) and tuple(stage.factors) == (2, 2) and (stage.H, stage.W, stage.channels) == (4, 4, 4)
+    assert "Resize_0" in graph.metadata["partition"]["hardware"]

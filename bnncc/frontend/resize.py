@@ -20,7 +20,12 @@ F)`` on both spatial axes; otherwise it refuses, naming the two modes. ``Upsampl
 opset-10 ``Resize`` use ``floor(o / F)`` itself (onnxruntime: asymmetric, floor).
 
 Scales come from ``scales`` (output length ``floor(L * s)``) or ``sizes`` (``s = size /
-L``); N and C must keep their sizes, H and W scales must be positive integers.
+L``); N and C must keep their sizes, H and W scales must be positive integers. A standard
+Resize in a channels-last network (QKeras/hls4ml exports) reads an NHWC tensor: when the
+import holds its input also in NCHW, or its scales are ``(1, s_H, s_W, 1)`` with ``s_H !=
+1``, H and W are axes 1 and 2, and the node becomes ``Transpose(NearestUpsample(Transpose(x,
+(0,3,1,2))), (0,2,3,1))`` (the inner transpose is the NCHW copy when there is one), so the
+layers of the network still meet in NCHW.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from bnncc.frontend.context import NodeContext
+from bnncc.ir import ops
 from bnncc.ir.ops.upsample import NearestUpsample
 
 TRANSFORMS = ("half_pixel", "pytorch_half_pixel", "half_pixel_symmetric", "asymmetric", "tf_half_pixel_for_nn",
@@ -65,23 +71,50 @@ def source_index(transform: str, nearest: str, length: int, factor: int) -> np.n
 def _check_rank(ctx: NodeContext) -> tuple[int, ...]:
     shape = tuple(ctx.info(0).shape)
     if len(shape) != 4:
-        ctx.fail(f"only 2-D upsampling of a 4-D (N, C, H, W) tensor is supported, got shape {shape}")
+        ctx.fail(f"only 2-D upsampling of a 4-D (N, C, H, W) or (N, H, W, C) tensor is supported, got shape {shape}")
     return shape
 
 
-def _integer_factors(ctx: NodeContext, shape, scales) -> tuple[int, int]:
-    """(F_H, F_W) from per-axis scales of an NCHW tensor; fails unless N and C keep their
-    sizes and H, W are scaled by positive integers."""
+def _integer_factors(ctx: NodeContext, scales, axes: tuple[int, int]) -> tuple[int, int]:
+    """(F_H, F_W): the scales of ``axes`` (H, W), which must be positive integers, every other
+    scale (N and C) being 1."""
     scales = [float(s) for s in scales]
     if len(scales) != 4:
-        ctx.fail(f"expected 4 scales (N, C, H, W), got {scales}")
-    if scales[0] != 1 or scales[1] != 1:
-        ctx.fail(f"scales {scales}: only H and W may be scaled (N and C scales must be 1)")
-    for axis, value in zip("HW", scales[2:]):
+        ctx.fail(f"expected 4 scales, got {scales}")
+    if any(scales[i] != 1 for i in range(4) if i not in axes):
+        layout = "NHWC" if axes == (1, 2) else "NCHW"
+        ctx.fail(f"scales {scales} of an {layout} tensor: only H and W may be scaled (N and C scales must be 1)")
+    for axis, value in zip("HW", (scales[axes[0]], scales[axes[1]])):
         if value < 1 or value != int(value):
             ctx.fail(f"scales {scales}: the {axis} scale {value:g} is not a positive integer; only nearest-neighbour "
                      "upsampling by integer factors is supported")
-    return int(scales[2]), int(scales[3])
+    return int(scales[axes[0]]), int(scales[axes[1]])
+
+
+def _spatial_axes(ctx: NodeContext, scales) -> tuple[int, int]:
+    """(H, W) axes: (1, 2) for an NHWC tensor (one the channels-last import also holds in
+    NCHW, or scales of the form (1, s_H, s_W, 1) with s_H != 1), else (2, 3)."""
+    scales = [float(s) for s in scales]
+    nhwc = ctx.inputs[0] in ctx.nchw or (len(scales) == 4 and scales[1] != 1 and scales[3] == 1)
+    return (1, 2) if nhwc else (2, 3)
+
+
+def _emit(ctx: NodeContext, axes: tuple[int, int], factors: tuple[int, int]) -> list:
+    """The NearestUpsample of an NCHW input; for an NHWC input (a channels-last network) the
+    NCHW one between transposes, reading the NCHW copy the import already holds if any, and
+    its output recorded as the NCHW copy of the node's output."""
+    if axes == (2, 3):
+        return [NearestUpsample(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], factors=factors)]
+    built = []
+    source = ctx.nchw.get(ctx.inputs[0])
+    if source is None:
+        source = ctx.fresh("input_nchw")
+        built.append(ops.Transpose(name=ctx.fresh("to_nchw"), inputs=ctx.inputs[:1], outputs=[source], perm=(0, 3, 1, 2)))
+    out = ctx.fresh("output_nchw")
+    built.append(NearestUpsample(name=ctx.name, inputs=[source], outputs=[out], factors=factors))
+    built.append(ops.Transpose(name=ctx.fresh("to_nhwc"), inputs=[out], outputs=ctx.outputs[:1], perm=(0, 2, 3, 1)))
+    ctx.nchw[ctx.outputs[0]] = out
+    return built
 
 
 def _full_rank(ctx: NodeContext, values, axes, fill) -> list:
@@ -123,7 +156,9 @@ def build_resize(ctx: NodeContext):
     mode = ctx.attr("mode", "nearest")
     if mode != "nearest":
         ctx.fail(f"mode '{mode}' is not supported (only 'nearest' with integer scales)")
-    fh, fw = _integer_factors(ctx, shape, _resize_scales(ctx, shape))
+    scales = _resize_scales(ctx, shape)
+    axes = _spatial_axes(ctx, scales)
+    fh, fw = _integer_factors(ctx, scales, axes)
     if ctx.opset >= 11:
         transform = ctx.attr("coordinate_transformation_mode", "half_pixel")
         nearest = ctx.attr("nearest_mode", "round_prefer_floor")
@@ -131,12 +166,12 @@ def build_resize(ctx: NodeContext):
             ctx.fail(f"coordinate_transformation_mode '{transform}' is not supported (it does not repeat pixels)")
         if nearest not in NEAREST_MODES:
             ctx.fail(f"nearest_mode '{nearest}' is not one of {', '.join(NEAREST_MODES)}")
-        for axis, length, factor in (("H", shape[2], fh), ("W", shape[3], fw)):
+        for axis, length, factor in (("H", shape[axes[0]], fh), ("W", shape[axes[1]], fw)):
             if not np.array_equal(source_index(transform, nearest, length, factor), np.arange(length * factor) // factor):
                 ctx.fail(f"coordinate_transformation_mode '{transform}' with nearest_mode '{nearest}' does not repeat "
                          f"pixels for the {axis} factor {factor}; use half_pixel with round_prefer_floor or "
                          "round_prefer_ceil, or asymmetric with floor")
-    return [NearestUpsample(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], factors=(fh, fw))]
+    return _emit(ctx, axes, (fh, fw))
 
 
 def build_upsample(ctx: NodeContext):
@@ -150,5 +185,5 @@ def build_upsample(ctx: NodeContext):
     scales = ctx.attr("scales") if ctx.opset < 9 else np.asarray(ctx.const(1, "scales")).reshape(-1)
     if scales is None:
         ctx.fail("the scales attribute is missing")
-    fh, fw = _integer_factors(ctx, shape, scales)
-    return [NearestUpsample(name=ctx.name, inputs=ctx.inputs[:1], outputs=ctx.outputs[:1], factors=(fh, fw))]
+    axes = _spatial_axes(ctx, scales)
+    return _emit(ctx, axes, _integer_factors(ctx, scales, axes))
