@@ -287,10 +287,17 @@ def test_finn_tfc_labels_from_rtl(tmp_path):
     assert result.ok and result.rtl.samples == 20 and result.rtl.ok, result.table()
 
 
-@pytest.mark.parametrize("name", ["hls4ml_separable_conv_ch_last.onnx", "hls4ml_branched_ch_last.onnx"])
+@pytest.mark.parametrize("name", ["hls4ml_branched_ch_last.onnx"])
 def test_channels_last_published_models_get_past_load(name):
-    """Load and the channels-last ops are accepted; what the later issue adds (LeakyRelu,
-    depthwise conv, Resize) is refused by name."""
+    """Load and the channels-last ops are accepted; what the later issue adds (depthwise
+    conv, Resize) is refused by name."""
     path = _shared(name)
     with pytest.raises(UnsupportedModelError, match=r"node '\w+'.*(LeakyRelu|depthwise|group|Resize)"):
         import_model(load_model(path), source=str(path))
+
+
+def test_channels_last_separable_model_imports():
+    """hls4ml's channels-last depthwise-separable CNN imports, its LeakyRelu included."""
+    path = _shared("hls4ml_separable_conv_ch_last.onnx")
+    counts = import_model(load_model(path), source=str(path)).op_count()
+    assert counts.get("LeakyRelu") == 1 and counts.get("Conv") == 4, counts
