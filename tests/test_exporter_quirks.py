@@ -287,13 +287,13 @@ def test_finn_tfc_labels_from_rtl(tmp_path):
     assert result.ok and result.rtl.samples == 20 and result.rtl.ok, result.table()
 
 
-@pytest.mark.parametrize("name", ["hls4ml_branched_ch_last.onnx"])
-def test_channels_last_published_models_get_past_load(name):
-    """Load and the channels-last ops are accepted; what the later issue adds (depthwise
-    conv, Resize) is refused by name."""
-    path = _shared(name)
-    with pytest.raises(UnsupportedModelError, match=r"node '\w+'.*(LeakyRelu|depthwise|group|Resize)"):
-        import_model(load_model(path), source=str(path))
+def test_channels_last_branched_model_imports():
+    """hls4ml's channels-last branched CNN imports, its standard-domain Resize on an NHWC
+    activation as a nearest-neighbour upsampling by 2 x 2."""
+    path = _shared("hls4ml_branched_ch_last.onnx")
+    graph = import_model(load_model(path), source=str(path))
+    [resize] = [op for op in graph.ops() if op.op_type == "NearestUpsample"]
+    assert tuple(resize.factors) == (2, 2) and graph.op_count().get("Concat") == 1
 
 
 def test_channels_last_separable_model_imports():
