@@ -17,14 +17,18 @@
 // holding W[k][f*PE + p] in element p (bipolar: the bit). The word of the beat on offer is
 // read asynchronously at a registered address (a ROM of registers or distributed RAM).
 //
-// Structure: CF accumulator words of PE sums (a plain array with an asynchronous read). An
-// accepted beat of position k adds its PE products to word f (to zero at k = 0); at the last
-// position the sums go to a two-entry output queue instead. The input is ready unless the
-// beat on offer would push into a full queue (s_axis_tready depends on registers only,
-// never combinationally on m_axis_tready), so no beat is lost under back-pressure.
-// Throughput: one input beat per cycle when the output does not stall (WINDOW*CF cycles
-// per window); latency: an output beat is valid one cycle after the last-position beat that
-// completes it (the output is registered in the queue). Only control registers are reset.
+// Structure: two stages. An accepted beat's PE products are registered (the multiplier, or
+// negation, and the weight read end at a register); the next cycle they are added to
+// accumulator word f (CF words of PE sums, a plain array with an asynchronous read: the word
+// is read and written in the same stage, so a beat may follow its own word's previous beat
+// directly), starting from zero at position 0; at the last position the sums go to a
+// four-entry output queue instead. The input is ready unless a last-position beat on offer
+// would find no queue entry free of the queued sums and the one in flight (s_axis_tready
+// depends on registers only, never combinationally on m_axis_tready), so no beat is lost
+// under back-pressure. Throughput: one input beat per cycle when the output does not stall
+// (WINDOW*CF cycles per window); latency: an output beat is valid two cycles after the
+// last-position beat that completes it (the output is registered in the queue). Only
+// control registers are reset.
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -105,23 +109,31 @@ module vvau #(
     wire w_last = w == W_LAST;
     wire [PE*WB-1:0] wword = wrom[wa];
 
-    // -- output queue: two entries --------------------------------------------------------
-    reg [PE*OB-1:0] q [0:1];
-    reg             q_wr, q_rd;
-    reg [1:0]       q_cnt;
+    // -- output queue: four entries (three would do: the fourth lets a sum enter while the
+    // queue holds three sums, one of them leaving; counted with the sum in flight) -----------
+    reg [PE*OB-1:0] q [0:3];
+    reg [1:0]       q_wr, q_rd;
+    reg [2:0]       q_cnt;
 
-    assign s_axis_tready = !w_last || q_cnt != 2'd2;
+    // -- product stage registers ----------------------------------------------------------
+    reg              p_valid;  // a beat's products wait in p_prod (control, reset)
+    reg [PE*OB-1:0]  p_prod;   // its PE products, extended to OB bits
+    reg [FW-1:0]     p_f;      // its accumulator word
+    reg              p_first;  // first kernel position: the sum starts at 0
+    reg              p_last;   // last kernel position: the sum goes to the queue
+
+    wire pending = p_valid && p_last;  // a sum that enters the queue next cycle
+    // a last-position beat needs a queue entry free of the queue and of the pending sum
+    assign s_axis_tready = !w_last || (q_cnt + {2'b00, pending}) < 3'd4;
     wire fire = s_axis_tvalid && s_axis_tready;
-    wire push = fire && w_last;
+    wire push = pending;
     wire pop  = m_axis_tvalid && m_axis_tready;
 
-    assign m_axis_tvalid = q_cnt != 2'd0;
+    assign m_axis_tvalid = q_cnt != 3'd0;
     assign m_axis_tdata  = q[q_rd];
 
-    // -- products, accumulators and the sum -----------------------------------------------
-    reg  [PE*OB-1:0] acc [0:CF-1];
-    wire [PE*OB-1:0] acc_rd = acc[f];
-    wire [PE*OB-1:0] sum;  // every lane: (0 at the first position, else its sum so far) + x*w
+    // -- products of the beat on offer ------------------------------------------------------
+    wire [PE*OB-1:0] prod_all;
 
     genvar p;
     generate
@@ -145,20 +157,35 @@ module vvau #(
             end else begin : multiply
                 assign prod = x_full * w_full;
             end
-            wire [OB-1:0] prod_ext;  // the product sign-extended (or cut) to the sum's width
-            if (OB > PW) begin : wide
-                assign prod_ext = {{(OB - PW){prod[PW-1]}}, prod};
+            if (OB > PW) begin : wide  // the product sign-extended (or cut) to the sum's width
+                assign prod_all[p*OB +: OB] = {{(OB - PW){prod[PW-1]}}, prod};
             end else begin : narrow
-                assign prod_ext = prod[OB-1:0];
+                assign prod_all[p*OB +: OB] = prod[OB-1:0];
             end
-            wire [OB-1:0] base = w_first ? {OB{1'b0}} : acc_rd[p*OB +: OB];
-            assign sum[p*OB +: OB] = base + prod_ext;
+        end
+    endgenerate
+
+    // -- accumulators and the sum of the registered products --------------------------------
+    reg  [PE*OB-1:0] acc [0:CF-1];
+    wire [PE*OB-1:0] acc_rd = acc[p_f];
+    wire [PE*OB-1:0] sum;  // every lane: (0 at the first position, else its sum so far) + x*w
+
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : add
+            wire [OB-1:0] base = p_first ? {OB{1'b0}} : acc_rd[p*OB +: OB];
+            assign sum[p*OB +: OB] = base + p_prod[p*OB +: OB];
         end
     endgenerate
 
     // -- datapath (not reset) -------------------------------------------------------------
     always @(posedge ap_clk) begin
-        if (fire && !w_last) acc[f] <= sum;
+        if (fire) begin
+            p_prod <= prod_all;
+            p_f <= f;
+            p_first <= w_first;
+            p_last <= w_last;
+        end
+        if (p_valid && !p_last) acc[p_f] <= sum;
         if (push) q[q_wr] <= sum;
     end
 
@@ -168,18 +195,20 @@ module vvau #(
             f <= {FW{1'b0}};
             w <= {WW{1'b0}};
             wa <= {AW{1'b0}};
-            q_wr <= 1'b0;
-            q_rd <= 1'b0;
-            q_cnt <= 2'd0;
+            p_valid <= 1'b0;
+            q_wr <= 2'd0;
+            q_rd <= 2'd0;
+            q_cnt <= 3'd0;
         end else begin
+            p_valid <= fire;
             if (fire) begin
                 f <= f_last ? {FW{1'b0}} : f + 1'b1;
                 if (f_last) w <= w_last ? {WW{1'b0}} : w + 1'b1;
                 wa <= (wa == A_LAST) ? {AW{1'b0}} : wa + 1'b1;
             end
-            if (push) q_wr <= !q_wr;
-            if (pop) q_rd <= !q_rd;
-            q_cnt <= q_cnt + {1'b0, push} - {1'b0, pop};
+            if (push) q_wr <= q_wr + 2'd1;
+            if (pop) q_rd <= q_rd + 2'd1;
+            q_cnt <= q_cnt + {2'b00, push} - {2'b00, pop};
         end
     end
 endmodule

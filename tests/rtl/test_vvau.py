@@ -71,6 +71,8 @@ CASES = [
     Case("k25_i2xbip_pe2", 6, 2, 25, DataType.int(2), BIPOLAR),
     # a 1x1 window (per-channel scaling), signed 8-bit x unsigned 2-bit
     Case("k1_i8xu2_pe1", 3, 1, 1, DataType.int(8), DataType.uint(2)),
+    # every beat completes a window (one position, all channels per beat): a sum each cycle
+    Case("k1_i2xi2_pe4", 4, 4, 1, DataType.int(2), DataType.int(2)),
 ]
 
 
@@ -105,18 +107,21 @@ def test_vvau_matches_the_executor_under_stalls(case, seed, in_stall, out_stall,
     assert len(result.input_cycles) == len(beats_in)
 
 
-@pytest.mark.parametrize("case", CASES[:3], ids=[c.name for c in CASES[:3]])
+ONE_PER_CYCLE = CASES[:3] + CASES[-1:]
+
+
+@pytest.mark.parametrize("case", ONE_PER_CYCLE, ids=[c.name for c in ONE_PER_CYCLE])
 def test_vvau_one_beat_per_cycle_without_stalls(case, tmp_path):
     windows = 4
     expected, result, _, out_dtype = run(case, tmp_path, windows, 5, 0, 0)
     got = unpack_beats(result.outputs, case.pe, out_dtype).reshape(windows, case.channels)
     np.testing.assert_array_equal(got, expected)
     assert np.all(np.diff(result.input_cycles) == 1)
-    # each sum beat leaves one cycle after the last-position beat that completes it
+    # each sum beat leaves two cycles after the last-position beat that completes it
     cf = case.channels // case.pe
     per_window = case.window * cf
     completing = [result.input_cycles[w * per_window + (case.window - 1) * cf + f] for w in range(windows) for f in range(cf)]
-    assert result.output_cycles == [cycle + 1 for cycle in completing]
+    assert result.output_cycles == [cycle + 2 for cycle in completing]
 
 
 def test_vvau_emits_exactly_ch_over_pe_beats_per_window(tmp_path):

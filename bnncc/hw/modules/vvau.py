@@ -2,8 +2,8 @@
 
 Input at one beat per cycle (PE channels per beat): WINDOW = K_H*K_W kernel positions of
 CH/PE beats per output pixel, so cycles per frame = input elements / PE; a pixel's CH/PE
-dot products leave one per cycle, each one cycle after the last-position beat that completes
-it (the timing of ``pool_sum``, whose pattern and latency it shares). PE divides the
+dot products leave one per cycle, each two cycles after the last-position beat that
+completes it (a product stage, then the sum into the output queue). PE divides the
 channels. Behind a sliding window, whose SIMD follows its consumer's beat (``coupling``
 ``"consumer"`` of ``sliding_window``), the window's SIMD is this PE: no width converter.
 
@@ -14,7 +14,8 @@ Resource terms: per lane one product (a soft multiplier of XS x WS partial-produ
 or a DSP block where Yosys maps it to one, as for the MVAU; a conditional negate when one
 operand is bipolar; an agreement bit when both are) and one adder of OUT_BITS bits; the
 weight ROM (WINDOW*CF words, read at a registered address), CF accumulator words of
-PE*OUT_BITS bits and a two-entry output queue through :func:`memory_cost`; the counters.
+PE*OUT_BITS bits and a four-entry output queue through :func:`memory_cost`; the product
+registers (PE*OUT_BITS bits); the counters.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bnncc.hw import calibration
 from bnncc.hw.memory_map import Memory, memory_cost
 from bnncc.hw.modules.mvau import uses_dsp
 from bnncc.hw.modules.pool_sum import WindowSum
+from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Schedule, backward, forward
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule, any_below, not_multiple
 from bnncc.hw.stage import Memory as MemoryFile, StageRTL, Stream
@@ -114,10 +116,34 @@ RULES = ModuleRules(
 
 
 # -- timing ---------------------------------------------------------------------------------
+#: Cycles from a completing input beat to its sum's output beat (product stage, then queue).
+LATENCY = 2
+
+
+class WindowDot(WindowSum):
+    """vvau.v: input at one beat per cycle; sum beat f of window n is pushed into the output
+    queue two cycles after the input beat that completes it (beat f of the window's last
+    position). The input holds a completing beat while the four-entry queue and the sum in
+    flight fill it (its ready reads registers only): output k can leave as late as 3 cycles
+    before output k + 4 is ready."""
+
+    hold, lead = 4, LATENCY + 1
+
+    def asap(self, arrival):
+        pops = forward(arrival, 1)
+        return Schedule(pops, forward(pops[self.trigger] + LATENCY, 1))
+
+    def alap(self, deadline):
+        pushes = backward(deadline, 1)
+        need = np.full(FRAMES * self.in_beats, NEVER_AFTER, dtype=np.int64)
+        need[self.trigger] = pushes - LATENCY
+        return Schedule(backward(need, 1), pushes)
+
+
 def head_tail(stage: StageRTL) -> tuple[int, int]:
-    """The first window's beats before the first sum; one cycle after the last input."""
+    """The first window's beats before the first sum; two cycles after the last input."""
     p = stage.parameters
-    return p["WINDOW"] * p["CH"] // p["PE"], 1
+    return p["WINDOW"] * p["CH"] // p["PE"], LATENCY
 
 
 # -- resource terms -------------------------------------------------------------------------
@@ -139,7 +165,7 @@ def terms(p: dict, family: str) -> Terms:
     pw = xs + ws
     counters = counter_bits(cf) + counter_bits(p["WINDOW"]) + counter_bits(depth)
     weights = memory_cost(Memory(pe * p["W_BITS"], depth, "rom"), family)
-    queue = memory_cost(Memory(dw, 2, "ram_async"), family)
+    queue = memory_cost(Memory(dw, 4, "ram_async"), family)
     # with one kernel position every beat is its window's last: no accumulator, no adder
     accumulators = memory_cost(Memory(dw, cf, "ram"), family) if p["WINDOW"] > 1 else None
     low = min(pw, ob) if accumulators else 0
@@ -165,7 +191,7 @@ def terms(p: dict, family: str) -> Terms:
         lut["multiply"] = pe * xs * ws
     return Terms(
         lut=lut,
-        ff={"control": counters + 4, "data": dw if cf == 1 and accumulators else 0, "memory": sum(m["ff"] for m in memories)},
+        ff={"control": counters + 7, "data": dw + (dw if cf == 1 and accumulators else 0), "memory": sum(m["ff"] for m in memories)},
         bram=sum(m["bram"] for m in memories), lutram=sum(m["lutram"] for m in memories), dsp=dsp)
 
 
@@ -173,14 +199,14 @@ COEFFICIENTS = {
     # fitted by benchmarks/calibrate_estimates.py --grid-only --modules vvau --fit on the grid below
     # (benchmarks/results/calibration_vvau_xilinx.json, calibration_vvau_ecp5.json)
     "xilinx": {
-        "lut": {"add": 1.397, "add_carry": 1.382, "const": 0, "counter_bits": 1.906, "decode": 0, "dsp_sum": 1.258,
-                "lutram_read": 0, "multiply": 0.45, "mux": 0, "negate": 1.265, "weight_rom": 1.443, "xnor": 0},
-        "ff": {"control": 1.902, "data": 1.108, "memory": 0},
+        "lut": {"add": 1.148, "add_carry": 1.344, "const": 0, "counter_bits": 2.695, "decode": 0, "dsp_sum": 0.635,
+                "lutram_read": 0, "multiply": 0.603, "mux": 0, "negate": 1.3, "weight_rom": 1.042, "xnor": 0},
+        "ff": {"control": 1.416, "data": 0.583, "memory": 0},
     },
     "ecp5": {
-        "lut": {"add": 2.94, "add_carry": 0, "const": 94.305, "counter_bits": 0, "decode": 18.988, "dsp_sum": 1.379,
-                "lutram_read": 0.614, "multiply": 0, "mux": 0, "negate": 0.124, "weight_rom": 0.393, "xnor": 0},
-        "ff": {"control": 1.562, "data": 1.127, "memory": 0},
+        "lut": {"add": 1.948, "add_carry": 0, "const": 87.879, "counter_bits": 0, "decode": 0, "dsp_sum": 0.601,
+                "lutram_read": 0.673, "multiply": 0, "mux": 0, "negate": 1.518, "weight_rom": 0.404, "xnor": 0},
+        "ff": {"control": 1.456, "data": 0.832, "memory": 0},
     },
 }
 
@@ -230,7 +256,7 @@ SPEC = ModuleSpec(
     in_ports=lambda p: ["s_axis"],
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["PE"] * p["IN_BITS"], 1), ("m_axis", "out", p["PE"] * p["OUT_BITS"], 1)],
-    pattern=WindowSum,
+    pattern=WindowDot,
     head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
