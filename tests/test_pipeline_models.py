@@ -101,7 +101,7 @@ def test_compile_dump_ir_and_host_steps(tmp_path):
     second = run_cli("compile", path, "-o", tmp_path / "b", "--dump-ir", tmp_path / "b_ir")
     assert first.exit_code == 0 and second.exit_code == 0, first.stderr + second.stderr
     dumps = sorted(p.name for p in (tmp_path / "a_ir").iterdir())
-    assert dumps[0] == "00_import.onnx" and dumps[-1].endswith("folding.onnx") and len(dumps) == 12
+    assert dumps[0] == "00_import.onnx" and dumps[-1].endswith("folding.onnx") and len(dumps) == 13
     for name in dumps + []:
         assert (tmp_path / "a_ir" / name).read_bytes() == (tmp_path / "b_ir" / name).read_bytes()
     host = json.loads((tmp_path / "a" / "host_steps.json").read_text())
