@@ -12,6 +12,7 @@ import onnx
 import pytest
 from onnx import helper
 
+from bnncc.datatype import DataType
 from bnncc.frontend import load_graph
 from bnncc.ir.ops.vvau import VVAU
 from bnncc.passes.pipeline import run_pipeline
@@ -90,8 +91,9 @@ def test_exact_after_every_pass(tmp_path, name):
     types = {op.name: type(op).__name__ for op in final.ops()}
     if name == "grouped_g2":
         assert types["grouped"] == "MVAU"
-    else:
-        assert types["dw"] == "VVAU"
+    else:  # the activation quantizer after it is fused: no Thresholding stage of its own
+        assert types["dw"] == "VVAU" and final.op("dw").has_thresholds
+        assert "Thresholding" not in types.values()
 
 
 def test_depthwise_weights_and_accumulator(tmp_path):
@@ -100,12 +102,18 @@ def test_depthwise_weights_and_accumulator(tmp_path):
     graph = run_pipeline(load_graph(path))[-1].graph
     vvau = graph.op("dw")
     assert isinstance(vvau, VVAU) and (vvau.kernel, vvau.channels) == (9, 6)
+    assert vvau.out_dtype == graph.tensors[vvau.outputs[0]].dtype == DataType.int(3)
     weights = graph.constant(vvau.inputs[1])
     assert weights.shape == (9, 6) and np.all(np.abs(weights) <= 7)
     x = graph.tensors[vvau.inputs[0]]
     assert x.shape[1:] == (4, 4, 54)  # 7x7 at stride 2 with padding 1: 4x4 windows of 9 x 6
-    bound = int(np.abs(weights).sum(axis=0).max()) * 7  # unsigned 3-bit input codes
-    assert vvau.acc_dtype.max >= bound and vvau.acc_dtype.max < 2 * bound + 2
+    # signed 3-bit input codes -4..3: every channel's sum range, in the narrowest INT
+    low = int(np.minimum(weights * -4, weights * 3).sum(axis=0).min())
+    high = int(np.maximum(weights * -4, weights * 3).sum(axis=0).max())
+    acc = vvau.acc_dtype
+    assert acc.kind == "INT" and acc.min <= low and acc.max >= high
+    narrower = DataType.int(acc.bits - 1)
+    assert narrower.min > low or narrower.max < high
 
 
 def test_grouped_convolution_is_block_diagonal(tmp_path):
@@ -126,7 +134,7 @@ def test_rtl_exact_under_stalls_at_the_analytic_interval(tmp_path, name, fps):
     build = tmp_path / "build"
     result = compile_model(path, output=build, target=Target(fps) if fps else None)
     stages = {stage.node: stage for stage in result.design.stages}
-    assert stages["dw"].module == "vvau"
+    assert stages["dw"].module == "vvau" and stages["dw"].parameters["N_THRESHOLDS"] > 0
     if fps:  # folded: the window's SIMD is the VVAU's PE (no width converter between them)
         assert stages["dw"].parameters["PE"] > 1
         assert stages["dw"].parameters["PE"] == stages["dw__im2col"].parameters["SIMD"]

@@ -154,9 +154,13 @@ BOUNDARY = [
     ("pool_sum", {"CH": 2, "PE": 1, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "OUT_BITS": 7}),
     ("pool_sum", {"CH": 2, "PE": 1, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "OUT_BITS": 8}),
     ("pool_sum", {"CH": 5, "PE": 2}),
-    # vvau: the sum's width, PE divides CH, a bipolar operand is one unsigned bit
-    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "OUT_BITS": 2}),
-    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "OUT_BITS": 1}),
+    # vvau: the sums' width, the output's with and without thresholds, PE divides CH, a
+    # bipolar operand is one unsigned bit
+    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "ACC_BITS": 2, "OUT_BITS": 2}),
+    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "ACC_BITS": 1, "OUT_BITS": 1}),
+    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "ACC_BITS": 5, "OUT_BITS": 4}),
+    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "ACC_BITS": 5, "N_THRESHOLDS": 3, "OUT_BITS": 32}),
+    ("vvau", {"CH": 3, "PE": 3, "WINDOW": 9, "ACC_BITS": 5, "N_THRESHOLDS": 3, "OUT_BITS": 33}),
     ("vvau", {"CH": 5, "PE": 2}),
     ("vvau", {"IN_BITS": 1, "IN_SIGNED": 1, "IN_BIPOLAR": 1}),
     # plumbing

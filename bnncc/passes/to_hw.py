@@ -9,7 +9,8 @@ tensors.
    an integer constant (K, M) becomes ``MVAU(x, W)``; when the product's only reader is a
    ``MultiThreshold`` (channels last, constant thresholds) that joins it:
    ``MVAU(x, W, T)``. The accumulator type is the narrowest holding every column's range
-   (:func:`bnncc.ir.ops.hw.accumulator_range`).
+   (:func:`bnncc.ir.ops.hw.accumulator_range`). A ``MultiThreshold`` that is the only
+   reader of a ``VVAU`` (a depthwise convolution, from ``lower_conv``) joins it the same way.
 2. ``MultiThreshold(x, T)`` on any other integer stream, channels last (or one row of
    thresholds shared by all channels), becomes ``Thresholding``.
 3. ``Im2Col`` becomes ``SlidingWindow`` and ``MaxPoolNHWC`` ``StreamingMaxPool`` on
@@ -46,6 +47,7 @@ from bnncc.ir.build import new_constant, reinfer
 from bnncc.ir.graph import Graph, TensorInfo
 from bnncc.ir.op import value_bounds
 from bnncc.ir.ops.hw import HWOp, accumulator_range, is_integral
+from bnncc.ir.ops.vvau import VVAU, vvau_range
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 from bnncc.passes.lower_joins import rewrite_add, rewrite_concat
@@ -73,7 +75,8 @@ class ToHardware(Pass):
             elif isinstance(op, (ops.MatMul, ops.XnorPopcountMatMul)):
                 rewrite_product(graph, op, notes)
             elif isinstance(op, ops.MultiThreshold):
-                rewrite_thresholds(graph, op, notes)
+                if not fuse_into_vvau(graph, op, notes):
+                    rewrite_thresholds(graph, op, notes)
             elif isinstance(op, ops.Im2Col):
                 rewrite_im2col(graph, op, notes)
             elif isinstance(op, ops.MaxPoolNHWC):
@@ -199,6 +202,19 @@ def _weight_problem(weights) -> str | None:
     if not is_integral(weights):
         return "its weights are real numbers, not integers (a weight scale that could not move behind the product)"
     return None
+
+
+def fuse_into_vvau(graph: Graph, mt: ops.MultiThreshold, notes: list[str]) -> bool:
+    """``VVAU`` + its only reader ``MultiThreshold`` -> ``VVAU(x, W, T)``, as for an MVAU."""
+    vvau = graph.producer(mt.inputs[0])
+    if not isinstance(vvau, VVAU) or vvau.has_thresholds or fusable_thresholds(graph, vvau) is not mt:
+        return False
+    low, high = vvau_range(graph.tensors[vvau.inputs[0]], graph.constant(vvau.inputs[1]))
+    thresholds = hardware_thresholds(graph, mt, low, high, notes)
+    install(graph, vvau.clone(inputs=[*vvau.inputs, thresholds], outputs=list(mt.outputs), out_dtype=mt.out_dtype),
+            [vvau, mt])
+    notes.append(f"node '{vvau.name}': VVAU + MultiThreshold '{mt.name}' -> VVAU (output {mt.out_dtype})")
+    return True
 
 
 # -- 2. standalone thresholds -> Thresholding -------------------------------------------------

@@ -17,9 +17,10 @@ import pytest
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.hw.modules.vvau import vvau_words
 from bnncc.hw.rules import violations
-from bnncc.hw.memory_words import write_mem
+from bnncc.hw.memory_words import threshold_words, write_mem
+from bnncc.hw.stage_common import out_bias
 from bnncc.ir.graph import TensorInfo
-from bnncc.ir.ops.vvau import VVAU, vvau_dtype
+from bnncc.ir.ops.vvau import VVAU, vvau_dtype, vvau_range
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import pack_beats, unpack_beats
 from bnncc.sim.verilator import SimulationError, verilator_command
@@ -35,6 +36,12 @@ class Case:
     window: int
     x_dtype: DataType
     w_dtype: DataType
+    thresholded: DataType | None = None  # the output type of fused thresholds, or None
+
+    @property
+    def n_thresholds(self) -> int:
+        t = self.thresholded
+        return 0 if t is None else 1 if t == BIPOLAR else int(t.max) - int(t.min)
 
     def weights(self, rng) -> np.ndarray:
         return random_values(rng, self.w_dtype, (self.window, self.channels))
@@ -46,12 +53,19 @@ class Case:
         worst = np.full((self.window, self.channels), -1 if w == BIPOLAR else int(w.min) if w.kind == "INT" else int(w.max))
         return vvau_dtype(TensorInfo((1, self.window * self.channels), self.x_dtype), worst)
 
+    @property
+    def acc_bits(self) -> int:
+        """The sums' width (one bit more with thresholds: they reach the largest sum + 1)."""
+        return self.out_dtype().bits + (1 if self.thresholded is not None else 0)
+
     def parameters(self) -> dict:
-        x, w = self.x_dtype, self.w_dtype
+        x, w, t = self.x_dtype, self.w_dtype, self.thresholded
         return {"CH": self.channels, "PE": self.pe, "WINDOW": self.window,
                 "IN_BITS": x.bits, "IN_SIGNED": int(x.kind == "INT"), "IN_BIPOLAR": int(x == BIPOLAR),
                 "W_BITS": w.bits, "W_SIGNED": int(w.kind == "INT"), "W_BIPOLAR": int(w == BIPOLAR),
-                "OUT_BITS": self.out_dtype().bits, "WEIGHT_FILE": '"weights.mem"'}
+                "ACC_BITS": self.acc_bits, "N_THRESHOLDS": self.n_thresholds,
+                "OUT_BITS": self.acc_bits if t is None else t.bits, "OUT_BIAS": 0 if t is None else out_bias(t),
+                "WEIGHT_FILE": '"weights.mem"', "THRESHOLD_FILE": '"thresholds.mem"' if t is not None else '""'}
 
 
 def random_values(rng, dtype: DataType, shape) -> np.ndarray:
@@ -73,6 +87,11 @@ CASES = [
     Case("k1_i8xu2_pe1", 3, 1, 1, DataType.int(8), DataType.uint(2)),
     # every beat completes a window (one position, all channels per beat): a sum each cycle
     Case("k1_i2xi2_pe4", 4, 4, 1, DataType.int(2), DataType.int(2)),
+    # fused thresholds: binary depthwise to a bipolar output, 4-bit to 2-bit and 4-bit codes
+    Case("k9_bin_pe1_to_bipolar", 5, 1, 9, BIPOLAR, BIPOLAR, BIPOLAR),
+    Case("k9_u4xi4_pe3_to_uint2", 6, 3, 9, DataType.uint(4), DataType.int(4), DataType.uint(2)),
+    Case("k4_i2xbip_pe2_to_int4", 6, 2, 4, DataType.int(2), BIPOLAR, DataType.int(4)),
+    Case("k1_i2xi2_pe4_to_uint2", 4, 4, 1, DataType.int(2), DataType.int(2), DataType.uint(2)),
 ]
 
 
@@ -85,16 +104,24 @@ def run(case: Case, tmp_path: Path, windows: int, seed: int, in_stall: int, out_
     if extreme and case.x_dtype != BIPOLAR:  # the ends of the input range reach the ends of the sums
         x[0] = int(case.x_dtype.min)
         x[1] = int(case.x_dtype.max)
+    x_info = TensorInfo((1, case.window * case.channels), case.x_dtype)
     op = VVAU(name="dw", inputs=["x", "w"], outputs=["y"], channels=case.channels, kernel=case.window,
-              acc_dtype=vvau_dtype(TensorInfo((1, case.window * case.channels), case.x_dtype), weights), pe=case.pe)
-    expected = op.execute(x, weights)[0]
+              acc_dtype=vvau_dtype(x_info, weights), out_dtype=case.thresholded, pe=case.pe)
     bits = case.w_dtype.bits
     write_mem(tmp_path / "weights.mem", vvau_words(weights, case.pe, bits, case.w_dtype == BIPOLAR), case.pe * bits)
+    if case.thresholded is None:
+        expected = op.execute(x, weights)[0]
+    else:  # sorted thresholds over the reachable sums (and one past them)
+        low, high = vvau_range(x_info, weights)
+        thresholds = np.sort(rng.integers(low, high + 2, size=(case.channels, case.n_thresholds)), axis=1)
+        expected = op.execute(x, weights, thresholds)[0]
+        width = case.pe * case.n_thresholds * case.acc_bits
+        write_mem(tmp_path / "thresholds.mem", threshold_words(thresholds, case.pe, case.acc_bits), width)
     beats_in = pack_beats(x.reshape(-1, case.pe), case.x_dtype)
     sim = StreamSimulator("vvau", [RTL], case.parameters())
     result = sim.run(beats_in, expected.size // case.pe + extra_outputs, seed=seed, in_stall=in_stall, out_stall=out_stall,
                      max_idle=max_idle, cwd=tmp_path)
-    return expected, result, beats_in, case.out_dtype()
+    return expected, result, beats_in, case.thresholded or DataType.int(case.acc_bits)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -107,7 +134,7 @@ def test_vvau_matches_the_executor_under_stalls(case, seed, in_stall, out_stall,
     assert len(result.input_cycles) == len(beats_in)
 
 
-ONE_PER_CYCLE = CASES[:3] + CASES[-1:]
+ONE_PER_CYCLE = CASES[:3] + CASES[5:6] + CASES[-1:]
 
 
 @pytest.mark.parametrize("case", ONE_PER_CYCLE, ids=[c.name for c in ONE_PER_CYCLE])
@@ -117,11 +144,11 @@ def test_vvau_one_beat_per_cycle_without_stalls(case, tmp_path):
     got = unpack_beats(result.outputs, case.pe, out_dtype).reshape(windows, case.channels)
     np.testing.assert_array_equal(got, expected)
     assert np.all(np.diff(result.input_cycles) == 1)
-    # each sum beat leaves two cycles after the last-position beat that completes it
+    # each output beat leaves three cycles after the last-position beat that completes it
     cf = case.channels // case.pe
     per_window = case.window * cf
     completing = [result.input_cycles[w * per_window + (case.window - 1) * cf + f] for w in range(windows) for f in range(cf)]
-    assert result.output_cycles == [cycle + 2 for cycle in completing]
+    assert result.output_cycles == [cycle + 3 for cycle in completing]
 
 
 def test_vvau_emits_exactly_ch_over_pe_beats_per_window(tmp_path):
@@ -132,16 +159,16 @@ def test_vvau_emits_exactly_ch_over_pe_beats_per_window(tmp_path):
 
 @pytest.mark.parametrize("params", [
     {"CH": 5, "PE": 1, "WINDOW": 9, "IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1, "W_BITS": 1, "W_SIGNED": 0,
-     "W_BIPOLAR": 1, "OUT_BITS": 5},
+     "W_BIPOLAR": 1, "ACC_BITS": 5, "N_THRESHOLDS": 0, "OUT_BITS": 5},
     {"CH": 6, "PE": 3, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "IN_BIPOLAR": 0, "W_BITS": 4, "W_SIGNED": 1,
-     "W_BIPOLAR": 0, "OUT_BITS": 12},
+     "W_BIPOLAR": 0, "ACC_BITS": 12, "N_THRESHOLDS": 15, "OUT_BITS": 4, "OUT_BIAS": -8},
     {"CH": 7, "PE": 7, "WINDOW": 4, "IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1, "W_BITS": 3, "W_SIGNED": 1,
-     "W_BIPOLAR": 0, "OUT_BITS": 5},
+     "W_BIPOLAR": 0, "ACC_BITS": 5, "N_THRESHOLDS": 1, "OUT_BITS": 1},
     {"CH": 6, "PE": 2, "WINDOW": 25, "IN_BITS": 2, "IN_SIGNED": 1, "IN_BIPOLAR": 0, "W_BITS": 1, "W_SIGNED": 0,
-     "W_BIPOLAR": 1, "OUT_BITS": 3},
+     "W_BIPOLAR": 1, "ACC_BITS": 3, "N_THRESHOLDS": 0, "OUT_BITS": 3},
     {"CH": 1, "PE": 1, "WINDOW": 1, "IN_BITS": 16, "IN_SIGNED": 1, "IN_BIPOLAR": 0, "W_BITS": 16, "W_SIGNED": 0,
-     "W_BIPOLAR": 0, "OUT_BITS": 48},
-], ids=["bin", "u4xi4", "bipxi3", "i2xbip_narrow", "16bit"])
+     "W_BIPOLAR": 0, "ACC_BITS": 48, "N_THRESHOLDS": 0, "OUT_BITS": 48},
+], ids=["bin", "u4xi4_t15", "bipxi3_t1", "i2xbip_narrow", "16bit"])
 def test_vvau_lints_clean(params):
     process = subprocess.run(
         [verilator_command(), "--lint-only", "-Wall", "--top-module", "vvau", *(f"-G{k}={v}" for k, v in params.items()),
@@ -153,16 +180,19 @@ def test_vvau_lints_clean(params):
 
 @pytest.mark.parametrize("change, message", [
     ({"PE": 4}, "PE (4) must divide CH (6)"),
-    ({"OUT_BITS": 1}, "OUT_BITS must be 2..48"),
+    ({"ACC_BITS": 1, "OUT_BITS": 1}, "ACC_BITS must be 2..48"),
+    ({"OUT_BITS": 11}, "without thresholds OUT_BITS (11) must equal ACC_BITS (12)"),
+    ({"N_THRESHOLDS": 3, "OUT_BITS": 33}, "OUT_BITS must be 1..32 with thresholds"),
     ({"IN_BIPOLAR": 1}, "a bipolar operand is 1 bit and not signed"),
 ])
 def test_vvau_refuses_illegal_parameters_as_its_rules_predict(change, message):
     legal = {"CH": 6, "PE": 3, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "IN_BIPOLAR": 0, "W_BITS": 4, "W_SIGNED": 1,
-             "W_BIPOLAR": 0, "OUT_BITS": 12, "WEIGHT_FILE": ""}
+             "W_BIPOLAR": 0, "ACC_BITS": 12, "N_THRESHOLDS": 0, "OUT_BITS": 12, "OUT_BIAS": 0, "WEIGHT_FILE": "",
+             "THRESHOLD_FILE": ""}
     assert violations("vvau", legal) == []
     parameters = {**legal, **change}
     assert [v.message for v in violations("vvau", parameters)] == [message]
-    simulated = {k: v for k, v in parameters.items() if k != "WEIGHT_FILE"}  # no weights: the default ""
+    simulated = {k: v for k, v in parameters.items() if not k.endswith("_FILE")}  # no memories: the default ""
     with pytest.raises(SimulationError, match=re.escape(f"vvau: vvau: {message}")):
         StreamSimulator("vvau", [RTL], simulated).run([0] * 18, 2)
 
@@ -182,7 +212,8 @@ module window_vvau (
                  .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
                  .m_axis_tdata(w_tdata), .m_axis_tvalid(w_tvalid), .m_axis_tready(w_tready));
     vvau #(.CH({c}), .PE({pe}), .WINDOW({window}), .IN_BITS({bits}), .IN_SIGNED({signed}), .IN_BIPOLAR(0),
-           .W_BITS({wbits}), .W_SIGNED(1), .W_BIPOLAR(0), .OUT_BITS({out_bits}), .WEIGHT_FILE("weights.mem"))
+           .W_BITS({wbits}), .W_SIGNED(1), .W_BIPOLAR(0), .ACC_BITS({out_bits}), .N_THRESHOLDS(0),
+           .OUT_BITS({out_bits}), .WEIGHT_FILE("weights.mem"))
         dots (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
               .s_axis_tdata(w_tdata), .s_axis_tvalid(w_tvalid), .s_axis_tready(w_tready),
               .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));

@@ -2,20 +2,24 @@
 
 Input at one beat per cycle (PE channels per beat): WINDOW = K_H*K_W kernel positions of
 CH/PE beats per output pixel, so cycles per frame = input elements / PE; a pixel's CH/PE
-dot products leave one per cycle, each two cycles after the last-position beat that
-completes it (a product stage, then the sum into the output queue). PE divides the
-channels. Behind a sliding window, whose SIMD follows its consumer's beat (``coupling``
-``"consumer"`` of ``sliding_window``), the window's SIMD is this PE: no width converter.
+output beats leave one per cycle, each three cycles after the last-position beat that
+completes it (a product stage, the sum, then the thresholds into the output queue). PE
+divides the channels. Behind a sliding window, whose SIMD follows its consumer's beat
+(``coupling`` ``"consumer"`` of ``sliding_window``), the window's SIMD is this PE: no width
+converter.
 
-Weights: WINDOW*CF words of PE*W_BITS bits, word ``k*CF + f`` holding ``W[k, f*PE + p]`` in
-element ``p`` (two's complement, or for a bipolar weight its bit, 1 = +1).
+Memories: weights in WINDOW*CF words of PE*W_BITS bits, word ``k*CF + f`` holding
+``W[k, f*PE + p]`` in element ``p`` (two's complement, or for a bipolar weight its bit,
+1 = +1); with a fused ``MultiThreshold``, thresholds in CF words laid out as the MVAU's
+(:func:`bnncc.hw.memory_words.threshold_words`), clamped to the sums' range.
 
 Resource terms: per lane one product (a soft multiplier of XS x WS partial-product bits,
 or a DSP block where Yosys maps it to one, as for the MVAU; a conditional negate when one
-operand is bipolar; an agreement bit when both are) and one adder of OUT_BITS bits; the
-weight ROM (WINDOW*CF words, read at a registered address), CF accumulator words of
-PE*OUT_BITS bits and a four-entry output queue through :func:`memory_cost`; the product
-registers (PE*OUT_BITS bits); the counters.
+operand is bipolar; an agreement bit when both are) and one adder of ACC_BITS bits; with
+thresholds, PE*N compares of ACC_BITS bits and the counts; the weight ROM (WINDOW*CF words,
+read at a registered address), the threshold ROM (CF words), CF accumulator words of
+PE*ACC_BITS bits and a four-entry output queue through :func:`memory_cost`; the product
+and sum registers; the counters.
 """
 
 from __future__ import annotations
@@ -24,19 +28,20 @@ import math
 
 import numpy as np
 
-from bnncc.datatype import BIPOLAR
+from bnncc.datatype import BIPOLAR, DataType
 from bnncc.hw import calibration
-from bnncc.hw.memory_map import Memory, memory_cost
+from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost
+from bnncc.hw.memory_words import threshold_words
 from bnncc.hw.modules.mvau import uses_dsp
 from bnncc.hw.modules.pool_sum import WindowSum
 from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Schedule, backward, forward
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule, any_below, not_multiple
 from bnncc.hw.stage import Memory as MemoryFile, StageRTL, Stream
-from bnncc.hw.stage_common import divisors, instance_name, per_frame
+from bnncc.hw.stage_common import channel_thresholds, divisors, instance_name, out_bias, per_frame, signed_bits
 from bnncc.hw.terms import Terms, counter_bits
 from bnncc.ir.graph import Graph
-from bnncc.ir.ops.vvau import VVAU
+from bnncc.ir.ops.vvau import VVAU, vvau_range
 from bnncc.sim.beats import element_bits
 
 
@@ -58,17 +63,40 @@ def build(graph: Graph, op: VVAU, memories: bool = True) -> StageRTL:
     w_bits = element_bits(w_dtype)
     name = instance_name(op.name)
     words = vvau_words(weights, op.pe, w_bits, w_dtype == BIPOLAR) if memories else []
-    weight_file = MemoryFile(f"{name}_weights.mem", words, op.pe * w_bits)
+    files = [MemoryFile(f"{name}_weights.mem", words, op.pe * w_bits)]
+    low, high = vvau_range(x, weights)
+    acc_bits = max(2, signed_bits(min(low, 0), high))
+    n_thresholds, stage_hints = 0, {}
+    if op.has_thresholds:
+        # thresholds clamped to [low, high + 1] count the same; the sums' width holds them
+        thresholds = np.clip(channel_thresholds(graph, op, op.channels), low, high + 1)
+        n_thresholds = thresholds.shape[1]
+        acc_bits = max(2, signed_bits(min(low, int(thresholds.min()), 0), max(high + 1, int(thresholds.max()))))
+        t_words = threshold_words(thresholds, op.pe, acc_bits)
+        stage_hints[THRESHOLD_CONSTANT_BITS] = constant_bits(t_words, op.pe * n_thresholds * acc_bits)
+        files.append(MemoryFile(f"{name}_thresholds.mem", t_words if memories else [], op.pe * n_thresholds * acc_bits))
     parameters = {
         "CH": op.channels, "PE": op.pe, "WINDOW": op.kernel,
         "IN_BITS": element_bits(x.dtype), "IN_SIGNED": int(x.dtype.kind == "INT"), "IN_BIPOLAR": int(x.dtype == BIPOLAR),
         "W_BITS": w_bits, "W_SIGNED": int(w_dtype.kind == "INT"), "W_BIPOLAR": int(w_dtype == BIPOLAR),
-        "OUT_BITS": element_bits(y.dtype), "WEIGHT_FILE": weight_file.filename,
+        "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
+        "OUT_BITS": element_bits(y.dtype) if n_thresholds else acc_bits,
+        "OUT_BIAS": out_bias(y.dtype) if n_thresholds else 0,
+        "WEIGHT_FILE": files[0].filename, "THRESHOLD_FILE": files[1].filename if n_thresholds else "",
     }
+    out_dtype = y.dtype if n_thresholds else DataType.int(acc_bits)
     in_beats = per_frame(x.shape) // op.pe
     out_beats = per_frame(y.shape) // op.pe
-    return StageRTL(op.name, name, "vvau", parameters, Stream(op.pe, x.dtype), Stream(op.pe, y.dtype),
-                    in_beats, out_beats, in_beats, memories=[weight_file])
+    return StageRTL(op.name, name, "vvau", parameters, Stream(op.pe, x.dtype), Stream(op.pe, out_dtype),
+                    in_beats, out_beats, in_beats, memories=files, hints=stage_hints)
+
+
+def hints(parameters: dict, words: dict) -> dict:
+    """The threshold memory's constant bits (see :data:`THRESHOLD_CONSTANT_BITS`)."""
+    if not parameters.get("THRESHOLD_FILE") or "THRESHOLD_FILE" not in words:
+        return {}
+    p = parameters
+    return {THRESHOLD_CONSTANT_BITS: constant_bits(words["THRESHOLD_FILE"], p["PE"] * p["N_THRESHOLDS"] * p["ACC_BITS"])}
 
 
 def foldings(graph: Graph, op: VVAU) -> list[dict]:
@@ -89,7 +117,7 @@ def work(stage: StageRTL) -> dict:
     p = stage.parameters
     kind = "xnor" if p["IN_BIPOLAR"] and p["W_BIPOLAR"] else f"w{p['W_BITS']}a{p['IN_BITS']}"
     return {"mw": p["WINDOW"], "mh": p["CH"], "macs_per_frame": macs(stage), "mac_kind": kind,
-            "weight_bits": p["WINDOW"] * p["CH"] * p["W_BITS"], "thresholds": 0}
+            "weight_bits": p["WINDOW"] * p["CH"] * p["W_BITS"], "thresholds": p["CH"] * p["N_THRESHOLDS"]}
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -100,7 +128,8 @@ def _flags(p: dict) -> bool:
 RULES = ModuleRules(
     "vvau",
     defaults={"CH": 4, "PE": 1, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "IN_BIPOLAR": 0, "W_BITS": 4, "W_SIGNED": 1,
-              "W_BIPOLAR": 0, "OUT_BITS": 12, "WEIGHT_FILE": ""},
+              "W_BIPOLAR": 0, "ACC_BITS": 12, "N_THRESHOLDS": 0, "OUT_BITS": 12, "OUT_BIAS": 0, "WEIGHT_FILE": "",
+              "THRESHOLD_FILE": ""},
     rules=(
         Rule("PE (%0d) must divide CH (%0d)", lambda p: any_below(p, ("CH", "PE"), 1) or not_multiple("CH", "PE")(p),
              ("PE", "CH")),
@@ -110,22 +139,26 @@ RULES = ModuleRules(
         Rule("a bipolar operand is 1 bit and not signed",
              lambda p: (p["IN_BIPOLAR"] != 0 and (p["IN_BITS"] != 1 or p["IN_SIGNED"] != 0))
              or (p["W_BIPOLAR"] != 0 and (p["W_BITS"] != 1 or p["W_SIGNED"] != 0))),
-        Rule("OUT_BITS must be 2..48", lambda p: not (2 <= p["OUT_BITS"] <= 48)),
+        Rule("ACC_BITS must be 2..48", lambda p: not (2 <= p["ACC_BITS"] <= 48)),
+        Rule("N_THRESHOLDS must be >= 0", lambda p: p["N_THRESHOLDS"] < 0),
+        Rule("without thresholds OUT_BITS (%0d) must equal ACC_BITS (%0d)",
+             lambda p: p["N_THRESHOLDS"] == 0 and p["OUT_BITS"] != p["ACC_BITS"], ("OUT_BITS", "ACC_BITS")),
+        Rule("OUT_BITS must be 1..32 with thresholds", lambda p: p["N_THRESHOLDS"] > 0 and not (1 <= p["OUT_BITS"] <= 32)),
     ),
 )
 
 
 # -- timing ---------------------------------------------------------------------------------
-#: Cycles from a completing input beat to its sum's output beat (product stage, then queue).
-LATENCY = 2
+#: Cycles from a completing input beat to its output beat (product, sum, then thresholds).
+LATENCY = 3
 
 
 class WindowDot(WindowSum):
-    """vvau.v: input at one beat per cycle; sum beat f of window n is pushed into the output
-    queue two cycles after the input beat that completes it (beat f of the window's last
-    position). The input holds a completing beat while the four-entry queue and the sum in
-    flight fill it (its ready reads registers only): output k can leave as late as 3 cycles
-    before output k + 4 is ready."""
+    """vvau.v: input at one beat per cycle; output beat f of window n is pushed into the
+    output queue three cycles after the input beat that completes it (beat f of the window's
+    last position). The input holds a completing beat while the four-entry queue and the
+    sums in flight fill it (its ready reads registers only): output k can leave as late as
+    4 cycles before output k + 4 is ready."""
 
     hold, lead = 4, LATENCY + 1
 
@@ -141,7 +174,7 @@ class WindowDot(WindowSum):
 
 
 def head_tail(stage: StageRTL) -> tuple[int, int]:
-    """The first window's beats before the first sum; two cycles after the last input."""
+    """The first window's beats before the first output; three cycles after the last input."""
     p = stage.parameters
     return p["WINDOW"] * p["CH"] // p["PE"], LATENCY
 
@@ -156,24 +189,27 @@ def _signed_width(bits: int, signed: int, bipolar: int) -> int:
 
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a vvau instance (see the module docstring)."""
-    pe, ob = p["PE"], p["OUT_BITS"]
+    pe, ab, ob, nt = p["PE"], p["ACC_BITS"], p["OUT_BITS"], p["N_THRESHOLDS"]
     cf = p["CH"] // pe
     depth = p["WINDOW"] * cf
     xs = _signed_width(p["IN_BITS"], p["IN_SIGNED"], p["IN_BIPOLAR"])
     ws = _signed_width(p["W_BITS"], p["W_SIGNED"], p["W_BIPOLAR"])
-    dw = pe * ob
+    dw = pe * ab
     pw = xs + ws
     counters = counter_bits(cf) + counter_bits(p["WINDOW"]) + counter_bits(depth)
     weights = memory_cost(Memory(pe * p["W_BITS"], depth, "rom"), family)
-    queue = memory_cost(Memory(dw, 4, "ram_async"), family)
+    queue = memory_cost(Memory(pe * ob, 4, "ram_async"), family)
     # with one kernel position every beat is its window's last: no accumulator, no adder
     accumulators = memory_cost(Memory(dw, cf, "ram"), family) if p["WINDOW"] > 1 else None
-    low = min(pw, ob) if accumulators else 0
-    memories = tuple(m for m in (weights, accumulators, queue) if m)
+    tword = max(1, pe * nt * ab - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
+    tmem = memory_cost(Memory(tword, cf, "rom"), family) if nt > 0 and cf > 1 else None
+    low = min(pw, ab) if accumulators else 0
+    memories = tuple(m for m in (weights, accumulators, tmem, queue) if m)
     # the data bits read out of distributed RAM (ECP5 spends logic on each)
-    lutram_read = dw * sum(int(m["lutram"] > 0) for m in (accumulators, queue) if m)
-    lut = {"const": 1, "counter_bits": counters, "add": pe * low, "add_carry": pe * (ob - low) if accumulators else 0,
+    lutram_read = dw * int(bool(accumulators) and accumulators["lutram"] > 0) + pe * ob * int(queue["lutram"] > 0)
+    lut = {"const": 1, "counter_bits": counters, "add": pe * low, "add_carry": pe * (ab - low) if accumulators else 0,
            "xnor": 0, "negate": 0, "multiply": 0, "dsp_sum": 0, "weight_rom": weights["rom"],
+           "threshold_rom": tmem["rom"] if tmem else 0.0, "compare": pe * nt * ab, "count": pe * nt * ob if nt > 1 else 0,
            "mux": sum(m["mux"] for m in memories), "decode": sum(m["decode"] for m in memories),
            "lutram_read": lutram_read}
     dsp = 0.0
@@ -191,7 +227,10 @@ def terms(p: dict, family: str) -> Terms:
         lut["multiply"] = pe * xs * ws
     return Terms(
         lut=lut,
-        ff={"control": counters + 7, "data": dw + (dw if cf == 1 and accumulators else 0), "memory": sum(m["ff"] for m in memories)},
+        # a threshold ROM in logic: Yosys moves its address register behind it (tword bits)
+        ff={"control": counters + 8,
+            "data": 2 * dw + (dw if cf == 1 and accumulators else 0) + (tword if tmem and not tmem["bram"] else 0),
+            "memory": sum(m["ff"] for m in memories)},
         bram=sum(m["bram"] for m in memories), lutram=sum(m["lutram"] for m in memories), dsp=dsp)
 
 
@@ -199,14 +238,16 @@ COEFFICIENTS = {
     # fitted by benchmarks/calibrate_estimates.py --grid-only --modules vvau --fit on the grid below
     # (benchmarks/results/calibration_vvau_xilinx.json, calibration_vvau_ecp5.json)
     "xilinx": {
-        "lut": {"add": 1.148, "add_carry": 1.344, "const": 0, "counter_bits": 2.695, "decode": 0, "dsp_sum": 0.635,
-                "lutram_read": 0, "multiply": 0.603, "mux": 0, "negate": 1.3, "weight_rom": 1.042, "xnor": 0},
-        "ff": {"control": 1.416, "data": 0.583, "memory": 0},
+        "lut": {"add": 0.917, "add_carry": 1.319, "compare": 0.435, "const": 26.462, "count": 0.509, "counter_bits": 1.226,
+                "decode": 0, "dsp_sum": 0.094, "lutram_read": 0, "multiply": 0, "mux": 0, "negate": 1.58,
+                "threshold_rom": 0.837, "weight_rom": 1.37, "xnor": 0.138},
+        "ff": {"control": 1.87, "data": 0.664, "memory": 0},
     },
     "ecp5": {
-        "lut": {"add": 1.948, "add_carry": 0, "const": 87.879, "counter_bits": 0, "decode": 0, "dsp_sum": 0.601,
-                "lutram_read": 0.673, "multiply": 0, "mux": 0, "negate": 1.518, "weight_rom": 0.404, "xnor": 0},
-        "ff": {"control": 1.456, "data": 0.832, "memory": 0},
+        "lut": {"add": 2.242, "add_carry": 0, "compare": 1.026, "const": 89.03, "count": 0, "counter_bits": 0, "decode": 0,
+                "dsp_sum": 0.692, "lutram_read": 0.632, "multiply": 0, "mux": 0, "negate": 1.771, "threshold_rom": 0.921,
+                "weight_rom": 0.35, "xnor": 0},
+        "ff": {"control": 1.964, "data": 0.73, "memory": 0},
     },
 }
 
@@ -221,30 +262,42 @@ OPERANDS = {  # name: (input bits, signed, bipolar), (weight bits, signed, bipol
 }
 
 
-def grid_point(name: str, ch: int, pe: int, window: int, operands: str) -> dict:
-    """A VVAU with random weights, OUT_BITS as the compiler chooses it."""
+def grid_point(name: str, ch: int, pe: int, window: int, operands: str, n_thresholds: int = 0,
+               out_bits: int = 1) -> dict:
+    """A VVAU with random weights and sorted random thresholds in the reachable range,
+    ACC_BITS chosen as the builder chooses it."""
     (xb, xs, xp), (wb, ws, wp) = OPERANDS[operands]
     rng = calibration.rng(name)
     w = rng.choice(calibration.values(wb, ws, wp), size=(window, ch))
     x = calibration.values(xb, xs, xp)
     low = int(np.minimum(w * x.min(), w * x.max()).sum(axis=0).min())
     high = int(np.maximum(w * x.min(), w * x.max()).sum(axis=0).max())
-    out_bits = 2
-    while -(1 << (out_bits - 1)) > min(low, -1) or (1 << (out_bits - 1)) - 1 < high:
-        out_bits += 1
+    acc_bits = max(2, signed_bits(min(low, 0), high + (1 if n_thresholds else 0)))
     params = {"CH": ch, "PE": pe, "WINDOW": window, "IN_BITS": xb, "IN_SIGNED": xs, "IN_BIPOLAR": xp, "W_BITS": wb,
-              "W_SIGNED": ws, "W_BIPOLAR": wp, "OUT_BITS": out_bits, "WEIGHT_FILE": "weights.mem"}
+              "W_SIGNED": ws, "W_BIPOLAR": wp, "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
+              "OUT_BITS": out_bits if n_thresholds else acc_bits,
+              "OUT_BIAS": -(1 << (out_bits - 1)) if n_thresholds > 1 else 0,
+              "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": ""}
     memories = {"weights.mem": calibration.mem_text(vvau_words(w, pe, wb, bool(wp)), pe * wb)}
+    if n_thresholds:
+        T = np.sort(rng.integers(low, high + 2, size=(ch, n_thresholds)), axis=1)
+        memories["thresholds.mem"] = calibration.mem_text(threshold_words(T, pe, acc_bits), pe * n_thresholds * acc_bits)
+        params["THRESHOLD_FILE"] = "thresholds.mem"
     return calibration.point(name, params, memories)
 
 
 def calibration_grid(quick: bool) -> list[dict]:
-    points = [(32, 4, 9, "u4xi4"), (64, 8, 9, "bin"), (16, 1, 9, "u4xi4"), (64, 16, 9, "i2xi2"), (32, 32, 9, "u4xbip"),
-              (128, 4, 9, "u4xi4"), (48, 6, 25, "u8xi8"), (20, 5, 9, "bin"), (256, 16, 9, "u4xi4"), (8, 8, 1, "i2xi2"),
-              (32, 8, 9, "i2xi2"), (96, 3, 9, "u4xbip"), (64, 64, 9, "bin"), (16, 4, 25, "i2xi2")]
+    points = [(32, 4, 9, "u4xi4", 0, 0), (64, 8, 9, "bin", 0, 0), (16, 1, 9, "u4xi4", 0, 0), (64, 16, 9, "i2xi2", 0, 0),
+              (32, 32, 9, "u4xbip", 0, 0), (128, 4, 9, "u4xi4", 0, 0), (48, 6, 25, "u8xi8", 0, 0), (20, 5, 9, "bin", 0, 0),
+              (256, 16, 9, "u4xi4", 0, 0), (8, 8, 1, "i2xi2", 0, 0), (32, 8, 9, "i2xi2", 0, 0), (96, 3, 9, "u4xbip", 0, 0),
+              (64, 64, 9, "bin", 0, 0), (16, 4, 25, "i2xi2", 0, 0),
+              # with fused thresholds: bipolar outputs, 2-bit and 4-bit codes
+              (64, 8, 9, "bin", 1, 1), (32, 4, 9, "u4xi4", 15, 4), (64, 16, 9, "i2xi2", 3, 2), (128, 8, 9, "u4xi4", 15, 4),
+              (32, 32, 9, "u4xbip", 3, 2), (96, 3, 9, "i2xi2", 3, 2), (16, 16, 25, "u4xi4", 7, 3), (256, 4, 9, "bin", 1, 1)]
     if quick:
         points = points[:2]
-    return [grid_point(f"vvau_{ch}c_pe{pe}_k{window}_{ops}", ch, pe, window, ops) for ch, pe, window, ops in points]
+    return [grid_point(f"vvau_{ch}c_pe{pe}_k{window}_{ops}" + (f"_t{nt}" if nt else ""), ch, pe, window, ops, nt, ob)
+            for ch, pe, window, ops, nt, ob in points]
 
 
 SPEC = ModuleSpec(
@@ -261,6 +314,7 @@ SPEC = ModuleSpec(
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,
+    hints=hints,
     foldings=foldings,
     coupling="producer",
     couple=couple,

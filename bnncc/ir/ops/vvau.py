@@ -9,9 +9,12 @@ sliding window emit them) multiplies each channel's window with its own kernel:
 
 with exact integer arithmetic (int64). BIPOLAR operands take their values -1/+1, so a
 binary depthwise convolution is the signed sum of K products of +-1 (no popcount offset).
-The output is the accumulator itself, typed ``acc_dtype`` (the narrowest signed INT holding
-every channel's range, :func:`vvau_range`); thresholds that follow stay a ``Thresholding``
-stage. ``pe`` channels per beat; it divides C.
+The accumulator is typed ``acc_dtype`` (the narrowest signed INT holding every channel's
+range, :func:`vvau_range`). With per-channel thresholds ``T`` (C or 1, S) (a
+``MultiThreshold`` that ``to_hw`` fuses, as into an MVAU) the output is
+``code(sum_i [y[..., c] >= T[c, i]])`` (codes of ``MultiThreshold.code_from_count`` for
+``out_dtype``); without, it is ``y`` and ``out_dtype == acc_dtype``. ``pe`` channels per
+beat; it divides C.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import numpy as np
 from bnncc.datatype import DataType
 from bnncc.errors import ShapeError
 from bnncc.ir.graph import TensorInfo
-from bnncc.ir.op import value_bounds
+from bnncc.ir.op import Quantizer, value_bounds
 from bnncc.ir.ops.hw import HWOp, signed_for_range
+from bnncc.ir.ops.quant import MultiThreshold
 
 
 def vvau_range(x: TensorInfo, weights: np.ndarray) -> tuple[int, int]:
@@ -46,13 +50,28 @@ def vvau_dtype(x: TensorInfo, weights: np.ndarray) -> DataType:
 
 
 @dataclass(kw_only=True)
-class VVAU(HWOp):
+class VVAU(Quantizer, HWOp):
     """Vector-vector unit (module docstring). Inputs ``x`` (N, ..., K*C) integer stream,
-    ``weights`` (K, C) integer constant; output (N, ..., C) of ``acc_dtype``."""
+    ``weights`` (K, C) integer constant, optional ``thresholds`` (C or 1, S) integer
+    constant; output (N, ..., C) of ``out_dtype`` (``acc_dtype`` without thresholds, the
+    default)."""
 
     channels: int
     kernel: int
     acc_dtype: DataType
+    out_dtype: DataType | None = None
+
+    @property
+    def has_thresholds(self) -> bool:
+        return len(self.inputs) > 2 and bool(self.inputs[2])
+
+    @property
+    def output_dtype(self) -> DataType:
+        return self.out_dtype if self.out_dtype is not None else self.acc_dtype
+
+    def threshold_op(self) -> MultiThreshold:
+        """The IR thresholding applied to the accumulator."""
+        return MultiThreshold(name=self.name, out_dtype=self.output_dtype, channel_axis=-1)
 
     def folding_dims(self, ins):
         return self.channels, None
@@ -69,10 +88,30 @@ class VVAU(HWOp):
         wanted = vvau_dtype(x, w)
         if self.acc_dtype != wanted:
             self.fail(f"acc_dtype {self.acc_dtype} is not {wanted}, the narrowest INT holding {vvau_range(x, w)}")
+        if self.has_thresholds:
+            self.check_thresholds(ins[2], self.channels, self.output_dtype)
+        elif self.output_dtype != self.acc_dtype:
+            self.fail(f"without thresholds the output is the accumulator, but out_dtype {self.out_dtype} != "
+                      f"acc_dtype {self.acc_dtype}")
         self.check_folding(ins)
-        return [(tuple(x.shape[:-1]) + (self.channels,), self.acc_dtype)]
+        return [(tuple(x.shape[:-1]) + (self.channels,), self.output_dtype)]
 
-    def execute(self, x, weights):
+    def accumulate(self, x, weights) -> np.ndarray:
+        """``y[..., c] = sum_k x[..., k*C + c] * W[k, c]`` in int64."""
         patches = np.asarray(x).astype(np.int64)
         windows = patches.reshape(patches.shape[:-1] + (self.kernel, self.channels))
-        return [np.einsum("...kc,kc->...c", windows, np.asarray(weights).astype(np.int64))]
+        return np.einsum("...kc,kc->...c", windows, np.asarray(weights).astype(np.int64))
+
+    def execute(self, x, weights, thresholds=None):
+        acc = self.accumulate(x, weights)
+        if thresholds is None:
+            return [acc]
+        return self.threshold_op().execute(acc, thresholds)
+
+    def boundary_distance(self, x, weights, thresholds=None):
+        """Distance of each accumulator from its channel's nearest threshold (infinite
+        without thresholds: an accumulator is never a rounding tie)."""
+        acc = self.accumulate(x, weights)
+        if thresholds is None:
+            return np.full(acc.shape, np.inf)
+        return self.threshold_op().boundary_distance(acc, thresholds)
