@@ -14,7 +14,8 @@ exported with Brevitas:
   exporter is unavailable (it needs ``onnxscript``), ``tfc_w1a1_external`` is written
   instead: the TorchScript export re-saved with external data.
 
-Three more networks, defined here (``GRAPH_NETWORKS``), are graphs rather than chains
+Three more networks, defined here (``GRAPH_NETWORKS``, which also holds ``unet_w2a2`` of
+the list below), are graphs rather than chains
 (a tensor feeds two branches that join again); they take the CNV inputs and are exported
 through the same QONNX TorchScript path:
 
@@ -31,24 +32,52 @@ through the same QONNX TorchScript path:
 * ``concat_w2a2``: a 1x1 and a 3x3 convolution branch, both outputs quantized by one
   shared 2-bit quantizer and concatenated along channels, then max-pool, conv and FC.
 
-Their manifest entries also give ``network`` (the defining class), ``macs_per_frame`` and
-``requires``: the compiler features they need beyond a chain of stages (``joins``,
-``average_pool``).
+Five small networks with the layers of today's quantized CNNs, defined here too
+(``CNN_NETWORKS``, and ``unet_w2a2`` among ``GRAPH_NETWORKS``), exported the same way:
+
+* ``dscnn_w4a4``: MLPerf Tiny's DS-CNN (keyword spotting) with 32 channels: conv 10x4
+  stride 2 on a (1, 32, 16) input (the digit bilinearly upsampled to 32 rows x 16 columns,
+  standing in for 32 frames x 16 coefficients), four depthwise-separable blocks (depthwise
+  3x3 + pointwise 1x1, each with BN and a 4-bit QuantReLU), global average pooling
+  (``TruncAvgPool2d``) and a fully connected classifier;
+* ``mobilenet_w4a4``: MobileNet-v1-style on the CNV inputs: conv 3x3 stride 2 stem, four
+  depthwise-separable blocks (two of them with stride 2), 4-bit, global average pooling, FC;
+* ``radioml_w4a4``: a 1-D VGG-style network after finn-examples' RadioML VGG10 on (2, 64)
+  "I/Q" sequences: channel I is the 8x8 digit read row by row (64 pixels, row-major),
+  channel Q the same digit read column by column; four Conv1d + BN + 4-bit QuantReLU +
+  MaxPool1d stacks, ``Flatten`` and two FC layers;
+* ``unet_w2a2``: U-Net-style, one level: conv (stride 2), max-pool, conv, nearest
+  upsampling x2 (``nn.Upsample``, an ONNX ``Resize``) concatenated with the skip branch,
+  both branches quantized by ONE 2-bit quantizer so the ``Concat`` joins one integer
+  grid, conv, then global average pooling and FC so it trains on the digit labels;
+* ``tinyyolo_w4a4``: Tincy-YOLO-style: conv 3x3 + BN + LeakyReLU(0.1) + signed 4-bit
+  quantizer blocks with max-pools, a 1x1 conv block as the head; a detection head makes no
+  sense on the digits, so global average pooling and FC classify them.
+
+All zero padding here is on multi-bit activations (zero is a code of their quantizers);
+no 1-bit activation is zero-padded.
+
+The manifest entries of every network defined here also give ``network`` (the defining
+class), ``macs_per_frame`` (a depthwise convolution counts ``k * k`` per output) and
+``requires``: the compiler features they need beyond a chain of BNN-PYNQ's stages
+(``joins``, ``average_pool``, ``depthwise_conv``, ``conv1d``, ``maxpool1d``, ``upsample``,
+``monotone_activation``).
 
 Every file is re-saved with an IR version onnxruntime accepts (10), checked with the
 ONNX checker, run on the test images (QONNX files through ``onnx.reference`` with small
 implementations of the QONNX ops ``Quant``, ``BipolarQuant`` and ``Trunc``, the QCDQ file
 through onnxruntime) and compared with PyTorch.  The held-out test images are written to
 ``examples/data/digits_test.npz`` (keys ``x28``: float32 (N, 1, 28, 28), ``x32``:
-float32 (N, 3, 32, 32), both in [0, 1], and ``y``: int64 labels), and a description of
-every file, with its test accuracy, to ``manifest.json`` next to the models.
+float32 (N, 3, 32, 32), ``x32x16``: float32 (N, 1, 32, 16), ``iq64``: float32 (N, 2, 64),
+all in [0, 1] (see ``INPUT_KEYS``), and ``y``: int64 labels), and a description of every
+file, with its test accuracy, to ``manifest.json`` next to the models.
 
 Networks take float inputs in [0, 1] (their first operation is ``2 * x - 1``).
 
 Requirements: the ``examples`` extra.  Install ``torch==2.13.0`` (CPU build) first, then
 brevitas, onnx, onnxoptimizer, onnxruntime and scikit-learn, plus onnxscript for the
 dynamo export.  Everything runs on the CPU with fixed seeds and one training thread, so
-a re-run writes byte-identical files; the full run takes about seven minutes.
+a re-run writes byte-identical files; the full run takes about ten minutes.
 
 Usage::
 
@@ -113,6 +142,11 @@ REFERENCE_IMAGES = {
     "ResNet-8": None,
     "BinResNet": None,
     "ConcatNet": None,
+    "DS-CNN": None,
+    "MobileNet-v1": None,
+    "RadioML-VGG": None,
+    "U-Net": None,
+    "Tincy-YOLO": None,
 }
 
 
@@ -124,7 +158,7 @@ class NetworkSpec:
     topology: str  # TFC, SFC, CNV, ResNet-8, BinResNet or ConcatNet
     weight_bits: int
     act_bits: int
-    input_key: str  # key of the preprocessed images in the data set ("x28" or "x32")
+    input_key: str  # key of the preprocessed inputs in the data set (see INPUT_KEYS)
     epochs: int
     lr: float
     batch_size: int
@@ -160,6 +194,26 @@ NETWORKS = {
         "concat_2w2a", "ConcatNet", 2, 2, "x32", epochs=20, lr=0.02, batch_size=32,
         requires=("joins",),
     ),
+    "dscnn_w4a4": NetworkSpec(
+        "dscnn_4w4a", "DS-CNN", 4, 4, "x32x16", epochs=30, lr=0.01, batch_size=32,
+        requires=("depthwise_conv", "average_pool"),
+    ),
+    "mobilenet_w4a4": NetworkSpec(
+        "mobilenet_4w4a", "MobileNet-v1", 4, 4, "x32", epochs=30, lr=0.01, batch_size=32,
+        requires=("depthwise_conv", "average_pool"),
+    ),
+    "radioml_w4a4": NetworkSpec(
+        "radioml_4w4a", "RadioML-VGG", 4, 4, "iq64", epochs=40, lr=0.01, batch_size=32,
+        requires=("conv1d", "maxpool1d"),
+    ),
+    "unet_w2a2": NetworkSpec(
+        "unet_2w2a", "U-Net", 2, 2, "x32", epochs=30, lr=0.01, batch_size=32,
+        requires=("joins", "upsample", "average_pool"),
+    ),
+    "tinyyolo_w4a4": NetworkSpec(
+        "tinyyolo_4w4a", "Tincy-YOLO", 4, 4, "x32", epochs=30, lr=0.01, batch_size=32,
+        requires=("monotone_activation", "average_pool"),
+    ),
 }
 
 EXPORTS = {
@@ -175,6 +229,11 @@ EXPORTS = {
         ExportSpec("resnet8_w4a4", "resnet8_w4a4", "qonnx"),
         ExportSpec("resnet_w1a1", "resnet_w1a1", "qonnx"),
         ExportSpec("concat_w2a2", "concat_w2a2", "qonnx"),
+        ExportSpec("dscnn_w4a4", "dscnn_w4a4", "qonnx"),
+        ExportSpec("mobilenet_w4a4", "mobilenet_w4a4", "qonnx"),
+        ExportSpec("radioml_w4a4", "radioml_w4a4", "qonnx"),
+        ExportSpec("unet_w2a2", "unet_w2a2", "qonnx"),
+        ExportSpec("tinyyolo_w4a4", "tinyyolo_w4a4", "qonnx"),
     )
 }
 # Written instead of tfc_w1a1_dynamo when the dynamo exporter is unavailable.
@@ -205,22 +264,46 @@ def load_digits_split() -> dict[str, np.ndarray]:
     return {"x_train": x_train, "x_test": x_test, "y_train": y_train, "y_test": y_test}
 
 
-def upsample(images: np.ndarray, size: int, channels: int) -> np.ndarray:
-    """Bilinearly resize (N, 1, 8, 8) images to (N, channels, size, size), values in [0, 1]."""
+def upsample(images: np.ndarray, size, channels: int) -> np.ndarray:
+    """Bilinearly resize (N, 1, 8, 8) images to (N, channels, H, W), values in [0, 1];
+    ``size`` is H = W or (H, W)."""
     tensor = torch.from_numpy(images)
-    resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    resized = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
     resized = resized.clamp(0.0, 1.0).repeat(1, channels, 1, 1)
     return resized.numpy().astype(np.float32)
 
 
+def iq_sequence(images: np.ndarray) -> np.ndarray:
+    """Turn (N, 1, 8, 8) images into (N, 2, 64) two-channel "I/Q" sequences: channel 0 (I)
+    reads the pixels row by row (row-major raster), channel 1 (Q) column by column (the
+    raster of the transposed image); values stay in [0, 1]."""
+    rows = images[:, 0].reshape(len(images), 64)
+    columns = images[:, 0].transpose(0, 2, 1).reshape(len(images), 64)
+    return np.stack([rows, columns], axis=1).astype(np.float32)
+
+
+# Keys of the preprocessed inputs, what they hold and which networks read them.
+INPUT_KEYS = {
+    "x28": "(N, 1, 28, 28) bilinear upsampling: TFC, SFC",
+    "x32": "(N, 3, 32, 32) bilinear upsampling, one channel replicated to three: CNV, "
+    "ResNet-8, BinResNet, ConcatNet, MobileNet-v1, U-Net, Tincy-YOLO",
+    "x32x16": "(N, 1, 32, 16) bilinear upsampling to 32 rows x 16 columns: DS-CNN",
+    "iq64": "(N, 2, 64) the 8x8 pixels read row by row (channel I) and column by column "
+    "(channel Q): RadioML-VGG",
+}
+
+
 def preprocess(split: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
-    """Build the network inputs: ``{"train"|"test": {"x28", "x32", "y"}}``."""
+    """Build the network inputs: ``{"train"|"test": {<INPUT_KEYS>, "y"}}``."""
     result = {}
     for part in ("train", "test"):
         images = split[f"x_{part}"]
         result[part] = {
             "x28": upsample(images, 28, 1),
             "x32": upsample(images, 32, 3),
+            "x32x16": upsample(images, (32, 16), 1),
+            "iq64": iq_sequence(images),
             "y": split[f"y_{part}"],
         }
     return result
@@ -262,10 +345,17 @@ def input_quant() -> torch.nn.Module:
 
 
 def quant_conv(
-    in_ch: int, out_ch: int, kernel: int, bits: int, stride: int = 1, padding: int = 0
+    in_ch: int,
+    out_ch: int,
+    kernel,
+    bits: int,
+    stride=1,
+    padding=0,
+    groups: int = 1,
 ) -> torch.nn.Module:
     """Bias-free convolution with BNN-PYNQ's weight quantizer: per-tensor scale 1, narrow
-    range, so weights are ``k / (2**(bits-1) - 1)`` (``BipolarQuant`` at 1 bit)."""
+    range, so weights are ``k / (2**(bits-1) - 1)`` (``BipolarQuant`` at 1 bit).
+    ``groups = in_ch`` makes it depthwise (one k x k kernel per channel)."""
     from brevitas.nn import QuantConv2d
     from brevitas_examples.bnn_pynq.models.common import CommonWeightQuant
 
@@ -274,6 +364,26 @@ def quant_conv(
         out_ch,
         kernel,
         stride=stride,
+        padding=padding,
+        groups=groups,
+        bias=False,
+        weight_quant=CommonWeightQuant,
+        weight_bit_width=bits,
+    )
+
+
+def quant_conv1d(
+    in_ch: int, out_ch: int, kernel: int, bits: int, padding: int = 0
+) -> torch.nn.Module:
+    """``quant_conv`` on (N, C, L) sequences: a bias-free ``QuantConv1d`` (ONNX ``Conv``
+    with a (out, in, k) weight)."""
+    from brevitas.nn import QuantConv1d
+    from brevitas_examples.bnn_pynq.models.common import CommonWeightQuant
+
+    return QuantConv1d(
+        in_ch,
+        out_ch,
+        kernel,
         padding=padding,
         bias=False,
         weight_quant=CommonWeightQuant,
@@ -338,18 +448,18 @@ class GraphNetwork(torch.nn.Module):
 
     def clip_weights(self, min_val: float, max_val: float) -> None:
         """Clamp the float weights of every quantized convolution and linear layer."""
-        from brevitas.nn import QuantConv2d, QuantLinear
+        from brevitas.nn import QuantConv1d, QuantConv2d, QuantLinear
 
         for module in self.modules():
-            if isinstance(module, (QuantConv2d, QuantLinear)):
+            if isinstance(module, (QuantConv1d, QuantConv2d, QuantLinear)):
                 module.weight.data.clamp_(min_val, max_val)
 
     def init_weights(self) -> None:
         """Uniform [-1, 1] initial weights, as BNN-PYNQ's networks start."""
-        from brevitas.nn import QuantConv2d, QuantLinear
+        from brevitas.nn import QuantConv1d, QuantConv2d, QuantLinear
 
         for module in self.modules():
-            if isinstance(module, (QuantConv2d, QuantLinear)):
+            if isinstance(module, (QuantConv1d, QuantConv2d, QuantLinear)):
                 torch.nn.init.uniform_(module.weight.data, -1, 1)
 
 
@@ -560,12 +670,312 @@ class ConcatNet(GraphNetwork):
         return self.norm(self.fc(x))
 
 
+# --------------------------------------------------------------------------- CNN layers
+#
+# Networks built from the layers of today's quantized CNNs: depthwise-separable blocks
+# (MLPerf Tiny's DS-CNN, MobileNet-v1), 1-D convolution and max-pool (RadioML's VGG10),
+# nearest-neighbour upsampling joined to a skip branch (U-Net) and LeakyReLU before a
+# quantizer (Tincy-YOLO), all small, 4-bit (U-Net 2-bit), trained on the digits.
+
+# Grid of the 4-bit activations of these networks: codes k times 0.25.
+CNN_ACT_SCALE = 0.25
+
+
+def conv_bn_act(conv: torch.nn.Module, channels: int, act: torch.nn.Module, dims: int = 2):
+    """``conv`` - BatchNorm - ``act`` (a quantizer, or an activation and a quantizer)."""
+    norm = torch.nn.BatchNorm2d(channels, eps=1e-4) if dims == 2 else torch.nn.BatchNorm1d(
+        channels, eps=1e-4
+    )
+    return torch.nn.Sequential(conv, norm, act)
+
+
+def depthwise_separable(
+    in_ch: int, out_ch: int, stride: int, weight_bits: int, act_bits: int,
+    return_quant_tensor: bool = False,
+) -> torch.nn.Module:
+    """Depthwise 3x3 (``groups = in_ch``, zero padding 1, ``stride``) - BN - 4-bit QuantReLU,
+    then pointwise 1x1 (``in_ch -> out_ch``) - BN - QuantReLU.  Zero padding is exact:
+    zero is a code of the unsigned quantizer in front."""
+    return torch.nn.Sequential(
+        conv_bn_act(
+            quant_conv(in_ch, in_ch, 3, weight_bits, stride=stride, padding=1, groups=in_ch),
+            in_ch,
+            grid_act(act_bits, CNN_ACT_SCALE, signed=False),
+        ),
+        conv_bn_act(
+            quant_conv(in_ch, out_ch, 1, weight_bits),
+            out_ch,
+            grid_act(act_bits, CNN_ACT_SCALE, signed=False, return_quant_tensor=return_quant_tensor),
+        ),
+    )
+
+
+def global_trunc_avg_pool(size) -> torch.nn.Module:
+    """Brevitas' ``TruncAvgPool2d`` over the whole ``size`` map (a power-of-two number of
+    positions): the integer sum of the codes truncated to 8 bits (FLOOR), as in ResNet-8."""
+    from brevitas.nn import TruncAvgPool2d
+    from brevitas.quant import TruncTo8bit
+
+    return TruncAvgPool2d(kernel_size=size, trunc_quant=TruncTo8bit)
+
+
+# DS-CNN: input (1, 32, 16) (the digit as a 32-frame x 16-coefficient "spectrogram"),
+# channels of every layer.
+DSCNN_INPUT = (32, 16)
+DSCNN_CHANNELS = 32
+DSCNN_BLOCKS = 4
+
+
+class DSCNN(GraphNetwork):
+    """MLPerf Tiny's DS-CNN (keyword spotting), small: 32 channels instead of 64.
+
+    CNV's 8-bit input quantizer on a (1, 32, 16) input; conv 10x4 stride 2 with zero
+    padding (4, 1) (1 -> 32, 32x16 -> 16x8) - BN - 4-bit QuantReLU; four
+    ``depthwise_separable`` blocks of 32 channels at stride 1; global average pooling over
+    the 16x8 map (``TruncAvgPool2d``: the sum of 128 uint4 codes, 11 bits, floor-divided by
+    8); a fully connected classifier (32 -> 10) and TensorNorm.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        channels = DSCNN_CHANNELS
+        self.input_quant = input_quant()
+        self.stem = conv_bn_act(
+            quant_conv(1, channels, (10, 4), weight_bits, stride=2, padding=(4, 1)),
+            channels,
+            grid_act(act_bits, CNN_ACT_SCALE, signed=False),
+        )
+        self.blocks = torch.nn.Sequential(
+            *(
+                depthwise_separable(
+                    channels, channels, 1, weight_bits, act_bits,
+                    return_quant_tensor=index == DSCNN_BLOCKS - 1,
+                )
+                for index in range(DSCNN_BLOCKS)
+            )
+        )
+        self.pool = global_trunc_avg_pool((DSCNN_INPUT[0] // 2, DSCNN_INPUT[1] // 2))
+        self.fc = quant_linear(channels, 10, weight_bits)
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        x = self.pool(self.blocks(self.stem(self.input_quant(x))))
+        x = x.view(x.shape[0], -1)
+        return self.norm(self.fc(x))
+
+
+# MobileNet-v1: stem channels, then (out channels, stride) of each separable block.
+MOBILENET_STEM = 8
+MOBILENET_BLOCKS = ((16, 1), (32, 2), (32, 1), (64, 2))
+
+
+class MobileNetV1(GraphNetwork):
+    """A MobileNet-v1-style network (visual wake words), small.
+
+    CNV's 8-bit input quantizer on 3x32x32; stem conv3x3 stride 2, zero padding 1
+    (3 -> 8, -> 16x16) - BN - 4-bit QuantReLU; ``depthwise_separable`` blocks
+    8 -> 16 (stride 1), 16 -> 32 (stride 2, -> 8x8), 32 -> 32, 32 -> 64 (stride 2, -> 4x4);
+    global average pooling over 4x4 (``TruncAvgPool2d``, the sum of 16 uint4 codes);
+    a fully connected classifier (64 -> 10) and TensorNorm.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        self.input_quant = input_quant()
+        self.stem = conv_bn_act(
+            quant_conv(3, MOBILENET_STEM, 3, weight_bits, stride=2, padding=1),
+            MOBILENET_STEM,
+            grid_act(act_bits, CNN_ACT_SCALE, signed=False),
+        )
+        blocks, in_ch = [], MOBILENET_STEM
+        for index, (out_ch, stride) in enumerate(MOBILENET_BLOCKS):
+            last = index == len(MOBILENET_BLOCKS) - 1
+            blocks.append(
+                depthwise_separable(in_ch, out_ch, stride, weight_bits, act_bits, last)
+            )
+            in_ch = out_ch
+        self.blocks = torch.nn.Sequential(*blocks)
+        self.pool = global_trunc_avg_pool(4)
+        self.fc = quant_linear(in_ch, 10, weight_bits)
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        x = self.pool(self.blocks(self.stem(self.input_quant(x))))
+        x = x.view(x.shape[0], -1)
+        return self.norm(self.fc(x))
+
+
+# RadioML VGG: channels of the four conv stacks, width of the hidden FC layer.
+RADIOML_CHANNELS = 16
+RADIOML_STACKS = 4
+RADIOML_HIDDEN = 32
+RADIOML_LENGTH = 64
+
+
+class RadioMLVGG(GraphNetwork):
+    """A 1-D VGG-style network after finn-examples' RadioML VGG10, shortened to 64 samples.
+
+    CNV's 8-bit input quantizer on a 2 x 64 "I/Q" sequence; four stacks of Conv1d k=3 with
+    zero padding 1 (2 -> 16, then 16 -> 16) - BN - 4-bit QuantReLU - MaxPool1d(2)
+    (64 -> 32 -> 16 -> 8 -> 4 samples); ``Flatten`` (64); fully connected 64 -> 32 - BN -
+    QuantReLU; fully connected 32 -> 10 and TensorNorm.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        channels = RADIOML_CHANNELS
+        self.input_quant = input_quant()
+        layers, in_ch = [], 2
+        for _ in range(RADIOML_STACKS):
+            layers += [
+                quant_conv1d(in_ch, channels, 3, weight_bits, padding=1),
+                torch.nn.BatchNorm1d(channels, eps=1e-4),
+                grid_act(act_bits, CNN_ACT_SCALE, signed=False),
+                torch.nn.MaxPool1d(2),
+            ]
+            in_ch = channels
+        self.features = torch.nn.Sequential(*layers)
+        flat = channels * (RADIOML_LENGTH >> RADIOML_STACKS)
+        self.classifier = torch.nn.Sequential(
+            quant_linear(flat, RADIOML_HIDDEN, weight_bits),
+            torch.nn.BatchNorm1d(RADIOML_HIDDEN, eps=1e-4),
+            grid_act(act_bits, CNN_ACT_SCALE, signed=False),
+            quant_linear(RADIOML_HIDDEN, 10, weight_bits),
+        )
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        x = self.features(self.input_quant(x))
+        x = torch.flatten(x, 1)  # an ONNX Flatten, as VGG10's nn.Flatten exports
+        return self.norm(self.classifier(x))
+
+
+# U-Net: channels of the encoder conv, the bottom conv and the conv after the join;
+# grid of the 2-bit activations (codes 0..3 times 0.5).
+UNET_CHANNELS = (8, 16, 16)
+UNET_ACT_SCALE = 0.5
+
+
+class UNet(GraphNetwork):
+    """A U-Net-style network (one level) with a classifier head.
+
+    CNV's 8-bit input quantizer on 3x32x32; encoder conv3x3 stride 2, zero padding 1
+    (3 -> 8, -> 16x16) - BN - ``cat_quant`` (the skip); max-pool 2x2 (-> 8x8); conv3x3
+    padding 1 (8 -> 16) - BN - ``cat_quant``; nearest upsampling x2 (``nn.Upsample``, an
+    ONNX ``Resize``, -> 16x16); concatenation with the skip along channels (8 + 16).
+    ``cat_quant`` is ONE 2-bit QuantReLU instance (codes 0..3, constant scale 0.5) used by
+    both branches, so the concatenation joins codes of one grid (upsampling repeats codes).
+    Then conv3x3 padding 1 (24 -> 16) - BN - 2-bit QuantReLU; global average pooling over
+    16x16 (``TruncAvgPool2d``); a fully connected classifier (16 -> 10) and TensorNorm.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        enc_ch, bottom_ch, out_ch = UNET_CHANNELS
+        self.input_quant = input_quant()
+        self.cat_quant = grid_act(act_bits, UNET_ACT_SCALE, signed=False)
+        self.encoder = torch.nn.Sequential(
+            quant_conv(3, enc_ch, 3, weight_bits, stride=2, padding=1),
+            torch.nn.BatchNorm2d(enc_ch, eps=1e-4),
+        )
+        self.bottom = torch.nn.Sequential(
+            torch.nn.MaxPool2d(2),
+            quant_conv(enc_ch, bottom_ch, 3, weight_bits, padding=1),
+            torch.nn.BatchNorm2d(bottom_ch, eps=1e-4),
+        )
+        self.up = torch.nn.Upsample(scale_factor=2, mode="nearest")
+        self.decoder = conv_bn_act(
+            quant_conv(enc_ch + bottom_ch, out_ch, 3, weight_bits, padding=1),
+            out_ch,
+            grid_act(act_bits, UNET_ACT_SCALE, signed=False, return_quant_tensor=True),
+        )
+        self.pool = global_trunc_avg_pool(16)
+        self.fc = quant_linear(out_ch, 10, weight_bits)
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        skip = self.cat_quant(self.encoder(self.input_quant(x)))
+        low = self.up(self.cat_quant(self.bottom(skip)))
+        x = self.pool(self.decoder(torch.cat([skip, low], dim=1)))
+        x = x.view(x.shape[0], -1)
+        return self.norm(self.fc(x))
+
+
+# Tincy-YOLO: channels of the three conv + max-pool blocks and of the 1x1 head.
+TINYYOLO_CHANNELS = (8, 16, 32)
+TINYYOLO_HEAD = 32
+LEAKY_SLOPE = 0.1
+
+
+def leaky_block(in_ch: int, out_ch: int, kernel: int, weight_bits: int, act_bits: int,
+                return_quant_tensor: bool = False) -> torch.nn.Module:
+    """Conv (zero padding ``kernel // 2``) - BN - LeakyReLU(0.1) - signed 4-bit quantizer
+    (codes -8..7 times 0.25; an ONNX ``LeakyRelu`` before a ``Quant``)."""
+    return conv_bn_act(
+        quant_conv(in_ch, out_ch, kernel, weight_bits, padding=kernel // 2),
+        out_ch,
+        torch.nn.Sequential(
+            torch.nn.LeakyReLU(LEAKY_SLOPE),
+            grid_act(act_bits, CNN_ACT_SCALE, signed=True, return_quant_tensor=return_quant_tensor),
+        ),
+    )
+
+
+class TincyYOLO(GraphNetwork):
+    """A Tincy-YOLO-style network trained as a classifier.
+
+    CNV's 8-bit input quantizer on 3x32x32; three ``leaky_block``s conv3x3 (3 -> 8, 8 -> 16,
+    16 -> 32), each followed by max-pool 2x2 (32 -> 16 -> 8 -> 4); a 1x1 ``leaky_block``
+    head (32 -> 32); in place of the detection head (no boxes in the digits), global
+    average pooling over 4x4 (``TruncAvgPool2d`` of int4 codes), a fully connected
+    classifier (32 -> 10) and TensorNorm.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        layers, in_ch = [], 3
+        for out_ch in TINYYOLO_CHANNELS:
+            layers += [leaky_block(in_ch, out_ch, 3, weight_bits, act_bits), torch.nn.MaxPool2d(2)]
+            in_ch = out_ch
+        self.input_quant = input_quant()
+        self.features = torch.nn.Sequential(*layers)
+        self.head = leaky_block(in_ch, TINYYOLO_HEAD, 1, weight_bits, act_bits, True)
+        self.pool = global_trunc_avg_pool(4)
+        self.fc = quant_linear(TINYYOLO_HEAD, 10, weight_bits)
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        x = self.pool(self.head(self.features(self.input_quant(x))))
+        x = x.view(x.shape[0], -1)
+        return self.norm(self.fc(x))
+
+
 # Builders of the graph networks by NetworkSpec.config: (weight bits, activation bits) -> model.
 GRAPH_NETWORKS: dict[str, Callable[[int, int], torch.nn.Module]] = {
     "resnet8_4w4a": ResNet8,
     "binresnet_1w1a": BinResNet,
     "concat_2w2a": ConcatNet,
+    "unet_2w2a": UNet,
 }
+# Builders of the chain-shaped networks of the CNN-layers section above.
+CNN_NETWORKS: dict[str, Callable[[int, int], torch.nn.Module]] = {
+    "dscnn_4w4a": DSCNN,
+    "mobilenet_4w4a": MobileNetV1,
+    "radioml_4w4a": RadioMLVGG,
+    "tinyyolo_4w4a": TincyYOLO,
+}
+# Every network defined in this file.
+DEFINED_NETWORKS = {**GRAPH_NETWORKS, **CNN_NETWORKS}
 
 
 # --------------------------------------------------------------------------- training
@@ -585,10 +995,10 @@ def seed_everything(seed: int) -> None:
 
 
 def build_network(spec: NetworkSpec) -> torch.nn.Module:
-    """Instantiate an untrained network: one of GRAPH_NETWORKS, else a BNN-PYNQ network
+    """Instantiate an untrained network: one of DEFINED_NETWORKS, else a BNN-PYNQ network
     from its brevitas_examples config."""
-    if spec.config in GRAPH_NETWORKS:
-        return GRAPH_NETWORKS[spec.config](spec.weight_bits, spec.act_bits)
+    if spec.config in DEFINED_NETWORKS:
+        return DEFINED_NETWORKS[spec.config](spec.weight_bits, spec.act_bits)
     from brevitas_examples.bnn_pynq.models import model_with_cfg
 
     model, _ = model_with_cfg(spec.config, pretrained=False)
@@ -665,14 +1075,16 @@ def check_batchnorm_trained(model: torch.nn.Module) -> None:
 
 def count_macs(model: torch.nn.Module, shape: tuple) -> int:
     """Multiply-accumulates of one frame of ``shape`` in the convolutions and linear layers:
-    per layer, output elements times the weights of one output channel."""
+    per layer, output elements times the weights of one output channel (``k * k`` for a
+    depthwise convolution)."""
     total = 0
 
     def hook(module, inputs, output):
         nonlocal total
         total += (output.numel() // output.shape[0]) * module.weight[0].numel()
 
-    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    kinds = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear)
+    layers = [m for m in model.modules() if isinstance(m, kinds)]
     handles = [layer.register_forward_hook(hook) for layer in layers]
     try:
         with torch.no_grad():
@@ -686,9 +1098,9 @@ def count_macs(model: torch.nn.Module, shape: tuple) -> int:
 
 def describe_network(spec: NetworkSpec, model: torch.nn.Module, shape: tuple) -> dict:
     """Manifest fields naming the network's definition; a graph network (see
-    GRAPH_NETWORKS) also gets its class, its MACs per frame and the compiler features it
-    requires beyond a chain of stages."""
-    if spec.config not in GRAPH_NETWORKS:
+    DEFINED_NETWORKS) also gets its class, its MACs per frame and the compiler features it
+    requires beyond a chain of BNN-PYNQ's stages."""
+    if spec.config not in DEFINED_NETWORKS:
         return {"brevitas_config": spec.config}
     return {
         "brevitas_config": None,
@@ -844,7 +1256,9 @@ def check_one_bit_quantizers(spec: NetworkSpec, quantizers: list[dict]) -> None:
 
 # Ops that pass quantized codes through unchanged in value set (a join operand may come
 # from a quantizer through them).
-CODE_PRESERVING_OPS = ("MaxPool", "Reshape", "Flatten", "Transpose", "Identity")
+CODE_PRESERVING_OPS = (
+    "MaxPool", "Reshape", "Flatten", "Transpose", "Identity", "Resize", "Upsample"
+)
 
 
 def producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:
@@ -1125,12 +1539,12 @@ def export_and_check(
     quantizers = describe_quantizers(onnx_model)
     if spec.path != "qcdq":
         check_one_bit_quantizers(network, quantizers)
-    if network.config in GRAPH_NETWORKS:
+    if "joins" in network.requires:
         joins = check_join_operands(spec.name, onnx_model)
         if not joins:
             raise RuntimeError(f"{spec.name}: a graph network without an Add or Concat join")
-        if network.act_bits == 1:
-            check_pad_values(spec.name, onnx_model, (-1.0, 1.0))
+    if network.config in DEFINED_NETWORKS and network.act_bits == 1:
+        check_pad_values(spec.name, onnx_model, (-1.0, 1.0))
     inputs, outputs = graph_interface(onnx_model)
 
     # onnxruntime cannot run the QONNX custom ops; onnx.reference lacks DequantizeLinear-13.
@@ -1224,13 +1638,10 @@ def update_manifest(path: Path, data_file: Path, entries: dict[str, dict]) -> No
             "source": "sklearn.datasets.load_digits: 8x8 images, values 0..16 divided by 16",
             "split": f"sklearn train_test_split(test_size={TEST_SIZE}, random_state={SEED})",
             "preprocessing": "torch.nn.functional.interpolate(mode='bilinear', "
-            "align_corners=False) to 28x28 (1 channel) or to 32x32 replicated to 3 channels",
+            "align_corners=False) to 28x28 (1 channel), to 32x32 replicated to 3 channels "
+            "or to 32x16 (1 channel); or the 8x8 pixels as a 2 x 64 sequence (rows, columns)",
             "test_file": os.path.relpath(data_file, path.parent),
-            "test_keys": {
-                "x28": "TFC/SFC inputs",
-                "x32": "CNV, ResNet-8, BinResNet and ConcatNet inputs",
-                "y": "labels",
-            },
+            "test_keys": {**INPUT_KEYS, "y": "labels"},
         },
         "models": dict(sorted(models.items())),
     }
@@ -1291,7 +1702,7 @@ def main(argv: list[str] | None = None) -> int:
     data = preprocess(load_digits_split())
     test = data["test"]
     data_file = args.data_dir / "digits_test.npz"
-    save_npz_deterministic(data_file, {"x28": test["x28"], "x32": test["x32"], "y": test["y"]})
+    save_npz_deterministic(data_file, {key: test[key] for key in (*INPUT_KEYS, "y")})
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
     entries = {}

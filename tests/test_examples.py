@@ -52,7 +52,8 @@ def test_example_accuracy_on_digits(path):
         pytest.fail(f"{path.name} has no accuracy in {MANIFEST}")
     data = np.load(EXAMPLES / "data" / "digits_test.npz")
     graph = load_graph(path)
-    x = data["x32"] if graph.tensors[graph.inputs[0]].shape[1] == 3 else data["x28"]
+    shape = tuple(graph.tensors[graph.inputs[0]].shape[1:])
+    (x,) = [data[key] for key in data.files if key != "y" and data[key].shape[1:] == shape]
     logits = Executor(graph).run({graph.inputs[0]: x})[graph.outputs[0]]
     accuracy = float(np.mean(np.argmax(logits, axis=1) == data["y"]))
     assert abs(accuracy - entry["accuracy_pytorch"]) <= 0.01, (accuracy, entry)
