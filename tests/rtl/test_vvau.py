@@ -1,6 +1,7 @@
 """rtl_lib/vvau.v against the VVAU executor: windows back to back under random input gaps and
 output back-pressure (odd channel counts, PE below and at the channel count, binary,
-bipolar x integer and multi-bit operands), one beat per cycle without stalls, the exact
+bipolar x integer and multi-bit operands; sums alone or thresholded into bipolar, 2-bit and
+4-bit codes), one beat per cycle without stalls, the exact
 number of output beats, lint under -Wall, the elaboration checks against the rules, and
 sliding_window followed by vvau computing a depthwise convolution frame after frame."""
 
