@@ -693,9 +693,10 @@ def depthwise_separable(
     in_ch: int, out_ch: int, stride: int, weight_bits: int, act_bits: int,
     return_quant_tensor: bool = False,
 ) -> torch.nn.Module:
-    """Depthwise 3x3 (``groups = in_ch``, zero padding 1, ``stride``) - BN - 4-bit QuantReLU,
-    then pointwise 1x1 (``in_ch -> out_ch``) - BN - QuantReLU.  Zero padding is exact:
-    zero is a code of the unsigned quantizer in front."""
+    """Depthwise 3x3 (``groups = in_ch``, zero padding 1, ``stride``) - BN - QuantReLU
+    (``act_bits`` unsigned codes times ``CNN_ACT_SCALE``), then pointwise 1x1
+    (``in_ch -> out_ch``) - BN - QuantReLU.  Zero padding is exact: zero is a code of the
+    unsigned quantizer in front."""
     return torch.nn.Sequential(
         conv_bn_act(
             quant_conv(in_ch, in_ch, 3, weight_bits, stride=stride, padding=1, groups=in_ch),
@@ -705,7 +706,9 @@ def depthwise_separable(
         conv_bn_act(
             quant_conv(in_ch, out_ch, 1, weight_bits),
             out_ch,
-            grid_act(act_bits, CNN_ACT_SCALE, signed=False, return_quant_tensor=return_quant_tensor),
+            grid_act(
+                act_bits, CNN_ACT_SCALE, signed=False, return_quant_tensor=return_quant_tensor
+            ),
         ),
     )
 
