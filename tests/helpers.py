@@ -73,3 +73,23 @@ def assert_equivalent(before, after, samples=64, seed=0, low=-1.0, high=1.0, ten
     second = Executor(after).run(inputs, keep=keep)
     for name in list(before.outputs) + keep:
         np.testing.assert_allclose(second[name], first[name], rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+def assert_exact_in_rtl(model, tmp_path, samples: int = 20, seed: int = 9, stall: int = 30, ii_tolerance: float = 0.02):
+    """Compile ``model`` (default folding) into ``tmp_path / "build"``, verify it at every pass
+    and in Verilator under ``stall`` % random stalls on both sides: every sample exact in RTL,
+    the measured initiation interval within ``ii_tolerance`` of the analytic one. Returns the
+    verification result."""
+    from bnncc.compile import compile_model
+    from bnncc.verify.run import verify_model
+
+    path = tmp_path / "model.onnx"
+    onnx.save(model, path)
+    build = tmp_path / "build"
+    compile_model(path, output=build)
+    result = verify_model(path, samples=samples, seed=seed, build_dir=build, stall=stall)
+    assert result.ok, result.table()
+    assert result.rtl.exact == samples
+    analytic = result.rtl.analytical_ii_cycles
+    assert abs(result.rtl.measured_ii_cycles - analytic) <= ii_tolerance * analytic, result.rtl
+    return result

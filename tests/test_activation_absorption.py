@@ -19,7 +19,7 @@ from onnx import helper
 from bnncc.ir.ops.hw import HWOp
 from bnncc.verify.run import model_stages, verify_model
 from bnncc.frontend import load_graph
-from helpers import QONNX, make_model
+from helpers import QONNX, assert_exact_in_rtl, make_model
 from tiny_models import quant_node, quant_params
 
 def _steps(nodes, inits, source, steps, channels, rank, prefix):
@@ -283,17 +283,8 @@ def test_relu_on_quantized_output(tmp_path):
 def test_relu_absorption_in_rtl(tmp_path, case):
     """Through the RTL under random stalls on both sides (conv: Relu -> MaxPool -> Quant and
     scale -> Relu -> Quant; BNN: bias and 2p - K in the XNOR MVAUs' thresholds)."""
-    from bnncc.compile import compile_model
-
     model = conv_model(["relu", "maxpool"], bits=2, size=6) if case.startswith("conv") else bnn_model(layers=2, features=7, hidden=6)
-    path = tmp_path / "model.onnx"
-    onnx.save(model, path)
-    build = tmp_path / "build"
-    compile_model(path, output=build)
-    samples = 20
-    result = verify_model(path, samples=samples, seed=9, build_dir=build, stall=30)
-    assert result.ok, result.table()
-    assert result.rtl.exact == samples
+    assert_exact_in_rtl(model, tmp_path)
 
 
 PUBLISHED = Path(__file__).resolve().parents[2] / "shared" / "models" / "hls4ml_bnn_fc_1layer.onnx"

@@ -19,7 +19,7 @@ from bnncc.errors import BnnccError
 from bnncc.frontend import load_graph
 from bnncc.ir.ops.hw import HWOp
 from bnncc.verify.run import model_stages, verify_model
-from helpers import make_model
+from helpers import assert_exact_in_rtl, make_model
 from tiny_models import quant_node, quant_params
 
 #: activation -> (ONNX op type, attributes, quantizer scale) for the activation's range.
@@ -207,18 +207,8 @@ def test_non_monotone_activation_refused_by_name(tmp_path, case):
 def test_activation_in_rtl(tmp_path, case):
     """Compiled and co-simulated under 30 % random stalls on both sides: exact, at the
     analytic initiation interval (within 2 %)."""
-    from bnncc.compile import compile_model
-
     model = fc_model("sigmoid") if case == "sigmoid-fc" else conv_model("prelu-channel", size=5)
-    path = tmp_path / "model.onnx"
-    onnx.save(model, path)
-    build = tmp_path / "build"
-    compile_model(path, output=build)
-    samples = 20
-    result = verify_model(path, samples=samples, seed=9, build_dir=build, stall=30)
-    assert result.ok, result.table()
-    assert result.rtl.exact == samples
-    assert abs(result.rtl.measured_ii_cycles - result.rtl.analytical_ii_cycles) <= 0.02 * result.rtl.analytical_ii_cycles, result.rtl
+    assert_exact_in_rtl(model, tmp_path)
 
 
 def test_thresholds_checked_on_every_integer_input():

@@ -13,7 +13,7 @@ from bnncc.errors import BnnccError
 from bnncc.frontend import load_graph
 from bnncc.ir.ops.hw import HWOp
 from bnncc.verify.run import model_stages, verify_model
-from helpers import make_model
+from helpers import assert_exact_in_rtl, make_model
 from tiny_models import quant_node, quant_params
 
 
@@ -142,15 +142,4 @@ def test_conv1d_bad_pads_named(tmp_path):
 def test_conv1d_in_rtl(tmp_path):
     """A RadioML-style 1-D stack compiled and co-simulated under 30 % stalls on both sides:
     exact, at the analytic initiation interval (within 2 %)."""
-    from bnncc.compile import compile_model
-
-    model = radioml_model(length=24, channels=(4, 4), pads=(1, 1), stride=1, dilation=2)
-    path = tmp_path / "model.onnx"
-    onnx.save(model, path)
-    build = tmp_path / "build"
-    compile_model(path, output=build)
-    samples = 20
-    result = verify_model(path, samples=samples, seed=9, build_dir=build, stall=30)
-    assert result.ok, result.table()
-    assert result.rtl.exact == samples
-    assert abs(result.rtl.measured_ii_cycles - result.rtl.analytical_ii_cycles) <= 0.02 * result.rtl.analytical_ii_cycles, result.rtl
+    assert_exact_in_rtl(radioml_model(length=24, channels=(4, 4), pads=(1, 1), stride=1, dilation=2), tmp_path)

@@ -17,6 +17,7 @@ from bnncc.passes.join_moves import common_grid
 from bnncc.passes.pipeline import run_pipeline
 from bnncc.passes.ratio_weights import integer_ratios
 from bnncc.verify.run import verify_model
+from helpers import assert_exact_in_rtl
 from join_models import (
     bipolar_residual, concat_network, conv_shortcut_network, input_residual, residual_block, three_consumers,
     two_inputs,
@@ -103,17 +104,7 @@ def test_joins_in_rtl(tmp_path, name):
     """Compiled and simulated under 30 % random stalls on both sides: the bipolar sum's bits
     and shifted thresholds, integer multipliers 3 and 2, a channel concat, and their forks are
     exact in Verilator at the analytic initiation interval."""
-    from bnncc.compile import compile_model
-
-    path = tmp_path / "model.onnx"
-    onnx.save(MODELS[name](), path)
-    build = tmp_path / "build"
-    compile_model(path, output=build)
-    samples = 12
-    result = verify_model(path, samples=samples, seed=5, build_dir=build, stall=30)
-    assert result.ok, result.table()
-    assert result.rtl.exact == samples
-    assert abs(result.rtl.measured_ii_cycles - result.rtl.analytical_ii_cycles) <= 0.02 * result.rtl.analytical_ii_cycles
+    assert_exact_in_rtl(MODELS[name](), tmp_path, samples=12, seed=5)
 
 
 def _sums(name):
