@@ -291,3 +291,51 @@ def unknown_domain_unimported():
     model = gemm_without_c()
     model.graph.node[2].domain = "com.example.ops"
     return model
+
+
+def channels_last_branched(seed=0, size=4, channels=2):
+    """hls4ml's channels-last CNNs between their layers: a channels-last ``Conv`` with a bias,
+    then on the NHWC tensor a ``Quant``, a standard-domain ``LeakyRelu`` and a second ``Quant``
+    (three element-wise steps the importer leaves in NHWC); a channels-last depthwise ``Conv``
+    with zero padding; a skip branch through a channels-last ``MaxPool`` and an NHWC nearest
+    ``Resize``, joined by a ``Concat`` on the last (channel) axis; a final channels-last 1x1
+    ``Conv`` with a bias writing an NHWC output."""
+    rng = np.random.default_rng(seed)
+    c = channels
+    inits = {
+        "w1": rng.normal(size=(2 * c, 1, 1, c)).astype(np.float32),
+        "b1": rng.normal(size=2 * c).astype(np.float32),
+        "wd": rng.normal(size=(2 * c, 3, 3, 1)).astype(np.float32),
+        "w3": rng.normal(size=(3, 1, 1, 4 * c)).astype(np.float32),
+        "b3": rng.normal(size=3).astype(np.float32),
+        "roi": np.zeros(0, np.float32),
+        "up": np.array([1, 2, 2, 1], np.float32),
+    }
+    leaky = 0.1015625
+    nodes = [
+        _quant("Quant_in", "x", "xq", 4, inits, 0.25, QONNX),
+        _quant("Quant_w1", "w1", "w1q", 3, inits, 0.5, QONNX, narrow=1),
+        helper.make_node("Conv", ["xq", "w1q", "b1"], ["c1"], name="Conv_1", domain=CHANNELS_LAST,
+                         kernel_shape=[1, 1], pads=[0, 0, 0, 0], strides=[1, 1], dilations=[1, 1], group=1),
+        _quant("Quant_c1", "c1", "c1q", 4, inits, 0.5, QONNX),
+        helper.make_node("LeakyRelu", ["c1q"], ["l1"], name="LeakyRelu_1", alpha=leaky),
+        _quant("Quant_l1", "l1", "a1", 4, inits, 0.25, QONNX),
+        _quant("Quant_wd", "wd", "wdq", 3, inits, 0.5, QONNX, narrow=1),
+        helper.make_node("Conv", ["a1", "wdq"], ["d"], name="Conv_dw", domain=CHANNELS_LAST,
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1], dilations=[1, 1], group=2 * c),
+        helper.make_node("LeakyRelu", ["d"], ["l2"], name="LeakyRelu_2", alpha=leaky),
+        _quant("Quant_l2", "l2", "a2", 4, inits, 0.5, QONNX),
+        helper.make_node("MaxPool", ["a1"], ["p"], name="MaxPool_0", domain=CHANNELS_LAST,
+                         kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 0, 0]),
+        _quant("Quant_p", "p", "pq", 4, inits, 0.25, QONNX),
+        helper.make_node("Resize", ["pq", "roi", "up"], ["u"], name="Resize_0", mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        _quant("Quant_u", "u", "uq", 4, inits, 0.25, QONNX),
+        helper.make_node("Concat", ["a2", "uq"], ["j"], name="Concat_0", axis=-1),
+        _quant("Quant_j", "j", "jq", 4, inits, 0.5, QONNX),
+        _quant("Quant_w3", "w3", "w3q", 3, inits, 0.5, QONNX, narrow=1),
+        helper.make_node("Conv", ["jq", "w3q", "b3"], ["y"], name="Conv_3", domain=CHANNELS_LAST,
+                         kernel_shape=[1, 1], pads=[0, 0, 0, 0], strides=[1, 1], dilations=[1, 1], group=1),
+    ]
+    return _model(nodes, [("x", TensorProto.FLOAT, [1, size, size, c])], [("y", TensorProto.FLOAT, [1, size, size, 3])],
+                  inits, opset=17, ir_version=10, imports=(BREVITAS,))

@@ -121,6 +121,7 @@ def _chains(graph: Graph, quantizer) -> list[tuple[str, list]]:
             pooled = True
         elif not _chain_step(graph, producer):
             _record_non_monotone(graph, producer, quantizer)
+            _record_off_channel(graph, producer, quantizer)
             break
         chain.append(producer)
         tensor = producer.inputs[0]
@@ -166,6 +167,25 @@ def _record_non_monotone(graph: Graph, op, quantizer) -> None:
         # the scales and offsets streamlined down to the activation are stuck there too
         refusals.record(graph, producer, reason, AbsorbThresholds.name, cause=op)
         producer = graph.producer(producer.inputs[0])
+
+
+def _record_off_channel(graph: Graph, op, quantizer) -> None:
+    """Record why a scale or offset whose constant varies along an axis other than the
+    channel axis 1 (a channels-last tensor, say) stops the chain of ``quantizer``: thresholds
+    are per channel on axis 1."""
+    if not isinstance(op, (ops.Mul, ops.Add)):
+        return
+    rank = len(graph.tensors[op.inputs[0]].shape)
+    for name in op.inputs[1:]:
+        value = graph.constant(name)
+        if value is None or rank < 2 or per_channel(value, rank, 1) is not None:
+            continue
+        reason = (f"its constant '{name}' (shape {tuple(np.shape(value))}) varies along an axis other than the "
+                  f"channel axis 1 of its {rank}-D input, so it cannot become per-channel thresholds "
+                  f"(quantizer '{quantizer.name}')")
+        refusals.record(graph, op, reason, AbsorbThresholds.name)
+        refusals.record(graph, quantizer, reason, AbsorbThresholds.name, cause=op)
+        return
 
 
 def _levels(dtype: DataType) -> np.ndarray:

@@ -11,6 +11,9 @@
   reduction axis (one scale per output channel m): ``x @ w = (x @ q) * s[m]`` and
   ``conv(x, w) + b = conv(x, q) * s[m] + b[m]``. The integer weight is left alone.
 * Any other ``Dequantize`` of a constant (a quantized bias, say) becomes a real constant.
+* Layout transposes sink through element-wise steps and cancel in pairs
+  (:mod:`bnncc.passes.sink_transposes`), so the steps between channels-last layers run on
+  NCHW tensors.
 
 A grouped convolution that cannot be lowered (a depthwise one with a channel multiplier)
 keeps its real weights; the reason is recorded for it
@@ -28,6 +31,7 @@ from bnncc.ir.graph import Graph
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
 from bnncc.passes.lower_conv import group_reason
+from bnncc.passes.sink_transposes import sink_transposes
 from bnncc.passes.patterns import broadcast_to_tensor, channel_shape, compress, emit_affine, sole_consumer
 
 SHAPE_OPS = (ops.Transpose, ops.Reshape, ops.Flatten, ops.Squeeze, ops.Unsqueeze)
@@ -51,6 +55,7 @@ class Tidy(Pass):
                     push_shape_ops_into_weights(graph, notes),
                     move_weight_scales(graph, notes),
                     fold_loose_dequantize(graph, notes),
+                    sink_transposes(graph, notes),
                 ]
             )
 
