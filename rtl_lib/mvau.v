@@ -24,6 +24,15 @@
 // Threshold memory (THRESHOLD_FILE, only if N_THRESHOLDS > 0): NF words of
 // PE*N_THRESHOLDS*ACC_BITS bits; word nf holds T[m = nf*PE + p][t] at bits
 // [(p*N_THRESHOLDS + t)*ACC_BITS +: ACC_BITS], two's complement.
+// Threshold classes (N_CLASSES > 1, thresholds only): the input vectors of a frame (N_VECTORS
+// of them, e.g. the OH*OW windows of a convolution) fall into N_CLASSES classes, each with
+// its own thresholds: T[c][m][t] for a vector of class c. The threshold memory then holds
+// NF*N_CLASSES words, word c*NF + nf as word nf above for class c; CLASS_FILE ($readmemh,
+// N_VECTORS words of ceil(log2(N_CLASSES)) bits) holds the class of every vector index of a
+// frame, counted by a vector counter that wraps every N_VECTORS vectors. (bnncc streams -1
+// into the zero-padded border of a bipolar convolution and moves the border's correction
+// into the thresholds of the border classes.) N_CLASSES = 1: one set of thresholds, no
+// vector counter, the module as without classes.
 // bnncc/backends/mvau_memory.py writes both files. An empty file name (the default, for
 // lint) gives an all-zero memory. The weight memory is read through a register (a ROM the
 // tool may build from LUTs or block RAM); a threshold memory of up to 64 words is read
@@ -74,7 +83,10 @@ module mvau #(
     parameter integer OUT_BITS = 1,         // bits per output element (ACC_BITS if no thresholds)
     parameter integer OUT_BIAS = 0,         // added to the threshold count (e.g. -2 for INT2)
     parameter WEIGHT_FILE = "",             // $readmemh file of the weight memory (see above)
-    parameter THRESHOLD_FILE = ""           // $readmemh file of the threshold memory (see above)
+    parameter THRESHOLD_FILE = "",          // $readmemh file of the threshold memory (see above)
+    parameter integer N_CLASSES = 1,        // threshold classes (see above); > 1 needs thresholds
+    parameter integer N_VECTORS = 1,        // input vectors per frame (class memory depth)
+    parameter CLASS_FILE = ""               // $readmemh file of the class of every vector index
 ) (
     input  wire                       ap_clk,
     input  wire                       ap_rst_n,
@@ -97,7 +109,9 @@ module mvau #(
     localparam integer NT = N_THRESHOLDS;
     localparam integer TWORD = (NT > 0) ? PE * NT * ACC_BITS : 1;
     localparam integer FOLD = (NT == 1) ? 1 : 0;            // single threshold folded into acc
-    localparam integer T_ASYNC = (NF <= 64) ? 1 : 0;        // threshold memory read without register
+    localparam integer NC = N_CLASSES;
+    localparam integer TDEPTH = NF * NC;                    // threshold words
+    localparam integer T_ASYNC = (TDEPTH <= 64) ? 1 : 0;    // threshold memory read without register
     localparam integer AW = ACC_BITS + FOLD;                // accumulator register width
     // multiply-accumulate operand widths as signed numbers, product and dot product widths
     localparam integer XS = (INPUT_SIGNED != 0) ? ((XB > 1) ? XB : 2) : XB + 1;
@@ -113,6 +127,10 @@ module mvau #(
     localparam integer SF_W = (SF > 1) ? $clog2(SF) : 1;
     localparam integer NF_W = (NF > 1) ? $clog2(NF) : 1;
     localparam integer WA_W = (WDEPTH > 1) ? $clog2(WDEPTH) : 1;
+    localparam integer TA_W = (TDEPTH > 1) ? $clog2(TDEPTH) : 1;   // threshold address
+    localparam integer CL_W = (NC > 1) ? $clog2(NC) : 1;           // class
+    localparam integer VC_W = (N_VECTORS > 1) ? $clog2(N_VECTORS) : 1;   // vector counter
+    localparam integer VC_LAST = N_VECTORS - 1;
     localparam integer SF_LAST = SF - 1;
     localparam integer NF_LAST = NF - 1;
     localparam integer WA_LAST = WDEPTH - 1;
@@ -150,6 +168,12 @@ module mvau #(
         end
         if (NT > 0 && (OUT_BITS < 1 || OUT_BITS > 30)) begin
             $display("%m: mvau: OUT_BITS must be 1..30 with thresholds"); $finish;
+        end
+        if (N_CLASSES < 1 || N_VECTORS < 1) begin
+            $display("%m: mvau: N_CLASSES=%0d and N_VECTORS=%0d must be >= 1", N_CLASSES, N_VECTORS); $finish;
+        end
+        if (N_CLASSES > 1 && NT == 0) begin
+            $display("%m: mvau: N_CLASSES=%0d needs thresholds (N_THRESHOLDS > 0)", N_CLASSES); $finish;
         end
     end
 
@@ -211,6 +235,34 @@ module mvau #(
             credits <= credits + {{(OC_W-1){1'b0}}, issue && sf_last} - {{(OC_W-1){1'b0}}, pop};
         end
     end
+
+    // ---- threshold address of the issued beat: class * NF + row group --------------------
+    wire [TA_W-1:0] t_issue;
+    generate
+        if (NC > 1) begin : g_class
+            reg [CL_W-1:0] cmem [0:N_VECTORS-1];
+            reg [VC_W-1:0] vec;            // vector index within the frame
+            if (CLASS_FILE != "") begin : g_cfile
+                initial $readmemh(CLASS_FILE, cmem);
+            end else begin : g_czero
+                integer i;
+                initial for (i = 0; i < N_VECTORS; i = i + 1) cmem[i] = {CL_W{1'b0}};
+            end
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) vec <= {VC_W{1'b0}};
+                else if (issue && sf_last && nf_last)
+                    vec <= (vec == VC_LAST[VC_W-1:0]) ? {VC_W{1'b0}} : vec + 1'b1;
+            end
+            wire [31:0] addr = {{(32-CL_W){1'b0}}, cmem[vec]} * NF + {{(32-NF_W){1'b0}}, nf};
+            assign t_issue = addr[TA_W-1:0];
+            wire unused_addr = &{1'b0, addr[31:TA_W]};
+        end else begin : g_noclass
+            assign t_issue = nf;
+            if (NT == 0) begin : g_unused
+                wire unused_t_issue = &{1'b0, t_issue};   // read by the threshold memory only
+            end
+        end
+    endgenerate
 
     // ---- stage 1: weight word, input word ------------------------------------------------
     assign w_read = issue;
@@ -339,23 +391,23 @@ module mvau #(
     // combinationally where needed, larger ones are read into a register a stage ahead.
     generate
         if (NT > 0) begin : g_tmem
-            reg [TWORD-1:0] tmem [0:NF-1];
+            reg [TWORD-1:0] tmem [0:TDEPTH-1];
             wire [TWORD-1:0] thr;      // thresholds of the row group where they are needed
-            reg [NF_W-1:0] nf1;        // row group in stage 1
+            reg [TA_W-1:0] nf1;        // threshold address (class * NF + row group) in stage 1
             if (THRESHOLD_FILE != "") begin : g_tfile
                 initial $readmemh(THRESHOLD_FILE, tmem);
             end else begin : g_tzero
                 integer i;
-                initial for (i = 0; i < NF; i = i + 1) tmem[i] = {TWORD{1'b0}};
+                initial for (i = 0; i < TDEPTH; i = i + 1) tmem[i] = {TWORD{1'b0}};
             end
-            always @(posedge ap_clk) if (issue) nf1 <= nf;
+            always @(posedge ap_clk) if (issue) nf1 <= t_issue;
             if (T_ASYNC != 0 && FOLD != 0) begin : g_async_fold
                 // small memory (logic): read where used so that it merges into the adders
-                reg [NF_W-1:0] nf2;
+                reg [TA_W-1:0] nf2;
                 always @(posedge ap_clk) if (v1) nf2 <= nf1;
                 assign thr = tmem[nf2];
             end else if (T_ASYNC != 0) begin : g_async_cmp
-                reg [NF_W-1:0] nf2, nf3;
+                reg [TA_W-1:0] nf2, nf3;
                 always @(posedge ap_clk) if (v1) nf2 <= nf1;
                 always @(posedge ap_clk) if (v2) nf3 <= nf2;
                 assign thr = tmem[nf3];
@@ -365,7 +417,7 @@ module mvau #(
                 always @(posedge ap_clk) if (v1 && first1) t_q <= tmem[nf1];
                 assign thr = t_q;
             end else begin : g_sync_cmp
-                reg [NF_W-1:0] nf2;
+                reg [TA_W-1:0] nf2;
                 reg [TWORD-1:0] t_q;
                 always @(posedge ap_clk) if (v1) nf2 <= nf1;
                 always @(posedge ap_clk) if (v2 && last2) t_q <= tmem[nf2];

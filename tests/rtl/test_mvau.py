@@ -45,6 +45,8 @@ class Case:
     vectors: int = 5
     stalls: list[tuple[int, int]] = field(default_factory=lambda: [(40, 40), (10, 80), (70, 20)])
     weights: str = "random"     # "zero": all zero; "single": one weight 1, the others 0
+    classes: int = 1            # threshold classes (N_CLASSES); > 1: a random class per vector
+    frame: int = 1              # vectors per frame (N_VECTORS), the class map's length
 
     @property
     def binary(self) -> bool:
@@ -87,6 +89,17 @@ CASES = [
          out_dtype=None, vectors=3, weights="zero"),
     Case("int2_int2_single_thr", mw=8, mh=6, pe=3, simd=4, in_dtype=DataType.int(2), w_dtype=DataType.int(2),
          out_dtype=DataType.int(2), steps=3, vectors=4, weights="single"),
+    # threshold classes (zero-padded bipolar convolutions): 5 classes over frames of 3
+    # vectors, one threshold (folded into the accumulator) and three (compared after it)
+    Case("binary_classes", mw=18, mh=8, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
+         steps=1, vectors=8, classes=5, frame=3),
+    Case("binary_classes_uint2", mw=9, mh=4, pe=4, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=7, classes=3, frame=5),
+    # more than 64 threshold words (NF * N_CLASSES): read through a register
+    Case("binary_classes_sync", mw=8, mh=24, pe=1, simd=4, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
+         steps=1, vectors=6, classes=3, frame=4),
+    Case("binary_classes_sync_uint2", mw=6, mh=44, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=5, classes=4, frame=2),
 ]
 
 
@@ -137,17 +150,25 @@ class Setup:
             hits = np.clip(hits + rng.integers(0, 2, size=hits.shape), -top - 1, top)
             pick = rng.random((case.mh, case.steps)) < 0.5
             self.thresholds = np.sort(np.where(pick, hits, spread), axis=1)
+        self.class_map = ()
+        if case.classes > 1:
+            self.class_map = tuple(int(c) for c in rng.integers(0, case.classes, size=case.frame))
+            self.class_map = (case.classes - 1,) + self.class_map[1:]   # every class index fits
+            shifts = rng.integers(-3, 4, size=(case.classes, case.mh, 1))
+            top = (1 << (self.acc_bits - 1)) - 1
+            self.thresholds = np.sort(np.clip(self.thresholds[None] + shifts, -top - 1, top), axis=2)
         self.op = MVAU(
             name="mvau", inputs=["x", "w"] + (["t"] if self.thresholds is not None else []), outputs=["y"],
             mw=case.mw, mh=case.mh, acc_dtype=self.acc_dtype,
             out_dtype=case.out_dtype if case.out_dtype is not None else self.acc_dtype,
-            binary_xnor=case.binary, pe=case.pe, simd=case.simd,
+            binary_xnor=case.binary, pe=case.pe, simd=case.simd, class_map=self.class_map,
         )
         w_bits = element_bits(case.w_dtype)
         write_mem(work / "weights.mem", weight_words(self.weights, case.pe, case.simd, w_bits, case.w_dtype == BIPOLAR),
                   case.pe * case.simd * w_bits)
         if self.thresholds is not None:
-            write_mem(work / "thresholds.mem", threshold_words(self.thresholds, case.pe, self.acc_bits),
+            per_class = self.thresholds if self.class_map else self.thresholds[None]
+            write_mem(work / "thresholds.mem", [w for T in per_class for w in threshold_words(T, case.pe, self.acc_bits)],
                       case.pe * case.steps * self.acc_bits)
         out_bits = element_bits(case.out_dtype) if case.out_dtype is not None else self.acc_bits
         parameters = {
@@ -161,6 +182,9 @@ class Setup:
             # relative paths: $readmemh opens them in the simulation's working directory
             "WEIGHT_FILE": '"weights.mem"', "THRESHOLD_FILE": '"thresholds.mem"',
         }
+        if self.class_map:
+            write_mem(work / "classes.mem", list(self.class_map), max(1, (case.classes - 1).bit_length()))
+            parameters.update({"N_CLASSES": case.classes, "N_VECTORS": case.frame, "CLASS_FILE": '"classes.mem"'})
         self.sim = StreamSimulator("mvau", [RTL], parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
         self.out_stream_dtype = case.out_dtype if case.out_dtype is not None else DataType.int(self.acc_bits)
@@ -172,6 +196,12 @@ class Setup:
         return x @ self.weights
 
     def expected(self, x: np.ndarray) -> np.ndarray:
+        if self.class_map:
+            # whole frames through the op; the classes restart with every frame
+            frame = self.case.frame
+            padded = np.concatenate([x, np.ones((-len(x) % frame, x.shape[1]), dtype=x.dtype)])
+            (y,) = self.op.execute(padded.reshape(-1, frame, x.shape[1]), self.weights, self.thresholds)
+            return y.reshape(-1, self.case.mh)[: len(x)]
         args = (x, self.weights) + ((self.thresholds,) if self.thresholds is not None else ())
         (y,) = self.op.execute(*args)
         return y
@@ -246,3 +276,35 @@ def test_mvau_lints_clean_with_the_narrowest_accumulators():
         if process.returncode or warnings:
             failures.append(f"{parameters}: {warnings[:2]}")
     assert not failures, "\n".join(failures[:5])
+
+
+CLASS_LINT_SETS = [
+    {"MW": 12, "MH": mh, "PE": pe, "SIMD": 4, "N_CLASSES": nc, "N_VECTORS": nv, "N_THRESHOLDS": nt,
+     "OUT_BITS": 2 if nt > 1 else 1}
+    for mh, pe, nc, nv, nt in [(4, 4, 2, 3, 1), (64, 4, 5, 900, 3), (64, 1, 3, 1, 1), (64, 1, 2, 2, 3), (8, 2, 9, 49, 1)]
+]
+
+
+def test_mvau_with_classes_lints_clean():
+    """-Wall is clean with threshold classes: one or several row groups, one vector per frame
+    or many, threshold memories read combinationally and through a register."""
+    failures = []
+    for parameters in CLASS_LINT_SETS:
+        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", str(RTL)]
+        command += [f"-G{name}={value}" for name, value in parameters.items()]
+        process = subprocess.run(command, capture_output=True, text=True)
+        warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
+        if process.returncode or warnings:
+            failures.append(f"{parameters}: {warnings[:2]}")
+    assert not failures, "\n".join(failures[:5])
+
+
+def test_mvau_classes_need_thresholds():
+    """The registry's rule refuses N_CLASSES > 1 without thresholds (the Verilog's own check is
+    held against the rule by tests/test_module_rules.py)."""
+    from bnncc.hw.modules.mvau import RULES
+    from bnncc.hw.rules import violations
+
+    parameters = dict(RULES.defaults, N_CLASSES=3, N_VECTORS=4, N_THRESHOLDS=0, OUT_BITS=8)
+    assert [v.message for v in violations("mvau", parameters)] == ["N_CLASSES=3 needs thresholds (N_THRESHOLDS > 0)"]
+    assert violations("mvau", dict(parameters, N_THRESHOLDS=1, OUT_BITS=1)) == []

@@ -2,6 +2,9 @@
 
 Builder: parameters, weight and threshold memories, streams and cycles of an ``MVAU`` op
 (cycles per frame = vectors * (MH/PE) * (MW/SIMD)). Foldings: PE divides MH, SIMD divides MW.
+An op with a class map (threshold classes, e.g. the border of a zero-padded bipolar
+convolution) gets N_CLASSES sets of thresholds (word class * NF + nf), N_VECTORS and a class
+memory file; without one the parameters are exactly those of a module without classes.
 
 Resource terms:
 Terms of the matrix-vector-activation unit (``rtl_lib/mvau.v``).
@@ -30,6 +33,11 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
   ``THRESHOLD_CONSTANT_BITS``; where the module reads it asynchronously, its address comes from a
   register that Yosys moves behind the ROM, so it is a registered ROM like the others and
   may become block RAM), the output FIFO (OD words, asynchronous read).
+* Threshold classes (N_CLASSES > 1): the threshold ROM is NF * N_CLASSES words deep (and
+  registered beyond 64 words, as the module reads it); the class ROM (N_VECTORS words of
+  ceil(log2 N_CLASSES) bits) is priced with the threshold ROM and the memory muxes, the
+  vector counter and the class * NF + nf address adder as counter bits and control
+  registers. With N_CLASSES = 1 every term is the one of the module without classes.
 * Flip-flops: the registers the module declares, minus those a block RAM absorbs.
 """
 
@@ -71,10 +79,11 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
     acc_bits = signed_bits(min(low, 0), high)
     out_dtype = op.out_dtype
     if op.has_thresholds:
-        thresholds = np.clip(channel_thresholds(graph, op, op.mh), low, high + 1)
-        n_thresholds = thresholds.shape[1]
+        thresholds = np.clip(_class_thresholds(graph, op), low, high + 1)
+        n_thresholds = thresholds.shape[2]
         acc_bits = signed_bits(min(low, int(thresholds.min()), 0), max(high + 1, int(thresholds.max())))
-        words = threshold_words(thresholds, op.pe, acc_bits)
+        # class c's NF words follow those of class c - 1 (address class * NF + nf)
+        words = [w for T in thresholds for w in threshold_words(T, op.pe, acc_bits)]
         hints[THRESHOLD_CONSTANT_BITS] = constant_bits(words, op.pe * n_thresholds * acc_bits)
         memories.append(MemoryFile(f"{name}_thresholds.mem", words if with_words else [], op.pe * n_thresholds * acc_bits))
     else:
@@ -89,6 +98,11 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         "WEIGHT_FILE": memories[0].filename,
         "THRESHOLD_FILE": memories[1].filename if n_thresholds else "",
     }
+    if op.n_classes > 1:
+        class_bits = max(1, clog2(op.n_classes))
+        memories.append(MemoryFile(f"{name}_classes.mem", list(op.class_map) if with_words else [], class_bits))
+        parameters.update({"N_CLASSES": op.n_classes, "N_VECTORS": len(op.class_map),
+                           "CLASS_FILE": memories[-1].filename})
     return StageRTL(
         node=op.name, instance=name, module="mvau", parameters=parameters,
         input=Stream(op.simd, x.dtype), output=Stream(op.pe, out_dtype),
@@ -96,6 +110,14 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         cycles=vectors * (op.mh // op.pe) * (op.mw // op.simd), memories=memories, input_unit=op.mw // op.simd,
         hints=hints,
     )
+
+
+def _class_thresholds(graph: Graph, op: hw.MVAU) -> np.ndarray:
+    """The thresholds of ``op`` as (N_CLASSES, MH, S): one class without a class map."""
+    if not op.class_map:
+        return channel_thresholds(graph, op, op.mh)[None]
+    value = graph.constant(op.inputs[2]).astype(np.int64)
+    return np.broadcast_to(value, (value.shape[0], op.mh, value.shape[2]))
 
 
 def hints(parameters: dict, words: dict) -> dict:
@@ -132,6 +154,7 @@ RULES = ModuleRules(
         "MW": 64, "MH": 64, "PE": 16, "SIMD": 16, "INPUT_BITS": 1, "INPUT_SIGNED": 0, "INPUT_BIPOLAR": 1,
         "WEIGHT_BITS": 1, "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1, "BINARY": 1, "ACC_BITS": 8, "N_THRESHOLDS": 1,
         "OUT_BITS": 1, "OUT_BIAS": 0, "WEIGHT_FILE": "", "THRESHOLD_FILE": "",
+        "N_CLASSES": 1, "N_VECTORS": 1, "CLASS_FILE": "",
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"]},
     rules=(
@@ -152,6 +175,10 @@ RULES = ModuleRules(
         Rule("without thresholds OUT_BITS (%0d) must equal ACC_BITS (%0d)",
              lambda p: p["NT"] == 0 and p["OUT_BITS"] != p["ACC_BITS"], ("OUT_BITS", "ACC_BITS")),
         Rule("OUT_BITS must be 1..30 with thresholds", lambda p: p["NT"] > 0 and not (1 <= p["OUT_BITS"] <= 30)),
+        Rule("N_CLASSES=%0d and N_VECTORS=%0d must be >= 1",
+             lambda p: p["N_CLASSES"] < 1 or p["N_VECTORS"] < 1, ("N_CLASSES", "N_VECTORS")),
+        Rule("N_CLASSES=%0d needs thresholds (N_THRESHOLDS > 0)",
+             lambda p: p["N_CLASSES"] > 1 and p["NT"] == 0, ("N_CLASSES",)),
     ),
 )
 
@@ -257,6 +284,8 @@ def terms(p: dict, family: str) -> Terms:
     mw, mh, pe, simd = p["MW"], p["MH"], p["PE"], p["SIMD"]
     xb, wb, acc_bits, nt = p["INPUT_BITS"], p["WEIGHT_BITS"], p["ACC_BITS"], p["N_THRESHOLDS"]
     sf, nf = mw // simd, mh // pe
+    nc, nv = p.get("N_CLASSES", 1), p.get("N_VECTORS", 1)
+    tdepth = nf * nc                       # threshold words: class * NF + row group
     in_w, out_w = simd * xb, pe * p["OUT_BITS"]
     wword, wdepth = pe * simd * wb, nf * sf
     fold = 1 if nt == 1 else 0
@@ -277,7 +306,9 @@ def terms(p: dict, family: str) -> Terms:
     od = 2 if sf >= 3 else (5 + sf - 1) // sf
     oc_w = clog2(od + 1)
 
-    lut, ff = {"const": 1, "counter_bits": sf_w + nf_w + wa_w + oc_w}, {}
+    # with classes: a vector counter (VC_W bits) and the threshold address adder (TA_W bits)
+    class_bits = (max(1, clog2(nv)) + max(1, clog2(tdepth))) if nc > 1 else 0
+    lut, ff = {"const": 1, "counter_bits": sf_w + nf_w + wa_w + oc_w + class_bits}, {}
     dsp = 0.0
     if p["BINARY"]:
         counters, cols = popcount_luts(simd, fold)
@@ -309,22 +340,25 @@ def terms(p: dict, family: str) -> Terms:
     xbuf = memory_cost(Memory(in_w, sf, "ram_shared"), family) if nf > 1 else None
     tmem = None
     tword = max(1, pe * nt * acc_bits - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
-    if nt > 0 and nf > 1:
-        tmem = memory_cost(Memory(tword, nf, "rom"), family)
+    if nt > 0 and tdepth > 1:
+        tmem = memory_cost(Memory(tword, tdepth, "rom"), family)
+    # the class of every vector of a frame (CL_W bits), read combinationally: a LUT ROM
+    cmem = memory_cost(Memory(max(1, clog2(nc)), nv, "rom", "auto"), family) if nc > 1 else None
     ofifo = memory_cost(Memory(out_w, od, "ram_async"), family)
     # A shallow weight ROM (a few address bits) merges into the XNOR / product logic that
     # reads it; a deeper one is a LUT per output bit: two terms with their own coefficients.
     lut["weight_rom_shallow" if wdepth <= SHALLOW_ROM_DEPTH else "weight_rom"] = wcost["rom"]
-    lut["threshold_rom"] = tmem["rom"] if tmem else 0.0
+    lut["threshold_rom"] = (tmem["rom"] if tmem else 0.0) + (cmem["rom"] if cmem else 0.0)
     lut["input_select"] = in_w if nf > 1 else 0
-    lut["mux"] = sum(m["mux"] for m in (wcost, xbuf, tmem, ofifo) if m)
+    lut["mux"] = sum(m["mux"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
     lut["decode"] = sum(m["decode"] for m in (xbuf, ofifo) if m)
-    bram = sum(m["bram"] for m in (wcost, xbuf, tmem, ofifo) if m)
-    lutram = sum(m["lutram"] for m in (wcost, xbuf, tmem, ofifo) if m)
+    bram = sum(m["bram"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
+    lutram = sum(m["lutram"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
 
     # registers
     registers = sf_w + nf_w + wa_w + 2 * oc_w + 2 * clog2(od) + 7 + (1 if nf > 1 else 0)
-    registers += nf_w * (0 if not tmem else 1 if fold else 2)
+    ta_w = max(1, clog2(tdepth))              # threshold address registers (NF_W without classes)
+    registers += ta_w * (0 if not tmem else 1 if fold else 2) + (max(1, clog2(nv)) if nc > 1 else 0)
     data = in_w + pe * dw + pe * aw
     if wdepth > 1 and not wcost["bram"]:
         data += wword
@@ -334,7 +368,7 @@ def terms(p: dict, family: str) -> Terms:
         data += tword
     ff["control"] = registers
     ff["data"] = data
-    ff["memory"] = sum(m["ff"] for m in (wcost, xbuf, tmem, ofifo) if m)
+    ff["memory"] = sum(m["ff"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
     return Terms(lut=lut, ff=ff, bram=bram, dsp=dsp, lutram=lutram)
 
 

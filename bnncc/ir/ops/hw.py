@@ -147,6 +147,12 @@ class MVAU(Quantizer, HWOp):
     ``MultiThreshold.code_from_count`` for ``out_dtype``; without, it is ``acc`` and
     ``out_dtype == acc_dtype``. ``acc_dtype`` holds every accumulator value
     (:func:`accumulator_range`).
+
+    Threshold classes: with a ``class_map`` (one class per input vector of a frame, the
+    vectors of a frame being the ``x[n, ...]`` rows in row-major order), the thresholds have
+    shape (N_CLASSES, MH or 1, S) and vector ``v`` of every frame is thresholded with
+    ``T[class_map[v]]`` (the border classes of a zero-padded bipolar convolution,
+    :mod:`bnncc.passes.binary_padding`).
     """
 
     mw: int
@@ -154,6 +160,12 @@ class MVAU(Quantizer, HWOp):
     acc_dtype: DataType
     out_dtype: DataType
     binary_xnor: bool = False
+    class_map: tuple[int, ...] = ()
+
+    @property
+    def n_classes(self) -> int:
+        """Threshold classes (1 without a class map)."""
+        return max(self.class_map) + 1 if self.class_map else 1
 
     @property
     def has_thresholds(self) -> bool:
@@ -184,7 +196,9 @@ class MVAU(Quantizer, HWOp):
         low, high = accumulator_range(x, w, self.binary_xnor)
         if not self.acc_dtype.is_integer or low < self.acc_dtype.min or high > self.acc_dtype.max:
             self.fail(f"acc_dtype {self.acc_dtype} cannot hold accumulator values {low}..{high}")
-        if self.has_thresholds:
+        if self.class_map:
+            self._check_classes(x, ins[2] if self.has_thresholds else None)
+        elif self.has_thresholds:
             self.check_thresholds(ins[2], self.mh, self.out_dtype)
         elif self.out_dtype != self.acc_dtype:
             self.fail(
@@ -194,11 +208,42 @@ class MVAU(Quantizer, HWOp):
         self.check_folding(ins)
         return [(tuple(x.shape[:-1]) + (self.mh,), self.out_dtype)]
 
+    def _check_classes(self, x: TensorInfo, thresholds: TensorInfo | None) -> None:
+        if thresholds is None:
+            self.fail("a class map needs thresholds (one set per class)")
+        vectors = int(np.prod(x.shape[1:-1], dtype=np.int64))
+        if len(self.class_map) != vectors or min(self.class_map) < 0:
+            self.fail(f"class_map has {len(self.class_map)} entries, expected one class >= 0 per vector "
+                      f"of a frame ({vectors})", ShapeError)
+        shape = thresholds.shape
+        if len(shape) != 3 or shape[0] != self.n_classes:
+            self.fail(f"thresholds with classes must have shape ({self.n_classes}, {self.mh} or 1, S), got {shape}",
+                      ShapeError)
+        self.check_thresholds(TensorInfo(shape[1:], thresholds.dtype, value=thresholds.value[0]), self.mh,
+                              self.out_dtype)
+
+    def _by_class(self, acc, thresholds, method):
+        """``method`` of the thresholding applied to each vector with its class's thresholds."""
+        if not self.class_map:
+            return method(acc, thresholds)
+        classes = np.asarray(self.class_map)
+        flat = acc.reshape(acc.shape[0], len(classes), acc.shape[-1])
+        out = None
+        for c in range(thresholds.shape[0]):
+            rows = classes == c
+            if not rows.any():
+                continue
+            (part,) = method(flat[:, rows], thresholds[c])
+            if out is None:
+                out = np.zeros(flat.shape, dtype=part.dtype)
+            out[:, rows] = part
+        return [out.reshape(acc.shape)]
+
     def execute(self, x, weights, thresholds=None):
         (acc,) = self.product_op().execute(x, weights)
         if thresholds is None:
             return [acc]
-        return self.threshold_op().execute(acc, thresholds)
+        return self._by_class(acc, thresholds, self.threshold_op().execute)
 
     def boundary_distance(self, x, weights, thresholds=None):
         """Distance of each accumulator from its channel's nearest threshold (infinite
@@ -206,7 +251,10 @@ class MVAU(Quantizer, HWOp):
         (acc,) = self.product_op().execute(x, weights)
         if thresholds is None:
             return np.full(acc.shape, np.inf)
-        return self.threshold_op().boundary_distance(acc, thresholds)
+        if not self.class_map:
+            return self.threshold_op().boundary_distance(acc, thresholds)
+        (out,) = self._by_class(acc, thresholds, lambda a, t: [self.threshold_op().boundary_distance(a, t)])
+        return out
 
 
 # -- thresholding -------------------------------------------------------------------------
