@@ -14,8 +14,11 @@ tensors.
 2. ``MultiThreshold(x, T)`` on any other integer stream, channels last (or one row of
    thresholds shared by all channels), becomes ``Thresholding``.
 3. ``Im2Col`` becomes ``SlidingWindow`` and ``MaxPoolNHWC`` ``StreamingMaxPool`` on
-   integer streams. An ``Im2Col`` whose padding value is not a value of its input type
-   (zero padding of a BIPOLAR input) is left alone; ``host_partition`` reports it.
+   integer streams. Zero padding of a BIPOLAR input followed by an integer product and its
+   thresholds becomes a window padding with -1 and an MVAU whose thresholds correct the
+   border per class of output positions (:mod:`bnncc.passes.binary_padding`); without
+   thresholds the reason is recorded. Any other ``Im2Col`` whose padding value is not a value
+   of its input type is left alone; ``host_partition`` reports it.
    ``NearestUpsample`` on NHWC integer streams becomes ``Upsample``
    (:func:`bnncc.passes.lower_upsample.rewrite_upsample`).
 4. ``Reshape``/``Flatten``/``Squeeze``/``Unsqueeze`` of a hardware stage's output that
@@ -50,6 +53,7 @@ from bnncc.ir.ops.hw import HWOp, accumulator_range, is_integral
 from bnncc.ir.ops.vvau import VVAU, vvau_range
 from bnncc.passes import refusals
 from bnncc.passes.base import Pass
+from bnncc.passes.binary_padding import is_bipolar_zero_padding, rewrite_padded_bipolar
 from bnncc.passes.lower_joins import rewrite_add, rewrite_concat
 from bnncc.passes.lower_upsample import rewrite_upsample
 from bnncc.ir.ops.upsample import NearestUpsample
@@ -259,7 +263,14 @@ def _window_geometry(graph: Graph, op) -> dict:
 def rewrite_im2col(graph: Graph, op: ops.Im2Col, notes: list[str]) -> None:
     """``Im2Col`` on an integer stream (padding representable) -> ``SlidingWindow``."""
     x = stream_info(graph, op.inputs[0])
-    if x is None or len(x.shape) != 4 or padding_problem(x.dtype, op.pads, op.pad_value) is not None:
+    if x is None or len(x.shape) != 4:
+        return
+    if is_bipolar_zero_padding(graph, op):
+        reason = rewrite_padded_bipolar(graph, op, fusable_thresholds, notes)
+        if reason is not None:
+            refusals.record(graph, op, reason, ToHardware.name)
+        return
+    if padding_problem(x.dtype, op.pads, op.pad_value) is not None:
         return
     stage = ops.SlidingWindow(
         name=op.name, inputs=list(op.inputs), outputs=list(op.outputs),
