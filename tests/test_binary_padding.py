@@ -110,12 +110,14 @@ def test_exact_in_rtl(name, tmp_path):
 
 
 def test_correction_cost():
-    """The class memory and the deeper threshold memory cost some LUTs of an MVAU, well under
-    the MVAU itself; with N_CLASSES = 1 the estimate is the one without classes."""
+    """The class memory and the deeper threshold memory cost some hundred LUTs of a CNV-sized
+    MVAU; with N_CLASSES = 1 the estimate is the one without classes."""
     base = {"MW": 576, "MH": 64, "PE": 4, "SIMD": 32, "INPUT_BITS": 1, "INPUT_SIGNED": 0, "INPUT_BIPOLAR": 1,
             "WEIGHT_BITS": 1, "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1, "BINARY": 1, "ACC_BITS": 11,
             "N_THRESHOLDS": 1, "OUT_BITS": 1, "OUT_BIAS": 0}
     plain = estimate_link("mvau", base, "xilinx")
     assert estimate_link("mvau", dict(base, N_CLASSES=1, N_VECTORS=900), "xilinx").lut == plain.lut
     padded = estimate_link("mvau", dict(base, N_CLASSES=9, N_VECTORS=30 * 30), "xilinx")
-    assert plain.lut < padded.lut < 1.5 * plain.lut
+    # 9 classes of 16 words of 44 bits, a 900-vector class ROM: about 400 LUTs on xilinx
+    # (Yosys measured 430 to 440 on two CNV-sized layers; bnncc/hw/modules/mvau.py)
+    assert 250 < padded.lut - plain.lut < 600
