@@ -16,6 +16,7 @@ from bnncc.hw.rules import violations
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import pack_beats, unpack_beats
 from bnncc.sim.verilator import SimulationError, verilator_command
+from window_chain import window_chain
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "pool_sum.v"
 
@@ -150,28 +151,6 @@ def test_pool_sum_refuses_a_signed_range_too_wide_as_its_rules_predict():
 
 
 # -- a KxK average pool: sliding_window followed by pool_sum -------------------------------
-WRAPPER = """`default_nettype none
-module window_pool_sum (
-    input  wire ap_clk, input wire ap_rst_n,
-    input  wire [{din}-1:0] s_axis_tdata, input wire s_axis_tvalid, output wire s_axis_tready,
-    output wire [{dout}-1:0] m_axis_tdata, output wire m_axis_tvalid, input wire m_axis_tready
-);
-    wire [{din}-1:0] w_tdata;
-    wire w_tvalid, w_tready;
-    sliding_window #(.IFM_CH({c}), .IFM_H({h}), .IFM_W({w}), .K_H({k}), .K_W({k}), .STRIDE_H({s}), .STRIDE_W({s}),
-                     .PAD_T({p}), .PAD_L({p}), .PAD_B({p}), .PAD_R({p}), .PAD_VALUE(0), .SIMD({pe}), .ELEM_BITS({bits}))
-        windows (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
-                 .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
-                 .m_axis_tdata(w_tdata), .m_axis_tvalid(w_tvalid), .m_axis_tready(w_tready));
-    pool_sum #(.CH({c}), .PE({pe}), .WINDOW({window}), .IN_BITS({bits}), .IN_SIGNED({signed}), .OUT_BITS({out_bits}))
-        sums (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
-              .s_axis_tdata(w_tdata), .s_axis_tvalid(w_tvalid), .s_axis_tready(w_tready),
-              .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
-endmodule
-`default_nettype wire
-"""
-
-
 @pytest.mark.parametrize("dims, k, s, p, pe, dtype", [
     ((6, 6, 5), 3, 1, 1, 5, DataType.int(4)),    # 3x3 stride 1 with zero padding, all channels per beat
     ((7, 7, 5), 2, 2, 0, 1, DataType.uint(3)),   # 2x2 stride 2 on an odd image (last row and column unused)
@@ -184,9 +163,10 @@ def test_sliding_window_then_pool_sum_is_the_window_sum_of_im2col(dims, k, s, p,
     h, w, c = dims
     case = Case("window", c, pe, k * k, dtype)
     wrapper = tmp_path / "window_pool_sum.v"
-    wrapper.write_text(WRAPPER.format(din=pe * dtype.bits, dout=pe * case.out_dtype.bits, c=c, h=h, w=w, k=k, s=s, p=p, pe=pe,
-                                      bits=dtype.bits, window=k * k, signed=int(dtype.kind == "INT"),
-                                      out_bits=case.out_dtype.bits))
+    sums = {"CH": c, "PE": pe, "WINDOW": k * k, "IN_BITS": dtype.bits, "IN_SIGNED": int(dtype.kind == "INT"),
+            "OUT_BITS": case.out_dtype.bits}
+    wrapper.write_text(window_chain("window_pool_sum", "pool_sum", sums, c=c, h=h, w=w, k=k, s=s, p=p, pe=pe,
+                                    bits=dtype.bits, out_width=pe * case.out_dtype.bits))
     frames = 3
     x = np.random.default_rng(6).integers(int(dtype.min), int(dtype.max) + 1, size=(frames, h, w, c))
     patches = Im2Col(name="im2col", kernel_shape=(k, k), strides=(s, s), pads=(p, p, p, p), pad_value=0).execute(x)[0]

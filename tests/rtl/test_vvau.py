@@ -25,6 +25,7 @@ from bnncc.ir.ops.vvau import VVAU, vvau_dtype, vvau_range
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import pack_beats, unpack_beats
 from bnncc.sim.verilator import SimulationError, verilator_command
+from window_chain import window_chain
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "vvau.v"
 
@@ -199,30 +200,6 @@ def test_vvau_refuses_illegal_parameters_as_its_rules_predict(change, message):
 
 
 # -- a depthwise convolution: sliding_window followed by vvau ------------------------------
-WRAPPER = """`default_nettype none
-module window_vvau (
-    input  wire ap_clk, input wire ap_rst_n,
-    input  wire [{din}-1:0] s_axis_tdata, input wire s_axis_tvalid, output wire s_axis_tready,
-    output wire [{dout}-1:0] m_axis_tdata, output wire m_axis_tvalid, input wire m_axis_tready
-);
-    wire [{din}-1:0] w_tdata;
-    wire w_tvalid, w_tready;
-    sliding_window #(.IFM_CH({c}), .IFM_H({h}), .IFM_W({w}), .K_H({k}), .K_W({k}), .STRIDE_H({s}), .STRIDE_W({s}),
-                     .PAD_T({p}), .PAD_L({p}), .PAD_B({p}), .PAD_R({p}), .PAD_VALUE(0), .SIMD({pe}), .ELEM_BITS({bits}))
-        windows (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
-                 .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
-                 .m_axis_tdata(w_tdata), .m_axis_tvalid(w_tvalid), .m_axis_tready(w_tready));
-    vvau #(.CH({c}), .PE({pe}), .WINDOW({window}), .IN_BITS({bits}), .IN_SIGNED({signed}), .IN_BIPOLAR(0),
-           .W_BITS({wbits}), .W_SIGNED(1), .W_BIPOLAR(0), .ACC_BITS({out_bits}), .N_THRESHOLDS(0),
-           .OUT_BITS({out_bits}), .WEIGHT_FILE("weights.mem"))
-        dots (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
-              .s_axis_tdata(w_tdata), .s_axis_tvalid(w_tvalid), .s_axis_tready(w_tready),
-              .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
-endmodule
-`default_nettype wire
-"""
-
-
 @pytest.mark.parametrize("dims, k, s, p, pe, dtype", [
     ((6, 5, 5), 3, 1, 1, 5, DataType.int(4)),   # 3x3 stride 1 with zero padding, all channels per beat
     ((7, 7, 3), 3, 2, 1, 1, DataType.uint(3)),  # 3x3 stride 2 on an odd image, one channel per beat
@@ -237,9 +214,11 @@ def test_sliding_window_then_vvau_is_the_depthwise_convolution(dims, k, s, p, pe
     out_dtype = vvau_dtype(TensorInfo((1, k * k * c), dtype), weights)
     write_mem(tmp_path / "weights.mem", vvau_words(weights, pe, 3, False), pe * 3)
     wrapper = tmp_path / "window_vvau.v"
-    wrapper.write_text(WRAPPER.format(din=pe * dtype.bits, dout=pe * out_dtype.bits, c=c, h=h, w=w, k=k, s=s, p=p, pe=pe,
-                                      bits=dtype.bits, window=k * k, signed=int(dtype.kind == "INT"), wbits=3,
-                                      out_bits=out_dtype.bits))
+    dots = {"CH": c, "PE": pe, "WINDOW": k * k, "IN_BITS": dtype.bits, "IN_SIGNED": int(dtype.kind == "INT"),
+            "IN_BIPOLAR": 0, "W_BITS": 3, "W_SIGNED": 1, "W_BIPOLAR": 0, "ACC_BITS": out_dtype.bits, "N_THRESHOLDS": 0,
+            "OUT_BITS": out_dtype.bits, "WEIGHT_FILE": '"weights.mem"'}
+    wrapper.write_text(window_chain("window_vvau", "vvau", dots, c=c, h=h, w=w, k=k, s=s, p=p, pe=pe, bits=dtype.bits,
+                                    out_width=pe * out_dtype.bits))
     frames = 3
     x = rng.integers(int(dtype.min), int(dtype.max) + 1, size=(frames, h, w, c))
     patches = Im2Col(name="im2col", kernel_shape=(k, k), strides=(s, s), pads=(p, p, p, p), pad_value=0).execute(x)[0]
