@@ -196,7 +196,9 @@ def target_options(command):
                      help="Target frames per second: every stage is folded (PE, SIMD) to reach it with the least "
                           "estimated resources on --target. Default: no target (PE = SIMD = 1, or --folding)."),
         click.option("--clock-mhz", "clock_mhz", type=float, default=None,
-                     help="Clock frequency the --fps target and the reported FPS are computed at. "
+                     help="Clock frequency the --fps target and the reported FPS are computed at; with "
+                          "--board, the core clock the board's PLL makes from its oscillator (the nearest "
+                          "frequency it reaches within 1 %, else refused). "
                           "Default: 100, or the board's oscillator with --board."),
         click.option("--target", "device", type=str, default=None,
                      help="Device to fold for and report utilization of: " + ", ".join(DEVICES) +
@@ -212,7 +214,8 @@ def target_options(command):
 
 def _target(folding_file, fps, clock_mhz, device, best_effort, board=None):
     """(folding table or None, Target) from the target options, checked; a board fixes the
-    device and the clock."""
+    device, and its PLL the clock (the nearest it makes to --clock-mhz, default the
+    oscillator's)."""
     from bnncc.compile import Target
     from bnncc.passes.apply_folding import load_folding
     from bnncc.targets import DEFAULT_DEVICE, get_device
@@ -221,10 +224,8 @@ def _target(folding_file, fps, clock_mhz, device, best_effort, board=None):
         if device is not None and get_device(device).name != board.device.name:
             raise UsageError(f"--target {device} and --board {board.name} disagree: the {board.name} carries a "
                              f"{board.device.name}")
-        if clock_mhz is not None and clock_mhz != board.clock_mhz:
-            raise UsageError(f"--clock-mhz {clock_mhz:g}: the {board.name} shell runs at its {board.clock_mhz:g} MHz "
-                             "oscillator; leave --clock-mhz out")
-        device, clock_mhz = board.device.name, board.clock_mhz
+        # The board's PLL makes the core clock: the reports use the frequency it achieves.
+        device, clock_mhz = board.device.name, board.pll(clock_mhz).f_out
     target = Target(fps, 100.0 if clock_mhz is None else clock_mhz, best_effort, get_device(device or DEFAULT_DEVICE))
     target.check()
     folding = load_folding(folding_file) if folding_file is not None else None
@@ -303,6 +304,7 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
             log("vivado is not on PATH; to build, run: " + " ".join(vivado_command(script)))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
+        _check_timing(result.report, output)
         return
     for step in result.stages:
         counts = ", ".join(f"{k} {v}" for k, v in step.graph.op_count().items())
@@ -316,6 +318,20 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
         click.echo(utilization_line(result.report))
     for path in result.files:
         click.echo(f"wrote {path}")
+    _check_timing(result.report, output)
+
+
+def _check_timing(report: dict | None, output: Path) -> None:
+    """A bitstream whose clocks miss timing is kept for inspection but fails the command."""
+    from bnncc.synth.bitstream import TimingError
+
+    built = (report or {}).get("bitstream")
+    if built is not None and not built["timing_met"]:
+        missed = [c for c in built.get("clocks", []) if not c["met"]]
+        detail = "; ".join(f"{c['net']} reaches {c['fmax_mhz']:.2f} MHz, {c['requested_mhz']:.6g} MHz requested"
+                           for c in missed) or f"Fmax {built['fmax_mhz']:.2f} MHz, {built['clock_mhz']:g} MHz requested"
+        raise TimingError(f"timing not met on the {built['board']}: {detail}; {output / built['bitstream']} was "
+                          "written but may not work on the board: lower --clock-mhz or --fps")
 
 
 @main.command(context_settings=CONTEXT)

@@ -49,19 +49,66 @@ def test_synth_of_a_directory_that_is_not_a_build(tmp_path):
     assert result.exit_code == 2 and "not a bnncc build directory" in result.stderr
 
 
-def test_tfc_to_an_ecp5_bitstream(tmp_path):
+def test_tfc_to_an_ecp5_bitstream_at_50_mhz(tmp_path):
+    """The ULX3S PLL makes 50 MHz from the 25 MHz oscillator; nextpnr times the PLL's output
+    against the constraint it derives, and the report carries its Fmax next to the request."""
     build = tmp_path / "b"
-    result = run("compile", MODELS / "tfc_w1a1.onnx", "--fps", "10000", "--board", "ulx3s", "--bitstream", "-o", build)
+    result = run("compile", MODELS / "tfc_w1a1.onnx", "--fps", "10000", "--board", "ulx3s", "--clock-mhz", "50",
+                 "--bitstream", "-o", build)
     assert result.exit_code == 0, result.stderr
     bit = build / "board" / "bitstream.bit"
     assert bit.is_file() and bit.stat().st_size > 10_000
     report = json.loads((build / "report.json").read_text())
-    assert report["bitstream"]["fmax_mhz"] > 0 and report["bitstream"]["clock_mhz"] == 25
-    assert report["clock_mhz"] == 25 and report["device"]["name"] == "ecp5-85k"
-    assert "Fmax" in result.stderr and "nextpnr-ecp5 done in" in result.stderr
+    built = report["bitstream"]
+    assert report["clock_mhz"] == 50 and report["device"]["name"] == "ecp5-85k"
+    assert report["fps"] == pytest.approx(50e6 / report["bottleneck_cycles_per_frame"])
+    assert built["clock_mhz"] == 50 and built["oscillator_mhz"] == 25
+    assert built["pll"].startswith("EHXPLLL CLKI_DIV=1 CLKFB_DIV=2 CLKOP_DIV=12")
+    [clock] = built["clocks"]
+    assert clock["net"] == "core_clk" and clock["requested_mhz"] == 50
+    assert clock["fmax_mhz"] == built["fmax_mhz"] > 50 and clock["met"] and built["timing_met"]
+    assert f"clock core_clk: Fmax {clock['fmax_mhz']:.2f} MHz against 50 MHz requested (met)" in result.stderr
+    assert "Derived frequency constraint of 50.0 MHz for net core_clk" in (build / "board" / "nextpnr.log").read_text()
+    assert "core clock 50 MHz: EHXPLLL" in result.stderr and "nextpnr-ecp5 done in" in result.stderr
     for log in ("yosys.log", "nextpnr.log"):
         assert (build / "board" / log).is_file()
     assert "Fmax" in (build / "report.md").read_text()
+
+
+def test_nextpnr_report_gives_fmax_per_clock():
+    from bnncc.synth.bitstream import clock_timings
+
+    report = {"fmax": {"$glbnet$core_clk": {"achieved": 48.123, "constraint": 50.0},
+                       "$glbnet$clk": {"achieved": 250.0, "constraint": 25.0}, "spi_clk": {"achieved": 90.0}}}
+    clocks = clock_timings(report, 12.0)
+    assert [(c.net, c.fmax_mhz, c.requested_mhz, c.met) for c in clocks] == [
+        ("clk", 250.0, 25.0, True), ("core_clk", 48.12, 50.0, False), ("spi_clk", 90.0, 12.0, True)]
+    assert clocks[1].line() == "clock core_clk: Fmax 48.12 MHz against 50 MHz requested (NOT MET)"
+
+
+def test_a_bitstream_that_misses_timing_fails_the_command(tmp_path, mlp, monkeypatch):
+    """The bitstream and its report are kept for inspection, but the command says plainly
+    that timing is not met and exits with 1."""
+    import bnncc.synth.bitstream as bitstream
+    from bnncc.hw.resources import Resources
+
+    def fake_build(build, board, log, clock_mhz=None):
+        bit = build / "board" / board.bitstream_file
+        bit.parent.mkdir(parents=True, exist_ok=True)
+        bit.write_bytes(b"\0")
+        clocks = [bitstream.ClockTiming("core_clk", 40.5, 50.0)]
+        return bitstream.BitstreamResult(bit, Resources(), 40.5, 50.0, {}, {}, clocks, "EHXPLLL", 25.0)
+
+    monkeypatch.setattr(bitstream, "build_bitstream", fake_build)
+    build = tmp_path / "b"
+    result = run("compile", mlp, "--board", "ulx3s", "--clock-mhz", "50", "--bitstream", "-o", build)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: timing not met on the ulx3s: core_clk reaches 40.50 MHz, 50 MHz requested; {build}/board/bitstream.bit "
+        "was written but may not work on the board: lower --clock-mhz or --fps")
+    report = json.loads((build / "report.json").read_text())
+    assert report["bitstream"]["timing_met"] is False and report["bitstream"]["clocks"][0]["met"] is False
+    assert "MISSED" in (build / "report.md").read_text()
 
 
 def test_small_model_to_an_ice40_bitstream(tmp_path, mlp):
@@ -83,7 +130,8 @@ def test_design_too_big_for_the_board_is_refused_before_the_tools_run(tmp_path):
     (["--bitstream"], "--bitstream needs --board"),
     (["--board", "de10"], "--board 'de10': unknown board"),
     (["--board", "ulx3s", "--target", "xc7z020"], "--target xc7z020 and --board ulx3s disagree"),
-    (["--board", "ulx3s", "--clock-mhz", "50"], "--clock-mhz 50: the ulx3s shell runs at its 25 MHz oscillator"),
+    (["--board", "ulx3s", "--clock-mhz", "450"], "--clock-mhz 450: the EHXPLLL cannot make 450 MHz from the 25 MHz "
+                                                 "oscillator within 1%; the nearest it reaches is 400 MHz"),
     (["--vivado", "--target", "ecp5-85k"], "--vivado: --target ecp5-85k is not a Xilinx part"),
 ])
 def test_board_usage_errors(tmp_path, mlp, args, fragment):
@@ -105,21 +153,31 @@ def test_vivado_script(tmp_path, mlp, monkeypatch):
     assert "vivado is not on PATH; to build, run: vivado -mode batch" in result.stderr
 
 
-@pytest.mark.parametrize("board", ["ulx3s", "icebreaker"])
-def test_board_top_lints_clean(tmp_path, mlp, board):
+@pytest.mark.parametrize("board, clock_mhz, primitive", [
+    ("ulx3s", 65, "EHXPLLL"), ("icebreaker", 33, "SB_PLL40_PAD"), ("ulx3s", 25, None), ("icebreaker", 12, None),
+])
+def test_board_top_lints_clean(tmp_path, mlp, board, clock_mhz, primitive):
+    """The board top with its PLL (the vendor primitive's simulation model stands in for the
+    cell library) lints clean; at the oscillator's frequency there is no PLL."""
     import subprocess
 
+    from bnncc.boards.board_sim import PLL_MODELS
     from bnncc.sim.verilator import verilator_command
     from bnncc.synth.bitstream import write_board_files
     from bnncc.synth.boards import get_board
 
     build = tmp_path / "b"
     assert run("compile", mlp, "--fps", "100000", "-o", build).exit_code == 0
-    sources = write_board_files(build, get_board(board))
-    lint = subprocess.run([verilator_command(), "--lint-only", "-Wall", "--top-module", "board_top", *sources],
-                          cwd=build, capture_output=True, text=True)
+    sources = write_board_files(build, get_board(board), clock_mhz)
+    lint = subprocess.run([verilator_command(), "--lint-only", "-Wall", "--top-module", "board_top", *sources,
+                           str(PLL_MODELS)], cwd=build, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stderr
-    assert f"CLKS_PER_BIT({round(get_board(board).clock_mhz * 1e6 / 115200)})" in (build / "board" / "board_top.v").read_text()
+    top = (build / "board" / "board_top.v").read_text()
+    assert f"CLKS_PER_BIT({round(get_board(board).pll(clock_mhz).f_out * 1e6 / 115200)})" in top
+    if primitive is None:
+        assert "assign core_clk = clk;" in top and "EHXPLLL" not in top and "SB_PLL40" not in top
+    else:
+        assert f"    {primitive} #(" in top and ".rst_n(locked)" in top
 
 
 def test_yosys_takes_a_threshold_stage_with_255_thresholds(tmp_path):

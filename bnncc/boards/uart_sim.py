@@ -65,25 +65,39 @@ class PinScript:
 
 @dataclass
 class PinRun:
-    """Bytes decoded on ``uart_tx`` and the cycle at which each one's stop bit was sampled."""
+    """Bytes decoded on ``uart_tx``, the cycle at which each one's stop bit was sampled and
+    the cycle at which its start bit began."""
 
     data: bytes
     cycles: list[int]
+    starts: list[int] = field(default_factory=list)
 
 
 @dataclass
 class PinSimulator:
-    """A Verilog top with ports ``clk``, ``rst_n``, ``uart_rx``, ``uart_tx``."""
+    """A Verilog top with ports ``clk``, ``uart_rx``, ``uart_tx`` and, unless it is a board
+    top, ``rst_n``. The top's ``CLKS_PER_BIT`` parameter is set to ``clks_per_bit`` and the
+    line runs at that many cycles of ``clk`` per bit; with ``line_clks`` (a board top, whose
+    divider is fixed inside), no parameter is set and the line runs at ``line_clks`` cycles
+    of ``clk`` per bit, which may be fractional."""
 
     top: str
     sources: list[Path]
     parameters: dict[str, int] = field(default_factory=dict)
     clks_per_bit: int = SIM_CLKS_PER_BIT
+    line_clks: float | None = None
+
+    @property
+    def bit_cycles(self) -> float:
+        """Cycles of ``clk`` per line bit."""
+        return self.clks_per_bit if self.line_clks is None else self.line_clks
 
     def key(self) -> str:
         return build_key(self.top, self.sources, self._parameters(), HARNESS)
 
     def _parameters(self) -> dict[str, int]:
+        if self.line_clks is not None:
+            return dict(self.parameters)
         return dict(self.parameters, CLKS_PER_BIT=self.clks_per_bit)
 
     def build(self) -> Path:
@@ -98,7 +112,7 @@ class PinSimulator:
         script_file.write_text(script.text())
         try:
             process = subprocess.run(
-                [str(executable), str(script_file), str(output_file), str(self.clks_per_bit), str(max_idle)],
+                [str(executable), str(script_file), str(output_file), repr(float(self.bit_cycles)), str(max_idle)],
                 capture_output=True, text=True, cwd=cwd,
             )
             if process.returncode != 0:
@@ -107,7 +121,8 @@ class PinSimulator:
         finally:
             script_file.unlink(missing_ok=True)
             output_file.unlink(missing_ok=True)
-        return PinRun(bytes(int(byte, 16) for byte, _ in lines), [int(cycle) for _, cycle in lines])
+        return PinRun(bytes(int(line[0], 16) for line in lines), [int(line[1]) for line in lines],
+                      [int(line[2]) for line in lines])
 
 
 def shell_simulator(build_dir: Path, clks_per_bit: int = SIM_CLKS_PER_BIT, depth: int | None = None) -> PinSimulator:

@@ -3,21 +3,29 @@
 (``ecppack`` / ``icepack``). Everything lands in ``BUILD/board/``: the board top and
 constraints, the netlist, every tool's log, ``pnr_report.json`` and the bitstream.
 
-nextpnr's report gives the achieved maximum frequency of the clock (``fmax``) and the cells
-placed; a design that misses the board's clock is still packed, and the report says so.
+The core clock is the one the build was compiled for (``report.json``'s ``clock_mhz``: the
+frequency the board's PLL achieves, :mod:`bnncc.synth.pll`). nextpnr times every clock of
+the design against its constraint (the oscillator's from the constraints file, and the
+PLL's output derived from it; ``--freq`` for any other) and its report (``--report``) gives
+the achieved maximum frequency of each; :class:`ClockTiming` holds one clock's pair. A
+design that misses timing is still placed, routed and packed (``--timing-allow-fail``) so
+that its logs and bitstream can be examined, but :attr:`BitstreamResult.timing_met` is
+false, and ``bnncc compile`` says so and exits with code 1 (:class:`TimingError`).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from bnncc.boards.protocol import shell_parameters
+from bnncc.errors import BnnccError
 from bnncc.files import write_text
 from bnncc.synth.boards import BOARD_TOP, Board, board_top
+from bnncc.synth.pll import Pll
 from bnncc.synth.yosys import run_tool
 from bnncc.synth.yowasp import deep_stack
 from bnncc.tools import tool_command
@@ -28,9 +36,44 @@ BOARD_DIR = "board"
 SHELL_MODULES = ["uart_rx.v", "uart_tx.v", "uart_stream_shell.v", "stream_fifo.v"]
 
 
+class TimingError(BnnccError):
+    """A bitstream was built but nextpnr says a clock misses its requested frequency."""
+
+
+@dataclass(frozen=True)
+class ClockTiming:
+    """One clock net of the placed design: the Fmax nextpnr achieved and the frequency it
+    was constrained to, MHz."""
+
+    net: str
+    fmax_mhz: float
+    requested_mhz: float
+
+    @property
+    def met(self) -> bool:
+        return self.fmax_mhz >= self.requested_mhz
+
+    def line(self) -> str:
+        return (f"clock {self.net}: Fmax {self.fmax_mhz:.2f} MHz against {self.requested_mhz:.6g} MHz requested "
+                f"({'met' if self.met else 'NOT MET'})")
+
+    def to_dict(self) -> dict:
+        return {"net": self.net, "fmax_mhz": self.fmax_mhz, "requested_mhz": self.requested_mhz, "met": self.met}
+
+
+def clock_timings(report: dict, default_mhz: float) -> list[ClockTiming]:
+    """Every clock of nextpnr's ``--report`` JSON (``{"fmax": {net: {"achieved": f,
+    "constraint": f}}}``), sorted by net name (without the ``$glbnet$`` prefix nextpnr gives
+    nets on a global buffer); ``default_mhz`` where a clock has no constraint recorded."""
+    return [ClockTiming(net.removeprefix("$glbnet$"), round(float(entry["achieved"]), 2),
+                        round(float(entry.get("constraint", default_mhz)), 4))
+            for net, entry in sorted(report.get("fmax", {}).items())]
+
+
 @dataclass
 class BitstreamResult:
-    """The bitstream, the resources placed, and the clock achieved against the one asked."""
+    """The bitstream, the resources placed, the PLL, and each clock's Fmax against the
+    frequency requested; ``fmax_mhz`` is the lowest Fmax and ``clock_mhz`` the core clock."""
 
     bitstream: Path
     resources: Resources
@@ -38,20 +81,42 @@ class BitstreamResult:
     clock_mhz: float
     utilization: dict
     seconds: dict
+    clocks: list[ClockTiming] = field(default_factory=list)
+    pll: str = ""
+    oscillator_mhz: float = 0.0
 
     @property
     def timing_met(self) -> bool:
+        if self.clocks:
+            return all(clock.met for clock in self.clocks)
         return self.fmax_mhz >= self.clock_mhz
+
+    def failure(self) -> str:
+        """One line naming every clock that misses timing."""
+        missed = [c for c in self.clocks if not c.met] or [ClockTiming("core", self.fmax_mhz, self.clock_mhz)]
+        return "; ".join(f"{c.net} reaches {c.fmax_mhz:.2f} MHz, {c.requested_mhz:.6g} MHz requested" for c in missed)
 
     def to_dict(self) -> dict:
         return {"bitstream": str(self.bitstream), "resources": self.resources.to_dict(), "fmax_mhz": self.fmax_mhz,
-                "clock_mhz": self.clock_mhz, "timing_met": self.timing_met, "utilization": self.utilization,
-                "seconds": self.seconds}
+                "clock_mhz": self.clock_mhz, "oscillator_mhz": self.oscillator_mhz, "pll": self.pll,
+                "timing_met": self.timing_met, "clocks": [clock.to_dict() for clock in self.clocks],
+                "utilization": self.utilization, "seconds": self.seconds}
 
 
-def write_board_files(build: Path, board: Board) -> list[str]:
-    """Write the board top, the constraints and the shell modules into ``BUILD/board`` and
-    return every Verilog source (relative to ``build``) in compile order."""
+def build_clock_mhz(build: Path) -> float | None:
+    """The core clock the build was compiled for (from its report.json), if recorded."""
+    try:
+        return float(json.loads((Path(build) / "report.json").read_text())["clock_mhz"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
+def write_board_files(build: Path, board: Board, clock_mhz: float | None = None) -> list[str]:
+    """Write the board top (PLL for a core clock of ``clock_mhz``, default the build's
+    clock, else the oscillator's), the constraints and the shell modules into
+    ``BUILD/board`` and return every Verilog source (relative to ``build``) in compile
+    order."""
+    pll = board_pll(build, board, clock_mhz)
     from bnncc.backends.verilog.design import rtl_lib_dir
 
     directory = build / BOARD_DIR
@@ -61,16 +126,26 @@ def write_board_files(build: Path, board: Board) -> list[str]:
         if f"rtl/{module}" not in sources:
             write_text(directory / module, (rtl_lib_dir() / module).read_text())
             sources.insert(0, f"{BOARD_DIR}/{module}")
-    shell = shell_parameters(build, board.clock_mhz * 1e6)
-    write_text(directory / f"{BOARD_TOP}.v", board_top(board, shell))
+    shell = shell_parameters(build, pll.f_out * 1e6)
+    write_text(directory / f"{BOARD_TOP}.v", board_top(board, shell, pll))
     write_text(directory / board.constraints_file, board.constraints)
     return sources + [f"{BOARD_DIR}/{BOARD_TOP}.v"]
 
 
-def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lambda message: None) -> BitstreamResult:
-    """Synthesize, place and route, and pack the design in ``build`` for ``board``."""
+def board_pll(build: Path, board: Board, clock_mhz: float | None = None) -> Pll:
+    """The PLL setting for ``clock_mhz`` (default: the build's clock, else the oscillator's)."""
+    wanted = clock_mhz if clock_mhz is not None else build_clock_mhz(build)
+    return board.pll(wanted)
+
+
+def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lambda message: None,
+                    clock_mhz: float | None = None) -> BitstreamResult:
+    """Synthesize, place and route, and pack the design in ``build`` for ``board`` with a
+    core clock of ``clock_mhz`` (default: the build's clock, else the oscillator's)."""
     build = Path(build)
-    sources = write_board_files(build, board)
+    pll = board_pll(build, board, clock_mhz)
+    log(f"core clock {pll.f_out:.6g} MHz: {pll.describe()}")
+    sources = write_board_files(build, board, pll.f_out)
     family = board.device.family
     out = BOARD_DIR
     seconds = {}
@@ -91,7 +166,7 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
     write_text(build / out / "synth.ys", "\n".join(script) + "\n")
     step("yosys", [*deep_stack(tool_command("yosys")), "-q", "-l", f"{out}/yosys.log", f"{out}/synth.ys"], "yosys.out")
     pnr = f"nextpnr-{family}"
-    common = ["--json", f"{out}/netlist.json", "--freq", f"{board.clock_mhz:g}", "--report", f"{out}/pnr_report.json",
+    common = ["--json", f"{out}/netlist.json", "--freq", f"{pll.f_out:.6g}", "--report", f"{out}/pnr_report.json",
               "--timing-allow-fail", "-l", f"{out}/nextpnr.log", "-q"]
     device = board.device
     if family == "ecp5":
@@ -106,11 +181,14 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
         step("icepack", [*tool_command("icepack"), f"{out}/placed.asc", f"{out}/{board.bitstream_file}"],
              "icepack.log")
     report = json.loads((build / out / "pnr_report.json").read_text())
-    fmax = min((clock["achieved"] for clock in report.get("fmax", {}).values()), default=0.0)
+    clocks = clock_timings(report, pll.f_out)
+    for clock in clocks:
+        log(clock.line())
+    fmax = min((clock.fmax_mhz for clock in clocks), default=0.0)
     utilization = {cell: {"used": use["used"], "available": use["available"]}
                    for cell, use in report.get("utilization", {}).items() if use["used"]}
     stat = json.loads((build / out / "stat.json").read_text())
     top = next(name for name in stat["modules"] if name.lstrip("\\") == BOARD_TOP)
     resources = count_cells(stat["modules"][top]["num_cells_by_type"], family)
-    return BitstreamResult(build / out / board.bitstream_file, resources, round(fmax, 2), board.clock_mhz,
-                           utilization, seconds)
+    return BitstreamResult(build / out / board.bitstream_file, resources, round(fmax, 2), round(pll.f_out, 6),
+                           utilization, seconds, clocks, pll.describe(), board.clock_mhz)
