@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from bnncc.boards.board_sim import board_simulation
 from bnncc.boards.host import host_program
 from bnncc.boards.protocol import DEFAULT_BAUD, MAX_BAUD_ERROR, LinkFormat, frames_in_flight
-from bnncc.boards.uart_sim import frames_script
+from bnncc.boards.uart_sim import PinScript, frames_script
 from bnncc.cli import main
 from bnncc.compile import compile_model
 from bnncc.errors import UsageError
@@ -169,8 +169,9 @@ def hardware_io(model: Path, build: Path, frames: int, seed: int):
 def test_board_top_with_pll_model_at_pin_level(mlp_build, board, wanted):
     """The host side runs at 115200 baud in real time; the core clock comes from the PLL
     model at 65/25 (ECP5: CLKI_DIV 5, CLKFB_DIV 13) or 33/12 (iCE40: DIVF 87, DIVQ 5) of
-    the oscillator. Bytes in and out are exact, and characters the board sends back to back
-    are 10 bits of the UART divider computed from the achieved clock apart."""
+    the oscillator. A byte sent before the PLL locks is ignored (LOCK holds the shell in
+    reset); after it, bytes in and out are exact, and characters the board sends back to
+    back are 10 bits of the UART divider computed from the achieved clock apart."""
     model, build = mlp_build
     link = LinkFormat.from_build(build)
     sim = board_simulation(build, get_board(board), wanted)
@@ -179,8 +180,16 @@ def test_board_top_with_pll_model_at_pin_level(mlp_build, board, wanted):
     hw_input, expected = hardware_io(model, build, 4, seed=wanted)
     data = link.input.encode(hw_input)
     size = link.input.bytes_per_frame
-    script = frames_script(link, [data[i:i + size] for i in range(0, len(data), size)], frames_in_flight(link))
+    # A byte sent before the PLL locks must not reach the core (it would shift every frame).
+    script = PinScript()
+    script.send(b"\xa5")
+    assert 10 * sim.simulator.bit_cycles < sim.lock_cycles - 400 * sim.ticks_per_core_cycle
+    script.idle(sim.lock_cycles)
+    script.commands += frames_script(link, [data[i:i + size] for i in range(0, len(data), size)],
+                                     frames_in_flight(link)).commands
+    script.idle(30 * int(sim.simulator.bit_cycles))  # and listen for bytes that should not come
     run = sim.simulator.run(script, max_idle=sim.max_idle(build), cwd=build)
+    assert len(run.data) == 4 * link.output.bytes_per_frame
     assert np.array_equal(link.output.decode(run.data, 4).reshape(expected.shape), expected)
     # Baud rate at the uart_tx pin: the start edges of back-to-back characters (the bytes of
     # one output beat) are one character time apart.

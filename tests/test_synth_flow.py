@@ -79,7 +79,7 @@ def test_nextpnr_report_gives_fmax_per_clock():
     from bnncc.synth.bitstream import clock_timings
 
     report = {"fmax": {"$glbnet$core_clk": {"achieved": 48.123, "constraint": 50.0},
-                       "$glbnet$clk": {"achieved": 250.0, "constraint": 25.0}, "spi_clk": {"achieved": 90.0}}}
+                       "clk$TRELLIS_IO_IN": {"achieved": 250.0, "constraint": 25.0}, "spi_clk": {"achieved": 90.0}}}
     clocks = clock_timings(report, 12.0)
     assert [(c.net, c.fmax_mhz, c.requested_mhz, c.met) for c in clocks] == [
         ("clk", 250.0, 25.0, True), ("core_clk", 48.12, 50.0, False), ("spi_clk", 90.0, 12.0, True)]

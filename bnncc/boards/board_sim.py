@@ -22,6 +22,8 @@ from bnncc.synth.boards import BOARD_TOP, Board
 from bnncc.synth.pll import Ecp5Pll, Ice40Pll, NoPll, Pll
 
 PLL_MODELS = Path(__file__).with_name("pll_models.v")
+#: Core clock cycles the PLL models stay unlocked after configuration (their LOCK_CYCLES).
+MODEL_LOCK_CYCLES = 8192
 
 
 def tick_mhz(pll: Pll) -> float:
@@ -60,6 +62,14 @@ class BoardSimulation:
     @property
     def ticks_per_core_cycle(self) -> int:
         return ticks_per_core_cycle(self.pll)
+
+    @property
+    def lock_cycles(self) -> int:
+        """Bench cycles from the start until the shell is out of reset: the PLL model's lock,
+        the shell's reset synchronizer and its 16 reset cycles, with a margin."""
+        if isinstance(self.pll, NoPll):
+            return 64
+        return (MODEL_LOCK_CYCLES + 32) * self.ticks_per_core_cycle
 
     def max_idle(self, build: Path) -> int:
         """Bench cycles without an output byte after which a wait is a deadlock."""

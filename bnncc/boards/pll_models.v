@@ -10,7 +10,9 @@
 //     f_out = f_osc * CLKFB_DIV / CLKI_DIV               (EHXPLLL)
 //     f_out = f_osc * (DIVF + 1) / ((DIVR + 1) * 2**DIVQ)  (SB_PLL40)
 // as on the device, from the same parameter values. LOCK is low for LOCK_CYCLES output
-// cycles after configuration, then high.
+// cycles after configuration (8192: longer than a UART character at any core clock below
+// 94 MHz, so that a bench can show that nothing before the lock reaches the core), then
+// high.
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -31,7 +33,7 @@ module EHXPLLL #(
     parameter OUTDIVIDER_MUXC = "DIVC", parameter OUTDIVIDER_MUXD = "DIVD",
     parameter STDBY_ENABLE = "DISABLED", parameter DPHASE_SOURCE = "DISABLED",
     parameter PLLRST_ENA = "DISABLED", parameter INTFB_WAKE = "DISABLED",
-    parameter integer LOCK_CYCLES = 32  // model only: output cycles before LOCK
+    parameter integer LOCK_CYCLES = 8192  // model only: output cycles before LOCK
 ) (
     input  wire CLKI, input wire CLKFB, input wire RST, input wire STDBY,
     input  wire PHASESEL0, input wire PHASESEL1, input wire PHASEDIR, input wire PHASESTEP,
@@ -40,8 +42,8 @@ module EHXPLLL #(
     output reg  CLKOP, output wire CLKOS, output wire CLKOS2, output wire CLKOS3,
     output reg  LOCK, output wire INTLOCK, output wire REFCLK, output wire CLKINTFB
 );
-    reg [7:0] ticks;   // input ticks since the last CLKOP edge
-    reg [7:0] cycles;  // CLKOP cycles since configuration, saturating at LOCK_CYCLES
+    reg [7:0]  ticks;   // input ticks since the last CLKOP edge
+    reg [15:0] cycles;  // CLKOP cycles since configuration, saturating at LOCK_CYCLES
 
     initial begin
         if (FEEDBK_PATH != "CLKOP") begin $display("%m: EHXPLLL model: only FEEDBK_PATH \"CLKOP\""); $finish; end
@@ -49,7 +51,7 @@ module EHXPLLL #(
         CLKOP = 1'b0;
         LOCK = 1'b0;
         ticks = 8'd0;
-        cycles = 8'd0;
+        cycles = 16'd0;
     end
 
     always @(posedge CLKI) begin
@@ -62,8 +64,8 @@ module EHXPLLL #(
     end
 
     always @(posedge CLKOP) begin
-        if (cycles == LOCK_CYCLES[7:0]) LOCK <= 1'b1;
-        else cycles <= cycles + 8'd1;
+        if (cycles == LOCK_CYCLES[15:0]) LOCK <= 1'b1;
+        else cycles <= cycles + 16'd1;
     end
 
     assign CLKOS = 1'b0;
@@ -77,7 +79,7 @@ endmodule
 // The SB_PLL40 divider and lock, shared by the _PAD and _CORE models.
 module sb_pll40_model #(
     parameter [3:0] DIVR = 4'd0, parameter [2:0] DIVQ = 3'd1,
-    parameter integer LOCK_CYCLES = 32
+    parameter integer LOCK_CYCLES = 8192
 ) (
     input wire tick, input wire resetb, input wire bypass,
     output wire clock, output reg lock
@@ -86,14 +88,14 @@ module sb_pll40_model #(
     localparam integer Q = {29'd0, DIVQ};
     localparam integer HALF = (R + 1) * (1 << Q);  // ticks per half output period
     reg [11:0] ticks;
-    reg [7:0]  cycles;
+    reg [15:0] cycles;
     reg        divided;
 
     initial begin
         divided = 1'b0;
         lock = 1'b0;
         ticks = 12'd0;
-        cycles = 8'd0;
+        cycles = 16'd0;
     end
 
     always @(posedge tick) begin
@@ -108,9 +110,9 @@ module sb_pll40_model #(
     always @(posedge divided) begin
         if (!resetb) begin
             lock <= 1'b0;
-            cycles <= 8'd0;
-        end else if (cycles == LOCK_CYCLES[7:0]) lock <= 1'b1;
-        else cycles <= cycles + 8'd1;
+            cycles <= 16'd0;
+        end else if (cycles == LOCK_CYCLES[15:0]) lock <= 1'b1;
+        else cycles <= cycles + 16'd1;
     end
 
     assign clock = bypass ? tick : divided;
@@ -120,7 +122,7 @@ module SB_PLL40_PAD #(
     parameter FEEDBACK_PATH = "SIMPLE", parameter [3:0] DIVR = 4'd0, parameter [6:0] DIVF = 7'd0,
     parameter [2:0] DIVQ = 3'd1, parameter [2:0] FILTER_RANGE = 3'd0,
     parameter DELAY_ADJUSTMENT_MODE_FEEDBACK = "FIXED", parameter DELAY_ADJUSTMENT_MODE_RELATIVE = "FIXED",
-    parameter PLLOUT_SELECT = "GENCLK", parameter integer LOCK_CYCLES = 32
+    parameter PLLOUT_SELECT = "GENCLK", parameter integer LOCK_CYCLES = 8192
 ) (
     input  wire PACKAGEPIN, output wire PLLOUTCORE, output wire PLLOUTGLOBAL, input wire EXTFEEDBACK,
     input  wire [7:0] DYNAMICDELAY, output wire LOCK, input wire BYPASS, input wire RESETB,
@@ -139,7 +141,7 @@ module SB_PLL40_CORE #(
     parameter FEEDBACK_PATH = "SIMPLE", parameter [3:0] DIVR = 4'd0, parameter [6:0] DIVF = 7'd0,
     parameter [2:0] DIVQ = 3'd1, parameter [2:0] FILTER_RANGE = 3'd0,
     parameter DELAY_ADJUSTMENT_MODE_FEEDBACK = "FIXED", parameter DELAY_ADJUSTMENT_MODE_RELATIVE = "FIXED",
-    parameter PLLOUT_SELECT = "GENCLK", parameter integer LOCK_CYCLES = 32
+    parameter PLLOUT_SELECT = "GENCLK", parameter integer LOCK_CYCLES = 8192
 ) (
     input  wire REFERENCECLK, output wire PLLOUTCORE, output wire PLLOUTGLOBAL, input wire EXTFEEDBACK,
     input  wire [7:0] DYNAMICDELAY, output wire LOCK, input wire BYPASS, input wire RESETB,

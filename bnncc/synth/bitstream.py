@@ -63,11 +63,13 @@ class ClockTiming:
 
 def clock_timings(report: dict, default_mhz: float) -> list[ClockTiming]:
     """Every clock of nextpnr's ``--report`` JSON (``{"fmax": {net: {"achieved": f,
-    "constraint": f}}}``), sorted by net name (without the ``$glbnet$`` prefix nextpnr gives
-    nets on a global buffer); ``default_mhz`` where a clock has no constraint recorded."""
-    return [ClockTiming(net.removeprefix("$glbnet$"), round(float(entry["achieved"]), 2),
-                        round(float(entry.get("constraint", default_mhz)), 4))
-            for net, entry in sorted(report.get("fmax", {}).items())]
+    "constraint": f}}}``), by the name of the design's net (without what nextpnr adds: the
+    ``$glbnet$`` prefix of a net on a global buffer, a ``$TRELLIS_IO_IN`` suffix ...),
+    sorted; ``default_mhz`` where a clock has no constraint recorded."""
+    clocks = [ClockTiming(net.removeprefix("$glbnet$").split("$")[0] or net, round(float(entry["achieved"]), 2),
+                          round(float(entry.get("constraint", default_mhz)), 4))
+              for net, entry in report.get("fmax", {}).items()]
+    return sorted(clocks, key=lambda clock: clock.net)
 
 
 @dataclass
