@@ -21,7 +21,14 @@
 // current one as soon as that is released), or the whole image when that is smaller.
 // A reader walks (oh, ow, u, v, cf); each beat is padding (PAD_VALUE, no memory read) or a
 // read of an image word that is issued as soon as the writer has stored that word (beat-
-// granular check, so the reader may trail the writer inside a row). Rows are released at
+// granular check, so the reader may trail the writer inside a row). The reader is two
+// register stages: G holds the position of the next beat, R the recorded beat (its memory
+// address, whether it is padding, the rows its issue releases) waiting for its word; G
+// moves into R whenever R issues or is empty, so a beat issues every cycle, and the issue
+// decision (a compare of R with the writer's position and the queue's credit) and the
+// position arithmetic are in different cycles. R's word is found written one cycle after
+// the writer stored it (the check is registered), so a beat issues 2 cycles after the
+// input beat it copies. Rows are released at
 // the end of each output row (rows above the next output row's first row) and of each frame
 // (all remaining rows); the writer accepts input while the row it writes lies in a released
 // slot. The reader finishes a frame only after the writer finished it, so the two sides
@@ -33,7 +40,7 @@
 //
 // Throughput: one output beat per cycle whenever its data has arrived; one input beat per
 // cycle while a slot is free. Latency from an input word to the first output beat that
-// needs it: 3 cycles. Output-bound layers lose, per frame, the time to refill the rows the
+// needs it: 4 cycles. Output-bound layers lose, per frame, the time to refill the rows the
 // first output row needs beyond the NROWS - (rows the last output row holds) that the
 // writer can prefetch (EXTRA_ROWS rows of memory reduce it). Only control registers are
 // reset.
@@ -190,7 +197,7 @@ module sliding_window #(
     wire in_fire  = s_axis_tvalid && s_axis_tready;
     wire wrow_end = in_fire && (wcol == ROW_LAST);
 
-    // -- reader: (oh, ow, u, v, cf) ---------------------------------------------------------
+    // -- reader, stage G: the position (oh, ow, u, v, cf) of the next beat to record -------
     reg [OHW-1:0] oh;
     reg [OWW-1:0] ow;
     reg [KHW-1:0] u;
@@ -200,18 +207,33 @@ module sliding_window #(
     reg signed [SW-1:0] ic0, ic;     // image column of kernel column 0 / of kernel column v
     reg signed [SW-1:0] coff0, coff; // word offset in the row: ic0*CF / ic*CF + cf
     reg [AW-1:0]        sb0, sb;     // slot base (slot*ROWW) of rows ir0 / ir
+    reg cf_last, v_last, u_last, ow_last, oh_last;   // the counters at their last values
 
-    wire cf_last = cf == CF_LAST;
-    wire v_last  = v == KW_LAST;
-    wire u_last  = u == KH_LAST;
-    wire ow_last = ow == OW_LAST;
-    wire oh_last = oh == OH_LAST;
-    wire frame_last = cf_last && v_last && u_last && ow_last && oh_last;
+    wire row_end    = cf_last && v_last && u_last && ow_last;   // last beat of an output row
+    wire frame_last = row_end && oh_last;
 
-    wire in_image = (ir >= S_ZERO) && (ir < S_IFM_H) && (ic >= S_ZERO) && (ic < S_IFM_W);
+    // -- reader, stage R: the recorded beat, issued when its word has arrived ----------------
+    reg                 r_valid;
+    reg                 r_pad;       // padding: no memory read
+    reg                 r_ok;        // its word had arrived by the previous cycle
+    reg                 r_frame_ok;  // not a frame's last beat, or the frame had been written
+    reg signed [SW-1:0] r_ir, r_coff;
+    reg [AW-1:0]        r_addr;
+    reg                 r_row_end, r_frame_last;
+    reg signed [SW-1:0] r_rel;       // rows of the frame released once the beat issues
+
+    // Whether the word at image row ir, word offset coff has been written, checked against
+    // the writer's position of this cycle and registered (r_ok): the writer only moves on,
+    // so a word found written stays written. When a frame's last beat issues, wrow drops by
+    // IFM_H (rows count from the reader's frame), and its successor is checked against that.
     wire signed [SW-1:0] wcol_s = {{(SW - RCW){1'b0}}, wcol};
-    wire arrived  = (ir < wrow) || (ir == wrow && coff < wcol_s);
-    wire [AW-1:0] raddr = sb + coff[AW-1:0];
+    reg  signed [SW-1:0] wrow_next_frame;      // wrow - IFM_H
+    function written(input signed [SW-1:0] row, input signed [SW-1:0] offset, input signed [SW-1:0] rows);
+        written = (row < rows) || (row == rows && offset < wcol_s);
+    endfunction
+    wire g_written      = written(ir, coff, wrow);             // G's beat, this frame
+    wire g_written_next = written(ir, coff, wrow_next_frame);  // G's beat, R ends the frame
+    wire r_written      = written(r_ir, r_coff, wrow);         // R's beat
 
     // -- output: one RAM stage, then a 4-entry queue ----------------------------------------
     reg [DW-1:0] q [0:3];
@@ -220,25 +242,33 @@ module sliding_window #(
     reg          v1, pad1;       // a beat in the RAM stage; it is padding
     reg [DW-1:0] rdata;
 
-    wire credit = ({1'b0, q_cnt} + {3'b000, v1}) < 4'd4;
-    wire issue  = credit && (!in_image || arrived) && (!frame_last || wrow >= S_IFM_H);
-    wire pop    = m_axis_tvalid && m_axis_tready;
+    reg  [2:0] held;                    // beats in the queue and the RAM stage
+    wire issue   = r_valid && held != 3'd4 && (r_pad || r_ok) && r_frame_ok;
+    wire advance = !r_valid || issue;   // stage G moves on into stage R
+    wire pop     = m_axis_tvalid && m_axis_tready;
 
     assign m_axis_tvalid = q_cnt != 3'd0;
     assign m_axis_tdata  = q[q_rd];
 
-    // next reader state after an issued beat
+    // the record of G's position: padding or an image word, and the rows its issue releases
+    wire in_image = (ir >= S_ZERO) && (ir < S_IFM_H) && (ic >= S_ZERO) && (ic < S_IFM_W);
+    wire signed [SW-1:0] ir0_next = ir0 + S_STR_H;
+    wire signed [SW-1:0] released = oh_last ? S_ZERO                          // the whole frame
+                                  : (ir0_next < S_ZERO) ? S_ZERO             // rows above the next
+                                  : (ir0_next > S_IFM_H) ? S_IFM_H : ir0_next; // output row's first
+
+    // G's next position
     reg [OHW-1:0] oh_n;
     reg [OWW-1:0] ow_n;
     reg [KHW-1:0] u_n;
     reg [KWW-1:0] v_n;
     reg [CFW-1:0] cf_n;
-    reg signed [SW-1:0] ir0_n, ir_n, ic0_n, ic_n, coff0_n, coff_n, rel_n;
+    reg signed [SW-1:0] ir0_n, ir_n, ic0_n, ic_n, coff0_n, coff_n;
     reg [AW-1:0] sb0_n, sb_n;
     always @* begin
         oh_n = oh; ow_n = ow; u_n = u; v_n = v; cf_n = cf + 1'b1;
         ir0_n = ir0; ir_n = ir; ic0_n = ic0; ic_n = ic; coff0_n = coff0; coff_n = coff + S_ONE;
-        sb0_n = sb0; sb_n = sb; rel_n = rel;
+        sb0_n = sb0; sb_n = sb;
         if (cf_last) begin
             cf_n = {CFW{1'b0}};
             if (!v_last) begin
@@ -265,15 +295,12 @@ module sliding_window #(
                         coff0_n = S_CO_INIT;
                         if (!oh_last) begin
                             oh_n = oh + 1'b1;
-                            ir0_n = ir0 + S_STR_H;
+                            ir0_n = ir0_next;
                             sb0_n = ring_add(sb0, M_OH);
-                            // release the rows above the next output row's first row
-                            rel_n = (ir0_n < S_ZERO) ? S_ZERO : (ir0_n > S_IFM_H) ? S_IFM_H : ir0_n;
                         end else begin
                             oh_n = {OHW{1'b0}};
                             ir0_n = S_IR_INIT;
                             sb0_n = ring_add(sb0, M_FRAME);
-                            rel_n = S_ZERO;   // the whole frame is released
                         end
                     end
                     ic_n = ic0_n;
@@ -288,9 +315,21 @@ module sliding_window #(
     // -- datapath (not reset) ---------------------------------------------------------------
     always @(posedge ap_clk) begin
         if (in_fire) mem[waddr] <= s_axis_tdata;
-        if (issue && in_image) rdata <= mem[raddr];
+        if (issue && !r_pad) rdata <= mem[r_addr];
         if (v1) q[q_wr] <= pad1 ? PAD_WORD : rdata;
-        if (issue) pad1 <= !in_image;
+        if (issue) pad1 <= r_pad;
+        r_ok <= !advance ? r_written : (issue && r_frame_last) ? g_written_next : g_written;
+        r_frame_ok <= !advance ? !r_frame_last || wrow >= S_IFM_H
+                    : !frame_last || ((issue && r_frame_last) ? wrow_next_frame : wrow) >= S_IFM_H;
+        if (advance) begin
+            r_pad <= !in_image;
+            r_ir <= ir;
+            r_coff <= coff;
+            r_addr <= sb + coff[AW-1:0];
+            r_row_end <= row_end;
+            r_frame_last <= frame_last;
+            r_rel <= released;
+        end
     end
 
     // -- control ----------------------------------------------------------------------------
@@ -299,12 +338,17 @@ module sliding_window #(
             waddr <= {AW{1'b0}};
             wcol  <= {RCW{1'b0}};
             wrow  <= S_ZERO;
+            wrow_next_frame <= S_ZERO - S_IFM_H;
             rel   <= S_ZERO;
             oh <= {OHW{1'b0}}; ow <= {OWW{1'b0}}; u <= {KHW{1'b0}}; v <= {KWW{1'b0}}; cf <= {CFW{1'b0}};
+            cf_last <= CF_LAST == {CFW{1'b0}}; v_last <= KW_LAST == {KWW{1'b0}}; u_last <= KH_LAST == {KHW{1'b0}};
+            ow_last <= OW_LAST == {OWW{1'b0}}; oh_last <= OH_LAST == {OHW{1'b0}};
             ir0 <= S_IR_INIT; ir <= S_IR_INIT;
             ic0 <= S_IC_INIT; ic <= S_IC_INIT;
             coff0 <= S_CO_INIT; coff <= S_CO_INIT;
             sb0 <= M_INIT; sb <= M_INIT;
+            r_valid <= 1'b0;
+            held <= 3'd0;
             v1 <= 1'b0;
             q_wr <= 2'd0; q_rd <= 2'd0; q_cnt <= 3'd0;
         end else begin
@@ -312,16 +356,26 @@ module sliding_window #(
                 waddr <= (waddr == MEM_LAST) ? {AW{1'b0}} : waddr + 1'b1;
                 wcol  <= (wcol == ROW_LAST) ? {RCW{1'b0}} : wcol + 1'b1;
             end
-            wrow <= wrow + (wrow_end ? S_ONE : S_ZERO) - ((issue && frame_last) ? S_IFM_H : S_ZERO);
-            if (issue) begin
+            wrow <= wrow + (wrow_end ? S_ONE : S_ZERO) - ((issue && r_frame_last) ? S_IFM_H : S_ZERO);
+            wrow_next_frame <= wrow_next_frame + (wrow_end ? S_ONE : S_ZERO) - ((issue && r_frame_last) ? S_IFM_H : S_ZERO);
+            if (issue && r_row_end) rel <= r_rel;
+            if (advance) begin
                 oh <= oh_n; ow <= ow_n; u <= u_n; v <= v_n; cf <= cf_n;
+                // each counter's last flag from its own compare, not through its next value
+                cf_last <= cf_last ? CF_LAST == {CFW{1'b0}} : cf == CF_LAST - 1'b1;
+                if (cf_last) v_last <= v_last ? KW_LAST == {KWW{1'b0}} : v == KW_LAST - 1'b1;
+                if (cf_last && v_last) u_last <= u_last ? KH_LAST == {KHW{1'b0}} : u == KH_LAST - 1'b1;
+                if (cf_last && v_last && u_last) ow_last <= ow_last ? OW_LAST == {OWW{1'b0}} : ow == OW_LAST - 1'b1;
+                if (row_end) oh_last <= oh_last ? OH_LAST == {OHW{1'b0}} : oh == OH_LAST - 1'b1;
                 ir0 <= ir0_n; ir <= ir_n; ic0 <= ic0_n; ic <= ic_n;
-                coff0 <= coff0_n; coff <= coff_n; sb0 <= sb0_n; sb <= sb_n; rel <= rel_n;
+                coff0 <= coff0_n; coff <= coff_n; sb0 <= sb0_n; sb <= sb_n;
             end
+            r_valid <= 1'b1;
             v1 <= issue;
             if (v1) q_wr <= q_wr + 1'b1;
             if (pop) q_rd <= q_rd + 1'b1;
             q_cnt <= q_cnt + {2'b00, v1} - {2'b00, pop};
+            held <= held + {2'b00, issue} - {2'b00, pop};
         end
     end
 endmodule

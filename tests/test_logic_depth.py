@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bnncc.synth.logic_depth import FLATTEN_COMMANDS, Depth, instance_of, logic_depths
+from bnncc.synth.logic_depth import FLATTEN_COMMANDS, Depth, critical_path, instance_of, logic_depths
 from bnncc.synth.report import depth_text, stage_depths
 
 
@@ -40,6 +40,9 @@ def test_a_chain_of_luts_and_carry_cells_between_two_registers(tmp_path):
     depths = logic_depths(write_netlist(tmp_path, cells, netnames=netnames), "top")
     assert depths["b"] == (Depth(lut=2, carry=1, mux=1), "a.count", "b.result")
     assert "a" not in depths                        # no register input in instance a
+    path = critical_path(tmp_path / "flat.json", "top", "b")
+    assert [kind for kind, _ in path] == ["LUT2", "INV", "CARRY4", "MUXF7", "LUT6"]
+    assert path[0][1] == "a.$lut1"
 
 
 def test_lut_ram_and_shift_register_reads_are_one_level_their_writes_end_paths(tmp_path):

@@ -137,14 +137,14 @@ def _net_names(module: dict) -> dict[int, str]:
     return names
 
 
-def logic_depths(flat_json: Path, top: str) -> dict[str, tuple[Depth, str, str]]:
+def logic_depths(flat_json: Path, top: str, trace: dict | None = None) -> dict[str, tuple[Depth, str, str]]:
     """Per top-level instance ('' for the top's own cells and ports), the deepest path that
     ends in it: (depth, the net it starts from, the net it ends in)."""
     module = json.loads(Path(flat_json).read_text())["modules"][top]
     cells = module.get("cells", {})
     names = _net_names(module)
     arrival: dict[int, tuple[Depth, str]] = {}          # bit -> (depth, where the path started)
-    ends: list[tuple[list[int], str]] = []              # (bits, end name)
+    ends: list[tuple[list[int], str, list[str]]] = []   # (bits, instance, end labels)
     pending: dict[str, int] = {}
     readers: dict[int, list[str]] = {}
     timing = {}
@@ -197,13 +197,16 @@ def logic_depths(flat_json: Path, top: str) -> dict[str, tuple[Depth, str, str]]
     while ready:
         name = ready.pop()
         kind, sources, targets = timing[name]
-        worst = max((arrival[b] for b in sources), default=(Depth(), targets[0]), key=lambda a: a[0])
+        worst_bit = max(sources, default=None, key=lambda b: arrival[b][0])
+        worst = arrival[worst_bit] if worst_bit is not None else (Depth(), "a constant")
         reached = (worst[0].plus(kind), worst[1])
         for bit in targets:
             if bit in settled:
                 continue                    # a second driver of one net: the first one counts
             if bit not in arrival or arrival[bit][0] < reached[0]:
                 arrival[bit] = reached
+                if trace is not None:
+                    trace[bit] = (name, worst_bit)
             settled.add(bit)
             release(bit)
     looped = [name for name, count in pending.items() if count > 0]
@@ -218,4 +221,19 @@ def logic_depths(flat_json: Path, top: str) -> dict[str, tuple[Depth, str, str]]
             best = worst_by_instance.get(where)
             if best is None or best[0] < depth:
                 worst_by_instance[where] = (depth, start, label)
+                if trace is not None:
+                    trace[("end", where)] = bit
     return worst_by_instance
+
+
+def critical_path(flat_json: Path, top: str, instance: str) -> list[tuple[str, str]]:
+    """The cells (type, name) of the deepest path ending in ``instance``, from its start."""
+    trace: dict = {}
+    logic_depths(flat_json, top, trace)
+    cells = json.loads(Path(flat_json).read_text())["modules"][top].get("cells", {})
+    path, bit = [], trace.get(("end", instance))
+    while bit is not None and bit in trace:
+        name, bit = trace[bit]
+        path.append((cells[name]["type"], _cell_label(name)))
+    return path[::-1]
+

@@ -111,8 +111,8 @@ def expected_cycles_per_frame(case: Case) -> int:
     a frame start the writer has prefetched the next frame's first rows only as far as the
     free row slots allowed (NROWS rows minus those the previous frame's last output row
     holds); the other words arrive one per cycle from the moment the frame ends, so output
-    beat j, which needs word a_j of the rest of the frame, cannot go before cycle a_j + 1:
-    refill = max_j (a_j + 1 - j)."""
+    beat j, which needs word a_j of the rest of the frame, cannot go before cycle a_j + 2
+    (its check of the writer's position is registered): refill = max_j (a_j + 2 - j)."""
     h, w, c = case.dims
     cf = c // case.simd
     (kh, kw), (sh, sw), (dh, dw) = case.kernel, case.strides, case.dilations
@@ -125,7 +125,7 @@ def expected_cycles_per_frame(case: Case) -> int:
     rows, cols = i * sh + u * dh - pt, j * sw + v * dw - pl
     word = ((rows * w + cols) * cf + f - prefetched).reshape(-1)
     inside = ((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)).reshape(-1)
-    refill = max(0, int(np.max(np.where(inside, word + 1 - np.arange(word.size), 0))))
+    refill = max(0, int(np.max(np.where(inside, word + 2 - np.arange(word.size), 0))))
     n_in, n_out = frame_beats(case)
     return max(n_in, n_out + refill)
 

@@ -90,12 +90,16 @@ RULES = ModuleRules(
 
 
 # -- timing ---------------------------------------------------------------------------------
+#: Cycles from writing an input word to the earliest issue of an output beat that copies it.
+READ_DELAY = 2
+
+
 class SlidingWindow(Pattern):
     """sliding_window.v: input rows go into NROWS row slots at one beat per cycle while the
     slot of the row is released; output beats leave in (oh, ow, u, v, c) order at one per
-    cycle, each issued the cycle after the input word it copies was written and pushed 2
-    cycles later (padding needs nothing; a frame's last beat waits for its last input
-    beat). The end of output row oh releases the rows above output row oh+1, the end of a
+    cycle, each issued 2 cycles after the input word it copies was written (the check is
+    registered) and pushed 2 cycles later (padding needs nothing; a frame's last beat waits
+    for its last input beat). The end of output row oh releases the rows above output row oh+1, the end of a
     frame all of its rows: input row R can be written from the cycle after the release of
     row R - NROWS."""
 
@@ -174,7 +178,7 @@ class SlidingWindow(Pattern):
             else:
                 part = self._out_slice(index)
                 sources = self._sources(index)
-                x = np.where(sources >= 0, pops[sources] + 1, NEVER_BEFORE)
+                x = np.where(sources >= 0, pops[sources] + READ_DELAY, NEVER_BEFORE)
                 x[0] = max(x[0], last_issue + 1)
                 issues[part] = forward(x, 1)
                 last_issue = issues[part.stop - 1]
@@ -204,7 +208,7 @@ class SlidingWindow(Pattern):
                 next_issue = issues[part.start]
                 sources = self._sources(index)
                 read = sources >= 0
-                np.minimum.at(need, sources[read], issues[part][read] - 1)
+                np.minimum.at(need, sources[read], issues[part][read] - READ_DELAY)
         return Schedule(pops, issues + 2)
 
     def pops(self, arrival, alap):
