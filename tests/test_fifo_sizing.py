@@ -3,6 +3,7 @@ chains, and co-simulation of tiny models built with them (exact under random sta
 analytical initiation interval, and one beat less than the modelled need loses throughput)."""
 
 import time
+import tracemalloc
 
 import numpy as np
 import onnx
@@ -10,14 +11,20 @@ import pytest
 
 from bnncc.backends.cosim import run_design
 from bnncc.backends.verilog.design import describe_design, link_stages, write_design
+from bnncc.backends.verilog import graph_fifo_sizing
 from bnncc.backends.verilog.fifo_sizing import MARGIN, derive_fifo_depths
+from bnncc.backends.verilog.graph_fifo_sizing import derive_graph_depths
 from bnncc.hw.modules.mvau import Mvau
 from bnncc.hw.modules.sliding_window import SlidingWindow
 from bnncc.hw.modules.streaming_maxpool import MaxPool
 from bnncc.hw.modules.width_converter import Gather, Split
-from bnncc.hw.patterns import FRAMES, backward, forward
-from bnncc.hw.stage import StageRTL, Stream
-from bnncc.hw.graph import chain_graph
+from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Packed, backward, forward
+from bnncc.hw.port_timing import Interleave
+from bnncc.hw.resources import Resources
+from bnncc.hw.stage import Port, StagePort, StageRTL, Stream
+from bnncc.hw.graph import chain_graph, stage_graph, with_links
+from bnncc.passes.auto_fold import FoldingPlan, fastest_fitting
+from bnncc.targets import DEFAULT_DEVICE, get_device
 from bnncc.compile import build_stages, compile_model
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.executor import Executor
@@ -239,3 +246,104 @@ def test_one_beat_less_than_the_modelled_need_loses_throughput(tmp_path):
     assert design.bottleneck_cycles == 256
     assert measured[held] == 256
     assert measured[held - 1] > 1.02 * 256
+
+
+# ---- sizing in bounded memory and time -------------------------------------------------------
+
+def test_packed_arrays_unpack_to_the_same_times():
+    rng = np.random.default_rng(2)
+    for n in (0, 1, 2, 1000):
+        times = np.cumsum(rng.integers(-3, 600, n)).astype(np.int64)   # differences of any sign and size
+        times[::9] = NEVER_AFTER
+        assert np.array_equal(Packed(times).unpack(), times)
+        steps = rng.integers(1, 3, n)                  # beats a cycle or two apart, a frame gap now and then
+        steps[::100] = 10_000
+        times = np.cumsum(steps)
+        packed = Packed(times)
+        assert np.array_equal(packed.unpack(), times)
+        assert n < 100 or packed.nbytes < times.nbytes / 4
+
+
+def test_concat_interleaves_its_inputs_pixel_by_pixel():
+    """Interleave([2, 3]) over 4 pixels: per pixel 2 beats of input 0, then 3 of input 1; a
+    beat is taken when it is there and one cycle after the one before."""
+    timing = Interleave([2, 3], 4, 1)
+    rng = np.random.default_rng(3)
+    arrivals = [np.sort(rng.integers(0, 200, FRAMES * 4 * c)) for c in (2, 3)]
+    pops, pushes = timing.asap(arrivals)
+    order = [(k, j) for pixel in range(4 * FRAMES) for k, c in enumerate((2, 3)) for j in range(pixel * c, pixel * c + c)]
+    wanted = np.array([arrivals[k][j] for k, j in order])
+    taken = forward(wanted, 1)
+    assert np.array_equal(pushes[0], taken + 1)
+    for k in (0, 1):
+        assert np.array_equal(pops[k], taken[[i for i, (source, _) in enumerate(order) if source == k]])
+
+
+def _fork_chain(beats: int, length: int):
+    """input -> fork -> ``length`` thresholding stages -> add <- the fork's other output."""
+    stream = Stream(1, DataType.int(4))
+
+    def port(prefix, lane=0, lanes=0):
+        return StagePort(Port(prefix, lane, lanes), stream, beats)
+
+    fork = StageRTL("fork", "fork", "stream_fork", {"WIDTH": 4, "OUTPUTS": 2}, stream, stream, beats, beats, beats,
+                    inputs=[port("s_axis")], outputs=[port("m_axis", 0, 2), port("m_axis", 1, 2)],
+                    fifo_in_front=False)
+    stages, reads, writes = [fork], {"fork": ["x"]}, {"fork": ["x0", "x1"]}
+    previous = "x0"
+    for i in range(length):
+        stages.append(StageRTL(f"t{i}", f"t{i}", "thresholding", {"CH": 1, "PE": 1}, stream, stream,
+                               beats, beats, beats))
+        reads[f"t{i}"], writes[f"t{i}"] = [previous], [f"y{i}"]
+        previous = f"y{i}"
+    stages.append(StageRTL("add", "add", "stream_add", {}, stream, stream, beats, beats, beats,
+                           inputs=[port("a_axis"), port("b_axis")], outputs=[port("m_axis")]))
+    reads["add"], writes["add"] = [previous, "x1"], ["z"]
+    return with_links(stage_graph(stages, reads, writes, "x", "z"))
+
+
+def test_graph_sizing_keeps_few_arrays_of_a_long_chain_with_a_fork():
+    """Sizing a fork whose long branch has 24 stages, 100 000 beats per frame: the peak of the
+    arrays allocated is a few of one instance's beats over the frames (not one per instance,
+    as a schedule that keeps every instance's arrays needs), and the skip FIFO is as deep as
+    with 1 000 beats per frame (what it holds is the long branch's latency, not the frame)."""
+    beats, length = 100_000, 24
+    graph = _fork_chain(beats, length)
+    one_array = FRAMES * beats * 8
+    tracemalloc.start()
+    try:
+        depths = derive_graph_depths(graph)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12 * one_array, f"peak {peak / one_array:.1f} arrays of one instance"
+    assert depths == derive_graph_depths(_fork_chain(1000, length))
+    assert depths["add_in1_fifo"] > 2 * length
+
+
+def test_sizing_the_same_design_again_is_remembered(monkeypatch):
+    calls = []
+    real = graph_fifo_sizing.derive_graph_depths
+    monkeypatch.setattr(graph_fifo_sizing, "derive_graph_depths", lambda *a: calls.append(1) or real(*a))
+    first = graph_fifo_sizing.derive_depths(_fork_chain(500, 3))
+    assert graph_fifo_sizing.derive_depths(_fork_chain(500, 3)) == first
+    assert len(calls) == 1
+    graph_fifo_sizing.derive_depths(_fork_chain(500, 4))   # another design: sized
+    assert len(calls) == 2
+
+
+def test_folding_search_checks_each_folding_once():
+    """The binary search asks for many targets; those with the same folding table are
+    checked (a whole design sized and estimated) once."""
+    class Space:
+        device = get_device(DEFAULT_DEVICE)
+        fastest, slowest = 1, 1000
+
+        def fitting_plan(self, target):
+            pe = 1 if target >= 600 else 2 if target >= 300 else 4
+            return FoldingPlan({"a": {"PE": pe, "SIMD": 1}}, {"a": target}, target, Resources())
+
+    checked = []
+    best = fastest_fitting(Space(), lambda plan: checked.append(plan.table["a"]["PE"]) or plan.table["a"]["PE"] < 4)
+    assert best.target == 300
+    assert sorted(checked) == sorted(set(checked))

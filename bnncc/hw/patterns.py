@@ -35,23 +35,104 @@ NEVER_AFTER = 1 << 40
 
 def forward(x: np.ndarray, gaps) -> np.ndarray:
     """t[i] = max(x[i], t[i-1] + gaps[i]): events in order, each at least gaps[i] cycles after
-    the previous one and not before x[i] (gaps[0] is unused)."""
-    offset = _offsets(len(x), gaps)
-    return offset + np.maximum.accumulate(x - offset)
+    the previous one and not before x[i] (gaps[0] is unused). With o[i] the sum of the gaps
+    up to i, t = o + the running maximum of x - o (in the one array it returns, besides o
+    for uneven gaps)."""
+    t = _less_offsets(x, gaps)
+    np.maximum.accumulate(t, out=t)
+    return _plus_offsets(t, gaps)
 
 
 def backward(x: np.ndarray, gaps) -> np.ndarray:
     """t[i] = min(x[i], t[i+1] - gaps[i+1]): the latest times of events in order, each at least
-    gaps[i+1] cycles before the next one and not after x[i]."""
-    offset = _offsets(len(x), gaps)
-    return offset + np.minimum.accumulate((x - offset)[::-1])[::-1]
+    gaps[i+1] cycles before the next one and not after x[i]: o + the running minimum of
+    x - o from the end."""
+    t = _less_offsets(x, gaps)
+    reverse = t[::-1]
+    np.minimum.accumulate(reverse, out=reverse)
+    return _plus_offsets(t, gaps)
+
+
+#: Events of an even ramp i * gap added at a time (the ramp is not built whole).
+RAMP_CHUNK = 1 << 16
+
+
+def _less_offsets(x: np.ndarray, gaps) -> np.ndarray:
+    """x - o as a new array."""
+    if not np.isscalar(gaps):
+        return x - _offsets(len(x), gaps)
+    t = np.array(x, dtype=np.result_type(np.asarray(x).dtype, np.int64))
+    _add_ramp(t, -int(gaps))
+    return t
+
+
+def _plus_offsets(t: np.ndarray, gaps) -> np.ndarray:
+    """t + o, in place."""
+    if not np.isscalar(gaps):
+        t += _offsets(len(t), gaps)
+    else:
+        _add_ramp(t, int(gaps))
+    return t
+
+
+def _add_ramp(t: np.ndarray, step: int) -> None:
+    """t[i] += i * step, a chunk at a time."""
+    if not step:
+        return
+    ramp = np.arange(min(len(t), RAMP_CHUNK), dtype=np.int64) * step
+    for start in range(0, len(t), RAMP_CHUNK):
+        part = t[start:start + RAMP_CHUNK]
+        part += ramp[:len(part)]
+        part += start * step
 
 
 def _offsets(n: int, gaps) -> np.ndarray:
     if np.isscalar(gaps):
-        return np.arange(n, dtype=np.int64) * int(gaps)
+        offset = np.arange(n, dtype=np.int64)
+        if int(gaps) != 1:
+            offset *= int(gaps)
+        return offset
     offset = np.cumsum(np.asarray(gaps, dtype=np.int64))
-    return offset - offset[0] if n else offset
+    if n:
+        offset -= offset[0]
+    return offset
+
+
+class Packed:
+    """An integer array kept in little memory while it waits to be read: its first value and
+    the differences of neighbours, one byte for each difference in [0, 255] (events one or a
+    few cycles apart, the common case) and the others apart with their positions.
+    ``unpack`` gives the same array back (the running sum of the differences)."""
+
+    def __init__(self, times: np.ndarray):
+        self.dtype, self.size = times.dtype, len(times)
+        self.raw = None if times.dtype.kind in "iu" else times    # only integers are packed
+        if self.raw is not None:
+            return
+        self.first = times[:1].copy()
+        steps = np.diff(times)
+        self.apart = np.flatnonzero((steps < 0) | (steps > 255))
+        self.values = steps[self.apart]
+        self.small = steps.astype(np.uint8)
+
+    def unpack(self) -> np.ndarray:
+        if self.raw is not None:
+            return self.raw
+        times = np.empty(self.size, dtype=np.int64)
+        if not self.size:
+            return times.astype(self.dtype)
+        times[0] = self.first[0]
+        rest = times[1:]
+        rest[:] = self.small
+        rest[self.apart] = self.values
+        np.cumsum(times, out=times)
+        return times if self.dtype == np.int64 else times.astype(self.dtype)
+
+    @property
+    def nbytes(self) -> int:
+        if self.raw is not None:
+            return self.raw.nbytes
+        return self.small.nbytes + self.apart.nbytes + self.values.nbytes + self.first.nbytes
 
 
 @dataclass

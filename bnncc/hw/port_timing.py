@@ -6,6 +6,8 @@ schedule of a whole hardware graph from them.
 
 from __future__ import annotations
 
+from functools import reduce
+
 import numpy as np
 
 from bnncc.hw.patterns import FRAMES, NEVER_BEFORE, backward, forward
@@ -55,7 +57,7 @@ class Lockstep(PortTiming):
         self.output_queue = output_queue
 
     def asap(self, arrivals):
-        used = forward(np.max(np.stack(arrivals), axis=0), 1)
+        used = forward(_latest(arrivals), 1)
         if not self.queue:
             return [used] * self.inputs, [used + self.latency] * self.outputs
         room = np.full_like(used, NEVER_BEFORE)
@@ -64,8 +66,18 @@ class Lockstep(PortTiming):
         return taken, [used + self.latency] * self.outputs
 
     def alap(self, deadlines):
-        pushes = backward(np.min(np.stack(deadlines), axis=0), 1)
+        pushes = backward(_earliest(deadlines), 1)
         return [pushes - self.latency] * self.inputs, [pushes] * self.outputs
+
+
+def _latest(times: list[np.ndarray]) -> np.ndarray:
+    """The elementwise maximum of ``times`` (without stacking them into one more array each)."""
+    return reduce(np.maximum, times[1:], times[0])
+
+
+def _earliest(times: list[np.ndarray]) -> np.ndarray:
+    """The elementwise minimum of ``times``."""
+    return reduce(np.minimum, times[1:], times[0])
 
 
 class Interleave(PortTiming):
@@ -73,20 +85,24 @@ class Interleave(PortTiming):
     order, one per cycle, each leaving ``latency`` cycles after it is taken."""
 
     def __init__(self, counts: list[int], pixels: int, latency: int):
-        per_pixel = np.concatenate([np.full(c, k) for k, c in enumerate(counts)])
-        self.source = np.tile(per_pixel, pixels * FRAMES)
-        self.index = np.zeros_like(self.source)
-        for k in range(len(counts)):
-            mask = self.source == k
-            self.index[mask] = np.arange(int(mask.sum()))
+        per_pixel = np.concatenate([np.full(c, k, dtype=np.int64) for k, c in enumerate(counts)])
+        self.size = len(per_pixel) * pixels * FRAMES
+        #: the positions in the interleaved order of input k's beats, in its own order
+        step = np.int64(len(per_pixel))
+        index = np.int32 if self.size < 2 ** 31 else np.int64
+        self.positions = [(np.arange(pixels * FRAMES, dtype=index)[:, None] * index(step)
+                           + np.flatnonzero(per_pixel == k).astype(index)[None, :]).reshape(-1)
+                          for k in range(len(counts))]
         self.latency = latency
         self.inputs = len(counts)
 
     def _split(self, times: np.ndarray) -> list[np.ndarray]:
-        return [times[self.source == k] for k in range(self.inputs)]
+        return [times[positions] for positions in self.positions]
 
     def asap(self, arrivals):
-        wanted = np.array([arrivals[k][j] for k, j in zip(self.source, self.index)], dtype=np.int64)
+        wanted = np.empty(self.size, dtype=np.int64)
+        for positions, arrival in zip(self.positions, arrivals):
+            wanted[positions] = arrival[:len(positions)]
         taken = forward(wanted, 1)
         return self._split(taken), [taken + self.latency]
 

@@ -42,7 +42,7 @@ from bnncc.ir.ops import hw
 from bnncc.targets import Device
 
 __all__ = ["FoldingPlan", "FoldingSpace", "Option", "divisors", "fastest_fitting", "fits", "plan_folding",
-           "stage_resources", "weighted_cost"]
+           "stage_resources", "table_key", "weighted_cost"]
 
 
 @dataclass
@@ -183,6 +183,11 @@ class FoldingSpace:
         return max(min(o.cycles for o in options) for options in self.options)
 
 
+def table_key(table: dict[str, dict[str, int]]) -> tuple:
+    """A folding table as a hashable key (the same folding, the same key)."""
+    return tuple(sorted((name, tuple(sorted(entry.items()))) for name, entry in table.items()))
+
+
 def _parallelism(option: Option) -> int:
     return max(entry["PE"] * entry["SIMD"] for entry in option.table.values())
 
@@ -195,10 +200,21 @@ def plan_folding(graph: Graph, target: int, device: Device) -> FoldingPlan:
 def fastest_fitting(space: FoldingSpace, check=None) -> FoldingPlan | None:
     """The plan with the smallest bottleneck that fits the device by its estimate and by
     ``check(plan)`` if given (e.g. the whole design's estimate); None if not even the
-    slowest folding fits. Binary search: a plan's cost only grows as the target shrinks."""
+    slowest folding fits. Binary search: a plan's cost only grows as the target shrinks.
+    Targets that give the same folding table are checked once (``check`` may size a whole
+    design)."""
+    checked: dict[tuple, bool] = {}
+
     def fitting(target: int) -> bool:
         plan = space.fitting_plan(target)
-        return fits(plan.resources, space.device) and (check is None or check(plan))
+        if not fits(plan.resources, space.device):
+            return False
+        if check is None:
+            return True
+        key = table_key(plan.table)
+        if key not in checked:
+            checked[key] = bool(check(plan))
+        return checked[key]
 
     low, high = space.fastest, space.slowest
     if not fitting(high):

@@ -30,6 +30,10 @@ A FIFO that holds no more than the two beats a full-rate stream keeps in flight 
 (the floor ``stream_fifo`` accepts); a FIFO that has to collect beats gets ``MARGIN`` (2) beats
 more, for what the patterns leave out: a cycle or two of pipeline latency, the exact credit and
 skid-entry timing, windows past the edge of a max-pool read out in one go.
+
+Only what a later step reads is kept: the ``alap`` of the lazy instances (packed, see
+:class:`bnncc.hw.patterns.Packed`), and the entries of the last two stages and the converters
+between them; a FIFO's depth is computed as soon as the converters after its stage are placed.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import numpy as np
 
 from bnncc.hw.stage import StageRTL, Stream, converter_widths
 from bnncc.hw.modules.width_converter import Gather, Split
-from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Pattern, Schedule, backward
+from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Packed, Pattern, Schedule, backward
 from bnncc.hw.registry import spec
 
 #: The module of the FIFOs the backend places, and the name of the one at the output.
@@ -131,14 +135,25 @@ def derive_fifo_depths(stages: list[StageRTL], floor: int = 2) -> dict[str, int]
     for link in links[anchor + 1:]:
         pushes = link.pattern.asap(pushes + _latency(link)).pushes
     deadline = pushes
-    alaps: list[Schedule] = [None] * len(links)
+    del pushes
+    # step 2 keeps the alap of the lazy instances only (the others' is not read again), packed
+    alaps: list[tuple | None] = [None] * len(links)
     for index in range(len(links) - 1, -1, -1):
-        alaps[index] = links[index].pattern.alap(deadline)
-        deadline = alaps[index].pops - _latency(links[index])
+        schedule = links[index].pattern.alap(deadline)
+        deadline = schedule.pops - _latency(links[index])
+        if not links[index].eager:
+            alaps[index] = (Packed(schedule.pops), Packed(schedule.pushes))
+        del schedule
     pushes = backward(deadline, 1)
-    fifos: dict[str, tuple[list, list]] = {}  # stage -> (the group in front of its FIFO, the group it starts)
+    del deadline
+    held: dict[str, int] = {}
+    pending = None           # the last stage: (name, the group in front of its FIFO, its own entry)
     group: list[list] = []   # the last stage and the converters after it: [pattern, pops, pushes]
-    for link, alap in zip(links, alaps):
+    for index, link in enumerate(links):
+        alap = None
+        if alaps[index] is not None:
+            alap = Schedule(alaps[index][0].unpack(), alaps[index][1].unpack())
+            alaps[index] = None
         if link.stage is None:
             pops = pushes
             if link.eager:
@@ -156,10 +171,19 @@ def derive_fifo_depths(stages: list[StageRTL], floor: int = 2) -> dict[str, int]
             pops, pushes = schedule.pops, schedule.pushes
         else:
             pops, pushes = link.pattern.pops(arrival, alap), alap.pushes
-        fifos[link.stage] = (group, [link.pattern, pops, pushes])
-        group = [fifos[link.stage][1]]
-    held = {name: held_beats(_kept(before, own[1] - FIFO_LATENCY), own[1]) for name, (before, own) in fifos.items()}
+        del arrival, alap
+        if pending is not None:   # no converter changes the stage before any more: its FIFO's depth
+            held[pending[0]] = _held(*pending[1:])
+        pending = (link.stage, group, [link.pattern, pops, pushes])
+        group = [pending[2]]
+    if pending is not None:
+        held[pending[0]] = _held(*pending[1:])
     return {name: max(floor, fifo_depth(beats)) for name, beats in held.items()}
+
+
+def _held(before: list[list], own: list) -> int:
+    """Beats held by the FIFO in front of the stage of entry ``own``, behind ``before``."""
+    return held_beats(_kept(before, own[1] - FIFO_LATENCY), own[1])
 
 
 def block(group: list[list], taken: np.ndarray) -> None:
