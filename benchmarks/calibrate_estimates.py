@@ -30,6 +30,9 @@ per-design totals and the error summary) that ``tests/test_estimate_model.py`` r
     python benchmarks/calibrate_estimates.py --designs tfc_w1a1@100000,sfc_w1a2@10000
     python benchmarks/calibrate_estimates.py --grid-only --modules stream_fork,stream_add \
         --json benchmarks/results/calibration_joins_xilinx.json --fit   # some modules' grids only
+    python benchmarks/calibrate_estimates.py --designs ../shared/models/hls4ml_branched_ch_last.onnx@150 \
+        --modules vvau --json benchmarks/results/calibration_vvau_depthwise_xilinx.json --fit
+        # a model outside examples/, with --modules: those instances alone, no design total
     python benchmarks/calibrate_estimates.py --recorded benchmarks/results/calibration_xilinx.json \
         benchmarks/results/calibration_graphs_xilinx.json --fit   # refit on recorded points, rescore
 
@@ -133,10 +136,17 @@ def cache_key(point: Point, family: str) -> str:
 
 # ---- points from compiled designs --------------------------------------------------------
 
+def model_path(model: str) -> Path:
+    """An example's ONNX file (``NAME``), or ``model`` itself when it is a path (``.onnx``)."""
+    return Path(model).resolve() if model.endswith(".onnx") else MODELS / f"{model}.onnx"
+
+
 def design_points(model: str, fps: int, work: Path) -> list[Point]:
     """The instances of ``model`` compiled at ``fps`` (into ``work``, by the current compiler)."""
+    path = model_path(model)
+    model = path.stem
     build = work / "designs" / f"{model}_{fps}"
-    command = [sys.executable, "-m", "bnncc", "compile", str(MODELS / f"{model}.onnx"), "--fps", str(fps),
+    command = [sys.executable, "-m", "bnncc", "compile", str(path), "--fps", str(fps),
                "--target", FOLD_TARGET, "-o", str(build)]
     subprocess.run(command, check=True, capture_output=True, text=True)
     design = json.loads((build / "design.json").read_text())
@@ -568,12 +578,13 @@ def format_coefficients(family: str, coefficients: dict) -> str:
 
 
 def _design_list(text: str) -> list[tuple[str, int]]:
-    """``MODEL@FPS,...`` as (model, fps) pairs of example models."""
+    """``MODEL@FPS,...`` as (model, fps) pairs: example names or paths of ONNX files."""
     designs = []
     for item in text.split(","):
         model, _, fps = item.strip().partition("@")
-        if not (MODELS / f"{model}.onnx").is_file() or not fps.isdigit() or int(fps) <= 0:
-            raise argparse.ArgumentTypeError(f"{item!r}: expected MODEL@FPS with a model of examples/models/")
+        if not model_path(model).is_file() or not fps.isdigit() or int(fps) <= 0:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected MODEL@FPS with a model of examples/models/ or the "
+                                             f"path of an .onnx file")
         designs.append((model, int(fps)))
     return designs
 
@@ -607,7 +618,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid-only", action="store_true",
                         help="leave out the compiled designs: grid points only (default: both)")
     parser.add_argument("--modules", default=None, metavar="NAME,...",
-                        help="only the calibration grids of these registry entries (default: every entry's)")
+                        help="only the calibration grids of these registry entries, and only their instances "
+                             "of the designs (then without design totals) (default: every entry's)")
     parser.add_argument("--fit", action="store_true",
                         help="also print the coefficients of every module's terms that fit the cached "
                              "results best (to update the COEFFICIENTS of bnncc/hw/modules/<name>.py)")
@@ -643,9 +655,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     points = []
     designs = args.designs or (QUICK_DESIGNS if args.quick else DESIGNS)
-    for model, fps in [] if args.grid_only else designs:
-        points += design_points(model, fps, work)
     modules = args.modules.split(",") if args.modules else None
+    for model, fps in [] if args.grid_only else designs:
+        found = design_points(model, fps, work)
+        if modules is not None:  # these modules' instances alone: calibration points, no design total
+            found = [Point(p.name, p.module, p.parameters, p.memories) for p in found if p.module in modules]
+        points += found
     for name in modules or []:
         try:
             spec(name)

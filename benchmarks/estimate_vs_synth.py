@@ -18,6 +18,12 @@ For every (model, FPS) case:
     python benchmarks/estimate_vs_synth.py --quick             # TFC-w1a1 only
     python benchmarks/estimate_vs_synth.py --target ecp5-85k --no-cosim
     python benchmarks/estimate_vs_synth.py --models cnv_w1a1 --fps 10000
+    python benchmarks/estimate_vs_synth.py --models ../shared/models/hls4ml_branched_ch_last.onnx@150 \
+        --no-cosim --json benchmarks/results/estimate_vs_synth_xc7z020_hls4ml.json
+
+A model is the name of an example (``examples/models/NAME.onnx``) or the path of any ONNX
+file; ``MODEL@FPS`` gives that model its own FPS targets (``@40@80`` for two), ahead of
+``--fps`` and of the defaults.
 
 Synthesis results are cached in the work directory by a hash of the design's files, so an
 interrupted run resumes. Prints the tables on stdout (progress on stderr) and writes
@@ -48,6 +54,8 @@ CASES = {
     "resnet8_w4a4": [1_000, 3_000],
     "resnet_w1a1": [10_000, 30_000],
     "concat_w2a2": [10_000, 30_000],
+    "dscnn_w4a4": [1_000, 3_000],
+    "mobilenet_w4a4": [1_000, 3_000],
 }
 LUT_BAR = 0.15
 #: FINN's own estimates for the same Brevitas exports at 100 MHz (LUT, BRAM18): at 10,000 FPS
@@ -102,12 +110,31 @@ def uniform_estimate(model: Path, fps: float, device) -> dict:
     return {"resources": report["totals"]["resources"], "cycles": report["bottleneck_cycles_per_frame"]}
 
 
+def model_path(name: str) -> Path:
+    """An example's ONNX file (``NAME``), or ``name`` itself when it is a path (``.onnx``)."""
+    return Path(name).resolve() if name.endswith(".onnx") else MODELS / f"{name}.onnx"
+
+
+def parse_model(text: str) -> tuple[str, list[float]]:
+    """``MODEL`` or ``MODEL@FPS[@FPS...]``: the model and its own FPS targets (maybe none)."""
+    model, *rates = text.split("@")
+    try:
+        fps = [float(rate) for rate in rates]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected MODEL or MODEL@FPS with a number of frames per second")
+    if not model_path(model).is_file() or any(rate <= 0 for rate in fps):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an example name of examples/models/ or an existing .onnx "
+                                         f"file, and positive FPS")
+    return model, fps
+
+
 def run_case(name: str, fps: float, device, work: Path, cosim: bool, synth: bool = True) -> dict:
     from bnncc.compile import CompileError, Target, compile_model
     from bnncc.synth.report import synth_table
     from bnncc.verify.run import verify_model
 
-    model = MODELS / f"{name}.onnx"
+    model = model_path(name)
+    name = model.stem
     build = work / device.name / f"{name}_{int(fps)}"
     row: dict = {"model": name, "fps": fps, "target_cycles": Target(fps).cycles}
     start = time.monotonic()
@@ -194,7 +221,9 @@ def print_finn(rows: list[dict]) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", default="xc7z020")
-    parser.add_argument("--models", nargs="*", default=None)
+    parser.add_argument("--models", nargs="*", type=parse_model, default=None, metavar="MODEL[@FPS...]",
+                        help="example names or ONNX paths, each optionally with its FPS targets (default: every "
+                             "example)")
     parser.add_argument("--fps", type=float, nargs="*", default=None, help="FPS targets (default: three per model)")
     parser.add_argument("--quick", action="store_true", help="TFC-w1a1 only")
     parser.add_argument("--no-cosim", dest="cosim", action="store_false")
@@ -208,10 +237,12 @@ def main(argv=None) -> int:
     from bnncc.targets import get_device
 
     device = get_device(args.target)
-    names = args.models or (["tfc_w1a1"] if args.quick else list(CASES))
+    models = args.models or [(name, []) for name in (["tfc_w1a1"] if args.quick else list(CASES))]
     rows = []
-    for name in names:
-        for fps in args.fps or CASES[name]:
+    for name, rates in models:
+        if not (rates or args.fps or name in CASES):
+            parser.error(f"--models {name}: no FPS targets; give MODEL@FPS or --fps")
+        for fps in rates or args.fps or CASES[name]:
             log(f"{name} @ {fps:g} FPS on {device.name}")
             rows.append(run_case(name, fps, device, args.work_dir, args.cosim and not args.estimate_only,
                                  not args.estimate_only))

@@ -228,3 +228,47 @@ def test_sliding_window_then_vvau_is_the_depthwise_convolution(dims, k, s, p, pe
     result = sim.run(pack_beats(x.reshape(-1, pe), dtype), expected.size // pe, seed=6, in_stall=30, out_stall=40, cwd=tmp_path)
     got = unpack_beats(result.outputs, pe, out_dtype).reshape(expected.shape)
     np.testing.assert_array_equal(got, expected)
+
+
+# -- the estimate's view of the weights and thresholds ------------------------------------
+def _estimate_case(span: int, pe: int = 16, channels: int = 16) -> tuple[dict, np.ndarray]:
+    rng = np.random.default_rng(span)
+    weights = rng.integers(-span, span + 1, size=(9, channels))
+    weights[0, :] = span  # every lane reaches its span
+    params = {"CH": channels, "PE": pe, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 1, "IN_BIPOLAR": 0, "W_BITS": 4,
+              "W_SIGNED": 1, "W_BIPOLAR": 0, "ACC_BITS": 9, "N_THRESHOLDS": 15, "OUT_BITS": 4, "OUT_BIAS": -8}
+    return params, weights
+
+
+@pytest.mark.parametrize("span, bits", [(1, 2), (2, 3), (7, 4), (0, 1)])
+def test_weight_lane_bits_from_the_weights_and_from_the_memory_words(span, bits):
+    """lane_widths: the narrowest two's complement type of each lane's values, summed over the
+    lanes; the registry's hints read the same from the weight words as the builder writes them."""
+    from bnncc.hw.modules.vvau import WEIGHT_LANE_BITS, hints, lane_widths
+
+    for pe in (16, 4):
+        params, weights = _estimate_case(span, pe=pe)
+        if span == 0:
+            weights[:] = 0
+        assert lane_widths(weights, pe) == [bits] * pe
+        words = vvau_words(weights, pe, 4, False)
+        assert hints({**params, "PE": pe}, {"WEIGHT_FILE": words})[WEIGHT_LANE_BITS] == pe * bits
+
+
+def test_estimate_prices_narrow_weights_and_constant_thresholds_lower():
+    """Ternary weights cost fewer LUTs than weights spanning 4 bits, and thresholds equal in
+    every threshold word (the same in every channel) fewer than a threshold ROM of as many
+    bits; with PE = CH the one threshold word is all constants."""
+    from bnncc.estimate import estimate_link
+    from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS
+    from bnncc.hw.modules.vvau import WEIGHT_LANE_BITS
+
+    params, _ = _estimate_case(1)
+    all_bits = params["PE"] * params["N_THRESHOLDS"] * params["ACC_BITS"]
+    ternary = estimate_link("vvau", params, "xilinx", {WEIGHT_LANE_BITS: 32, THRESHOLD_CONSTANT_BITS: all_bits})
+    full = estimate_link("vvau", params, "xilinx", {WEIGHT_LANE_BITS: 64, THRESHOLD_CONSTANT_BITS: all_bits})
+    assert ternary.lut < full.lut
+    folded = {**params, "CH": 64}  # four threshold words
+    same = estimate_link("vvau", folded, "xilinx", {WEIGHT_LANE_BITS: 32, THRESHOLD_CONSTANT_BITS: all_bits})
+    varying = estimate_link("vvau", folded, "xilinx", {WEIGHT_LANE_BITS: 32, THRESHOLD_CONSTANT_BITS: 0})
+    assert same.lut < varying.lut

@@ -13,13 +13,21 @@ Memories: weights in WINDOW*CF words of PE*W_BITS bits, word ``k*CF + f`` holdin
 1 = +1); with a fused ``MultiThreshold``, thresholds in CF words laid out as the MVAU's
 (:func:`bnncc.hw.memory_words.threshold_words`), clamped to the sums' range.
 
-Resource terms: per lane one product (a soft multiplier of XS x WS partial-product bits,
-or a DSP block where Yosys maps it to one, as for the MVAU; a conditional negate when one
-operand is bipolar; an agreement bit when both are) and one adder of ACC_BITS bits; with
-thresholds, PE*N compares of ACC_BITS bits and the counts; the weight ROM (WINDOW*CF words,
-read at a registered address), the threshold ROM (CF words), CF accumulator words of
-PE*ACC_BITS bits and a four-entry output queue through :func:`memory_cost`; the product
-and sum registers; the counters.
+Resource terms: per lane one product (a soft multiplier of XS x WS' partial-product bits,
+where WS' is the width the lane's weights actually need (hint ``WEIGHT_LANE_BITS``: ternary
+4-bit weights are 2 bits, their ROM bits above the second only repeat the sign and Yosys
+merges them with the product logic); or a DSP block where Yosys maps it to one, as for the
+MVAU, on xilinx only when the product keeps at least 9 bits (min(XS + WS, ACC_BITS)); a
+conditional negate when one operand is bipolar; an agreement bit when both are) and one
+adder of ACC_BITS bits; with thresholds, PE*N compares of ACC_BITS bits, priced apart where
+the threshold bit is a constant (the same in every threshold word, hint
+``THRESHOLD_CONSTANT_BITS``: with PE = CH all are; a compare against a constant is a carry
+chain on the sum's bits) and where it comes out of the threshold ROM (a LUT per bit that a
+deeper ROM no longer shares with the compare: priced per bit and address bit), and the
+counts; the weight ROM (WINDOW*CF words, read at a registered address, as wide as the bits
+that carry information), the threshold ROM (CF words), CF accumulator words of PE*ACC_BITS
+bits and a four-entry output queue through :func:`memory_cost`; the product and sum
+registers; the counters.
 """
 
 from __future__ import annotations
@@ -45,7 +53,28 @@ from bnncc.ir.ops.vvau import VVAU, vvau_range
 from bnncc.sim.beats import element_bits
 
 
+#: Hint: the two's complement bits of the weights each lane reads (its WINDOW*CF values),
+#: summed over the PE lanes (see :func:`lane_widths`); absent, every lane is taken as WS wide.
+WEIGHT_LANE_BITS = "WEIGHT_LANE_BITS"
+
+
 # -- memory words ---------------------------------------------------------------------------
+def lane_widths(weights: np.ndarray, pe: int) -> list[int]:
+    """Per lane ``p``, the bits of the narrowest two's complement type holding the values it
+    reads (channels ``f*PE + p`` of ``weights`` (K, C), all positions), at least 1. A lane of
+    ternary 4-bit weights is 2 bits: its ROM bits above the second only repeat the sign, and
+    Yosys merges them (and narrows the product they feed)."""
+    w = np.asarray(weights).astype(np.int64)
+    lanes = w.reshape(w.shape[0], -1, pe)  # (K, CF, PE): channel f*PE + p
+    low, high = np.minimum(lanes.min(axis=(0, 1)), 0), np.maximum(lanes.max(axis=(0, 1)), 0)
+    return [signed_bits(int(lo), int(hi)) for lo, hi in zip(low, high)]
+
+
+def weight_hints(weights: np.ndarray, pe: int) -> dict:
+    """:data:`WEIGHT_LANE_BITS` of integer ``weights`` (K, C)."""
+    return {WEIGHT_LANE_BITS: sum(lane_widths(weights, pe))}
+
+
 def vvau_words(weights: np.ndarray, pe: int, bits: int, bipolar: bool) -> list[int]:
     """The WINDOW*CF weight words of ``weights`` (K, C) (see the module docstring)."""
     w = np.asarray(weights).astype(np.int64)
@@ -67,6 +96,8 @@ def build(graph: Graph, op: VVAU, memories: bool = True) -> StageRTL:
     low, high = vvau_range(x, weights)
     acc_bits = max(2, signed_bits(min(low, 0), high))
     n_thresholds, stage_hints = 0, {}
+    if w_dtype != BIPOLAR:
+        stage_hints.update(weight_hints(weights, op.pe))
     if op.has_thresholds:
         # thresholds clamped to [low, high + 1] count the same; the sums' width holds them
         thresholds = np.clip(channel_thresholds(graph, op, op.channels), low, high + 1)
@@ -92,11 +123,19 @@ def build(graph: Graph, op: VVAU, memories: bool = True) -> StageRTL:
 
 
 def hints(parameters: dict, words: dict) -> dict:
-    """The threshold memory's constant bits (see :data:`THRESHOLD_CONSTANT_BITS`)."""
-    if not parameters.get("THRESHOLD_FILE") or "THRESHOLD_FILE" not in words:
-        return {}
-    p = parameters
-    return {THRESHOLD_CONSTANT_BITS: constant_bits(words["THRESHOLD_FILE"], p["PE"] * p["N_THRESHOLDS"] * p["ACC_BITS"])}
+    """The threshold memory's constant bits (see :data:`THRESHOLD_CONSTANT_BITS`) and the
+    weights' lane widths (:func:`weight_hints`), from the memory words."""
+    p, out = parameters, {}
+    if not p["W_BIPOLAR"] and words.get("WEIGHT_FILE"):
+        wb, pe = p["W_BITS"], p["PE"]
+        fields = np.array([[(word >> (i * wb)) & ((1 << wb) - 1) for i in range(pe)] for word in words["WEIGHT_FILE"]],
+                          dtype=np.int64)
+        if p["W_SIGNED"]:
+            fields = np.where(fields >= 1 << (wb - 1), fields - (1 << wb), fields)
+        out.update(weight_hints(fields, pe))
+    if p.get("THRESHOLD_FILE") and "THRESHOLD_FILE" in words:
+        out[THRESHOLD_CONSTANT_BITS] = constant_bits(words["THRESHOLD_FILE"], p["PE"] * p["N_THRESHOLDS"] * p["ACC_BITS"])
+    return out
 
 
 def foldings(graph: Graph, op: VVAU) -> list[dict]:
@@ -187,6 +226,11 @@ def _signed_width(bits: int, signed: int, bipolar: int) -> int:
     return (bits if bits > 1 else 2) if signed else bits + 1
 
 
+#: On xilinx Yosys maps a product to a DSP block only when it keeps at least this many bits:
+#: a product cut to a narrower sum (ACC_BITS < XS + WS) stays in LUTs.
+DSP_MIN_PRODUCT = 9
+
+
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a vvau instance (see the module docstring)."""
     pe, ab, ob, nt = p["PE"], p["ACC_BITS"], p["OUT_BITS"], p["N_THRESHOLDS"]
@@ -198,6 +242,15 @@ def terms(p: dict, family: str) -> Terms:
     pw = xs + ws
     counters = counter_bits(cf) + counter_bits(p["WINDOW"]) + counter_bits(depth)
     weights = memory_cost(Memory(pe * p["W_BITS"], depth, "rom"), family)
+    # the weight bits that carry information: a lane whose values need fewer bits than WS
+    # has ROM bits that repeat its sign, merged in logic with the product bits they feed
+    wl = min(pe * ws, p.get(WEIGHT_LANE_BITS, pe * ws)) if not p["W_BIPOLAR"] else pe
+    weight_rom = weights["rom"] if weights["bram"] else \
+        memory_cost(Memory(max(1, round(wl * p["W_BITS"] / ws)), depth, "rom"), family)["rom"]
+    # thresholds equal in every word (one word: CF = 1) are constants: a compare against a
+    # constant is a carry chain whose inputs are the sum's bits, a fraction of a LUT per bit
+    t_bits = pe * nt * ab
+    t_const = min(t_bits, p.get(THRESHOLD_CONSTANT_BITS, 0)) if nt else 0
     queue = memory_cost(Memory(pe * ob, 4, "ram_async"), family)
     # with one kernel position every beat is its window's last: no accumulator, no adder
     accumulators = memory_cost(Memory(dw, cf, "ram"), family) if p["WINDOW"] > 1 else None
@@ -208,8 +261,10 @@ def terms(p: dict, family: str) -> Terms:
     # the data bits read out of distributed RAM (ECP5 spends logic on each)
     lutram_read = dw * int(bool(accumulators) and accumulators["lutram"] > 0) + pe * ob * int(queue["lutram"] > 0)
     lut = {"const": 1, "counter_bits": counters, "add": pe * low, "add_carry": pe * (ab - low) if accumulators else 0,
-           "xnor": 0, "negate": 0, "multiply": 0, "dsp_sum": 0, "weight_rom": weights["rom"],
-           "threshold_rom": tmem["rom"] if tmem else 0.0, "compare": pe * nt * ab, "count": pe * nt * ob if nt > 1 else 0,
+           "xnor": 0, "negate": 0, "multiply": 0, "dsp_sum": 0, "weight_rom": weight_rom,
+           # a deeper threshold ROM no longer shares the compare's LUT: priced by address bits
+           "threshold_rom": tmem["rom"] if tmem else 0.0, "threshold_address": tword * counter_bits(cf) if tmem else 0,
+           "compare": t_bits - t_const, "compare_const": t_const, "count": pe * nt * ob if nt > 1 else 0,
            "mux": sum(m["mux"] for m in memories), "decode": sum(m["decode"] for m in memories),
            "lutram_read": lutram_read}
     dsp = 0.0
@@ -219,12 +274,12 @@ def terms(p: dict, family: str) -> Terms:
     if p["IN_BIPOLAR"] and p["W_BIPOLAR"]:
         lut["xnor"] = pe
     elif p["IN_BIPOLAR"] or p["W_BIPOLAR"]:
-        lut["negate"] = pe * (ws if p["IN_BIPOLAR"] else xs)
-    elif uses_dsp(mvau_view, family):
+        lut["negate"] = wl if p["IN_BIPOLAR"] else pe * xs
+    elif uses_dsp(mvau_view, family) and (family != "xilinx" or min(pw, ab) >= DSP_MIN_PRODUCT):
         dsp = float(pe)  # the DSP block may take the accumulator's add too: its bits are priced apart
         lut["dsp_sum"], lut["add"], lut["add_carry"] = lut["add"] + lut["add_carry"], 0, 0
     else:
-        lut["multiply"] = pe * xs * ws
+        lut["multiply"] = xs * wl
     return Terms(
         lut=lut,
         # a threshold ROM in logic: Yosys moves its address register behind it (tword bits)
@@ -235,18 +290,22 @@ def terms(p: dict, family: str) -> Terms:
 
 
 COEFFICIENTS = {
-    # fitted by benchmarks/calibrate_estimates.py --grid-only --modules vvau --fit on the grid below
-    # (benchmarks/results/calibration_vvau_xilinx.json, calibration_vvau_ecp5.json)
+    # xilinx: fitted by benchmarks/calibrate_estimates.py --designs
+    # ../shared/models/hls4ml_branched_ch_last.onnx@150,../shared/models/hls4ml_separable_conv_ch_last.onnx@40
+    # --modules vvau --fit on the grid below and those models' depthwise layers
+    # (benchmarks/results/calibration_vvau_depthwise_xilinx.json: 49 instances, mean |LUT
+    # error| 6.8 %, largest 19 %). ecp5: fitted on the first 22 points of the grid
+    # (calibration_vvau_ecp5.json); compare_const, threshold_address weigh as before the split
     "xilinx": {
-        "lut": {"add": 0.917, "add_carry": 1.319, "compare": 0.435, "const": 26.462, "count": 0.509, "counter_bits": 1.226,
-                "decode": 0, "dsp_sum": 0.094, "lutram_read": 0, "multiply": 0, "mux": 0, "negate": 1.58,
-                "threshold_rom": 0.837, "weight_rom": 1.37, "xnor": 0.138},
-        "ff": {"control": 1.87, "data": 0.664, "memory": 0},
+        "lut": {"add": 0, "add_carry": 2.221, "compare": 0.264, "compare_const": 0.412, "const": 3.518, "count": 0,
+                "counter_bits": 2.741, "decode": 0, "dsp_sum": 0.978, "lutram_read": 0.083, "multiply": 0.622, "mux": 0,
+                "negate": 3.1, "threshold_address": 0.469, "threshold_rom": 0, "weight_rom": 0.731, "xnor": 3.97},
+        "ff": {"control": 1.87, "data": 0.664, "memory": 0},  # as before: the refit is worse on the models
     },
     "ecp5": {
-        "lut": {"add": 2.242, "add_carry": 0, "compare": 1.026, "const": 89.03, "count": 0, "counter_bits": 0, "decode": 0,
-                "dsp_sum": 0.692, "lutram_read": 0.632, "multiply": 0, "mux": 0, "negate": 1.771, "threshold_rom": 0.921,
-                "weight_rom": 0.35, "xnor": 0},
+        "lut": {"add": 2.242, "add_carry": 0, "compare": 1.026, "compare_const": 1.026, "const": 89.03, "count": 0,
+                "counter_bits": 0, "decode": 0, "dsp_sum": 0.692, "lutram_read": 0.632, "multiply": 0, "mux": 0,
+                "negate": 1.771, "threshold_address": 0, "threshold_rom": 0.921, "weight_rom": 0.35, "xnor": 0},
         "ff": {"control": 1.964, "data": 0.73, "memory": 0},
     },
 }
@@ -259,16 +318,23 @@ OPERANDS = {  # name: (input bits, signed, bipolar), (weight bits, signed, bipol
     "u4xi4": ((4, 0, 0), (4, 1, 0)),
     "i2xi2": ((2, 1, 0), (2, 1, 0)),
     "u8xi8": ((8, 0, 0), (8, 1, 0)),
+    "i4xi4": ((4, 1, 0), (4, 1, 0)),
+    "i8xi8": ((8, 1, 0), (8, 1, 0)),
 }
 
 
 def grid_point(name: str, ch: int, pe: int, window: int, operands: str, n_thresholds: int = 0,
-               out_bits: int = 1) -> dict:
+               out_bits: int = 1, span: int = 0) -> dict:
     """A VVAU with random weights and sorted random thresholds in the reachable range,
-    ACC_BITS chosen as the builder chooses it."""
+    ACC_BITS chosen as the builder chooses it. With ``span`` > 0 the (signed) weights are
+    drawn from -span..span only, as trained per-channel-scaled weights often are (ternary
+    at span 1)."""
     (xb, xs, xp), (wb, ws, wp) = OPERANDS[operands]
     rng = calibration.rng(name)
-    w = rng.choice(calibration.values(wb, ws, wp), size=(window, ch))
+    choices = calibration.values(wb, ws, wp)
+    if span:
+        choices = choices[np.abs(choices) <= span]
+    w = rng.choice(choices, size=(window, ch))
     x = calibration.values(xb, xs, xp)
     low = int(np.minimum(w * x.min(), w * x.max()).sum(axis=0).min())
     high = int(np.maximum(w * x.min(), w * x.max()).sum(axis=0).max())
@@ -294,10 +360,20 @@ def calibration_grid(quick: bool) -> list[dict]:
               # with fused thresholds: bipolar outputs, 2-bit and 4-bit codes
               (64, 8, 9, "bin", 1, 1), (32, 4, 9, "u4xi4", 15, 4), (64, 16, 9, "i2xi2", 3, 2), (128, 8, 9, "u4xi4", 15, 4),
               (32, 32, 9, "u4xbip", 3, 2), (96, 3, 9, "i2xi2", 3, 2), (16, 16, 25, "u4xi4", 7, 3), (256, 4, 9, "bin", 1, 1)]
+    points = [(*point, 0) for point in points] + [
+        # the depthwise layers of 4-bit CNNs (the hls4ml QKeras models, DS-CNN, MobileNet):
+        # 15 thresholds, constant where PE = CH, weights of a narrow span, 3x3 and 5x5 kernels
+        (64, 64, 9, "i4xi4", 15, 4, 1), (32, 32, 9, "i4xi4", 15, 4, 5), (32, 8, 9, "i4xi4", 15, 4, 5),
+        (64, 16, 9, "i4xi4", 15, 4, 2), (32, 32, 9, "i4xi4", 15, 4, 2), (16, 16, 9, "i4xi4", 15, 4, 0),
+        (3, 3, 9, "i4xi4", 15, 4, 4), (16, 16, 25, "i4xi4", 15, 4, 3), (32, 4, 25, "i4xi4", 15, 4, 0),
+        (64, 64, 9, "u4xi4", 15, 4, 1), (32, 2, 9, "i4xi4", 15, 4, 3), (64, 32, 9, "u4xi4", 15, 4, 7),
+        (32, 32, 9, "i2xi2", 3, 2, 0), (64, 8, 25, "i2xi2", 3, 2, 0), (32, 8, 9, "i8xi8", 15, 4, 0),
+        (16, 16, 9, "u4xi4", 0, 0, 2), (128, 128, 9, "i4xi4", 15, 4, 1), (64, 1, 9, "i4xi4", 15, 4, 5)]
     if quick:
         points = points[:2]
-    return [grid_point(f"vvau_{ch}c_pe{pe}_k{window}_{ops}" + (f"_t{nt}" if nt else ""), ch, pe, window, ops, nt, ob)
-            for ch, pe, window, ops, nt, ob in points]
+    return [grid_point(f"vvau_{ch}c_pe{pe}_k{window}_{ops}" + (f"_t{nt}" if nt else "") + (f"_s{span}" if span else ""),
+                       ch, pe, window, ops, nt, ob, span)
+            for ch, pe, window, ops, nt, ob, span in points]
 
 
 SPEC = ModuleSpec(
