@@ -312,10 +312,12 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
     if result.design is not None:
         click.echo(f"{len(result.design.stages)} hardware stages, bottleneck {result.design.bottleneck_cycles} cycles per frame")
     if result.report is not None:
-        from bnncc.backends.report import summary_line, utilization_line
+        from bnncc.backends.report import correction_line, summary_line, utilization_line
 
         click.echo(summary_line(result.report))
         click.echo(utilization_line(result.report))
+        if "border_correction" in result.report["totals"]:
+            click.echo(correction_line(result.report))
     for path in result.files:
         click.echo(f"wrote {path}")
     _check_timing(result.report, output)

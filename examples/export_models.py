@@ -54,14 +54,17 @@ Five small networks with the layers of today's quantized CNNs, defined here too
   quantizer blocks with max-pools, a 1x1 conv block as the head; a detection head makes no
   sense on the digits, so global average pooling and FC classify them.
 
-All zero padding here is on multi-bit activations (zero is a code of their quantizers);
-no 1-bit activation is zero-padded.
+One more, ``cnv_pad_w1a1`` (``PaddedCNV``): BNN-PYNQ's CNV-w1a1 with zero padding 1 on every
+3x3 convolution (the Conv's ``pads``, no explicit ``Pad``), a third max-pool and FC
+1024 -> 512 -> 512 -> 10; its padding of the 1-bit activations is what the compiler corrects
+exactly at the border. All other zero padding here is on multi-bit activations (zero is a
+code of their quantizers).
 
 The manifest entries of every network defined here also give ``network`` (the defining
 class), ``macs_per_frame`` (a depthwise convolution counts ``k * k`` per output) and
 ``requires``: the compiler features they need beyond a chain of BNN-PYNQ's stages
 (``joins``, ``average_pool``, ``depthwise_conv``, ``conv1d``, ``maxpool1d``, ``upsample``,
-``monotone_activation``).
+``monotone_activation``, ``binary_zero_padding``).
 
 Every file is re-saved with an IR version onnxruntime accepts (10), checked with the
 ONNX checker, run on the test images (QONNX files through ``onnx.reference`` with small
@@ -147,6 +150,7 @@ REFERENCE_IMAGES = {
     "RadioML-VGG": None,
     "U-Net": None,
     "Tincy-YOLO": None,
+    "CNV-padded": 20,
 }
 
 
@@ -155,7 +159,7 @@ class NetworkSpec:
     """A network (BNN-PYNQ's, or one of GRAPH_NETWORKS) and how to train it."""
 
     config: str  # brevitas_examples.bnn_pynq config name, or a key of GRAPH_NETWORKS
-    topology: str  # TFC, SFC, CNV, ResNet-8, BinResNet or ConcatNet
+    topology: str  # TFC, SFC, CNV, ResNet-8, BinResNet, ConcatNet, ... or CNV-padded
     weight_bits: int
     act_bits: int
     input_key: str  # key of the preprocessed inputs in the data set (see INPUT_KEYS)
@@ -214,6 +218,10 @@ NETWORKS = {
         "tinyyolo_4w4a", "Tincy-YOLO", 4, 4, "x32", epochs=30, lr=0.01, batch_size=32,
         requires=("monotone_activation", "average_pool"),
     ),
+    "cnv_pad_w1a1": NetworkSpec(
+        "cnv_pad_1w1a", "CNV-padded", 1, 1, "x32", epochs=10, lr=0.02, batch_size=32,
+        requires=("binary_zero_padding",),
+    ),
 }
 
 EXPORTS = {
@@ -234,6 +242,7 @@ EXPORTS = {
         ExportSpec("radioml_w4a4", "radioml_w4a4", "qonnx"),
         ExportSpec("unet_w2a2", "unet_w2a2", "qonnx"),
         ExportSpec("tinyyolo_w4a4", "tinyyolo_w4a4", "qonnx"),
+        ExportSpec("cnv_pad_w1a1", "cnv_pad_w1a1", "qonnx"),
     )
 }
 # Written instead of tfc_w1a1_dynamo when the dynamo exporter is unavailable.
@@ -963,6 +972,57 @@ class TincyYOLO(GraphNetwork):
         return self.norm(self.fc(x))
 
 
+# Padded CNV: (out channels, max-pool after) of each 3x3 convolution, then the FC widths.
+CNV_PAD_CONVS = ((64, False), (64, True), (128, False), (128, True), (256, False), (256, True))
+CNV_PAD_FC = (1024, 512, 512)
+
+
+class PaddedCNV(GraphNetwork):
+    """BNN-PYNQ's CNV-w1a1 with zero padding 1 on every 3x3 convolution (Fraser et al.,
+    "Scaling Binarized Neural Networks on Reconfigurable Logic").
+
+    CNV's 8-bit input quantizer on 3x32x32; six bias-free 3x3 convolutions with the Conv's
+    own ``pads`` = 1 (no explicit ``Pad``): 3 -> 64, 64 -> 64, max-pool 2 (16x16),
+    64 -> 128, 128 -> 128, max-pool 2 (8x8), 128 -> 256, 256 -> 256, max-pool 2 (4x4), each
+    with BN and a bipolar quantizer; the first convolution pads the 8-bit input (zero is one
+    of its codes), the other five zero-pad BIPOLAR activations, which the compiler corrects
+    exactly at the border. A 2x2 max-pool more (2x2, 1024 features) keeps the classifier
+    CNV-sized: FC 1024 -> 512 -> 512 (BN, bipolar) and 512 -> 10 with TensorNorm.
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        layers, in_ch = [input_quant()], 3
+        for out_ch, pool in CNV_PAD_CONVS:
+            layers.append(
+                conv_bn_act(
+                    quant_conv(in_ch, out_ch, 3, weight_bits, padding=1), out_ch,
+                    signed_act(act_bits),
+                )
+            )
+            if pool:
+                layers.append(torch.nn.MaxPool2d(2))
+            in_ch = out_ch
+        layers.append(torch.nn.MaxPool2d(2))
+        self.features = torch.nn.Sequential(*layers)
+        fc = []
+        for in_features, out_features in zip(CNV_PAD_FC, CNV_PAD_FC[1:]):
+            fc += [
+                quant_linear(in_features, out_features, weight_bits),
+                torch.nn.BatchNorm1d(out_features, eps=1e-4),
+                signed_act(act_bits),
+            ]
+        self.classifier = torch.nn.Sequential(*fc, quant_linear(CNV_PAD_FC[-1], 10, weight_bits))
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        x = self.features(x)
+        x = x.view(x.shape[0], -1)
+        return self.norm(self.classifier(x))
+
+
 # Builders of the graph networks by NetworkSpec.config: (weight bits, activation bits) -> model.
 GRAPH_NETWORKS: dict[str, Callable[[int, int], torch.nn.Module]] = {
     "resnet8_4w4a": ResNet8,
@@ -976,6 +1036,7 @@ CNN_NETWORKS: dict[str, Callable[[int, int], torch.nn.Module]] = {
     "mobilenet_4w4a": MobileNetV1,
     "radioml_4w4a": RadioMLVGG,
     "tinyyolo_4w4a": TincyYOLO,
+    "cnv_pad_1w1a": PaddedCNV,
 }
 # Every network defined in this file.
 DEFINED_NETWORKS = {**GRAPH_NETWORKS, **CNN_NETWORKS}

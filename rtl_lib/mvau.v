@@ -32,7 +32,28 @@
 // frame, counted by a vector counter that wraps every N_VECTORS vectors. (bnncc streams -1
 // into the zero-padded border of a bipolar convolution and moves the border's correction
 // into the thresholds of the border classes.) N_CLASSES = 1: one set of thresholds, no
-// vector counter, the module as without classes.
+// vector counter, the module as without classes. Classes by row and column (CLASS_COLS > 0):
+// the vectors form rows of CLASS_COLS (the output rows of a convolution, CROWS =
+// N_VECTORS / CLASS_COLS of them) and the class of the vector in row r, column j is
+// row_part[r] + col_part[j]; CLASS_FILE then holds CROWS row words, then CLASS_COLS column
+// words (a row counter and a column counter instead of a vector counter, CROWS + CLASS_COLS
+// words instead of N_VECTORS). THRESHOLD_BLOCK = 1 puts the threshold memory into block
+// RAM (rom_style "block"), read through a register one stage ahead of its use as the
+// larger memories are; the beat timing and latency do not change.
+// Border masking (BORDER = 1, an exact and cheaper alternative to classes for a convolution
+// whose SIMD elements of a beat lie in one kernel position): the input vectors are the
+// OH x OW windows (row-major) of a BORDER_KH x BORDER_KW kernel, element k = (u*KW + v)*C + c,
+// so beat sf of a vector covers kernel position sf / CF (CF = SF / (KH*KW) beats per
+// position), kernel row u = (sf / CF) / KW, column v = (sf / CF) % KW. CLASS_FILE then
+// holds OH + OW words of max(KH, KW) bits: word r (r < OH) has bit u set if kernel row u of
+// output row r falls on padding, word OH + j has bit v set if kernel column v of output
+// column j does. A beat whose kernel position falls on padding (its row or its column) adds
+// a constant instead of its dot product: SIMD/2 agreements in BINARY mode (its SIMD terms
+// contribute 2*(SIMD/2) - SIMD = 0 to sum x*w), 0 in multiply-accumulate mode (plus the
+// folded threshold's + 1 on a row group's first beat). The accumulator thus holds the
+// product of the zero-padded input whatever the stream carries in the border, and one set
+// of thresholds serves every position (bnncc streams -1 there). Row and column counters
+// follow the vectors; the beat timing and latency are those of the module without it.
 // bnncc/backends/mvau_memory.py writes both files. An empty file name (the default, for
 // lint) gives an all-zero memory. The weight memory is read through a register (a ROM the
 // tool may build from LUTs or block RAM); a threshold memory of up to 64 words is read
@@ -86,7 +107,15 @@ module mvau #(
     parameter THRESHOLD_FILE = "",          // $readmemh file of the threshold memory (see above)
     parameter integer N_CLASSES = 1,        // threshold classes (see above); > 1 needs thresholds
     parameter integer N_VECTORS = 1,        // input vectors per frame (class memory depth)
-    parameter CLASS_FILE = ""               // $readmemh file of the class of every vector index
+    parameter CLASS_FILE = "",              // $readmemh file of the class of every vector index
+                                            // (BORDER = 1: the padded kernel rows / columns)
+    parameter integer CLASS_COLS = 0,       // > 0: classes by row and column (see above)
+    parameter integer THRESHOLD_BLOCK = 0,  // 1: threshold memory in block RAM, read through a register
+    parameter integer BORDER = 0,           // 1: border masking of a padded convolution (see above)
+    parameter integer BORDER_KH = 1,        // kernel rows
+    parameter integer BORDER_KW = 1,        // kernel columns
+    parameter integer BORDER_OH = 1,        // output rows (vectors per frame = OH * OW)
+    parameter integer BORDER_OW = 1         // output columns
 ) (
     input  wire                       ap_clk,
     input  wire                       ap_rst_n,
@@ -99,6 +128,7 @@ module mvau #(
 );
     // ---- derived sizes -------------------------------------------------------------------
     localparam integer SF = MW / SIMD;                      // input beats per vector
+    localparam integer BORDER_KP = BORDER_KH * BORDER_KW;   // kernel positions (BORDER)
     localparam integer NF = MH / PE;                        // output beats per vector
     localparam integer XB = INPUT_BITS;
     localparam integer WB = WEIGHT_BITS;
@@ -111,7 +141,8 @@ module mvau #(
     localparam integer FOLD = (NT == 1) ? 1 : 0;            // single threshold folded into acc
     localparam integer NC = N_CLASSES;
     localparam integer TDEPTH = NF * NC;                    // threshold words
-    localparam integer T_ASYNC = (TDEPTH <= 64) ? 1 : 0;    // threshold memory read without register
+    localparam integer T_ASYNC = (TDEPTH <= 64 && THRESHOLD_BLOCK == 0) ? 1 : 0;  // read without register
+    localparam integer CROWS = (CLASS_COLS > 0) ? N_VECTORS / CLASS_COLS : 1;    // class rows
     localparam integer AW = ACC_BITS + FOLD;                // accumulator register width
     // multiply-accumulate operand widths as signed numbers, product and dot product widths
     localparam integer XS = (INPUT_SIGNED != 0) ? ((XB > 1) ? XB : 2) : XB + 1;
@@ -174,6 +205,24 @@ module mvau #(
         end
         if (N_CLASSES > 1 && NT == 0) begin
             $display("%m: mvau: N_CLASSES=%0d needs thresholds (N_THRESHOLDS > 0)", N_CLASSES); $finish;
+        end
+        if (CLASS_COLS < 0 || (CLASS_COLS > 0 && (N_CLASSES < 2 || N_VECTORS % CLASS_COLS != 0))) begin
+            $display("%m: mvau: CLASS_COLS=%0d must be 0, or divide N_VECTORS=%0d with N_CLASSES > 1", CLASS_COLS, N_VECTORS);
+            $finish;
+        end
+        if (THRESHOLD_BLOCK != 0 && NT == 0) begin
+            $display("%m: mvau: THRESHOLD_BLOCK needs thresholds (N_THRESHOLDS > 0)"); $finish;
+        end
+        if (BORDER != 0 && (BORDER_KH < 1 || BORDER_KW < 1 || BORDER_OH < 1 || BORDER_OW < 1
+                            || SF % BORDER_KP != 0)) begin
+            $display("%m: mvau: BORDER needs BORDER_KH, BORDER_KW, BORDER_OH, BORDER_OW >= 1 and the kernel positions (%0d) dividing SF (%0d)",
+                     BORDER_KP, SF); $finish;
+        end
+        if (BORDER != 0 && BINARY != 0 && SIMD % 2 != 0) begin
+            $display("%m: mvau: BORDER with BINARY needs an even SIMD, got %0d", SIMD); $finish;
+        end
+        if (BORDER != 0 && N_CLASSES != 1) begin
+            $display("%m: mvau: BORDER and N_CLASSES=%0d > 1 exclude each other", N_CLASSES); $finish;
         end
     end
 
@@ -239,7 +288,41 @@ module mvau #(
     // ---- threshold address of the issued beat: class * NF + row group --------------------
     wire [TA_W-1:0] t_issue;
     generate
-        if (NC > 1) begin : g_class
+        if (NC > 1 && CLASS_COLS > 0) begin : g_class_rc
+            // class = row part + column part, from a row and a column counter
+            localparam integer CR_W = (CROWS > 1) ? $clog2(CROWS) : 1;
+            localparam integer CC_W = (CLASS_COLS > 1) ? $clog2(CLASS_COLS) : 1;
+            localparam integer CA_W = $clog2(CROWS + CLASS_COLS);
+            localparam integer CR_LAST = CROWS - 1, CC_LAST = CLASS_COLS - 1;
+            reg [CL_W-1:0] cmem [0:CROWS+CLASS_COLS-1];
+            reg [CR_W-1:0] crow;
+            reg [CC_W-1:0] ccol;
+            if (CLASS_FILE != "") begin : g_cfile
+                initial $readmemh(CLASS_FILE, cmem);
+            end else begin : g_czero
+                integer i;
+                initial for (i = 0; i < CROWS + CLASS_COLS; i = i + 1) cmem[i] = {CL_W{1'b0}};
+            end
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) begin
+                    crow <= {CR_W{1'b0}};
+                    ccol <= {CC_W{1'b0}};
+                end else if (issue && sf_last && nf_last) begin
+                    if (ccol == CC_LAST[CC_W-1:0]) begin
+                        ccol <= {CC_W{1'b0}};
+                        crow <= (crow == CR_LAST[CR_W-1:0]) ? {CR_W{1'b0}} : crow + 1'b1;
+                    end else begin
+                        ccol <= ccol + 1'b1;
+                    end
+                end
+            end
+            wire [CA_W-1:0] row_addr = {{(CA_W-CR_W){1'b0}}, crow};
+            wire [CA_W-1:0] col_addr = CROWS[CA_W-1:0] + {{(CA_W-CC_W){1'b0}}, ccol};
+            wire [CL_W-1:0] cls = cmem[row_addr] + cmem[col_addr];
+            wire [31:0] addr = {{(32-CL_W){1'b0}}, cls} * NF + {{(32-NF_W){1'b0}}, nf};
+            assign t_issue = addr[TA_W-1:0];
+            wire unused_addr = &{1'b0, addr[31:TA_W]};
+        end else if (NC > 1) begin : g_class
             reg [CL_W-1:0] cmem [0:N_VECTORS-1];
             reg [VC_W-1:0] vec;            // vector index within the frame
             if (CLASS_FILE != "") begin : g_cfile
@@ -264,6 +347,71 @@ module mvau #(
         end
     endgenerate
 
+    // ---- border masking: whether the beat being issued falls on padding -----------------
+    localparam integer KS_W = (BORDER != 0) ? SF * (BORDER_KH + BORDER_KW) : 1;
+    // per beat sf (BORDER only): the one-hot kernel row (bits 0..KH-1) and column (KH..)
+    function [KS_W-1:0] kernel_select(input integer unused);
+        integer f, kp, cf;
+        begin
+            kernel_select = {KS_W{1'b0}};
+            cf = (BORDER != 0) ? SF / (BORDER_KH * BORDER_KW) : 1;
+            if (BORDER != 0 && cf > 0)
+                for (f = 0; f < SF; f = f + 1) begin
+                    kp = f / cf + unused;
+                    kernel_select[f*(BORDER_KH + BORDER_KW) + kp / BORDER_KW] = 1'b1;
+                    kernel_select[f*(BORDER_KH + BORDER_KW) + BORDER_KH + kp % BORDER_KW] = 1'b1;
+                end
+        end
+    endfunction
+    wire pad_issue;
+    generate
+        if (BORDER != 0) begin : g_border
+            localparam integer BKH = BORDER_KH, BKW = BORDER_KW;
+            localparam integer BOH = BORDER_OH, BOW = BORDER_OW;
+            localparam integer BMW = (BKH > BKW) ? BKH : BKW;    // mask word
+            localparam integer BSEL = BKH + BKW;
+            localparam integer ROW_W = (BOH > 1) ? $clog2(BOH) : 1;
+            localparam integer COL_W = (BOW > 1) ? $clog2(BOW) : 1;
+            localparam integer BA_W = $clog2(BOH + BOW);
+            localparam integer ROW_LAST = BOH - 1, COL_LAST = BOW - 1;
+            // per beat sf: one-hot kernel row (bits 0..KH-1) and column (KH..KH+KW-1)
+            localparam [SF*BSEL-1:0] KSEL = kernel_select(0);
+            reg [BMW-1:0] bmem [0:BOH+BOW-1];
+            reg [ROW_W-1:0] row;
+            reg [COL_W-1:0] col;
+            if (CLASS_FILE != "") begin : g_bfile
+                initial $readmemh(CLASS_FILE, bmem);
+            end else begin : g_bzero
+                integer i;
+                initial for (i = 0; i < BOH + BOW; i = i + 1) bmem[i] = {BMW{1'b0}};
+            end
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) begin
+                    row <= {ROW_W{1'b0}};
+                    col <= {COL_W{1'b0}};
+                end else if (issue && sf_last && nf_last) begin
+                    if (col == COL_LAST[COL_W-1:0]) begin
+                        col <= {COL_W{1'b0}};
+                        row <= (row == ROW_LAST[ROW_W-1:0]) ? {ROW_W{1'b0}} : row + 1'b1;
+                    end else begin
+                        col <= col + 1'b1;
+                    end
+                end
+            end
+            wire [BA_W-1:0] row_addr = {{(BA_W-ROW_W){1'b0}}, row};
+            wire [BA_W-1:0] col_addr = BOH[BA_W-1:0] + {{(BA_W-COL_W){1'b0}}, col};
+            wire [BMW-1:0] row_word = bmem[row_addr];
+            wire [BMW-1:0] col_word = bmem[col_addr];
+            wire [BSEL-1:0] ksel = KSEL[sf*BSEL +: BSEL];
+            assign pad_issue = |(row_word[BKH-1:0] & ksel[BKH-1:0]) | |(col_word[BKW-1:0] & ksel[BSEL-1:BKH]);
+            if (BMW > BKH || BMW > BKW) begin : g_unused
+                wire unused_bits = &{1'b0, row_word, col_word};
+            end
+        end else begin : g_noborder
+            assign pad_issue = 1'b0;
+        end
+    endgenerate
+
     // ---- stage 1: weight word, input word ------------------------------------------------
     assign w_read = issue;
     assign w_addr = waddr;
@@ -272,10 +420,12 @@ module mvau #(
     reg [IN_W-1:0] xin_q;
     wire [IN_W-1:0] x1;
 
+    reg pad1;                      // the beat falls on padding (BORDER only)
     always @(posedge ap_clk) begin
         if (issue) begin
             first1 <= sf == {SF_W{1'b0}};
             last1 <= sf_last;
+            pad1 <= pad_issue;
         end
         if (issue && nf_first) xin_q <= s_axis_tdata;
     end
@@ -373,9 +523,18 @@ module mvau #(
     reg v2;
     reg first2, last2;
     reg [PE*DW-1:0] dot_q;
+    // BORDER: a beat on padding contributes a constant instead (SIMD/2 agreements in BINARY
+    // mode, 0 otherwise; the folded threshold's + 1 on a row group's first beat)
+    localparam integer PAD_DOT = (BINARY != 0) ? SIMD / 2 : 0;
+    wire [PE*DW-1:0] pad_dot;
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : g_pad_dot
+            assign pad_dot[p*DW +: DW] = PAD_DOT[DW-1:0] + ((FOLD != 0) ? dw_bit(first1) : {DW{1'b0}});
+        end
+    endgenerate
     always @(posedge ap_clk) begin
         if (v1) begin
-            dot_q <= dot;
+            dot_q <= (BORDER != 0 && pad1) ? pad_dot : dot;
             first2 <= first1;
             last2 <= last1;
         end
@@ -391,37 +550,57 @@ module mvau #(
     // combinationally where needed, larger ones are read into a register a stage ahead.
     generate
         if (NT > 0) begin : g_tmem
-            reg [TWORD-1:0] tmem [0:TDEPTH-1];
             wire [TWORD-1:0] thr;      // thresholds of the row group where they are needed
             reg [TA_W-1:0] nf1;        // threshold address (class * NF + row group) in stage 1
-            if (THRESHOLD_FILE != "") begin : g_tfile
-                initial $readmemh(THRESHOLD_FILE, tmem);
-            end else begin : g_tzero
-                integer i;
-                initial for (i = 0; i < TDEPTH; i = i + 1) tmem[i] = {TWORD{1'b0}};
-            end
             always @(posedge ap_clk) if (issue) nf1 <= t_issue;
-            if (T_ASYNC != 0 && FOLD != 0) begin : g_async_fold
-                // small memory (logic): read where used so that it merges into the adders
-                reg [TA_W-1:0] nf2;
-                always @(posedge ap_clk) if (v1) nf2 <= nf1;
-                assign thr = tmem[nf2];
-            end else if (T_ASYNC != 0) begin : g_async_cmp
-                reg [TA_W-1:0] nf2, nf3;
-                always @(posedge ap_clk) if (v1) nf2 <= nf1;
-                always @(posedge ap_clk) if (v2) nf3 <= nf2;
-                assign thr = tmem[nf3];
-            end else if (FOLD != 0) begin : g_sync_fold
-                // large memory (block RAM): registered read one stage ahead
+            if (THRESHOLD_BLOCK != 0) begin : g_block
+                // block RAM: registered read one stage ahead, as the large memories below
+                (* rom_style = "block", ram_style = "block" *) reg [TWORD-1:0] tmem [0:TDEPTH-1];
                 reg [TWORD-1:0] t_q;
-                always @(posedge ap_clk) if (v1 && first1) t_q <= tmem[nf1];
+                if (THRESHOLD_FILE != "") begin : g_tfile
+                    initial $readmemh(THRESHOLD_FILE, tmem);
+                end else begin : g_tzero
+                    integer i;
+                    initial for (i = 0; i < TDEPTH; i = i + 1) tmem[i] = {TWORD{1'b0}};
+                end
+                if (FOLD != 0) begin : g_fold
+                    always @(posedge ap_clk) if (v1 && first1) t_q <= tmem[nf1];
+                end else begin : g_cmp
+                    reg [TA_W-1:0] nf2;
+                    always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                    always @(posedge ap_clk) if (v2 && last2) t_q <= tmem[nf2];
+                end
                 assign thr = t_q;
-            end else begin : g_sync_cmp
-                reg [TA_W-1:0] nf2;
-                reg [TWORD-1:0] t_q;
-                always @(posedge ap_clk) if (v1) nf2 <= nf1;
-                always @(posedge ap_clk) if (v2 && last2) t_q <= tmem[nf2];
-                assign thr = t_q;
+            end else begin : g_logic
+                reg [TWORD-1:0] tmem [0:TDEPTH-1];
+                if (THRESHOLD_FILE != "") begin : g_tfile
+                    initial $readmemh(THRESHOLD_FILE, tmem);
+                end else begin : g_tzero
+                    integer i;
+                    initial for (i = 0; i < TDEPTH; i = i + 1) tmem[i] = {TWORD{1'b0}};
+                end
+                if (T_ASYNC != 0 && FOLD != 0) begin : g_async_fold
+                    // small memory (logic): read where used so that it merges into the adders
+                    reg [TA_W-1:0] nf2;
+                    always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                    assign thr = tmem[nf2];
+                end else if (T_ASYNC != 0) begin : g_async_cmp
+                    reg [TA_W-1:0] nf2, nf3;
+                    always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                    always @(posedge ap_clk) if (v2) nf3 <= nf2;
+                    assign thr = tmem[nf3];
+                end else if (FOLD != 0) begin : g_sync_fold
+                    // large memory (block RAM): registered read one stage ahead
+                    reg [TWORD-1:0] t_q;
+                    always @(posedge ap_clk) if (v1 && first1) t_q <= tmem[nf1];
+                    assign thr = t_q;
+                end else begin : g_sync_cmp
+                    reg [TA_W-1:0] nf2;
+                    reg [TWORD-1:0] t_q;
+                    always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                    always @(posedge ap_clk) if (v2 && last2) t_q <= tmem[nf2];
+                    assign thr = t_q;
+                end
             end
         end
     endgenerate

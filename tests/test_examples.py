@@ -37,7 +37,8 @@ def test_examples_are_shipped():
 
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
 def test_example_verifies(path):
-    samples = 50 if path.stem.startswith("cnv") else 200
+    # the padded CNV (about 150 M MACs per frame, 2.6x CNV) on fewer inputs
+    samples = 10 if path.stem == "cnv_pad_w1a1" else 50 if path.stem.startswith("cnv") else 200
     result = verify_model(path, samples=samples, seed=11, value_range=(0.0, 1.0))
     assert result.ok, result.table()
     stage = result.stages[0]

@@ -3,6 +3,13 @@ clock, and the work and parameters of the network (MACs per frame by operand wid
 weight bits, thresholds: each stage's registry entry's ``macs`` and ``work``), the estimated resources per stage and in total with the device's
 utilization, and the first-frame latency. Written as ``report.json``, ``report.md`` and
 ``report.svg``.
+
+Border correction (zero padding of bipolar inputs, :mod:`bnncc.passes.binary_padding`): a
+stage whose MVAU keeps threshold classes or masks the border (parameters
+:data:`CORRECTION_PARAMETERS`) reports ``border_correction``, its estimate minus the estimate
+of the same instance without them (one set of thresholds, no class memory or counters), in
+LUT, FF and BRAM; the totals sum them and give their share of the design. Reports of designs
+without such stages are unchanged.
 """
 
 from __future__ import annotations
@@ -48,6 +55,27 @@ def stage_resources(design: Design, family: str) -> dict[str, Resources]:
     return {node: r.rounded() for node, r in grouped.items()}
 
 
+#: The mvau parameters of the border correction (classes, class memory, border masking).
+CORRECTION_PARAMETERS = ("N_CLASSES", "N_VECTORS", "CLASS_FILE", "CLASS_COLS", "THRESHOLD_BLOCK", "BORDER", "BORDER_KH",
+                         "BORDER_KW", "BORDER_OH", "BORDER_OW")
+CORRECTION_RESOURCES = ("lut", "ff", "bram")
+
+
+def border_corrections(design: Design, family: str) -> dict[str, dict]:
+    """Per stage node with a border correction: LUT, FF and BRAM of its MVAU's estimate
+    minus the estimate of the same instance without the correction's parameters."""
+    result = {}
+    for link in design.links:
+        p = link.parameters
+        if link.module != "mvau" or not any(key in p for key in CORRECTION_PARAMETERS):
+            continue
+        plain = {key: value for key, value in p.items() if key not in CORRECTION_PARAMETERS}
+        with_it = estimate_link(link.module, p, family, link.hints).rounded()
+        without = estimate_link(link.module, plain, family, link.hints).rounded()
+        result[link.node] = {name: getattr(with_it, name) - getattr(without, name) for name in CORRECTION_RESOURCES}
+    return result
+
+
 def stage_inputs(design: Design) -> dict[str, list[str]]:
     """For every stage instance, the nodes of the stages that feed its inputs in port order
     (through the FIFOs and width converters between them); ``"input"`` for the design's input."""
@@ -76,6 +104,7 @@ def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device:
     weight_bits = thresholds = 0
     total = Resources()
     inputs = stage_inputs(design)
+    corrections = border_corrections(design, device.family)
     for stage in design.stages:
         op = ops[stage.node]
         row = {"node": stage.node, "module": stage.module, "inputs": inputs[stage.instance], "pe": op.pe, "simd": op.simd,
@@ -89,10 +118,22 @@ def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device:
             weight_bits += work["weight_bits"]
             thresholds += work["thresholds"]
             row.update(work)
+        if stage.node in corrections:
+            row["border_correction"] = corrections[stage.node]
         stages.append(row)
     bottleneck = design.bottleneck_cycles
     latency = first_frame_latency(design.graph)
     utilization = {name: round(getattr(total, name) / limit, 4) for name, limit in device.capacity.items()}
+    totals = {"resources": total.to_dict(), "utilization": utilization,
+              "fits": all(value <= 1 for value in utilization.values()),
+              "macs_per_frame": dict(sorted(macs.items())), "weight_bits": weight_bits, "thresholds": thresholds}
+    if corrections:
+        cost = {name: sum(c[name] for c in corrections.values()) for name in CORRECTION_RESOURCES}
+        totals["border_correction"] = {
+            "stages": len(corrections), "resources": cost,
+            "share": {name: round(cost[name] / getattr(total, name), 4) if getattr(total, name) else 0.0
+                      for name in CORRECTION_RESOURCES},
+        }
     return {
         "schema": SCHEMA_VERSION,
         "model": model,
@@ -106,9 +147,7 @@ def build_report(graph: Graph, design: Design, clock_mhz: float = 100.0, device:
         "latency_cycles": latency,
         "latency_us": latency / clock_mhz,
         "stages": stages,
-        "totals": {"resources": total.to_dict(), "utilization": utilization,
-                   "fits": all(value <= 1 for value in utilization.values()),
-                   "macs_per_frame": dict(sorted(macs.items())), "weight_bits": weight_bits, "thresholds": thresholds},
+        "totals": totals,
     }
 
 
@@ -119,7 +158,19 @@ def report_table(report: dict) -> str:
              *(r["resources"][k] for k in ("lut", "ff", "bram", "dsp"))] for r in report["stages"]]
     total = report["totals"]["resources"]
     rows.append(["total", "", "", "", report["bottleneck_cycles_per_frame"], *(total[k] for k in ("lut", "ff", "bram", "dsp"))])
-    return "\n".join([format_table(header, rows), "", summary_line(report), utilization_line(report)]) + "\n"
+    lines = [format_table(header, rows), "", summary_line(report), utilization_line(report)]
+    if "border_correction" in report["totals"]:
+        lines.append(correction_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def correction_line(report: dict) -> str:
+    """What the border correction of zero-padded bipolar convolutions costs (estimate)."""
+    correction = report["totals"]["border_correction"]
+    cost, share = correction["resources"], correction["share"]
+    parts = ", ".join(f"{name.upper()} {cost[name]:+g} ({100 * share[name]:.1f} %)" for name in CORRECTION_RESOURCES)
+    return (f"border correction of zero-padded bipolar inputs ({correction['stages']} stages): {parts} "
+            "of the design")
 
 
 def summary_line(report: dict) -> str:
@@ -163,6 +214,11 @@ def report_markdown(report: dict) -> str:
     lines.append(f"| **total** | | | | {report['bottleneck_cycles_per_frame']} | {t['lut']} | {t['ff']} | {t['bram']} | {t['dsp']} | | | |")
     macs = ", ".join(f"{kind}: {count}" for kind, count in totals["macs_per_frame"].items())
     lines += ["", f"MACs per frame: {macs}. Weight bits: {totals['weight_bits']}. Thresholds: {totals['thresholds']}.", ""]
+    if "border_correction" in totals:
+        per_stage = ", ".join(f"{row['node']}: LUT {row['border_correction']['lut']:+g}, FF "
+                              f"{row['border_correction']['ff']:+g}, BRAM {row['border_correction']['bram']:+g}"
+                              for row in report["stages"] if "border_correction" in row)
+        lines += [correction_line(report) + f" (per stage: {per_stage}).", ""]
     if "bitstream" in report:
         b = report["bitstream"]
         used = ", ".join(f"{cell} {use['used']}/{use['available']}" for cell, use in sorted(b["utilization"].items()))

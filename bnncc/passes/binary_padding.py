@@ -19,9 +19,22 @@ accumulator's range).
 
 Positions with the same set of padded terms share ``corr``: they form one class (at most
 (2p+1)^2 for padding p on a square kernel; class 0 is the interior when there is one). The
-MVAU keeps one set of thresholds per class and the class of every vector of a frame.
+MVAU op keeps one set of thresholds per class and the class of every vector of a frame.
 Without thresholds after the product there is nowhere to put the correction in a 1-bit
 stream, and the convolution is refused by name.
+
+In hardware the classes are usually not needed (:func:`border_thresholds`): when the SIMD
+elements of every beat lie in one kernel position, the MVAU knows from its row and column
+counters which beats fall on padding and adds a constant instead of their dot product
+(``SIMD/2`` agreements, i.e. 0 in ``x @ W``, for XNOR-popcount; 0 for a multiply-
+accumulate), so its accumulator holds ``(y_true + K) / 2`` (resp. ``y_true``) and one set of
+thresholds ``P`` serves every position. ``P`` follows from the class thresholds: class ``c``
+with ``n_c`` padded terms, ``a_c[m]`` of them with weight -1, decides ``p_valid + a_c >=
+T_c`` on the agreements ``p_valid`` in [0, K - n_c] of its valid terms, so ``P = T_c - a_c +
+n_c / 2`` on the masked accumulator ``p_valid + n_c / 2`` (``T_c + corr_c`` on ``y_valid``
+in the multiply-accumulate case), except where ``T_c`` was clipped and the decision is the
+same for every reachable value; the classes agree (``T_c = ceil((T + K - n_c) / 2) + a_c``)
+and ``P`` is taken from the intersection of the ranges each class allows.
 """
 
 from __future__ import annotations
@@ -62,6 +75,37 @@ def class_thresholds(T: np.ndarray, W: np.ndarray, masks: np.ndarray, binary: bo
         return np.clip(np.ceil((T[None] + k - corr[:, :, None]) / 2), 0, k + 1).astype(np.int64)
     low, high = accumulator_range(TensorInfo((1, k), BIPOLAR), W, False)
     return np.clip(np.ceil(T[None] - corr[:, :, None]), low, high + 1).astype(np.int64)
+
+
+def border_thresholds(T: np.ndarray, W: np.ndarray, masks: np.ndarray, binary: bool) -> np.ndarray | None:
+    """One set of thresholds (MH, S) on the border-masked accumulator equivalent to the class
+    thresholds ``T`` (N_CLASSES, MH or 1, S) on the -1-padded one (module docstring), for
+    padding ``masks`` (N_CLASSES, K) whose classes each pad an even number of terms if
+    ``binary``; None if the classes do not agree (not expected)."""
+    k, mh = W.shape
+    W = W.astype(np.int64)
+    T = np.broadcast_to(np.asarray(T, dtype=np.int64), (T.shape[0], mh, T.shape[2]))
+    lower = np.full(T.shape[1:], np.iinfo(np.int64).min // 4)
+    upper = np.full(T.shape[1:], np.iinfo(np.int64).max // 4)
+    for c, mask in enumerate(masks.astype(bool)):
+        n = int(mask.sum())
+        if binary:
+            # decision p_valid + a_c >= T_c on p_valid in [0, K - n]; masked value p_valid + n/2
+            level = T[c] - (W[mask] == -1).sum(axis=0)[:, None]
+            lo, hi, offset = np.zeros((mh, 1), dtype=np.int64), np.full((mh, 1), k - n), n // 2
+        else:
+            # decision y_valid - corr_c >= T_c on y_valid in [-sum |W|, sum |W|] over valid terms
+            level = T[c] + W[mask].sum(axis=0)[:, None]
+            hi = np.abs(W[~mask]).sum(axis=0)[:, None]
+            lo, offset = -hi, 0
+        exact = (level > lo) & (level <= hi)
+        lower = np.maximum(lower, np.where(exact, level, np.where(level > hi, hi + 1, lower - offset)) + offset)
+        upper = np.minimum(upper, np.where(exact, level, np.where(level <= lo, lo, upper - offset)) + offset)
+    if np.any(lower > upper):
+        return None
+    low, high = (0, k) if binary else accumulator_range(TensorInfo((1, k), BIPOLAR), W, False)
+    chosen = np.where(lower > np.iinfo(np.int64).min // 8, lower, upper)
+    return np.clip(chosen, low, high + 1)
 
 
 def rewrite_padded_bipolar(graph: Graph, im2col: ops.Im2Col, fusable_thresholds, notes: list[str]) -> str | None:

@@ -47,6 +47,8 @@ class Case:
     weights: str = "random"     # "zero": all zero; "single": one weight 1, the others 0
     classes: int = 1            # threshold classes (N_CLASSES); > 1: a random class per vector
     frame: int = 1              # vectors per frame (N_VECTORS), the class map's length
+    class_cols: int = 0         # > 0: classes by row and column (CLASS_COLS), rows of this many vectors
+    block: int = 0              # THRESHOLD_BLOCK: the threshold memory in block RAM (registered read)
 
     @property
     def binary(self) -> bool:
@@ -100,6 +102,14 @@ CASES = [
          steps=1, vectors=6, classes=3, frame=4),
     Case("binary_classes_sync_uint2", mw=6, mh=44, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
          out_dtype=DataType.uint(2), steps=3, vectors=5, classes=4, frame=2),
+    # classes by row and column (3 row classes x 3 column classes over 3 x 5 positions) and
+    # the threshold memory in block RAM style (registered read even when small)
+    Case("binary_rowcol_block", mw=18, mh=8, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
+         steps=1, vectors=17, classes=9, frame=15, class_cols=5, block=1),
+    Case("binary_rowcol_block_uint2", mw=9, mh=4, pe=4, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=9, classes=6, frame=8, class_cols=4, block=1),
+    Case("bipolar_int3_rowcol", mw=12, mh=6, pe=3, simd=4, in_dtype=BIPOLAR, w_dtype=DataType.int(3),
+         out_dtype=BIPOLAR, steps=1, vectors=8, classes=4, frame=6, class_cols=3),
 ]
 
 
@@ -151,9 +161,21 @@ class Setup:
             pick = rng.random((case.mh, case.steps)) < 0.5
             self.thresholds = np.sort(np.where(pick, hits, spread), axis=1)
         self.class_map = ()
-        if case.classes > 1:
+        self.class_words = []
+        if case.classes > 1 and case.class_cols:
+            # row part (a multiple of the column classes) + column part, every class used
+            n_cols = case.class_cols
+            col_classes = {9: 3, 6: 2, 4: 2}[case.classes]
+            rows = case.frame // n_cols
+            row_part = [(r % (case.classes // col_classes)) * col_classes for r in range(rows)]
+            col_part = [j % col_classes for j in range(n_cols)]
+            self.class_map = tuple(row_part[r] + col_part[j] for r in range(rows) for j in range(n_cols))
+            self.class_words = row_part + col_part
+        elif case.classes > 1:
             self.class_map = tuple(int(c) for c in rng.integers(0, case.classes, size=case.frame))
             self.class_map = (case.classes - 1,) + self.class_map[1:]   # every class index fits
+            self.class_words = list(self.class_map)
+        if case.classes > 1:
             shifts = rng.integers(-3, 4, size=(case.classes, case.mh, 1))
             top = (1 << (self.acc_bits - 1)) - 1
             self.thresholds = np.sort(np.clip(self.thresholds[None] + shifts, -top - 1, top), axis=2)
@@ -183,8 +205,12 @@ class Setup:
             "WEIGHT_FILE": '"weights.mem"', "THRESHOLD_FILE": '"thresholds.mem"',
         }
         if self.class_map:
-            write_mem(work / "classes.mem", list(self.class_map), max(1, (case.classes - 1).bit_length()))
+            write_mem(work / "classes.mem", self.class_words, max(1, (case.classes - 1).bit_length()))
             parameters.update({"N_CLASSES": case.classes, "N_VECTORS": case.frame, "CLASS_FILE": '"classes.mem"'})
+            if case.class_cols:
+                parameters["CLASS_COLS"] = case.class_cols
+        if case.block:
+            parameters["THRESHOLD_BLOCK"] = 1
         self.sim = StreamSimulator("mvau", [RTL], parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
         self.out_stream_dtype = case.out_dtype if case.out_dtype is not None else DataType.int(self.acc_bits)
@@ -282,12 +308,24 @@ CLASS_LINT_SETS = [
     {"MW": 12, "MH": mh, "PE": pe, "SIMD": 4, "N_CLASSES": nc, "N_VECTORS": nv, "N_THRESHOLDS": nt,
      "OUT_BITS": 2 if nt > 1 else 1}
     for mh, pe, nc, nv, nt in [(4, 4, 2, 3, 1), (64, 4, 5, 900, 3), (64, 1, 3, 1, 1), (64, 1, 2, 2, 3), (8, 2, 9, 49, 1)]
+] + [
+    {"MW": 12, "MH": mh, "PE": pe, "SIMD": 4, "N_CLASSES": 9, "N_VECTORS": nv, "CLASS_COLS": cols,
+     "THRESHOLD_BLOCK": block, "N_THRESHOLDS": nt, "OUT_BITS": 2 if nt > 1 else 1}
+    for mh, pe, nv, cols, block, nt in [(4, 4, 49, 7, 1, 1), (64, 4, 900, 30, 1, 3), (8, 2, 1, 1, 0, 1), (8, 8, 6, 6, 1, 3)]
+] + [
+    {"MW": 36, "MH": 8, "PE": pe, "SIMD": simd, "BORDER": 1, "BORDER_KH": kh, "BORDER_KW": 3, "BORDER_OH": oh,
+     "BORDER_OW": 7, "N_THRESHOLDS": nt, "OUT_BITS": 2 if nt > 1 else 1 if nt else 8, "BINARY": binary,
+     "WEIGHT_BITS": 1 if binary else 3, "WEIGHT_SIGNED": 0 if binary else 1, "WEIGHT_BIPOLAR": binary,
+     "ACC_BITS": 8}
+    for pe, simd, kh, oh, nt, binary in [(2, 4, 3, 5, 1, 1), (8, 12, 1, 1, 3, 1), (1, 1, 3, 1, 1, 0), (4, 4, 3, 2, 0, 0)]
 ]
 
 
 def test_mvau_with_classes_lints_clean():
     """-Wall is clean with threshold classes: one or several row groups, one vector per frame
-    or many, threshold memories read combinationally and through a register."""
+    or many, threshold memories read combinationally and through a register, classes by row
+    and column, block RAM thresholds, and border masking (2-D and 1-D kernels, XNOR-popcount
+    and multiply-accumulate, with and without thresholds)."""
     failures = []
     for parameters in CLASS_LINT_SETS:
         command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", str(RTL)]

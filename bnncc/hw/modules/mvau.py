@@ -43,6 +43,7 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -53,7 +54,7 @@ from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, 
 from bnncc.hw.memory_words import threshold_words, weight_words
 from bnncc.hw.patterns import NEVER_AFTER, FRAMES, Pattern, Schedule, backward, forward
 from bnncc.hw.registry import ModuleSpec
-from bnncc.hw.rules import ModuleRules, Rule, any_below, shl1, vmod
+from bnncc.hw.rules import ModuleRules, Rule, any_below, shl1, vdiv, vmod
 from bnncc.hw.stage import Memory as MemoryFile, StageRTL, Stream
 from bnncc.hw.stage_common import channel_thresholds, divisors, instance_name, out_bias, per_frame, signed_bits
 from bnncc.hw.terms import Terms, clog2
@@ -78,8 +79,16 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
     # weights); with thresholds also T in [low, high + 1], so at least 2 bits
     acc_bits = signed_bits(min(low, 0), high)
     out_dtype = op.out_dtype
+    border = _border(graph, op) if op.class_map else None
+    grid = _class_grid(graph, op) if op.class_map and border is None else None
     if op.has_thresholds:
-        thresholds = np.clip(_class_thresholds(graph, op), low, high + 1)
+        if border is not None:
+            thresholds = border["thresholds"][None]
+        elif grid is not None:
+            thresholds = grid["thresholds"]
+        else:
+            thresholds = _class_thresholds(graph, op)
+        thresholds = np.clip(thresholds, low, high + 1)
         n_thresholds = thresholds.shape[2]
         acc_bits = signed_bits(min(low, int(thresholds.min()), 0), max(high + 1, int(thresholds.max())))
         # class c's NF words follow those of class c - 1 (address class * NF + nf)
@@ -98,7 +107,17 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         "WEIGHT_FILE": memories[0].filename,
         "THRESHOLD_FILE": memories[1].filename if n_thresholds else "",
     }
-    if op.n_classes > 1:
+    if border is not None:
+        memories.append(MemoryFile(f"{name}_border.mem", border["words"] if with_words else [], border["width"]))
+        parameters.update({"CLASS_FILE": memories[-1].filename, **border["parameters"]})
+    elif grid is not None and len(thresholds) > 1:
+        n_classes = len(thresholds)
+        memories.append(MemoryFile(f"{name}_classes.mem", grid["words"] if with_words else [], max(1, clog2(n_classes))))
+        parameters.update({"N_CLASSES": n_classes, "N_VECTORS": len(op.class_map), "CLASS_FILE": memories[-1].filename,
+                           "CLASS_COLS": grid["cols"]})
+        if threshold_block(parameters, hints.get(THRESHOLD_CONSTANT_BITS, 0)):
+            parameters["THRESHOLD_BLOCK"] = 1
+    elif grid is None and op.n_classes > 1:
         class_bits = max(1, clog2(op.n_classes))
         memories.append(MemoryFile(f"{name}_classes.mem", list(op.class_map) if with_words else [], class_bits))
         parameters.update({"N_CLASSES": op.n_classes, "N_VECTORS": len(op.class_map),
@@ -110,6 +129,95 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         cycles=vectors * (op.mh // op.pe) * (op.mw // op.simd), memories=memories, input_unit=op.mw // op.simd,
         hints=hints,
     )
+
+
+def _border(graph: Graph, op: hw.MVAU) -> dict | None:
+    """Border masking (mvau.v BORDER = 1) for an MVAU with threshold classes fed by the
+    -1-padded ``SlidingWindow`` of a zero-padded convolution, if the SIMD elements of a beat
+    lie in one kernel position (SIMD divides the channels; even SIMD for XNOR-popcount):
+    its parameters, border memory (OH row words, then OW column words: the padded kernel
+    rows / columns) and the one set of thresholds (MH, S) replacing the classes
+    (:func:`bnncc.passes.binary_padding.border_thresholds`). None: keep the classes."""
+    from bnncc.passes.binary_padding import border_classes, border_thresholds
+
+    window = graph.producer(op.inputs[0])
+    if not isinstance(window, hw.SlidingWindow) or not op.has_thresholds:
+        return None
+    channels = window.ifm_channels
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel_shape, window.strides, window.dilations
+    (ih, iw), (oh, ow) = window.ifm_dims, window.ofm_dims
+    top, left = window.pads[0], window.pads[1]
+    if (op.mw != kh * kw * channels or channels % op.simd or (op.binary_xnor and op.simd % 2)
+            or len(op.class_map) != oh * ow or not np.all(np.asarray(window.pad_value) == -1)):
+        return None
+    # the window's patches with zero padding mark the padded terms
+    classes, masks = border_classes(replace(window.reference_op(), pad_value=0), graph.tensors[window.inputs[0]].shape)
+    if tuple(int(c) for c in classes) != tuple(op.class_map):
+        return None
+    thresholds = border_thresholds(graph.constant(op.inputs[2]), graph.constant(op.inputs[1]), masks,
+                                   op.binary_xnor)
+    if thresholds is None:
+        return None
+    rows = [sum(1 << u for u in range(kh) if not 0 <= r * sh + u * dh - top < ih) for r in range(oh)]
+    cols = [sum(1 << v for v in range(kw) if not 0 <= j * sw + v * dw - left < iw) for j in range(ow)]
+    return {"thresholds": thresholds, "words": rows + cols, "width": max(kh, kw),
+            "parameters": {"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow}}
+
+
+def _class_grid(graph: Graph, op: hw.MVAU) -> dict | None:
+    """Classes by row and column (mvau.v CLASS_COLS) for an MVAU with threshold classes fed
+    by a ``SlidingWindow``: the padded terms of output position (r, j) are those of its
+    kernel rows on padding and those of its kernel columns on padding, so its class is the
+    pair (row class, column class) of the distinct row / column patterns, numbered
+    ``row_class * N_COL + col_class``. Returns the thresholds (N_CLASSES, MH, S) in that
+    numbering, the class memory words (OH row words ``row_class * N_COL``, then OW column
+    words ``col_class``) and OW; None without such a window (keep the per-vector class map)."""
+    window = graph.producer(op.inputs[0])
+    if not isinstance(window, hw.SlidingWindow) or not op.has_thresholds:
+        return None
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel_shape, window.strides, window.dilations
+    (ih, iw), (oh, ow) = window.ifm_dims, window.ofm_dims
+    top, left = window.pads[0], window.pads[1]
+    if len(op.class_map) != oh * ow:
+        return None
+    row_patterns = [tuple(not 0 <= r * sh + u * dh - top < ih for u in range(kh)) for r in range(oh)]
+    col_patterns = [tuple(not 0 <= j * sw + v * dw - left < iw for v in range(kw)) for j in range(ow)]
+    rows, cols = sorted(set(row_patterns)), sorted(set(col_patterns))
+    row_class = [rows.index(pattern) for pattern in row_patterns]
+    col_class = [cols.index(pattern) for pattern in col_patterns]
+    old = _class_thresholds(graph, op)
+    thresholds = np.zeros((len(rows) * len(cols),) + old.shape[1:], dtype=np.int64)
+    seen = np.zeros(len(thresholds), dtype=bool)
+    classes = np.asarray(op.class_map).reshape(oh, ow)
+    for r in range(oh):
+        for j in range(ow):
+            c = row_class[r] * len(cols) + col_class[j]
+            if seen[c] and not np.array_equal(thresholds[c], old[classes[r, j]]):
+                return None     # positions of one (row, column) class with different thresholds
+            thresholds[c], seen[c] = old[classes[r, j]], True
+    if not seen.all():
+        return None
+    return {"thresholds": thresholds, "words": [c * len(cols) for c in row_class] + col_class, "cols": ow}
+
+
+#: Threshold memories with classes go to block RAM (mvau.v THRESHOLD_BLOCK) when the LUT ROM
+#: would cost at least this many LUTs per block RAM it takes instead.
+THRESHOLD_BLOCK_LUTS = 32
+
+
+def threshold_block(p: dict, constant_bits: int = 0) -> bool:
+    """Whether the class threshold memory of parameters ``p`` asks for block RAM: its LUT ROM
+    (the mapping of every memory, :func:`bnncc.hw.memory_map.memory_cost`, plus a LUT6 per
+    bit per 64 words as ``class_memories`` prices it) costs at least THRESHOLD_BLOCK_LUTS
+    per block RAM of the block mapping."""
+    tdepth = p["MH"] // p["PE"] * p["N_CLASSES"]
+    tword = max(1, p["PE"] * p["N_THRESHOLDS"] * p["ACC_BITS"] - constant_bits)
+    logic = memory_cost(Memory(tword, tdepth, "rom"), "xilinx")
+    if logic["bram"]:
+        return False
+    block = memory_cost(Memory(tword, tdepth, "rom", "block"), "xilinx")
+    luts = logic["rom"] + logic["mux"] + tword * -(-tdepth // 64)
+    return block["bram"] > 0 and luts >= THRESHOLD_BLOCK_LUTS * block["bram"]
 
 
 def _class_thresholds(graph: Graph, op: hw.MVAU) -> np.ndarray:
@@ -155,8 +263,11 @@ RULES = ModuleRules(
         "WEIGHT_BITS": 1, "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1, "BINARY": 1, "ACC_BITS": 8, "N_THRESHOLDS": 1,
         "OUT_BITS": 1, "OUT_BIAS": 0, "WEIGHT_FILE": "", "THRESHOLD_FILE": "",
         "N_CLASSES": 1, "N_VECTORS": 1, "CLASS_FILE": "",
+        "CLASS_COLS": 0, "THRESHOLD_BLOCK": 0,
+        "BORDER": 0, "BORDER_KH": 1, "BORDER_KW": 1, "BORDER_OH": 1, "BORDER_OW": 1,
     },
-    derived=lambda p: {"NT": p["N_THRESHOLDS"]},
+    derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
+                       "BORDER_KP": p["BORDER_KH"] * p["BORDER_KW"]},
     rules=(
         Rule("MW, MH, PE and SIMD must be >= 1", lambda p: any_below(p, ("MW", "MH", "PE", "SIMD"), 1)),
         Rule("PE=%0d does not divide MH=%0d", lambda p: vmod(p["MH"], p["PE"]) != 0, ("PE", "MH")),
@@ -179,6 +290,18 @@ RULES = ModuleRules(
              lambda p: p["N_CLASSES"] < 1 or p["N_VECTORS"] < 1, ("N_CLASSES", "N_VECTORS")),
         Rule("N_CLASSES=%0d needs thresholds (N_THRESHOLDS > 0)",
              lambda p: p["N_CLASSES"] > 1 and p["NT"] == 0, ("N_CLASSES",)),
+        Rule("CLASS_COLS=%0d must be 0, or divide N_VECTORS=%0d with N_CLASSES > 1",
+             lambda p: p["CLASS_COLS"] < 0 or (p["CLASS_COLS"] > 0 and (p["N_CLASSES"] < 2
+                                                                      or vmod(p["N_VECTORS"], p["CLASS_COLS"]) != 0)),
+             ("CLASS_COLS", "N_VECTORS")),
+        Rule("THRESHOLD_BLOCK needs thresholds (N_THRESHOLDS > 0)", lambda p: p["THRESHOLD_BLOCK"] != 0 and p["NT"] == 0),
+        Rule("BORDER needs BORDER_KH, BORDER_KW, BORDER_OH, BORDER_OW >= 1 and the kernel positions (%0d) dividing SF (%0d)",
+             lambda p: p["BORDER"] != 0 and (any_below(p, ("BORDER_KH", "BORDER_KW", "BORDER_OH", "BORDER_OW"), 1)
+                                             or vmod(p["SF"], p["BORDER_KP"]) != 0), ("BORDER_KP", "SF")),
+        Rule("BORDER with BINARY needs an even SIMD, got %0d",
+             lambda p: p["BORDER"] != 0 and p["BINARY"] != 0 and vmod(p["SIMD"], 2) != 0, ("SIMD",)),
+        Rule("BORDER and N_CLASSES=%0d > 1 exclude each other",
+             lambda p: p["BORDER"] != 0 and p["N_CLASSES"] != 1, ("N_CLASSES",)),
     ),
 )
 
@@ -306,8 +429,14 @@ def terms(p: dict, family: str) -> Terms:
     od = 2 if sf >= 3 else (5 + sf - 1) // sf
     oc_w = clog2(od + 1)
 
-    # with classes: a vector counter (VC_W bits) and the threshold address adder (TA_W bits)
-    class_bits = (max(1, clog2(nv)) + max(1, clog2(tdepth))) if nc > 1 else 0
+    # with classes: a vector counter (VC_W bits), or a row and a column counter (CLASS_COLS),
+    # and the threshold address adder (TA_W bits); border masking: a row and a column counter
+    ccols, tblock, border = p.get("CLASS_COLS", 0), p.get("THRESHOLD_BLOCK", 0), p.get("BORDER", 0)
+    crows = nv // ccols if ccols else 0
+    vec_bits = (max(1, clog2(crows)) + max(1, clog2(ccols))) if ccols else max(1, clog2(nv))
+    class_bits = (vec_bits + max(1, clog2(tdepth))) if nc > 1 else 0
+    if border:
+        class_bits += max(1, clog2(p["BORDER_OH"])) + max(1, clog2(p["BORDER_OW"]))
     lut, ff = {"const": 1, "counter_bits": sf_w + nf_w + wa_w + oc_w + class_bits}, {}
     dsp = 0.0
     if p["BINARY"]:
@@ -341,9 +470,11 @@ def terms(p: dict, family: str) -> Terms:
     tmem = None
     tword = max(1, pe * nt * acc_bits - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
     if nt > 0 and tdepth > 1:
-        tmem = memory_cost(Memory(tword, tdepth, "rom"), family)
-    # the class of every vector of a frame (CL_W bits), read combinationally: a LUT ROM
-    cmem = memory_cost(Memory(max(1, clog2(nc)), nv, "rom", "auto"), family) if nc > 1 else None
+        tmem = memory_cost(Memory(tword, tdepth, "rom", "block" if tblock else "auto"), family)
+    # the class of every vector of a frame (CL_W bits), read combinationally: a LUT ROM (by
+    # row and column: CROWS + CLASS_COLS words)
+    cwords = crows + ccols if ccols else nv
+    cmem = memory_cost(Memory(max(1, clog2(nc)), cwords, "rom", "auto"), family) if nc > 1 else None
     ofifo = memory_cost(Memory(out_w, od, "ram_async"), family)
     # A shallow weight ROM (a few address bits) merges into the XNOR / product logic that
     # reads it; a deeper one is a LUT per output bit: two terms with their own coefficients.
@@ -354,7 +485,11 @@ def terms(p: dict, family: str) -> Terms:
         # bit is a LUT6 per 64 words of the class-addressed ROM (unless it is block RAM), and
         # the class ROM a LUT6 per bit per 64 vectors (fitted on its own, see COEFFICIENTS)
         in_luts = tmem is not None and not tmem["bram"]
-        lut["class_memories"] = (tword * -(-tdepth // 64) if in_luts else 0) + max(1, clog2(nc)) * -(-nv // 64)
+        lut["class_memories"] = (tword * -(-tdepth // 64) if in_luts else 0) + max(1, clog2(nc)) * -(-cwords // 64)
+    if border:
+        # the border word ROM (OH + OW words), the kernel position select of the beat, and the
+        # constant that replaces a padded beat's dot product ahead of the dot product register
+        lut["border"] = pe * dw + p["BORDER_KH"] + p["BORDER_KW"] + sf_w
     lut["input_select"] = in_w if nf > 1 else 0
     lut["mux"] = sum(m["mux"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
     lut["decode"] = sum(m["decode"] for m in (xbuf, ofifo) if m)
@@ -364,7 +499,9 @@ def terms(p: dict, family: str) -> Terms:
     # registers
     registers = sf_w + nf_w + wa_w + 2 * oc_w + 2 * clog2(od) + 7 + (1 if nf > 1 else 0)
     ta_w = max(1, clog2(tdepth))              # threshold address registers (NF_W without classes)
-    registers += ta_w * (0 if not tmem else 1 if fold else 2) + (max(1, clog2(nv)) if nc > 1 else 0)
+    registers += ta_w * (0 if not tmem else 1 if fold else 2) + (vec_bits if nc > 1 else 0)
+    if border:
+        registers += max(1, clog2(p["BORDER_OH"])) + max(1, clog2(p["BORDER_OW"])) + 1
     data = in_w + pe * dw + pe * aw
     if wdepth > 1 and not wcost["bram"]:
         data += wword
@@ -392,13 +529,19 @@ COEFFICIENTS = {
     # Yosys runs of padded-CNV-like binary MVAUs with 9 classes (576x128 PE 8 SIMD 48 over
     # 16x16 positions and 576x64 PE 16 SIMD 64 over 32x32): residuals within 3 % of the LUTs
     # on xilinx; on ECP5 the existing terms already come within 2 % of both (the least-squares
-    # fit is slightly negative), so it weighs 0 there
+    # fit is slightly negative), so it weighs 0 there.
+    # border (border masking) is fitted alone on two Yosys runs of padded-CNV binary MVAUs
+    # with BORDER = 1 against the same MVAUs without it (576x64 PE 8 SIMD 64 over 32x32: +36
+    # LUT, 576x128 PE 16 SIMD 64 over 16x16: +47 LUT; the estimates come within 5 % of both);
+    # not measured on ECP5 (one LUT4 per term there). Classes by row and column with
+    # block RAM thresholds need no new term: the existing ones come within 1 % of Yosys on
+    # 576x64 PE 4 SIMD 288 over 32x32 and 576x128 PE 8 SIMD 72 over 16x16 (9 classes)
     "xilinx": {
-        "lut": {"accumulate": 0.134, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
-        "lut": {"accumulate": 0.349, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "lut": {"accumulate": 0.349, "border": 1.0, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
         "ff": {"control": 1.359, "data": 0.894, "memory": 0},
     },
 }
