@@ -49,6 +49,7 @@ class Case:
     frame: int = 1              # vectors per frame (N_VECTORS), the class map's length
     class_cols: int = 0         # > 0: classes by row and column (CLASS_COLS), rows of this many vectors
     block: int = 0              # THRESHOLD_BLOCK: the threshold memory in block RAM (registered read)
+    border: tuple = ()          # BORDER masking: (KH, KW, OH, OW), random padded kernel rows / columns
 
     @property
     def binary(self) -> bool:
@@ -110,6 +111,16 @@ CASES = [
          out_dtype=DataType.uint(2), steps=3, vectors=9, classes=6, frame=8, class_cols=4, block=1),
     Case("bipolar_int3_rowcol", mw=12, mh=6, pe=3, simd=4, in_dtype=BIPOLAR, w_dtype=DataType.int(3),
          out_dtype=BIPOLAR, steps=1, vectors=8, classes=4, frame=6, class_cols=3),
+    # border masking: beats on padded kernel rows / columns add SIMD/2 agreements (0 to the
+    # product) instead of their dot product; 3x3 over 3x4 positions, 1x3 (1-D) over 1x5
+    Case("binary_border", mw=36, mh=8, pe=2, simd=4, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
+         steps=1, vectors=14, border=(3, 3, 3, 4)),
+    Case("binary_border_1d_uint2", mw=24, mh=6, pe=3, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=7, border=(1, 3, 1, 5)),
+    Case("bipolar_int3_border", mw=18, mh=4, pe=2, simd=1, in_dtype=BIPOLAR, w_dtype=DataType.int(3),
+         out_dtype=BIPOLAR, steps=1, vectors=6, border=(3, 3, 2, 2)),
+    Case("binary_border_raw", mw=18, mh=4, pe=4, simd=2, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=None,
+         vectors=5, border=(3, 3, 2, 2)),
 ]
 
 
@@ -211,6 +222,13 @@ class Setup:
                 parameters["CLASS_COLS"] = case.class_cols
         if case.block:
             parameters["THRESHOLD_BLOCK"] = 1
+        if case.border:
+            kh, kw, oh, ow = case.border
+            self.border_words = [int(v) for v in rng.integers(0, 1 << kh, size=oh)] + \
+                                [int(v) for v in rng.integers(0, 1 << kw, size=ow)]
+            write_mem(work / "classes.mem", self.border_words, max(kh, kw))
+            parameters.update({"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow,
+                               "CLASS_FILE": '"classes.mem"'})
         self.sim = StreamSimulator("mvau", [RTL], parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
         self.out_stream_dtype = case.out_dtype if case.out_dtype is not None else DataType.int(self.acc_bits)
@@ -221,7 +239,29 @@ class Setup:
             return (x[:, :, None] == self.weights[None]).sum(axis=1)
         return x @ self.weights
 
+    def padded_terms(self, count: int) -> np.ndarray:
+        """(count, MW) bool: the terms of each vector on a padded kernel row or column (BORDER)."""
+        kh, kw, oh, ow = self.case.border
+        rows, cols = self.border_words[:oh], self.border_words[oh:]
+        position = np.arange(self.case.mw) // (self.case.mw // (kh * kw))
+        out = np.zeros((count, self.case.mw), dtype=bool)
+        for v in range(count):
+            r, j = divmod(v % (oh * ow), ow)
+            out[v] = ((rows[r] >> (position // kw)) & 1) | ((cols[j] >> (position % kw)) & 1)
+        return out
+
     def expected(self, x: np.ndarray) -> np.ndarray:
+        if self.case.border:
+            # the accumulator of the valid terms (+ SIMD/2 agreements per padded beat)
+            pad = self.padded_terms(len(x))
+            if self.case.binary:
+                acc = ((x[:, :, None] == self.weights[None]) & ~pad[:, :, None]).sum(axis=1) + pad.sum(axis=1)[:, None] // 2
+            else:
+                acc = np.where(pad, 0, x) @ self.weights
+            if self.thresholds is None:
+                return acc
+            (y,) = self.op.threshold_op().execute(acc, self.thresholds)
+            return y
         if self.class_map:
             # whole frames through the op; the classes restart with every frame
             frame = self.case.frame
@@ -246,7 +286,7 @@ def test_mvau_matches_op(case: Case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     setup = Setup(case, tmp_path, seed=sum(map(ord, case.name)))
     # the Python op agrees with plain numpy on the accumulators
-    if case.out_dtype is None:
+    if case.out_dtype is None and not case.border:
         np.testing.assert_array_equal(setup.expected(setup.x), setup.accumulators(setup.x))
     expected = setup.expected(setup.x)
     for index, (in_stall, out_stall) in enumerate(case.stalls):
