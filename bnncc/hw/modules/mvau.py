@@ -3,8 +3,13 @@
 Builder: parameters, weight and threshold memories, streams and cycles of an ``MVAU`` op
 (cycles per frame = vectors * (MH/PE) * (MW/SIMD)). Foldings: PE divides MH, SIMD divides MW.
 An op with a class map (threshold classes, e.g. the border of a zero-padded bipolar
-convolution) gets N_CLASSES sets of thresholds (word class * NF + nf), N_VECTORS and a class
-memory file; without one the parameters are exactly those of a module without classes.
+convolution) fed by its ``SlidingWindow`` gets, cheapest first: border masking (BORDER, when
+the SIMD elements of a beat lie in one kernel position: one set of thresholds, a border
+memory of OH + OW words), else classes by row and column (CLASS_COLS: N_CLASSES sets of
+thresholds, word class * NF + nf, a class memory of OH + OW words; THRESHOLD_BLOCK when the
+threshold memory is cheaper in block RAM, :func:`threshold_block`); an op without such a
+window keeps the per-vector class memory (N_VECTORS words). Without a class map the
+parameters are exactly those of a module without classes.
 
 Resource terms:
 Terms of the matrix-vector-activation unit (``rtl_lib/mvau.v``).
@@ -34,10 +39,14 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
   register that Yosys moves behind the ROM, so it is a registered ROM like the others and
   may become block RAM), the output FIFO (OD words, asynchronous read).
 * Threshold classes (N_CLASSES > 1): the threshold ROM is NF * N_CLASSES words deep (and
-  registered beyond 64 words, as the module reads it); the class ROM (N_VECTORS words of
-  ceil(log2 N_CLASSES) bits) is priced with the threshold ROM and the memory muxes, the
-  vector counter and the class * NF + nf address adder as counter bits and control
+  registered beyond 64 words, as the module reads it; block RAM with THRESHOLD_BLOCK); the
+  class ROM (N_VECTORS words of ceil(log2 N_CLASSES) bits, or CROWS + CLASS_COLS by row
+  and column) is priced with the threshold ROM and the memory muxes, the vector counter (or
+  row and column counters) and the class * NF + nf address adder as counter bits and control
   registers. With N_CLASSES = 1 every term is the one of the module without classes.
+* Border masking (BORDER = 1): row and column counters, and the ``border`` term: the
+  constant replacing a padded beat's PE dot products, the kernel position select and the
+  border ROM.
 * Flip-flops: the registers the module declares, minus those a block RAM absorbs.
 """
 
