@@ -321,6 +321,34 @@ def test_graph_sizing_keeps_few_arrays_of_a_long_chain_with_a_fork():
     assert depths["add_in1_fifo"] > 2 * length
 
 
+def test_chain_sizing_keeps_few_arrays_of_a_long_chain():
+    """The chain sizing of 24 stages with a width converter between each two, 100 000 beats per
+    frame: a bounded number of arrays of one instance's beats over the frames at a time, and
+    the same depths as with 1 000 beats per frame."""
+    def chain(beats):
+        stages = []
+        for i in range(24):
+            simd = 2 if i % 2 else 1     # a converter between each two stages
+            stages.append(StageRTL(f"t{i}", f"t{i}", "thresholding", {"CH": 2, "PE": simd},
+                                   Stream(simd, DataType.int(4)), Stream(simd, DataType.int(4)),
+                                   beats // simd, beats // simd, beats // simd))
+        return stages
+
+    beats = 100_000
+    tracemalloc.start()
+    try:
+        depths = derive_fifo_depths(chain(beats))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    one_array = FRAMES * beats * 8
+    # two stages and their converter at a time, and the rounds of their kept pushes (without
+    # freeing, every instance's schedule: about 150 arrays)
+    assert peak < 20 * one_array, f"peak {peak / one_array:.1f} arrays of one instance"
+    assert depths == derive_fifo_depths(chain(1000))
+    assert len(depths) == 24
+
+
 def test_sizing_the_same_design_again_is_remembered(monkeypatch):
     calls = []
     real = graph_fifo_sizing.derive_graph_depths

@@ -75,15 +75,25 @@ def _plus_offsets(t: np.ndarray, gaps) -> np.ndarray:
     return t
 
 
+_RAMP = np.arange(RAMP_CHUNK, dtype=np.int64)
+_RAMP.setflags(write=False)
+
+
 def _add_ramp(t: np.ndarray, step: int) -> None:
     """t[i] += i * step, a chunk at a time."""
     if not step:
         return
-    ramp = np.arange(min(len(t), RAMP_CHUNK), dtype=np.int64) * step
     for start in range(0, len(t), RAMP_CHUNK):
         part = t[start:start + RAMP_CHUNK]
-        part += ramp[:len(part)]
-        part += start * step
+        ramp = _RAMP[:len(part)]
+        if step == 1:
+            part += ramp
+        elif step == -1:
+            part -= ramp
+        else:
+            part += ramp * step
+        if start:
+            part += start * step
 
 
 def _offsets(n: int, gaps) -> np.ndarray:

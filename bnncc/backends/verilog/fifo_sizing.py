@@ -112,7 +112,7 @@ def _kept(group: list[list], deadline: np.ndarray) -> np.ndarray:
     ready = [patterns[0].asap(group[0][1]).pushes] + [None] * (len(group) - 1)
     kept = [np.full_like(e, NEVER_AFTER) for e in earliest]
     for _ in range(KEPT_ROUNDS):
-        previous = [k.copy() for k in kept]
+        previous = list(kept)   # every round makes new arrays: the last ones need no copy
         for i in range(len(group) - 1, -1, -1):
             pops = group[0][1] if i == 0 else kept[i - 1]
             if i:
