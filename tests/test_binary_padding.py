@@ -176,12 +176,16 @@ def test_report_shows_the_border_correction(tmp_path):
     text report prints it; a design without padding has none."""
     import json
 
-    from bnncc.backends.report import CORRECTION_PARAMETERS, correction_line, report_markdown, report_table
+    import jsonschema
+
+    from bnncc.backends.report import (CORRECTION_PARAMETERS, correction_line, report_markdown, report_schema,
+                                       report_table)
 
     path, build = tmp_path / "model.onnx", tmp_path / "build"
     onnx.save(padded_cnv(**CASES["stride1_odd"]), path)
     result = compile_model(path, output=build, folding={"conv1": {"PE": 5, "SIMD": 4}})
     report = json.loads((build / "report.json").read_text())
+    jsonschema.validate(report, report_schema())
     rows = {row["node"]: row for row in report["stages"]}
     links = {link.node: link for link in result.design.links if link.module == "mvau"}
     assert set(n for n, row in rows.items() if "border_correction" in row) == {"conv0", "conv1"}
