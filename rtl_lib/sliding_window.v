@@ -104,6 +104,7 @@ module sliding_window #(
     localparam integer PMAX    = (RMAX > CMAX) ? RMAX : CMAX;
     localparam integer SW0     = $clog2(PMAX + 2) + 2;
     localparam integer SW      = (SW0 > AW + 1) ? SW0 : AW + 1;
+    localparam integer RW      = $clog2(NROWS + IFM_H + 2);  // room counter bits
     // Modular steps of the slot base (slot * ROWW) around the ring of DEPTH words.
     localparam integer STEP_U     = (DIL_H % NROWS) * ROWW;                 // next kernel row
     localparam integer STEP_OH    = (STRIDE_H % NROWS) * ROWW;              // next output row
@@ -132,7 +133,6 @@ module sliding_window #(
     localparam [AW-1:0]  MEM_LAST = I_MEM_LAST[AW-1:0];
     localparam signed [SW-1:0] S_IFM_H   = IFM_H[SW-1:0];
     localparam signed [SW-1:0] S_IFM_W   = IFM_W[SW-1:0];
-    localparam signed [SW-1:0] S_NROWS   = NROWS[SW-1:0];
     localparam signed [SW-1:0] S_DIL_H   = DIL_H[SW-1:0];
     localparam signed [SW-1:0] S_DIL_W   = DIL_W[SW-1:0];
     localparam signed [SW-1:0] S_STR_H   = STRIDE_H[SW-1:0];
@@ -191,9 +191,13 @@ module sliding_window #(
     reg [AW-1:0]        waddr;   // next word written
     reg [RCW-1:0]       wcol;    // words of the current row already written
     reg signed [SW-1:0] wrow;    // row being written, counted from row 0 of the reader's frame
-    reg signed [SW-1:0] rel;     // rows of the reader's frame released so far
+    reg [RW-1:0]        rel;     // rows of the reader's frame released so far (modulo 2**RW)
 
-    assign s_axis_tready = (wrow - rel) < S_NROWS;   // the slot of row wrow is released
+    // room = NROWS - (wrow - rel): the row slots the writer may still fill, kept as its own
+    // small counter (modulo 2**RW; its value lies in 0 .. NROWS + IFM_H) so that
+    // s_axis_tready is one gate of a register
+    reg [RW-1:0] room;
+    assign s_axis_tready = room != {RW{1'b0}};   // the slot of row wrow is released
     wire in_fire  = s_axis_tvalid && s_axis_tready;
     wire wrow_end = in_fire && (wcol == ROW_LAST);
 
@@ -220,7 +224,7 @@ module sliding_window #(
     reg signed [SW-1:0] r_ir, r_coff;
     reg [AW-1:0]        r_addr;
     reg                 r_row_end, r_frame_last;
-    reg signed [SW-1:0] r_rel;       // rows of the frame released once the beat issues
+    reg [RW-1:0]        r_rel;       // rows of the frame released once the beat issues
 
     // Whether the word at image row ir, word offset coff has been written, checked against
     // the writer's position of this cycle and registered (r_ok): the writer only moves on,
@@ -253,9 +257,9 @@ module sliding_window #(
     // the record of G's position: padding or an image word, and the rows its issue releases
     wire in_image = (ir >= S_ZERO) && (ir < S_IFM_H) && (ic >= S_ZERO) && (ic < S_IFM_W);
     wire signed [SW-1:0] ir0_next = ir0 + S_STR_H;
-    wire signed [SW-1:0] released = oh_last ? S_ZERO                          // the whole frame
-                                  : (ir0_next < S_ZERO) ? S_ZERO             // rows above the next
-                                  : (ir0_next > S_IFM_H) ? S_IFM_H : ir0_next; // output row's first
+    wire [RW-1:0] released = oh_last ? {RW{1'b0}}                          // the whole frame
+                           : (ir0_next < S_ZERO) ? {RW{1'b0}}                // rows above the next
+                           : (ir0_next > S_IFM_H) ? IFM_H[RW-1:0] : ir0_next[RW-1:0]; // output row's first
 
     // G's next position
     reg [OHW-1:0] oh_n;
@@ -339,7 +343,8 @@ module sliding_window #(
             wcol  <= {RCW{1'b0}};
             wrow  <= S_ZERO;
             wrow_next_frame <= S_ZERO - S_IFM_H;
-            rel   <= S_ZERO;
+            rel   <= {RW{1'b0}};
+            room  <= NROWS[RW-1:0];
             oh <= {OHW{1'b0}}; ow <= {OWW{1'b0}}; u <= {KHW{1'b0}}; v <= {KWW{1'b0}}; cf <= {CFW{1'b0}};
             cf_last <= CF_LAST == {CFW{1'b0}}; v_last <= KW_LAST == {KWW{1'b0}}; u_last <= KH_LAST == {KHW{1'b0}};
             ow_last <= OW_LAST == {OWW{1'b0}}; oh_last <= OH_LAST == {OHW{1'b0}};
@@ -359,6 +364,9 @@ module sliding_window #(
             wrow <= wrow + (wrow_end ? S_ONE : S_ZERO) - ((issue && r_frame_last) ? S_IFM_H : S_ZERO);
             wrow_next_frame <= wrow_next_frame + (wrow_end ? S_ONE : S_ZERO) - ((issue && r_frame_last) ? S_IFM_H : S_ZERO);
             if (issue && r_row_end) rel <= r_rel;
+            room <= room - {{(RW-1){1'b0}}, wrow_end}
+                  + ((issue && r_row_end) ? r_rel - rel : {RW{1'b0}})
+                  + ((issue && r_frame_last) ? IFM_H[RW-1:0] : {RW{1'b0}});
             if (advance) begin
                 oh <= oh_n; ow <= ow_n; u <= u_n; v <= v_n; cf <= cf_n;
                 // each counter's last flag from its own compare, not through its next value
