@@ -23,7 +23,8 @@ For every (model, FPS) case:
 
 A model is the name of an example (``examples/models/NAME.onnx``) or the path of any ONNX
 file; ``MODEL@FPS`` gives that model its own FPS targets (``@40@80`` for two), ahead of
-``--fps`` and of the defaults.
+``--fps`` and of the defaults. ``--append`` keeps the cases already in the JSON that the run
+does not redo.
 
 Synthesis results are cached in the work directory by a hash of the design's files, so an
 interrupted run resumes. Prints the tables on stdout (progress on stderr) and writes
@@ -232,6 +233,8 @@ def main(argv=None) -> int:
                              "no Verilator)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "estimate_vs_synth")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--append", action="store_true",
+                        help="keep the cases of the existing JSON that this run does not redo (same model and FPS)")
     args = parser.parse_args(argv)
 
     from bnncc.targets import get_device
@@ -246,12 +249,14 @@ def main(argv=None) -> int:
             log(f"{name} @ {fps:g} FPS on {device.name}")
             rows.append(run_case(name, fps, device, args.work_dir, args.cosim and not args.estimate_only,
                                  not args.estimate_only))
+    output = args.json or RESULTS / f"estimate_vs_synth_{device.name}{'_estimates' if args.estimate_only else ''}.json"
+    if args.append and output.is_file():
+        done = {(row["model"], row["fps"]) for row in rows}
+        rows = [row for row in json.loads(output.read_text())["cases"] if (row["model"], row["fps"]) not in done] + rows
     print_tables(rows, device)
     if device.name == "xc7z020":
         print_finn(rows)
     misses = [(row["model"], row["fps"], m) for row in rows for m in check(row)]
-    suffix = "_estimates" if args.estimate_only else ""
-    output = args.json or RESULTS / f"estimate_vs_synth_{device.name}{suffix}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({"device": device.name, "cases": rows, "misses": misses}, indent=2) + "\n")
     print(f"\n{len(rows)} cases, {len(misses)} missed bars; wrote {output}")
