@@ -542,15 +542,16 @@ COEFFICIENTS = {
     # border (border masking) is fitted alone on two Yosys runs of padded-CNV binary MVAUs
     # with BORDER = 1 against the same MVAUs without it (576x64 PE 8 SIMD 64 over 32x32: +36
     # LUT, 576x128 PE 16 SIMD 64 over 16x16: +47 LUT; the estimates come within 5 % of both);
-    # not measured on ECP5 (one LUT4 per term there). Classes by row and column with
-    # block RAM thresholds need no new term: the existing ones come within 1 % of Yosys on
-    # 576x64 PE 4 SIMD 288 over 32x32 and 576x128 PE 8 SIMD 72 over 16x16 (9 classes)
+    # on ECP5 on the first of them (+59 LUT4, estimate within 3 %). Classes by row and column
+    # with block RAM thresholds need no new term: the existing ones come within 1 % of Yosys
+    # on 576x64 PE 4 SIMD 288 over 32x32 and 576x128 PE 8 SIMD 72 over 16x16 (9 classes) on
+    # xilinx, within 3 % of the second on ECP5 (-9 LUT4, +2 block RAMs against no classes)
     "xilinx": {
         "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
-        "lut": {"accumulate": 0.349, "border": 1.0, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
         "ff": {"control": 1.359, "data": 0.894, "memory": 0},
     },
 }
