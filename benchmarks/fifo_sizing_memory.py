@@ -3,7 +3,7 @@ the sizing: they must be identical), and the peak resident memory and wall time 
 compile`` on the branched hls4ml model.
 
     python benchmarks/fifo_sizing_memory.py depths OUT.json [--only NAME ...]
-    python benchmarks/fifo_sizing_memory.py compare BEFORE.json AFTER.json
+    python benchmarks/fifo_sizing_memory.py compare BEFORE.json AFTER.json [--json RESULTS.json]
     python benchmarks/fifo_sizing_memory.py memory [--fps 150 5] [--limit-kb 8000000]
         [--label after] [--json benchmarks/results/fifo_sizing_memory.json]
 
@@ -91,12 +91,16 @@ def run_depths(out: Path, only: list[str]) -> None:
     out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
-def run_compare(before: Path, after: Path) -> int:
+def run_compare(before: Path, after: Path, out: Path | None = None) -> int:
     a, b = json.loads(before.read_text()), json.loads(after.read_text())
     differ = 0
+    summary = {}
     for name in sorted(set(a) & set(b)):
         same = a[name]["depths"] == b[name]["depths"]
         differ += not same
+        summary[name] = {"identical": same, "fifos": len(a[name]["depths"]),
+                         "bottleneck_cycles": b[name]["bottleneck_cycles"],
+                         "depths": b[name]["depths"] if same else {"before": a[name]["depths"], "after": b[name]["depths"]}}
         print(f"{name}: {'identical' if same else 'DIFFERENT'} ({len(a[name]['depths'])} FIFOs)")
         if not same:
             for fifo in sorted(set(a[name]["depths"]) | set(b[name]["depths"])):
@@ -105,6 +109,11 @@ def run_compare(before: Path, after: Path) -> int:
     missing = sorted(set(a) ^ set(b))
     if missing:
         print("only in one file:", ", ".join(missing))
+    if out is not None:
+        results = json.loads(out.read_text()) if out.exists() else {}
+        results.setdefault("depths", {}).update(summary)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     return 1 if differ else 0
 
 
@@ -160,6 +169,7 @@ def main() -> int:
     compare = commands.add_parser("compare", help="compare two depth files; exit 1 if they differ")
     compare.add_argument("before", type=Path)
     compare.add_argument("after", type=Path)
+    compare.add_argument("--json", type=Path, default=None, help="add the comparison to this results file")
     memory = commands.add_parser("memory", help="peak RSS and wall time of compiling the branched hls4ml model")
     memory.add_argument("--fps", type=float, nargs="+", default=[150.0])
     memory.add_argument("--limit-kb", type=int, default=8_000_000, help="ulimit -v of the child (KiB)")
@@ -169,7 +179,7 @@ def main() -> int:
     if args.command == "depths":
         run_depths(args.out, args.only)
     elif args.command == "compare":
-        return run_compare(args.before, args.after)
+        return run_compare(args.before, args.after, args.json)
     else:
         run_memory(args.fps, args.limit_kb, args.label, args.json)
     return 0
