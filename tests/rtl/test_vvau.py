@@ -2,8 +2,10 @@
 output back-pressure (odd channel counts, PE below and at the channel count, binary,
 bipolar x integer and multi-bit operands; sums alone or thresholded into bipolar, 2-bit and
 4-bit codes), one beat per cycle without stalls, the exact
-number of output beats, lint under -Wall, the elaboration checks against the rules, and
-sliding_window followed by vvau computing a depthwise convolution frame after frame."""
+number of output beats, lint under -Wall, the elaboration checks against the rules,
+sliding_window followed by vvau computing a depthwise convolution frame after frame, and the
+estimate's view of the memories (the weights' lane widths read from the weights and from the
+weight words alike; narrow weights and constant thresholds priced lower)."""
 
 from __future__ import annotations
 
