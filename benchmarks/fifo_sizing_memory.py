@@ -55,7 +55,7 @@ CASES = [
     ("cnv_w2a2_300", EXAMPLES / "cnv_w2a2.onnx", 300),
     ("tfc_w1a1_100000", EXAMPLES / "tfc_w1a1.onnx", 100000),
     ("hls4ml_branched_150", BRANCHED, 150),
-    ("hls4ml_branched_400", BRANCHED, 400),
+    ("hls4ml_branched_100", BRANCHED, 100),
     ("hls4ml_separable_40", SHARED / "hls4ml_separable_conv_ch_last.onnx", 40),
     ("hls4ml_separable_100", SHARED / "hls4ml_separable_conv_ch_last.onnx", 100),
 ]
