@@ -1,7 +1,9 @@
 """rtl_lib/thresholding.v against bnncc's Thresholding op (MultiThreshold along the channel
-axis of an NHWC stream) on random data and thresholds, under random stalls on both sides,
-plus its rate without stalls; and the thresholds memory layout of
-bnncc/hw/memory_words.py."""
+axis of an NHWC stream) on random data and sorted thresholds (equal ones, at and beyond the
+input range), with and without the compare register, under random stalls on both sides,
+plus its rate and latency without stalls; stages built by the registry entry's builder
+(unsorted thresholds, signed, unsigned and bipolar inputs); and the thresholds memory
+layout of bnncc/hw/memory_words.py."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,9 @@ import pytest
 
 from bnncc.hw.memory_words import thresholding_words as threshold_words
 from bnncc.hw.memory_words import write_mem
-from bnncc.datatype import BINARY, BIPOLAR, DataType
+from bnncc.datatype import BINARY, BIPOLAR, FLOAT32, DataType
+from bnncc.hw.modules import thresholding as registry_entry
+from bnncc.ir.graph import Graph
 from bnncc.ir.ops.hw import Thresholding
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import element_bits, pack_beats
@@ -27,6 +31,8 @@ class Case:
     out_dtype: DataType
     steps: int          # thresholds per channel
     extra_bits: int = 0  # wider threshold fields than needed, with unclamped thresholds
+    register: int = 0    # REGISTER_COMPARES
+    duplicates: bool = False  # thresholds drawn from a few values: many equal ones
 
 
 CASES = {
@@ -38,6 +44,13 @@ CASES = {
     "c8_pe8_int8_to_bipolar": Case(8, 8, DataType.int(8), BIPOLAR, 1),
     # 1-bit unsigned input, BINARY output
     "c6_pe2_uint1_to_binary": Case(6, 2, DataType.uint(1), BINARY, 1),
+    # the thermometer count over 255 thresholds of an 8-bit input, INT8 output (bias -128)
+    "c4_pe1_uint8_to_int8_t255": Case(4, 1, DataType.uint(8), DataType.int(8), 255),
+    # registered compares: the cases above and many thresholds, equal ones among them
+    "c37_pe1_int4_to_int4_reg": Case(37, 1, DataType.int(4), DataType.int(4), 15, register=1),
+    "c8_pe2_uint8_to_uint8_t255_reg": Case(8, 2, DataType.uint(8), DataType.uint(8), 255, register=1),
+    "c12_pe4_int6_to_uint6_t63_dup_reg": Case(12, 4, DataType.int(6), DataType.uint(6), 63, register=1,
+                                              duplicates=True),
 }
 
 
@@ -51,16 +64,19 @@ def random_values(rng, dtype: DataType, shape) -> np.ndarray:
 
 
 def random_thresholds(rng, case: Case) -> np.ndarray:
-    """Thresholds around and beyond the input range (unsorted: MultiThreshold counts every
-    threshold reached). With the narrowest fields they are clamped to
-    [min, max + 1] as the backend does, which keeps every count; with wider fields they
-    also lie outside that range."""
+    """Thresholds around and beyond the input range, sorted ascending per channel as the
+    module requires. With the narrowest fields they are clamped to [min, max + 1] as the
+    backend does, which keeps every count; with wider fields they also lie outside that
+    range. With ``duplicates`` each channel's come from 6 values, so many are equal."""
     low, high = int(case.in_dtype.min), int(case.in_dtype.max)
     spread = 4 + 4 * case.extra_bits
     t = rng.integers(low - spread, high + 2 + spread, size=(case.channels, case.steps))
+    if case.duplicates:
+        pool = rng.integers(low - spread, high + 2 + spread, size=(case.channels, 6))
+        t = np.take_along_axis(pool, rng.integers(0, 6, size=t.shape), axis=1)
     if case.extra_bits == 0:
         t = np.clip(t, low, high + 1)
-    return t
+    return np.sort(t, axis=1)
 
 
 def threshold_bits(case: Case) -> int:
@@ -74,7 +90,7 @@ def simulator(case: Case, mem_name: str) -> StreamSimulator:
         "CH": case.channels, "PE": case.pe, "IN_BITS": element_bits(case.in_dtype),
         "IN_SIGNED": int(case.in_dtype.kind == "INT"), "N_THRESHOLDS": case.steps,
         "THRESHOLD_BITS": threshold_bits(case), "OUT_BITS": element_bits(case.out_dtype),
-        "OUT_BIAS": out_bias(case.out_dtype),
+        "OUT_BIAS": out_bias(case.out_dtype), "REGISTER_COMPARES": case.register,
         # A Verilog string: Verilator takes -GTHRESHOLD_FILE="name" (quotes included).
         # Relative, so that the cached build does not depend on pytest's tmp_path: the
         # simulation reads it from the current directory (the test's tmp_path).
@@ -109,7 +125,8 @@ def test_thresholding_matches_op_under_stalls(name, tmp_path, monkeypatch):
         assert len(result.input_cycles) == len(beats_in)
 
 
-@pytest.mark.parametrize("name", ["c37_pe1_int4_to_int4", "c21_pe3_uint3_to_uint2"])
+@pytest.mark.parametrize("name", ["c37_pe1_int4_to_int4", "c21_pe3_uint3_to_uint2", "c37_pe1_int4_to_int4_reg",
+                                  "c8_pe2_uint8_to_uint8_t255_reg"])
 def test_thresholding_one_beat_per_cycle_without_stalls(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     case = CASES[name]
@@ -118,7 +135,59 @@ def test_thresholding_one_beat_per_cycle_without_stalls(name, tmp_path, monkeypa
     assert result.outputs == expected
     assert np.all(np.diff(result.input_cycles) == 1)
     assert np.all(np.diff(result.output_cycles) == 1)
-    assert result.output_cycles[0] - result.input_cycles[0] == 2  # latency
+    latency = 2 + case.register
+    assert result.output_cycles[0] - result.input_cycles[0] == latency
+    assert registry_entry.latency({"REGISTER_COMPARES": case.register}) == latency
+
+
+def test_thresholding_counts_a_thermometer_code():
+    """Bit j of the count of a thermometer code with k ones is the XOR of its bits
+    m * 2**j - 1 (the header's formula), for every k up to 255 thresholds."""
+    n = 255
+    for k in range(n + 1):
+        c = np.arange(n) < k
+        bits = [int(np.bitwise_xor.reduce(c[(1 << j) - 1::1 << j], initial=False)) for j in range(9)]
+        assert sum(b << j for j, b in enumerate(bits)) == k
+
+
+# -- stages from the builder -----------------------------------------------------------------
+BUILT = {
+    # (input type, output type, channels, PE, thresholds per channel, shared by every channel)
+    "int5_to_uint4_t15": (DataType.int(5), DataType.uint(4), 12, 3, 15, False),
+    "uint4_to_int2_t3": (DataType.uint(4), DataType.int(2), 8, 2, 3, False),
+    "bipolar_to_bipolar": (BIPOLAR, BIPOLAR, 16, 4, 1, False),
+    "int6_to_uint5_t31_shared": (DataType.int(6), DataType.uint(5), 10, 2, 31, True),
+}
+
+
+@pytest.mark.parametrize("name", list(BUILT))
+def test_built_stage_matches_op_under_stalls(name, tmp_path, monkeypatch):
+    """The builder sorts unsorted thresholds (some beyond the input range, some equal),
+    clamps them (and maps them to the bits of a bipolar input) and chooses the compare
+    register: on with more than one threshold, unless they are the same in every channel."""
+    monkeypatch.chdir(tmp_path)
+    in_dtype, out_dtype, channels, pe, steps, shared = BUILT[name]
+    rng = np.random.default_rng(7)
+    low, high = int(in_dtype.min), int(in_dtype.max)
+    t = rng.integers(low - 3, high + 4, size=(1 if shared else channels, steps))
+    t[:, -1] = t[:, 0]  # an equal pair in every channel
+    graph = Graph()
+    graph.set_tensor("x", (1, 2, 3, channels), in_dtype)
+    graph.add_constant("t", t, FLOAT32)
+    op = Thresholding(name="thr", inputs=["x", "t"], outputs=["y"], channels=channels, out_dtype=out_dtype, pe=pe)
+    stage = registry_entry.build(graph, op)
+    parameters = dict(stage.parameters)
+    assert parameters["REGISTER_COMPARES"] == int(steps > 1 and not shared)
+    (memory,) = stage.memories
+    write_mem(memory.filename, memory.words, memory.width)
+    parameters["THRESHOLD_FILE"] = f'"{memory.filename}"'
+    x = rng.choice([-1, 1], size=(2, 2, 3, channels)) if in_dtype == BIPOLAR else random_values(rng, in_dtype, (2, 2, 3, channels))
+    (y,) = op.execute(x, np.broadcast_to(t, (channels, steps)))
+    beats_in = pack_beats(x.reshape(-1, pe), in_dtype)
+    expected = pack_beats(y.reshape(-1, pe), out_dtype)
+    result = StreamSimulator("thresholding", [RTL / "thresholding.v"], parameters).run(
+        beats_in, len(expected), seed=3, in_stall=40, out_stall=40)
+    assert result.outputs == expected
 
 
 # -- memory layout ---------------------------------------------------------------------------
