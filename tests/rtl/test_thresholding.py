@@ -5,10 +5,12 @@ plus its rate and latency without stalls; stages built by the registry entry's b
 (unsorted thresholds, signed, unsigned and bipolar inputs); and the thresholds memory
 layout of bnncc/hw/memory_words.py."""
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from bnncc.hw.memory_words import thresholding_words as threshold_words
@@ -215,3 +217,26 @@ def test_write_mem_zero_padded_hex(tmp_path):
     assert path.read_text() == "0c32f\n00005\n00000\n"
     with pytest.raises(ValueError, match="does not fit"):
         write_mem(path, [1 << 18], 18)
+
+
+# -- in a design ---------------------------------------------------------------------------
+def test_design_with_registered_compares_is_exact_at_its_interval(tmp_path):
+    """A per-channel requantization after a convolution becomes a thresholding stage with
+    registered compares; FIFO sizing and latency follow its pattern: the design is exact under
+    50 % stalls and runs at its analytic initiation interval."""
+    from join_models import conv_shortcut_network
+
+    from bnncc.compile import Target, compile_model
+    from bnncc.targets import DEFAULT_DEVICE, get_device
+    from bnncc.verify.run import verify_model
+
+    path = tmp_path / "model.onnx"
+    onnx.save(conv_shortcut_network(per_channel=True), path)
+    result = compile_model(path, output=tmp_path / "build", target=Target(10_000_000, 100.0, True, get_device(DEFAULT_DEVICE)))
+    summary = json.loads((tmp_path / "build" / "design.json").read_text())
+    registered = [link for link in summary["links"] if link["module"] == "thresholding" and link["parameters"]["REGISTER_COMPARES"]]
+    assert registered, [link["parameters"] for link in summary["links"] if link["module"] == "thresholding"]
+    verify = verify_model(path, samples=12, seed=3, value_range=(-1.0, 1.0), build_dir=tmp_path / "build", stall=50)
+    assert verify.ok and verify.rtl.exact == 12, verify.table()
+    bottleneck = result.design.bottleneck_cycles
+    assert abs(verify.rtl.measured_ii_cycles - bottleneck) <= 0.02 * bottleneck, verify.table()
