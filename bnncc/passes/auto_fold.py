@@ -216,13 +216,28 @@ def fastest_fitting(space: FoldingSpace, check=None) -> FoldingPlan | None:
             checked[key] = bool(check(plan))
         return checked[key]
 
+    def stages_fit(target: int) -> bool:
+        return fits(space.fitting_plan(target).resources, space.device)
+
     low, high = space.fastest, space.slowest
-    if not fitting(high):
+    if not stages_fit(high):
         return None
+    # The stages alone first (cheap): the fastest target whose stages fit bounds the search.
+    while low < high:
+        middle = (low + high) // 2
+        if stages_fit(middle):
+            high = middle
+        else:
+            low = middle + 1
+    if check is None:
+        return space.fitting_plan(low)
+    # Then the whole check from there; the slowest folding (the most beats per frame, the
+    # costliest to check) is checked only when no faster one fits.
+    high = space.slowest
     while low < high:
         middle = (low + high) // 2
         if fitting(middle):
             high = middle
         else:
             low = middle + 1
-    return space.fitting_plan(high)
+    return space.fitting_plan(high) if fitting(high) else None
