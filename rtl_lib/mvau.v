@@ -285,40 +285,61 @@ module mvau #(
         end
     end
 
+    // ---- a table read by the row and column of the vector being issued -----------------
+    // Classes by row and column (CROWS x CLASS_COLS vectors, CL_W-bit class parts) and border
+    // masking (BORDER_OH x BORDER_OW vectors, the padded kernel rows / columns) exclude each
+    // other; either reads CLASS_FILE's row words (0 ..) and column words (after the rows) at
+    // a row and a column counter of the vectors of a frame.
+    localparam integer RC = (BORDER != 0 || (NC > 1 && CLASS_COLS > 0)) ? 1 : 0;
+    localparam integer RC_ROWS = (BORDER != 0) ? BORDER_OH : CROWS;
+    localparam integer RC_COLS = (BORDER != 0) ? BORDER_OW : ((CLASS_COLS > 0) ? CLASS_COLS : 1);
+    localparam integer RC_W = (BORDER != 0) ? ((BORDER_KH > BORDER_KW) ? BORDER_KH : BORDER_KW) : CL_W;
+    wire [RC_W-1:0] row_word, col_word;
+    generate
+        if (RC != 0) begin : g_rc_table
+            localparam integer ROW_W = (RC_ROWS > 1) ? $clog2(RC_ROWS) : 1;
+            localparam integer COL_W = (RC_COLS > 1) ? $clog2(RC_COLS) : 1;
+            localparam integer RA_W = $clog2(RC_ROWS + RC_COLS);
+            localparam integer ROW_LAST = RC_ROWS - 1, COL_LAST = RC_COLS - 1;
+            reg [RC_W-1:0] rcmem [0:RC_ROWS+RC_COLS-1];
+            reg [ROW_W-1:0] row;
+            reg [COL_W-1:0] col;
+            if (CLASS_FILE != "") begin : g_file
+                initial $readmemh(CLASS_FILE, rcmem);
+            end else begin : g_zero
+                integer i;
+                initial for (i = 0; i < RC_ROWS + RC_COLS; i = i + 1) rcmem[i] = {RC_W{1'b0}};
+            end
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) begin
+                    row <= {ROW_W{1'b0}};
+                    col <= {COL_W{1'b0}};
+                end else if (issue && sf_last && nf_last) begin
+                    if (col == COL_LAST[COL_W-1:0]) begin
+                        col <= {COL_W{1'b0}};
+                        row <= (row == ROW_LAST[ROW_W-1:0]) ? {ROW_W{1'b0}} : row + 1'b1;
+                    end else begin
+                        col <= col + 1'b1;
+                    end
+                end
+            end
+            wire [RA_W-1:0] row_addr = {{(RA_W-ROW_W){1'b0}}, row};
+            wire [RA_W-1:0] col_addr = RC_ROWS[RA_W-1:0] + {{(RA_W-COL_W){1'b0}}, col};
+            assign row_word = rcmem[row_addr];
+            assign col_word = rcmem[col_addr];
+        end else begin : g_no_rc_table
+            assign row_word = {RC_W{1'b0}};
+            assign col_word = {RC_W{1'b0}};
+            wire unused_rc = &{1'b0, row_word, col_word};
+        end
+    endgenerate
+
     // ---- threshold address of the issued beat: class * NF + row group --------------------
     wire [TA_W-1:0] t_issue;
     generate
         if (NC > 1 && CLASS_COLS > 0) begin : g_class_rc
-            // class = row part + column part, from a row and a column counter
-            localparam integer CR_W = (CROWS > 1) ? $clog2(CROWS) : 1;
-            localparam integer CC_W = (CLASS_COLS > 1) ? $clog2(CLASS_COLS) : 1;
-            localparam integer CA_W = $clog2(CROWS + CLASS_COLS);
-            localparam integer CR_LAST = CROWS - 1, CC_LAST = CLASS_COLS - 1;
-            reg [CL_W-1:0] cmem [0:CROWS+CLASS_COLS-1];
-            reg [CR_W-1:0] crow;
-            reg [CC_W-1:0] ccol;
-            if (CLASS_FILE != "") begin : g_cfile
-                initial $readmemh(CLASS_FILE, cmem);
-            end else begin : g_czero
-                integer i;
-                initial for (i = 0; i < CROWS + CLASS_COLS; i = i + 1) cmem[i] = {CL_W{1'b0}};
-            end
-            always @(posedge ap_clk) begin
-                if (!ap_rst_n) begin
-                    crow <= {CR_W{1'b0}};
-                    ccol <= {CC_W{1'b0}};
-                end else if (issue && sf_last && nf_last) begin
-                    if (ccol == CC_LAST[CC_W-1:0]) begin
-                        ccol <= {CC_W{1'b0}};
-                        crow <= (crow == CR_LAST[CR_W-1:0]) ? {CR_W{1'b0}} : crow + 1'b1;
-                    end else begin
-                        ccol <= ccol + 1'b1;
-                    end
-                end
-            end
-            wire [CA_W-1:0] row_addr = {{(CA_W-CR_W){1'b0}}, crow};
-            wire [CA_W-1:0] col_addr = CROWS[CA_W-1:0] + {{(CA_W-CC_W){1'b0}}, ccol};
-            wire [CL_W-1:0] cls = cmem[row_addr] + cmem[col_addr];
+            // class = row part + column part (the row and column table below)
+            wire [CL_W-1:0] cls = row_word + col_word;
             wire [31:0] addr = {{(32-CL_W){1'b0}}, cls} * NF + {{(32-NF_W){1'b0}}, nf};
             assign t_issue = addr[TA_W-1:0];
             wire unused_addr = &{1'b0, addr[31:TA_W]};
@@ -367,44 +388,12 @@ module mvau #(
     generate
         if (BORDER != 0) begin : g_border
             localparam integer BKH = BORDER_KH, BKW = BORDER_KW;
-            localparam integer BOH = BORDER_OH, BOW = BORDER_OW;
-            localparam integer BMW = (BKH > BKW) ? BKH : BKW;    // mask word
             localparam integer BSEL = BKH + BKW;
-            localparam integer ROW_W = (BOH > 1) ? $clog2(BOH) : 1;
-            localparam integer COL_W = (BOW > 1) ? $clog2(BOW) : 1;
-            localparam integer BA_W = $clog2(BOH + BOW);
-            localparam integer ROW_LAST = BOH - 1, COL_LAST = BOW - 1;
             // per beat sf: one-hot kernel row (bits 0..KH-1) and column (KH..KH+KW-1)
             localparam [SF*BSEL-1:0] KSEL = kernel_select(0);
-            reg [BMW-1:0] bmem [0:BOH+BOW-1];
-            reg [ROW_W-1:0] row;
-            reg [COL_W-1:0] col;
-            if (CLASS_FILE != "") begin : g_bfile
-                initial $readmemh(CLASS_FILE, bmem);
-            end else begin : g_bzero
-                integer i;
-                initial for (i = 0; i < BOH + BOW; i = i + 1) bmem[i] = {BMW{1'b0}};
-            end
-            always @(posedge ap_clk) begin
-                if (!ap_rst_n) begin
-                    row <= {ROW_W{1'b0}};
-                    col <= {COL_W{1'b0}};
-                end else if (issue && sf_last && nf_last) begin
-                    if (col == COL_LAST[COL_W-1:0]) begin
-                        col <= {COL_W{1'b0}};
-                        row <= (row == ROW_LAST[ROW_W-1:0]) ? {ROW_W{1'b0}} : row + 1'b1;
-                    end else begin
-                        col <= col + 1'b1;
-                    end
-                end
-            end
-            wire [BA_W-1:0] row_addr = {{(BA_W-ROW_W){1'b0}}, row};
-            wire [BA_W-1:0] col_addr = BOH[BA_W-1:0] + {{(BA_W-COL_W){1'b0}}, col};
-            wire [BMW-1:0] row_word = bmem[row_addr];
-            wire [BMW-1:0] col_word = bmem[col_addr];
             wire [BSEL-1:0] ksel = KSEL[sf*BSEL +: BSEL];
             assign pad_issue = |(row_word[BKH-1:0] & ksel[BKH-1:0]) | |(col_word[BKW-1:0] & ksel[BSEL-1:BKH]);
-            if (BMW > BKH || BMW > BKW) begin : g_unused
+            if (RC_W > BKH || RC_W > BKW) begin : g_unused
                 wire unused_bits = &{1'b0, row_word, col_word};
             end
         end else begin : g_noborder
