@@ -219,25 +219,25 @@ def fastest_fitting(space: FoldingSpace, check=None) -> FoldingPlan | None:
     def stages_fit(target: int) -> bool:
         return fits(space.fitting_plan(target).resources, space.device)
 
-    low, high = space.fastest, space.slowest
-    if not stages_fit(high):
+    if not stages_fit(space.slowest):
         return None
     # The stages alone first (cheap): the fastest target whose stages fit bounds the search.
-    while low < high:
-        middle = (low + high) // 2
-        if stages_fit(middle):
-            high = middle
-        else:
-            low = middle + 1
+    low = _first_passing(space.fastest, space.slowest, stages_fit)
     if check is None:
         return space.fitting_plan(low)
     # Then the whole check from there; the slowest folding (the most beats per frame, the
     # costliest to check) is checked only when no faster one fits.
-    high = space.slowest
+    best = _first_passing(low, space.slowest, fitting)
+    return space.fitting_plan(best) if fitting(best) else None
+
+
+def _first_passing(low: int, high: int, passes) -> int:
+    """The smallest target in [low, high] that ``passes`` (monotone: every larger one passes
+    too), or ``high`` without testing it when none below does. Binary search."""
     while low < high:
         middle = (low + high) // 2
-        if fitting(middle):
+        if passes(middle):
             high = middle
         else:
             low = middle + 1
-    return space.fitting_plan(high) if fitting(high) else None
+    return high
