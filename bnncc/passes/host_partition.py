@@ -149,10 +149,11 @@ def _reject_if(op, problem: str | None) -> None:
 
 def _reject_with_cause(graph: Graph, op, problem: str | None) -> None:
     """Reject ``op`` for ``problem``, reporting instead the earliest reason a pass recorded
-    for it or the operations feeding it (up to hardware stages), when there is one."""
+    for it or the operations feeding it (up to hardware stages), or else for the operations
+    it feeds (up to hardware stages), when there is one."""
     if not problem:
         return
-    cause = refusals.recorded_cause(graph, op, stop=lambda producer: isinstance(producer, HWOp))
+    cause = refusals.recorded_cause(graph, op, stop=lambda other: isinstance(other, HWOp), downstream=True)
     if cause is not None:
         raise UnsupportedModelError(cause)
     _reject_if(op, problem)

@@ -47,24 +47,42 @@ def reasons(graph: Graph) -> list[dict]:
     return list(graph.metadata.get(KEY, []))
 
 
-def recorded_cause(graph: Graph, op, stop=lambda other: False) -> str | None:
+def recorded_cause(graph: Graph, op, stop=lambda other: False, downstream: bool = False) -> str | None:
     """The earliest recorded message for ``op`` or any operation feeding it, walking up from
-    ``op`` through producers until ``stop(producer)`` holds (hardware stages); None if no
-    reason was recorded there. Only reasons of nodes still in the graph count."""
+    ``op`` through producers until ``stop(producer)`` holds (hardware stages); with
+    ``downstream``, failing that, the earliest one for the operations ``op`` feeds, walking
+    down through consumers until ``stop`` holds (an operation stranded between stages
+    because a layer after it was not mapped). None if no reason was recorded there. Only
+    reasons of nodes still in the graph count."""
     entries = graph.metadata.get(KEY)
     if not entries:
         return None
+    regions = [_region(graph, op, stop, _producers)]
+    if downstream:
+        regions.append(_region(graph, op, stop, _consumers))
+    for region in regions:
+        for entry in entries:
+            if entry["node"] in region and graph.has_op(entry["node"]):
+                return entry["message"]
+    return None
+
+
+def _producers(graph: Graph, op) -> list:
+    return [graph.producer(tensor) for tensor in op.inputs if tensor]
+
+
+def _consumers(graph: Graph, op) -> list:
+    return [reader for tensor in op.outputs for reader in graph.consumers(tensor)]
+
+
+def _region(graph: Graph, op, stop, neighbours) -> set[str]:
+    """``op`` and the operations reached from it through ``neighbours`` before ``stop``."""
     region = {op.name}
     frontier = [op]
     while frontier:
-        current = frontier.pop()
-        for tensor in current.inputs:
-            producer = graph.producer(tensor) if tensor else None
-            if producer is None or producer.name in region or stop(producer):
+        for other in neighbours(graph, frontier.pop()):
+            if other is None or other.name in region or stop(other):
                 continue
-            region.add(producer.name)
-            frontier.append(producer)
-    for entry in entries:
-        if entry["node"] in region and graph.has_op(entry["node"]):
-            return entry["message"]
-    return None
+            region.add(other.name)
+            frontier.append(other)
+    return region
