@@ -1,49 +1,63 @@
-// vvau: the vector-vector unit of a depthwise convolution, bnncc's VVAU op: each channel's
-// window against its own kernel.
+// vvau: the vector-vector unit of a grouped convolution, bnncc's VVAU op: each output
+// channel's kernel against the window of its own group of input channels (depthwise:
+// GROUP_IN = GROUP_OUT = 1; a channel multiplier k: GROUP_IN = 1, GROUP_OUT = k).
 //
 // Input: a stream of windows as sliding_window emits them, each WINDOW kernel positions of
-// CH channels, channels fastest, PE channels per beat (CF = CH/PE beats per position,
-// WINDOW*CF beats per window; channel c = f*PE + p in element p of beat f of a position),
-// element 0 in the least significant bits, IN_BITS bits per element. Windows follow each
-// other back to back. For every window, its CH dot products
-//     s[c] = sum_{k < WINDOW} x[k][c] * W[k][c]
-// are formed as ACC_BITS-bit two's complement sums. Operand values: IN_BIPOLAR (W_BIPOLAR)
-// elements are one bit, 1 = +1 and 0 = -1; otherwise two's complement if IN_SIGNED
-// (W_SIGNED), else unsigned. Products are exact (a bipolar operand negates the other, two
-// bipolar ones agree or not) and summed modulo 2**ACC_BITS, which is exact when ACC_BITS
-// holds every sum (the compiler chooses it so). Output: CF beats of PE elements of
-// OUT_BITS bits per window, in channel order: without thresholds (N_THRESHOLDS = 0) the
-// sums, else as the MVAU's and thresholding's,
-//     y[c] = (#{t : s[c] >= T[c][t]} + OUT_BIAS) mod 2**OUT_BITS
+// CH = G*GROUP_IN channels (G groups), channels fastest, element 0 in the least significant
+// bits, IN_BITS bits per element, SIMD*PE*GROUP_IN elements per beat in stream order: with
+// SIMD = 1 a beat holds channels f*PE*CG .. (f+1)*PE*CG - 1 of one position (CG = GROUP_IN,
+// CF = G/PE beats per position); with SIMD > 1 (only with PE = G, CF = 1) it holds SIMD whole
+// positions of all CH channels. Beat b = w*CF + f of a window (w < WG = WINDOW/SIMD), element
+// (s*PE + p)*CG + j is x[k = w*SIMD + s][c = (f*PE + p)*CG + j]. Windows follow each other
+// back to back. For every window, its M = G*GROUP_OUT dot products
+//     s[m] = sum_{k < WINDOW} sum_{j < CG} x[k][g(m)*CG + j] * W[k][m*CG + j],  g(m) = m / MG
+// (MG = GROUP_OUT) are formed as ACC_BITS-bit two's complement sums. Operand values:
+// IN_BIPOLAR (W_BIPOLAR) elements are one bit, 1 = +1 and 0 = -1; otherwise two's complement
+// if IN_SIGNED (W_SIGNED), else unsigned. Products are exact (a bipolar operand negates the
+// other, two bipolar ones agree or not) and summed modulo 2**ACC_BITS, which is exact when
+// ACC_BITS holds every sum (the compiler chooses it so). Output: CF beats of PE*MG elements
+// of OUT_BITS bits per window, output channel m = (f*PE + p)*MG + i in element p*MG + i of
+// beat f: without thresholds (N_THRESHOLDS = 0) the sums, else as the MVAU's and
+// thresholding's,
+//     y[m] = (#{t : s[m] >= T[m][t]} + OUT_BIAS) mod 2**OUT_BITS
 // with thresholds compared as signed ACC_BITS-bit numbers (any threshold clamped to
 // [min(s), max(s) + 1] counts the same).
 //
-// Weights: WEIGHT_FILE ($readmemh) holds WINDOW*CF words of PE*W_BITS bits, word k*CF + f
-// holding W[k][f*PE + p] in element p (bipolar: the bit). The word of the beat on offer is
-// read asynchronously at a registered address (a ROM of registers or distributed RAM).
-// Thresholds: THRESHOLD_FILE holds CF words of PE*N_THRESHOLDS*ACC_BITS bits, word f holding
-// T[f*PE + p][t] at bits [(p*N_THRESHOLDS + t)*ACC_BITS +: ACC_BITS].
+// Weights: WEIGHT_FILE ($readmemh) holds WG*CF words of SIMD*PE*MG*CG*W_BITS bits, word
+// w*CF + f holding W[k = w*SIMD + s][m*CG + j], m = (f*PE + p)*MG + i, in element
+// ((s*PE + p)*MG + i)*CG + j (bipolar: the bit); depthwise with SIMD = 1: word k*CF + f,
+// element p = W[k][f*PE + p]. The word of the beat on offer is read asynchronously at a
+// registered address (a ROM of registers or distributed RAM). Thresholds: THRESHOLD_FILE
+// holds CF words of PE*MG*N_THRESHOLDS*ACC_BITS bits, word f holding T[f*PE*MG + l][t] at
+// bits [(l*N_THRESHOLDS + t)*ACC_BITS +: ACC_BITS].
 //
-// Structure: three stages. An accepted beat's PE products are registered (the weight read
-// and the multiplier, or negation, end at a register); the next cycle they are added to
-// accumulator word f (CF words of PE sums, a plain array with an asynchronous read: the word
-// is read and written in the same stage, so a beat may follow its own word's previous beat
-// directly), starting from zero at position 0; at the last position the sums are
-// registered instead, and the cycle after they are compared with their threshold word and
-// counted into a four-entry output queue. The input is ready unless a last-position beat on
-// offer would find no queue entry free of the queued sums and the two that may be in flight
-// (s_axis_tready depends on registers only, never combinationally on m_axis_tready), so no
-// beat is lost under back-pressure. Throughput: one input beat per cycle when the output
-// does not stall (WINDOW*CF cycles per window); latency: an output beat is valid three
-// cycles after the last-position beat that completes it (the output is registered in the
-// queue). Only control registers are reset.
+// Structure: an accepted beat's SIMD*PE*MG*CG products are registered (the weight read and
+// the multiplier, or negation, end at a register); each output lane (PE*MG of them) sums its
+// N = SIMD*CG products in a balanced adder tree whose node sums are registered every second
+// level (TS = floor(log2 N' / 2) stages, N' = N rounded up to a power of two; a tree of one
+// level, or the level above the last register, joins the accumulator's adder); the lane sum
+// is added to accumulator word f (CF words of PE*MG sums, a plain array with an asynchronous
+// read: the word is read and written in the same stage, so a beat may follow its own
+// word's previous beat directly), starting from zero at the first position group; at the
+// last one the sums are registered instead, and the cycle after they are compared with
+// their threshold word and the compare bits summed by a balanced adder tree into the output
+// queue (QD = LAT + 1 entries). The input is ready unless a last-position beat on offer
+// would find no queue entry free of the queued sums and those in flight (a registered count
+// of reserved entries: s_axis_tready depends on registers only, never combinationally on
+// m_axis_tready), so no beat is lost under back-pressure. Throughput: one input beat per
+// cycle when the output does not stall (WG*CF cycles per window); latency: an output beat is
+// valid LAT = 3 + TS cycles after the last-position beat that completes it (the output is
+// registered in the queue). Only control registers are reset.
 `timescale 1ns / 1ps
 `default_nettype none
 
 module vvau #(
-    parameter integer CH          = 4,   // channels, a multiple of PE
-    parameter integer PE          = 1,   // channels per beat, divides CH
+    parameter integer CH          = 4,   // input channels C = G*GROUP_IN
+    parameter integer PE          = 1,   // groups per beat, divides G = CH/GROUP_IN
     parameter integer WINDOW      = 9,   // kernel positions per window (K_H*K_W), >= 1
+    parameter integer GROUP_IN    = 1,   // input channels per group (CG), divides CH
+    parameter integer GROUP_OUT   = 1,   // output channels per group (MG), >= 1
+    parameter integer SIMD        = 1,   // kernel positions per beat, divides WINDOW; > 1 only with PE = G
     parameter integer IN_BITS     = 4,   // bits per input element, 1..16
     parameter integer IN_SIGNED   = 0,   // 1: two's complement input elements, 0: unsigned
     parameter integer IN_BIPOLAR  = 0,   // 1: 1-bit input elements, 1 = +1 and 0 = -1
@@ -51,21 +65,21 @@ module vvau #(
     parameter integer W_SIGNED    = 1,   // 1: two's complement weights, 0: unsigned
     parameter integer W_BIPOLAR   = 0,   // 1: 1-bit weights, 1 = +1 and 0 = -1
     parameter integer ACC_BITS    = 12,  // bits per (two's complement) sum, 2..48
-    parameter integer N_THRESHOLDS = 0,  // thresholds per channel (0: the output is the sum)
+    parameter integer N_THRESHOLDS = 0,  // thresholds per output channel (0: the output is the sum)
     parameter integer OUT_BITS    = 12,  // bits per output element: ACC_BITS without thresholds,
                                          // else 1..32 (the count plus OUT_BIAS)
     parameter integer OUT_BIAS    = 0,   // added to the count, modulo 2**OUT_BITS (may be negative)
-    parameter         WEIGHT_FILE = "",  // $readmemh file of the WINDOW*CF weight words
+    parameter         WEIGHT_FILE = "",  // $readmemh file of the WG*CF weight words
     parameter         THRESHOLD_FILE = ""  // $readmemh file of the CF threshold words
 ) (
-    input  wire                   ap_clk,
-    input  wire                   ap_rst_n,
-    input  wire [PE*IN_BITS-1:0]  s_axis_tdata,
-    input  wire                   s_axis_tvalid,
-    output wire                   s_axis_tready,
-    output wire [PE*OUT_BITS-1:0] m_axis_tdata,
-    output wire                   m_axis_tvalid,
-    input  wire                   m_axis_tready
+    input  wire                                  ap_clk,
+    input  wire                                  ap_rst_n,
+    input  wire [SIMD*PE*GROUP_IN*IN_BITS-1:0]   s_axis_tdata,
+    input  wire                                  s_axis_tvalid,
+    output wire                                  s_axis_tready,
+    output wire [PE*GROUP_OUT*OUT_BITS-1:0]      m_axis_tdata,
+    output wire                                  m_axis_tvalid,
+    input  wire                                  m_axis_tready
 );
     // Legal stand-ins for the widths and counts (the datapath elaborates even for illegal
     // parameters, so that the checks below can report them).
@@ -74,29 +88,66 @@ module vvau #(
     localparam integer AB = (ACC_BITS >= 2 && ACC_BITS <= 48) ? ACC_BITS : 2;
     localparam integer NT = (N_THRESHOLDS >= 1) ? N_THRESHOLDS : 1;    // thresholds stored per channel
     localparam integer OB = (N_THRESHOLDS >= 1) ? ((OUT_BITS >= 1 && OUT_BITS <= 32) ? OUT_BITS : 1) : AB;
-    localparam integer TW = PE * NT * AB;                    // threshold word bits
-    localparam integer CF = (PE >= 1 && CH >= PE && CH % PE == 0) ? CH / PE : 1;  // beats per position
+    localparam integer CG = (GROUP_IN >= 1) ? GROUP_IN : 1;
+    localparam integer MG = (GROUP_OUT >= 1) ? GROUP_OUT : 1;
+    localparam integer PL = (PE >= 1) ? PE : 1;
+    localparam integer NG = (CH >= CG && CH % CG == 0) ? CH / CG : PL;  // groups (else a stand-in)
+    localparam integer CF = (NG >= PL && NG % PL == 0) ? NG / PL : 1;  // beats per position group
     localparam integer WN = (WINDOW >= 1) ? WINDOW : 1;
-    localparam integer DEPTH = WN * CF;                      // weight words
+    localparam integer SM = (SIMD >= 1 && WN % SIMD == 0) ? SIMD : 1;
+    localparam integer WG = WN / SM;                          // position groups per window
+    localparam integer LANES = PL * MG;                       // output elements per beat
+    localparam integer NPROD = SM * CG;                       // products per lane and beat
+    localparam integer TW = LANES * NT * AB;                  // threshold word bits
+    localparam integer DEPTH = WG * CF;                       // weight words
     localparam integer FW = (CF <= 2) ? 1 : $clog2(CF);
-    localparam integer WW = (WN <= 2) ? 1 : $clog2(WN);
+    localparam integer WW = (WG <= 2) ? 1 : $clog2(WG);
     localparam integer AW = (DEPTH <= 2) ? 1 : $clog2(DEPTH);
     localparam integer I_F_LAST = CF - 1;
-    localparam integer I_W_LAST = WN - 1;
+    localparam integer I_W_LAST = WG - 1;
     localparam integer I_A_LAST = DEPTH - 1;
     localparam [FW-1:0] F_LAST = I_F_LAST[FW-1:0];
     localparam [WW-1:0] W_LAST = I_W_LAST[WW-1:0];
     localparam [AW-1:0] A_LAST = I_A_LAST[AW-1:0];
-    // operand widths as two's complement numbers, and of their product
+    // operand widths as two's complement numbers, of their product, and of the product kept
     localparam integer XS = IN_BIPOLAR != 0 ? 2 : (IN_SIGNED != 0 ? (IB > 1 ? IB : 2) : IB + 1);
     localparam integer WS = W_BIPOLAR != 0 ? 2 : (W_SIGNED != 0 ? (WB > 1 ? WB : 2) : WB + 1);
     localparam integer PW = XS + WS;
+    localparam integer PC = PW < AB ? PW : AB;
+    // the lanes' adder tree: NP leaves (N rounded up to a power of two), L levels, a register
+    // after every second level (TS of them), the latency and the output queue's depth
+    localparam integer L = $clog2(NPROD);
+    localparam integer NP = 1 << L;
+    localparam integer TS = L / 2;
+    localparam integer LAT = 3 + TS;
+    localparam integer QD = LAT + 1;
+    localparam integer QPW = $clog2(QD);                      // queue pointer bits (QD >= 4)
+    localparam integer QCW = $clog2(QD + 1);                  // queue count bits
+    localparam integer I_QD = QD;
+    localparam integer I_Q_LAST = QD - 1;
+    localparam [QCW-1:0] Q_DEPTH = I_QD[QCW-1:0];
+    localparam [QPW-1:0] Q_LAST = I_Q_LAST[QPW-1:0];
+    // the threshold count's tree: NTP leaves, CW bits per node (the count and the output)
+    localparam integer NTL = $clog2(NT);
+    localparam integer NTP = 1 << NTL;
+    localparam integer CW0 = $clog2(NT + 1) > OB ? $clog2(NT + 1) : OB;
+    localparam integer CW = CW0 > 2 ? CW0 : 2;
 
     initial begin
-        if (CH < 1 || PE < 1 || CH % PE != 0) begin
-            $display("%m: vvau: PE (%0d) must divide CH (%0d)", PE, CH); $finish;
+        if (CH < 1 || GROUP_IN < 1 || CH % GROUP_IN != 0) begin
+            $display("%m: vvau: GROUP_IN (%0d) must divide CH (%0d)", GROUP_IN, CH); $finish;
+        end
+        if (GROUP_OUT < 1) begin $display("%m: vvau: GROUP_OUT must be >= 1"); $finish; end
+        if (PE < 1 || NG % PE != 0) begin
+            $display("%m: vvau: PE (%0d) must divide CH/GROUP_IN (%0d)", PE, NG); $finish;
         end
         if (WINDOW < 1) begin $display("%m: vvau: WINDOW must be >= 1"); $finish; end
+        if (SIMD < 1 || WINDOW % SIMD != 0) begin
+            $display("%m: vvau: SIMD (%0d) must divide WINDOW (%0d)", SIMD, WINDOW); $finish;
+        end
+        if (SIMD > 1 && PE != NG) begin
+            $display("%m: vvau: SIMD > 1 needs PE (%0d) = CH/GROUP_IN (%0d)", PE, NG); $finish;
+        end
         if (IN_BITS < 1 || IN_BITS > 16 || W_BITS < 1 || W_BITS > 16) begin
             $display("%m: vvau: IN_BITS and W_BITS must be 1..16"); $finish;
         end
@@ -119,11 +170,11 @@ module vvau #(
     end
 
     // -- weights --------------------------------------------------------------------------
-    reg [PE*WB-1:0] wrom [0:DEPTH-1];
+    reg [LANES*NPROD*WB-1:0] wrom [0:DEPTH-1];
     initial begin
         if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wrom);
     end
-    // thresholds: word f holds T[f*PE + p][t] at [(p*NT + t)*AB +: AB] (unused without)
+    // thresholds: word f holds T[f*PE*MG + l][t] at [(l*NT + t)*AB +: AB] (unused without)
     /* verilator lint_off UNUSEDSIGNAL */
     reg [TW-1:0] tmem [0:CF-1];
     /* verilator lint_on UNUSEDSIGNAL */
@@ -132,123 +183,184 @@ module vvau #(
     end
 
     // -- position in the window -----------------------------------------------------------
-    reg [FW-1:0] f;   // beat of the position (which accumulator word)
-    reg [WW-1:0] w;   // position in the window
+    reg [FW-1:0] f;   // beat of the position group (which accumulator word)
+    reg [WW-1:0] w;   // position group in the window
     reg [AW-1:0] wa;  // weight word of the beat on offer: w*CF + f
     wire f_last = f == F_LAST;
     wire w_first = w == {WW{1'b0}};
     wire w_last = w == W_LAST;
-    wire [PE*WB-1:0] wword = wrom[wa];
+    wire [LANES*NPROD*WB-1:0] wword = wrom[wa];
 
-    // -- output queue: four entries, counted with the sums in flight (with three, a sum could
-    // not enter at full rate: the ready of a beat three cycles ahead reads the count) -------
-    reg [PE*OB-1:0] q [0:3];
-    reg [1:0]       q_wr, q_rd;
-    reg [2:0]       q_cnt;
+    // -- output queue: QD entries; reserved counts the queued sums and those in flight ------
+    reg [LANES*OB-1:0] q [0:QD-1];
+    reg [QPW-1:0]      q_wr, q_rd;
+    reg [QCW-1:0]      q_cnt, reserved;
 
-    // -- product stage registers ----------------------------------------------------------
-    reg              p_valid;  // a beat's products wait in p_prod (control, reset)
-    reg [PE*AB-1:0]  p_prod;   // its PE products, extended to AB bits
-    reg [FW-1:0]     p_f;      // its accumulator word
-    reg              p_first;  // first kernel position: the sum starts at 0
-    reg              p_last;   // last kernel position: the sum goes to the queue
+    // -- product stage registers and the control of the tree stages behind them ----------
+    // stage 0 is the product register, stage TS the last register of the adder tree
+    reg [TS:0]              c_valid;  // a beat's (partial) lane sums wait there (control, reset)
+    reg [(TS+1)*FW-1:0]     c_f;      // its accumulator word
+    reg [TS:0]              c_first;  // first position group: the sum starts at 0
+    reg [TS:0]              c_last;   // last position group: the sum goes to the queue
+    reg [LANES*NPROD*PC-1:0] p_prod;  // the products, PC bits each
+    wire          a_valid = c_valid[TS];
+    wire [FW-1:0] a_f = c_f[TS*FW +: FW];
+    wire          a_first = c_first[TS];
+    wire          a_last = c_last[TS];
 
     // -- output stage registers: a window's sums, thresholded on their way into the queue --
     reg              t_valid;  // sums wait in t_sum (control, reset)
-    reg [PE*AB-1:0]  t_sum;
+    reg [LANES*AB-1:0] t_sum;
     /* verilator lint_off UNUSEDSIGNAL */
     reg [FW-1:0]     t_f;      // their threshold word (unused without thresholds)
     /* verilator lint_on UNUSEDSIGNAL */
 
-    // sums in flight: the one the product stage completes and the one in the output stage
-    wire [2:0] in_flight = {2'b00, p_valid && p_last} + {2'b00, t_valid};
     // a last-position beat needs a queue entry free of the queued and the in-flight sums
-    assign s_axis_tready = !w_last || (q_cnt + in_flight) < 3'd4;
+    assign s_axis_tready = !w_last || reserved < Q_DEPTH;
     wire fire = s_axis_tvalid && s_axis_tready;
     wire push = t_valid;
     wire pop  = m_axis_tvalid && m_axis_tready;
 
-    assign m_axis_tvalid = q_cnt != 3'd0;
+    assign m_axis_tvalid = q_cnt != {QCW{1'b0}};
     assign m_axis_tdata  = q[q_rd];
 
     // -- products of the beat on offer ------------------------------------------------------
-    wire [PE*AB-1:0] prod_all;
+    wire [LANES*NPROD*PC-1:0] prod_all;
 
-    genvar p;
+    genvar l, e, n;
     generate
-        for (p = 0; p < PE; p = p + 1) begin : lane
-            wire [IB-1:0] x  = s_axis_tdata[p*IN_BITS +: IB];
-            wire [WB-1:0] wt = wword[p*WB +: WB];
-            // the product as a PW-bit two's complement number
-            // (unused: its top bits when OUT_BITS < PW, a bipolar operand's extension)
+        for (l = 0; l < LANES; l = l + 1) begin : lane
+            for (e = 0; e < NPROD; e = e + 1) begin : term
+                // leaf e = s*CG + j of lane l = p*MG + i: x[(s*PE + p)*CG + j] * W[(s*LANES + l)*CG + j]
+                localparam integer XE = ((e / CG) * PL + l / MG) * CG + e % CG;
+                localparam integer WE = ((e / CG) * LANES + l) * CG + e % CG;
+                wire [IB-1:0] x  = s_axis_tdata[XE*IN_BITS +: IB];
+                wire [WB-1:0] wt = wword[WE*WB +: WB];
+                // the product as a PW-bit two's complement number
+                // (unused: its top bits when ACC_BITS < PW, a bipolar operand's extension)
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire signed [PW-1:0] prod;
+                // each operand extended to PW bits (two's complement or zero extension)
+                wire signed [PW-1:0] x_full = {{(PW - IB){IN_SIGNED != 0 && x[IB-1]}}, x};
+                wire signed [PW-1:0] w_full = {{(PW - WB){W_SIGNED != 0 && wt[WB-1]}}, wt};
+                /* verilator lint_on UNUSEDSIGNAL */
+                if (IN_BIPOLAR != 0 && W_BIPOLAR != 0) begin : xnor_sign
+                    assign prod = (x[0] == wt[0]) ? 1 : -1;
+                end else if (IN_BIPOLAR != 0) begin : negate_w
+                    assign prod = x[0] ? w_full : -w_full;
+                end else if (W_BIPOLAR != 0) begin : negate_x
+                    assign prod = wt[0] ? x_full : -x_full;
+                end else begin : multiply
+                    assign prod = x_full * w_full;
+                end
+                assign prod_all[(l*NPROD + e)*PC +: PC] = prod[PC-1:0];
+            end
+        end
+    endgenerate
+
+    // -- lane sums: a balanced tree of the registered products, registered every 2nd level --
+    wire [LANES*AB-1:0] lane_sum;  // every lane's sum of its NPROD products (stage TS)
+
+    generate
+        for (l = 0; l < LANES; l = l + 1) begin : tree
+            // node n of the heap (root 1, leaves NP..2*NP-1) sign-extended to AB bits
             /* verilator lint_off UNUSEDSIGNAL */
-            wire signed [PW-1:0] prod;
-            // each operand extended to PW bits (two's complement or zero extension)
-            wire signed [PW-1:0] x_full = {{(PW - IB){IN_SIGNED != 0 && x[IB-1]}}, x};
-            wire signed [PW-1:0] w_full = {{(PW - WB){W_SIGNED != 0 && wt[WB-1]}}, wt};
+            /* verilator lint_off UNDRIVEN */
+            wire [2*NP*AB-1:0] nd;
+            /* verilator lint_on UNDRIVEN */
             /* verilator lint_on UNUSEDSIGNAL */
-            if (IN_BIPOLAR != 0 && W_BIPOLAR != 0) begin : xnor_sign
-                assign prod = (x[0] == wt[0]) ? 1 : -1;
-            end else if (IN_BIPOLAR != 0) begin : negate_w
-                assign prod = x[0] ? w_full : -w_full;
-            end else if (W_BIPOLAR != 0) begin : negate_x
-                assign prod = wt[0] ? x_full : -x_full;
-            end else begin : multiply
-                assign prod = x_full * w_full;
+            for (e = 0; e < NP; e = e + 1) begin : leaf
+                if (e >= NPROD) begin : pad
+                    assign nd[(NP + e)*AB +: AB] = {AB{1'b0}};
+                end else if (AB > PC) begin : wide
+                    wire [PC-1:0] v = p_prod[(l*NPROD + e)*PC +: PC];
+                    assign nd[(NP + e)*AB +: AB] = {{(AB - PC){v[PC-1]}}, v};
+                end else begin : full
+                    assign nd[(NP + e)*AB +: AB] = p_prod[(l*NPROD + e)*PC +: PC];
+                end
             end
-            if (AB > PW) begin : wide  // the product sign-extended (or cut) to the sum's width
-                assign prod_all[p*AB +: AB] = {{(AB - PW){prod[PW-1]}}, prod};
-            end else begin : narrow
-                assign prod_all[p*AB +: AB] = prod[AB-1:0];
+            for (n = 1; n < NP; n = n + 1) begin : node
+                localparam integer H = L - ($clog2(n + 1) - 1);       // height above the leaves
+                localparam integer HW = (PC + H < AB) ? PC + H : AB;  // bits that hold the sum
+                wire [HW-1:0] s = nd[2*n*AB +: HW] + nd[(2*n + 1)*AB +: HW];
+                wire [HW-1:0] v;
+                if (H % 2 == 0) begin : registered
+                    reg [HW-1:0] r;
+                    always @(posedge ap_clk) r <= s;
+                    assign v = r;
+                end else begin : combinational
+                    assign v = s;
+                end
+                if (AB > HW) begin : wide
+                    assign nd[n*AB +: AB] = {{(AB - HW){v[HW-1]}}, v};
+                end else begin : full
+                    assign nd[n*AB +: AB] = v;
+                end
             end
+            assign lane_sum[l*AB +: AB] = nd[AB +: AB];
         end
     endgenerate
 
-    // -- accumulators and the sum of the registered products --------------------------------
-    reg  [PE*AB-1:0] acc [0:CF-1];
-    wire [PE*AB-1:0] acc_rd = acc[p_f];
-    wire [PE*AB-1:0] sum;  // every lane: (0 at the first position, else its sum so far) + x*w
+    // -- accumulators and the lane sums ----------------------------------------------------
+    reg  [LANES*AB-1:0] acc [0:CF-1];
+    wire [LANES*AB-1:0] acc_rd = acc[a_f];
+    wire [LANES*AB-1:0] sum;  // every lane: (0 at the first position group, else its sum so far) + lane sum
 
     generate
-        for (p = 0; p < PE; p = p + 1) begin : add
-            wire [AB-1:0] base = p_first ? {AB{1'b0}} : acc_rd[p*AB +: AB];
-            assign sum[p*AB +: AB] = base + p_prod[p*AB +: AB];
+        for (l = 0; l < LANES; l = l + 1) begin : add
+            wire [AB-1:0] base = a_first ? {AB{1'b0}} : acc_rd[l*AB +: AB];
+            assign sum[l*AB +: AB] = base + lane_sum[l*AB +: AB];
         end
     endgenerate
 
-    // -- thresholds: y = (#{t : sum >= T[c][t]} + OUT_BIAS) mod 2**OUT_BITS, or the sum ----
-    wire [PE*OB-1:0] result;
+    // -- thresholds: y = (#{t : sum >= T[m][t]} + OUT_BIAS) mod 2**OUT_BITS, or the sum ----
+    wire [LANES*OB-1:0] result;
     generate
         if (N_THRESHOLDS == 0) begin : no_thresholds
-            assign result = t_sum[PE*OB-1:0];
+            assign result = t_sum[LANES*OB-1:0];
         end else begin : compare
             wire [TW-1:0] tword = tmem[t_f];
-            localparam [OB-1:0] BIAS = OUT_BIAS[OB-1:0];
-            for (p = 0; p < PE; p = p + 1) begin : lane_t
-                reg [OB-1:0] count;
-                integer t;
-                always @* begin
-                    count = BIAS;
-                    for (t = 0; t < NT; t = t + 1)
-                        if ($signed(t_sum[p*AB +: AB]) >= $signed(tword[(p*NT + t)*AB +: AB])) count = count + 1'b1;
+            localparam [CW-1:0] BIAS = OUT_BIAS[CW-1:0];
+            for (l = 0; l < LANES; l = l + 1) begin : lane_t
+                // the compare bits summed by a balanced tree (heap: root 1, leaves NTP..)
+                /* verilator lint_off UNUSEDSIGNAL */
+                /* verilator lint_off UNDRIVEN */
+                wire [2*NTP*CW-1:0] cn;
+                wire [CW-1:0] total = cn[CW +: CW] + BIAS;
+                /* verilator lint_on UNDRIVEN */
+                /* verilator lint_on UNUSEDSIGNAL */
+                for (e = 0; e < NTP; e = e + 1) begin : bit_t
+                    if (e < NT) begin : cmp
+                        wire ge = $signed(t_sum[l*AB +: AB]) >= $signed(tword[(l*NT + e)*AB +: AB]);
+                        assign cn[(NTP + e)*CW +: CW] = {{(CW - 1){1'b0}}, ge};
+                    end else begin : pad
+                        assign cn[(NTP + e)*CW +: CW] = {CW{1'b0}};
+                    end
                 end
-                assign result[p*OB +: OB] = count;
+                for (n = 1; n < NTP; n = n + 1) begin : node
+                    assign cn[n*CW +: CW] = cn[2*n*CW +: CW] + cn[(2*n + 1)*CW +: CW];
+                end
+                assign result[l*OB +: OB] = total[OB-1:0];
             end
         end
     endgenerate
 
     // -- datapath (not reset) -------------------------------------------------------------
+    integer i;
     always @(posedge ap_clk) begin
-        if (fire) begin
-            p_prod <= prod_all;
-            p_f <= f;
-            p_first <= w_first;
-            p_last <= w_last;
+        if (fire) p_prod <= prod_all;
+        c_f[FW-1:0] <= f;
+        c_first[0] <= w_first;
+        c_last[0] <= w_last;
+        for (i = 1; i <= TS; i = i + 1) begin
+            c_f[i*FW +: FW] <= c_f[(i-1)*FW +: FW];
+            c_first[i] <= c_first[i-1];
+            c_last[i] <= c_last[i-1];
         end
-        if (p_valid && !p_last) acc[p_f] <= sum;
-        if (p_valid && p_last) begin
+        if (a_valid && !a_last) acc[a_f] <= sum;
+        if (a_valid && a_last) begin
             t_sum <= sum;
-            t_f <= p_f;
+            t_f <= a_f;
         end
         if (push) q[q_wr] <= result;
     end
@@ -259,22 +371,25 @@ module vvau #(
             f <= {FW{1'b0}};
             w <= {WW{1'b0}};
             wa <= {AW{1'b0}};
-            p_valid <= 1'b0;
+            c_valid <= {(TS+1){1'b0}};
             t_valid <= 1'b0;
-            q_wr <= 2'd0;
-            q_rd <= 2'd0;
-            q_cnt <= 3'd0;
+            q_wr <= {QPW{1'b0}};
+            q_rd <= {QPW{1'b0}};
+            q_cnt <= {QCW{1'b0}};
+            reserved <= {QCW{1'b0}};
         end else begin
-            p_valid <= fire;
-            t_valid <= p_valid && p_last;
+            c_valid[0] <= fire;
+            for (i = 1; i <= TS; i = i + 1) c_valid[i] <= c_valid[i-1];
+            t_valid <= a_valid && a_last;
             if (fire) begin
                 f <= f_last ? {FW{1'b0}} : f + 1'b1;
                 if (f_last) w <= w_last ? {WW{1'b0}} : w + 1'b1;
                 wa <= (wa == A_LAST) ? {AW{1'b0}} : wa + 1'b1;
             end
-            if (push) q_wr <= q_wr + 2'd1;
-            if (pop) q_rd <= q_rd + 2'd1;
-            q_cnt <= q_cnt + {2'b00, push} - {2'b00, pop};
+            if (push) q_wr <= (q_wr == Q_LAST) ? {QPW{1'b0}} : q_wr + 1'b1;
+            if (pop) q_rd <= (q_rd == Q_LAST) ? {QPW{1'b0}} : q_rd + 1'b1;
+            q_cnt <= q_cnt + {{(QCW-1){1'b0}}, push} - {{(QCW-1){1'b0}}, pop};
+            reserved <= reserved + {{(QCW-1){1'b0}}, fire && w_last} - {{(QCW-1){1'b0}}, pop};
         end
     end
 endmodule

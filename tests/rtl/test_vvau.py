@@ -1,11 +1,13 @@
 """rtl_lib/vvau.v against the VVAU executor: windows back to back under random input gaps and
-output back-pressure (odd channel counts, PE below and at the channel count, binary,
-bipolar x integer and multi-bit operands; sums alone or thresholded into bipolar, 2-bit and
-4-bit codes), one beat per cycle without stalls, the exact
-number of output beats, lint under -Wall, the elaboration checks against the rules,
-sliding_window followed by vvau computing a depthwise convolution frame after frame, and the
-estimate's view of the memories (the weights' lane widths read from the weights and from the
-weight words alike; narrow weights and constant thresholds priced lower)."""
+output back-pressure (odd channel counts, PE below and at the group count, grouped
+convolutions (CG > 1), channel multipliers (MG > 1) and both, several kernel positions per
+beat (SIMD = K and a proper divisor of K, with PE = G), binary, bipolar x integer and
+multi-bit operands; sums alone or thresholded into bipolar, 2-bit and 4-bit codes), one beat
+per cycle without stalls with the latency of the adder tree's stages, the exact number of
+output beats, lint under -Wall, the elaboration checks against the rules, sliding_window
+followed by vvau computing a depthwise convolution frame after frame, and the estimate's
+view of the memories (the weights' lane widths read from the weights and from the weight
+words alike; narrow weights and constant thresholds priced lower)."""
 
 from __future__ import annotations
 
@@ -41,30 +43,58 @@ class Case:
     x_dtype: DataType
     w_dtype: DataType
     thresholded: DataType | None = None  # the output type of fused thresholds, or None
+    group_in: int = 1
+    group_out: int = 1
+    simd: int = 1
 
     @property
     def n_thresholds(self) -> int:
         t = self.thresholded
         return 0 if t is None else 1 if t == BIPOLAR else int(t.max) - int(t.min)
 
+    @property
+    def out_channels(self) -> int:
+        return self.channels // self.group_in * self.group_out
+
+    @property
+    def in_elems(self) -> int:
+        return self.simd * self.pe * self.group_in
+
+    @property
+    def lanes(self) -> int:
+        return self.pe * self.group_out
+
+    @property
+    def latency(self) -> int:
+        """vvau.v's LAT: 3 + a register every second level of the tree of SIMD*CG products."""
+        return 3 + (self.simd * self.group_in - 1).bit_length() // 2
+
     def weights(self, rng) -> np.ndarray:
-        return random_values(rng, self.w_dtype, (self.window, self.channels))
+        return random_values(rng, self.w_dtype, (self.window, self.out_channels * self.group_in))
 
     def out_dtype(self) -> DataType:
         """The sums' type for the weights of largest magnitude (one width for every seed, so
         one Verilator build serves them all)."""
         w = self.w_dtype
-        worst = np.full((self.window, self.channels), -1 if w == BIPOLAR else int(w.min) if w.kind == "INT" else int(w.max))
-        return vvau_dtype(TensorInfo((1, self.window * self.channels), self.x_dtype), worst)
+        worst = np.full((self.window, self.out_channels * self.group_in),
+                        -1 if w == BIPOLAR else int(w.min) if w.kind == "INT" else int(w.max))
+        return vvau_dtype(TensorInfo((1, self.window * self.channels), self.x_dtype), worst, self.group_in,
+                          self.group_out)
 
     @property
     def acc_bits(self) -> int:
         """The sums' width (one bit more with thresholds: they reach the largest sum + 1)."""
         return self.out_dtype().bits + (1 if self.thresholded is not None else 0)
 
+    def op(self, acc_dtype: DataType) -> VVAU:
+        return VVAU(name="dw", inputs=["x", "w"], outputs=["y"], channels=self.channels, kernel=self.window,
+                    acc_dtype=acc_dtype, out_dtype=self.thresholded, pe=self.pe, simd=self.simd,
+                    group_in=self.group_in, group_out=self.group_out)
+
     def parameters(self) -> dict:
         x, w, t = self.x_dtype, self.w_dtype, self.thresholded
-        return {"CH": self.channels, "PE": self.pe, "WINDOW": self.window,
+        return {"CH": self.channels, "PE": self.pe, "WINDOW": self.window, "GROUP_IN": self.group_in,
+                "GROUP_OUT": self.group_out, "SIMD": self.simd,
                 "IN_BITS": x.bits, "IN_SIGNED": int(x.kind == "INT"), "IN_BIPOLAR": int(x == BIPOLAR),
                 "W_BITS": w.bits, "W_SIGNED": int(w.kind == "INT"), "W_BIPOLAR": int(w == BIPOLAR),
                 "ACC_BITS": self.acc_bits, "N_THRESHOLDS": self.n_thresholds,
@@ -96,12 +126,28 @@ CASES = [
     Case("k9_u4xi4_pe3_to_uint2", 6, 3, 9, DataType.uint(4), DataType.int(4), DataType.uint(2)),
     Case("k4_i2xbip_pe2_to_int4", 6, 2, 4, DataType.int(2), BIPOLAR, DataType.int(4)),
     Case("k1_i2xi2_pe4_to_uint2", 4, 4, 1, DataType.int(2), DataType.int(2), DataType.uint(2)),
+    # grouped: 5 groups of 3 input channels, one group per beat, 2x2 window
+    Case("k4_g5_cg3_u3xi3_pe1", 15, 1, 4, DataType.uint(3), DataType.int(3), group_in=3),
+    # grouped binary, 2 groups of 4, both per beat, to a bipolar output (a tree of 4 products)
+    Case("k9_g2_cg4_bin_pe2_to_bipolar", 8, 2, 9, BIPOLAR, BIPOLAR, BIPOLAR, group_in=4),
+    # channel multiplier 2 on 3 channels: bipolar activations x signed 3-bit weights
+    Case("k9_mg2_bipxi3_pe3", 3, 3, 9, BIPOLAR, DataType.int(3), group_in=1, group_out=2),
+    # both: 2 groups of 2 inputs and 3 outputs, one group per beat, to 2-bit codes
+    Case("k4_cg2_mg3_u2xi4_pe1_to_uint2", 4, 1, 4, DataType.uint(2), DataType.int(4), DataType.uint(2), 2, 3),
+    # a 1x1 window of groups of 3 (every beat completes its window)
+    Case("k1_g5_cg3_i8xu2_pe5", 15, 5, 1, DataType.int(8), DataType.uint(2), group_in=3),
+    # the whole 3x3 window in one beat (a tree of 9 products, two register stages), to 4-bit codes
+    Case("k9_simd9_i4xi4_pe4_to_int4", 4, 4, 9, DataType.int(4), DataType.int(4), DataType.int(4), simd=9),
+    # three kernel positions per beat, binary, to a bipolar output
+    Case("k9_simd3_bin_pe6_to_bipolar", 6, 6, 9, BIPOLAR, BIPOLAR, BIPOLAR, simd=3),
+    # 5x5 window five positions per beat, grouped with a multiplier: trees of 10 products
+    Case("k25_simd5_cg2_mg2_u2xi2_pe2", 4, 2, 25, DataType.uint(2), DataType.int(2), group_in=2, group_out=2, simd=5),
 ]
 
 
 def run(case: Case, tmp_path: Path, windows: int, seed: int, in_stall: int, out_stall: int, extreme: bool = False,
         extra_outputs: int = 0, max_idle: int = 100_000):
-    """(expected (windows, CH), simulation result, input beats, output type)."""
+    """(expected (windows, M), simulation result, input beats, output type)."""
     rng = np.random.default_rng(seed)
     weights = case.weights(rng)
     x = random_values(rng, case.x_dtype, (windows, case.window * case.channels))
@@ -109,22 +155,23 @@ def run(case: Case, tmp_path: Path, windows: int, seed: int, in_stall: int, out_
         x[0] = int(case.x_dtype.min)
         x[1] = int(case.x_dtype.max)
     x_info = TensorInfo((1, case.window * case.channels), case.x_dtype)
-    op = VVAU(name="dw", inputs=["x", "w"], outputs=["y"], channels=case.channels, kernel=case.window,
-              acc_dtype=vvau_dtype(x_info, weights), out_dtype=case.thresholded, pe=case.pe)
+    cg, mg = case.group_in, case.group_out
+    op = case.op(vvau_dtype(x_info, weights, cg, mg))
     bits = case.w_dtype.bits
-    write_mem(tmp_path / "weights.mem", vvau_words(weights, case.pe, bits, case.w_dtype == BIPOLAR), case.pe * bits)
+    words = vvau_words(weights, case.pe, bits, case.w_dtype == BIPOLAR, case.simd, cg, mg)
+    write_mem(tmp_path / "weights.mem", words, case.simd * case.lanes * cg * bits)
     if case.thresholded is None:
         expected = op.execute(x, weights)[0]
     else:  # sorted thresholds over the reachable sums (and one past them)
-        low, high = vvau_range(x_info, weights)
-        thresholds = np.sort(rng.integers(low, high + 2, size=(case.channels, case.n_thresholds)), axis=1)
+        low, high = vvau_range(x_info, weights, cg, mg)
+        thresholds = np.sort(rng.integers(low, high + 2, size=(case.out_channels, case.n_thresholds)), axis=1)
         expected = op.execute(x, weights, thresholds)[0]
-        width = case.pe * case.n_thresholds * case.acc_bits
-        write_mem(tmp_path / "thresholds.mem", threshold_words(thresholds, case.pe, case.acc_bits), width)
-    beats_in = pack_beats(x.reshape(-1, case.pe), case.x_dtype)
+        width = case.lanes * case.n_thresholds * case.acc_bits
+        write_mem(tmp_path / "thresholds.mem", threshold_words(thresholds, case.lanes, case.acc_bits), width)
+    beats_in = pack_beats(x.reshape(-1, case.in_elems), case.x_dtype)
     sim = StreamSimulator("vvau", [RTL], case.parameters())
-    result = sim.run(beats_in, expected.size // case.pe + extra_outputs, seed=seed, in_stall=in_stall, out_stall=out_stall,
-                     max_idle=max_idle, cwd=tmp_path)
+    result = sim.run(beats_in, expected.size // case.lanes + extra_outputs, seed=seed, in_stall=in_stall,
+                     out_stall=out_stall, max_idle=max_idle, cwd=tmp_path)
     return expected, result, beats_in, case.thresholded or DataType.int(case.acc_bits)
 
 
@@ -133,26 +180,27 @@ def run(case: Case, tmp_path: Path, windows: int, seed: int, in_stall: int, out_
 def test_vvau_matches_the_executor_under_stalls(case, seed, in_stall, out_stall, tmp_path):
     windows = 6
     expected, result, beats_in, out_dtype = run(case, tmp_path, windows, seed, in_stall, out_stall, extreme=seed == 1)
-    got = unpack_beats(result.outputs, case.pe, out_dtype).reshape(windows, case.channels)
+    got = unpack_beats(result.outputs, case.lanes, out_dtype).reshape(windows, case.out_channels)
     np.testing.assert_array_equal(got, expected)
     assert len(result.input_cycles) == len(beats_in)
 
 
-ONE_PER_CYCLE = CASES[:3] + CASES[5:6] + CASES[-1:]
+ONE_PER_CYCLE = CASES[:3] + CASES[5:6] + CASES[9:]
 
 
 @pytest.mark.parametrize("case", ONE_PER_CYCLE, ids=[c.name for c in ONE_PER_CYCLE])
 def test_vvau_one_beat_per_cycle_without_stalls(case, tmp_path):
     windows = 4
     expected, result, _, out_dtype = run(case, tmp_path, windows, 5, 0, 0)
-    got = unpack_beats(result.outputs, case.pe, out_dtype).reshape(windows, case.channels)
+    got = unpack_beats(result.outputs, case.lanes, out_dtype).reshape(windows, case.out_channels)
     np.testing.assert_array_equal(got, expected)
     assert np.all(np.diff(result.input_cycles) == 1)
-    # each output beat leaves three cycles after the last-position beat that completes it
-    cf = case.channels // case.pe
-    per_window = case.window * cf
-    completing = [result.input_cycles[w * per_window + (case.window - 1) * cf + f] for w in range(windows) for f in range(cf)]
-    assert result.output_cycles == [cycle + 3 for cycle in completing]
+    # each output beat leaves LAT cycles after the last-position beat that completes it
+    cf = case.channels // case.group_in // case.pe
+    groups = case.window // case.simd
+    per_window = groups * cf
+    completing = [result.input_cycles[w * per_window + (groups - 1) * cf + f] for w in range(windows) for f in range(cf)]
+    assert result.output_cycles == [cycle + case.latency for cycle in completing]
 
 
 def test_vvau_emits_exactly_ch_over_pe_beats_per_window(tmp_path):
@@ -172,7 +220,16 @@ def test_vvau_emits_exactly_ch_over_pe_beats_per_window(tmp_path):
      "W_BIPOLAR": 1, "ACC_BITS": 3, "N_THRESHOLDS": 0, "OUT_BITS": 3},
     {"CH": 1, "PE": 1, "WINDOW": 1, "IN_BITS": 16, "IN_SIGNED": 1, "IN_BIPOLAR": 0, "W_BITS": 16, "W_SIGNED": 0,
      "W_BIPOLAR": 0, "ACC_BITS": 48, "N_THRESHOLDS": 0, "OUT_BITS": 48},
-], ids=["bin", "u4xi4_t15", "bipxi3_t1", "i2xbip_narrow", "16bit"])
+    {"CH": 15, "PE": 5, "WINDOW": 4, "GROUP_IN": 3, "GROUP_OUT": 1, "IN_BITS": 3, "IN_SIGNED": 0, "IN_BIPOLAR": 0,
+     "W_BITS": 3, "W_SIGNED": 1, "W_BIPOLAR": 0, "ACC_BITS": 9, "N_THRESHOLDS": 3, "OUT_BITS": 2},
+    {"CH": 4, "PE": 1, "WINDOW": 9, "GROUP_IN": 1, "GROUP_OUT": 3, "IN_BITS": 1, "IN_SIGNED": 0, "IN_BIPOLAR": 1,
+     "W_BITS": 1, "W_SIGNED": 0, "W_BIPOLAR": 1, "ACC_BITS": 5, "N_THRESHOLDS": 1, "OUT_BITS": 1},
+    {"CH": 6, "PE": 3, "WINDOW": 25, "GROUP_IN": 2, "GROUP_OUT": 2, "SIMD": 25, "IN_BITS": 8, "IN_SIGNED": 1,
+     "IN_BIPOLAR": 0, "W_BITS": 8, "W_SIGNED": 1, "W_BIPOLAR": 0, "ACC_BITS": 22, "N_THRESHOLDS": 0, "OUT_BITS": 22},
+    {"CH": 8, "PE": 8, "WINDOW": 9, "SIMD": 3, "IN_BITS": 4, "IN_SIGNED": 1, "IN_BIPOLAR": 0, "W_BITS": 4,
+     "W_SIGNED": 1, "W_BIPOLAR": 0, "ACC_BITS": 4, "N_THRESHOLDS": 15, "OUT_BITS": 4},
+], ids=["bin", "u4xi4_t15", "bipxi3_t1", "i2xbip_narrow", "16bit", "g5_cg3_t3", "bin_mg3_t1", "cg2_mg2_simd25",
+        "simd3_t15_narrow_acc"])
 def test_vvau_lints_clean(params):
     process = subprocess.run(
         [verilator_command(), "--lint-only", "-Wall", "--top-module", "vvau", *(f"-G{k}={v}" for k, v in params.items()),
@@ -183,15 +240,20 @@ def test_vvau_lints_clean(params):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"PE": 4}, "PE (4) must divide CH (6)"),
+    ({"PE": 4}, "PE (4) must divide CH/GROUP_IN (6)"),
+    ({"GROUP_IN": 4}, "GROUP_IN (4) must divide CH (6)"),
+    ({"GROUP_IN": 3}, "PE (3) must divide CH/GROUP_IN (2)"),
+    ({"GROUP_OUT": 0}, "GROUP_OUT must be >= 1"),
+    ({"SIMD": 2, "PE": 6}, "SIMD (2) must divide WINDOW (9)"),
+    ({"SIMD": 3}, "SIMD > 1 needs PE (3) = CH/GROUP_IN (6)"),
     ({"ACC_BITS": 1, "OUT_BITS": 1}, "ACC_BITS must be 2..48"),
     ({"OUT_BITS": 11}, "without thresholds OUT_BITS (11) must equal ACC_BITS (12)"),
     ({"N_THRESHOLDS": 3, "OUT_BITS": 33}, "OUT_BITS must be 1..32 with thresholds"),
     ({"IN_BIPOLAR": 1}, "a bipolar operand is 1 bit and not signed"),
 ])
 def test_vvau_refuses_illegal_parameters_as_its_rules_predict(change, message):
-    legal = {"CH": 6, "PE": 3, "WINDOW": 9, "IN_BITS": 4, "IN_SIGNED": 0, "IN_BIPOLAR": 0, "W_BITS": 4, "W_SIGNED": 1,
-             "W_BIPOLAR": 0, "ACC_BITS": 12, "N_THRESHOLDS": 0, "OUT_BITS": 12, "OUT_BIAS": 0, "WEIGHT_FILE": "",
+    legal = {"CH": 6, "PE": 3, "WINDOW": 9, "GROUP_IN": 1, "GROUP_OUT": 1, "SIMD": 1, "IN_BITS": 4, "IN_SIGNED": 0,
+             "IN_BIPOLAR": 0, "W_BITS": 4, "W_SIGNED": 1, "W_BIPOLAR": 0, "ACC_BITS": 12, "N_THRESHOLDS": 0, "OUT_BITS": 12, "OUT_BIAS": 0, "WEIGHT_FILE": "",
              "THRESHOLD_FILE": ""}
     assert violations("vvau", legal) == []
     parameters = {**legal, **change}
