@@ -64,27 +64,68 @@ module sliding_window #(
     parameter integer PAD_VALUE  = 0,  // element value of every padded element: its low
                                        // ELEM_BITS bits are used, so -2**(ELEM_BITS-1) ..
                                        // 2**ELEM_BITS-1 (bipolar: 0 = -1, 1 = +1)
-    parameter integer SIMD       = 1,  // channels per beat, divides IFM_CH
+    parameter integer SIMD       = 1,  // channels per beat, divides IFM_CH; or M*IFM_CH with M > 1
+                                       // dividing K_H*K_W: M kernel positions per beat
     parameter integer ELEM_BITS  = 1,  // bits per element, 1..32
     parameter integer EXTRA_ROWS = 0   // additional row slots (>= 0): more prefetch across
                                        // frame boundaries for output-bound layers
 ) (
     input  wire                        ap_clk,
     input  wire                        ap_rst_n,
-    input  wire [SIMD*ELEM_BITS-1:0]   s_axis_tdata,
+    input  wire [((SIMD > IFM_CH) ? IFM_CH : SIMD)*ELEM_BITS-1:0] s_axis_tdata, // a pixel per beat in parallel mode
     input  wire                        s_axis_tvalid,
     output wire                        s_axis_tready,
     output wire [SIMD*ELEM_BITS-1:0]   m_axis_tdata,
     output wire                        m_axis_tvalid,
     input  wire                        m_axis_tready
 );
-    // -- geometry ---------------------------------------------------------------------------
-    localparam integer CF      = IFM_CH / SIMD;              // beats per pixel
-    localparam integer DW      = SIMD * ELEM_BITS;           // bits per beat (memory word)
+    // -- parallel mode (window_parallel.v) or serial (below) -------------------------------
+    localparam integer PARALLEL = (SIMD > IFM_CH) ? 1 : 0;
     localparam integer SPAN_H  = (K_H - 1) * DIL_H + 1;      // rows spanned by one window
     localparam integer SPAN_W  = (K_W - 1) * DIL_W + 1;      // columns spanned by one window
     localparam integer HP      = PAD_T + IFM_H + PAD_B;      // padded rows
     localparam integer WP      = PAD_L + IFM_W + PAD_R;      // padded columns
+
+    initial begin
+        if (IFM_CH < 1 || SIMD < 1 || (PARALLEL == 0 && IFM_CH % SIMD != 0)
+            || (PARALLEL != 0 && (SIMD % IFM_CH != 0 || (K_H * K_W) % (SIMD / IFM_CH) != 0))) begin
+            $display("%m: sliding_window: SIMD (%0d) must divide IFM_CH (%0d) or be a multiple of it by a factor dividing K_H*K_W (%0d)",
+                     SIMD, IFM_CH, K_H * K_W);
+            $finish;
+        end
+        if (IFM_H < 1 || IFM_W < 1) begin $display("%m: sliding_window: IFM_H and IFM_W must be >= 1"); $finish; end
+        if (K_H < 1 || K_W < 1) begin $display("%m: sliding_window: K_H and K_W must be >= 1"); $finish; end
+        if (STRIDE_H < 1 || STRIDE_W < 1) begin $display("%m: sliding_window: strides must be >= 1"); $finish; end
+        if (DIL_H < 1 || DIL_W < 1) begin $display("%m: sliding_window: dilations must be >= 1"); $finish; end
+        if (PAD_T < 0 || PAD_L < 0 || PAD_B < 0 || PAD_R < 0) begin
+            $display("%m: sliding_window: pads must be >= 0"); $finish;
+        end
+        if (ELEM_BITS < 1 || ELEM_BITS > 32) begin $display("%m: sliding_window: ELEM_BITS must be 1..32"); $finish; end
+        if (ELEM_BITS < 32 && (PAD_VALUE >= (1 << ELEM_BITS) || PAD_VALUE < -(1 << (ELEM_BITS - 1)))) begin
+            $display("%m: sliding_window: PAD_VALUE (%0d) does not fit %0d bits", PAD_VALUE, ELEM_BITS); $finish;
+        end
+        if (EXTRA_ROWS < 0) begin $display("%m: sliding_window: EXTRA_ROWS must be >= 0"); $finish; end
+        if (HP < SPAN_H || WP < SPAN_W) begin
+            $display("%m: sliding_window: kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
+                     K_H, K_W, DIL_H, DIL_W, HP, WP);
+            $finish;
+        end
+    end
+
+    generate if (PARALLEL != 0) begin : parallel
+        window_parallel #(
+            .IFM_CH(IFM_CH), .IFM_H(IFM_H), .IFM_W(IFM_W), .K_H(K_H), .K_W(K_W), .STRIDE_H(STRIDE_H),
+            .STRIDE_W(STRIDE_W), .DIL_H(DIL_H), .DIL_W(DIL_W), .PAD_T(PAD_T), .PAD_L(PAD_L), .PAD_B(PAD_B),
+            .PAD_R(PAD_R), .PAD_VALUE(PAD_VALUE), .SIMD(SIMD), .ELEM_BITS(ELEM_BITS)
+        ) core (
+            .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+            .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+            .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+        );
+    end else begin : serial
+    // -- geometry ---------------------------------------------------------------------------
+    localparam integer CF      = IFM_CH / SIMD;              // beats per pixel
+    localparam integer DW      = SIMD * ELEM_BITS;           // bits per beat (memory word)
     localparam integer OH      = (HP >= SPAN_H) ? (HP - SPAN_H) / STRIDE_H + 1 : 1;
     localparam integer OW      = (WP >= SPAN_W) ? (WP - SPAN_W) / STRIDE_W + 1 : 1;
     localparam integer SLIDE   = SPAN_H - 1 + STRIDE_H;      // rows for a sliding line buffer
@@ -151,29 +192,6 @@ module sliding_window #(
     localparam [AW-1:0]  M_INIT   = SB_INIT[AW-1:0];
     localparam [ELEM_BITS-1:0] PAD_ELEM = PAD_VALUE[ELEM_BITS-1:0];
     localparam [DW-1:0]  PAD_WORD = {SIMD{PAD_ELEM}};
-
-    initial begin
-        if (IFM_CH < 1 || SIMD < 1 || IFM_CH % SIMD != 0) begin
-            $display("%m: sliding_window: SIMD (%0d) must divide IFM_CH (%0d)", SIMD, IFM_CH); $finish;
-        end
-        if (IFM_H < 1 || IFM_W < 1) begin $display("%m: sliding_window: IFM_H and IFM_W must be >= 1"); $finish; end
-        if (K_H < 1 || K_W < 1) begin $display("%m: sliding_window: K_H and K_W must be >= 1"); $finish; end
-        if (STRIDE_H < 1 || STRIDE_W < 1) begin $display("%m: sliding_window: strides must be >= 1"); $finish; end
-        if (DIL_H < 1 || DIL_W < 1) begin $display("%m: sliding_window: dilations must be >= 1"); $finish; end
-        if (PAD_T < 0 || PAD_L < 0 || PAD_B < 0 || PAD_R < 0) begin
-            $display("%m: sliding_window: pads must be >= 0"); $finish;
-        end
-        if (ELEM_BITS < 1 || ELEM_BITS > 32) begin $display("%m: sliding_window: ELEM_BITS must be 1..32"); $finish; end
-        if (ELEM_BITS < 32 && (PAD_VALUE >= (1 << ELEM_BITS) || PAD_VALUE < -(1 << (ELEM_BITS - 1)))) begin
-            $display("%m: sliding_window: PAD_VALUE (%0d) does not fit %0d bits", PAD_VALUE, ELEM_BITS); $finish;
-        end
-        if (EXTRA_ROWS < 0) begin $display("%m: sliding_window: EXTRA_ROWS must be >= 0"); $finish; end
-        if (HP < SPAN_H || WP < SPAN_W) begin
-            $display("%m: sliding_window: kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
-                     K_H, K_W, DIL_H, DIL_W, HP, WP);
-            $finish;
-        end
-    end
 
     // a + step around the ring of DEPTH words (a < DEPTH, step < DEPTH)
     function [AW-1:0] ring_add(input [AW-1:0] a, input [AW:0] step);
@@ -386,6 +404,7 @@ module sliding_window #(
             held <= held + {2'b00, issue} - {2'b00, pop};
         end
     end
+    end endgenerate
 endmodule
 
 `default_nettype wire

@@ -5,6 +5,12 @@ dilations), SIMD channels per beat: cycles per frame = max(H*W, OH*OW*K_H*K_W) *
 Its SIMD is coupled to its consumer's (an MVAU): gcd(SIMD of the consumer, C), so that no
 width converter sits between them.
 
+Parallel mode (``rtl_lib/window_parallel.v``, :mod:`bnncc.hw.modules.window_parallel`):
+SIMD = M*C with M > 1 dividing K_H*K_W gives M whole kernel positions per beat from one
+whole pixel (C elements) per input beat; cycles per frame = max(padded positions,
+OH*OW*K_H*K_W/M). A consumer taking such a multiple of C per beat (a VVAU with SIMD over
+kernel positions) gets it.
+
 Resource terms: a line buffer of NROWS image rows (IFM_W*CF words of DW = SIMD*ELEM_BITS
 bits), written on one port and read through a register on the other; a 4-word output
 queue read asynchronously; a reader walking (oh, ow, u, v, cf) with signed row, column and
@@ -21,9 +27,10 @@ import numpy as np
 from bnncc.errors import UnsupportedModelError
 from bnncc.hw import calibration
 from bnncc.hw.memory_map import Memory, memory_cost
+from bnncc.hw.modules import window_parallel as parallel
 from bnncc.hw.patterns import FRAMES, NEVER_AFTER, NEVER_BEFORE, Pattern, Schedule, backward, forward, tile
 from bnncc.hw.registry import ModuleSpec
-from bnncc.hw.rules import ModuleRules, Rule, any_below, not_multiple, shl1
+from bnncc.hw.rules import ModuleRules, Rule, any_below, shl1, vdiv, vmod
 from bnncc.hw.stage import StageRTL, Stream
 from bnncc.hw.stage_common import divisors, geometry, instance_name, out_rows
 from bnncc.hw.terms import Terms, clog2, counter_bits
@@ -44,20 +51,41 @@ def build(graph: Graph, op: hw.SlidingWindow, memories: bool = True) -> StageRTL
     kh, kw = op.kernel_shape
     parameters = {"IFM_CH": op.ifm_channels, "IFM_H": h, "IFM_W": w, **geometry(op), "DIL_H": op.dilations[0],
                   "DIL_W": op.dilations[1], "PAD_VALUE": pad_field, "SIMD": op.simd, "ELEM_BITS": element_bits(x.dtype)}
-    in_beats = h * w * op.ifm_channels // op.simd
     out_beats = oh * ow * kh * kw * op.ifm_channels // op.simd
+    if parallel.is_parallel(parameters):
+        return StageRTL(op.name, instance_name(op.name), "sliding_window", parameters,
+                        Stream(op.ifm_channels, x.dtype), Stream(op.simd, out_dtype), h * w, out_beats,
+                        cycles_per_frame(parameters), input_unit=w)
+    in_beats = h * w * op.ifm_channels // op.simd
     return StageRTL(op.name, instance_name(op.name), "sliding_window", parameters, Stream(op.simd, x.dtype),
                     Stream(op.simd, out_dtype), in_beats, out_beats, max(in_beats, out_beats),
                     input_unit=w * op.ifm_channels // op.simd)
 
 
+def cycles_per_frame(p: dict) -> int:
+    """Cycles per frame in steady state: max(input beats, output beats) in serial mode,
+    max(padded positions, output beats) in parallel mode."""
+    if parallel.is_parallel(p):
+        return parallel.cycles_per_frame(p)
+    h, w, ch, simd = p["IFM_H"], p["IFM_W"], p["IFM_CH"], p["SIMD"]
+    g = parallel.geometry({**p, "SIMD": ch})
+    return max(h * w * ch // simd, g["oh"] * g["ow"] * g["kk"] * ch // simd)
+
+
 def foldings(graph: Graph, op: hw.SlidingWindow) -> list[dict]:
-    return [{"simd": simd} for simd in divisors(op.ifm_channels)]
+    """SIMD dividing C (serial), or M*C with M > 1 dividing K_H*K_W (parallel)."""
+    c, kk = op.ifm_channels, op.kernel_shape[0] * op.kernel_shape[1]
+    return [{"simd": simd} for simd in divisors(c)] + [{"simd": m * c} for m in divisors(kk) if m > 1]
 
 
 def couple(op: hw.SlidingWindow, elems: int) -> dict:
-    """The SIMD that feeds a consumer taking ``elems`` elements per beat without a converter."""
-    return {"simd": math.gcd(elems, op.ifm_channels)}
+    """The SIMD that feeds a consumer taking ``elems`` elements per beat without a converter:
+    ``elems`` itself when it is M*C with M > 1 dividing K_H*K_W (parallel mode), else
+    gcd(elems, C)."""
+    c, kk = op.ifm_channels, op.kernel_shape[0] * op.kernel_shape[1]
+    if parallel.legal_parallel(c, kk, elems):
+        return {"simd": elems}
+    return {"simd": math.gcd(elems, c)}
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -70,8 +98,16 @@ RULES = ModuleRules(
         "SPAN_H": (p["K_H"] - 1) * p["DIL_H"] + 1, "SPAN_W": (p["K_W"] - 1) * p["DIL_W"] + 1,
         "HP": p["PAD_T"] + p["IFM_H"] + p["PAD_B"], "WP": p["PAD_L"] + p["IFM_W"] + p["PAD_R"],
     },
+    # the parallel mode's core (SIMD > IFM_CH)
+    children=lambda p: [("parallel.core", "window_parallel", {k: p[k] for k in parallel.RULES.defaults})]
+    if p["SIMD"] > p["IFM_CH"] else [],
     rules=(
-        Rule("SIMD (%0d) must divide IFM_CH (%0d)", not_multiple("IFM_CH", "SIMD"), ("SIMD", "IFM_CH")),
+        Rule("SIMD (%0d) must divide IFM_CH (%0d) or be a multiple of it by a factor dividing K_H*K_W (%0d)",
+             lambda p: p["IFM_CH"] < 1 or p["SIMD"] < 1
+             or (p["SIMD"] <= p["IFM_CH"] and vmod(p["IFM_CH"], p["SIMD"]) != 0)
+             or (p["SIMD"] > p["IFM_CH"] and (vmod(p["SIMD"], p["IFM_CH"]) != 0
+                                              or vmod(p["K_H"] * p["K_W"], vdiv(p["SIMD"], p["IFM_CH"])) != 0)),
+             ("SIMD", "IFM_CH", "K_H * K_W")),
         Rule("IFM_H and IFM_W must be >= 1", lambda p: any_below(p, ("IFM_H", "IFM_W"), 1)),
         Rule("K_H and K_W must be >= 1", lambda p: any_below(p, ("K_H", "K_W"), 1)),
         Rule("strides must be >= 1", lambda p: any_below(p, ("STRIDE_H", "STRIDE_W"), 1)),
@@ -220,9 +256,18 @@ class SlidingWindow(Pattern):
         return forward(np.maximum(arrival, ready), 1)
 
 
+def pattern(stage: StageRTL) -> Pattern:
+    """The beat pattern of the instance's mode."""
+    if parallel.is_parallel(stage.parameters):
+        return parallel.WindowParallel(stage)
+    return SlidingWindow(stage)
+
+
 def head_tail(stage: StageRTL) -> tuple[int, int]:
     """The rows and pixels up to the first window's last pixel; the last output row."""
     p = stage.parameters
+    if parallel.is_parallel(p):
+        return parallel.head_tail(p, stage.out_beats)
     per_pixel = p["IFM_CH"] // p["SIMD"]
     rows = max(0, p["K_H"] - 1 - p["PAD_T"])
     pixels = rows * p["IFM_W"] + max(1, p["K_W"] - p["PAD_L"])
@@ -232,6 +277,8 @@ def head_tail(stage: StageRTL) -> tuple[int, int]:
 # -- resource terms -------------------------------------------------------------------------
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a sliding_window instance (see the module docstring)."""
+    if parallel.is_parallel(p):
+        return parallel.terms(p, family)
     simd, bits, ch = p["SIMD"], p["ELEM_BITS"], p["IFM_CH"]
     cf, dw = ch // simd, simd * bits
     span_h = (p["K_H"] - 1) * p["DIL_H"] + 1
@@ -258,6 +305,22 @@ def terms(p: dict, family: str) -> Terms:
         bram=line["bram"] + queue["bram"], lutram=line["lutram"] + queue["lutram"])
 
 
+# The parallel mode's terms (window_parallel.terms), fitted on its calibration grid
+# (benchmarks/results/calibration_window_parallel_<family>.json).
+PARALLEL_COEFFICIENTS = {
+    "xilinx": {
+        "lut": {"par_const": 30, "par_counter_bits": 3, "par_out_mux": 0.3, "par_pad_mux": 1, "par_mux": 1,
+                "par_decode": 1},
+        "ff": {"par_control": 1, "par_window": 1, "par_data": 1, "par_memory": 1},
+    },
+    "ecp5": {
+        "lut": {"par_const": 30, "par_counter_bits": 3, "par_out_mux": 0.3, "par_pad_mux": 1, "par_mux": 1,
+                "par_decode": 1},
+        "ff": {"par_control": 1, "par_window": 1, "par_data": 1, "par_memory": 1},
+    },
+}
+
+
 # Refitted after the reader became two register stages, on the calibration grid
 # (benchmarks/results/calibration_sliding_window_<family>.json) and the example designs'
 # instances re-synthesized with that RTL (calibration_<family>.json): 59 xilinx and 45 ECP5
@@ -272,6 +335,9 @@ COEFFICIENTS = {
         "ff": {"control": 1.665, "data": 0.852, "memory": 0},
     },
 }
+for _family, _table in PARALLEL_COEFFICIENTS.items():
+    for _kind in ("lut", "ff"):
+        COEFFICIENTS[_family][_kind].update(_table[_kind])
 
 
 # -- calibration grid -----------------------------------------------------------------------
@@ -301,9 +367,9 @@ SPEC = ModuleSpec(
     build=build,
     in_ports=lambda p: ["s_axis"],
     out_ports=lambda p: ["m_axis"],
-    verilog_ports=lambda p: [("s_axis", "in", p["SIMD"] * p["ELEM_BITS"], 1),
+    verilog_ports=lambda p: [("s_axis", "in", min(p["SIMD"], p["IFM_CH"]) * p["ELEM_BITS"], 1),
                              ("m_axis", "out", p["SIMD"] * p["ELEM_BITS"], 1)],
-    pattern=SlidingWindow,
+    pattern=pattern,
     head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
@@ -311,6 +377,6 @@ SPEC = ModuleSpec(
     foldings=foldings,
     coupling="consumer",
     couple=couple,
-    beat_elems=lambda op: (op.simd, op.simd),
+    beat_elems=lambda op: (min(op.simd, op.ifm_channels), op.simd),
     macs=lambda stage: 0,
 )
