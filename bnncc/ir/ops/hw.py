@@ -339,6 +339,14 @@ class SlidingWindow(_WindowStage):
             dilations=self.dilations, pad_value=self.pad_value,
         )
 
+    def check_folding(self, ins):
+        """SIMD divides C, or is M*C with M > 1 dividing K_H*K_W (M kernel positions per beat)."""
+        c, kk = self.ifm_channels, self.kernel_shape[0] * self.kernel_shape[1]
+        simd = self.simd
+        if isinstance(simd, (int, np.integer)) and simd > c > 0 and simd % c == 0 and kk % (simd // c) == 0:
+            return self.clone(simd=c).check_folding(ins)
+        super().check_folding(ins)
+
 
 @dataclass(kw_only=True)
 class StreamingMaxPool(_WindowStage):
