@@ -348,10 +348,32 @@ def grid_point(name: str, ch: int, h: int, w: int, k: int, stride: int, pad: int
     return calibration.point(name, params)
 
 
+def parallel_point(ch: int, h: int, w: int, kernel: tuple[int, int], stride: int, pad: int, m: int,
+                   bits: int, dilation: int = 1) -> dict:
+    """A grid point of the parallel mode: SIMD = m*ch, m kernel positions per beat."""
+    kh, kw = kernel
+    params = {"IFM_CH": ch, "IFM_H": h, "IFM_W": w, "K_H": kh, "K_W": kw, "STRIDE_H": stride, "STRIDE_W": stride,
+              "PAD_T": pad if kh > 1 else 0, "PAD_L": pad, "PAD_B": pad if kh > 1 else 0, "PAD_R": pad,
+              "DIL_H": dilation, "DIL_W": dilation, "PAD_VALUE": 0, "SIMD": m * ch, "ELEM_BITS": bits}
+    name = f"swp_{ch}c{h}x{w}_k{kh}x{kw}s{stride}p{pad}d{dilation}_m{m}_b{bits}"
+    return calibration.point(name, params)
+
+
+#: The parallel mode's grid (benchmarks/results/calibration_window_parallel_<family>.json):
+#: depthwise shapes of the examples (3x3 stride 1 and 2 with padding 1), 5x5, 1-D, and
+#: whole windows or a third of them per beat.
+PARALLEL_GRID = [
+    (8, 16, 16, (3, 3), 1, 1, 9, 4), (8, 16, 16, (3, 3), 1, 1, 3, 4), (16, 12, 12, (3, 3), 1, 1, 9, 1),
+    (32, 10, 10, (3, 3), 1, 1, 9, 1), (4, 32, 32, (3, 3), 2, 1, 9, 8), (16, 8, 8, (3, 3), 1, 0, 3, 2),
+    (2, 1, 64, (1, 5), 1, 2, 5, 8), (8, 20, 20, (5, 5), 1, 2, 5, 2), (64, 7, 7, (3, 3), 1, 1, 9, 1),
+    (32, 28, 28, (3, 3), 1, 1, 3, 4),
+]
+
+
 def calibration_grid(quick: bool) -> list[dict]:
     if quick:
         return []
-    return [grid_point(f"swg_{ch}c{h}x{w}_k{k}s{s}p{pad}_simd{simd}_b{bits}", ch, h, w, k, s, pad, simd, bits)
+    return [parallel_point(*point) for point in PARALLEL_GRID] + [grid_point(f"swg_{ch}c{h}x{w}_k{k}s{s}p{pad}_simd{simd}_b{bits}", ch, h, w, k, s, pad, simd, bits)
             for ch, h, w, k, s, pad, simd, bits in [
                 (3, 32, 32, 3, 1, 0, 1, 8), (3, 32, 32, 3, 1, 1, 3, 8), (64, 30, 30, 3, 1, 0, 8, 1),
                 (64, 30, 30, 3, 1, 0, 32, 1), (64, 14, 14, 3, 1, 1, 16, 2), (128, 12, 12, 3, 1, 0, 4, 1),
