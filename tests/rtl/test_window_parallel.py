@@ -6,6 +6,7 @@ traced run."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from bnncc.datatype import BIPOLAR, DataType
+from bnncc.estimate import estimate_link
 from bnncc.hw.modules.sliding_window import SPEC, cycles_per_frame
 from bnncc.hw.patterns import FRAMES
 from bnncc.hw.rules import violations
@@ -25,6 +27,7 @@ from bnncc.sim.beats import element_bits, pack_beats, to_field
 from bnncc.sim.verilator import SimulationError, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 SOURCES = [RTL / "sliding_window.v", RTL / "window_parallel.v"]
 
 
@@ -212,3 +215,34 @@ def test_rules_match_elaboration(params):
         sim.run([0], 1, max_idle=50)
     for message in predicted:
         assert message in str(error.value)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[6]], ids=lambda c: c.name)
+def test_head_and_tail_bound_the_first_frame(case):
+    """Without stalls the first output beat leaves right after the registry's head input
+    beats (not before the last of them), and the first frame's last output beat within the
+    registry's tail after its last input beat."""
+    beats_in, expected, result = run_case(case, frames=1, seed=8, in_stall=0, out_stall=0)
+    assert result.outputs == expected
+    n_in, n_out = frame_beats(case)
+    stage = SimpleNamespace(parameters=case.parameters(), in_beats=n_in, out_beats=n_out)
+    head, tail = SPEC.head_tail(stage)
+    assert 1 <= head <= n_in
+    assert result.output_cycles[0] > result.input_cycles[head - 1]
+    if head < n_in:
+        assert result.output_cycles[0] <= result.input_cycles[head] + 3
+    assert result.output_cycles[n_out - 1] - result.input_cycles[n_in - 1] <= tail
+
+
+@pytest.mark.parametrize("family", ["xilinx", "ecp5"])
+def test_parallel_estimates_against_the_stored_calibration(family):
+    """The grid of the parallel mode synthesized by Yosys
+    (benchmarks/results/calibration_window_parallel_<family>.json): the stored estimates
+    are the current model's, LUTs within 20 % per point, block RAM exact."""
+    data = json.loads((RESULTS / f"calibration_window_parallel_{family}.json").read_text())
+    assert len(data["points"]) >= 10
+    for point in data["points"]:
+        mine = estimate_link(point["module"], point["parameters"], family, point.get("hints"))
+        assert abs(mine.lut - point["estimate"]["lut"]) < 1e-6, point["name"]
+        assert mine.bram == point["yosys"]["bram"], point["name"]
+        assert abs(mine.lut - point["yosys"]["lut"]) <= 0.2 * point["yosys"]["lut"], (point["name"], mine.lut)

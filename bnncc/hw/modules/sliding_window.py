@@ -305,18 +305,19 @@ def terms(p: dict, family: str) -> Terms:
         bram=line["bram"] + queue["bram"], lutram=line["lutram"] + queue["lutram"])
 
 
-# The parallel mode's terms (window_parallel.terms), fitted on its calibration grid
-# (benchmarks/results/calibration_window_parallel_<family>.json).
+# The parallel mode's terms (window_parallel.terms), fitted on its calibration grid of 12
+# single-instance Yosys runs per family (PARALLEL_GRID; results in
+# benchmarks/results/calibration_window_parallel_<family>.json).
 PARALLEL_COEFFICIENTS = {
     "xilinx": {
-        "lut": {"par_const": 30, "par_counter_bits": 3, "par_out_mux": 0.3, "par_pad_mux": 1, "par_mux": 1,
-                "par_decode": 1},
-        "ff": {"par_control": 1, "par_window": 1, "par_data": 1, "par_memory": 1},
+        "lut": {"par_const": 11.716, "par_counter_bits": 3.063, "par_decode": 0, "par_mux": 0, "par_out_mux": 0.499,
+                "par_pad_mux": 1.157},
+        "ff": {"par_control": 3.713, "par_data": 1.052, "par_memory": 0, "par_window": 0.986},
     },
     "ecp5": {
-        "lut": {"par_const": 30, "par_counter_bits": 3, "par_out_mux": 0.3, "par_pad_mux": 1, "par_mux": 1,
-                "par_decode": 1},
-        "ff": {"par_control": 1, "par_window": 1, "par_data": 1, "par_memory": 1},
+        "lut": {"par_const": 0, "par_counter_bits": 3.681, "par_decode": 7.128, "par_mux": 0.611, "par_out_mux": 0.938,
+                "par_pad_mux": 2.651},
+        "ff": {"par_control": 1.526, "par_data": 0, "par_memory": 0, "par_window": 1.305},
     },
 }
 
@@ -366,7 +367,7 @@ PARALLEL_GRID = [
     (8, 16, 16, (3, 3), 1, 1, 9, 4), (8, 16, 16, (3, 3), 1, 1, 3, 4), (16, 12, 12, (3, 3), 1, 1, 9, 1),
     (32, 10, 10, (3, 3), 1, 1, 9, 1), (4, 32, 32, (3, 3), 2, 1, 9, 8), (16, 8, 8, (3, 3), 1, 0, 3, 2),
     (2, 1, 64, (1, 5), 1, 2, 5, 8), (8, 20, 20, (5, 5), 1, 2, 5, 2), (64, 7, 7, (3, 3), 1, 1, 9, 1),
-    (32, 28, 28, (3, 3), 1, 1, 3, 4),
+    (32, 28, 28, (3, 3), 1, 1, 3, 4), (32, 112, 112, (3, 3), 1, 1, 3, 4), (16, 56, 56, (3, 3), 2, 1, 9, 4),
 ]
 
 

@@ -147,16 +147,16 @@ class WindowParallel(Pattern):
 
 
 def head_tail(p: dict, out_beats: int) -> tuple[int, int]:
-    """Input beats up to the first window's corner; cycles after the last input beat (the
-    positions after the last image position, or the last output row's beats, whichever is
-    more, plus the latency)."""
-    g = geometry(p)
+    """Input beats up to the first window's corner; cycles from the first frame's last input
+    beat to its last output beat when the input comes at full rate (the queue then holds the
+    most windows when the input ends)."""
     image, corner = _positions(p)
     first = int(np.flatnonzero(corner)[0])
     head = int(image[:first + 1].sum())
-    last_image = int(np.flatnonzero(image)[-1])
-    after = len(image) - 1 - last_image
-    return head, max(after, g["ow"] * g["nb"]) + LATENCY
+    pattern = WindowParallel(SimpleNamespace(parameters=p))
+    schedule = pattern.asap(np.zeros(FRAMES * pattern.in_beats, dtype=np.int64))
+    tail = int(schedule.pushes[pattern.out_beats - 1] - schedule.pops[pattern.in_beats - 1])
+    return head, tail
 
 
 def terms(p: dict, family: str) -> Terms:
