@@ -1,0 +1,518 @@
+// mac_dot: dot product of N operand pairs, shaped for 6-input LUTs and carry chains.
+//
+//   dot = (sum_{s<N} x[s] * w[s] + extra) mod 2**DW               (BINARY = 0)
+//   dot = (#{s : x[s] == w[s]} + extra) mod 2**DW                 (BINARY = 1, XNOR-popcount)
+//
+// x[s] = x[s*INPUT_BITS +: INPUT_BITS] and w[s] = w[s*WEIGHT_BITS +: WEIGHT_BITS], each side
+// unsigned, two's complement (*_SIGNED = 1) or bipolar (*_BIPOLAR = 1: one bit, 1 = +1,
+// 0 = -1), as the parameters of mvau.v say. `extra` is the one-bit addend the MVAU uses for
+// the + 1 of a folded threshold (-T = ~T + 1). Latency: STAGES cycles (0: combinational);
+// `ce` low holds every pipeline register (the pipeline stalls as a whole).
+//
+// How the sum is built. Every product is split into partial products (pp), each a small
+// unsigned number u at a shift sh with a one-bit correction c at the same shift, so that
+//   x[s] * w[s] = sum_pp (u + c) * 2**sh + OFF,
+// with OFF a constant (pp in offset binary: the sign bit of a signed pp inverted, so that
+// no adder ever sign-extends). Each pp bit is a function of at most 5 operand bits, so one
+// 6-input LUT computes it and XORs it with the accumulated sum in front of the carry chain
+// (S = acc ^ pp, DI = acc): a pp costs one LUT per bit, its correction c enters the carry
+// input of the adder, which works on the bits from sh upwards. The forms (FORM):
+//   bipolar x n bits: pp = m ^ {~b} (m as a signed number), c = ~b: b ? m : ~m + 1;
+//   1 table:  pp = x * w - min (x * w); both operands together at most 5 bits;
+//   2 Booth:  radix-4 recoding of one operand r (signed or zero-extended):
+//             d_j = -2 r[2j+1] + r[2j] + r[2j-1] in {-2..2}, pp_j = (|d_j| * m) ^ {neg_j},
+//             c_j = neg_j, sh = 2j: ceil(bits(r)/2) pps of bits(m)+1 bits;
+//   3 planes: pp_i = r[i] ? m : 0 (the sign plane of a signed r: r[i] ? ~m : 0, c = r[i]).
+// FORM = 0 takes the form and the operand to recode with the fewest pp bits (a table when
+// it fits). The products are summed in groups of CHAIN (0: automatic) products, each group
+// one carry chain that starts from a constant (the sum of every OFF, mod 2**DW, in the
+// first group) and adds one pp per adder; the group sums meet in a binary tree of adders,
+// `extra` entering the carry input of its first adder. Both operands bipolar: groups are
+// XNOR-popcounts (mvau_popcount of mvau.v), dot = 2 * count - N + extra unless BINARY.
+// Pipeline: with STAGES >= 1 the result is registered; STAGES - 1 more registers sit
+// between the groups and the tree and then every few tree levels (evenly spaced); any
+// beyond the tree's depth delay the output.
+// Widths: every chain and tree node is as wide as its largest value (at most DW bits);
+// sums are modulo 2**DW.
+`timescale 1ns / 1ps
+`default_nettype none
+
+module mac_dot #(
+    parameter integer N = 16,               // operand pairs, >= 1
+    parameter integer INPUT_BITS = 4,       // bits per x element, 1..16 (1 if bipolar)
+    parameter integer INPUT_SIGNED = 1,     // 1: x elements are two's complement
+    parameter integer INPUT_BIPOLAR = 0,    // 1: x elements are bipolar (bit 1 = +1, 0 = -1)
+    parameter integer WEIGHT_BITS = 4,      // bits per w element, 1..16 (1 if bipolar)
+    parameter integer WEIGHT_SIGNED = 1,    // 1: w elements are two's complement
+    parameter integer WEIGHT_BIPOLAR = 0,   // 1: w elements are bipolar (bit 1 = +1, 0 = -1)
+    parameter integer BINARY = 0,           // 1: count agreements (both operands bipolar)
+    parameter integer DW = 16,              // result bits, 1..64 (two's complement, modulo)
+    parameter integer STAGES = 1,           // pipeline registers (latency), 0..8
+    parameter integer CHAIN = 0,            // products per carry chain / popcount; 0: automatic
+    parameter integer FORM = 0              // multi-bit x multi-bit: 0 cheapest, 1 table, 2 Booth, 3 planes
+) (
+    input  wire                          ap_clk,
+    input  wire                          ce,      // clock enable of every pipeline register
+    input  wire [N*INPUT_BITS-1:0]       x,
+    input  wire [N*WEIGHT_BITS-1:0]      w,
+    input  wire                          extra,   // added at weight 1
+    output wire [DW-1:0]                 dot
+);
+    localparam integer XB = INPUT_BITS;
+    localparam integer WB = WEIGHT_BITS;
+    localparam integer POP = (INPUT_BIPOLAR != 0 && WEIGHT_BIPOLAR != 0) ? 1 : 0;
+    localparam integer ONE_BIP = (POP == 0 && (INPUT_BIPOLAR != 0 || WEIGHT_BIPOLAR != 0)) ? 1 : 0;
+    // operands as signed numbers of XS / WS bits (unsigned: a zero sign bit above)
+    localparam integer XS = (INPUT_SIGNED != 0) ? XB : XB + 1;
+    localparam integer WS = (WEIGHT_SIGNED != 0) ? WB : WB + 1;
+    localparam integer VW = 20;                 // width of the internal operand vectors
+    localparam integer K64 = 64;
+
+    // ---- choice of form and of the recoded operand r (the other one is m) ---------------
+    function integer booth_bits(input integer rs, input integer ms);   // pp bits of Booth
+        booth_bits = ((rs + 1) / 2) * (ms + 1);
+    endfunction
+    function integer plane_bits(input integer rb, input integer rsg, input integer mb, input integer msg);
+        integer i;
+        begin
+            plane_bits = 0;
+            for (i = 0; i < rb; i = i + 1)
+                plane_bits = plane_bits + ((msg == 0 && !(rsg != 0 && i == rb - 1)) ? mb : mb + ((msg != 0) ? 0 : 1));
+        end
+    endfunction
+    // range of a multi-bit operand
+    function integer op_min(input integer bits, input integer sgn);
+        op_min = (sgn != 0) ? -(1 << (bits - 1)) : 0;
+    endfunction
+    function integer op_max(input integer bits, input integer sgn);
+        op_max = (sgn != 0) ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+    endfunction
+    function integer min4(input integer a, input integer b, input integer c, input integer d);
+        begin
+            min4 = a;
+            if (b < min4) min4 = b;
+            if (c < min4) min4 = c;
+            if (d < min4) min4 = d;
+        end
+    endfunction
+    function integer max4(input integer a, input integer b, input integer c, input integer d);
+        begin
+            max4 = a;
+            if (b > max4) max4 = b;
+            if (c > max4) max4 = c;
+            if (d > max4) max4 = d;
+        end
+    endfunction
+    function [K64-1:0] to64(input integer v);       // sign-extended to 64 bits
+        to64 = {{(K64-32){v[31]}}, v};
+    endfunction
+    function integer bits_for(input integer v);    // bits of an unsigned value v >= 0
+        integer b;
+        begin
+            bits_for = 1;
+            for (b = 1; b < 31; b = b + 1) if ((v >> b) != 0) bits_for = b + 1;
+        end
+    endfunction
+    localparam integer TABLE_OK = (POP == 0 && ONE_BIP == 0 && XB + WB <= 5) ? 1 : 0;
+    localparam integer XMIN = op_min(XB, INPUT_SIGNED), XMAX = op_max(XB, INPUT_SIGNED);
+    localparam integer WMIN = op_min(WB, WEIGHT_SIGNED), WMAX = op_max(WB, WEIGHT_SIGNED);
+    localparam integer PMIN = min4(XMIN * WMIN, XMIN * WMAX, XMAX * WMIN, XMAX * WMAX);
+    localparam integer PMAX = max4(XMIN * WMIN, XMIN * WMAX, XMAX * WMIN, XMAX * WMAX);
+    localparam integer TABLE_BITS = (TABLE_OK != 0) ? bits_for(PMAX - PMIN) : 1000;
+    localparam integer BOOTH_W = booth_bits(WS, XS);           // recode w
+    localparam integer BOOTH_X = booth_bits(XS, WS);           // recode x
+    localparam integer PLANES_W = plane_bits(WB, WEIGHT_SIGNED, XB, INPUT_SIGNED);
+    localparam integer PLANES_X = plane_bits(XB, INPUT_SIGNED, WB, WEIGHT_SIGNED);
+    localparam integer BOOTH_BEST = (BOOTH_X < BOOTH_W) ? BOOTH_X : BOOTH_W;
+    localparam integer PLANES_BEST = (PLANES_X < PLANES_W) ? PLANES_X : PLANES_W;
+    // form: 0 bipolar x n bits, 1 table, 2 Booth, 3 planes, 4 popcount
+    localparam integer F = (POP != 0) ? 4 : (ONE_BIP != 0) ? 0 :
+                           (FORM != 0) ? FORM :
+                           (TABLE_BITS <= BOOTH_BEST && TABLE_BITS <= PLANES_BEST) ? 1 :
+                           (BOOTH_BEST <= PLANES_BEST) ? 2 : 3;
+    // r is x (RX = 1) or w: the bipolar side, or the cheaper side to recode / to select by
+    localparam integer RX = (ONE_BIP != 0) ? ((INPUT_BIPOLAR != 0) ? 1 : 0) :
+                            (F == 2) ? ((BOOTH_X < BOOTH_W) ? 1 : 0) :
+                            (F == 3) ? ((PLANES_X < PLANES_W) ? 1 : 0) : 0;
+    localparam integer MB = (RX != 0) ? WB : XB;
+    localparam integer M_SIGNED = (RX != 0) ? WEIGHT_SIGNED : INPUT_SIGNED;
+    localparam integer RB = (RX != 0) ? XB : WB;
+    localparam integer R_SIGNED = (RX != 0) ? INPUT_SIGNED : WEIGHT_SIGNED;
+    localparam integer MS = (M_SIGNED != 0) ? MB : MB + 1;
+    localparam integer RS = (R_SIGNED != 0) ? RB : RB + 1;
+    // partial products per product
+    localparam integer NP = (F == 2) ? (RS + 1) / 2 : (F == 3) ? RB : 1;
+
+    // ---- partial products: width, shift, correction, offset --------------------------------
+    function integer pp_width(input integer j);
+        begin
+            case (F)
+                0: pp_width = MS;
+                1: pp_width = TABLE_BITS;
+                2: pp_width = MS + 1;
+                3: pp_width = (M_SIGNED == 0 && !(R_SIGNED != 0 && j == RB - 1)) ? MB : MS;
+                default: pp_width = 1;
+            endcase
+        end
+    endfunction
+    function integer pp_shift(input integer j);
+        pp_shift = (F == 2) ? 2 * j : (F == 3) ? j : 0;
+    endfunction
+    function integer pp_has_c(input integer j);       // the pp has a correction bit
+        pp_has_c = (F == 0 || F == 2 || (F == 3 && R_SIGNED != 0 && j == RB - 1)) ? 1 : 0;
+    endfunction
+    function integer pp_offset(input integer j);      // the pp is offset binary
+        pp_offset = (F == 0 || F == 2 || (F == 3 && pp_width(j) == MS)) ? 1 : 0;
+    endfunction
+    // per product: sum over pps of their largest value (u + c) * 2**sh, and minus OFF
+    function [K64-1:0] term_max(input integer unused);
+        integer j;
+        begin
+            term_max = {K64{1'b0}};
+            if (F == 1) term_max = to64(PMAX - PMIN + unused);
+            else
+                for (j = 0; j < NP; j = j + 1)
+                    term_max = term_max + ((({{(K64-1){1'b0}}, 1'b1} << pp_width(j)) - 1 + to64(pp_has_c(j))) << pp_shift(j));
+        end
+    endfunction
+    function [K64-1:0] term_offset(input integer unused);   // -OFF >= 0
+        integer j;
+        begin
+            term_offset = {K64{1'b0}};
+            if (F == 1) term_offset = to64(-PMIN + unused);
+            else
+                for (j = 0; j < NP; j = j + 1)
+                    if (pp_offset(j) != 0)
+                        term_offset = term_offset + ({{(K64-1){1'b0}}, 1'b1} << (pp_width(j) - 1 + pp_shift(j)));
+        end
+    endfunction
+    localparam [K64-1:0] TMAX = term_max(0);
+    localparam [K64-1:0] NOFF = term_offset(0);
+    // the constant every sum starts from: N * OFF (popcount: -N unless BINARY), mod 2**DW
+    localparam [K64-1:0] KALL = (F == 4) ? ((BINARY != 0) ? {K64{1'b0}} : -to64(N)) : -(NOFF * N);
+    localparam [DW-1:0] KONST = KALL[DW-1:0];
+
+    // ---- groups -----------------------------------------------------------------------------
+    localparam integer AUTO_CHAIN = (F == 4) ? N : ((6 / NP > 0) ? 6 / NP : 1);
+    localparam integer LG_RAW = (CHAIN > 0) ? CHAIN : AUTO_CHAIN;
+    localparam integer LG = (LG_RAW < N) ? LG_RAW : N;        // products per group
+    localparam integer G = (N + LG - 1) / LG;                  // groups
+    localparam integer T = $clog2(G);                          // tree levels
+    function integer group_size(input integer g);
+        group_size = (g < G - 1) ? LG : N - LG * (G - 1);
+    endfunction
+    function integer width_of(input [K64-1:0] v);              // bits of v, at most DW
+        integer b;
+        begin
+            width_of = 1;
+            for (b = 1; b < K64; b = b + 1) if ((v >> b) != 0) width_of = b + 1;
+            if (width_of > DW) width_of = DW;
+        end
+    endfunction
+    // largest value of a group's sum (group 0 holds the constant: DW bits)
+    function [K64-1:0] group_max(input integer g);
+        begin
+            if (F == 4) group_max = to64(group_size(g));
+            else group_max = TMAX * group_size(g);
+            if (g == 0 && KONST != {DW{1'b0}}) group_max = ~{K64{1'b0}};
+        end
+    endfunction
+    // the sum of the groups [i * 2**l, (i+1) * 2**l), with extra in node 0 of level >= 1
+    function [K64-1:0] node_max(input integer l, input integer i);
+        integer g;
+        reg [K64:0] total;
+        begin
+            total = {(K64+1){1'b0}};
+            for (g = i << l; g < ((i + 1) << l) && g < G; g = g + 1) total = total + {1'b0, group_max(g)};
+            if (l >= 1 && i == 0) total = total + 1'b1;
+            node_max = (total[K64] != 0) ? ~{K64{1'b0}} : total[K64-1:0];
+        end
+    endfunction
+
+    // ---- pipeline registers: after the groups (boundary 0) and after tree level b ---------
+    localparam integer INNER = (STAGES - 1 < T) ? STAGES - 1 : T;    // registers before the output
+    function integer reg_at(input integer b);
+        integer k;
+        begin
+            reg_at = 0;
+            for (k = 0; k < INNER; k = k + 1) if ((k * T) / INNER == b) reg_at = 1;
+        end
+    endfunction
+    localparam integer OUT_REGS = (STAGES >= 1) ? STAGES - INNER : 0;
+
+    initial begin
+        if (N < 1) begin $display("%m: mac_dot: N=%0d must be >= 1", N); $finish; end
+        if (INPUT_BITS < 1 || INPUT_BITS > 16 || WEIGHT_BITS < 1 || WEIGHT_BITS > 16) begin
+            $display("%m: mac_dot: INPUT_BITS and WEIGHT_BITS must be 1..16"); $finish;
+        end
+        if ((INPUT_BIPOLAR != 0 && (INPUT_BITS != 1 || INPUT_SIGNED != 0))
+            || (WEIGHT_BIPOLAR != 0 && (WEIGHT_BITS != 1 || WEIGHT_SIGNED != 0))) begin
+            $display("%m: mac_dot: a bipolar operand is 1 bit and not signed"); $finish;
+        end
+        if (BINARY != 0 && (INPUT_BIPOLAR == 0 || WEIGHT_BIPOLAR == 0)) begin
+            $display("%m: mac_dot: BINARY needs INPUT_BIPOLAR=1 and WEIGHT_BIPOLAR=1"); $finish;
+        end
+        if (DW < 1 || DW > 64) begin $display("%m: mac_dot: DW=%0d must be 1..64", DW); $finish; end
+        if (STAGES < 0 || STAGES > 8) begin $display("%m: mac_dot: STAGES=%0d must be 0..8", STAGES); $finish; end
+        if (CHAIN < 0) begin $display("%m: mac_dot: CHAIN=%0d must be >= 0", CHAIN); $finish; end
+        if (FORM < 0 || FORM > 3) begin $display("%m: mac_dot: FORM=%0d must be 0..3", FORM); $finish; end
+        if (FORM == 1 && INPUT_BITS + WEIGHT_BITS > 5) begin
+            $display("%m: mac_dot: FORM=1 (table) needs INPUT_BITS + WEIGHT_BITS <= 5, got %0d", INPUT_BITS + WEIGHT_BITS);
+            $finish;
+        end
+    end
+
+    // ---- one partial product of one operand pair ---------------------------------------------
+    // m, r: the operands (m sign- or zero-extended to VW bits); value u of pp j
+    function [VW-1:0] pp_value(input [VW-1:0] m, input [VW-1:0] r, input integer j);
+        reg a, b, c, one, two, neg, bit_i;
+        reg [VW-1:0] sel, raw;
+        reg [31:0] m32, r32;
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [31:0] p32;            // the product; its low VW bits hold it exactly
+        /* verilator lint_on UNUSEDSIGNAL */
+        integer pw, k;
+        begin
+            pw = pp_width(j);
+            raw = {VW{1'b0}};
+            case (F)
+                0: raw = m ^ {VW{~r[0]}};
+                1: begin
+                    m32 = {{(32-VW){m[VW-1]}}, m};
+                    r32 = {{(32-VW){r[VW-1]}}, r};
+                    p32 = m32 * r32 - PMIN;
+                    raw = p32[VW-1:0];
+                end
+                2: begin
+                    k = 2 * j;
+                    a = r[k + 1];
+                    b = r[k];
+                    c = (k > 0) ? r[(k > 0) ? k - 1 : 0] : 1'b0;
+                    one = b ^ c;
+                    two = (a & ~b & ~c) | (~a & b & c);
+                    neg = a & ~(b & c);
+                    sel = one ? m : (two ? (m << 1) : {VW{1'b0}});
+                    raw = sel ^ {VW{neg}};
+                end
+                3: begin
+                    bit_i = r[j];
+                    if (R_SIGNED != 0 && j == RB - 1) raw = bit_i ? ~m : {VW{1'b0}};
+                    else raw = bit_i ? m : {VW{1'b0}};
+                end
+                default: raw = {VW{1'b0}};
+            endcase
+            // offset binary: the sign bit inverted; only the pp's own bits
+            if (pp_offset(j) != 0) raw[pw - 1] = ~raw[pw - 1];
+            pp_value = raw & ~({VW{1'b1}} << pw);
+        end
+    endfunction
+    function pp_corr(input [VW-1:0] r, input integer j);
+        reg a, b, c;
+        integer k;
+        begin
+            pp_corr = 1'b0;
+            case (F)
+                0: pp_corr = ~r[0];
+                2: begin
+                    k = 2 * j;
+                    a = r[k + 1];
+                    b = r[k];
+                    c = (k > 0) ? r[(k > 0) ? k - 1 : 0] : 1'b0;
+                    pp_corr = a & ~(b & c);
+                end
+                3: pp_corr = (R_SIGNED != 0 && j == RB - 1) ? r[j] : 1'b0;
+                default: pp_corr = 1'b0;
+            endcase
+        end
+    endfunction
+
+    genvar s, j, g, l, i;
+    // operands of every pair as VW-bit vectors: m sign- or zero-extended, r extended (Booth
+    // reads bits beyond the top as the sign)
+    wire [N*VW-1:0] mv, rv;
+    generate
+        if (F == 4) begin : g_no_ops
+            wire unused_ops = &{1'b0, mv, rv};
+        end
+        for (s = 0; s < N; s = s + 1) begin : g_op
+            wire [XB-1:0] xs = x[s*XB +: XB];
+            wire [WB-1:0] ws = w[s*WB +: WB];
+            wire [MB-1:0] ms;
+            wire [RB-1:0] rs;
+            if (RX != 0) begin : g_rx
+                assign ms = ws;
+                assign rs = xs;
+            end else begin : g_rw
+                assign ms = xs;
+                assign rs = ws;
+            end
+            assign mv[s*VW +: VW] = {{(VW-MB){M_SIGNED != 0 && ms[MB-1]}}, ms};
+            assign rv[s*VW +: VW] = {{(VW-RB){R_SIGNED != 0 && rs[RB-1]}}, rs};
+        end
+    endgenerate
+
+    // ---- groups: carry chains (or popcounts) ---------------------------------------------------
+    generate
+        for (g = 0; g < G; g = g + 1) begin : g_grp
+            localparam integer NG = group_size(g);
+            localparam integer GW = width_of(group_max(g));
+            localparam integer S0 = g * LG;
+            wire [GW-1:0] sum;
+            if (F == 4) begin : g_pop
+                wire [NG-1:0] xb, wb;
+                for (s = 0; s < NG; s = s + 1) begin : g_bits
+                    assign xb[s] = x[S0 + s];
+                    assign wb[s] = w[S0 + s];
+                end
+                localparam integer PEX = (G == 1 && BINARY != 0) ? 1 : 0;   // extra inside
+                localparam integer CW = $clog2(NG + PEX + 1);
+                wire [CW-1:0] count;
+                mvau_popcount #(.N(NG), .EXTRA(PEX)) u_popcount (
+                    .x(xb), .w(wb), .extra(extra), .count(count)
+                );
+                if (CW >= GW) begin : g_cut
+                    assign sum = count[GW-1:0];
+                    if (CW > GW) begin : g_unused
+                        wire unused_count = &{1'b0, count[CW-1:GW]};
+                    end
+                end else begin : g_ext
+                    assign sum = {{(GW-CW){1'b0}}, count};
+                end
+            end else begin : g_chain
+                // acc[0] = the constant (group 0) or 0; one adder per partial product
+                localparam integer STEPS = NG * NP;
+                wire [GW*(STEPS+1)-1:0] acc;
+                if (g == 0) begin : g_k
+                    assign acc[GW-1:0] = KALL[GW-1:0];
+                end else begin : g_z
+                    assign acc[GW-1:0] = {GW{1'b0}};
+                end
+                for (s = 0; s < NG; s = s + 1) begin : g_prod
+                    wire [VW-1:0] ms = mv[(S0 + s)*VW +: VW];
+                    wire [VW-1:0] rs = rv[(S0 + s)*VW +: VW];
+                    for (j = 0; j < NP; j = j + 1) begin : g_pp
+                        localparam integer K = s * NP + j;
+                        localparam integer SH = pp_shift(j);
+                        localparam integer PW = pp_width(j);
+                        wire [VW-1:0] u = pp_value(ms, rs, j);
+                        wire c = pp_corr(rs, j);
+                        wire [GW-1:0] a = acc[K*GW +: GW];
+                        if (SH >= GW) begin : g_out        // above the result: drops out
+                            assign acc[(K+1)*GW +: GW] = a;
+                            wire unused_pp = &{1'b0, u, c};
+                        end else begin : g_add
+                            localparam integer HW = GW - SH;   // adder width
+                            wire [HW-1:0] addend;
+                            if (PW >= HW) begin : g_cut
+                                assign addend = u[HW-1:0];
+                            end else begin : g_ext
+                                assign addend = {{(HW-PW){1'b0}}, u[PW-1:0]};
+                            end
+                            wire [HW-1:0] hi = a[GW-1:SH] + addend + {{(HW-1){1'b0}}, c};
+                            if (SH > 0) begin : g_low
+                                assign acc[(K+1)*GW +: GW] = {hi, a[SH-1:0]};
+                            end else begin : g_all
+                                assign acc[(K+1)*GW +: GW] = hi;
+                            end
+                            wire unused_u = &{1'b0, u};
+                        end
+                    end
+                    wire unused_ops = &{1'b0, ms, rs};
+                end
+                assign sum = acc[STEPS*GW +: GW];
+            end
+        end
+    endgenerate
+
+    // ---- tree of the group sums; extra at the carry input of its first adder ----------------
+    // level l holds ceil(G / 2**l) nodes; g_lvl[l].g_node[i].q is node i after the optional
+    // register of boundary l
+    localparam integer EXTRA_TREE = (G >= 2 && !(F == 4 && BINARY == 0)) ? 1 : 0;
+    generate
+        for (l = 0; l <= T; l = l + 1) begin : g_lvl
+            localparam integer NL = (G + (1 << l) - 1) >> l;
+            wire e;            // extra, after this level's register
+            wire e_in;
+            if (l == 0) begin : g_e0
+                assign e_in = extra;
+            end else begin : g_en
+                assign e_in = g_lvl[l-1].e;
+            end
+            if (reg_at(l) != 0) begin : g_ereg
+                reg e_q;
+                always @(posedge ap_clk) if (ce) e_q <= e_in;
+                assign e = e_q;
+            end else begin : g_epass
+                assign e = e_in;
+            end
+            for (i = 0; i < NL; i = i + 1) begin : g_node
+                localparam integer NW = width_of(node_max(l, i));
+                wire [NW-1:0] v;
+                wire [NW-1:0] q;
+                if (l == 0) begin : g_leaf
+                    assign v = g_grp[i].sum;
+                end else if (2 * i + 1 < (G + (1 << (l - 1)) - 1) >> (l - 1)) begin : g_add
+                    localparam integer AW = width_of(node_max(l - 1, 2 * i));
+                    localparam integer BW = width_of(node_max(l - 1, 2 * i + 1));
+                    wire ci = (l == 1 && i == 0 && EXTRA_TREE != 0) ? e_in : 1'b0;
+                    assign v = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
+                             + {{(NW > BW ? NW - BW : 0){1'b0}}, g_lvl[l-1].g_node[2*i+1].q}
+                             + {{(NW-1){1'b0}}, ci};
+                end else begin : g_pass
+                    localparam integer AW = width_of(node_max(l - 1, 2 * i));
+                    wire ci = (l == 1 && i == 0 && EXTRA_TREE != 0) ? e_in : 1'b0;
+                    assign v = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
+                             + {{(NW-1){1'b0}}, ci};
+                end
+                if (reg_at(l) != 0) begin : g_reg
+                    reg [NW-1:0] r;
+                    always @(posedge ap_clk) if (ce) r <= v;
+                    assign q = r;
+                end else begin : g_pass_q
+                    assign q = v;
+                end
+            end
+        end
+    endgenerate
+
+    // ---- the result: + extra where the tree did not take it, the popcount's 2 * count - N ---
+    localparam integer RW = width_of(node_max(T, 0));
+    wire [RW-1:0] root = g_lvl[T].g_node[0].q;
+    wire e_root = g_lvl[T].e;
+    wire [DW-1:0] root_dw = {{(DW > RW ? DW - RW : 0){1'b0}}, root};
+    wire [DW-1:0] result;
+    generate
+        if (F == 4 && BINARY == 0) begin : g_pm
+            // sum of +-1 products = 2 * agreements - N; extra at weight 1
+            wire [DW:0] twice = {root_dw, e_root};
+            assign result = twice[DW-1:0] + KONST;
+            wire unused_top = twice[DW];
+        end else if (F == 4 && G == 1) begin : g_pop_done
+            assign result = root_dw;               // extra counted by the popcount
+            wire unused_e = e_root;
+        end else if (EXTRA_TREE == 0) begin : g_inc
+            assign result = root_dw + {{(DW-1){1'b0}}, e_root};
+        end else begin : g_done
+            assign result = root_dw;
+            wire unused_e = e_root;
+        end
+    endgenerate
+
+    // ---- output registers -------------------------------------------------------------------
+    generate
+        if (OUT_REGS == 0) begin : g_comb
+            assign dot = result;
+            wire unused_clk = &{1'b0, ap_clk, ce};
+        end else begin : g_out
+            reg [DW-1:0] d [0:OUT_REGS-1];
+            integer k;
+            always @(posedge ap_clk) if (ce) begin
+                d[0] <= result;
+                for (k = 1; k < OUT_REGS; k = k + 1) d[k] <= d[k-1];
+            end
+            assign dot = d[OUT_REGS-1];
+        end
+    endgenerate
+endmodule
+
+`default_nettype wire
