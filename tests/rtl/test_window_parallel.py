@@ -246,3 +246,18 @@ def test_parallel_estimates_against_the_stored_calibration(family):
         assert abs(mine.lut - point["estimate"]["lut"]) < 1e-6, point["name"]
         assert mine.bram == point["yosys"]["bram"], point["name"]
         assert abs(mine.lut - point["yosys"]["lut"]) <= 0.2 * point["yosys"]["lut"], (point["name"], mine.lut)
+
+
+@pytest.mark.parametrize("case", [CASES[1], CASES[3], CASES[8]], ids=lambda c: c.name)
+def test_pattern_alap_meets_its_constraints(case):
+    """The latest schedule for deadlines 7 cycles after the earliest is feasible: input
+    beats taken at its pops give every output beat by its pushes, and no later: every input
+    beat a cycle later misses a deadline. It is no earlier than the earliest schedule."""
+    n_in, n_out = frame_beats(case)
+    pattern = SPEC.pattern(SimpleNamespace(parameters=case.parameters(), in_beats=n_in, out_beats=n_out))
+    early = pattern.asap(np.zeros(FRAMES * n_in, dtype=np.int64))
+    late = pattern.alap(early.pushes + 7)
+    assert np.all(late.pushes <= early.pushes + 7) and np.all(late.pops >= early.pops)
+    assert np.all(np.diff(late.pushes) >= 1) and np.all(np.diff(late.pops) >= 1)
+    assert np.all(pattern.asap(late.pops).pushes <= late.pushes)
+    assert np.any(pattern.asap(late.pops + 1).pushes > late.pushes)
