@@ -261,3 +261,24 @@ def test_pattern_alap_meets_its_constraints(case):
     assert np.all(np.diff(late.pushes) >= 1) and np.all(np.diff(late.pops) >= 1)
     assert np.all(pattern.asap(late.pops).pushes <= late.pushes)
     assert np.any(pattern.asap(late.pops + 1).pushes > late.pushes)
+
+
+def test_pattern_closed_forms_are_the_walker_loop():
+    """Where the queue's credit binds nowhere the pattern uses closed forms; on every case
+    they give the walker's step-by-step schedule, earliest and latest, and each case takes
+    one of the two paths for a reason (some cases need the loop)."""
+    rng = np.random.default_rng(1)
+    loops = 0
+    for case in CASES:
+        n_in, n_out = frame_beats(case)
+        pattern = SPEC.pattern(SimpleNamespace(parameters=case.parameters(), in_beats=n_in, out_beats=n_out))
+        arrival = np.cumsum(rng.integers(0, 4, FRAMES * n_in))
+        loop = pattern._asap_loop(arrival)
+        fast = pattern._asap_without_credit(arrival)
+        loops += fast is None
+        assert np.array_equal(pattern.asap(arrival).pushes, loop.pushes)
+        assert fast is None or (np.array_equal(fast.pops, loop.pops) and np.array_equal(fast.pushes, loop.pushes))
+        deadline = np.maximum.accumulate(loop.pushes + rng.integers(0, 30, len(loop.pushes)))
+        late, fast = pattern._alap_loop(deadline), pattern._alap_without_credit(deadline)
+        assert fast is None or (np.array_equal(fast.pops, late.pops) and np.array_equal(fast.pushes, late.pushes))
+    assert 0 < loops < len(CASES)

@@ -10,8 +10,10 @@ walked at most one position per cycle; step k happens at
               last beat of entry e - 16 popped + 1 (window corners: entry e of the 16-entry queue))
 
 and the window of entry e can leave NB = K_H*K_W/M beats, one per cycle, the first 3 cycles
-after its corner's step. Cycles per frame: about max(HP*WP, OH*OW*NB) in steady state
-(:func:`cycles_per_frame`).
+after its corner's step. Where the credit binds nowhere (checked) the steps are
+closed forms (:func:`~bnncc.hw.patterns.forward` over the positions); else the pattern
+walks the positions one by one. Cycles per frame: about max(HP*WP, OH*OW*NB) in steady
+state (:func:`cycles_per_frame`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from bnncc.hw.memory_map import Memory, memory_cost
-from bnncc.hw.patterns import FRAMES, NEVER_AFTER, NEVER_BEFORE, Pattern, Schedule
+from bnncc.hw.patterns import FRAMES, NEVER_AFTER, NEVER_BEFORE, Pattern, Schedule, backward, forward
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule, vdiv, vmod
 from bnncc.hw.terms import Terms, counter_bits
@@ -97,6 +99,43 @@ class WindowParallel(Pattern):
         self.corner = np.tile(corner, FRAMES)
 
     def asap(self, arrival):
+        fast = self._asap_without_credit(np.asarray(arrival, dtype=np.int64))
+        return fast if fast is not None else self._asap_loop(arrival)
+
+    def alap(self, deadline):
+        fast = self._alap_without_credit(np.asarray(deadline, dtype=np.int64))
+        return fast if fast is not None else self._alap_loop(deadline)
+
+    def _beats(self, firsts: np.ndarray) -> np.ndarray:
+        """Every output beat's cycle from its window's first beat's (beats in a row)."""
+        return (firsts[:, None] + np.arange(self.nb, dtype=np.int64)[None, :]).reshape(-1)
+
+    def _asap_without_credit(self, arrival):
+        """The earliest schedule as closed forms when the queue's credit never holds the
+        walker back (checked; None if it would)."""
+        x = np.full(len(self.image), NEVER_BEFORE, dtype=np.int64)
+        x[self.image] = arrival
+        steps = forward(x, 1)
+        corners = steps[self.corner]
+        firsts = forward(corners + LATENCY, self.nb)
+        lasts = firsts + self.nb - 1
+        if np.any(corners[QUEUE:] < lasts[:-QUEUE] + 1):
+            return None
+        return Schedule(steps[self.image], self._beats(firsts))
+
+    def _alap_without_credit(self, deadline):
+        """The latest schedule as closed forms when the queue's credit binds nowhere
+        (checked; None if it would)."""
+        pushes = backward(deadline, 1)
+        firsts, lasts = pushes[::self.nb], pushes[self.nb - 1::self.nb]
+        y = np.full(len(self.image), NEVER_AFTER, dtype=np.int64)
+        y[self.corner] = firsts - LATENCY
+        steps = backward(y, 1)
+        if np.any(steps[self.corner][QUEUE:] < lasts[:-QUEUE] + 1):
+            return None
+        return Schedule(steps[self.image], pushes)
+
+    def _asap_loop(self, arrival):
         arrival = [int(a) for a in arrival]
         pops, pushes, last_beat = [], [], []
         t = prev_push = NEVER_BEFORE
@@ -119,7 +158,7 @@ class WindowParallel(Pattern):
                 last_beat.append(prev_push)
         return Schedule(np.array(pops, dtype=np.int64), np.array(pushes, dtype=np.int64))
 
-    def alap(self, deadline):
+    def _alap_loop(self, deadline):
         deadline = [int(d) for d in deadline]
         n_out = len(deadline) // self.nb
         pops, pushes = [], [0] * len(deadline)
