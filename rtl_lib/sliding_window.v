@@ -12,6 +12,10 @@
 // K_H*K_W*CF beats per output pixel, OH*OW output pixels per frame with
 //     OH = (PAD_T + IFM_H + PAD_B - (K_H-1)*DIL_H - 1) / STRIDE_H + 1   (OW likewise).
 //
+// Parallel mode: SIMD = M*IFM_CH with M > 1 dividing K_H*K_W instantiates window_parallel.v
+// instead (same output order, M kernel positions per beat, one whole pixel of IFM_CH
+// elements per input beat; EXTRA_ROWS unused); everything below describes the serial mode.
+//
 // Structure. Input rows are written in arrival order into a ring of NROWS row slots
 // (IFM_W*CF words of SIMD*ELEM_BITS bits each), a plain array inferred as block or
 // distributed RAM with one write and one synchronous read port. NROWS is
