@@ -18,6 +18,7 @@ import pytest
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.estimate import estimate_link
 from bnncc.hw.modules.sliding_window import SPEC, cycles_per_frame
+from bnncc.hw.modules.window_parallel import _positions
 from bnncc.hw.patterns import FRAMES
 from bnncc.hw.rules import violations
 from bnncc.ir.graph import TensorInfo
@@ -90,6 +91,10 @@ CASES = [
     Case("h2_k3p1", (2, 4, 2), (3, 3), 9, pads=(1, 1, 1, 1), dtype=DataType.int(4)),
     # no padding, several channels, bipolar
     Case("k3_c8", (5, 5, 8), (3, 3), 3),
+    # strides larger than the kernel (rows and columns without windows), 8-bit signed
+    Case("k3_s4x5", (9, 11, 1), (3, 3), 3, strides=(4, 5), dtype=DataType.int(8)),
+    # the image is exactly one window: one output pixel per frame
+    Case("one_window", (3, 3, 2), (3, 3), 9, dtype=DataType.uint(4)),
 ]
 
 
@@ -115,7 +120,11 @@ def test_parallel_window_matches_im2col_under_stalls(case):
     for seed, in_stall, out_stall in [(1, 40, 40), (2, 20, 60), (3, 60, 10)]:   # one build, three runs
         beats_in, expected, result = run_case(case, frames=3, seed=seed, in_stall=in_stall, out_stall=out_stall)
         assert result.outputs == expected, (case.name, seed)
-        assert len(result.input_cycles) == len(beats_in)
+        # the input beats up to the last window's corner were taken (rows or columns after
+        # it need not be by the time the last output beat leaves)
+        image, corner = _positions(case.parameters())
+        needed = len(beats_in) - int(image[np.flatnonzero(corner)[-1] + 1:].sum())
+        assert needed <= len(result.input_cycles) <= len(beats_in)
 
 
 def frame_beats(case: Case) -> tuple[int, int]:
@@ -142,8 +151,9 @@ def test_parallel_window_cycles_per_frame_without_stalls(case):
         assert model == max(padded, n_out), (model, padded, n_out)
 
 
-def test_a_padding_position_takes_no_input_beat():
-    """A design that offered one input beat more than the frames hold never takes it."""
+def test_the_window_emits_exactly_the_frames_windows():
+    """Asking for one output beat more than the frames give: the design never offers it (the
+    padding positions of the next frame take no input beat and make no window)."""
     case = CASES[0]
     beats_in, expected, result = run_case(case, frames=2, seed=4, in_stall=0, out_stall=0)
     assert result.outputs == expected

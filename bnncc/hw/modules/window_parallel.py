@@ -138,7 +138,7 @@ class WindowParallel(Pattern):
     def _asap_loop(self, arrival):
         arrival = [int(a) for a in arrival]
         pops, pushes, last_beat = [], [], []
-        t = prev_push = NEVER_BEFORE
+        t, prev_push = NEVER_BEFORE - 1, NEVER_BEFORE   # unconstrained steps stay at NEVER_BEFORE
         j = 0
         for image, corner in zip(self.image.tolist(), self.corner.tolist()):
             t = t + 1
@@ -163,7 +163,7 @@ class WindowParallel(Pattern):
         n_out = len(deadline) // self.nb
         pops, pushes = [], [0] * len(deadline)
         corner_steps = [NEVER_AFTER] * n_out
-        t = next_push = NEVER_AFTER
+        t, next_push = NEVER_AFTER + 1, NEVER_AFTER     # unconstrained steps stay at NEVER_AFTER
         e = n_out
         for image, corner in zip(reversed(self.image.tolist()), reversed(self.corner.tolist())):
             t = t - 1
