@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import re
 import json
 import os
 import shutil
@@ -125,11 +126,34 @@ def module_source(module: str) -> bytes:
     return process.stdout
 
 
+def instantiated(source: bytes) -> list[str]:
+    """The rtl_lib modules that ``source`` instantiates (``name #(`` or ``name u_x (``)."""
+    known = {path.stem for path in RTL.glob("*.v")}
+    names = re.findall(rb"^\s*([A-Za-z_]\w*)\s*(?:#\s*\(|[A-Za-z_]\w*\s*\()", source, flags=re.MULTILINE)
+    return sorted({name.decode() for name in names} & known)
+
+
+@functools.lru_cache(maxsize=None)
+def source_digest(module: str) -> str:
+    """SHA-256 of ``module``'s source, or, when it instantiates other rtl_lib modules, of its
+    source followed by theirs (recursively, each once, by name)."""
+    seen, frontier = {module}, [module]
+    while frontier:
+        for child in instantiated(module_source(frontier.pop())):
+            if child not in seen:
+                seen.add(child)
+                frontier.append(child)
+    if len(seen) == 1:
+        return hashlib.sha256(module_source(module)).hexdigest()
+    return hashlib.sha256(b"".join(module_source(name) for name in [module] + sorted(seen - {module}))).hexdigest()
+
+
 def cache_key(point: Point, family: str) -> str:
-    """Hash of what decides the netlist: module source, parameters, memory contents, family."""
+    """Hash of what decides the netlist: module sources (with the rtl_lib modules they
+    instantiate), parameters, memory contents, family."""
     params = {k: (hashlib.sha256(point.memories[v].encode()).hexdigest() if _is_file(k) and v else v)
               for k, v in sorted(point.parameters.items())}
-    text = json.dumps({"module": point.module, "source": hashlib.sha256(module_source(point.module)).hexdigest(),
+    text = json.dumps({"module": point.module, "source": source_digest(point.module),
                        "parameters": params, "family": family, "accounting": 2}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
