@@ -104,11 +104,11 @@ module vvau #(
     localparam integer WW = (WG <= 2) ? 1 : $clog2(WG);
     localparam integer AW = (DEPTH <= 2) ? 1 : $clog2(DEPTH);
     localparam integer I_F_LAST = CF - 1;
-    localparam integer I_W_LAST = WG - 1;
-    localparam integer I_A_LAST = DEPTH - 1;
     localparam [FW-1:0] F_LAST = I_F_LAST[FW-1:0];
-    localparam [WW-1:0] W_LAST = I_W_LAST[WW-1:0];
-    localparam [AW-1:0] A_LAST = I_A_LAST[AW-1:0];
+    localparam integer I_W_PRE = WG >= 2 ? WG - 2 : 0;
+    localparam integer I_A_PRE = DEPTH >= 2 ? DEPTH - 2 : 0;
+    localparam [WW-1:0] W_PRE = I_W_PRE[WW-1:0];   // the position group before the last
+    localparam [AW-1:0] A_PRE = I_A_PRE[AW-1:0];
     // operand widths as two's complement numbers, of their product, and of the product kept
     localparam integer XS = IN_BIPOLAR != 0 ? 2 : (IN_SIGNED != 0 ? (IB > 1 ? IB : 2) : IB + 1);
     localparam integer WS = W_BIPOLAR != 0 ? 2 : (W_SIGNED != 0 ? (WB > 1 ? WB : 2) : WB + 1);
@@ -183,18 +183,22 @@ module vvau #(
     end
 
     // -- position in the window -----------------------------------------------------------
-    reg [FW-1:0] f;   // beat of the position group (which accumulator word)
-    reg [WW-1:0] w;   // position group in the window
-    reg [AW-1:0] wa;  // weight word of the beat on offer: w*CF + f
+    // (the flags of the last group and word are registers, so that the input's ready, the
+    // next weight address and the weight read behind it stay a few LUTs deep)
+    reg [FW-1:0] f;        // beat of the position group (which accumulator word)
+    reg [WW-1:0] w;        // position group in the window
+    reg [AW-1:0] wa;       // weight word of the beat on offer: w*CF + f
+    reg          w_last;   // w == WG - 1 (control, reset)
+    reg          wa_last;  // wa == WG*CF - 1 (control, reset)
     wire f_last = f == F_LAST;
     wire w_first = w == {WW{1'b0}};
-    wire w_last = w == W_LAST;
     wire [LANES*NPROD*WB-1:0] wword = wrom[wa];
 
     // -- output queue: QD entries; reserved counts the queued sums and those in flight ------
     reg [LANES*OB-1:0] q [0:QD-1];
     reg [QPW-1:0]      q_wr, q_rd;
     reg [QCW-1:0]      q_cnt, reserved;
+    reg                full;      // reserved == QD (control, reset)
 
     // -- product stage registers and the control of the tree stages behind them ----------
     // stage 0 is the product register, stage TS the last register of the adder tree
@@ -216,7 +220,7 @@ module vvau #(
     /* verilator lint_on UNUSEDSIGNAL */
 
     // a last-position beat needs a queue entry free of the queued and the in-flight sums
-    assign s_axis_tready = !w_last || reserved < Q_DEPTH;
+    assign s_axis_tready = !w_last || !full;
     wire fire = s_axis_tvalid && s_axis_tready;
     wire push = t_valid;
     wire pop  = m_axis_tvalid && m_axis_tready;
@@ -348,10 +352,10 @@ module vvau #(
     // -- datapath (not reset) -------------------------------------------------------------
     integer i;
     always @(posedge ap_clk) begin
-        if (fire) p_prod <= prod_all;
+        p_prod <= prod_all;  // every cycle: c_valid[0] says whether it holds a beat
         c_f[FW-1:0] <= f;
         c_first[0] <= w_first;
-        c_last[0] <= w_last;
+        c_last[0] <= w_last;  // (the flag of the beat on offer)
         for (i = 1; i <= TS; i = i + 1) begin
             c_f[i*FW +: FW] <= c_f[(i-1)*FW +: FW];
             c_first[i] <= c_first[i-1];
@@ -377,19 +381,35 @@ module vvau #(
             q_rd <= {QPW{1'b0}};
             q_cnt <= {QCW{1'b0}};
             reserved <= {QCW{1'b0}};
+            full <= 1'b0;
+            w_last <= WG == 1;
+            wa_last <= DEPTH == 1;
         end else begin
             c_valid[0] <= fire;
             for (i = 1; i <= TS; i = i + 1) c_valid[i] <= c_valid[i-1];
             t_valid <= a_valid && a_last;
             if (fire) begin
                 f <= f_last ? {FW{1'b0}} : f + 1'b1;
-                if (f_last) w <= w_last ? {WW{1'b0}} : w + 1'b1;
-                wa <= (wa == A_LAST) ? {AW{1'b0}} : wa + 1'b1;
+                if (f_last) begin
+                    w <= w_last ? {WW{1'b0}} : w + 1'b1;
+                    w_last <= WG == 1 || !w_last && w == W_PRE;
+                end
+                wa <= wa_last ? {AW{1'b0}} : wa + 1'b1;
+                wa_last <= DEPTH == 1 || !wa_last && wa == A_PRE;
             end
             if (push) q_wr <= (q_wr == Q_LAST) ? {QPW{1'b0}} : q_wr + 1'b1;
             if (pop) q_rd <= (q_rd == Q_LAST) ? {QPW{1'b0}} : q_rd + 1'b1;
-            q_cnt <= q_cnt + {{(QCW-1){1'b0}}, push} - {{(QCW-1){1'b0}}, pop};
-            reserved <= reserved + {{(QCW-1){1'b0}}, fire && w_last} - {{(QCW-1){1'b0}}, pop};
+            // up/down counters as an increment or a decrement (not an add and a subtract)
+            if (push && !pop) q_cnt <= q_cnt + 1'b1;
+            if (!push && pop) q_cnt <= q_cnt - 1'b1;
+            if (fire && w_last && !pop) begin
+                reserved <= reserved + 1'b1;
+                full <= reserved == Q_DEPTH - 1'b1;
+            end
+            if (!(fire && w_last) && pop) begin
+                reserved <= reserved - 1'b1;
+                full <= 1'b0;
+            end
         end
     end
 endmodule
