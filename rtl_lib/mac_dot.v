@@ -262,26 +262,45 @@ module mac_dot #(
         end
     end
 
+    // ---- the product table (FORM 1): entry {r, m} holds m * r - PMIN ----------------------
+    localparam integer TPW = (TABLE_BITS <= 8) ? TABLE_BITS : 8;      // entry bits
+    localparam integer TIDX = (TABLE_OK != 0) ? MB + RB : 1;          // index bits
+    function [(1<<TIDX)*TPW-1:0] product_table(input integer unused);
+        integer k, mval, rval;
+        begin
+            product_table = {((1<<TIDX)*TPW){1'b0}};
+            if (TABLE_OK != 0)
+                for (k = 0; k < (1 << TIDX); k = k + 1) begin
+                    mval = k % (1 << MB);
+                    rval = k >> MB;
+                    if (M_SIGNED != 0 && mval >= (1 << (MB - 1))) mval = mval - (1 << MB);
+                    if (R_SIGNED != 0 && rval >= (1 << (RB - 1))) rval = rval - (1 << RB);
+                    mval = mval * rval - PMIN + unused;
+                    product_table[k*TPW +: TPW] = mval[TPW-1:0];
+                end
+        end
+    endfunction
+    localparam [(1<<TIDX)*TPW-1:0] PTABLE = product_table(0);
+
     // ---- one partial product of one operand pair ---------------------------------------------
     // m, r: the operands (m sign- or zero-extended to VW bits); value u of pp j
     function [VW-1:0] pp_value(input [VW-1:0] m, input [VW-1:0] r, input integer j);
         reg a, b, c, one, two, neg, bit_i;
         reg [VW-1:0] sel, raw;
-        reg [31:0] m32, r32;
-        /* verilator lint_off UNUSEDSIGNAL */
-        reg [31:0] p32;            // the product; its low VW bits hold it exactly
-        /* verilator lint_on UNUSEDSIGNAL */
-        integer pw, k;
+        reg [31:0] idx;
+        integer pw, k, e;
         begin
             pw = pp_width(j);
             raw = {VW{1'b0}};
             case (F)
                 0: raw = m ^ {VW{~r[0]}};
                 1: begin
-                    m32 = {{(32-VW){m[VW-1]}}, m};
-                    r32 = {{(32-VW){r[VW-1]}}, r};
-                    p32 = m32 * r32 - PMIN;
-                    raw = p32[VW-1:0];
+                    // an OR of the index's matches (logic for the LUTs in front of the
+                    // carry chain; an indexed constant would become a ROM)
+                    idx = ({{(32-VW){1'b0}}, r & ~({VW{1'b1}} << RB)} << MB)
+                        | {{(32-VW){1'b0}}, m & ~({VW{1'b1}} << MB)};
+                    for (e = 0; e < (1 << TIDX); e = e + 1)
+                        if (idx == e) raw[TPW-1:0] = raw[TPW-1:0] | PTABLE[e*TPW +: TPW];
                 end
                 2: begin
                     k = 2 * j;
@@ -381,7 +400,7 @@ module mac_dot #(
             end else begin : g_chain
                 // acc[0] = the constant (group 0) or 0; one adder per partial product
                 localparam integer STEPS = NG * NP;
-                wire [GW*(STEPS+1)-1:0] acc;
+                (* keep *) wire [GW*(STEPS+1)-1:0] acc;   // kept: one carry chain per adder
                 if (g == 0) begin : g_k
                     assign acc[GW-1:0] = KALL[GW-1:0];
                 end else begin : g_z
@@ -408,7 +427,13 @@ module mac_dot #(
                             end else begin : g_ext
                                 assign addend = {{(HW-PW){1'b0}}, u[PW-1:0]};
                             end
-                            wire [HW-1:0] hi = a[GW-1:SH] + addend + {{(HW-1){1'b0}}, c};
+                            // a + addend + c as a - ~addend - 1 + c, one bit below: a subtraction
+                            // keeps a as the adder's first operand, the carry chain's DI (the sum,
+                            // free), and the pp logic merges into the S LUT; the low bit's borrow
+                            // is c
+                            wire [HW:0] diff = {a[GW-1:SH], 1'b0} - {~addend, ~c};
+                            wire [HW-1:0] hi = diff[HW:1];
+                            wire unused_low = diff[0];
                             if (SH > 0) begin : g_low
                                 assign acc[(K+1)*GW +: GW] = {hi, a[SH-1:0]};
                             end else begin : g_all
@@ -447,7 +472,7 @@ module mac_dot #(
             end
             for (i = 0; i < NL; i = i + 1) begin : g_node
                 localparam integer NW = width_of(node_max(l, i));
-                wire [NW-1:0] v;
+                (* keep *) wire [NW-1:0] v;     // kept: one carry chain per adder
                 wire [NW-1:0] q;
                 if (l == 0) begin : g_leaf
                     assign v = g_grp[i].sum;
