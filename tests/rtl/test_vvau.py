@@ -5,7 +5,8 @@ beat (SIMD = K and a proper divisor of K, with PE = G), binary, bipolar x intege
 multi-bit operands; sums alone or thresholded into bipolar, 2-bit and 4-bit codes), one beat
 per cycle without stalls with the latency of the adder tree's stages, the exact number of
 output beats, lint under -Wall, the elaboration checks against the rules, sliding_window
-followed by vvau computing a depthwise convolution frame after frame, and the estimate's
+followed by vvau computing grouped convolutions frame after frame (the window's parallel mode
+feeding several kernel positions per beat), and the estimate's
 view of the memories (the weights' lane widths read from the weights and from the weight
 words alike; narrow weights and constant thresholds priced lower)."""
 
@@ -29,7 +30,6 @@ from bnncc.ir.ops.vvau import VVAU, vvau_dtype, vvau_range
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import pack_beats, unpack_beats
 from bnncc.sim.verilator import SimulationError, verilator_command
-from window_chain import window_chain
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "vvau.v"
 
@@ -263,34 +263,77 @@ def test_vvau_refuses_illegal_parameters_as_its_rules_predict(change, message):
         StreamSimulator("vvau", [RTL], simulated).run([0] * 18, 2)
 
 
-# -- a depthwise convolution: sliding_window followed by vvau ------------------------------
-@pytest.mark.parametrize("dims, k, s, p, pe, dtype", [
-    ((6, 5, 5), 3, 1, 1, 5, DataType.int(4)),   # 3x3 stride 1 with zero padding, all channels per beat
-    ((7, 7, 3), 3, 2, 1, 1, DataType.uint(3)),  # 3x3 stride 2 on an odd image, one channel per beat
-], ids=["k3s1p1_int4_pe5", "k3s2p1_uint3_pe1"])
-def test_sliding_window_then_vvau_is_the_depthwise_convolution(dims, k, s, p, pe, dtype, tmp_path):
-    """The two modules together compute VVAU(Im2Col(x)) frame after frame under stalls."""
+# -- a grouped convolution: sliding_window followed by vvau --------------------------------
+def _window_then_vvau(dots: dict, *, c: int, h: int, w: int, k: int, s: int, p: int, window_simd: int, bits: int,
+                      out_width: int) -> str:
+    """Verilog of ``window_vvau``: a KxK ``sliding_window`` of ``window_simd`` elements per
+    output beat (a multiple of ``c`` above it: several kernel positions per beat, whole
+    pixels in) feeding ``vvau`` with parameters ``dots``."""
+    din = (c if window_simd > c else window_simd) * bits
+    dwin = window_simd * bits
+    overrides = ", ".join(f".{name}({value})" for name, value in dots.items())
+    return f"""`default_nettype none
+module window_vvau (
+    input  wire ap_clk, input wire ap_rst_n,
+    input  wire [{din}-1:0] s_axis_tdata, input wire s_axis_tvalid, output wire s_axis_tready,
+    output wire [{out_width}-1:0] m_axis_tdata, output wire m_axis_tvalid, input wire m_axis_tready
+);
+    wire [{dwin}-1:0] w_tdata;
+    wire w_tvalid, w_tready;
+    sliding_window #(.IFM_CH({c}), .IFM_H({h}), .IFM_W({w}), .K_H({k}), .K_W({k}), .STRIDE_H({s}), .STRIDE_W({s}),
+                     .PAD_T({p}), .PAD_L({p}), .PAD_B({p}), .PAD_R({p}), .PAD_VALUE(0), .SIMD({window_simd}),
+                     .ELEM_BITS({bits}))
+        windows (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+                 .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+                 .m_axis_tdata(w_tdata), .m_axis_tvalid(w_tvalid), .m_axis_tready(w_tready));
+    vvau #({overrides})
+        dots (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+              .s_axis_tdata(w_tdata), .s_axis_tvalid(w_tvalid), .s_axis_tready(w_tready),
+              .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
+endmodule
+`default_nettype wire
+"""
+
+
+@pytest.mark.parametrize("dims, k, s, p, pe, simd, cg, mg, dtype", [
+    ((6, 5, 5), 3, 1, 1, 5, 1, 1, 1, DataType.int(4)),   # depthwise 3x3 stride 1 with padding, all channels per beat
+    ((7, 7, 3), 3, 2, 1, 1, 1, 1, 1, DataType.uint(3)),  # depthwise 3x3 stride 2 on an odd image, one channel per beat
+    ((5, 6, 4), 3, 1, 1, 1, 1, 2, 3, DataType.uint(2)),  # 2 groups of 2 inputs and 3 outputs, one group per beat
+    ((5, 5, 6), 3, 1, 1, 3, 3, 2, 1, DataType.int(3)),   # 3 groups of 2, three kernel positions per beat
+    ((4, 5, 3), 3, 1, 0, 3, 9, 1, 2, DataType.uint(3)),  # channel multiplier 2, the whole window per beat
+], ids=["dw_k3s1p1_int4_pe5", "dw_k3s2p1_uint3_pe1", "g2_cg2_mg3_pe1", "g3_cg2_simd3", "mg2_simd9"])
+def test_sliding_window_then_vvau_is_the_grouped_convolution(dims, k, s, p, pe, simd, cg, mg, dtype, tmp_path):
+    """The two modules together compute VVAU(Im2Col(x)) frame after frame under stalls; with
+    several kernel positions per beat the window runs in its parallel mode (whole pixels in)."""
     from bnncc.ir.ops import Im2Col
 
     h, w, c = dims
     rng = np.random.default_rng(6)
-    weights = rng.integers(-4, 4, size=(k * k, c))
-    out_dtype = vvau_dtype(TensorInfo((1, k * k * c), dtype), weights)
-    write_mem(tmp_path / "weights.mem", vvau_words(weights, pe, 3, False), pe * 3)
+    m = c // cg * mg
+    weights = rng.integers(-4, 4, size=(k * k, m * cg))
+    out_dtype = vvau_dtype(TensorInfo((1, k * k * c), dtype), weights, cg, mg)
+    words = vvau_words(weights, pe, 3, False, simd, cg, mg)
+    write_mem(tmp_path / "weights.mem", words, simd * pe * mg * cg * 3)
     wrapper = tmp_path / "window_vvau.v"
-    dots = {"CH": c, "PE": pe, "WINDOW": k * k, "IN_BITS": dtype.bits, "IN_SIGNED": int(dtype.kind == "INT"),
-            "IN_BIPOLAR": 0, "W_BITS": 3, "W_SIGNED": 1, "W_BIPOLAR": 0, "ACC_BITS": out_dtype.bits, "N_THRESHOLDS": 0,
-            "OUT_BITS": out_dtype.bits, "WEIGHT_FILE": '"weights.mem"'}
-    wrapper.write_text(window_chain("window_vvau", "vvau", dots, c=c, h=h, w=w, k=k, s=s, p=p, pe=pe, bits=dtype.bits,
-                                    out_width=pe * out_dtype.bits))
+    dots = {"CH": c, "PE": pe, "WINDOW": k * k, "GROUP_IN": cg, "GROUP_OUT": mg, "SIMD": simd, "IN_BITS": dtype.bits,
+            "IN_SIGNED": int(dtype.kind == "INT"), "IN_BIPOLAR": 0, "W_BITS": 3, "W_SIGNED": 1, "W_BIPOLAR": 0,
+            "ACC_BITS": out_dtype.bits, "N_THRESHOLDS": 0, "OUT_BITS": out_dtype.bits, "WEIGHT_FILE": '"weights.mem"'}
+    window_simd = simd * pe * cg
+    wrapper.write_text(_window_then_vvau(dots, c=c, h=h, w=w, k=k, s=s, p=p, window_simd=window_simd, bits=dtype.bits,
+                                         out_width=pe * mg * out_dtype.bits))
     frames = 3
     x = rng.integers(int(dtype.min), int(dtype.max) + 1, size=(frames, h, w, c))
     patches = Im2Col(name="im2col", kernel_shape=(k, k), strides=(s, s), pads=(p, p, p, p), pad_value=0).execute(x)[0]
-    op = VVAU(name="dw", inputs=["x", "w"], outputs=["y"], channels=c, kernel=k * k, acc_dtype=out_dtype, pe=pe)
+    op = VVAU(name="dw", inputs=["x", "w"], outputs=["y"], channels=c, kernel=k * k, acc_dtype=out_dtype, pe=pe,
+              simd=simd, group_in=cg, group_out=mg)
     expected = op.execute(patches, weights)[0]
-    sim = StreamSimulator("window_vvau", [wrapper, RTL.with_name("sliding_window.v"), RTL], {})
-    result = sim.run(pack_beats(x.reshape(-1, pe), dtype), expected.size // pe, seed=6, in_stall=30, out_stall=40, cwd=tmp_path)
-    got = unpack_beats(result.outputs, pe, out_dtype).reshape(expected.shape)
+    sources = [wrapper, RTL.with_name("sliding_window.v"), RTL.with_name("window_parallel.v"), RTL]
+    sim = StreamSimulator("window_vvau", sources, {})
+    in_elems = c if window_simd > c else window_simd
+    lanes = pe * mg
+    result = sim.run(pack_beats(x.reshape(-1, in_elems), dtype), expected.size // lanes, seed=6, in_stall=30,
+                     out_stall=40, cwd=tmp_path)
+    got = unpack_beats(result.outputs, lanes, out_dtype).reshape(expected.shape)
     np.testing.assert_array_equal(got, expected)
 
 

@@ -299,7 +299,7 @@ def _signed_width(bits: int, signed: int, bipolar: int) -> int:
 DSP_MIN_PRODUCT = 9
 
 
-def _tree_bits(nprod: int, pc: int, ab: int) -> tuple[int, int]:
+def _tree_bits(nprod: int, pc: float, ab: int) -> tuple[float, float]:
     """(adder bits, register bits) of one lane's balanced tree of ``nprod`` products of
     ``pc`` bits (vvau.v: a node of height h holds min(pc + h, ab) bits, registered at even
     heights; the zero leaves that round ``nprod`` up to a power of two add nothing)."""
@@ -337,6 +337,9 @@ def terms(p: dict, family: str) -> Terms:
     dw = lanes * ab
     pw = xs + ws
     pc = min(pw, ab)
+    # the bits a product carries: an agreement of two bipolar bits is +-1, a bipolar operand
+    # only negates the other, narrow weights narrow the product (its top bits repeat the sign)
+    xnor = p["IN_BIPOLAR"] and p["W_BIPOLAR"]
     counters = counter_bits(cf) + counter_bits(g["wg"]) + counter_bits(depth)
     weights = memory_cost(Memory(products * p["W_BITS"], depth, "rom"), family)
     # the weight bits that carry information: a product whose values need fewer bits than WS
@@ -353,14 +356,23 @@ def terms(p: dict, family: str) -> Terms:
     accumulators = memory_cost(Memory(dw, cf, "ram"), family) if g["wg"] > 1 else None
     tword = max(1, lanes * nt * ab - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
     tmem = memory_cost(Memory(tword, cf, "rom"), family) if nt > 0 and cf > 1 else None
-    tree_add, tree_reg = _tree_bits(nprod, pc, ab)
+    if xnor:
+        bits = 2.0
+    elif p["IN_BIPOLAR"]:
+        bits = wl / products + 1
+    elif p["W_BIPOLAR"]:
+        bits = xs + 1.0
+    else:
+        bits = xs + wl / products
+    bits = min(bits, float(ab))
+    tree_add, tree_reg = _tree_bits(nprod, bits, ab)
     low = min(pc + g["levels"], ab) if accumulators else 0
     memories = tuple(m for m in (weights, accumulators, tmem, queue) if m)
     # the data bits read out of distributed RAM (ECP5 spends logic on each)
     lutram_read = dw * int(bool(accumulators) and accumulators["lutram"] > 0) + lanes * ob * int(queue["lutram"] > 0)
     lut = {"const": 1, "counter_bits": counters, "add": lanes * low,
            "add_carry": lanes * (ab - low) if accumulators else 0, "tree_add": lanes * tree_add,
-           "xnor": 0, "negate": 0, "multiply": 0, "dsp_sum": 0, "weight_rom": weight_rom,
+           "xnor": 0, "negate": 0, "multiply": 0, "multiply_const": 0, "dsp_sum": 0, "weight_rom": weight_rom,
            # a deeper threshold ROM no longer shares the compare's LUT: priced by address bits
            "threshold_rom": tmem["rom"] if tmem else 0.0, "threshold_address": tword * counter_bits(cf) if tmem else 0,
            "compare": t_bits - t_const, "compare_const": t_const,
@@ -379,14 +391,15 @@ def terms(p: dict, family: str) -> Terms:
         dsp = float(products)
         if nprod == 1:  # the DSP block may take the accumulator's add too: its bits are priced apart
             lut["dsp_sum"], lut["add"], lut["add_carry"] = lut["add"] + lut["add_carry"], 0, 0
+    elif depth == 1:  # one weight word (the whole window per beat): products by constants
+        lut["multiply_const"] = xs * wl
     else:
         lut["multiply"] = xs * wl
     return Terms(
         lut=lut,
         # a threshold ROM in logic: Yosys moves its address register behind it (tword bits)
-        ff={"control": counters + 8 + 3 * g["ts"],
-            "data": products * pc + lanes * tree_reg + dw + (dw if cf == 1 and accumulators else 0)
-            + (tword if tmem and not tmem["bram"] else 0),
+        ff={"control": counters + 8 + 3 * g["ts"], "product": products * bits, "tree": lanes * tree_reg,
+            "data": dw + (dw if cf == 1 and accumulators else 0) + (tword if tmem and not tmem["bram"] else 0),
             "memory": sum(m["ff"] for m in memories)},
         bram=sum(m["bram"] for m in memories), lutram=sum(m["lutram"] for m in memories), dsp=dsp)
 
@@ -400,15 +413,15 @@ COEFFICIENTS = {
     # (calibration_vvau_ecp5.json); compare_const, threshold_address weigh as before the split
     "xilinx": {
         "lut": {"add": 0, "add_carry": 2.221, "tree_add": 1.0, "compare": 0.264, "compare_const": 0.412, "const": 3.518, "count": 0,
-                "counter_bits": 2.741, "decode": 0, "dsp_sum": 0.978, "lutram_read": 0.083, "multiply": 0.622, "mux": 0,
+                "counter_bits": 2.741, "decode": 0, "dsp_sum": 0.978, "lutram_read": 0.083, "multiply": 0.622, "multiply_const": 0.622, "mux": 0,
                 "negate": 3.1, "threshold_address": 0.469, "threshold_rom": 0, "weight_rom": 0.731, "xnor": 3.97},
-        "ff": {"control": 1.87, "data": 0.664, "memory": 0},  # as before: the refit is worse on the models
+        "ff": {"control": 1.87, "data": 0.664, "memory": 0, "product": 0.664, "tree": 0.664},  # as before: the refit is worse on the models
     },
     "ecp5": {
         "lut": {"add": 2.242, "add_carry": 0, "tree_add": 1.0, "compare": 1.026, "compare_const": 1.026, "const": 89.03, "count": 0,
-                "counter_bits": 0, "decode": 0, "dsp_sum": 0.692, "lutram_read": 0.632, "multiply": 0, "mux": 0,
+                "counter_bits": 0, "decode": 0, "dsp_sum": 0.692, "lutram_read": 0.632, "multiply": 0, "multiply_const": 0, "mux": 0,
                 "negate": 1.771, "threshold_address": 0, "threshold_rom": 0.921, "weight_rom": 0.35, "xnor": 0},
-        "ff": {"control": 1.964, "data": 0.73, "memory": 0},
+        "ff": {"control": 1.964, "data": 0.73, "memory": 0, "product": 0.73, "tree": 0.73},
     },
 }
 
@@ -488,7 +501,10 @@ def calibration_grid(quick: bool) -> list[dict]:
         # kernel positions per beat (PE = G): the whole window, a proper divisor of it
         (16, 16, 9, "i4xi4", 15, 4, 1, 1, 1, 9), (32, 32, 9, "i4xi4", 15, 4, 2, 1, 1, 3),
         (8, 8, 9, "bin", 1, 1, 0, 1, 1, 9), (16, 16, 25, "i2xi2", 3, 2, 0, 1, 1, 5),
-        (12, 4, 9, "u4xi4", 15, 4, 1, 3, 1, 3), (8, 8, 9, "i4xi4", 15, 4, 2, 1, 2, 9)]
+        (12, 4, 9, "u4xi4", 15, 4, 1, 3, 1, 3), (8, 8, 9, "i4xi4", 15, 4, 2, 1, 2, 9),
+        # the depthwise layers of DS-CNN and MobileNet at 1,000 FPS: one channel per beat
+        (8, 1, 9, "i4xi4", 15, 4, 3, 1, 1, 1), (16, 1, 9, "i4xi4", 15, 4, 2, 1, 1, 1), (32, 1, 9, "i4xi4", 15, 4, 4, 1, 1, 1),
+        (32, 1, 9, "u4xi4", 15, 4, 0, 1, 1, 1)]
     if quick:
         points = points[:2]
     return [grid_point(f"vvau_{ch}c_pe{pe}_k{window}_{ops}" + (f"_t{nt}" if nt else "") + (f"_s{span}" if span else "")
