@@ -2,8 +2,9 @@
 BipolarQuant ops), exact against onnxruntime after every pass (``bnncc verify``), and in RTL
 under 30 % stalls at the analytic initiation interval.
 
-A depthwise convolution (group = C = M) becomes a sliding window and a VVAU; a grouped one
-(1 < group < C) the dense convolution with a block-diagonal weight (one MVAU)."""
+A grouped convolution with small groups (depthwise, a channel multiplier, 1 < group < C with
+at most 16 input x output channel pairs per group) becomes a sliding window and a VVAU; one
+with larger groups the dense convolution with a block-diagonal weight (one MVAU)."""
 
 from __future__ import annotations
 
@@ -63,8 +64,12 @@ MODELS = {
     "dw_k3s2": [("dw", 6, 3, 2, 1, 6, 4, 3)],
     # a depthwise-separable block: depthwise 3x3 then pointwise 1x1
     "dw_separable": [("dw", 6, 3, 1, 1, 6, 3, 2), ("pw", 1, 1, 1, 0, 4, 3, 2)],
-    # a grouped convolution, group 2 (3 channels per group), then pointwise
+    # a grouped convolution, group 2 (3 in, 4 out channels per group: a VVAU), then pointwise
     "grouped_g2": [("grouped", 2, 3, 1, 1, 8, 3, 2), ("pw", 1, 1, 1, 0, 4, 3, 2)],
+    # depthwise with channel multiplier 2 (1 in, 2 out channels per group: a VVAU)
+    "dw_mult2": [("dw", 6, 3, 1, 1, 12, 3, 2)],
+    # group 2 with 3 in and 6 out channels per group (18 pairs: a block-diagonal MVAU)
+    "grouped_wide": [("grouped", 2, 3, 1, 1, 12, 3, 2)],
 }
 
 
@@ -89,8 +94,11 @@ def test_exact_after_every_pass(tmp_path, name):
     assert [s.stage for s in result.stages][-1] == "folding"
     final = run_pipeline(load_graph(path))[-1].graph
     types = {op.name: type(op).__name__ for op in final.ops()}
-    if name == "grouped_g2":
+    if name == "grouped_wide":
         assert types["grouped"] == "MVAU"
+    elif name == "grouped_g2":
+        assert types["grouped"] == "VVAU" and final.op("grouped").has_thresholds
+        assert (final.op("grouped").group_in, final.op("grouped").group_out) == (3, 4)
     else:  # the activation quantizer after it is fused: no Thresholding stage of its own
         assert types["dw"] == "VVAU" and final.op("dw").has_thresholds
         assert "Thresholding" not in types.values()
@@ -116,16 +124,31 @@ def test_depthwise_weights_and_accumulator(tmp_path):
     assert narrower.min > low or narrower.max < high
 
 
-def test_grouped_convolution_is_block_diagonal(tmp_path):
-    """group 2 of 6 channels, 8 outputs: the MVAU's weight is zero outside each group."""
-    path = _save(tmp_path, "g2", conv_model(MODELS["grouped_g2"]))
+def test_wide_grouped_convolution_is_block_diagonal(tmp_path):
+    """group 2 of 6 channels, 12 outputs (3 x 6 pairs per group): the MVAU's weight is zero
+    outside each group."""
+    path = _save(tmp_path, "g2", conv_model(MODELS["grouped_wide"]))
     graph = run_pipeline(load_graph(path))[-1].graph
-    weights = graph.constant(graph.op("grouped").inputs[1]).reshape(9, 6, 8)  # (u*KW + v, c, m)
-    assert np.all(weights[:, 3:, :4] == 0) and np.all(weights[:, :3, 4:] == 0)
-    assert np.any(weights[:, :3, :4] != 0) and np.any(weights[:, 3:, 4:] != 0)
+    weights = graph.constant(graph.op("grouped").inputs[1]).reshape(9, 6, 12)  # (u*KW + v, c, m)
+    assert np.all(weights[:, 3:, :6] == 0) and np.all(weights[:, :3, 6:] == 0)
+    assert np.any(weights[:, :3, :6] != 0) and np.any(weights[:, 3:, 6:] != 0)
 
 
-@pytest.mark.parametrize("name, fps", [("dw_separable", 150_000), ("dw_binary", None)])
+def test_grouped_vvau_weights(tmp_path):
+    """group 2 of 6 channels, 8 outputs: the VVAU holds W3[u*KW + v, m*CG + j] = W[m, j, u, v]."""
+    model = conv_model(MODELS["grouped_g2"])
+    path = _save(tmp_path, "g2v", model)
+    graph = run_pipeline(load_graph(path))[-1].graph
+    vvau = graph.op("grouped")
+    assert isinstance(vvau, VVAU) and (vvau.kernel, vvau.channels, vvau.group_in, vvau.group_out) == (9, 6, 3, 4)
+    weights = graph.constant(vvau.inputs[1])
+    assert weights.shape == (9, 8 * 3)
+    assert graph.tensors[vvau.outputs[0]].shape[-1] == 8
+
+
+@pytest.mark.parametrize("name, fps", [("dw_separable", 150_000), ("dw_binary", None), ("dw_separable", 600_000),
+                                       ("grouped_g2", 100_000), ("dw_mult2", None)],
+                         ids=["separable", "binary", "separable_kernel_simd", "grouped", "multiplier"])
 def test_rtl_exact_under_stalls_at_the_analytic_interval(tmp_path, name, fps):
     from bnncc.compile import Target, compile_model
 
@@ -134,10 +157,15 @@ def test_rtl_exact_under_stalls_at_the_analytic_interval(tmp_path, name, fps):
     build = tmp_path / "build"
     result = compile_model(path, output=build, target=Target(fps) if fps else None)
     stages = {stage.node: stage for stage in result.design.stages}
-    assert stages["dw"].module == "vvau" and stages["dw"].parameters["N_THRESHOLDS"] > 0
-    if fps:  # folded: the window's SIMD is the VVAU's PE (no width converter between them)
-        assert stages["dw"].parameters["PE"] > 1
-        assert stages["dw"].parameters["PE"] == stages["dw__im2col"].parameters["SIMD"]
+    node = "grouped" if name == "grouped_g2" else "dw"
+    vvau, window = stages[node].parameters, stages[f"{node}__im2col"].parameters
+    assert stages[node].module == "vvau" and vvau["N_THRESHOLDS"] > 0
+    # the window's beat is the VVAU's (no width converter between them)
+    assert vvau["SIMD"] * vvau["PE"] * vvau["GROUP_IN"] == window["SIMD"]
+    if fps == 150_000:  # folded over channels
+        assert vvau["PE"] > 1 and vvau["SIMD"] == 1
+    if fps == 600_000:  # every channel in parallel, then several kernel positions per beat
+        assert vvau["PE"] == 6 and vvau["SIMD"] > 1 and window["SIMD"] > window["IFM_CH"]
     samples = 20
     verify = verify_model(path, samples=samples, seed=5, value_range=(-2.0, 2.0), build_dir=build, stall=30)
     assert verify.ok, verify.table()
@@ -150,16 +178,18 @@ def test_rtl_exact_under_stalls_at_the_analytic_interval(tmp_path, name, fps):
     (5, 5, 5, (3, 3), "bipolar", {"strides": (1, 1)}),
     (4, 4, 4, (3, 2), "int3", {"strides": (2, 1), "pads": (1, 0, 1, 1), "dilations": (1, 2)}),
     (3, 3, 3, (1, 1), "uint2", {}),                       # 1x1 depthwise: a per-channel product, no Im2Col
-    (6, 2, 4, (3, 3), "uint2", {"pads": (1, 1, 1, 1)}),   # group 2: block-diagonal MatMul
+    (6, 2, 4, (3, 3), "uint2", {"pads": (1, 1, 1, 1)}),   # group 2, 3 x 2 pairs per group: VVAU
     (6, 3, 6, (2, 2), "bipolar", {"strides": (2, 2)}),
-], ids=["dw_bipolar", "dw_strided_dilated_padded", "dw_1x1", "group2", "group3_bipolar"])
+    (3, 3, 6, (3, 1), "int3", {"pads": (1, 0, 1, 0)}),    # channel multiplier 2
+    (8, 2, 10, (3, 3), "uint2", {"pads": (0, 1, 1, 0)}),  # 4 x 5 pairs per group: block-diagonal MatMul
+], ids=["dw_bipolar", "dw_strided_dilated_padded", "dw_1x1", "group2", "group3_bipolar", "multiplier2", "group2_wide"])
 def test_lower_conv_computes_the_grouped_convolution(channels, group, out, kernel, dtype, fields):
-    """LowerConv on the IR: the Conv becomes Im2Col + VVAU (depthwise) or + MatMul (grouped),
-    with the same outputs as the grouped Conv's own executor, bias included."""
+    """LowerConv on the IR: the Conv becomes Im2Col + VVAU (small groups) or + MatMul (wide
+    groups), with the same outputs as the grouped Conv's own executor, bias included."""
     from bnncc.datatype import BIPOLAR, DataType
     from bnncc.ir import ops as ir_ops
     from bnncc.ir.build import add_inferred, new_constant
-    from bnncc.passes.lower_conv import LowerConv
+    from bnncc.passes.lower_conv import VVAU_GROUP_MACS, LowerConv
     from test_lower_conv import assert_same_behaviour, ir_graph, random_codes
 
     x_dtype = BIPOLAR if dtype == "bipolar" else DataType.int(3) if dtype == "int3" else DataType.uint(2)
@@ -173,7 +203,7 @@ def test_lower_conv_computes_the_grouped_convolution(channels, group, out, kerne
     result = LowerConv().run(graph)
     assert result.changed
     kinds = {type(op).__name__ for op in result.graph.ops()}
-    assert ("VVAU" in kinds) == (group == channels) and "Conv" not in kinds
+    assert ("VVAU" in kinds) == ((channels // group) * (out // group) <= VVAU_GROUP_MACS) and "Conv" not in kinds
     assert ("Im2Col" in kinds) == (kernel != (1, 1))
     assert_same_behaviour(graph, result.graph)
 

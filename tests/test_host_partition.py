@@ -257,7 +257,8 @@ def test_unknown_integer_op_between_stages():
     assert partition_error(_two_layer(clip)) == "node 'Clip_2' (Clip): Clip between hardware stages has no hardware implementation"
 
 
-def test_depthwise_conv_with_a_channel_multiplier_between_stages():
+def test_unlowered_conv_between_stages():
+    """A Conv that reaches the partition (lower_conv did not run) is named with the reason."""
     b = Builder()
     x = b.input("x", (1, 4, 5, 5), DataType.uint(4))
     h = b.threshold(x, DataType.uint(2), 0, 15, name="quant_in", rows=1)
@@ -265,10 +266,7 @@ def test_depthwise_conv_with_a_channel_multiplier_between_stages():
     c = b.op(ops.Conv, [h, w], name="Conv_3", kernel_shape=(3, 3), group=4)
     y = b.threshold(c, DataType.uint(2), -10, 10, name="act", rows=1)
     message = partition_error(b.output(y))
-    assert message == (
-        "node 'Conv_3' (Conv): depthwise convolution with channel multiplier 2 (group=4, 4 input and 8 output "
-        "channels) is not supported; only multiplier 1 (as many outputs as inputs) is"
-    )
+    assert message == "node 'Conv_3' (Conv): convolution was not lowered to Im2Col + MatMul (lower_conv did not run)"
 
 
 def test_bipolar_zero_padding_between_stages():

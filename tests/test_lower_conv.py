@@ -152,17 +152,27 @@ def test_bias_becomes_channels_last_add():
     assert_same_behaviour(graph, result.graph)
 
 
-def test_channel_multiplier_real_and_runtime_weight_convs_left_alone():
+def test_real_and_runtime_weight_convs_left_alone():
     graph = ir_graph((1, 4, 6, 6), BIPOLAR)
-    grouped = add_conv(graph, "grouped", "x", 8, group=4)  # depthwise, two outputs per channel
     graph.set_tensor("f", (1, 4, 6, 6), FLOAT32)
     graph.inputs.append("f")
     real = add_op(graph, ops.Conv, "real", ["f", new_constant(graph, "rw", RNG.normal(size=(2, 4, 3, 3)), FLOAT32)], kernel_shape=(3, 3))
     runtime = add_op(graph, ops.Conv, "runtime", ["x", "x"], kernel_shape=(6, 6))
-    graph.outputs += [grouped, real, runtime]
+    graph.outputs += [real, runtime]
     result = LowerConv().run(graph)
     assert not result.changed and result.notes == []
-    assert types(result.graph) == ["Conv", "Conv", "Conv"]
+    assert types(result.graph) == ["Conv", "Conv"]
+
+
+def test_channel_multiplier_becomes_a_vvau():
+    """Depthwise with two outputs per channel: a VVAU of one input and two output channels
+    per group, same outputs as the Conv."""
+    graph = ir_graph((1, 4, 6, 6), BIPOLAR)
+    graph.outputs.append(add_conv(graph, "grouped", "x", 8, group=4))
+    result = LowerConv().run(graph)
+    vvau = result.graph.op("grouped")
+    assert type(vvau).__name__ == "VVAU" and (vvau.channels, vvau.group_in, vvau.group_out) == (4, 1, 2)
+    assert_same_behaviour(graph, result.graph)
 
 
 def test_integer_input_with_real_weights_left_alone():
@@ -331,15 +341,12 @@ def test_declined_convs_and_pads_record_their_reason():
     from bnncc.passes import refusals
 
     graph = ir_graph((1, 4, 6, 6), BIPOLAR)
-    grouped = add_conv(graph, "grouped", "x", 8, group=4)  # depthwise, two outputs per channel
     graph.set_tensor("f", (1, 4, 6, 6), FLOAT32)
     graph.inputs.append("f")
     real = add_op(graph, ops.Conv, "real", ["f", new_constant(graph, "rw", RNG.normal(size=(2, 4, 3, 3)), FLOAT32)], kernel_shape=(3, 3))
     runtime = add_op(graph, ops.Conv, "runtime", ["x", "x"], kernel_shape=(6, 6))
-    graph.outputs += [grouped, real, runtime]
+    graph.outputs += [real, runtime]
     messages = {e["node"]: e["message"] for e in refusals.reasons(LowerConv().run(graph).graph)}
-    assert messages["grouped"].startswith(
-        "node 'grouped' (Conv): depthwise convolution with channel multiplier 2 (group=4, 4 input and 8 output channels)")
     assert messages["real"] == "node 'real' (Conv): its weights are real (FLOAT32), not quantized to integers"
     assert messages["runtime"].startswith("node 'runtime' (Conv): its weights are computed at run time")
 

@@ -22,21 +22,25 @@
    A 1x1 convolution with stride 1 and no padding needs no Im2Col (``P = x'``).
    :class:`~bnncc.passes.to_nhwc.ToNHWC` then cancels the transposes between layers.
 
-3. A depthwise convolution (``group == C == M``: every output channel reads its own input
-   channel) becomes ``Transpose -> Im2Col -> VVAU(W3) [-> Add(bias)] -> Transpose`` with
-   ``W3[u*KW + v, c] = W[c, 0, u, v]`` (K, C): the vector-vector unit multiplies channel
-   ``c``'s window element at kernel position ``k`` with its own weight
-   (:class:`~bnncc.ir.ops.vvau.VVAU`), reading the patch order of ``Im2Col`` above.
+3. A grouped convolution (``group = G > 1``, ``CG = C/G`` input and ``MG = M/G`` output
+   channels per group; depthwise is ``CG = MG = 1``, a depthwise convolution with channel
+   multiplier ``k`` is ``CG = 1, MG = k``) whose groups are small (``CG*MG <=``
+   :data:`VVAU_GROUP_MACS`) becomes ``Transpose -> Im2Col -> VVAU(W3) [-> Add(bias)] ->
+   Transpose`` with ``W3[u*KW + v, m*CG + j] = W[m, j, u, v]`` (K, M*CG): the vector-vector
+   unit multiplies output channel ``m``'s kernel with the window of its own group
+   ``g(m) = m // MG`` only (:class:`~bnncc.ir.ops.vvau.VVAU`), reading the patch order of
+   ``Im2Col`` above, at ``CG*MG`` multiply-accumulates per group and kernel position.
 
-4. A grouped convolution (``1 < group``, not depthwise) is the dense convolution with the
-   block-diagonal weight ``Wd[m, c, u, v] = W[m, c - g(m)*Cg, u, v]`` when ``c`` lies in the
-   group ``g(m) = m // (M/group)`` of output channel ``m`` (``Cg = C/group`` channels each)
-   and 0 elsewhere: the products with the zeros add nothing, so ``y`` is unchanged, and the
-   result is lowered as in 2. It costs ``group`` times the multiply-accumulates of the
-   grouped form (the MVAU also multiplies the zeros).
+4. A grouped convolution with larger groups is the dense convolution with the
+   block-diagonal weight ``Wd[m, c, u, v] = W[m, c - g(m)*CG, u, v]`` when ``c`` lies in the
+   group ``g(m)`` of output channel ``m`` and 0 elsewhere: the products with the zeros add
+   nothing, so ``y`` is unchanged, and the result is lowered as in 2. It costs ``G`` times the
+   multiply-accumulates of the grouped form (the MVAU also multiplies the zeros), but the
+   MVAU folds down to one multiply-accumulate per cycle, while a VVAU lane computes a whole
+   group's ``CG*MG`` products of a kernel position in one cycle: for large groups at low
+   frame rates the VVAU's least parallelism would cost more than the dense MVAU's zeros.
 
-A depthwise convolution with a channel multiplier (``group == C``, ``M = k*C``, k > 1),
-real-valued convolutions and those whose weights are computed at run time are left as they
+Real-valued convolutions and those whose weights are computed at run time are left as they
 are; the reason is recorded on the graph for that node (:mod:`bnncc.passes.refusals`), and
 the hardware mapping reports it.
 """
@@ -114,24 +118,33 @@ def merge_pads(graph: Graph, notes: list[str]) -> None:
 
 
 # -- 2. Conv -> Im2Col + MatMul ------------------------------------------------------------
-def is_depthwise(graph: Graph, conv: ops.Conv) -> bool:
-    """True if ``conv`` is depthwise with channel multiplier 1 (``group == C == M``, C > 1)."""
+#: The largest group (``CG*MG`` products per kernel position) lowered to a VVAU; larger
+#: groups become a block-diagonal MVAU (module docstring, 3 and 4).
+VVAU_GROUP_MACS = 16
+
+
+def group_shape(graph: Graph, conv: ops.Conv) -> tuple[int, int, int]:
+    """``(G, CG, MG)`` of ``conv``: groups, input and output channels per group."""
     channels = graph.tensors[conv.inputs[0]].shape[1]
     outputs = graph.tensors[conv.inputs[1]].shape[0]
-    return conv.group > 1 and conv.group == channels == outputs
+    return conv.group, channels // conv.group, outputs // conv.group
+
+
+def on_vvau(graph: Graph, conv: ops.Conv) -> bool:
+    """True if the grouped ``conv`` is lowered to a VVAU (``group > 1`` and ``CG*MG <=``
+    :data:`VVAU_GROUP_MACS`, module docstring 3)."""
+    groups, per_in, per_out = group_shape(graph, conv)
+    return groups > 1 and per_in * per_out <= VVAU_GROUP_MACS
 
 
 def group_reason(graph: Graph, conv: ops.Conv) -> str | None:
-    """Why a grouped convolution cannot be lowered (None if it can: group 1, depthwise with
-    channel multiplier 1, or 1 < group < C)."""
+    """Why a grouped convolution cannot be lowered: None, every ``group`` that divides the
+    input and output channels is lowered (ONNX requires that it does)."""
     channels = graph.tensors[conv.inputs[0]].shape[1]
     outputs = graph.tensors[conv.inputs[1]].shape[0]
-    if conv.group == 1 or is_depthwise(graph, conv) or conv.group < channels:
+    if conv.group >= 1 and channels % conv.group == 0 and outputs % conv.group == 0:
         return None
-    return (
-        f"depthwise convolution with channel multiplier {outputs // channels} (group={conv.group}, {channels} input "
-        f"and {outputs} output channels) is not supported; only multiplier 1 (as many outputs as inputs) is"
-    )
+    return f"group={conv.group} does not divide its {channels} input and {outputs} output channels"
 
 
 def block_diagonal(weight: np.ndarray, group: int) -> np.ndarray:
@@ -177,7 +190,7 @@ def lower_conv(graph: Graph, conv: ops.Conv) -> str:
     base = conv.name
     weight_info = graph.tensors[conv.inputs[1]]
     weight = weight_info.value
-    depthwise = is_depthwise(graph, conv)
+    depthwise = on_vvau(graph, conv)
     dense_from = conv.group if conv.group > 1 and not depthwise else 0
     if dense_from:
         weight = block_diagonal(weight, conv.group)
@@ -186,7 +199,7 @@ def lower_conv(graph: Graph, conv: ops.Conv) -> str:
     _transpose(graph, f"{base}__to_nhwc", conv.inputs[0], columns, TO_NHWC)
     what = "1x1 convolution as MatMul"
     if depthwise:
-        what = "1x1 depthwise convolution as VVAU"
+        what = "1x1 grouped convolution as VVAU"
     if _needs_im2col(conv, weight):
         patches = graph.fresh_name(f"{base}__patches")
         im2col = ops.Im2Col(
@@ -199,12 +212,13 @@ def lower_conv(graph: Graph, conv: ops.Conv) -> str:
         what = f"Im2Col {weight.shape[2]}x{weight.shape[3]} + MatMul"
     product = graph.fresh_name(f"{base}__nhwc_out")
     if depthwise:
-        kernel = depthwise_weight(weight)
+        groups, per_in, per_out = group_shape(graph, conv)
+        kernel = grouped_weight(weight)
         matrix = new_constant(graph, f"{base}__weight", kernel, weight_info.dtype)
-        acc_dtype = vvau_dtype(graph.tensors[columns], kernel)
-        add_inferred(graph, VVAU(name=base, inputs=[columns, matrix], outputs=[product], channels=int(kernel.shape[1]),
-                                 kernel=int(kernel.shape[0]), acc_dtype=acc_dtype))
-        what = what.replace("MatMul", "VVAU")
+        acc_dtype = vvau_dtype(graph.tensors[columns], kernel, per_in, per_out)
+        add_inferred(graph, VVAU(name=base, inputs=[columns, matrix], outputs=[product], channels=groups * per_in,
+                                 kernel=int(kernel.shape[0]), group_in=per_in, group_out=per_out, acc_dtype=acc_dtype))
+        what = what.replace("MatMul", f"VVAU (group={groups}, {per_in} in and {per_out} out per group)")
     else:
         matrix = new_constant(graph, f"{base}__weight", conv_weight_matrix(weight), weight_info.dtype)
         add_inferred(graph, ops.MatMul(name=base, inputs=[columns, matrix], outputs=[product]))
@@ -216,9 +230,10 @@ def lower_conv(graph: Graph, conv: ops.Conv) -> str:
     return f"node '{base}': Conv lowered to NHWC {what} with weight {tuple(graph.tensors[matrix].shape)}"
 
 
-def depthwise_weight(weight: np.ndarray) -> np.ndarray:
-    """``W3[u*KW + v, c] = W[c, 0, u, v]``: (C, 1, KH, KW) -> (KH*KW, C)."""
-    return np.ascontiguousarray(weight[:, 0].reshape(weight.shape[0], -1).T)
+def grouped_weight(weight: np.ndarray) -> np.ndarray:
+    """``W3[u*KW + v, m*CG + j] = W[m, j, u, v]``: (M, CG, KH, KW) -> (KH*KW, M*CG)."""
+    m, cg = weight.shape[:2]
+    return np.ascontiguousarray(weight.reshape(m * cg, -1).T)
 
 
 def _add_bias(graph: Graph, base: str, product: str, bias: str) -> str:

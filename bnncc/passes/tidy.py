@@ -15,7 +15,7 @@
   (:mod:`bnncc.passes.sink_transposes`), so the steps between channels-last layers run on
   NCHW tensors.
 
-A grouped convolution that cannot be lowered (a depthwise one with a channel multiplier)
+A grouped convolution that cannot be lowered (its group does not divide its channels)
 keeps its real weights; the reason is recorded for it
 (:mod:`bnncc.passes.refusals`).
 """

@@ -10,7 +10,7 @@ tensors.
    ``MultiThreshold`` (channels last, constant thresholds) that joins it:
    ``MVAU(x, W, T)``. The accumulator type is the narrowest holding every column's range
    (:func:`bnncc.ir.ops.hw.accumulator_range`). A ``MultiThreshold`` that is the only
-   reader of a ``VVAU`` (a depthwise convolution, from ``lower_conv``) joins it the same way.
+   reader of a ``VVAU`` (a grouped convolution, from ``lower_conv``) joins it the same way.
 2. ``MultiThreshold(x, T)`` on any other integer stream, channels last (or one row of
    thresholds shared by all channels), becomes ``Thresholding``.
 3. ``Im2Col`` becomes ``SlidingWindow`` and ``MaxPoolNHWC`` ``StreamingMaxPool`` on
@@ -213,7 +213,7 @@ def fuse_into_vvau(graph: Graph, mt: ops.MultiThreshold, notes: list[str]) -> bo
     vvau = graph.producer(mt.inputs[0])
     if not isinstance(vvau, VVAU) or vvau.has_thresholds or fusable_thresholds(graph, vvau) is not mt:
         return False
-    low, high = vvau_range(graph.tensors[vvau.inputs[0]], graph.constant(vvau.inputs[1]))
+    low, high = vvau_range(graph.tensors[vvau.inputs[0]], graph.constant(vvau.inputs[1]), vvau.group_in, vvau.group_out)
     thresholds = hardware_thresholds(graph, mt, low, high, notes)
     install(graph, vvau.clone(inputs=[*vvau.inputs, thresholds], outputs=list(mt.outputs), out_dtype=mt.out_dtype),
             [vvau, mt])
