@@ -237,3 +237,33 @@ def test_quantized_bias_exact_after_every_pass(tmp_path, group):
     assert result.ok, result.table()
     final = run_pipeline(load_graph(path))[-1].graph
     assert type(final.op("conv")).__name__ == ("VVAU" if group == 4 else "MVAU")
+
+
+def _random_grouped_layer(seed: int):
+    """A random grouped convolution on small groups: (layers, input channels) for conv_model."""
+    rng = np.random.default_rng(seed)
+    while True:
+        groups, per_in, per_out = (int(v) for v in rng.integers(1, 5, 3))
+        if groups > 1 and per_in * per_out <= 16:
+            break
+    kernel, stride, pad = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(0, 2))
+    w_bits, a_bits = int(rng.choice([1, 2, 4])), int(rng.integers(2, 4))
+    return [("g", groups, kernel, stride, pad, groups * per_out, w_bits, a_bits)], groups * per_in
+
+
+@pytest.mark.parametrize("seed, fps", [(4, None), (7, 300_000), (28, 1_000_000), (31, None)])
+def test_random_grouped_convolutions_in_rtl(tmp_path, seed, fps):
+    """Random group counts, channels per group, kernels, strides, padding and widths: a VVAU,
+    exact in RTL under 30 % stalls at the analytic interval (folded where ``fps`` asks)."""
+    from bnncc.compile import Target, compile_model
+
+    layers, channels = _random_grouped_layer(seed)
+    path = _save(tmp_path, f"random_{seed}", conv_model(layers, channels=channels, size=6 + seed % 3, seed=seed))
+    build = tmp_path / "build"
+    result = compile_model(path, output=build, target=Target(fps) if fps else None)
+    stages = {stage.node: stage for stage in result.design.stages}
+    assert stages["g"].module == "vvau", layers
+    verify = verify_model(path, samples=12, seed=seed, value_range=(-2.0, 2.0), build_dir=build, stall=30)
+    assert verify.ok, verify.table()
+    bottleneck = result.design.bottleneck_cycles
+    assert abs(verify.rtl.measured_ii_cycles - bottleneck) <= 0.02 * bottleneck, verify.table()
