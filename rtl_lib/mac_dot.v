@@ -17,7 +17,8 @@
 // 6-input LUT computes it and XORs it with the accumulated sum in front of the carry chain
 // (S = acc ^ pp, DI = acc): a pp costs one LUT per bit, its correction c enters the carry
 // input of the adder, which works on the bits from sh upwards. The forms (FORM):
-//   bipolar x n bits: pp = m ^ {~b} (m as a signed number), c = ~b: b ? m : ~m + 1;
+//   bipolar x n bits: pp = m ^ {~b} (m as a signed number), c = ~b: b ? m : ~m + 1 (or, with
+//             N > DW, the negated product pp = m ^ {b}, c = b, and the result negated once);
 //   1 table:  pp = x * w - min (x * w); both operands together at most 5 bits;
 //   2 Booth:  radix-4 recoding of one operand r (signed or zero-extended):
 //             d_j = -2 r[2j+1] + r[2j] + r[2j-1] in {-2..2}, pp_j = (|d_j| * m) ^ {neg_j},
@@ -189,11 +190,20 @@ module mac_dot #(
     localparam [K64-1:0] TMAX = term_max(0);
     localparam [K64-1:0] NOFF = term_offset(0);
     // the constant every sum starts from: N * OFF (popcount: -N unless BINARY), mod 2**DW
-    localparam [K64-1:0] KALL = (F == 4) ? ((BINARY != 0) ? {K64{1'b0}} : -to64(N)) : -(NOFF * N);
+    // bipolar x n bits with more products than result bits: the chains add the negated
+    // products (m ^ {b}) + b, whose correction b is a plain operand bit (no inverter per
+    // product), and the result is the constant minus their sum (one inverter per result bit)
+    localparam integer NEG = (F == 0 && N > DW) ? 1 : 0;
+    localparam [K64-1:0] KALL = (F == 4) ? ((BINARY != 0) ? {K64{1'b0}} : -to64(N)) :
+                                (NEG != 0) ? {K64{1'b0}} : -(NOFF * N);
     localparam [DW-1:0] KONST = KALL[DW-1:0];
+    localparam [K64-1:0] KNEG_ALL = NOFF * N + 1;                // NEG: N * -OFF, + 1 (see below)
+    localparam [DW-1:0] KNEG = KNEG_ALL[DW-1:0];
 
     // ---- groups -----------------------------------------------------------------------------
-    localparam integer AUTO_CHAIN = (F == 4) ? N : ((6 / NP > 0) ? 6 / NP : 1);
+    // automatic: up to 6 adders (6 LUT levels) per chain, 5 products of a table (whose first
+    // product Yosys maps in more levels); one popcount of all N
+    localparam integer AUTO_CHAIN = (F == 4) ? N : (F == 1) ? 5 : ((6 / NP > 0) ? 6 / NP : 1);
     localparam integer LG_RAW = (CHAIN > 0) ? CHAIN : AUTO_CHAIN;
     localparam integer LG = (LG_RAW < N) ? LG_RAW : N;        // products per group
     localparam integer G = (N + LG - 1) / LG;                  // groups
@@ -293,7 +303,7 @@ module mac_dot #(
             pw = pp_width(j);
             raw = {VW{1'b0}};
             case (F)
-                0: raw = m ^ {VW{~r[0]}};
+                0: raw = m ^ {VW{(NEG != 0) ? r[0] : ~r[0]}};
                 1: begin
                     // an OR of the index's matches (logic for the LUTs in front of the
                     // carry chain; an indexed constant would become a ROM)
@@ -331,7 +341,7 @@ module mac_dot #(
         begin
             pp_corr = 1'b0;
             case (F)
-                0: pp_corr = ~r[0];
+                0: pp_corr = (NEG != 0) ? r[0] : ~r[0];
                 2: begin
                     k = 2 * j;
                     a = r[k + 1];
@@ -452,7 +462,7 @@ module mac_dot #(
     // ---- tree of the group sums; extra at the carry input of its first adder ----------------
     // level l holds ceil(G / 2**l) nodes; g_lvl[l].g_node[i].q is node i after the optional
     // register of boundary l
-    localparam integer EXTRA_TREE = (G >= 2 && !(F == 4 && BINARY == 0)) ? 1 : 0;
+    localparam integer EXTRA_TREE = (G >= 2 && NEG == 0 && !(F == 4 && BINARY == 0)) ? 1 : 0;
     generate
         for (l = 0; l <= T; l = l + 1) begin : g_lvl
             localparam integer NL = (G + (1 << l) - 1) >> l;
@@ -515,6 +525,12 @@ module mac_dot #(
         end else if (F == 4 && G == 1) begin : g_pop_done
             assign result = root_dw;               // extra counted by the popcount
             wire unused_e = e_root;
+        end else if (NEG != 0) begin : g_neg
+            // N * -OFF - root + extra = ({N * -OFF + 1, 0} - {root, ~extra}) / 2: the low
+            // bit's borrow is ~extra
+            wire [DW:0] diff = {KNEG, 1'b0} - {root_dw, ~e_root};
+            assign result = diff[DW:1];
+            wire unused_low = diff[0];
         end else if (EXTRA_TREE == 0) begin : g_inc
             assign result = root_dw + {{(DW-1){1'b0}}, e_root};
         end else begin : g_done
