@@ -375,6 +375,8 @@ def terms(p: dict, family: str) -> Terms:
            "xnor": 0, "negate": 0, "multiply": 0, "multiply_const": 0, "dsp_sum": 0, "weight_rom": weight_rom,
            # a deeper threshold ROM no longer shares the compare's LUT: priced by address bits
            "threshold_rom": tmem["rom"] if tmem else 0.0, "threshold_address": tword * counter_bits(cf) if tmem else 0,
+           # a ROM bit of more words than a LUT holds beside one compared bit of the sum
+           "threshold_deep": tword if tmem and not tmem["bram"] and cf > (32 if family == "xilinx" else 8) else 0,
            "compare": t_bits - t_const, "compare_const": t_const,
            "count": lanes * (_count_bits(nt) + ob) if nt > 1 else 0,
            "mux": sum(m["mux"] for m in memories), "decode": sum(m["decode"] for m in memories),
@@ -399,29 +401,33 @@ def terms(p: dict, family: str) -> Terms:
         lut=lut,
         # a threshold ROM in logic: Yosys moves its address register behind it (tword bits)
         ff={"control": counters + 8 + 3 * g["ts"], "product": products * bits, "tree": lanes * tree_reg,
-            "data": dw + (dw if cf == 1 and accumulators else 0) + (tword if tmem and not tmem["bram"] else 0),
+            "data": dw + (dw if cf == 1 and accumulators else 0),
+            "threshold_register": tword if tmem and not tmem["bram"] else 0,
             "memory": sum(m["ff"] for m in memories)},
         bram=sum(m["bram"] for m in memories), lutram=sum(m["lutram"] for m in memories), dsp=dsp)
 
 
 COEFFICIENTS = {
-    # xilinx: fitted by benchmarks/calibrate_estimates.py --designs
-    # ../shared/models/hls4ml_branched_ch_last.onnx@150,../shared/models/hls4ml_separable_conv_ch_last.onnx@40
-    # --modules vvau --fit on the grid below and those models' depthwise layers
-    # (benchmarks/results/calibration_vvau_depthwise_xilinx.json: 49 instances, mean |LUT
-    # error| 6.8 %, largest 19 %). ecp5: fitted on the first 22 points of the grid
-    # (calibration_vvau_ecp5.json); compare_const, threshold_address weigh as before the split
+    # xilinx: fitted by benchmarks/calibrate_estimates.py --grid-only --modules vvau --fit
+    # (weighted non-negative least squares on the 57 grid points of
+    # benchmarks/results/calibration_vvau_xilinx.json: depthwise, grouped, channel multiplier
+    # and SIMD points; mean |LUT error| 8.1 %, largest 25 %; the depthwise 4-bit layers with
+    # 15 thresholds, the shapes of DS-CNN, MobileNet and the hls4ml models, within 15 %).
+    # ecp5: fitted on the first 22 points of the depthwise grid before the adder trees
+    # (calibration_vvau_ecp5.json); the terms added since (tree_add, multiply_const,
+    # threshold_deep, FF product/tree/threshold_register) are not refitted on ECP5
     "xilinx": {
-        "lut": {"add": 0, "add_carry": 2.221, "tree_add": 1.0, "compare": 0.264, "compare_const": 0.412, "const": 3.518, "count": 0,
-                "counter_bits": 2.741, "decode": 0, "dsp_sum": 0.978, "lutram_read": 0.083, "multiply": 0.622, "multiply_const": 0.622, "mux": 0,
-                "negate": 3.1, "threshold_address": 0.469, "threshold_rom": 0, "weight_rom": 0.731, "xnor": 3.97},
-        "ff": {"control": 1.87, "data": 0.664, "memory": 0, "product": 0.664, "tree": 0.664},  # as before: the refit is worse on the models
+        "lut": {"add": 0.963, "add_carry": 0, "compare": 0.401, "compare_const": 0.372, "const": 0, "count": 0,
+                "counter_bits": 3.338, "decode": 0, "dsp_sum": 0.93, "lutram_read": 0, "multiply": 1.107,
+                "multiply_const": 1.016, "mux": 0, "negate": 2.285, "threshold_address": 0.332, "threshold_deep": 0.753,
+                "threshold_rom": 0, "tree_add": 0.238, "weight_rom": 1.639, "xnor": 1.689},
+        "ff": {"control": 2.676, "data": 1.357, "memory": 0, "product": 0, "threshold_register": 0.08, "tree": 1.316},
     },
     "ecp5": {
         "lut": {"add": 2.242, "add_carry": 0, "tree_add": 1.0, "compare": 1.026, "compare_const": 1.026, "const": 89.03, "count": 0,
                 "counter_bits": 0, "decode": 0, "dsp_sum": 0.692, "lutram_read": 0.632, "multiply": 0, "multiply_const": 0, "mux": 0,
-                "negate": 1.771, "threshold_address": 0, "threshold_rom": 0.921, "weight_rom": 0.35, "xnor": 0},
-        "ff": {"control": 1.964, "data": 0.73, "memory": 0, "product": 0.73, "tree": 0.73},
+                "negate": 1.771, "threshold_address": 0, "threshold_rom": 0.921, "threshold_deep": 0, "weight_rom": 0.35, "xnor": 0},
+        "ff": {"control": 1.964, "data": 0.73, "memory": 0, "product": 0.73, "tree": 0.73, "threshold_register": 0.73},
     },
 }
 
