@@ -30,9 +30,11 @@
 // first group) and adds one pp per adder; the group sums meet in a binary tree of adders,
 // `extra` entering the carry input of its first adder. Both operands bipolar: groups are
 // XNOR-popcounts (mvau_popcount of mvau.v), dot = 2 * count - N + extra unless BINARY.
-// Pipeline: with STAGES >= 1 the result is registered; STAGES - 1 more registers sit
-// between the groups and the tree and then every few tree levels (evenly spaced); any
-// beyond the tree's depth delay the output.
+// Pipeline: with STAGES >= 1 the result is registered; of the STAGES - 1 others, one sits
+// between the groups and the tree, then one between the segments of a chain (a segment is
+// at most 6 adders; the operands of a later segment are delayed to match; CHAIN = 0 makes
+// chains of two segments when there is a register for it), then between tree levels
+// (evenly spaced); any left over delay the output.
 // Widths: every chain and tree node is as wide as its largest value (at most DW bits);
 // sums are modulo 2**DW.
 `timescale 1ns / 1ps
@@ -201,9 +203,13 @@ module mac_dot #(
     localparam [DW-1:0] KNEG = KNEG_ALL[DW-1:0];
 
     // ---- groups -----------------------------------------------------------------------------
-    // automatic: up to 6 adders (6 LUT levels) per chain, 5 products of a table (whose first
-    // product Yosys maps in more levels); one popcount of all N
-    localparam integer AUTO_CHAIN = (F == 4) ? N : (F == 1) ? 5 : ((6 / NP > 0) ? 6 / NP : 1);
+    // products per chain segment: at most 6 adders (6 LUT levels), 5 products of a table
+    // (whose first product Yosys maps in more levels)
+    localparam integer SP = (F == 1) ? 5 : ((6 / NP > 0) ? 6 / NP : 1);
+    localparam integer AVAIL = (STAGES > 1) ? STAGES - 1 : 0;   // registers before the output
+    // automatic: one segment per chain, two (a register between them) with 3 stages or more;
+    // one popcount of all N
+    localparam integer AUTO_CHAIN = (F == 4) ? N : (AVAIL >= 2) ? 2 * SP : SP;
     localparam integer LG_RAW = (CHAIN > 0) ? CHAIN : AUTO_CHAIN;
     localparam integer LG = (LG_RAW < N) ? LG_RAW : N;        // products per group
     localparam integer G = (N + LG - 1) / LG;                  // groups
@@ -240,15 +246,21 @@ module mac_dot #(
     endfunction
 
     // ---- pipeline registers: after the groups (boundary 0) and after tree level b ---------
-    localparam integer INNER = (STAGES - 1 < T) ? STAGES - 1 : T;    // registers before the output
+    // STAGES - 1 registers before the output register: after the groups (boundary 0), then
+    // between the segments of a chain (CRU, the operands of later segments delayed to match),
+    // then between tree levels 1 .. T-1 (evenly spaced); any left over delay the output
+    localparam integer B0 = (AVAIL >= 1) ? 1 : 0;
+    localparam integer CRMAX = (F == 4) ? 0 : (LG + SP - 1) / SP - 1;
+    localparam integer CRU = (AVAIL - B0 < CRMAX) ? AVAIL - B0 : CRMAX;
+    localparam integer INNER = (AVAIL - B0 - CRU < T - 1) ? AVAIL - B0 - CRU : ((T > 1) ? T - 1 : 0);
     function integer reg_at(input integer b);
         integer k;
         begin
-            reg_at = 0;
-            for (k = 0; k < INNER; k = k + 1) if ((k * T) / INNER == b) reg_at = 1;
+            reg_at = (b == 0) ? B0 : 0;
+            for (k = 0; k < INNER; k = k + 1) if (b == 1 + (k * (T - 1)) / INNER) reg_at = 1;
         end
     endfunction
-    localparam integer OUT_REGS = (STAGES >= 1) ? STAGES - INNER : 0;
+    localparam integer OUT_REGS = (STAGES >= 1) ? STAGES - B0 - CRU - INNER : 0;
 
     initial begin
         if (N < 1) begin $display("%m: mac_dot: N=%0d must be >= 1", N); $finish; end
@@ -408,26 +420,49 @@ module mac_dot #(
                     assign sum = {{(GW-CW){1'b0}}, count};
                 end
             end else begin : g_chain
-                // acc[0] = the constant (group 0) or 0; one adder per partial product
-                localparam integer STEPS = NG * NP;
-                (* keep *) wire [GW*(STEPS+1)-1:0] acc;   // kept: one carry chain per adder
+                // acc[0] = the constant (group 0) or 0; one adder per partial product; a
+                // register after every SP products up to CRU of them (the operands of product
+                // s delayed by the registers before it), the rest at the end
+                localparam integer REGS_IN = ((NG - 1) / SP < CRU) ? (NG - 1) / SP : CRU;
+                localparam integer REGS_END = CRU - REGS_IN;
+                (* keep *) wire [GW*(NG+1)-1:0] acc;      // kept: one carry chain per adder
                 if (g == 0) begin : g_k
                     assign acc[GW-1:0] = KALL[GW-1:0];
                 end else begin : g_z
                     assign acc[GW-1:0] = {GW{1'b0}};
                 end
                 for (s = 0; s < NG; s = s + 1) begin : g_prod
-                    wire [VW-1:0] ms = mv[(S0 + s)*VW +: VW];
-                    wire [VW-1:0] rs = rv[(S0 + s)*VW +: VW];
+                    localparam integer D = (s / SP < CRU) ? s / SP : CRU;     // operand delay
+                    localparam integer REG_AFTER = ((s + 1) % SP == 0 && s + 1 < NG && (s + 1) / SP <= CRU) ? 1 : 0;
+                    wire [VW-1:0] ms, rs;
+                    if (D == 0) begin : g_now
+                        assign ms = mv[(S0 + s)*VW +: VW];
+                        assign rs = rv[(S0 + s)*VW +: VW];
+                    end else begin : g_delay
+                        reg [VW-1:0] md [0:D-1];
+                        reg [VW-1:0] rd [0:D-1];
+                        integer k;
+                        always @(posedge ap_clk) if (ce) begin
+                            md[0] <= mv[(S0 + s)*VW +: VW];
+                            rd[0] <= rv[(S0 + s)*VW +: VW];
+                            for (k = 1; k < D; k = k + 1) begin
+                                md[k] <= md[k-1];
+                                rd[k] <= rd[k-1];
+                            end
+                        end
+                        assign ms = md[D-1];
+                        assign rs = rd[D-1];
+                    end
+                    (* keep *) wire [GW*(NP+1)-1:0] pa;   // the sum before each pp of this product
+                    assign pa[GW-1:0] = acc[s*GW +: GW];
                     for (j = 0; j < NP; j = j + 1) begin : g_pp
-                        localparam integer K = s * NP + j;
                         localparam integer SH = pp_shift(j);
                         localparam integer PW = pp_width(j);
                         wire [VW-1:0] u = pp_value(ms, rs, j);
                         wire c = pp_corr(rs, j);
-                        wire [GW-1:0] a = acc[K*GW +: GW];
+                        wire [GW-1:0] a = pa[j*GW +: GW];
                         if (SH >= GW) begin : g_out        // above the result: drops out
-                            assign acc[(K+1)*GW +: GW] = a;
+                            assign pa[(j+1)*GW +: GW] = a;
                             wire unused_pp = &{1'b0, u, c};
                         end else begin : g_add
                             localparam integer HW = GW - SH;   // adder width
@@ -445,16 +480,33 @@ module mac_dot #(
                             wire [HW-1:0] hi = diff[HW:1];
                             wire unused_low = diff[0];
                             if (SH > 0) begin : g_low
-                                assign acc[(K+1)*GW +: GW] = {hi, a[SH-1:0]};
+                                assign pa[(j+1)*GW +: GW] = {hi, a[SH-1:0]};
                             end else begin : g_all
-                                assign acc[(K+1)*GW +: GW] = hi;
+                                assign pa[(j+1)*GW +: GW] = hi;
                             end
                             wire unused_u = &{1'b0, u};
                         end
                     end
+                    if (REG_AFTER != 0) begin : g_seg
+                        reg [GW-1:0] q;
+                        always @(posedge ap_clk) if (ce) q <= pa[NP*GW +: GW];
+                        assign acc[(s+1)*GW +: GW] = q;
+                    end else begin : g_next
+                        assign acc[(s+1)*GW +: GW] = pa[NP*GW +: GW];
+                    end
                     wire unused_ops = &{1'b0, ms, rs};
                 end
-                assign sum = acc[STEPS*GW +: GW];
+                if (REGS_END == 0) begin : g_sum
+                    assign sum = acc[NG*GW +: GW];
+                end else begin : g_sum_delay
+                    reg [GW-1:0] sd [0:REGS_END-1];
+                    integer k;
+                    always @(posedge ap_clk) if (ce) begin
+                        sd[0] <= acc[NG*GW +: GW];
+                        for (k = 1; k < REGS_END; k = k + 1) sd[k] <= sd[k-1];
+                    end
+                    assign sum = sd[REGS_END-1];
+                end
             end
         end
     endgenerate
@@ -468,8 +520,17 @@ module mac_dot #(
             localparam integer NL = (G + (1 << l) - 1) >> l;
             wire e;            // extra, after this level's register
             wire e_in;
-            if (l == 0) begin : g_e0
+            if (l == 0 && CRU == 0) begin : g_e0
                 assign e_in = extra;
+            end else if (l == 0) begin : g_e0_delay
+                // the chains' segment registers
+                reg ed [0:CRU-1];
+                integer k;
+                always @(posedge ap_clk) if (ce) begin
+                    ed[0] <= extra;
+                    for (k = 1; k < CRU; k = k + 1) ed[k] <= ed[k-1];
+                end
+                assign e_in = ed[CRU-1];
             end else begin : g_en
                 assign e_in = g_lvl[l-1].e;
             end

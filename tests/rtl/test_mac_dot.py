@@ -1,8 +1,9 @@
 """rtl_lib/mac_dot.v against numpy: every operand class (unsigned, two's complement and
 bipolar on either side, the XNOR-popcount), every form (product table, Booth recoding, bit
 planes), odd sizes (N = 1, 3, 27, 64), operand widths 1..8, results narrower than the full
-sum (the modulo), group sizes from one product to a whole popcount and 0..8 pipeline
-stages. All cases sit side by side in one Verilator build, behind a pipeline whose clock
+sum (the modulo), group sizes from one product to a whole popcount, 0..8 pipeline stages
+(registers between the chains' segments with the later operands delayed, between the tree's
+levels, and surplus ones at the output). All cases sit side by side in one Verilator build, behind a pipeline whose clock
 enable follows random output back-pressure and whose input has random gaps (the pipeline
 must hold); several seeds reuse the build. Also: lint under -Wall for a sweep of legal
 parameter sets, and the elaboration checks against the registry's rules."""
@@ -113,6 +114,7 @@ CASES = [
     Case(64, i(2), BIP, 4, 2, chain=5),                 # INT2 x bipolar, mod 16
     Case(16, u(4), u(4), 12, 3, form=2),                # unsigned Booth
     Case(3, u(7), i(1), 9, 0),                          # signed 1-bit weights {-1, 0}
+    Case(27, i(3), u(3), 12, 5, chain=20),              # chains of 7 segments, 3 registers inside
 ]
 
 
