@@ -408,20 +408,21 @@ def terms(p: dict, family: str) -> Terms:
 
 
 COEFFICIENTS = {
-    # xilinx: fitted by benchmarks/calibrate_estimates.py --grid-only --modules vvau --fit
-    # (weighted non-negative least squares on the 57 grid points of
-    # benchmarks/results/calibration_vvau_xilinx.json: depthwise, grouped, channel multiplier
-    # and SIMD points; mean |LUT error| 8.1 %, largest 25 %; the depthwise 4-bit layers with
-    # 15 thresholds, the shapes of DS-CNN, MobileNet and the hls4ml models, within 15 %).
-    # ecp5: fitted on the first 22 points of the depthwise grid before the adder trees
-    # (calibration_vvau_ecp5.json); the terms added since (tree_add, multiply_const,
-    # threshold_deep, FF product/tree/threshold_register) are not refitted on ECP5
+    # xilinx: fitted by benchmarks/calibrate_estimates.py --designs
+    # ../shared/models/hls4ml_branched_ch_last.onnx@150,../shared/models/hls4ml_separable_conv_ch_last.onnx@40
+    # --modules vvau --fit on the 57 grid points below (depthwise, grouped, channel multiplier,
+    # kernel positions per beat, the one-channel-per-beat depthwise layers of DS-CNN and
+    # MobileNet; benchmarks/results/calibration_vvau_xilinx.json) and the 9 VVAUs of those two
+    # models (calibration_vvau_depthwise_xilinx.json): mean |LUT error| 7.8 %, largest 24 %;
+    # block RAM exact. ecp5: fitted on the first 22 points of the depthwise grid before the
+    # adder trees (calibration_vvau_ecp5.json); the terms added since (tree_add,
+    # multiply_const, threshold_deep, FF product/tree/threshold_register) are not refitted
     "xilinx": {
-        "lut": {"add": 0.963, "add_carry": 0, "compare": 0.401, "compare_const": 0.372, "const": 0, "count": 0,
-                "counter_bits": 3.338, "decode": 0, "dsp_sum": 0.93, "lutram_read": 0, "multiply": 1.107,
-                "multiply_const": 1.016, "mux": 0, "negate": 2.285, "threshold_address": 0.332, "threshold_deep": 0.753,
-                "threshold_rom": 0, "tree_add": 0.238, "weight_rom": 1.639, "xnor": 1.689},
-        "ff": {"control": 2.676, "data": 1.357, "memory": 0, "product": 0, "threshold_register": 0.08, "tree": 1.316},
+        "lut": {"add": 0.997, "add_carry": 0, "compare": 0.418, "compare_const": 0.348, "const": 0, "count": 0,
+                "counter_bits": 3.311, "decode": 0, "dsp_sum": 0.951, "lutram_read": 0, "multiply": 1.067,
+                "multiply_const": 1.019, "mux": 0, "negate": 2.281, "threshold_address": 0.329,
+                "threshold_deep": 0.769, "threshold_rom": 0, "tree_add": 0.283, "weight_rom": 1.635, "xnor": 1.558},
+        "ff": {"control": 2.668, "data": 1.412, "memory": 0, "product": 0, "threshold_register": 0.075, "tree": 1.311},
     },
     "ecp5": {
         "lut": {"add": 2.242, "add_carry": 0, "tree_add": 1.0, "compare": 1.026, "compare_const": 1.026, "const": 89.03, "count": 0,
