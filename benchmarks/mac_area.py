@@ -104,7 +104,7 @@ CLASSES = [
 SIZES = (16, 64)
 STAGES = (1, 2, 3)
 FORMS = {"table": 1, "booth": 2, "planes": 3}
-CHAINS = (2, 4, 8)
+CHAINS = (2, 4, 8, 16)
 
 
 @dataclass(frozen=True)
@@ -331,16 +331,16 @@ def grid(quick: bool) -> list[Point]:
         for form in FORMS.values():
             if form == 1 and _class(c).x.bits + _class(c).w.bits > 5:
                 continue
-            points.append(Point(c, 64, "mac_dot", 2, form=form, table="forms"))
-        points += [Point(c, 64, "mac_dot", 2, chain=chain, table="forms") for chain in CHAINS]
-    points += [Point("int8xbip", 64, "mac_dot", 2, chain=chain, table="forms") for chain in CHAINS]
+            points.append(Point(c, 64, "mac_dot", 3, form=form, table="forms"))
+        points += [Point(c, 64, "mac_dot", 3, chain=chain, table="forms") for chain in CHAINS]
+    points += [Point("int8xbip", 64, "mac_dot", 3, chain=chain, table="forms") for chain in CHAINS]
     return points
 
 
 def print_tables(rows: list[dict]) -> None:
     header = (f"{'class':10} {'N':>3} {'impl':8} {'STG':>3} {'FORM':>4} {'CHAIN':>5} {'LUT':>6} {'LUT/MAC':>7} "
               f"{'+thru':>6} {'CARRY4':>6} {'FF':>6} {'FF/MAC':>6} {'depth':>16} {'ref':>5} {'bar':>5}")
-    for table, title in (("main", "mac_dot next to the inline loop"), ("forms", "formulations at N = 64, STAGES = 2")):
+    for table, title in (("main", "mac_dot next to the inline loop"), ("forms", "formulations and products per chain at N = 64, STAGES = 3")):
         selected = [r for r in rows if r["point"]["table"] == table]
         if not selected:
             continue

@@ -203,13 +203,15 @@ module mac_dot #(
     localparam [DW-1:0] KNEG = KNEG_ALL[DW-1:0];
 
     // ---- groups -----------------------------------------------------------------------------
-    // products per chain segment: at most 6 adders (6 LUT levels), 5 products of a table
-    // (whose first product Yosys maps in more levels)
-    localparam integer SP = (F == 1) ? 5 : ((6 / NP > 0) ? 6 / NP : 1);
+    // products per chain segment: at most 6 adders (6 LUT levels); the first segment one
+    // product shorter for the 4- and 5-input partial products of tables and Booth recoding
+    // (the first one, added to a constant, may take a LUT level of its own)
+    localparam integer SP = (6 / NP > 0) ? 6 / NP : 1;
+    localparam integer SP1 = ((F == 1 || F == 2) && SP > 1) ? SP - 1 : SP;
     localparam integer AVAIL = (STAGES > 1) ? STAGES - 1 : 0;   // registers before the output
     // automatic: one segment per chain, two (a register between them) with 3 stages or more;
     // one popcount of all N
-    localparam integer AUTO_CHAIN = (F == 4) ? N : (AVAIL >= 2) ? 2 * SP : SP;
+    localparam integer AUTO_CHAIN = (F == 4) ? N : (AVAIL >= 2) ? SP1 + SP : SP1;
     localparam integer LG_RAW = (CHAIN > 0) ? CHAIN : AUTO_CHAIN;
     localparam integer LG = (LG_RAW < N) ? LG_RAW : N;        // products per group
     localparam integer G = (N + LG - 1) / LG;                  // groups
@@ -250,7 +252,11 @@ module mac_dot #(
     // between the segments of a chain (CRU, the operands of later segments delayed to match),
     // then between tree levels 1 .. T-1 (evenly spaced); any left over delay the output
     localparam integer B0 = (AVAIL >= 1) ? 1 : 0;
-    localparam integer CRMAX = (F == 4) ? 0 : (LG + SP - 1) / SP - 1;
+    // segment registers of a chain of n products: after product SP1 - 1, then every SP
+    function integer seg_regs(input integer n);
+        seg_regs = (n > SP1) ? 1 + (n - SP1 - 1) / SP : 0;
+    endfunction
+    localparam integer CRMAX = (F == 4) ? 0 : seg_regs(LG);
     localparam integer CRU = (AVAIL - B0 < CRMAX) ? AVAIL - B0 : CRMAX;
     localparam integer INNER = (AVAIL - B0 - CRU < T - 1) ? AVAIL - B0 - CRU : ((T > 1) ? T - 1 : 0);
     function integer reg_at(input integer b);
@@ -421,9 +427,10 @@ module mac_dot #(
                 end
             end else begin : g_chain
                 // acc[0] = the constant (group 0) or 0; one adder per partial product; a
-                // register after every SP products up to CRU of them (the operands of product
-                // s delayed by the registers before it), the rest at the end
-                localparam integer REGS_IN = ((NG - 1) / SP < CRU) ? (NG - 1) / SP : CRU;
+                // register after product SP1 - 1 and then every SP products, up to CRU of them
+                // (the operands of product s delayed by the registers before it), the rest at
+                // the end
+                localparam integer REGS_IN = (seg_regs(NG) < CRU) ? seg_regs(NG) : CRU;
                 localparam integer REGS_END = CRU - REGS_IN;
                 (* keep *) wire [GW*(NG+1)-1:0] acc;      // kept: one carry chain per adder
                 if (g == 0) begin : g_k
@@ -432,8 +439,9 @@ module mac_dot #(
                     assign acc[GW-1:0] = {GW{1'b0}};
                 end
                 for (s = 0; s < NG; s = s + 1) begin : g_prod
-                    localparam integer D = (s / SP < CRU) ? s / SP : CRU;     // operand delay
-                    localparam integer REG_AFTER = ((s + 1) % SP == 0 && s + 1 < NG && (s + 1) / SP <= CRU) ? 1 : 0;
+                    localparam integer D = (seg_regs(s + 1) < CRU) ? seg_regs(s + 1) : CRU;   // operand delay
+                    localparam integer REG_AFTER = (seg_regs(s + 2) > seg_regs(s + 1) && s + 1 < NG
+                                                    && seg_regs(s + 2) <= CRU) ? 1 : 0;
                     wire [VW-1:0] ms, rs;
                     if (D == 0) begin : g_now
                         assign ms = mv[(S0 + s)*VW +: VW];
