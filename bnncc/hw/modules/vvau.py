@@ -23,13 +23,16 @@ XS x WS' partial-product bits, where WS' is the width the product's weights actu
 second only repeat the sign and Yosys merges them with the product logic); or a DSP block
 where Yosys maps it to one, as for the MVAU, on xilinx only when the product keeps at least
 9 bits (min(XS + WS, ACC_BITS)); a conditional negate when one operand is bipolar; an
-agreement bit when both are. Per output lane (PE*GROUP_OUT) the adder tree of its
-SIMD*GROUP_IN products (its node bits, a register every second level) and one adder of
-ACC_BITS bits into the accumulator; with thresholds, compares of ACC_BITS bits, priced
+agreement bit when both are; products by constants priced apart where one weight word holds
+the whole window (SIMD = WINDOW, CF = 1). Per output lane (PE*GROUP_OUT) the adder tree of its
+SIMD*GROUP_IN products (its node bits, sized by the bits a product carries: 2 for an
+agreement, the other operand's plus one for a negation; a register every second level) and
+one adder of ACC_BITS bits into the accumulator; with thresholds, compares of ACC_BITS bits, priced
 apart where the threshold bit is a constant (the same in every threshold word, hint
 ``THRESHOLD_CONSTANT_BITS``: with PE = G all are; a compare against a constant is a carry
 chain on the sum's bits) and where it comes out of the threshold ROM (a LUT per bit that a
-deeper ROM no longer shares with the compare: priced per bit and address bit), and the
+deeper ROM no longer shares with the compare: priced per bit and address bit, and per bit
+again where the ROM is deeper than a LUT holds beside one bit of the sum), and the
 balanced sum of the compare bits; the weight ROM (as wide as the bits that carry
 information), the threshold ROM (CF words), CF accumulator words and the output queue
 through :func:`memory_cost`; the product, tree and sum registers; the counters.
