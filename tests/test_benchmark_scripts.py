@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["mvau_area"]
+SCRIPTS = ["mvau_area", "mac_area"]
 
 
 def load(name: str):
