@@ -31,10 +31,13 @@
 // `extra` entering the carry input of its first adder. Both operands bipolar: groups are
 // XNOR-popcounts (mvau_popcount of mvau.v), dot = 2 * count - N + extra unless BINARY.
 // Pipeline: with STAGES >= 1 the result is registered; of the STAGES - 1 others, one sits
-// between the groups and the tree, then one between the segments of a chain (a segment is
+// between the groups and the tree, then one per segment boundary of a chain (a segment is
 // at most 6 adders; the operands of a later segment are delayed to match; CHAIN = 0 makes
 // chains of two segments when there is a register for it), then between tree levels
-// (evenly spaced); any left over delay the output.
+// (evenly spaced); any left over delay the output. Each chain adder is written as a
+// subtraction one bit below (the sum is the first operand, the carry chain's DI, the pp
+// merges into the S LUT, c is the low bit's borrow) and its sum is kept (no merging of
+// the chain into one multi-operand sum).
 // Widths: every chain and tree node is as wide as its largest value (at most DW bits);
 // sums are modulo 2**DW.
 `timescale 1ns / 1ps
@@ -614,7 +617,8 @@ module mac_dot #(
             assign dot = result;
             wire unused_clk = &{1'b0, ap_clk, ce};
         end else begin : g_out
-            reg [DW-1:0] d [0:OUT_REGS-1];
+            // kept: a surplus delay stays in flip-flops (not a shift register in LUTs)
+            (* keep *) reg [DW-1:0] d [0:OUT_REGS-1];
             integer k;
             always @(posedge ap_clk) if (ce) begin
                 d[0] <= result;
