@@ -15,6 +15,7 @@ from bnncc.ir.graph import TensorInfo
 from bnncc.ir.ops.hw import SlidingWindow
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import element_bits, pack_beats, to_field
+from frames import random_frames
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
 
@@ -68,12 +69,6 @@ CASES = [
     # a 3x3 image under a 3x3 kernel: the buffer holds the whole image (NROWS = IFM_H)
     Case("whole_image", (3, 3, 4), (3, 3), simd=4, dtype=DataType.uint(3)),
 ]
-
-
-def random_frames(rng, dtype: DataType, frames: int, dims) -> np.ndarray:
-    if dtype == BIPOLAR:
-        return rng.choice(np.array([-1, 1]), size=(frames, *dims))
-    return rng.integers(int(dtype.min), int(dtype.max) + 1, size=(frames, *dims))
 
 
 def run_case(case: Case, frames: int, seed: int, in_stall: int, out_stall: int):

@@ -15,6 +15,7 @@ from bnncc.ir.graph import TensorInfo
 from bnncc.ir.ops.hw import StreamingMaxPool
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import element_bits, pack_beats
+from frames import random_frames
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
 
@@ -65,12 +66,6 @@ CASES = [
     # stride > kernel: 1x2 window with stride (2, 3), ceil mode, signed 3-bit
     Case("k1x2_s2x3", (7, 8, 2), (1, 2), (2, 3), ceil_mode=True, pe=1, dtype=DataType.int(3)),
 ]
-
-
-def random_frames(rng, dtype: DataType, frames: int, dims) -> np.ndarray:
-    if dtype == BIPOLAR:
-        return rng.choice(np.array([-1, 1]), size=(frames, *dims))
-    return rng.integers(int(dtype.min), int(dtype.max) + 1, size=(frames, *dims))
 
 
 def run_case(case: Case, frames: int, seed: int, in_stall: int, out_stall: int):

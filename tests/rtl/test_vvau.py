@@ -30,6 +30,7 @@ from bnncc.ir.ops.vvau import VVAU, vvau_dtype, vvau_range
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import pack_beats, unpack_beats
 from bnncc.sim.verilator import SimulationError, verilator_command
+from window_chain import window_chain
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "vvau.v"
 
@@ -256,37 +257,6 @@ def test_vvau_refuses_illegal_parameters_as_its_rules_predict(change, message):
 
 
 # -- a grouped convolution: sliding_window followed by vvau --------------------------------
-def _window_then_vvau(dots: dict, *, c: int, h: int, w: int, k: int, s: int, p: int, window_simd: int, bits: int,
-                      out_width: int) -> str:
-    """Verilog of ``window_vvau``: a KxK ``sliding_window`` of ``window_simd`` elements per
-    output beat (a multiple of ``c`` above it: several kernel positions per beat, whole
-    pixels in) feeding ``vvau`` with parameters ``dots``."""
-    din = (c if window_simd > c else window_simd) * bits
-    dwin = window_simd * bits
-    overrides = ", ".join(f".{name}({value})" for name, value in dots.items())
-    return f"""`default_nettype none
-module window_vvau (
-    input  wire ap_clk, input wire ap_rst_n,
-    input  wire [{din}-1:0] s_axis_tdata, input wire s_axis_tvalid, output wire s_axis_tready,
-    output wire [{out_width}-1:0] m_axis_tdata, output wire m_axis_tvalid, input wire m_axis_tready
-);
-    wire [{dwin}-1:0] w_tdata;
-    wire w_tvalid, w_tready;
-    sliding_window #(.IFM_CH({c}), .IFM_H({h}), .IFM_W({w}), .K_H({k}), .K_W({k}), .STRIDE_H({s}), .STRIDE_W({s}),
-                     .PAD_T({p}), .PAD_L({p}), .PAD_B({p}), .PAD_R({p}), .PAD_VALUE(0), .SIMD({window_simd}),
-                     .ELEM_BITS({bits}))
-        windows (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
-                 .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
-                 .m_axis_tdata(w_tdata), .m_axis_tvalid(w_tvalid), .m_axis_tready(w_tready));
-    vvau #({overrides})
-        dots (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
-              .s_axis_tdata(w_tdata), .s_axis_tvalid(w_tvalid), .s_axis_tready(w_tready),
-              .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
-endmodule
-`default_nettype wire
-"""
-
-
 @pytest.mark.parametrize("dims, k, s, p, pe, simd, cg, mg, dtype", [
     ((6, 5, 5), 3, 1, 1, 5, 1, 1, 1, DataType.int(4)),   # depthwise 3x3 stride 1 with padding, all channels per beat
     ((5, 5, 6), 3, 1, 1, 3, 3, 2, 1, DataType.int(3)),   # 3 groups of 2, three kernel positions per beat
@@ -309,8 +279,8 @@ def test_sliding_window_then_vvau_is_the_grouped_convolution(dims, k, s, p, pe, 
             "IN_SIGNED": int(dtype.kind == "INT"), "IN_BIPOLAR": 0, "W_BITS": 3, "W_SIGNED": 1, "W_BIPOLAR": 0,
             "ACC_BITS": out_dtype.bits, "N_THRESHOLDS": 0, "OUT_BITS": out_dtype.bits, "WEIGHT_FILE": '"weights.mem"'}
     window_simd = simd * pe * cg
-    wrapper.write_text(_window_then_vvau(dots, c=c, h=h, w=w, k=k, s=s, p=p, window_simd=window_simd, bits=dtype.bits,
-                                         out_width=pe * mg * out_dtype.bits))
+    wrapper.write_text(window_chain("window_vvau", "vvau", dots, c=c, h=h, w=w, k=k, s=s, p=p, pe=window_simd,
+                                    bits=dtype.bits, out_width=pe * mg * out_dtype.bits))
     frames = 3
     x = rng.integers(int(dtype.min), int(dtype.max) + 1, size=(frames, h, w, c))
     patches = Im2Col(name="im2col", kernel_shape=(k, k), strides=(s, s), pads=(p, p, p, p), pad_value=0).execute(x)[0]

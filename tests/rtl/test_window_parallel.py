@@ -26,6 +26,7 @@ from bnncc.ir.ops.hw import SlidingWindow
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import element_bits, pack_beats, to_field
 from bnncc.sim.verilator import SimulationError, verilator_command
+from frames import random_frames
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
@@ -96,12 +97,6 @@ CASES = [
     # the image is exactly one window: one output pixel per frame
     Case("one_window", (3, 3, 2), (3, 3), 9, dtype=DataType.uint(4)),
 ]
-
-
-def random_frames(rng, dtype: DataType, frames: int, dims) -> np.ndarray:
-    if dtype == BIPOLAR:
-        return rng.choice(np.array([-1, 1]), size=(frames, *dims))
-    return rng.integers(int(dtype.min), int(dtype.max) + 1, size=(frames, *dims))
 
 
 def run_case(case: Case, frames: int, seed: int, in_stall: int, out_stall: int):

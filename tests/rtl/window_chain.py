@@ -7,10 +7,12 @@ from __future__ import annotations
 def window_chain(top: str, consumer: str, consumer_parameters: dict, *, c: int, h: int, w: int, k: int, s: int, p: int,
                  pe: int, bits: int, out_width: int) -> str:
     """Verilog of module ``top``: a KxK ``sliding_window`` (stride ``s``, padding ``p`` of 0,
-    ``pe`` elements of ``bits`` bits per beat over ``c`` channels of an ``h`` x ``w`` image)
-    whose windows stream into ``consumer`` with ``consumer_parameters``; ``out_width`` bits
-    per output beat."""
-    din = pe * bits
+    ``pe`` elements of ``bits`` bits per output beat over ``c`` channels of an ``h`` x ``w``
+    image; a multiple of ``c`` above it: several kernel positions per beat, the parallel mode,
+    whole pixels in) whose windows stream into ``consumer`` with ``consumer_parameters``;
+    ``out_width`` bits per output beat."""
+    din = min(pe, c) * bits
+    dwin = pe * bits
     overrides = ", ".join(f".{name}({value})" for name, value in consumer_parameters.items())
     return f"""`default_nettype none
 module {top} (
@@ -18,7 +20,7 @@ module {top} (
     input  wire [{din}-1:0] s_axis_tdata, input wire s_axis_tvalid, output wire s_axis_tready,
     output wire [{out_width}-1:0] m_axis_tdata, output wire m_axis_tvalid, input wire m_axis_tready
 );
-    wire [{din}-1:0] w_tdata;
+    wire [{dwin}-1:0] w_tdata;
     wire w_tvalid, w_tready;
     sliding_window #(.IFM_CH({c}), .IFM_H({h}), .IFM_W({w}), .K_H({k}), .K_W({k}), .STRIDE_H({s}), .STRIDE_W({s}),
                      .PAD_T({p}), .PAD_L({p}), .PAD_B({p}), .PAD_R({p}), .PAD_VALUE(0), .SIMD({pe}), .ELEM_BITS({bits}))
