@@ -49,6 +49,9 @@ def test_graph_design_is_exact_at_its_interval_under_stalls(tmp_path, name):
     assert joins
     report = json.loads((tmp_path / "build" / "report.json").read_text())
     assert any(len(stage["inputs"]) > 1 for stage in report["stages"])
+    # the first-frame latency the report predicts, against the co-simulation without stalls
+    measured = verify.rtl.first_frame_latency_cycles
+    assert abs(report["latency_cycles"] - measured) <= 0.10 * measured, (report["latency_cycles"], measured)
 
 
 def _fast(fps: int = 2_000_000) -> Target:

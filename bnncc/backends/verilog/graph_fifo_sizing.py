@@ -132,6 +132,13 @@ def derive_graph_depths(graph: HwGraph, floor: int = 2) -> dict[str, int]:
     return {i.name: depths[i.name] for i in walk.order if i.name in depths}
 
 
+def output_pushes(graph: HwGraph, arrivals: np.ndarray) -> np.ndarray:
+    """The cycles of the output beats of ``graph`` over the frames when its input beats
+    arrive at ``arrivals`` and every instance runs as early as its arrivals allow (step 1 of
+    the module docstring, FIFOs taken deep enough never to block)."""
+    return _Walk(graph).eager_output(arrivals)
+
+
 class _Walk:
     """The topology of a graph as positions in its topological order: who reads each output
     port, and how long a blocking converter may still change an instance's entries."""
