@@ -16,9 +16,8 @@ What an entry holds (``None`` where the field does not apply to its kind):
   (``s_axis``, ``m_axis``, ``m0_axis`` ...), inputs and outputs in IR order;
 * ``rules``: the :class:`~bnncc.hw.rules.ModuleRules` mirror of its
   Verilog elaboration checks;
-* ``pattern(stage) -> Pattern``: its beat timing (the max-plus pattern FIFO sizing reads);
-* ``head_tail(stage) -> (h, t)``: input beats needed before its first output and cycles of
-  work after its last input (first-frame latency);
+* ``pattern(stage) -> Pattern``: its beat timing (the max-plus pattern FIFO sizing and the
+  first-frame latency read);
 * ``terms(parameters, family) -> Terms``: structural quantities of the resource estimate;
   ``coefficients[family]`` (``"xilinx"``, ``"ecp5"``) weighs every term it can return;
 * ``calibration_grid(quick) -> list[dict]``: parameter sets synthesized to fit the
@@ -75,7 +74,6 @@ class ModuleSpec:
     in_ports: Callable | None = None
     out_ports: Callable | None = None
     pattern: Callable | None = None
-    head_tail: Callable | None = None
     terms: Callable | None = None
     coefficients: dict = field(default_factory=dict)
     calibration_grid: Callable | None = None
@@ -162,9 +160,9 @@ def verilog_parameters(name: str) -> dict[str, dict]:
 
 
 _NEEDS = {
-    "stage": ("ir_ops", "build", "in_ports", "out_ports", "pattern", "head_tail", "terms", "coefficients",
+    "stage": ("ir_ops", "build", "in_ports", "out_ports", "pattern", "terms", "coefficients",
               "calibration_grid", "foldings", "macs", "verilog_ports", "beat_elems"),
-    "stream": ("in_ports", "out_ports", "pattern", "head_tail", "terms", "coefficients", "calibration_grid",
+    "stream": ("in_ports", "out_ports", "pattern", "terms", "coefficients", "calibration_grid",
                "verilog_ports"),
     "submodule": (),
 }

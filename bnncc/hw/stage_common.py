@@ -47,10 +47,3 @@ def divisors(n: int) -> list[int]:
     """The divisors of ``n`` in increasing order."""
     return [d for d in range(1, n + 1) if n % d == 0]
 
-
-def out_rows(stage) -> int:
-    """Output rows of a window stage (sliding window or max pool) per frame."""
-    p = stage.parameters
-    height = p.get("IFM_H", p.get("H", 1))
-    kernel, stride = p["K_H"], p["STRIDE_H"]
-    return max(1, (height + p["PAD_T"] + p["PAD_B"] - kernel) // stride + 1)

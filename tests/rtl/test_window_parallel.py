@@ -222,23 +222,6 @@ def test_rules_match_elaboration(params):
         assert message in str(error.value)
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[6]], ids=lambda c: c.name)
-def test_head_and_tail_bound_the_first_frame(case):
-    """Without stalls the first output beat leaves right after the registry's head input
-    beats (not before the last of them), and the first frame's last output beat within the
-    registry's tail after its last input beat."""
-    beats_in, expected, result = run_case(case, frames=1, seed=8, in_stall=0, out_stall=0)
-    assert result.outputs == expected
-    n_in, n_out = frame_beats(case)
-    stage = SimpleNamespace(parameters=case.parameters(), in_beats=n_in, out_beats=n_out)
-    head, tail = SPEC.head_tail(stage)
-    assert 1 <= head <= n_in
-    assert result.output_cycles[0] > result.input_cycles[head - 1]
-    if head < n_in:
-        assert result.output_cycles[0] <= result.input_cycles[head] + 3
-    assert result.output_cycles[n_out - 1] - result.input_cycles[n_in - 1] <= tail
-
-
 @pytest.mark.parametrize("family", ["xilinx", "ecp5"])
 def test_parallel_estimates_against_the_stored_calibration(family):
     """The grid of the parallel mode synthesized by Yosys

@@ -135,7 +135,6 @@ SPEC = ModuleSpec(
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["PE"] * p["IN_BITS"], 1), ("m_axis", "out", p["IDX_BITS"], 1)],
     pattern=LabelSelect,
-    head_tail=lambda stage: (stage.in_beats, stage.parameters["K"]),
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

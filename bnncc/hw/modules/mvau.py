@@ -353,13 +353,6 @@ class Mvau(Pattern):
         return Schedule(pops, pushes)
 
 
-def head_tail(stage: StageRTL) -> tuple[int, int]:
-    """One input vector before the first output; the last vector's NF row groups after."""
-    p = stage.parameters
-    sf = p["MW"] // p["SIMD"]
-    return sf, (p["MH"] // p["PE"]) * sf
-
-
 # -- resource terms -------------------------------------------------------------------------
 #: Weight ROMs of at least this many words ask for block RAM (mvau.v: WROM_BLOCK_DEPTH).
 WROM_BLOCK_DEPTH = 32
@@ -642,7 +635,6 @@ SPEC = ModuleSpec(
     verilog_ports=lambda p: [("s_axis", "in", p["SIMD"] * p["INPUT_BITS"], 1),
                              ("m_axis", "out", p["PE"] * p["OUT_BITS"], 1)],
     pattern=Mvau,
-    head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

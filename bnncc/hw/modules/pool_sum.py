@@ -124,12 +124,6 @@ class WindowSum(Pattern):
         return forward(np.maximum(arrival, ready), 1)
 
 
-def head_tail(stage: StageRTL) -> tuple[int, int]:
-    """The first window's beats before the first sum; one cycle after the last input."""
-    p = stage.parameters
-    return p["WINDOW"] * p["CH"] // p["PE"], 1
-
-
 # -- resource terms -------------------------------------------------------------------------
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a pool_sum instance (see the module docstring)."""
@@ -191,7 +185,6 @@ SPEC = ModuleSpec(
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["PE"] * p["IN_BITS"], 1), ("m_axis", "out", p["PE"] * p["OUT_BITS"], 1)],
     pattern=WindowSum,
-    head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

@@ -32,7 +32,7 @@ from bnncc.hw.patterns import FRAMES, NEVER_AFTER, NEVER_BEFORE, Pattern, Schedu
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule, any_below, shl1, vdiv, vmod
 from bnncc.hw.stage import StageRTL, Stream
-from bnncc.hw.stage_common import divisors, geometry, instance_name, out_rows
+from bnncc.hw.stage_common import divisors, geometry, instance_name
 from bnncc.hw.terms import Terms, clog2, counter_bits
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
@@ -263,17 +263,6 @@ def pattern(stage: StageRTL) -> Pattern:
     return SlidingWindow(stage)
 
 
-def head_tail(stage: StageRTL) -> tuple[int, int]:
-    """The rows and pixels up to the first window's last pixel; the last output row."""
-    p = stage.parameters
-    if parallel.is_parallel(p):
-        return parallel.head_tail(p, stage.out_beats)
-    per_pixel = p["IFM_CH"] // p["SIMD"]
-    rows = max(0, p["K_H"] - 1 - p["PAD_T"])
-    pixels = rows * p["IFM_W"] + max(1, p["K_W"] - p["PAD_L"])
-    return pixels * per_pixel, stage.out_beats // max(1, out_rows(stage))
-
-
 # -- resource terms -------------------------------------------------------------------------
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a sliding_window instance (see the module docstring)."""
@@ -393,7 +382,6 @@ SPEC = ModuleSpec(
     verilog_ports=lambda p: [("s_axis", "in", min(p["SIMD"], p["IFM_CH"]) * p["ELEM_BITS"], 1),
                              ("m_axis", "out", p["SIMD"] * p["ELEM_BITS"], 1)],
     pattern=pattern,
-    head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

@@ -141,7 +141,6 @@ SPEC = ModuleSpec(
     verilog_ports=lambda p: [("a_axis", "in", p["SIMD"] * p["A_BITS"], 1), ("b_axis", "in", p["SIMD"] * p["B_BITS"], 1),
                              ("m_axis", "out", p["SIMD"] * p["OUT_BITS"], 1)],
     pattern=lambda stage: Lockstep(2, 1, LATENCY, queue=2),
-    head_tail=lambda stage: (1, 1),
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

@@ -132,7 +132,6 @@ SPEC = ModuleSpec(
     verilog_ports=lambda p: [("s_axis", "in", p["N_IN"] * p["SIMD"] * p["BITS"], p["N_IN"]),
                              ("m_axis", "out", p["SIMD"] * p["BITS"], 1)],
     pattern=pattern,
-    head_tail=lambda stage: (1, 1),
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

@@ -69,7 +69,6 @@ SPEC = ModuleSpec(
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["WIDTH"], 1), ("m_axis", "out", p["WIDTH"], 1)],
     pattern=lambda stage: PassThrough(stage.in_beats, 2),
-    head_tail=lambda stage: (1, 1),
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

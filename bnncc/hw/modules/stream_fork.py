@@ -27,7 +27,6 @@ from bnncc.hw.stage import Port, StagePort, StageRTL, Stream
 from bnncc.hw.stage_common import divisors, instance_name, per_frame
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops.hw import StreamFork
-from bnncc.sim.beats import element_bits
 
 #: Cycles from an input beat to its copies on the outputs.
 LATENCY = 1
@@ -97,7 +96,6 @@ SPEC = ModuleSpec(
     out_ports=lambda p: [f"m_axis[{k}]" for k in range(p["N_OUT"])],
     verilog_ports=lambda p: [("s_axis", "in", p["WIDTH"], 1), ("m_axis", "out", p["N_OUT"] * p["WIDTH"], p["N_OUT"])],
     pattern=lambda stage: Lockstep(1, len(stage.outputs), LATENCY, output_queue=2),
-    head_tail=lambda stage: (1, 1),
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

@@ -24,7 +24,7 @@ from bnncc.hw.patterns import FRAMES, NEVER_AFTER, NEVER_BEFORE, Pattern, Schedu
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule, any_below, flag, not_multiple, vdiv, vmod
 from bnncc.hw.stage import StageRTL, Stream
-from bnncc.hw.stage_common import divisors, geometry, instance_name, out_rows
+from bnncc.hw.stage_common import divisors, geometry, instance_name
 from bnncc.hw.terms import Terms, clog2, counter_bits
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
@@ -192,14 +192,6 @@ class MaxPool(Pattern):
         return forward(np.maximum(arrival, ready), self.in_gaps)
 
 
-def head_tail(stage: StageRTL) -> tuple[int, int]:
-    """One window's rows before the first output; one output row after the last input."""
-    p = stage.parameters
-    per_pixel = p["CH"] // p["PE"]
-    rows = max(1, p["K_H"] - p["PAD_T"])
-    return rows * p["W"] * per_pixel, stage.out_beats // max(1, out_rows(stage))
-
-
 # -- resource terms -------------------------------------------------------------------------
 def _pool_1d(n: int, length: int, k: int, s: int, p0: int, p1: int, dw: int, bits: int, family: str, out: Terms) -> None:
     """Add the terms of one ``streaming_maxpool_1d`` stage to ``out``."""
@@ -289,7 +281,6 @@ SPEC = ModuleSpec(
     verilog_ports=lambda p: [("s_axis", "in", p["PE"] * p["ELEM_BITS"], 1),
                              ("m_axis", "out", p["PE"] * p["ELEM_BITS"], 1)],
     pattern=MaxPool,
-    head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

@@ -233,7 +233,6 @@ SPEC = ModuleSpec(
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["PE"] * p["IN_BITS"], 1), ("m_axis", "out", p["PE"] * p["OUT_BITS"], 1)],
     pattern=Thresholding,
-    head_tail=lambda stage: (1, latency(stage.parameters) - 1),
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

@@ -151,20 +151,6 @@ class RowRepeat(Pattern):
         return forward(np.maximum(arrival, release), 1)
 
 
-def head_tail(stage: StageRTL) -> tuple[int, int]:
-    """The first input beat before the first output; after the last input beat, the rest of
-    the last row's output: with a slow input, the last pixel's other repetitions, the other
-    passes and the latency; with an input that keeps ahead, the last beat is taken only once
-    the row before has been read for the last time, so the whole last row (the pattern's own
-    schedule of the first frame, which also covers a row of one beat)."""
-    p = stage.parameters
-    cf = p["CH"] // p["PE"]
-    slow = (p["F_W"] - 1) * cf + (p["F_H"] - 1) * p["W"] * p["F_W"] * cf + LATENCY
-    first = RowRepeat(stage).asap(np.zeros(FRAMES * stage.in_beats, dtype=np.int64))
-    fast = int(first.pushes[stage.out_beats - 1] - first.pops[stage.in_beats - 1])
-    return 1, max(slow, fast)
-
-
 # -- resource terms -------------------------------------------------------------------------
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of an upsample instance (see the module docstring)."""
@@ -219,7 +205,6 @@ SPEC = ModuleSpec(
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["PE"] * p["BITS"], 1), ("m_axis", "out", p["PE"] * p["BITS"], 1)],
     pattern=RowRepeat,
-    head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

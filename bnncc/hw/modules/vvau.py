@@ -283,12 +283,6 @@ class WindowDot(WindowSum):
         return Schedule(backward(need, 1), pushes)
 
 
-def head_tail(stage: StageRTL) -> tuple[int, int]:
-    """The first window's beats before the first output; LAT cycles after the last input."""
-    g = _geometry(stage.parameters)
-    return g["wg"] * g["cf"], g["latency"]
-
-
 # -- resource terms -------------------------------------------------------------------------
 def _signed_width(bits: int, signed: int, bipolar: int) -> int:
     """An operand's width as a two's complement number (vvau.v XS / WS)."""
@@ -535,7 +529,6 @@ SPEC = ModuleSpec(
     verilog_ports=lambda p: [("s_axis", "in", p.get("SIMD", 1) * p["PE"] * p.get("GROUP_IN", 1) * p["IN_BITS"], 1),
                              ("m_axis", "out", p["PE"] * p.get("GROUP_OUT", 1) * p["OUT_BITS"], 1)],
     pattern=WindowDot,
-    head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

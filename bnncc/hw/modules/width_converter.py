@@ -97,12 +97,6 @@ def pattern(stage) -> Pattern:
     return Gather(_ratio(p), stage.out_beats)
 
 
-def head_tail(stage) -> tuple[int, int]:
-    """A gather needs R input beats for its first word; a split sends R pieces after its last."""
-    p = stage.parameters
-    return (1, _ratio(p)) if p["IN_WIDTH"] > p["OUT_WIDTH"] else (_ratio(p), 1)
-
-
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a width_converter instance (see the module docstring)."""
     a, b = p["IN_WIDTH"], p["OUT_WIDTH"]
@@ -144,7 +138,6 @@ SPEC = ModuleSpec(
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["IN_WIDTH"], 1), ("m_axis", "out", p["OUT_WIDTH"], 1)],
     pattern=pattern,
-    head_tail=head_tail,
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,

@@ -1,7 +1,7 @@
 """The parallel mode of the sliding window (``rtl_lib/window_parallel.v``, instantiated by
 ``sliding_window.v`` when SIMD = M*IFM_CH with M > 1 dividing K_H*K_W): its registry entry
 (parameter rules) and what ``bnncc/hw/modules/sliding_window.py`` reads of that mode: its
-geometry, beat pattern, cycles per frame, head/tail and resource terms.
+geometry, beat pattern, cycles per frame and resource terms.
 
 Timing (the RTL's walker, exactly): the padded image (HP x WP positions, raster order) is
 walked at most one position per cycle; step k happens at
@@ -183,19 +183,6 @@ class WindowParallel(Pattern):
             if image:
                 pops.append(t)
         return Schedule(np.array(pops[::-1], dtype=np.int64), np.array(pushes, dtype=np.int64))
-
-
-def head_tail(p: dict, out_beats: int) -> tuple[int, int]:
-    """Input beats up to the first window's corner; cycles from the first frame's last input
-    beat to its last output beat when the input comes at full rate (the queue then holds the
-    most windows when the input ends)."""
-    image, corner = _positions(p)
-    first = int(np.flatnonzero(corner)[0])
-    head = int(image[:first + 1].sum())
-    pattern = WindowParallel(SimpleNamespace(parameters=p))
-    schedule = pattern.asap(np.zeros(FRAMES * pattern.in_beats, dtype=np.int64))
-    tail = int(schedule.pushes[pattern.out_beats - 1] - schedule.pops[pattern.in_beats - 1])
-    return head, tail
 
 
 def terms(p: dict, family: str) -> Terms:
