@@ -138,7 +138,7 @@ def parameters(point: Point) -> dict:
 
 
 WRAPPER_V = """\
-// mac_dot between input and output registers.
+// {what}, registered in and out.
 module bench_top (
     input  wire              clk,
     input  wire [{xw1}:0]    x,
@@ -156,11 +156,12 @@ module bench_top (
         e_q <= extra;
         dot <= d;
     end
-    mac_dot #({params}) u_dot (.ap_clk(clk), .ce(1'b1), .x(x_q), .w(w_q), .extra(e_q), .dot(d));
+    {instance}
 endmodule
 """
+MAC_DOT = "mac_dot #({params}) u_dot (.ap_clk(clk), .ce(1'b1), .x(x_q), .w(w_q), .extra(e_q), .dot(d));"
+POPCOUNT = "mvau_popcount #(.N({n}), .EXTRA(1)) u_dot (.x(x_q), .w(w_q), .extra(e_q), .count(d));"
 
-# The g_mac loop of mvau.v (one PE), with its localparams, between the same registers.
 INLINE_V = """\
 // Today's mvau.v multiply-accumulate dot product (its g_mac loop), registered in and out.
 module bench_top (
@@ -234,38 +235,16 @@ module bench_top (
 endmodule
 """
 
-POPCOUNT_V = """\
-// Today's mvau.v binary dot product: mvau_popcount with the extra bit, registered in and out.
-module bench_top (
-    input  wire              clk,
-    input  wire [{xw1}:0]    x,
-    input  wire [{ww1}:0]    w,
-    input  wire              extra,
-    output reg  [{dw1}:0]    dot
-);
-    (* keep *) reg [{xw1}:0] x_q;     // kept: the operands stay registered as in an MVAU
-    (* keep *) reg [{ww1}:0] w_q;
-    (* keep *) reg e_q;
-    wire [{dw1}:0] d;
-    always @(posedge clk) begin
-        x_q <= x;
-        w_q <= w;
-        e_q <= extra;
-        dot <= d;
-    end
-    mvau_popcount #(.N({n}), .EXTRA(1)) u_dot (.x(x_q), .w(w_q), .extra(e_q), .count(d));
-endmodule
-"""
-
-
 def wrapper_text(point: Point) -> str:
     c = _class(point.cls)
     p = parameters(point)
     fields = {"xw1": point.n * c.x.bits - 1, "ww1": point.n * c.w.bits - 1, "dw1": p["DW"] - 1}
     if point.impl == "mac_dot":
-        return WRAPPER_V.format(**fields, params=", ".join(f".{k}({v})" for k, v in p.items()))
+        instance = MAC_DOT.format(params=", ".join(f".{k}({v})" for k, v in p.items()))
+        return WRAPPER_V.format(**fields, what="mac_dot", instance=instance)
     if c.binary:
-        return POPCOUNT_V.format(**fields, n=point.n)
+        return WRAPPER_V.format(**fields, what="Today's mvau.v binary dot product: mvau_popcount with the extra bit",
+                                instance=POPCOUNT.format(n=point.n))
     return INLINE_V.format(**fields, n=point.n, xb=c.x.bits, wb=c.w.bits, xs=int(c.x.signed), xbip=int(c.x.bipolar),
                            ws=int(c.w.signed), wbip=int(c.w.bipolar), dw=p["DW"])
 
