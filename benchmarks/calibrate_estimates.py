@@ -644,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modules", default=None, metavar="NAME,...",
                         help="only the calibration grids of these registry entries, and only their instances "
                              "of the designs (then without design totals) (default: every entry's)")
+    parser.add_argument("--points", default=None, metavar="REGEX",
+                        help="only the grid points whose name matches REGEX (default: all of the chosen grids)")
     parser.add_argument("--fit", action="store_true",
                         help="also print the coefficients of every module's terms that fit the cached "
                              "results best (to update the COEFFICIENTS of bnncc/hw/modules/<name>.py)")
@@ -690,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
             spec(name)
         except BnnccError as error:
             parser.error(f"--modules: {error}")
-    points += grid_points(args.quick, modules)
+    points += [p for p in grid_points(args.quick, modules) if not args.points or re.search(args.points, p.name)]
     failures = 0 if args.cached_only else run_synthesis(points, args.family, cache_path, work / args.family)
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     if args.fit:

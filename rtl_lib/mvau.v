@@ -23,7 +23,13 @@
 // bit 1 = +1 / 0 = -1 if WEIGHT_BIPOLAR).
 // Threshold memory (THRESHOLD_FILE, only if N_THRESHOLDS > 0): NF words of
 // PE*N_THRESHOLDS*ACC_BITS bits; word nf holds T[m = nf*PE + p][t] at bits
-// [(p*N_THRESHOLDS + t)*ACC_BITS +: ACC_BITS], two's complement.
+// [(p*N_THRESHOLDS + t)*ACC_BITS +: ACC_BITS], two's complement. Each row's thresholds must
+// be sorted ascending, T[m][0] <= T[m][1] <= ... (the count does not depend on their order,
+// so the builder sorts them): the compare bits c[t] = (acc >= T[m][t]) then form a
+// thermometer code, and bit j of the count is the XOR of c[k * 2**j - 1] over k >= 1 (the
+// parity of the multiples of 2**j up to the count; a balanced XOR tree, no adder chain
+// through the thresholds), as in thresholding.v. REGISTER_COMPARES = 1 registers the
+// compare bits ahead of the count (one cycle more latency).
 // Threshold classes (N_CLASSES > 1, thresholds only): the input vectors of a frame (N_VECTORS
 // of them, e.g. the OH*OW windows of a convolution) fall into N_CLASSES classes, each with
 // its own thresholds: T[c][m][t] for a vector of class c. The threshold memory then holds
@@ -63,10 +69,11 @@
 // Every input vector is kept in a buffer of SF words (written while the first row group
 // streams in) and reused for the other NF-1 row groups. Throughput: one input beat per
 // cycle while a vector loads and one output beat per SF cycles, i.e. NF*SF cycles per
-// vector without bubbles when nothing stalls. Latency: an output beat is valid 4 cycles
-// after the cycle that consumed its row group's last input beat (or read its last buffer
-// word). Pipeline: issue (counters, memory addresses) -> weights / input word registered ->
-// per-PE dot products registered -> accumulators -> output FIFO. Output back-pressure is
+// vector without bubbles when nothing stalls. Latency: an output beat is valid
+// 4 + MEM_REG + DOT_STAGES - 1 (+ 1 with REGISTER_COMPARES and N_THRESHOLDS > 1) cycles after the cycle that consumed its row group's last
+// input beat (or read its last buffer word). Pipeline: issue (counters, memory addresses) ->
+// weights / input word registered -> (MEM_REG: registered once more) -> per-PE dot products,
+// DOT_STAGES registers deep -> accumulators -> output FIFO. Output back-pressure is
 // handled with credits: a row group's last beat is issued only while the output FIFO is
 // sure to have room for its result, so the pipeline itself never stalls; s_axis_tready is
 // a function of registers only (no combinational path from m_axis_tready), m_axis_tvalid
@@ -76,6 +83,10 @@
 // tree (3 pairs -> 2-bit count in the first level, then 6:3 / 5:3 / 4:3 / 3:2 counters,
 // then one carry-propagate adder); no multipliers. The counters are small leaf modules
 // (keep_hierarchy) so that LUT mapping keeps each one as one LUT per output bit.
+// MAC_STYLE = 1 (or DOT_STAGES > 1) computes the per-PE dot products with mac_dot
+// (rtl_lib/mac_dot.v): partial products of at most 5 operand bits merged into carry-chain
+// adders, a binary adder tree with DOT_STAGES - 1 inner registers, no multipliers.
+// MAC_STYLE = 0 (inline):
 // Multiply-accumulate mode sums the SIMD products in offset binary (each product's sign
 // bit inverted, a constant correction) so that the adder tree sees no sign extensions; a
 // bipolar operand times a multi-bit one is a conditional one's complement plus a carry,
@@ -115,7 +126,11 @@ module mvau #(
     parameter integer BORDER_KH = 1,        // kernel rows
     parameter integer BORDER_KW = 1,        // kernel columns
     parameter integer BORDER_OH = 1,        // output rows (vectors per frame = OH * OW)
-    parameter integer BORDER_OW = 1         // output columns
+    parameter integer BORDER_OW = 1,        // output columns
+    parameter integer MAC_STYLE = 0,        // multi-bit products: 0 inline (a DSP block where the tool maps one), 1 mac_dot
+    parameter integer MEM_REG = 0,          // 1: weight and input word registered once more ahead of the dot products
+    parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
+    parameter integer REGISTER_COMPARES = 0 // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
 ) (
     input  wire                       ap_clk,
     input  wire                       ap_rst_n,
@@ -165,9 +180,14 @@ module mvau #(
     localparam integer SF_LAST = SF - 1;
     localparam integer NF_LAST = NF - 1;
     localparam integer WA_LAST = WDEPTH - 1;
-    // output FIFO: a credit is held for 5 cycles from issue to the earliest pop, and a
-    // result is issued at most every SF cycles, so ceil(5/SF) entries avoid bubbles
-    localparam integer OD = (SF >= 3) ? 2 : (5 + SF - 1) / SF;
+    // pipeline registers beyond the base pipeline: MEM_REG, and DOT_STAGES - 1 in the dot products
+    localparam integer EXTRA = MEM_REG + DOT_STAGES - 1 + ((REGISTER_COMPARES != 0 && N_THRESHOLDS > 1) ? 1 : 0);
+    localparam integer DOT_EXTRA = MEM_REG + DOT_STAGES - 1;   // of these, ahead of dot_q
+    // output FIFO: a credit is held for 5 + EXTRA cycles from issue to the earliest pop, and
+    // a result is issued at most every SF cycles, so max(2, ceil((5 + EXTRA)/SF)) entries
+    // avoid bubbles
+    localparam integer OD_MIN = (5 + EXTRA + SF - 1) / SF;
+    localparam integer OD = (OD_MIN > 2) ? OD_MIN : 2;
     localparam integer OA_W = $clog2(OD);
     localparam integer OC_W = $clog2(OD + 1);
     localparam integer OD_LAST = OD - 1;
@@ -220,6 +240,15 @@ module mvau #(
         end
         if (BORDER != 0 && BINARY != 0 && SIMD % 2 != 0) begin
             $display("%m: mvau: BORDER with BINARY needs an even SIMD, got %0d", SIMD); $finish;
+        end
+        if (MAC_STYLE < 0 || MAC_STYLE > 1 || MEM_REG < 0 || MEM_REG > 1 || DOT_STAGES < 1 || DOT_STAGES > 8
+            || REGISTER_COMPARES < 0 || REGISTER_COMPARES > 1) begin
+            $display("%m: mvau: MAC_STYLE=%0d, MEM_REG=%0d and REGISTER_COMPARES=%0d must be 0 or 1, DOT_STAGES=%0d 1..8",
+                     MAC_STYLE, MEM_REG, REGISTER_COMPARES, DOT_STAGES);
+            $finish;
+        end
+        if (DOT_STAGES > 1 && MAC_STYLE == 0 && BINARY == 0) begin
+            $display("%m: mvau: DOT_STAGES=%0d > 1 needs MAC_STYLE=1 or BINARY", DOT_STAGES); $finish;
         end
         if (BORDER != 0 && N_CLASSES != 1) begin
             $display("%m: mvau: BORDER and N_CLASSES=%0d > 1 exclude each other", N_CLASSES); $finish;
@@ -404,17 +433,17 @@ module mvau #(
     // ---- stage 1: weight word, input word ------------------------------------------------
     assign w_read = issue;
     assign w_addr = waddr;
-    reg v1;
-    reg first1, last1;
+    reg v1i;
+    reg first1i, last1i;
     reg [IN_W-1:0] xin_q;
     wire [IN_W-1:0] x1;
 
-    reg pad1;                      // the beat falls on padding (BORDER only)
+    reg pad1i;                     // the beat falls on padding (BORDER only)
     always @(posedge ap_clk) begin
         if (issue) begin
-            first1 <= sf == {SF_W{1'b0}};
-            last1 <= sf_last;
-            pad1 <= pad_issue;
+            first1i <= sf == {SF_W{1'b0}};
+            last1i <= sf_last;
+            pad1i <= pad_issue;
         end
         if (issue && nf_first) xin_q <= s_axis_tdata;
     end
@@ -437,9 +466,25 @@ module mvau #(
     endgenerate
 
     always @(posedge ap_clk) begin
-        if (!ap_rst_n) v1 <= 1'b0;
-        else v1 <= issue;
+        if (!ap_rst_n) v1i <= 1'b0;
+        else v1i <= issue;
     end
+
+    // ---- the beat's control delayed by the EXTRA pipeline registers of the dot products ---
+    // (v1, first1, last1, pad1: the beat whose dot products enter dot_q at the next edge)
+    wire v1, first1, last1, pad1;
+    mvau_delay #(.W(3), .N(DOT_EXTRA)) u_ctl_delay (
+        .ap_clk(ap_clk), .d({first1i, last1i, pad1i}), .q({first1, last1, pad1})
+    );
+    mvau_valid_delay #(.N(DOT_EXTRA)) u_valid_delay (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .d(v1i), .q(v1));
+
+    // ---- MEM_REG: weight and input word registered once more ----------------------------
+    wire [WWORD-1:0] wm;
+    wire [IN_W-1:0] xm;
+    wire firstm;                   // the first beat of a row group, with wm / xm
+    mvau_delay #(.W(WWORD + IN_W + 1), .N(MEM_REG)) u_mem_reg (
+        .ap_clk(ap_clk), .d({w_q, x1, first1i}), .q({wm, xm, firstm})
+    );
 
     // ---- dot products of the SIMD elements, one per PE -----------------------------------
     function [DW-1:0] dw_bit(input b);
@@ -458,14 +503,28 @@ module mvau #(
             for (i = 0; i < KW && i < DW; i = i + 1) offset_term[i] = (i == KW - 1) ? ~v[i] : v[i];
         end
     endfunction
+    // mac_dot computes the dot products when they are pipelined or for MAC_STYLE = 1; its
+    // output register is dot_q itself unless a padded beat's constant is muxed in ahead of it
+    localparam integer MAC_DOT = (DOT_STAGES > 1 || (MAC_STYLE != 0 && BINARY == 0)) ? 1 : 0;
+    localparam integer DOT_IN_MAC = (MAC_DOT != 0 && BORDER == 0) ? 1 : 0;
     wire [PE*DW-1:0] dot;
     genvar p;
     generate
         for (p = 0; p < PE; p = p + 1) begin : g_pe
-            wire [SIMD*WB-1:0] wp = w_q[p*SIMD*WB +: SIMD*WB];
-            if (BINARY != 0) begin : g_bin
+            wire [SIMD*WB-1:0] wp = wm[p*SIMD*WB +: SIMD*WB];
+            if (MAC_DOT != 0) begin : g_dot
+                // LUTs and carry chains; its last register is dot_q unless BORDER muxes ahead of it
+                mac_dot #(
+                    .N(SIMD), .INPUT_BITS(XB), .INPUT_SIGNED(INPUT_SIGNED), .INPUT_BIPOLAR(INPUT_BIPOLAR),
+                    .WEIGHT_BITS(WB), .WEIGHT_SIGNED(WEIGHT_SIGNED), .WEIGHT_BIPOLAR(WEIGHT_BIPOLAR),
+                    .BINARY(BINARY), .DW(DW), .STAGES(DOT_STAGES - 1 + DOT_IN_MAC), .CHAIN(0), .FORM(0)
+                ) u_dot (
+                    .ap_clk(ap_clk), .ce(1'b1), .x(xm), .w(wp), .extra(FOLD != 0 && firstm),
+                    .dot(dot[p*DW +: DW])
+                );
+            end else if (BINARY != 0) begin : g_bin
                 mvau_popcount #(.N(SIMD), .EXTRA(FOLD)) u_popcount (
-                    .x(x1), .w(wp), .extra(first1), .count(dot[p*DW +: DW])
+                    .x(xm), .w(wp), .extra(firstm), .count(dot[p*DW +: DW])
                 );
             end else begin : g_mac
                 // sum of SIMD products, each as a KW-bit signed number p in offset binary
@@ -481,21 +540,21 @@ module mvau #(
                 integer s;
                 always @* begin
                     sum = MAC_INIT[DW-1:0];
-                    if (FOLD != 0) sum = sum + dw_bit(first1);  // -T = ~T + 1: the + 1
+                    if (FOLD != 0) sum = sum + dw_bit(firstm);  // -T = ~T + 1: the + 1
                     for (s = 0; s < SIMD; s = s + 1) begin
                         // operands as XS / WS-bit signed numbers (unsigned: a zero sign bit)
-                        xv = {XS{INPUT_SIGNED != 0 && x1[s*XB+XB-1]}};
-                        xv[XB-1:0] = x1[s*XB +: XB];
+                        xv = {XS{INPUT_SIGNED != 0 && xm[s*XB+XB-1]}};
+                        xv[XB-1:0] = xm[s*XB +: XB];
                         wv = {WS{WEIGHT_SIGNED != 0 && wp[s*WB+WB-1]}};
                         wv[WB-1:0] = wp[s*WB +: WB];
                         if (INPUT_BIPOLAR != 0 && WEIGHT_BIPOLAR != 0) begin
-                            pf = {{(PW-1){x1[s*XB] ^ wp[s*WB]}}, 1'b1};   // +1 if equal, else -1
+                            pf = {{(PW-1){xm[s*XB] ^ wp[s*WB]}}, 1'b1};   // +1 if equal, else -1
                         end else if (WEIGHT_BIPOLAR != 0) begin
                             pf = {{WS{xv[XS-1]}}, xv} ^ {PW{~wp[s*WB]}};  // x, or ~x = -x - 1
                             sum = sum + dw_bit(~wp[s*WB]);                // ... + 1
                         end else if (INPUT_BIPOLAR != 0) begin
-                            pf = {{XS{wv[WS-1]}}, wv} ^ {PW{~x1[s*XB]}};
-                            sum = sum + dw_bit(~x1[s*XB]);
+                            pf = {{XS{wv[WS-1]}}, wv} ^ {PW{~xm[s*XB]}};
+                            sum = sum + dw_bit(~xm[s*XB]);
                         end else begin
                             pf = $signed(xv) * $signed(wv);
                         end
@@ -511,19 +570,26 @@ module mvau #(
     // ---- stage 2: dot products registered ------------------------------------------------
     reg v2;
     reg first2, last2;
-    reg [PE*DW-1:0] dot_q;
+    wire [PE*DW-1:0] dot_q;
     // BORDER: a beat on padding contributes a constant instead (SIMD/2 agreements in BINARY
     // mode, 0 otherwise; the folded threshold's + 1 on a row group's first beat)
     localparam integer PAD_DOT = (BINARY != 0) ? SIMD / 2 : 0;
-    wire [PE*DW-1:0] pad_dot;
     generate
-        for (p = 0; p < PE; p = p + 1) begin : g_pad_dot
-            assign pad_dot[p*DW +: DW] = PAD_DOT[DW-1:0] + ((FOLD != 0) ? dw_bit(first1) : {DW{1'b0}});
+        if (DOT_IN_MAC != 0) begin : g_dot_in_mac
+            wire unused_pad = &{1'b0, pad1};   // no border masking
+            assign dot_q = dot;
+        end else begin : g_dot_q
+            wire [PE*DW-1:0] pad_dot;
+            for (p = 0; p < PE; p = p + 1) begin : g_pad_dot
+                assign pad_dot[p*DW +: DW] = PAD_DOT[DW-1:0] + ((FOLD != 0) ? dw_bit(first1) : {DW{1'b0}});
+            end
+            reg [PE*DW-1:0] dot_r;
+            always @(posedge ap_clk) if (v1) dot_r <= (BORDER != 0 && pad1) ? pad_dot : dot;
+            assign dot_q = dot_r;
         end
     endgenerate
     always @(posedge ap_clk) begin
         if (v1) begin
-            dot_q <= (BORDER != 0 && pad1) ? pad_dot : dot;
             first2 <= first1;
             last2 <= last1;
         end
@@ -540,8 +606,10 @@ module mvau #(
     generate
         if (NT > 0) begin : g_tmem
             wire [TWORD-1:0] thr;      // thresholds of the row group where they are needed
-            reg [TA_W-1:0] nf1;        // threshold address (class * NF + row group) in stage 1
-            always @(posedge ap_clk) if (issue) nf1 <= t_issue;
+            reg [TA_W-1:0] nf1i;       // threshold address (class * NF + row group) in stage 1
+            wire [TA_W-1:0] nf1;       // ... with the beat's dot products (EXTRA cycles later)
+            always @(posedge ap_clk) if (issue) nf1i <= t_issue;
+            mvau_delay #(.W(TA_W), .N(DOT_EXTRA)) u_nf_delay (.ap_clk(ap_clk), .d(nf1i), .q(nf1));
             if (THRESHOLD_BLOCK != 0) begin : g_block
                 // block RAM: registered read one stage ahead, as the large memories below
                 (* rom_style = "block", ram_style = "block" *) reg [TWORD-1:0] tmem [0:TDEPTH-1];
@@ -643,15 +711,49 @@ module mvau #(
                 // acc = sum - T: the threshold is reached when it is not negative
                 assign result[p*OUT_BITS +: OUT_BITS] = BIAS_MOD[OUT_BITS-1:0] + out_bit(~a[AW-1]);
             end else begin : g_multi
-                reg [OUT_BITS-1:0] code;
+                // compare bits c[t] = (acc >= T[t]), a thermometer code (sorted thresholds), then
+                // (REGISTER_COMPARES) a register; bit j of the count is the XOR of c[m*2**j - 1]
+                reg [NT-1:0] compares;
+                wire [NT-1:0] thermometer;
                 integer t;
                 always @* begin
-                    code = BIAS_MOD[OUT_BITS-1:0];
                     for (t = 0; t < NT; t = t + 1)
-                        code = code + out_bit($signed(a) >= $signed(g_tmem.thr[(p*NT + t)*ACC_BITS +: ACC_BITS]));
+                        compares[t] = $signed(a) >= $signed(g_tmem.thr[(p*NT + t)*ACC_BITS +: ACC_BITS]);
                 end
-                assign result[p*OUT_BITS +: OUT_BITS] = code;
+                if (REGISTER_COMPARES != 0) begin : g_reg
+                    reg [NT-1:0] compares_q;
+                    always @(posedge ap_clk) if (rv) compares_q <= compares;
+                    assign thermometer = compares_q;
+                end else begin : g_direct
+                    assign thermometer = compares;
+                end
+                reg [OUT_BITS-1:0] count;
+                reg [NT-1:0] selected;
+                integer j, m;
+                always @* begin
+                    for (j = 0; j < OUT_BITS; j = j + 1) begin
+                        selected = {NT{1'b0}};
+                        if (j < 31)
+                            for (m = (1 << j) - 1; m < NT; m = m + (1 << j)) selected[m] = thermometer[m];
+                        count[j] = ^selected;
+                    end
+                end
+                assign result[p*OUT_BITS +: OUT_BITS] = count + BIAS_MOD[OUT_BITS-1:0];
             end
+        end
+    endgenerate
+    // the output FIFO's write: the finished row group, or its registered compares
+    wire result_valid;
+    generate
+        if (REGISTER_COMPARES != 0 && NT > 1) begin : g_rv_delay
+            reg rv_c;
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) rv_c <= 1'b0;
+                else rv_c <= rv;
+            end
+            assign result_valid = rv_c;
+        end else begin : g_rv_direct
+            assign result_valid = rv;
         end
     endgenerate
 
@@ -662,7 +764,7 @@ module mvau #(
     assign m_axis_tvalid = count != {OC_W{1'b0}};
     assign m_axis_tdata = ofifo[rd_ptr];
     always @(posedge ap_clk) begin
-        if (rv) ofifo[wr_ptr] <= result;
+        if (result_valid) ofifo[wr_ptr] <= result;
     end
     always @(posedge ap_clk) begin
         if (!ap_rst_n) begin
@@ -670,9 +772,9 @@ module mvau #(
             rd_ptr <= {OA_W{1'b0}};
             count <= {OC_W{1'b0}};
         end else begin
-            if (rv) wr_ptr <= (wr_ptr == OD_LAST[OA_W-1:0]) ? {OA_W{1'b0}} : wr_ptr + 1'b1;
+            if (result_valid) wr_ptr <= (wr_ptr == OD_LAST[OA_W-1:0]) ? {OA_W{1'b0}} : wr_ptr + 1'b1;
             if (pop) rd_ptr <= (rd_ptr == OD_LAST[OA_W-1:0]) ? {OA_W{1'b0}} : rd_ptr + 1'b1;
-            count <= count + {{(OC_W-1){1'b0}}, rv} - {{(OC_W-1){1'b0}}, pop};
+            count <= count + {{(OC_W-1){1'b0}}, result_valid} - {{(OC_W-1){1'b0}}, pop};
         end
     end
 endmodule
@@ -887,3 +989,56 @@ endmodule
 /* verilator lint_on DECLFILENAME */
 
 `default_nettype wire
+
+// mvau_delay: d delayed by N clock cycles (N = 0: a wire); data registers, no reset.
+module mvau_delay #(
+    parameter integer W = 1,        // bits
+    parameter integer N = 0         // cycles
+) (
+    input  wire         ap_clk,
+    input  wire [W-1:0] d,
+    output wire [W-1:0] q
+);
+    generate
+        if (N == 0) begin : g_wire
+            wire unused_clk = &{1'b0, ap_clk};
+            assign q = d;
+        end else begin : g_line
+            reg [W-1:0] line [0:N-1];
+            integer i;
+            always @(posedge ap_clk) begin
+                line[0] <= d;
+                for (i = 1; i < N; i = i + 1) line[i] <= line[i - 1];
+            end
+            assign q = line[N-1];
+        end
+    endgenerate
+endmodule
+
+// mvau_valid_delay: a valid bit delayed by N clock cycles (N = 0: a wire), cleared by reset.
+module mvau_valid_delay #(
+    parameter integer N = 0         // cycles
+) (
+    input  wire ap_clk,
+    input  wire ap_rst_n,
+    input  wire d,
+    output wire q
+);
+    generate
+        if (N == 0) begin : g_wire
+            wire unused_clk = &{1'b0, ap_clk, ap_rst_n};
+            assign q = d;
+        end else begin : g_line
+            reg [N-1:0] line;
+            integer i;
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) line <= {N{1'b0}};
+                else begin
+                    line[0] <= d;
+                    for (i = 1; i < N; i = i + 1) line[i] <= line[i - 1];
+                end
+            end
+            assign q = line[N-1];
+        end
+    endgenerate
+endmodule

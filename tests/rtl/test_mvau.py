@@ -24,7 +24,8 @@ from bnncc.sim.beats import element_bits, pack_beats, unpack_beats
 from bnncc.sim.verilator import StreamSimulator, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "mvau.v"
-LATENCY = 4  # cycles from consuming a row group's last input beat to its output beat
+SOURCES = [RTL, RTL.with_name("mac_dot.v")]
+LATENCY = 4  # cycles from consuming a row group's last input beat to its output beat (+ pipeline)
 
 
 
@@ -50,6 +51,14 @@ class Case:
     class_cols: int = 0         # > 0: classes by row and column (CLASS_COLS), rows of this many vectors
     block: int = 0              # THRESHOLD_BLOCK: the threshold memory in block RAM (registered read)
     border: tuple = ()          # BORDER masking: (KH, KW, OH, OW), random padded kernel rows / columns
+    mac_style: int = 0          # MAC_STYLE: 1 = mac_dot (LUTs and carry chains)
+    mem_reg: int = 0            # MEM_REG: weight and input word registered once more
+    dot_stages: int = 1         # DOT_STAGES: pipeline registers of the dot products
+    register_compares: int = 0  # REGISTER_COMPARES: the threshold compares registered (steps > 1)
+
+    @property
+    def latency(self) -> int:
+        return LATENCY + self.mem_reg + self.dot_stages - 1 + (self.register_compares if self.steps > 1 else 0)
 
     @property
     def binary(self) -> bool:
@@ -121,6 +130,23 @@ CASES = [
          out_dtype=BIPOLAR, steps=1, vectors=6, border=(3, 3, 2, 2)),
     Case("binary_border_raw", mw=18, mh=4, pe=4, simd=2, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=None,
          vectors=5, border=(3, 3, 2, 2)),
+    # mac_dot dot products (MAC_STYLE 1), pipelined (DOT_STAGES, MEM_REG): every operand class,
+    # one beat per vector (SF = 1: the output FIFO grows with the pipeline), border masking
+    Case("mac_int4_int4_t15", mw=40, mh=12, pe=3, simd=20, in_dtype=DataType.int(4), w_dtype=DataType.int(4),
+         out_dtype=DataType.uint(4), steps=15, mac_style=1, register_compares=1),
+    Case("mac_uint2_int2_pipe", mw=27, mh=8, pe=4, simd=27, in_dtype=DataType.uint(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.int(2), steps=3, mac_style=1, mem_reg=1, dot_stages=3, register_compares=1),
+    Case("mac_int8_bipolar_pipe", mw=27, mh=16, pe=4, simd=9, in_dtype=DataType.int(8), w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, mac_style=1, dot_stages=2),
+    Case("mac_uint4_int3_raw", mw=10, mh=37, pe=1, simd=5, in_dtype=DataType.uint(4), w_dtype=DataType.int(3),
+         out_dtype=None, vectors=3, mac_style=1, mem_reg=1),
+    Case("binary_pipe", mw=64, mh=24, pe=4, simd=64, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR, steps=1,
+         mem_reg=1, dot_stages=3),
+    Case("binary_border_pipe_uint2", mw=24, mh=6, pe=3, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=7, border=(1, 3, 1, 5), dot_stages=2, mem_reg=1,
+         register_compares=1),
+    Case("mac_bipolar_int3_border_pipe", mw=18, mh=4, pe=2, simd=2, in_dtype=BIPOLAR, w_dtype=DataType.int(3),
+         out_dtype=BIPOLAR, steps=1, vectors=6, border=(3, 3, 2, 2), mac_style=1, dot_stages=2),
 ]
 
 
@@ -229,7 +255,9 @@ class Setup:
             write_mem(work / "classes.mem", self.border_words, max(kh, kw))
             parameters.update({"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow,
                                "CLASS_FILE": '"classes.mem"'})
-        self.sim = StreamSimulator("mvau", [RTL], parameters)
+        parameters.update({"MAC_STYLE": case.mac_style, "MEM_REG": case.mem_reg, "DOT_STAGES": case.dot_stages,
+                           "REGISTER_COMPARES": case.register_compares})
+        self.sim = StreamSimulator("mvau", SOURCES, parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
         self.out_stream_dtype = case.out_dtype if case.out_dtype is not None else DataType.int(self.acc_bits)
 
@@ -309,7 +337,7 @@ def test_mvau_throughput_without_stalls(case: Case, tmp_path, monkeypatch):
     assert np.all(np.diff(out) == sf), f"output beat spacing {sorted(set(np.diff(out).tolist()))}, expected {sf}"
     assert (out[-1] - out[0] + sf) / vectors == nf * sf
     # the first row group's result LATENCY cycles after its last input beat
-    assert out[0] - result.input_cycles[sf - 1] == LATENCY
+    assert out[0] - result.input_cycles[sf - 1] == case.latency
     # each vector's SF input beats are taken back to back, one vector every NF*SF cycles
     first_beats = np.array(result.input_cycles[::sf])
     assert np.all(np.diff(result.input_cycles).reshape(-1)[: sf - 1] == 1)
@@ -327,15 +355,19 @@ LINT_SETS = [
     for index, ((xb, xs, xbip), (wb, ws, wbip)) in enumerate((x, w) for x in OPERANDS for w in OPERANDS)
     for acc, nt, (pe, simd) in [((1, 2, 3)[index % 3], 0, (1, 3)), (2 + index % 2, (1, 3)[index % 2], (2, 4))]
 ]
+# the same through mac_dot, pipelined or not (one set per operand pair)
+LINT_SETS += [dict(parameters, MAC_STYLE=1, DOT_STAGES=1 + index % 3, MEM_REG=index % 2,
+                   REGISTER_COMPARES=index % 2)
+              for index, parameters in enumerate(LINT_SETS[::2])]
 
 
 def test_mvau_lints_clean_with_the_narrowest_accumulators():
     """-Wall is clean (no dead bits) for every operand encoding with 1- to 3-bit accumulators,
     with and without thresholds."""
-    assert len(LINT_SETS) == 50
+    assert len(LINT_SETS) == 75
     failures = []
     for parameters in LINT_SETS:
-        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", str(RTL)]
+        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", *map(str, SOURCES)]
         command += [f"-G{name}={value}" for name, value in parameters.items()]
         process = subprocess.run(command, capture_output=True, text=True)
         warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
@@ -368,7 +400,7 @@ def test_mvau_with_classes_lints_clean():
     and multiply-accumulate, with and without thresholds)."""
     failures = []
     for parameters in CLASS_LINT_SETS:
-        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", str(RTL)]
+        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", *map(str, SOURCES)]
         command += [f"-G{name}={value}" for name, value in parameters.items()]
         process = subprocess.run(command, capture_output=True, text=True)
         warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]

@@ -43,3 +43,91 @@ RULES = ModuleRules(
 )
 
 SPEC = ModuleSpec(name="mac_dot", kind="submodule", rules=RULES)
+
+
+# -- structure (for the resource terms of the modules that instantiate it) -----------------
+def _bits_for(v: int) -> int:
+    """Bits of an unsigned value v >= 0 (at least 1)."""
+    return max(1, int(v).bit_length())
+
+
+def _op_range(bits: int, signed: bool) -> tuple[int, int]:
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+def _booth_bits(rs: int, ms: int) -> int:
+    return ((rs + 1) // 2) * (ms + 1)
+
+
+def _plane_bits(rb: int, rsg: bool, mb: int, msg: bool) -> int:
+    return sum(mb if (not msg and not (rsg and i == rb - 1)) else mb + (0 if msg else 1) for i in range(rb))
+
+
+def partial_product_bits(p: dict) -> tuple[str, int, int]:
+    """(form, partial products per product, partial-product bits per product) that
+    ``mac_dot`` builds for the operand encodings of ``p`` (its FORM = 0 choice): a bipolar
+    side makes one conditional negation of the other operand (its signed width); a product
+    table when both operands together have at most 5 bits; else Booth radix-4 or bit planes,
+    whichever has fewer bits. Both operands bipolar: ("popcount", 1, 1)."""
+    xb, wb = p["INPUT_BITS"], p["WEIGHT_BITS"]
+    xsg, wsg = bool(p["INPUT_SIGNED"]), bool(p["WEIGHT_SIGNED"])
+    xbip, wbip = bool(p["INPUT_BIPOLAR"]), bool(p["WEIGHT_BIPOLAR"])
+    xs, ws = (xb if xsg else xb + 1), (wb if wsg else wb + 1)
+    if xbip and wbip:
+        return "popcount", 1, 1
+    if xbip or wbip:
+        return "negate", 1, (ws if xbip else xs)
+    (xlo, xhi), (wlo, whi) = _op_range(xb, xsg), _op_range(wb, wsg)
+    products = [xlo * wlo, xlo * whi, xhi * wlo, xhi * whi]
+    table = _bits_for(max(products) - min(products)) if xb + wb <= 5 else 1000
+    booth = min(_booth_bits(ws, xs), _booth_bits(xs, ws))
+    planes = min(_plane_bits(wb, wsg, xb, xsg), _plane_bits(xb, xsg, wb, wsg))
+    if table <= booth and table <= planes:
+        return "table", 1, table
+    if booth <= planes:
+        recode_x = _booth_bits(xs, ws) < _booth_bits(ws, xs)
+        return "booth", ((xs if recode_x else ws) + 1) // 2, booth
+    recode_x = _plane_bits(xb, xsg, wb, wsg) < _plane_bits(wb, wsg, xb, xsg)
+    return "planes", (xb if recode_x else wb), planes
+
+
+def chain_groups(p: dict, n: int, stages: int) -> int:
+    """Carry chains (groups of products) of ``mac_dot`` with N = n and STAGES = stages
+    (CHAIN = 0): a segment holds at most 6 adders (one fewer in the first segment of tables
+    and Booth recoding); two segments per chain once there are 2 registers before the
+    output; one popcount of all N for bipolar pairs."""
+    form, npp, _ = partial_product_bits(p)
+    if form == "popcount":
+        return 1
+    sp = max(1, 6 // npp)
+    sp1 = sp - 1 if form in ("table", "booth") and sp > 1 else sp
+    avail = stages - 1 if stages > 1 else 0
+    chain = min(sp1 + sp if avail >= 2 else sp1, n)
+    return -(-n // chain)
+
+
+def logic_levels(p: dict, n: int, stages: int, ahead: int = 0) -> int:
+    """LUT levels of the deepest register-to-register path through ``mac_dot`` with N = n
+    and STAGES = stages (each chain adder and each tree adder one LUT level with its carry
+    chain), with ``ahead`` levels of logic in front of its inputs: the chain of a group
+    (split by its segment registers), then the ceil(log2 G) tree levels (split evenly by the
+    inner registers), a register between the two when there are two or more stages.
+    Bipolar pairs: the popcount's counter levels and its final adder."""
+    form, npp, _ = partial_product_bits(p)
+    if form == "popcount":
+        return ahead + 2 + max(0, (n.bit_length() + 1) // 2)
+    sp = max(1, 6 // npp)
+    sp1 = sp - 1 if form in ("table", "booth") and sp > 1 else sp
+    avail = stages - 1 if stages > 1 else 0
+    chain = min(sp1 + sp if avail >= 2 else sp1, n)
+    groups = -(-n // chain)
+    tree = (groups - 1).bit_length()
+    b0 = 1 if avail >= 1 else 0
+    seg_max = 1 + (chain - sp1 - 1) // sp if chain > sp1 else 0
+    cru = min(avail - b0, seg_max)
+    inner = min(avail - b0 - cru, max(0, tree - 1))
+    chain_depth = ahead + (min(sp1, chain) if cru else chain)
+    if cru:
+        chain_depth = max(chain_depth, sp)
+    tree_depth = -(-tree // (inner + 1)) if tree else 0
+    return max(chain_depth, tree_depth) if b0 else chain_depth + tree_depth

@@ -59,6 +59,7 @@ import numpy as np
 
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.hw import calibration
+from bnncc.hw.modules import mac_dot
 from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost
 from bnncc.hw.memory_words import threshold_words, weight_words
 from bnncc.hw.patterns import NEVER_AFTER, FRAMES, Pattern, Schedule, backward, forward
@@ -97,7 +98,8 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
             thresholds = grid["thresholds"]
         else:
             thresholds = _class_thresholds(graph, op)
-        thresholds = np.clip(thresholds, low, high + 1)
+        # sorted ascending per row: mvau.v counts them as a thermometer code
+        thresholds = np.sort(np.clip(thresholds, low, high + 1), axis=-1)
         n_thresholds = thresholds.shape[2]
         acc_bits = signed_bits(min(low, int(thresholds.min()), 0), max(high + 1, int(thresholds.max())))
         # class c's NF words follow those of class c - 1 (address class * NF + nf)
@@ -116,6 +118,10 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         "WEIGHT_FILE": memories[0].filename,
         "THRESHOLD_FILE": memories[1].filename if n_thresholds else "",
     }
+    if not op.binary_xnor:
+        parameters.update(mac_pipeline(parameters, border is not None))
+    if n_thresholds > 1:
+        parameters["REGISTER_COMPARES"] = 1
     if border is not None:
         memories.append(MemoryFile(f"{name}_border.mem", border["words"] if with_words else [], border["width"]))
         parameters.update({"CLASS_FILE": memories[-1].filename, **border["parameters"]})
@@ -171,6 +177,30 @@ def _border(graph: Graph, op: hw.MVAU) -> dict | None:
     cols = [sum(1 << v for v in range(kw) if not 0 <= j * sw + v * dw - left < iw) for j in range(ow)]
     return {"thresholds": thresholds, "words": rows + cols, "width": max(kh, kw),
             "parameters": {"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow}}
+
+
+#: LUT levels between registers the builder aims for in the dot products (the proxy for
+#: 200 MHz-class timing on xc7 -1 parts)
+MAX_LOGIC_LEVELS = 6
+
+
+def mac_pipeline(p: dict, border: bool = False) -> dict:
+    """MAC_STYLE, MEM_REG and DOT_STAGES of a multiply-accumulate MVAU: the dot products in
+    LUTs and carry chains (mac_dot), with the fewest pipeline registers that keep every
+    register-to-register path within MAX_LOGIC_LEVELS LUT levels (:func:`mac_dot.logic_levels`;
+    the input word's select between the stream and the vector buffer, NF > 1, is one more
+    level ahead of the first chain unless MEM_REG registers it; border masking muxes a
+    constant in ahead of dot_q)."""
+    nf = p["MH"] // p["PE"]
+    probe = {**p, "BINARY": 0}
+    in_mac = 0 if border else 1
+    select = 1 if nf > 1 else 0
+    for mem_reg in (0, 1):
+        for stages in range(1, 9):
+            levels = mac_dot.logic_levels(probe, p["SIMD"], stages - 1 + in_mac, select * (1 - mem_reg))
+            if levels + (1 if border else 0) <= MAX_LOGIC_LEVELS:
+                return {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages}
+    return {"MAC_STYLE": 1, "MEM_REG": 1, "DOT_STAGES": 8}
 
 
 def _class_grid(graph: Graph, op: hw.MVAU) -> dict | None:
@@ -265,6 +295,45 @@ def work(stage: StageRTL) -> dict:
 
 
 # -- rules ----------------------------------------------------------------------------------
+def extra_stages(p: dict) -> int:
+    """Pipeline registers beyond the base pipeline (mvau.v EXTRA): MEM_REG + DOT_STAGES - 1,
+    + 1 for registered compares of several thresholds."""
+    compares = 1 if p.get("REGISTER_COMPARES", 0) and p["N_THRESHOLDS"] > 1 else 0
+    return p.get("MEM_REG", 0) + p.get("DOT_STAGES", 1) - 1 + compares
+
+
+def output_fifo_depth(p: dict) -> int:
+    """mvau.v OD: a credit is held 5 + EXTRA cycles from issue to the earliest pop and a
+    result is issued at most every SF cycles: max(2, ceil((5 + EXTRA) / SF))."""
+    sf = p["MW"] // p["SIMD"]
+    return max(2, -(-(5 + extra_stages(p)) // sf))
+
+
+def dot_width(p: dict) -> int:
+    """mvau.v DW: bits of a per-PE dot product (a popcount, or a sum of SIMD products
+    capped at the accumulator's width)."""
+    fold = 1 if p["N_THRESHOLDS"] == 1 else 0
+    if p["BINARY"]:
+        return clog2(p["SIMD"] + fold + 1)
+    pw = _signed_width(p["INPUT_BITS"], p["INPUT_SIGNED"]) + _signed_width(p["WEIGHT_BITS"], p["WEIGHT_SIGNED"])
+    return min(pw + clog2(p["SIMD"] + 1), p["ACC_BITS"] + fold)
+
+
+def _uses_mac_dot(p: dict) -> bool:
+    """mvau.v MAC_DOT: mac_dot computes the dot products."""
+    return p.get("DOT_STAGES", 1) > 1 or (p.get("MAC_STYLE", 0) != 0 and p["BINARY"] == 0)
+
+
+def _mac_dot_parameters(p: dict) -> dict:
+    """The parameters mvau.v gives its mac_dot instances (its last register is dot_q unless
+    border masking muxes ahead of it)."""
+    in_mac = 1 if p.get("BORDER", 0) == 0 else 0
+    return {"N": p["SIMD"], "INPUT_BITS": p["INPUT_BITS"], "INPUT_SIGNED": p["INPUT_SIGNED"],
+            "INPUT_BIPOLAR": p["INPUT_BIPOLAR"], "WEIGHT_BITS": p["WEIGHT_BITS"], "WEIGHT_SIGNED": p["WEIGHT_SIGNED"],
+            "WEIGHT_BIPOLAR": p["WEIGHT_BIPOLAR"], "BINARY": p["BINARY"], "DW": dot_width(p),
+            "STAGES": p.get("DOT_STAGES", 1) - 1 + in_mac, "CHAIN": 0, "FORM": 0}
+
+
 RULES = ModuleRules(
     "mvau",
     defaults={
@@ -274,9 +343,11 @@ RULES = ModuleRules(
         "N_CLASSES": 1, "N_VECTORS": 1, "CLASS_FILE": "",
         "CLASS_COLS": 0, "THRESHOLD_BLOCK": 0,
         "BORDER": 0, "BORDER_KH": 1, "BORDER_KW": 1, "BORDER_OH": 1, "BORDER_OW": 1,
+        "MAC_STYLE": 0, "MEM_REG": 0, "DOT_STAGES": 1, "REGISTER_COMPARES": 0,
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
                        "BORDER_KP": p["BORDER_KH"] * p["BORDER_KW"]},
+    children=lambda p: [("g_pe[0].g_dot.u_dot", "mac_dot", _mac_dot_parameters(p))] if _uses_mac_dot(p) else [],
     rules=(
         Rule("MW, MH, PE and SIMD must be >= 1", lambda p: any_below(p, ("MW", "MH", "PE", "SIMD"), 1)),
         Rule("PE=%0d does not divide MH=%0d", lambda p: vmod(p["MH"], p["PE"]) != 0, ("PE", "MH")),
@@ -309,6 +380,12 @@ RULES = ModuleRules(
                                              or vmod(p["SF"], p["BORDER_KP"]) != 0), ("BORDER_KP", "SF")),
         Rule("BORDER with BINARY needs an even SIMD, got %0d",
              lambda p: p["BORDER"] != 0 and p["BINARY"] != 0 and vmod(p["SIMD"], 2) != 0, ("SIMD",)),
+        Rule("MAC_STYLE=%0d, MEM_REG=%0d and REGISTER_COMPARES=%0d must be 0 or 1, DOT_STAGES=%0d 1..8",
+             lambda p: p["MAC_STYLE"] not in (0, 1) or p["MEM_REG"] not in (0, 1)
+             or p["REGISTER_COMPARES"] not in (0, 1) or not (1 <= p["DOT_STAGES"] <= 8),
+             ("MAC_STYLE", "MEM_REG", "REGISTER_COMPARES", "DOT_STAGES")),
+        Rule("DOT_STAGES=%0d > 1 needs MAC_STYLE=1 or BINARY",
+             lambda p: p["DOT_STAGES"] > 1 and p["MAC_STYLE"] == 0 and p["BINARY"] == 0, ("DOT_STAGES",)),
         Rule("BORDER and N_CLASSES=%0d > 1 exclude each other",
              lambda p: p["BORDER"] != 0 and p["N_CLASSES"] != 1, ("N_CLASSES",)),
     ),
@@ -319,17 +396,20 @@ RULES = ModuleRules(
 class Mvau(Pattern):
     """mvau.v: a vector of SF input beats is taken at one beat per cycle while row group 0
     is issued; the NF row groups take SF cycles each, so the next vector starts
-    (NF-1)*SF + 1 cycles after the last beat of this one; row group n's result leaves 4
-    cycles after its last issue, i.e. 4 + n*SF cycles after the vector's last beat. Results
-    wait in an output FIFO of OD entries: issuing a row group's last beat needs a free one."""
+    (NF-1)*SF + 1 cycles after the last beat of this one; row group n's result leaves
+    L = 4 + EXTRA cycles after its last issue (EXTRA = MEM_REG + DOT_STAGES - 1, + 1 with
+    REGISTER_COMPARES and several thresholds), i.e.
+    L + n*SF cycles after the vector's last beat. Results wait in an output FIFO of OD
+    entries: issuing a row group's last beat needs a free one."""
 
     def __init__(self, stage: StageRTL):
         p = stage.parameters
         self.sf, self.nf = p["MW"] // p["SIMD"], p["MH"] // p["PE"]
-        self.od = 2 if self.sf >= 3 else -(-5 // self.sf)
-        # a result must be taken the cycle before the issue of the one OD later, 4 cycles
+        self.latency = 4 + extra_stages(p)
+        self.od = output_fifo_depth(p)
+        # a result must be taken the cycle before the issue of the one OD later, L cycles
         # before that one is ready
-        self.hold, self.lead = self.od, 5
+        self.hold, self.lead = self.od, self.latency + 1
         self.vectors = stage.in_beats // self.sf
         self.in_beats, self.out_beats = stage.in_beats, self.vectors * self.nf
         gaps = np.ones(FRAMES * self.in_beats, dtype=np.int64)
@@ -339,12 +419,12 @@ class Mvau(Pattern):
     def asap(self, arrival):
         pops = forward(arrival, self.in_gaps)
         last = pops[self.sf - 1::self.sf]
-        pushes = (last[:, None] + 4 + self.sf * np.arange(self.nf)[None, :]).reshape(-1)
+        pushes = (last[:, None] + self.latency + self.sf * np.arange(self.nf)[None, :]).reshape(-1)
         return Schedule(pops, pushes)
 
     def alap(self, deadline):
         pushes = backward(deadline, 1)
-        issues = backward(pushes - 4, self.sf)          # last issue of every row group
+        issues = backward(pushes - self.latency, self.sf)   # last issue of every row group
         credit = np.full_like(pushes, NEVER_AFTER)
         credit[:-self.od] = issues[self.od:] - 1        # result k leaves before k + OD is issued
         pushes = backward(np.minimum(pushes, credit), 1)
@@ -426,9 +506,11 @@ def terms(p: dict, family: str) -> Terms:
         kw = ws
     else:
         kw = pw
-    dw = clog2(simd + fold + 1) if p["BINARY"] else min(pw + clog2(simd + 1), aw)
+    dw = dot_width(p)
     sf_w, nf_w, wa_w = max(1, clog2(sf)), max(1, clog2(nf)), max(1, clog2(wdepth))
-    od = 2 if sf >= 3 else (5 + sf - 1) // sf
+    od = output_fifo_depth(p)
+    mac = _uses_mac_dot(p)
+    dot_stages, mem_reg = p.get("DOT_STAGES", 1), p.get("MEM_REG", 0)
     oc_w = clog2(od + 1)
 
     # with classes: a vector counter (VC_W bits), or a row and a column counter (CLASS_COLS),
@@ -445,6 +527,13 @@ def terms(p: dict, family: str) -> Terms:
         counters, cols = popcount_luts(simd, fold)
         lut["popcount"] = pe * counters
         lut["popcount_adder"] = pe * cols
+    elif mac:
+        # mac_dot: every partial-product bit is one LUT in front of a carry chain; the chains'
+        # sums meet in a binary tree of DW-bit adders (G - 1 per PE)
+        _, _, pp_bits = mac_dot.partial_product_bits(p)
+        groups = mac_dot.chain_groups(p, simd, dot_stages - (1 if p.get("BORDER", 0) else 0))
+        lut["mac_pp"] = pe * simd * pp_bits
+        lut["mac_tree"] = pe * (groups - 1) * dw
     else:
         products = pe * simd
         if uses_dsp(p, family):
@@ -505,6 +594,17 @@ def terms(p: dict, family: str) -> Terms:
     if border:
         registers += max(1, clog2(p["BORDER_OH"])) + max(1, clog2(p["BORDER_OW"])) + 1
     data = in_w + pe * dw + pe * aw
+    if mem_reg:
+        data += wword + in_w + 1               # the weight and input word registered again
+    if dot_stages > 1:
+        # inner dot product registers (about a DW-bit sum per chain and tree node) and the
+        # control delay line
+        groups = mac_dot.chain_groups(p, simd, dot_stages) if not p["BINARY"] else 1
+        data += pe * (dot_stages - 1) * min(groups, 2) * dw
+    registers += (mem_reg + dot_stages - 1) * (4 + (max(1, clog2(tdepth)) if nt > 0 else 0))
+    if p.get("REGISTER_COMPARES", 0) and nt > 1:
+        data += pe * nt                        # the registered compare bits
+        registers += 1
     if wdepth > 1 and not wcost["bram"]:
         data += wword
     if xbuf is not None and not xbuf["bram"]:
@@ -540,11 +640,11 @@ COEFFICIENTS = {
     # on 576x64 PE 4 SIMD 288 over 32x32 and 576x128 PE 8 SIMD 72 over 16x16 (9 classes) on
     # xilinx, within 3 % of the second on ECP5 (-9 LUT4, +2 block RAMs against no classes)
     "xilinx": {
-        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
-        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "mac_pp": 2.0, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
         "ff": {"control": 1.359, "data": 0.894, "memory": 0},
     },
 }
@@ -562,9 +662,9 @@ OPERANDS = {  # name: (input bits, signed, bipolar), (weight bits, signed, bipol
 
 
 def grid_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = "bin", n_thresholds: int = 1,
-               out_bits: int = 1) -> dict:
+               out_bits: int = 1, **pipeline) -> dict:
     """An MVAU with random weights and sorted random thresholds in the reachable range,
-    ACC_BITS chosen as the builder chooses it."""
+    ACC_BITS chosen as the builder chooses it; ``pipeline``: MAC_STYLE, MEM_REG, DOT_STAGES."""
     (xb, xs, xp), (wb, ws, wp) = OPERANDS[operands]
     rng = calibration.rng(name)
     W = rng.choice(calibration.values(wb, ws, wp), size=(mw, mh))
@@ -582,7 +682,7 @@ def grid_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = 
               "BINARY": int(binary), "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
               "OUT_BITS": out_bits if n_thresholds else acc_bits,
               "OUT_BIAS": -(1 << (out_bits - 1)) if n_thresholds > 1 else 0,
-              "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": ""}
+              "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": "", **pipeline}
     if n_thresholds:
         T = np.sort(rng.integers(low, high + 2, size=(mh, n_thresholds)), axis=1)
         memories["thresholds.mem"] = calibration.mem_text(threshold_words(T, pe, acc_bits), pe * n_thresholds * acc_bits)
@@ -621,6 +721,16 @@ def calibration_grid(quick: bool) -> list[dict]:
                                           (64, 10, 1, 8, "i2xi2", 0, 0), (256, 10, 2, 16, "i2xbip", 0, 0),
                                           (64, 32, 4, 4, "i4xi4", 0, 0), (48, 24, 2, 8, "u4xi4", 1, 1)]:
         points.append(grid_point(f"mvau_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}", mw, mh, pe, simd, ops, nt, ob))
+    # mac_dot dot products (MAC_STYLE = 1), some pipelined: the mac_pp and mac_tree terms
+    for mw, mh, pe, simd, ops, nt, ob, mem_reg, stages in [
+            (64, 64, 4, 16, "i4xi4", 15, 4, 0, 1), (256, 64, 8, 32, "i4xi4", 15, 4, 0, 1),
+            (128, 64, 2, 16, "u4xi4", 15, 4, 0, 1), (64, 64, 8, 16, "i2xi2", 3, 2, 0, 1),
+            (576, 128, 4, 32, "i2xi2", 3, 2, 0, 1), (256, 256, 4, 64, "i2xbip", 3, 2, 0, 1),
+            (27, 64, 16, 9, "i8xbip", 1, 1, 0, 1), (64, 32, 4, 4, "i4xi4", 0, 0, 0, 1),
+            (256, 64, 4, 64, "i4xi4", 15, 4, 1, 3), (784, 64, 2, 49, "i2xi2", 3, 2, 0, 2)]:
+        points.append(grid_point(f"mvau_mac_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}_m{mem_reg}d{stages}", mw, mh, pe, simd,
+                                 ops, nt, ob, MAC_STYLE=1, MEM_REG=mem_reg, DOT_STAGES=stages,
+                                 REGISTER_COMPARES=int(nt > 1)))
     return points
 
 
