@@ -60,6 +60,12 @@ One more, ``cnv_pad_w1a1`` (``PaddedCNV``): BNN-PYNQ's CNV-w1a1 with zero paddin
 exactly at the border. All other zero padding here is on multi-bit activations (zero is a
 code of their quantizers).
 
+And ``mlp_w4a4`` (``MLP``): a multi-layer perceptron with 4-bit weights and activations in
+every layer on the digit upsampled to 16x16 (256 inputs): TFC's input quantizer at 4 bits
+(signed narrow codes -7..7 of ``2 x - 1``), fully connected 256 -> 128 -> 128 -> 64, each
+with BatchNorm and a 4-bit QuantReLU, then 64 -> 10 and TensorNorm (about 58,000 MACs per
+frame: some 116 MACs per cycle at 200,000 frames per second and 100 MHz).
+
 The manifest entries of every network defined here also give ``network`` (the defining
 class), ``macs_per_frame`` (a depthwise convolution counts ``k * k`` per output) and
 ``requires``: the compiler features they need beyond a chain of BNN-PYNQ's stages
@@ -72,7 +78,8 @@ implementations of the QONNX ops ``Quant``, ``BipolarQuant`` and ``Trunc``, the 
 through onnxruntime) and compared with PyTorch.  The held-out test images are written to
 ``examples/data/digits_test.npz`` (keys ``x28``: float32 (N, 1, 28, 28), ``x32``:
 float32 (N, 3, 32, 32), ``x32x16``: float32 (N, 1, 32, 16), ``iq64``: float32 (N, 2, 64),
-all in [0, 1] (see ``INPUT_KEYS``), and ``y``: int64 labels), and a description of every
+``x16``: float32 (N, 1, 16, 16), all in [0, 1] (see ``INPUT_KEYS``), and ``y``: int64
+labels), and a description of every
 file, with its test accuracy, to ``manifest.json`` next to the models.
 
 Networks take float inputs in [0, 1] (their first operation is ``2 * x - 1``).
@@ -151,6 +158,7 @@ REFERENCE_IMAGES = {
     "U-Net": None,
     "Tincy-YOLO": None,
     "CNV-padded": 20,
+    "MLP": None,
 }
 
 
@@ -222,6 +230,7 @@ NETWORKS = {
         "cnv_pad_1w1a", "CNV-padded", 1, 1, "x32", epochs=10, lr=0.02, batch_size=32,
         requires=("binary_zero_padding",),
     ),
+    "mlp_w4a4": NetworkSpec("mlp_4w4a", "MLP", 4, 4, "x16", epochs=60, lr=0.02, batch_size=32),
 }
 
 EXPORTS = {
@@ -243,6 +252,7 @@ EXPORTS = {
         ExportSpec("unet_w2a2", "unet_w2a2", "qonnx"),
         ExportSpec("tinyyolo_w4a4", "tinyyolo_w4a4", "qonnx"),
         ExportSpec("cnv_pad_w1a1", "cnv_pad_w1a1", "qonnx"),
+        ExportSpec("mlp_w4a4", "mlp_w4a4", "qonnx"),
     )
 }
 # Written instead of tfc_w1a1_dynamo when the dynamo exporter is unavailable.
@@ -300,6 +310,7 @@ INPUT_KEYS = {
     "x32x16": "(N, 1, 32, 16) bilinear upsampling to 32 rows x 16 columns: DS-CNN",
     "iq64": "(N, 2, 64) the 8x8 pixels read row by row (channel I) and column by column "
     "(channel Q): RadioML-VGG",
+    "x16": "(N, 1, 16, 16) bilinear upsampling: MLP",
 }
 
 
@@ -313,6 +324,7 @@ def preprocess(split: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]
             "x32": upsample(images, 32, 3),
             "x32x16": upsample(images, (32, 16), 1),
             "iq64": iq_sequence(images),
+            "x16": upsample(images, 16, 1),
             "y": split[f"y_{part}"],
         }
     return result
@@ -1023,6 +1035,50 @@ class PaddedCNV(GraphNetwork):
         return self.norm(self.classifier(x))
 
 
+# --------------------------------------------------------------------------- MLP
+#
+# A multi-bit multi-layer perceptron: the w4a4 counterpart of BNN-PYNQ's TFC, large enough
+# that 200,000 frames per second at 100 MHz need a hundred-odd 4-bit MACs per cycle.
+
+# MLP: side of the (square, one-channel) input, widths of the hidden layers, TFC's dropout.
+MLP_INPUT = 16
+MLP_HIDDEN = (128, 128, 64)
+MLP_DROPOUT = 0.2
+
+
+class MLP(GraphNetwork):
+    """A multi-layer perceptron with ``b``-bit weights and activations in every layer.
+
+    TFC's input quantizer at ``b`` bits on ``2 x - 1`` (BNN-PYNQ's signed narrow activation
+    quantizer, scale ``1 / (2**(b-1) - 1)``: codes -7..7 at 4 bits) of the 16x16 input
+    flattened to 256 features; fully connected 256 -> 128 -> 128 -> 64, each bias-free with
+    BNN-PYNQ's weight quantizer, BatchNorm and a ``b``-bit QuantReLU (codes 0..2**b - 1 times
+    ``CNN_ACT_SCALE``); fully connected 64 -> 10 and TensorNorm.  Dropout 0.2 after the
+    input and every hidden activation, as in TFC (identity in evaluation: not exported).
+    """
+
+    def __init__(self, weight_bits: int, act_bits: int):
+        super().__init__()
+        layers, in_features = [signed_act(act_bits), torch.nn.Dropout(MLP_DROPOUT)], MLP_INPUT**2
+        for out_features in MLP_HIDDEN:
+            layers += [
+                quant_linear(in_features, out_features, weight_bits),
+                torch.nn.BatchNorm1d(out_features, eps=1e-4),
+                grid_act(act_bits, CNN_ACT_SCALE, signed=False),
+                torch.nn.Dropout(MLP_DROPOUT),
+            ]
+            in_features = out_features
+        layers.append(quant_linear(in_features, 10, weight_bits))
+        self.features = torch.nn.Sequential(*layers)
+        self.norm = tensor_norm()
+        self.init_weights()
+
+    def forward(self, x):
+        x = x.view(x.shape[0], -1)
+        x = 2.0 * x - torch.tensor([1.0], device=x.device)
+        return self.norm(self.features(x))
+
+
 # Builders of the graph networks by NetworkSpec.config: (weight bits, activation bits) -> model.
 GRAPH_NETWORKS: dict[str, Callable[[int, int], torch.nn.Module]] = {
     "resnet8_4w4a": ResNet8,
@@ -1038,8 +1094,10 @@ CNN_NETWORKS: dict[str, Callable[[int, int], torch.nn.Module]] = {
     "tinyyolo_4w4a": TincyYOLO,
     "cnv_pad_1w1a": PaddedCNV,
 }
+# Builders of the multi-layer perceptrons of the MLP section above.
+MLP_NETWORKS: dict[str, Callable[[int, int], torch.nn.Module]] = {"mlp_4w4a": MLP}
 # Every network defined in this file.
-DEFINED_NETWORKS = {**GRAPH_NETWORKS, **CNN_NETWORKS}
+DEFINED_NETWORKS = {**GRAPH_NETWORKS, **CNN_NETWORKS, **MLP_NETWORKS}
 
 
 # --------------------------------------------------------------------------- training
@@ -1702,8 +1760,9 @@ def update_manifest(path: Path, data_file: Path, entries: dict[str, dict]) -> No
             "source": "sklearn.datasets.load_digits: 8x8 images, values 0..16 divided by 16",
             "split": f"sklearn train_test_split(test_size={TEST_SIZE}, random_state={SEED})",
             "preprocessing": "torch.nn.functional.interpolate(mode='bilinear', "
-            "align_corners=False) to 28x28 (1 channel), to 32x32 replicated to 3 channels "
-            "or to 32x16 (1 channel); or the 8x8 pixels as a 2 x 64 sequence (rows, columns)",
+            "align_corners=False) to 28x28 (1 channel), to 32x32 replicated to 3 channels, "
+            "to 32x16 or to 16x16 (1 channel); or the 8x8 pixels as a 2 x 64 sequence (rows, "
+            "columns)",
             "test_file": os.path.relpath(data_file, path.parent),
             "test_keys": {**INPUT_KEYS, "y": "labels"},
         },
