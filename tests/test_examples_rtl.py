@@ -22,6 +22,7 @@ CASES = [
     ("sfc_w1a2", None),  # 200k cycles per vector: long silences at the ports are not deadlocks
     ("tfc_w2a2_qcdq", 50_000),
     ("cnv_w1a1", 10_000),
+    ("mlp_w4a4", 200_000),  # every layer 4-bit x 4-bit
 ]
 
 
