@@ -22,12 +22,23 @@ Reference (Xilinx QNN tutorial, "cost per op", Vivado): 1 bit 2.5 LUT, 4 bits 16
 product table, Booth radix-4, bit planes) and the products per carry chain (CHAIN) on the
 multi-bit classes at N = 64.
 
-    python benchmarks/mac_area.py                  # full grid, about 15 minutes on 2 cores
+A third table (section ``mac_dsp``) measures ``rtl_lib/mac_dsp.v``: the dot products of L
+lanes sharing x with several narrow products packed per multiplier, N * L = 64 MACs (N = 16,
+L = 4; and N = 21, L = 3 where three products share a multiplier; PACK = 1 on xc7 for
+comparison), signed operands INT4 x INT4, INT4 x INT2, INT2 x INT2, INT8 x INT8, INT8 x INT4,
+STAGES = 2, registered in and out.
+On xc7 (``synth_xilinx``, FAMILY 0): DSP48E1 and LUT per MAC; on ECP5 (``synth_ecp5``,
+FAMILY 2): MULT18X18D and LUT4 per MAC (a CCU2C carry cell counts as two LUT4s); the logic
+depth between registers on both.
+
+    python benchmarks/mac_area.py                  # full grid, about 20 minutes on 2 cores
     python benchmarks/mac_area.py --quick          # INT4 x INT4 and binary at N = 16 only
+    python benchmarks/mac_area.py --section mac_dsp  # only the DSP table (the others kept)
     python benchmarks/mac_area.py --jobs 1 --json out.json --work-dir build/mac_area
 
 Prints the tables on stdout (progress on stderr) and writes the figures as JSON (default
-benchmarks/results/mac_area.json). Exit status: 0 ok; 1 a synthesis failed; 2 usage error.
+benchmarks/results/mac_area.json; a run of one section keeps the other's figures of an
+existing file). Exit status: 0 ok; 1 a synthesis failed; 2 usage error.
 """
 
 from __future__ import annotations
@@ -54,8 +65,11 @@ from bnncc.synth.logic_depth import FLATTEN_COMMANDS, logic_depths  # noqa: E402
 
 MAC_DOT_V = ROOT / "rtl_lib" / "mac_dot.v"
 MVAU_V = ROOT / "rtl_lib" / "mvau.v"
+MAC_DSP_V = ROOT / "rtl_lib" / "mac_dsp.v"
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "mac_area.json"
 SYNTH = "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf -top {top}"
+#: mac_dsp's FAMILY parameter and the synthesis command per target
+DSP_TARGETS = {"xc7": (0, SYNTH), "ecp5": (2, "synth_ecp5 -top {top}")}
 #: Xilinx QNN tutorial, "cost per op" (Vivado), LUT per MAC by operand bits
 REFERENCE = {"1 bit": 2.5, "4 bits": 16.0, "8 bits": 45.0}
 #: the issue's acceptance bars for a whole MVAU (LUT per MAC/cycle), for comparison
@@ -338,6 +352,150 @@ def print_tables(rows: list[dict]) -> None:
           "ref: Xilinx QNN tutorial cost per op (Vivado); bar: the issue's whole-MVAU bar")
 
 
+# -- mac_dsp: several narrow products per DSP multiplier --------------------------------------
+#: (name, input bits, weight bits), both two's complement
+DSP_CLASSES = [("int4xint4", 4, 4), ("int4xint2", 4, 2), ("int2xint2", 2, 2), ("int8xint8", 8, 8), ("int8xint4", 8, 4)]
+DSP_STAGES = 2
+
+
+@dataclass(frozen=True)
+class DspPoint:
+    """One mac_dsp synthesis run: N x L MACs of class ``cls`` on ``target`` (PACK 0: automatic)."""
+
+    cls: str
+    n: int
+    lanes: int
+    target: str
+    pack: int = 0
+    stages: int = DSP_STAGES
+
+    @property
+    def name(self) -> str:
+        return f"dsp_{self.cls}_n{self.n}_l{self.lanes}_{self.target}" + (f"_p{self.pack}" if self.pack else "")
+
+    @property
+    def bits(self) -> tuple[int, int]:
+        return next((xb, wb) for name, xb, wb in DSP_CLASSES if name == self.cls)
+
+    @property
+    def macs(self) -> int:
+        return self.n * self.lanes
+
+    @property
+    def parameters(self) -> dict:
+        xb, wb = self.bits
+        dw = xb + wb + self.n.bit_length()           # the MVAU's dot product width
+        return {"N": self.n, "L": self.lanes, "INPUT_BITS": xb, "INPUT_SIGNED": 1, "WEIGHT_BITS": wb,
+                "WEIGHT_SIGNED": 1, "DW": dw, "STAGES": self.stages, "FAMILY": DSP_TARGETS[self.target][0],
+                "PACK": self.pack, "GROUP": 0}
+
+
+DSP_WRAPPER_V = """\
+// mac_dsp, registered in (kept: the operands stay registered as in an MVAU) and out (its own).
+module bench_top (
+    input  wire              clk,
+    input  wire [{xw1}:0]    x,
+    input  wire [{ww1}:0]    w,
+    input  wire              extra,
+    output wire [{ow1}:0]    dot
+);
+    (* keep *) reg [{xw1}:0] x_q;
+    (* keep *) reg [{ww1}:0] w_q;
+    (* keep *) reg e_q;
+    always @(posedge clk) begin
+        x_q <= x;
+        w_q <= w;
+        e_q <= extra;
+    end
+    mac_dsp #({params}) u_dot (.ap_clk(clk), .ce(1'b1), .x(x_q), .w(w_q), .extra(e_q), .dot(dot));
+endmodule
+"""
+
+
+def dsp_grid(quick: bool) -> list[DspPoint]:
+    if quick:
+        return [DspPoint("int4xint4", 16, 4, target) for target in DSP_TARGETS]
+    points = [DspPoint(name, 16, 4, target) for name, _, _ in DSP_CLASSES for target in DSP_TARGETS]
+    # three lanes: three products per multiplier where the fields allow it
+    points += [DspPoint(name, 21, 3, target) for name in ("int4xint4", "int2xint2") for target in DSP_TARGETS]
+    # one product per DSP48E1 for comparison: the chain sums cost no LUTs at all
+    points += [DspPoint(name, 16, 4, "xc7", pack=1) for name in ("int4xint4", "int8xint8")]
+    return points
+
+
+def dsp_point(point: DspPoint, work_root: Path, timeout: float) -> dict:
+    work = work_root / point.name
+    work.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(MAC_DSP_V, work / "mac_dsp.v")
+    p = point.parameters
+    xb, wb = point.bits
+    (work / "bench_top.v").write_text(DSP_WRAPPER_V.format(
+        xw1=point.n * xb - 1, ww1=point.macs * wb - 1, ow1=point.lanes * p["DW"] - 1,
+        params=", ".join(f".{k}({v})" for k, v in p.items())))
+    script = "\n".join(["read_verilog bench_top.v mac_dsp.v", DSP_TARGETS[point.target][1].format(top="bench_top"),
+                        *FLATTEN_COMMANDS(".", "bench_top"), ""])
+    start = time.perf_counter()
+    cells = run_yosys(work, "synth", script, timeout)
+    flat = work / "flat.json"
+    worst = logic_depths(flat, "bench_top")
+    depth = max((found[0] for found in worst.values()), default=None)
+    flat.unlink()
+    if point.target == "xc7":
+        summary = summarize(cells, point.macs)
+        dsps, luts, ffs = cells.get("DSP48E1", 0), summary["luts"], summary["ffs"]
+        extra = {"carry4": cells.get("CARRY4", 0)}
+    else:
+        # a CCU2C carry cell holds two LUT4s
+        dsps = cells.get("MULT18X18D", 0)
+        luts = cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0)
+        ffs = cells.get("TRELLIS_FF", 0)
+        extra = {"lut4": cells.get("LUT4", 0), "ccu2c": cells.get("CCU2C", 0)}
+    return {
+        "name": point.name, "point": asdict(point), "parameters": p, "cells": cells, "macs_per_cycle": point.macs,
+        "dsps": dsps, "luts": luts, "ffs": ffs, **extra,
+        "multipliers_per_element": dsps / point.n,
+        "macs_per_dsp": point.macs / dsps if dsps else None, "dsps_per_mac": dsps / point.macs,
+        "luts_per_mac": luts / point.macs, "ffs_per_mac": ffs / point.macs,
+        "logic_depth": depth.to_dict() if depth else None, "logic_depth_text": str(depth) if depth else "",
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def print_dsp_table(rows: list[dict]) -> None:
+    if not rows:
+        return
+    print("mac_dsp: N x L MACs sharing x, several products per DSP multiplier (STAGES = 2)")
+    header = (f"{'class':10} {'N':>3} {'L':>2} {'target':6} {'PACK':>4} {'DSP':>4} {'MAC/DSP':>7} "
+              f"{'LUT':>5} {'LUT/MAC':>7} {'FF/MAC':>6} {'depth':>16}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        p = r["point"]
+        per_dsp = f"{r['macs_per_dsp']:.2f}" if r["macs_per_dsp"] else "-"
+        print(f"{p['cls']:10} {p['n']:>3} {p['lanes']:>2} {p['target']:6} {p['pack'] or 'auto':>4} {r['dsps']:>4} "
+              f"{per_dsp:>7} {r['luts']:>5} {r['luts_per_mac']:>7.2f} {r['ffs_per_mac']:>6.2f} {r['logic_depth_text']:>16}")
+    print("DSP: DSP48E1 (xc7) or MULT18X18D (ecp5); LUT: Yosys LUTs (xc7) or LUT4 + 2 per CCU2C (ecp5)")
+    print()
+
+
+def run_points(points, run, work_root: Path, jobs: int, timeout: float) -> tuple[list[dict], list[str]]:
+    rows, failures = [], []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run, p, work_root, timeout) for p in points]
+        for point, future in zip(points, futures):
+            try:
+                result = future.result()
+            except Exception as error:  # report every failure, keep the other results
+                failures.append(point.name)
+                print(f"mac_area: {point.name}: {error}", file=sys.stderr)
+                continue
+            dsp = f", {result['dsps']} DSP" if "dsps" in result else ""
+            print(f"mac_area: {point.name}: {result['luts']} LUT ({result['luts_per_mac']:.2f}/MAC){dsp}, "
+                  f"depth {result['logic_depth_text']}, {result['seconds']} s", file=sys.stderr)
+            rows.append(result)
+    return rows, failures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="INT4 x INT4 and binary at N = 16 only (default: full grid)")
@@ -348,11 +506,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep Yosys inputs and statistics here (default: a temporary directory, removed afterwards)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per synthesis run (default 1800)")
     parser.add_argument("--only", default="", help="run only the points whose name contains this text (default: all)")
+    parser.add_argument("--section", choices=("all", "mac_dot", "mac_dsp"), default="all",
+                        help="mac_dot: the mac_dot and formulation tables; mac_dsp: the DSP table; all: both (default)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
 
-    points = [p for p in grid(args.quick) if args.only in p.name]
+    points = [p for p in grid(args.quick) if args.only in p.name] if args.section != "mac_dsp" else []
+    dsp_points = [p for p in dsp_grid(args.quick) if args.only in p.name] if args.section != "mac_dot" else []
     started = time.perf_counter()
     version = subprocess.run([*yosys_command(), "-V"], capture_output=True, text=True).stdout.strip()
     temp = None
@@ -362,36 +523,32 @@ def main(argv: list[str] | None = None) -> int:
     else:
         work_root = args.work_dir.resolve()
         work_root.mkdir(parents=True, exist_ok=True)
-    rows, failures = [], []
     try:
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(synth_point, p, work_root, args.timeout) for p in points]
-            for point, future in zip(points, futures):
-                try:
-                    result = future.result()
-                except Exception as error:  # report every failure, keep the other results
-                    failures.append(point.name)
-                    print(f"mac_area: {point.name}: {error}", file=sys.stderr)
-                    continue
-                print(f"mac_area: {point.name}: {result['luts']} LUT ({result['luts_per_mac']:.2f}/MAC), "
-                      f"{result['carry4']} CARRY4, depth {result['logic_depth_text']}, {result['seconds']} s",
-                      file=sys.stderr)
-                rows.append(result)
+        rows, failures = run_points(points, synth_point, work_root, args.jobs, args.timeout)
+        dsp_rows, dsp_failures = run_points(dsp_points, dsp_point, work_root, args.jobs, args.timeout)
     finally:
         if temp is not None:
             temp.cleanup()
     elapsed = time.perf_counter() - started
     print_tables(rows)
-    print(f"{len(rows)} synthesis runs with {args.jobs} jobs in {elapsed:.0f} s")
+    print_dsp_table(dsp_rows)
+    print(f"{len(rows) + len(dsp_rows)} synthesis runs with {args.jobs} jobs in {elapsed:.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "yosys": version, "synth": SYNTH.format(top="bench_top"), "reference_luts_per_mac": REFERENCE,
         "bars_whole_mvau": BARS, "quick": args.quick, "jobs": args.jobs, "seconds": round(elapsed, 1),
         "machine": platform.machine(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
     }
-    args.json.write_text(json.dumps({"meta": meta, "results": rows, "failures": failures}, indent=2) + "\n")
+    document = {"meta": meta, "results": rows, "failures": failures,
+                "mac_dsp": {"stages": DSP_STAGES, "targets": {k: v[1].format(top="bench_top") for k, v in DSP_TARGETS.items()},
+                            "meta": {**meta, "section": args.section}, "results": dsp_rows, "failures": dsp_failures}}
+    if args.section != "all" and args.json.exists():      # keep the other section's figures
+        previous = json.loads(args.json.read_text())
+        kept = ("meta", "results", "failures") if args.section == "mac_dsp" else ("mac_dsp",)
+        document.update({key: previous[key] for key in kept if key in previous})
+    args.json.write_text(json.dumps(document, indent=2) + "\n")
     print(f"wrote {args.json}")
-    return 1 if failures else 0
+    return 1 if failures or dsp_failures else 0
 
 
 if __name__ == "__main__":
