@@ -52,7 +52,8 @@
 // (Yosys stops merging the chain into the DSP48 post-adders when the products are
 // registered, so the Xilinx families take no M register.) The group sums run through GR
 // cascaded DSP48s between two registers (ECP5: a balanced tree of carry-chain adders); the
-// sum of x is a tree of clog2(N) adders in front of the group-sum register; the lane sums
+// sum of x is a tree of clog2(N) adders in front of the input register (STAGES >= 3; else
+// of the group-sum register, with the subtraction from the constant); the lane sums
 // (clog2(NG) adders and one more) sit in front of the output register.
 `timescale 1ns / 1ps
 `default_nettype none
@@ -185,10 +186,10 @@ module mac_dsp #(
         if (OK == 0) begin : g_bad      // the checks above stopped elaboration
             assign dot = 0;
         end else begin : g_ok
-        // ---- input registers (STAGES >= 3) --------------------------------------------------
-        wire [N*XB-1:0] xi;
-        wire [L*N*WB-1:0] wi;
-        wire ei;
+            // ---- input registers (STAGES >= 3) --------------------------------------------------
+            wire [N*XB-1:0] xi;
+            wire [L*N*WB-1:0] wi;
+            wire ei;
             if (R_IN != 0) begin : g_rin
                 reg [N*XB-1:0] xq;
                 reg [L*N*WB-1:0] wq;
@@ -207,22 +208,27 @@ module mac_dsp #(
                 assign ei = extra;
             end
 
-        // ---- x[s] as XS-bit signed numbers ----------------------------------------------------
-        wire [N*XS-1:0] xs_v;
+            // ---- x[s] as XS-bit signed numbers (xr_v: ahead of the input register) --------------
+            wire [N*XS-1:0] xs_v;
+            /* verilator lint_off UNUSEDSIGNAL */     // STAGES < 3: the sum of x reads xs_v
+            wire [N*XS-1:0] xr_v;
+            /* verilator lint_on UNUSEDSIGNAL */
             for (s = 0; s < N; s = s + 1) begin : g_x
                 if (INPUT_SIGNED != 0) begin : g_sx
                     assign xs_v[s*XS +: XS] = xi[s*XB +: XB];
+                    assign xr_v[s*XS +: XS] = x[s*XB +: XB];
                 end else begin : g_ux
                     assign xs_v[s*XS +: XS] = {1'b0, xi[s*XB +: XB]};
+                    assign xr_v[s*XS +: XS] = {1'b0, x[s*XB +: XB]};
                 end
             end
 
-        // ---- packed products, their group sums and the fields ----------------------------------
-        // fld[(l*NG + g)*FW +: FW]: field of lane l in group g (low lanes K bits, top lanes TOPW)
-        localparam integer FW = (K > TOPW) ? K : TOPW;
-        /* verilator lint_off UNUSEDSIGNAL */         // the padding above a narrower field
-        wire [L*NG*FW-1:0] fld;
-        /* verilator lint_on UNUSEDSIGNAL */
+            // ---- packed products, their group sums and the fields ----------------------------------
+            // fld[(l*NG + g)*FW +: FW]: field of lane l in group g (low lanes K bits, top lanes TOPW)
+            localparam integer FW = (K > TOPW) ? K : TOPW;
+            /* verilator lint_off UNUSEDSIGNAL */         // the padding above a narrower field
+            wire [L*NG*FW-1:0] fld;
+            /* verilator lint_on UNUSEDSIGNAL */
             for (m = 0; m < M; m = m + 1) begin : g_m
                 localparam integer PM = lanes_of(m);
                 localparam integer WPK = (PM - 1) * K + WS;
@@ -300,23 +306,32 @@ module mac_dsp #(
                 end
             end
 
-        // ---- the shared correction of the low lanes: CORR = -NG * OFF - 2**(WB-1) * sum x ------
-        localparam integer XHW = DW - WB + 1;                               // bits of the sum of x kept
-        /* verilator lint_off UNUSEDSIGNAL */         // no low lane (P = 1)
-        wire [DW-1:0] corr;
-        /* verilator lint_on UNUSEDSIGNAL */
-        wire [DW-1:0] c0;
-        wire ee;                             // extra, delayed to the lane sums
+            // ---- the shared correction of the low lanes: CORR = -NG * OFF - 2**(WB-1) * sum x ------
+            localparam integer XHW = DW - WB + 1;                               // bits of the sum of x kept
+            /* verilator lint_off UNUSEDSIGNAL */         // no low lane (P = 1)
+            wire [DW-1:0] corr;
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [DW-1:0] c0;
+            wire ee;                             // extra, delayed to the lane sums
             if (CORR_X != 0) begin : g_cx
+                // with an input register the tree reads x ahead of it and takes its place
                 wire [XSW-1:0] xsum;
-                mac_dsp_sum #(.M(N), .IW(XS), .SGN(1), .OW(XSW)) u_xsum (.v(xs_v), .sum(xsum));
+                mac_dsp_sum #(.M(N), .IW(XS), .SGN(1), .OW(XSW)) u_xsum (.v((R_IN != 0) ? xr_v : xs_v), .sum(xsum));
+                wire [XSW-1:0] xsum_i;
+                if (R_IN != 0) begin : g_xi
+                    reg [XSW-1:0] q;
+                    always @(posedge ap_clk) if (ce) q <= xsum;
+                    assign xsum_i = q;
+                end else begin : g_xn
+                    assign xsum_i = xsum;
+                end
                 wire [XSW-1:0] xsum_m;
                 if (R_M != 0) begin : g_xm
                     reg [XSW-1:0] q;
-                    always @(posedge ap_clk) if (ce) q <= xsum;
+                    always @(posedge ap_clk) if (ce) q <= xsum_i;
                     assign xsum_m = q;
                 end else begin : g_xw
-                    assign xsum_m = xsum;
+                    assign xsum_m = xsum_i;
                 end
                 wire [XHW-1:0] xe;           // the sum of x modulo 2**XHW
                 if (XSW < XHW) begin : g_se
@@ -357,7 +372,7 @@ module mac_dsp #(
                 assign ee = e1;
             end
 
-        // ---- lane sums and output registers ------------------------------------------------------
+            // ---- lane sums and output registers ------------------------------------------------------
             for (l = 0; l < L; l = l + 1) begin : g_l
                 localparam integer LOW = ((l % P) < lanes_of(l / P) - 1) ? 1 : 0;
                 localparam integer IW = (LOW != 0) ? K : TOPW;
