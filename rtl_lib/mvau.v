@@ -62,9 +62,9 @@
 // follow the vectors; the beat timing and latency are those of the module without it.
 // bnncc/backends/mvau_memory.py writes both files. An empty file name (the default, for
 // lint) gives an all-zero memory. The weight memory is read through a register (a ROM the
-// tool may build from LUTs or block RAM); a threshold memory of up to 64 words is read
-// combinationally where it is used (it merges into the adder / comparator LUTs), a larger
-// one through a register.
+// tool may build from LUTs or block RAM); a single (folded) threshold of a memory of up to
+// 64 words is read combinationally where it is used (it merges into the accumulator's
+// adder), several thresholds and larger memories through a register.
 //
 // Every input vector is kept in a buffer of SF words (written while the first row group
 // streams in) and reused for the other NF-1 row groups. Throughput: one input beat per
@@ -156,7 +156,10 @@ module mvau #(
     localparam integer FOLD = (NT == 1) ? 1 : 0;            // single threshold folded into acc
     localparam integer NC = N_CLASSES;
     localparam integer TDEPTH = NF * NC;                    // threshold words
-    localparam integer T_ASYNC = (TDEPTH <= 64 && THRESHOLD_BLOCK == 0) ? 1 : 0;  // read without register
+    // a folded threshold of a small memory is read without register (it merges into the
+    // accumulator's adder); several thresholds are always read through a register (a LUT
+    // ROM per bit, then the compares: an unregistered read merges into every compare bit)
+    localparam integer T_ASYNC = (TDEPTH <= 64 && THRESHOLD_BLOCK == 0 && NT == 1) ? 1 : 0;
     localparam integer CROWS = (CLASS_COLS > 0) ? N_VECTORS / CLASS_COLS : 1;    // class rows
     localparam integer AW = ACC_BITS + FOLD;                // accumulator register width
     // multiply-accumulate operand widths as signed numbers, product and dot product widths
@@ -601,8 +604,8 @@ module mvau #(
 
     // ---- thresholds ----------------------------------------------------------------------
     // one threshold: needed by the accumulator with the first beat of a row group; several:
-    // needed after the accumulator with the last beat. Up to 64 words the memory is read
-    // combinationally where needed, larger ones are read into a register a stage ahead.
+    // needed after the accumulator with the last beat. A folded threshold of up to 64 words is
+    // read combinationally where needed, anything else into a register a stage ahead.
     generate
         if (NT > 0) begin : g_tmem
             wire [TWORD-1:0] thr;      // thresholds of the row group where they are needed
@@ -641,11 +644,6 @@ module mvau #(
                     reg [TA_W-1:0] nf2;
                     always @(posedge ap_clk) if (v1) nf2 <= nf1;
                     assign thr = tmem[nf2];
-                end else if (T_ASYNC != 0) begin : g_async_cmp
-                    reg [TA_W-1:0] nf2, nf3;
-                    always @(posedge ap_clk) if (v1) nf2 <= nf1;
-                    always @(posedge ap_clk) if (v2) nf3 <= nf2;
-                    assign thr = tmem[nf3];
                 end else if (FOLD != 0) begin : g_sync_fold
                     // large memory (block RAM): registered read one stage ahead
                     reg [TWORD-1:0] t_q;

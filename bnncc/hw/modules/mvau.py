@@ -186,21 +186,27 @@ MAX_LOGIC_LEVELS = 6
 
 def mac_pipeline(p: dict, border: bool = False) -> dict:
     """MAC_STYLE, MEM_REG and DOT_STAGES of a multiply-accumulate MVAU: the dot products in
-    LUTs and carry chains (mac_dot), with the fewest pipeline registers that keep every
-    register-to-register path within MAX_LOGIC_LEVELS LUT levels (:func:`mac_dot.logic_levels`;
-    the input word's select between the stream and the vector buffer, NF > 1, is one more
-    level ahead of the first chain unless MEM_REG registers it; border masking muxes a
-    constant in ahead of dot_q)."""
+    LUTs and carry chains (mac_dot). Among the pipelines that keep every register-to-register
+    path within MAX_LOGIC_LEVELS LUT levels (:func:`mac_dot.logic_levels`; the input word's
+    select between the stream and the vector buffer, NF > 1, is one more level ahead of the
+    first chain unless MEM_REG registers it; border masking muxes a constant in ahead of
+    dot_q), the one with the fewest adder-tree bits (longer carry chains need two registers
+    before mac_dot's output: fewer chains, fewer tree adders), then the fewest registers."""
     nf = p["MH"] // p["PE"]
     probe = {**p, "BINARY": 0}
     in_mac = 0 if border else 1
     select = 1 if nf > 1 else 0
+    best = None
     for mem_reg in (0, 1):
         for stages in range(1, 9):
-            levels = mac_dot.logic_levels(probe, p["SIMD"], stages - 1 + in_mac, select * (1 - mem_reg))
-            if levels + (1 if border else 0) <= MAX_LOGIC_LEVELS:
-                return {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages}
-    return {"MAC_STYLE": 1, "MEM_REG": 1, "DOT_STAGES": 8}
+            mac_stages = stages - 1 + in_mac
+            levels = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, select * (1 - mem_reg))
+            if levels + (1 if border else 0) > MAX_LOGIC_LEVELS:
+                continue
+            key = (mac_dot.chain_groups(probe, p["SIMD"], mac_stages), mem_reg + stages)
+            if best is None or key < best[0]:
+                best = (key, {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages})
+    return best[1] if best else {"MAC_STYLE": 1, "MEM_REG": 1, "DOT_STAGES": 8}
 
 
 def _class_grid(graph: Graph, op: hw.MVAU) -> dict | None:
