@@ -47,14 +47,22 @@
 // 9,320 products), P = 3 (K = 10, 4 products per group); ECP5: INT4 P = 2 (K up to 14).
 //
 // Pipeline (STAGES = 0: combinational): STAGES >= 1 registers dot, >= 2 the packed group
-// sums (the DSP's P register) with the correction, >= 3 the inputs (the DSP's A/B registers),
-// >= 4 on ECP5 the products (MULT18X18D's output register); each further stage delays dot.
-// (Yosys stops merging the chain into the DSP48 post-adders when the products are
-// registered, so the Xilinx families take no M register.) The group sums run through GR
-// cascaded DSP48s between two registers (ECP5: a balanced tree of carry-chain adders); the
-// sum of x is a tree of clog2(N) adders in front of the input register (STAGES >= 3; else
-// of the group-sum register, with the subtraction from the constant); the lane sums
-// (clog2(NG) adders and one more) sit in front of the output register.
+// sums (the DSP's P register) with the correction, >= 3 the inputs (the DSP's A/B registers).
+// DSP48 families: each further stage (up to GR - 1 of them) cuts every group's chain of
+// post-adders into one more segment (SEGR registers, SEGR + 1 segments of CH = ceil(GR /
+// (SEGR + 1)) products; a segment register is the P register of its last DSP); the
+// operands of the products in segment k arrive k cycles late (delay registers, the last of
+// them the DSP's B register), so every sum still covers one input vector; the correction
+// and `extra` are delayed to match. ECP5: STAGES >= 4 registers the products
+// (MULT18X18D's output register). Stages beyond these delay dot. (Yosys stops merging the
+// chain into the DSP48 post-adders when the products are registered, so the Xilinx families
+// take no M register.) Between two registers a segment is a chain of CH DSP48s joined
+// through their C ports (Yosys does not pack them into the PCOUT -> PCIN cascade);
+// `bnncc.synth.logic_depth` counts LUTs first and does not show that path. ECP5: the group
+// sums are a balanced tree of carry-chain adders. The sum of x is a tree of clog2(N)
+// adders in front of the input register (STAGES >= 3; else of the group-sum register, with
+// the subtraction from the constant); the lane sums (clog2(NG) adders and one more) sit in
+// front of the output register.
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -143,7 +151,11 @@ module mac_dsp #(
     localparam integer R_P = (STAGES >= 2) ? 1 : 0;
     localparam integer R_IN = (STAGES >= 3) ? 1 : 0;
     localparam integer R_M = (STAGES >= 4 && FAMILY == 2) ? 1 : 0;
-    localparam integer R_DLY = (STAGES > 1) ? STAGES - R_OUT - R_P - R_IN - R_M : 0;
+    // DSP48 chains: registers between segments of a group's chain (at most one per product)
+    localparam integer SEGR0 = (STAGES >= 4 && FAMILY != 2) ? STAGES - 3 : 0;
+    localparam integer SEGR = (SEGR0 < GR - 1) ? SEGR0 : GR - 1;
+    localparam integer CH = (GR + SEGR) / (SEGR + 1);                 // products per segment
+    localparam integer R_DLY = (STAGES > 1) ? STAGES - R_OUT - R_P - R_IN - R_M - SEGR : 0;
 
     function integer lanes_of(input integer m);      // PM of group m
         lanes_of = (L - m * P < P) ? L - m * P : P;
@@ -253,8 +265,31 @@ module mac_dsp #(
                     end else begin : g_utop
                         assign wv[(PM-1)*K +: WS] = {1'b0, wi[((m*P + PM - 1)*N + s)*WB +: WB]};
                     end
+                    // a product of segment k of its group's chain: operands k cycles late
+                    localparam integer KD = ((s % GR) / CH < SEGR) ? (s % GR) / CH : SEGR;
+                    wire [XS-1:0] xd;
+                    wire [WPK-1:0] wd;
+                    if (KD > 0) begin : g_od
+                        reg [XS-1:0] xq [0:KD-1];
+                        reg [WPK-1:0] wq [0:KD-1];
+                        always @(posedge ap_clk) if (ce) begin
+                            xq[0] <= xs_v[s*XS +: XS];
+                            wq[0] <= wv;
+                        end
+                        for (d = 1; d < KD; d = d + 1) begin : g_d
+                            always @(posedge ap_clk) if (ce) begin
+                                xq[d] <= xq[d-1];
+                                wq[d] <= wq[d-1];
+                            end
+                        end
+                        assign xd = xq[KD-1];
+                        assign wd = wq[KD-1];
+                    end else begin : g_on
+                        assign xd = xs_v[s*XS +: XS];
+                        assign wd = wv;
+                    end
                     /* verilator lint_off UNUSEDSIGNAL */  // bits above SW: beyond the modulus
-                    wire [PF-1:0] pf = $signed(xs_v[s*XS +: XS]) * $signed(wv);
+                    wire [PF-1:0] pf = $signed(xd) * $signed(wd);
                     /* verilator lint_on UNUSEDSIGNAL */
                     wire [SW-1:0] p = pf[SW-1:0];
                     if (R_M != 0) begin : g_mreg
@@ -273,14 +308,27 @@ module mac_dsp #(
                         wire [(CNT+1)*SW-1:0] terms = {POFF[SW-1:0], pr[g*GR*SW +: CNT*SW]};
                         mac_dsp_sum #(.M(CNT + 1), .IW(SW), .SGN(0), .OW(SW)) u_gs (.v(terms), .sum(acc));
                     end else begin : g_chain
-                        // a chain of adds from the constant: the DSP48 post-adders and cascade
-                        reg [SW-1:0] c;
-                        integer t;
-                        always @* begin
-                            c = POFF[SW-1:0];
-                            for (t = 0; t < CNT; t = t + 1) c = c + pr[(g*GR + t)*SW +: SW];
+                        // a chain of adds from the constant on the DSP48 post-adders, in SEGR + 1
+                        // segments of CH products with a register after each but the last
+                        wire [(SEGR+2)*SW-1:0] sv;
+                        assign sv[0 +: SW] = POFF[SW-1:0];
+                        for (j = 0; j <= SEGR; j = j + 1) begin : g_seg
+                            reg [SW-1:0] c;
+                            integer t;
+                            always @* begin
+                                c = sv[j*SW +: SW];
+                                for (t = j * CH; t < (j + 1) * CH && t < CNT; t = t + 1)
+                                    c = c + pr[(g*GR + t)*SW +: SW];
+                            end
+                            if (j < SEGR) begin : g_sr
+                                reg [SW-1:0] q;
+                                always @(posedge ap_clk) if (ce) q <= c;
+                                assign sv[(j+1)*SW +: SW] = q;
+                            end else begin : g_sw
+                                assign sv[(j+1)*SW +: SW] = c;
+                            end
                         end
-                        assign acc = c;
+                        assign acc = sv[(SEGR+1)*SW +: SW];
                     end
                     wire [SW-1:0] sg;
                     if (R_P != 0) begin : g_preg
@@ -349,10 +397,14 @@ module mac_dsp #(
             end else begin : g_cc
                 assign c0 = C_LOW[DW-1:0];
             end
-            if (R_P != 0 && CORR_X != 0) begin : g_cp
-                reg [DW-1:0] q;
-                always @(posedge ap_clk) if (ce) q <= c0;
-                assign corr = q;
+            // the group-sum register and the chain's segment registers
+            if (R_P + SEGR > 0 && CORR_X != 0) begin : g_cp
+                reg [DW-1:0] q [0:R_P+SEGR-1];
+                always @(posedge ap_clk) if (ce) q[0] <= c0;
+                for (d = 1; d < R_P + SEGR; d = d + 1) begin : g_d
+                    always @(posedge ap_clk) if (ce) q[d] <= q[d-1];
+                end
+                assign corr = q[R_P+SEGR-1];
             end else begin : g_cw
                 assign corr = c0;
             end
@@ -364,10 +416,14 @@ module mac_dsp #(
             end else begin : g_ew
                 assign e1 = ei;
             end
-            if (R_P != 0) begin : g_ep
-                reg q;
-                always @(posedge ap_clk) if (ce) q <= e1;
-                assign ee = q;
+            if (R_P + SEGR > 0) begin : g_ep
+                reg [R_P+SEGR-1:0] q;
+                if (R_P + SEGR > 1) begin : g_sh
+                    always @(posedge ap_clk) if (ce) q <= {q[R_P+SEGR-2:0], e1};
+                end else begin : g_one
+                    always @(posedge ap_clk) if (ce) q <= e1;
+                end
+                assign ee = q[R_P+SEGR-1];
             end else begin : g_epw
                 assign ee = e1;
             end

@@ -110,6 +110,8 @@ CASES = [
     Case(3, 16, i(2), i(4), 3, 2),                               # DW < WEIGHT_BITS: the sign correction vanishes
     Case(64, 1, i(4), i(4), 14, 2, family=2, pack=1),            # unpacked, 64-product tree in LUTs
     Case(27, 2, u(8), u(4), 16, 3),                              # unsigned weights: no correction
+    Case(27, 4, i(4), i(4), 14, 6),                              # DSP48 chain in 4 segments of 7 (late operands)
+    Case(64, 3, u(4), i(4), 15, 4, family=1, pack=3),            # 3 per DSP48E2, chains of 2 segments
 ]
 
 
