@@ -327,13 +327,19 @@ endmodule
 """
 
 
-@pytest.mark.parametrize("family,synth,cell", [(0, "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf", "DSP48E1"),
-                                               (2, "synth_ecp5 -noflatten", "MULT18X18D")])
-def test_yosys_maps_each_packed_multiply_to_one_dsp(tmp_path, family, synth, cell):
-    """INT4 x INT4, N = 4, L = 4: two pairs per s, 8 multiplier cells (nothing else maps to one)."""
+@pytest.mark.parametrize("family,lanes,pack,synth,cell", [
+    (0, 3, 0, "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf", "DSP48E1"),    # automatic: 3 per DSP48E1
+    (2, 4, 2, "synth_ecp5 -noflatten", "MULT18X18D"),                                # two pairs per MULT18X18D
+])
+def test_yosys_maps_each_packed_multiply_to_one_dsp(tmp_path, family, lanes, pack, synth, cell):
+    """INT4 x INT4, N = 4: as many DSP cells as the registry's layout counts multipliers
+    (ceil(L / P) * N: 4 with three lanes in one DSP48E1, 8 with two pairs per MULT18X18D)."""
+    from bnncc.hw.modules.mac_dsp import layout
     from bnncc.tools import tool_command
 
-    case = Case(4, 4, i(4), i(4), 11, 2, family=family, pack=2)
+    case = Case(4, lanes, i(4), i(4), 11, 2, family=family, pack=pack)
+    expected = layout(case.parameters)["multipliers"]
+    assert expected == (4 if family == 0 else 8)
     params = ", ".join(f".{k}({v})" for k, v in case.parameters.items())
     (tmp_path / "dsp_top.v").write_text(DSP_TOP.format(xw=case.n * 4 - 1, ww=case.lanes * case.n * 4 - 1,
                                                        dw=case.out_bits - 1, params=params))
@@ -344,4 +350,4 @@ def test_yosys_maps_each_packed_multiply_to_one_dsp(tmp_path, family, synth, cel
                              capture_output=True, text=True, timeout=300)
     assert process.returncode == 0, process.stderr[-2000:]
     cells = json.loads((tmp_path / "stat.json").read_text())["design"]["num_cells_by_type"]
-    assert cells.get(cell) == 8, cells
+    assert cells.get(cell) == expected, cells

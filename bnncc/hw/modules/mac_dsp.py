@@ -50,6 +50,39 @@ def derived(p: dict) -> dict:
             "GP": _gmax(p["PACK"], p, pa, ws, span)}
 
 
+def _bits_for(value: int) -> int:
+    """Bits of an unsigned value (at least 1), as mac_dsp.v's bits_for."""
+    return max(1, value.bit_length())
+
+
+def layout(parameters: dict) -> dict:
+    """How mac_dsp.v arranges a legal parameter set (its localparams): ``P`` products per
+    multiplier, ``multipliers`` = ceil(L / P) * N DSP multipliers (a lone narrow lane may stay
+    in LUTs: Yosys maps products below its DSP width to LUTs), ``K`` field bits, ``GR``
+    products per packed group, ``NG`` groups, ``SEGR`` chain segment registers and ``CH``
+    DSPs per chain segment (DSP48 families), ``latency`` = STAGES."""
+    p = {**DEFAULTS, **parameters}
+    values = {**p, **derived(p)}
+    n, lanes, group = p["N"], p["L"], p["GROUP"]
+    pa, ws, span = values["PA"], values["WS"], values["SPAN"]
+
+    def gmax(k):
+        return _gmax(k, p, pa, ws, span)
+
+    pack = p["PACK"]
+    if pack == 0:
+        pack, need = 1, max(group, 1)
+        for candidate in (2, 3):
+            if candidate <= lanes and gmax(candidate) >= need and -(-lanes // candidate) < -(-lanes // pack):
+                pack = candidate
+    ga = group if group else gmax(pack) if pack >= 2 else n
+    gr = min(ga, n)
+    k = max(_bits_for(gr * span), p["WEIGHT_BITS"]) if pack >= 2 else p["WEIGHT_BITS"]
+    segr = min(p["STAGES"] - 3, gr - 1) if p["STAGES"] >= 4 and p["FAMILY"] != 2 else 0
+    return {"P": pack, "multipliers": -(-lanes // pack) * n, "K": k, "GR": gr, "NG": -(-n // gr),
+            "SEGR": segr, "CH": -(-gr // (segr + 1)), "latency": p["STAGES"]}
+
+
 RULES = ModuleRules(
     "mac_dsp",
     defaults=DEFAULTS,
