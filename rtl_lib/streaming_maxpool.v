@@ -123,7 +123,10 @@ endmodule
 // afterwards (L cycles each) while the input waits.
 // Pipeline: stage 0 accepts a beat (and reads the banks), stage 1 computes, writes back and
 // pushes into a 4-entry output queue with credit; a beat that outputs nothing needs no
-// credit. Only control registers are reset.
+// credit. Items of L >= 3 beats read a bank word one accepted beat ahead, through two
+// registers (the block RAM's own output register, on ECP5 through bnncc's netlist step), so
+// that no block RAM read lies on a path into the datapath; the window flags of an item are
+// registers computed one cycle ahead. Only control registers are reset.
 /* verilator lint_off DECLFILENAME */  // helper of streaming_maxpool, kept in its file
 module streaming_maxpool_1d #(
     parameter integer N      = 4,  // items per sequence
@@ -165,7 +168,6 @@ module streaming_maxpool_1d #(
     localparam integer I_L_LAST = L - 1;
     localparam integer I_NB_LAST = NB - 1;
     localparam integer I_F_LAST = (NFLUSH > 0) ? NFLUSH - 1 : 0;
-    localparam integer I_KM1    = K - 1;
     localparam integer I_ADV    = NB * S;
     localparam integer I_FLIP   = (SIGNED != 0) ? (1 << (EB - 1)) : 0;
     localparam [IW-1:0] N_LAST  = I_N_LAST[IW-1:0];
@@ -173,8 +175,9 @@ module streaming_maxpool_1d #(
     localparam [BW-1:0] NB_LAST = I_NB_LAST[BW-1:0];
     localparam [BW-1:0] FB_INIT = FB0[BW-1:0];
     localparam [FW-1:0] F_LAST  = I_F_LAST[FW-1:0];
+    localparam integer I_ONE    = (N > 1) ? 1 : 0;   // i + 1 after item 0 (N = 1: never used)
+    localparam [IW-1:0] I1_INIT = I_ONE[IW-1:0];
     localparam signed [SW-1:0] S_PS_LAST = PS_LAST[SW-1:0];
-    localparam signed [SW-1:0] S_KM1     = I_KM1[SW-1:0];
     localparam signed [SW-1:0] S_N_LAST  = I_N_LAST[SW-1:0];
     localparam signed [SW-1:0] S_ADV     = I_ADV[SW-1:0];
     localparam signed [SW-1:0] S_ZERO    = {SW{1'b0}};
@@ -213,19 +216,49 @@ module streaming_maxpool_1d #(
     reg [NB*SW-1:0] ps;      // per bank: first item (signed, may be negative) of its window
 
     wire t_last = t == L_LAST;
+    wire [TW-1:0] t_next = t_last ? {TW{1'b0}} : t + 1'b1;   // beat after this one
     wire i_last = i == N_LAST;
-    wire signed [SW-1:0] i_s = {{(SW - IW){1'b0}}, i};
 
-    reg [NB-1:0] act0, first0, last0, emit0;
-    reg signed [SW-1:0] psb;
+    // Per bank, for item iv and a window of first item p_ and last item e_ (= p_ + K - 1):
+    // the item lies in the window (act), is its first (first) or last (last) item, and the
+    // window's result leaves with this item (emit); {emit, last, first, act}. The flags of
+    // the current item are registers (act0 .. emit0), computed one cycle ahead for the item
+    // that follows: item i + 1 (register i1) against both possible windows of every bank
+    // (the current one, ps/pe, and the one after it, psa/pea = + NB*S, all registers), the
+    // pick following the registered flags. No adder and no compare lies on the input
+    // handshake, and none follows another.
+    function [3:0] window_flags(input signed [SW-1:0] ii_, input il_, input signed [SW-1:0] p_,
+                                input signed [SW-1:0] e_, input integer bank_);
+        reg a_, l_;
+        begin
+            a_ = (p_ <= S_PS_LAST) && (p_ <= ii_) && (ii_ <= e_);
+            l_ = (ii_ == e_) || (il_ && e_ > S_N_LAST);
+            window_flags = {a_ && l_ && (!il_ || bank_ == JA_BANK), l_,
+                            (ii_ == p_) || (ii_ == S_ZERO && p_ < S_ZERO), a_};
+        end
+    endfunction
+
+    reg [NB-1:0] act0, first0, last0, emit0;   // flags of item i (registers, see above)
+    reg [IW-1:0] i1;                            // i + 1
+    reg [NB*SW-1:0] pe, psa, pea;               // per bank: ps + K - 1, ps + NB*S, pe + NB*S
+    wire [NB*SW-1:0] ps_init;                   // first item of each bank's first window (window g)
+    wire [NB*SW-1:0] pe_init, psa_init, pea_init;
+    wire i1_last = i1 == N_LAST;                // item i + 1 is the last
+    wire signed [SW-1:0] i1_s = {{(SW - IW){1'b0}}, i1};
+    reg [4*NB-1:0] flags_next;                  // {emit, last, first, act} of item i + 1
+    reg [4*NB-1:0] flags_init;                  // of item 0 at the first windows (constant)
+    reg [3:0] keep_, move_, init_;
     integer b;
     always @* begin
         for (b = 0; b < NB; b = b + 1) begin
-            psb       = ps[b*SW +: SW];
-            act0[b]   = (psb <= S_PS_LAST) && (psb <= i_s) && (i_s <= psb + S_KM1);
-            first0[b] = (i_s == psb) || (i_s == S_ZERO && psb < S_ZERO);
-            last0[b]  = (i_s == psb + S_KM1) || (i_last && psb + S_KM1 > S_N_LAST);
-            emit0[b]  = act0[b] && last0[b] && (!i_last || b == JA_BANK);
+            keep_ = window_flags(i1_s, i1_last, ps[b*SW +: SW], pe[b*SW +: SW], b);
+            move_ = window_flags(i1_s, i1_last, psa[b*SW +: SW], pea[b*SW +: SW], b);
+            init_ = window_flags(S_ZERO, N == 1, ps_init[b*SW +: SW], pe_init[b*SW +: SW], b);
+            if (act0[b] && last0[b]) keep_ = move_;
+            flags_next[b] = keep_[0]; flags_next[NB + b] = keep_[1];
+            flags_next[2*NB + b] = keep_[2]; flags_next[3*NB + b] = keep_[3];
+            flags_init[b] = init_[0]; flags_init[NB + b] = init_[1];
+            flags_init[2*NB + b] = init_[2]; flags_init[3*NB + b] = init_[3];
         end
     end
 
@@ -252,18 +285,37 @@ module streaming_maxpool_1d #(
 
     // -- banks ------------------------------------------------------------------------------
     wire [NB*DW-1:0] out_all;
-    wire [NB*SW-1:0] ps_init;   // first item of each bank's first window (window g)
     genvar g;
     generate
         for (g = 0; g < NB; g = g + 1) begin : bank
             localparam integer PS_INIT = g * S - P0;
+            localparam integer PE_INIT = PS_INIT + K - 1;
+            localparam integer PSA_INIT = PS_INIT + NB * S;
+            localparam integer PEA_INIT = PE_INIT + NB * S;
             assign ps_init[g*SW +: SW] = PS_INIT[SW-1:0];
+            assign pe_init[g*SW +: SW] = PE_INIT[SW-1:0];
+            assign psa_init[g*SW +: SW] = PSA_INIT[SW-1:0];
+            assign pea_init[g*SW +: SW] = PEA_INIT[SW-1:0];
             wire [DW-1:0] acc;
             wire [DW-1:0] m = first1[g] ? x1 : vmax(acc, x1);
             if (L == 1) begin : regs
                 reg [DW-1:0] acc_r;
                 always @(posedge ap_clk) if (we1[g]) acc_r <= m;
                 assign acc = acc_r;
+            end else if (L >= 3) begin : ram_prefetch
+                // Word t+1 is read when beat t is accepted and taken into a second register
+                // (the block RAM's output register) when beat t+1 is: beat t+1 finds its
+                // accumulator registered, with no block RAM read on the path to the output
+                // queue. The word was last written by the beat L >= 3 beats before it, whose
+                // write (one cycle after its acceptance) precedes the acceptance of beat t.
+                reg [DW-1:0] mem [0:L-1];
+                reg [DW-1:0] pf, rd;
+                always @(posedge ap_clk) begin
+                    if (fire0) pf <= mem[t_next];
+                    if (fire0) rd <= pf;
+                    if (we1[g]) mem[t1] <= m;
+                end
+                assign acc = rd;
             end else begin : ram
                 // consecutive beats use different words, so a read never meets a write
                 reg [DW-1:0] mem [0:L-1];
@@ -303,28 +355,39 @@ module streaming_maxpool_1d #(
             flushing <= 1'b0;
             f <= {FW{1'b0}};
             fb <= FB_INIT;
-            for (c = 0; c < NB; c = c + 1) ps[c*SW +: SW] <= ps_init[c*SW +: SW];
+            ps <= ps_init; pe <= pe_init; psa <= psa_init; pea <= pea_init;
+            i1 <= I1_INIT;
+            {emit0, last0, first0, act0} <= flags_init;
             first1 <= {NB{1'b0}}; we1 <= {NB{1'b0}}; emit1 <= {NB{1'b0}}; fsel1 <= {NB{1'b0}};
             push1 <= 1'b0;
             q_wr <= 2'd0; q_rd <= 2'd0; q_cnt <= 3'd0;
         end else begin
             if (fire_in) begin
-                t <= t_last ? {TW{1'b0}} : t + 1'b1;
+                t <= t_next;
                 if (t_last) begin
                     if (i_last) begin
                         i <= {IW{1'b0}};
+                        i1 <= I1_INIT;
                         flushing <= NFLUSH > 0;
                         f <= {FW{1'b0}};
                         fb <= FB_INIT;
-                        for (c = 0; c < NB; c = c + 1) ps[c*SW +: SW] <= ps_init[c*SW +: SW];
+                        ps <= ps_init; pe <= pe_init; psa <= psa_init; pea <= pea_init;
+                        {emit0, last0, first0, act0} <= flags_init;
                     end else begin
-                        i <= i + 1'b1;
+                        i <= i1;
+                        i1 <= i1 + 1'b1;
                         for (c = 0; c < NB; c = c + 1)
-                            if (act0[c] && last0[c]) ps[c*SW +: SW] <= ps[c*SW +: SW] + S_ADV;
+                            if (act0[c] && last0[c]) begin
+                                ps[c*SW +: SW]  <= psa[c*SW +: SW];
+                                pe[c*SW +: SW]  <= pea[c*SW +: SW];
+                                psa[c*SW +: SW] <= psa[c*SW +: SW] + S_ADV;
+                                pea[c*SW +: SW] <= pea[c*SW +: SW] + S_ADV;
+                            end
+                        {emit0, last0, first0, act0} <= flags_next;
                     end
                 end
             end else if (fire_fl) begin
-                t <= t_last ? {TW{1'b0}} : t + 1'b1;
+                t <= t_next;
                 if (t_last) begin
                     fb <= (fb == NB_LAST) ? {BW{1'b0}} : fb + 1'b1;
                     f <= f + 1'b1;

@@ -204,6 +204,9 @@ def _pool_1d(n: int, length: int, k: int, s: int, p0: int, p1: int, dw: int, bit
     lut["const"] = lut.get("const", 0) + 1
     lut["counter_bits"] = lut.get("counter_bits", 0) + counters + banks * sw
     lut["compare"] = lut.get("compare", 0) + banks * dw
+    # the window flags computed a cycle ahead: every bank's current and next window (first
+    # and last items, their compares with item i + 1, and their advance adders), per bit
+    lut["window_bits"] = lut.get("window_bits", 0) + banks * sw
     lut["select"] = lut.get("select", 0) + (banks - 1) * dw
     mux, decode, data = queue["mux"], queue["decode"], 2 * dw
     if length > 1:
@@ -212,7 +215,8 @@ def _pool_1d(n: int, length: int, k: int, s: int, p0: int, p1: int, dw: int, bit
         out.lutram += banks * bank["lutram"]
         mux += banks * bank["mux"]
         decode += banks * bank["decode"]
-        data += 0 if bank["bram"] else banks * dw
+        # the accumulator read (registered), and one word ahead for items of 3 beats or more
+        data += 0 if bank["bram"] else banks * dw * (2 if length >= 3 else 1)
         ff["memory"] = ff.get("memory", 0) + banks * bank["ff"]
     else:
         data += banks * dw
@@ -220,7 +224,8 @@ def _pool_1d(n: int, length: int, k: int, s: int, p0: int, p1: int, dw: int, bit
     out.lutram += queue["lutram"]
     lut["mux"] = lut.get("mux", 0) + mux
     lut["decode"] = lut.get("decode", 0) + decode
-    ff["control"] = ff.get("control", 0) + counters + banks * sw + 4 * banks + 10
+    # counters, window starts, flags; i + 1, the windows' ends and next windows, next flags
+    ff["control"] = ff.get("control", 0) + counters + banks * sw + 4 * banks + 10 + counter_bits(n) + 3 * banks * sw
     ff["data"] = ff.get("data", 0) + data
     ff["memory"] = ff.get("memory", 0) + queue["ff"]
 
@@ -242,11 +247,13 @@ def terms(p: dict, family: str) -> Terms:
 
 COEFFICIENTS = {
     "xilinx": {
-        "lut": {"compare": 2.041, "const": 0, "counter_bits": 3.402, "decode": 0, "mux": 0.313, "select": 0.385},
+        "lut": {"compare": 2.041, "const": 0, "counter_bits": 3.402, "decode": 0, "mux": 0.313, "select": 0.385,
+                "window_bits": 7.04},
         "ff": {"control": 1.132, "data": 0.658, "memory": 0},
     },
     "ecp5": {
-        "lut": {"compare": 2.355, "const": 0, "counter_bits": 5.93, "decode": 0, "mux": 0.844, "select": 0.762},
+        "lut": {"compare": 2.355, "const": 0, "counter_bits": 5.93, "decode": 0, "mux": 0.844, "select": 0.762,
+                "window_bits": 12.74},
         "ff": {"control": 1.18, "data": 0.652, "memory": 0},
     },
 }
