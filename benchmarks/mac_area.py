@@ -26,7 +26,7 @@ A third table (section ``mac_dsp``) measures ``rtl_lib/mac_dsp.v``: the dot prod
 lanes sharing x with several narrow products packed per multiplier, N * L = 64 MACs (N = 16,
 L = 4; and N = 21, L = 3 where three products share a multiplier; PACK = 1 on xc7 for
 comparison), signed operands INT4 x INT4, INT4 x INT2, INT2 x INT2, INT8 x INT8, INT8 x INT4,
-STAGES = 2, registered in and out.
+STAGES = 2 (and 6, 8 for INT4 x INT4 on xc7: chains cut into segments), registered in and out.
 On xc7 (``synth_xilinx``, FAMILY 0): DSP48E1 and LUT per MAC; on ECP5 (``synth_ecp5``,
 FAMILY 2): MULT18X18D and LUT4 per MAC (a CCU2C carry cell counts as two LUT4s); the logic
 depth between registers on both.
@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from mvau_area import run_yosys, summarize, yosys_command  # noqa: E402
 
+from bnncc.hw.modules.mac_dsp import layout  # noqa: E402
 from bnncc.synth.logic_depth import FLATTEN_COMMANDS, logic_depths  # noqa: E402
 
 MAC_DOT_V = ROOT / "rtl_lib" / "mac_dot.v"
@@ -371,7 +372,8 @@ class DspPoint:
 
     @property
     def name(self) -> str:
-        return f"dsp_{self.cls}_n{self.n}_l{self.lanes}_{self.target}" + (f"_p{self.pack}" if self.pack else "")
+        return (f"dsp_{self.cls}_n{self.n}_l{self.lanes}_{self.target}" + (f"_p{self.pack}" if self.pack else "")
+                + (f"_s{self.stages}" if self.stages != DSP_STAGES else ""))
 
     @property
     def bits(self) -> tuple[int, int]:
@@ -420,6 +422,8 @@ def dsp_grid(quick: bool) -> list[DspPoint]:
     points += [DspPoint(name, 21, 3, target) for name in ("int4xint4", "int2xint2") for target in DSP_TARGETS]
     # one product per DSP48E1 for comparison: the chain sums cost no LUTs at all
     points += [DspPoint(name, 16, 4, "xc7", pack=1) for name in ("int4xint4", "int8xint8")]
+    # deeper pipelines on xc7: the DSP48 chains cut into segments of 4 and of 2 DSPs
+    points += [DspPoint("int4xint4", 16, 4, "xc7", stages=stages) for stages in (6, 8)]
     return points
 
 
@@ -451,7 +455,8 @@ def dsp_point(point: DspPoint, work_root: Path, timeout: float) -> dict:
         ffs = cells.get("TRELLIS_FF", 0)
         extra = {"lut4": cells.get("LUT4", 0), "ccu2c": cells.get("CCU2C", 0)}
     return {
-        "name": point.name, "point": asdict(point), "parameters": p, "cells": cells, "macs_per_cycle": point.macs,
+        "name": point.name, "point": asdict(point), "parameters": p, "layout": layout(p), "cells": cells,
+        "macs_per_cycle": point.macs,
         "dsps": dsps, "luts": luts, "ffs": ffs, **extra,
         "multipliers_per_element": dsps / point.n,
         "macs_per_dsp": point.macs / dsps if dsps else None, "dsps_per_mac": dsps / point.macs,
@@ -464,17 +469,21 @@ def dsp_point(point: DspPoint, work_root: Path, timeout: float) -> dict:
 def print_dsp_table(rows: list[dict]) -> None:
     if not rows:
         return
-    print("mac_dsp: N x L MACs sharing x, several products per DSP multiplier (STAGES = 2)")
-    header = (f"{'class':10} {'N':>3} {'L':>2} {'target':6} {'PACK':>4} {'DSP':>4} {'MAC/DSP':>7} "
-              f"{'LUT':>5} {'LUT/MAC':>7} {'FF/MAC':>6} {'depth':>16}")
+    print("mac_dsp: N x L MACs sharing x, several products per DSP multiplier")
+    header = (f"{'class':10} {'N':>3} {'L':>2} {'target':6} {'STG':>3} {'PACK':>4} {'P':>2} {'GR':>3} {'CH':>3} {'DSP':>4} "
+              f"{'MAC/DSP':>7} {'LUT':>5} {'LUT/MAC':>7} {'FF/MAC':>6} {'depth':>16}")
     print(header)
     print("-" * len(header))
     for r in rows:
         p = r["point"]
         per_dsp = f"{r['macs_per_dsp']:.2f}" if r["macs_per_dsp"] else "-"
-        print(f"{p['cls']:10} {p['n']:>3} {p['lanes']:>2} {p['target']:6} {p['pack'] or 'auto':>4} {r['dsps']:>4} "
+        lay = r["layout"]
+        chain = lay["CH"] if p["target"] == "xc7" else "-"
+        print(f"{p['cls']:10} {p['n']:>3} {p['lanes']:>2} {p['target']:6} {p['stages']:>3} {p['pack'] or 'auto':>4} "
+              f"{lay['P']:>2} {lay['GR']:>3} {chain:>3} {r['dsps']:>4} "
               f"{per_dsp:>7} {r['luts']:>5} {r['luts_per_mac']:>7.2f} {r['ffs_per_mac']:>6.2f} {r['logic_depth_text']:>16}")
-    print("DSP: DSP48E1 (xc7) or MULT18X18D (ecp5); LUT: Yosys LUTs (xc7) or LUT4 + 2 per CCU2C (ecp5)")
+    print("P: products per multiplier; GR: products per packed group; CH: DSP48s chained between two registers; "
+          "DSP: DSP48E1 (xc7) or MULT18X18D (ecp5); LUT: Yosys LUTs (xc7) or LUT4 + 2 per CCU2C (ecp5)")
     print()
 
 
