@@ -21,8 +21,9 @@
 // [0, 2**((PM-1)K)), so W's bits are exactly the fields side by side. The products of GR
 // consecutive s (a group g) are summed in packed form, starting from the constant
 //   POFF = sum_{j < PM-1} OFF * 2**(j*K),  OFF = GR * (-XMIN) * UMAX >= 0,
-// (XMIN, XMAX: the range of x): Yosys maps this chain of adds onto the DSP48's post-adder
-// and cascade (PCOUT -> PCIN), no LUTs. Exactness: with F_j = sum_{s in g} x[s] * u_j[s],
+// (XMIN, XMAX: the range of x): Yosys maps this chain of adds onto the DSP48 post-adders
+// (each DSP adds its product to the previous one's P at its C port), no LUTs; on ECP5 it is
+// a tree of LUT adders. Exactness: with F_j = sum_{s in g} x[s] * u_j[s],
 //   S_g = POFF + sum_s x[s] W[s] = sum_{j<PM-1} (F_j + OFF) 2**(jK) + T 2**((PM-1)K),
 //   T = sum_{s in g} x[s] * w_top[s].
 // x * u lies in [XMIN * UMAX, XMAX * UMAX], so F_j + OFF lies in [0, GR * SPAN] with
