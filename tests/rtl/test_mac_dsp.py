@@ -351,3 +351,22 @@ def test_yosys_maps_each_packed_multiply_to_one_dsp(tmp_path, family, lanes, pac
     assert process.returncode == 0, process.stderr[-2000:]
     cells = json.loads((tmp_path / "stat.json").read_text())["design"]["num_cells_by_type"]
     assert cells.get(cell) == expected, cells
+
+
+def test_layout_follows_the_field_bounds():
+    """The registry's layout: INT4 x INT4 on DSP48E1 packs two lanes with one 16-product group
+    (12-bit fields: 16 * 15 * 15 = 3600 < 2**12), three lanes in 10-bit fields of 4 products
+    (4 * 225 <= 1023 < 5 * 225); ECP5's 18-bit port leaves INT8 x INT8 unpacked and cannot
+    take three INT4 lanes; later stages cut the DSP48 chain into segments."""
+    from bnncc.hw.modules.mac_dsp import layout
+
+    base = Case(16, 4, i(4), i(4), 13, 2).parameters
+    assert {k: layout(base)[k] for k in ("P", "multipliers", "K", "GR", "NG")} == \
+        {"P": 2, "multipliers": 32, "K": 12, "GR": 16, "NG": 1}
+    three = layout({**base, "N": 21, "L": 3})
+    assert (three["P"], three["K"], three["GR"], three["NG"], three["multipliers"]) == (3, 10, 4, 6, 21)
+    assert layout({**base, "INPUT_BITS": 8, "WEIGHT_BITS": 8, "FAMILY": 2})["P"] == 1
+    assert layout({**base, "INPUT_BITS": 8, "WEIGHT_BITS": 8})["GR"] == 2          # 2 * 255 * 255 < 2**17
+    assert violations("mac_dsp", {**base, "FAMILY": 2, "PACK": 3})
+    assert (layout({**base, "STAGES": 6})["SEGR"], layout({**base, "STAGES": 6})["CH"]) == (3, 4)
+    assert layout({**base, "STAGES": 6, "FAMILY": 2})["SEGR"] == 0
