@@ -31,7 +31,7 @@
 
 module rom_pipe #(
     parameter integer WIDTH = 8,        // bits per word, >= 1
-    parameter integer DEPTH = 64,       // words, >= 2
+    parameter integer DEPTH = 64,       // words, >= 1
     parameter integer LATENCY = 1,      // registers on the read path, 1 or 2
     parameter INIT_FILE = "",           // $readmemh file of the words ("" = all zero)
     parameter integer BLOCK = 1,        // 1: block RAM, 0: the tool's choice
@@ -92,8 +92,8 @@ module rom_pipe #(
     localparam integer SW = clog2(NB) < 1 ? 1 : clog2(NB);    // bank select bits
 
     initial begin
-        if (WIDTH < 1 || DEPTH < 2) begin
-            $display("%m: rom_pipe: WIDTH=%0d must be >= 1 and DEPTH=%0d >= 2", WIDTH, DEPTH); $finish;
+        if (WIDTH < 1 || DEPTH < 1) begin
+            $display("%m: rom_pipe: WIDTH=%0d must be >= 1 and DEPTH=%0d >= 1", WIDTH, DEPTH); $finish;
         end
         if (LATENCY < 1 || LATENCY > 2) begin
             $display("%m: rom_pipe: LATENCY=%0d must be 1 or 2", LATENCY); $finish;

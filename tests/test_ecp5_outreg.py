@@ -259,3 +259,18 @@ def test_absorb_file_writes_the_rewritten_netlist(tmp_path):
     written = json.loads((tmp_path / "out.json").read_text())
     assert report.flip_flops == 4 and written["modules"]["m"]["cells"]["mem"]["parameters"]["REGMODE_A"] == "OUTREG"
     assert json.loads(source.read_text()) == registered_rom()
+
+
+def test_synthesis_counts_drop_the_absorbed_flip_flops(tmp_path):
+    """bnncc synth on ECP5: a module's TRELLIS_FF count loses what the step absorbed."""
+    from bnncc.synth.yosys import read_synthesis
+
+    stat = {"modules": {"\\top": {"num_cells_by_type": {"sub": 2, "TRELLIS_FF": 5}},
+                        "\\sub": {"num_cells_by_type": {"TRELLIS_FF": 10, "DP16KD": 1, "LUT4": 7}}}}
+    (tmp_path / "stat.json").write_text(json.dumps(stat))
+    (tmp_path / "top.json").write_text(json.dumps({"modules": {"top": {"cells": {
+        "a": {"type": "sub"}, "b": {"type": "sub"}}}}}))
+    plain = read_synthesis(tmp_path, "top", "ecp5")
+    absorbed = read_synthesis(tmp_path, "top", "ecp5", {"sub": 4})
+    assert plain.total.ff == 25 and absorbed.total.ff == 17
+    assert absorbed.instances["a"].ff == 6 and absorbed.total.bram == 2

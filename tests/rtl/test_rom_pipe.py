@@ -92,6 +92,7 @@ CASES = [
     (13, 1000, 2, 1, 128),     # 8 banks (last one short), pipelined select
     (40, 5000, 2, 1, 0),       # auto bank depth: 2 banks of 2048 (+ a short third)
     (5, 70, 2, 0, 16),         # tool's choice of memory, 5 banks
+    (9, 1, 2, 0, 0),           # a single word (an MVAU with one weight word)
 ]
 
 
@@ -121,6 +122,7 @@ def test_bench_notices_a_wrong_latency():
 
 @pytest.mark.parametrize("parameters", [
     {"WIDTH": 1, "DEPTH": 2, "LATENCY": 1},
+    {"WIDTH": 3, "DEPTH": 1, "LATENCY": 2, "BLOCK": 0},
     {"WIDTH": 18, "DEPTH": 3000, "LATENCY": 2},
     {"WIDTH": 40, "DEPTH": 5000, "LATENCY": 2, "BLOCK": 0, "BANK_DEPTH": 512},
     {"WIDTH": 4, "DEPTH": 4096, "LATENCY": 2},

@@ -25,7 +25,7 @@ RULES = ModuleRules(
     "rom_pipe",
     defaults=DEFAULTS,
     rules=(
-        Rule("WIDTH=%0d must be >= 1 and DEPTH=%0d >= 2", lambda p: p["WIDTH"] < 1 or p["DEPTH"] < 2,
+        Rule("WIDTH=%0d must be >= 1 and DEPTH=%0d >= 1", lambda p: p["WIDTH"] < 1 or p["DEPTH"] < 1,
              ("WIDTH", "DEPTH")),
         Rule("LATENCY=%0d must be 1 or 2", lambda p: p["LATENCY"] not in (1, 2), ("LATENCY",)),
         Rule("BANK_DEPTH=%0d must be 0 or a power of two >= 2", _bad_bank_depth, ("BANK_DEPTH",)),
