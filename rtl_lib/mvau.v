@@ -127,7 +127,8 @@ module mvau #(
     parameter integer BORDER_KW = 1,        // kernel columns
     parameter integer BORDER_OH = 1,        // output rows (vectors per frame = OH * OW)
     parameter integer BORDER_OW = 1,        // output columns
-    parameter integer MAC_STYLE = 0,        // multi-bit products: 0 inline (a DSP block where the tool maps one), 1 mac_dot
+    parameter integer MAC_STYLE = 0,        // multi-bit products: 0 inline (a DSP block where the tool maps one), 1 mac_dot, 2 mac_dsp
+    parameter integer DSP_FAMILY = 0,       // MAC_STYLE 2: 0 DSP48E1, 1 DSP48E2, 2 ECP5 MULT18X18D
     parameter integer MEM_REG = 0,          // 1: weight and input word registered once more ahead of the dot products
     parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
     parameter integer REGISTER_COMPARES = 0 // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
@@ -244,11 +245,14 @@ module mvau #(
         if (BORDER != 0 && BINARY != 0 && SIMD % 2 != 0) begin
             $display("%m: mvau: BORDER with BINARY needs an even SIMD, got %0d", SIMD); $finish;
         end
-        if (MAC_STYLE < 0 || MAC_STYLE > 1 || MEM_REG < 0 || MEM_REG > 1 || DOT_STAGES < 1 || DOT_STAGES > 8
+        if (MAC_STYLE < 0 || MAC_STYLE > 2 || MEM_REG < 0 || MEM_REG > 1 || DOT_STAGES < 1 || DOT_STAGES > 8
             || REGISTER_COMPARES < 0 || REGISTER_COMPARES > 1) begin
-            $display("%m: mvau: MAC_STYLE=%0d, MEM_REG=%0d and REGISTER_COMPARES=%0d must be 0 or 1, DOT_STAGES=%0d 1..8",
+            $display("%m: mvau: MAC_STYLE=%0d must be 0..2, MEM_REG=%0d and REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
                      MAC_STYLE, MEM_REG, REGISTER_COMPARES, DOT_STAGES);
             $finish;
+        end
+        if (MAC_STYLE == 2 && (BINARY != 0 || INPUT_BIPOLAR != 0 || WEIGHT_BIPOLAR != 0)) begin
+            $display("%m: mvau: MAC_STYLE=2 (DSP) needs multi-bit operands, neither bipolar"); $finish;
         end
         if (DOT_STAGES > 1 && MAC_STYLE == 0 && BINARY == 0) begin
             $display("%m: mvau: DOT_STAGES=%0d > 1 needs MAC_STYLE=1 or BINARY", DOT_STAGES); $finish;
@@ -508,14 +512,29 @@ module mvau #(
     endfunction
     // mac_dot computes the dot products when they are pipelined or for MAC_STYLE = 1; its
     // output register is dot_q itself unless a padded beat's constant is muxed in ahead of it
-    localparam integer MAC_DOT = (DOT_STAGES > 1 || (MAC_STYLE != 0 && BINARY == 0)) ? 1 : 0;
-    localparam integer DOT_IN_MAC = (MAC_DOT != 0 && BORDER == 0) ? 1 : 0;
     wire [PE*DW-1:0] dot;
+    localparam integer MAC_DSP = (MAC_STYLE == 2) ? 1 : 0;
+    localparam integer MAC_DOT = (MAC_DSP == 0 && (DOT_STAGES > 1 || (MAC_STYLE != 0 && BINARY == 0))) ? 1 : 0;
+    localparam integer DOT_IN_MAC = ((MAC_DOT != 0 || MAC_DSP != 0) && BORDER == 0) ? 1 : 0;
+    generate
+        if (MAC_DSP != 0) begin : g_dsp
+            // the PE lanes share the input word: several narrow products per DSP multiplier
+            mac_dsp #(
+                .N(SIMD), .L(PE), .INPUT_BITS(XB), .INPUT_SIGNED(INPUT_SIGNED),
+                .WEIGHT_BITS(WB), .WEIGHT_SIGNED(WEIGHT_SIGNED), .DW(DW),
+                .STAGES(DOT_STAGES - 1 + DOT_IN_MAC), .FAMILY(DSP_FAMILY), .PACK(0), .GROUP(0)
+            ) u_dsp (
+                .ap_clk(ap_clk), .ce(1'b1), .x(xm), .w(wm), .extra(FOLD != 0 && firstm), .dot(dot)
+            );
+        end
+    endgenerate
     genvar p;
     generate
         for (p = 0; p < PE; p = p + 1) begin : g_pe
             wire [SIMD*WB-1:0] wp = wm[p*SIMD*WB +: SIMD*WB];
-            if (MAC_DOT != 0) begin : g_dot
+            if (MAC_DSP != 0) begin : g_in_dsp
+                wire unused_wp = &{1'b0, wp};      // mac_dsp reads the whole word
+            end else if (MAC_DOT != 0) begin : g_dot
                 // LUTs and carry chains; its last register is dot_q unless BORDER muxes ahead of it
                 mac_dot #(
                     .N(SIMD), .INPUT_BITS(XB), .INPUT_SIGNED(INPUT_SIGNED), .INPUT_BIPOLAR(INPUT_BIPOLAR),

@@ -86,6 +86,9 @@ class ModuleSpec:
     beat_elems: Callable | None = None
     couple: Callable | None = None
     work: Callable | None = None
+    #: (graph, op, device) -> extra folding keys the optimizer may try for the op on that
+    #: device besides its plain foldings (the MVAU's DSP arithmetic: [{"dsp": kind}])
+    variants: Callable | None = None
 
 
 #: The hand-written modules: ``bnncc/rtl_lib`` (in a checkout a link to the top-level

@@ -28,6 +28,9 @@ class Resources:
     def __add__(self, other: "Resources") -> "Resources":
         return Resources(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
+    def __sub__(self, other: "Resources") -> "Resources":
+        return Resources(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
+
     def scaled(self, factor: float) -> "Resources":
         return Resources(**{f.name: getattr(self, f.name) * factor for f in fields(self)})
 

@@ -1,7 +1,8 @@
 """Set every hardware stage's folding (PE, SIMD) from a folding table.
 
 The table maps node names to ``{"PE": p, "SIMD": s}`` (either key may be left out; 1 is
-the default). A stage without an entry whose registry entry couples it to a neighbour takes
+the default); an MVAU entry may add ``"DSP": kind`` (one of ``hw.DSP_KINDS``, or "" for LUT
+arithmetic) to compute its products on DSP multipliers of that kind. A stage without an entry whose registry entry couples it to a neighbour takes
 the folding its ``couple`` gives for that neighbour's beat (the neighbour found through the
 IR graph's producer and consumers of tensors): a sliding window the largest SIMD that
 divides both its channel count and its consumer's input beat, a max pool the largest PE that
@@ -22,7 +23,7 @@ from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
 from bnncc.passes.base import Pass
 
-KEYS = ("PE", "SIMD")
+KEYS = ("PE", "SIMD", "DSP")
 
 
 def load_folding(path: Path) -> dict[str, dict[str, int]]:
@@ -37,8 +38,13 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
         raise UsageError(f"--folding {path}: expected an object mapping node names to {{\"PE\": p, \"SIMD\": s}}")
     for node, entry in table.items():
         if not isinstance(entry, dict) or set(entry) - set(KEYS):
-            raise UsageError(f"--folding {path}: entry '{node}' must be an object with keys PE and/or SIMD")
+            raise UsageError(f"--folding {path}: entry '{node}' must be an object with keys PE and/or SIMD (and DSP)")
         for key, value in entry.items():
+            if key == "DSP":
+                if value not in ("", *hw.DSP_KINDS):
+                    raise UsageError(f"--folding {path}: '{node}' DSP={value!r} is not one of "
+                                     f"{', '.join(repr(k) for k in ('', *hw.DSP_KINDS))}")
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise UsageError(f"--folding {path}: '{node}' {key}={value!r} is not a positive integer")
     return table
@@ -46,7 +52,8 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
 
 def folding_table(graph: Graph) -> dict[str, dict[str, int]]:
     """The folding of every stage, in the form :func:`load_folding` reads."""
-    return {op.name: {"PE": op.pe, "SIMD": op.simd} for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)}
+    return {op.name: {"PE": op.pe, "SIMD": op.simd, **({"DSP": op.dsp} if getattr(op, "dsp", "") else {})}
+            for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)}
 
 
 class ApplyFolding(Pass):
@@ -66,10 +73,16 @@ class ApplyFolding(Pass):
                 raise UsageError(f"{self.source}: '{node}' is not a hardware stage (stages: {known})")
         for name, entry in self.table.items():
             op = stages[name]
-            changed = op.clone(pe=entry.get("PE", op.pe), simd=entry.get("SIMD", op.simd))
+            extra = {}
+            if "DSP" in entry:
+                if not isinstance(op, hw.MVAU):
+                    raise UsageError(f"{self.source}: '{name}' DSP applies to MVAU stages only, not {type(op).__name__}")
+                extra["dsp"] = entry["DSP"]
+            changed = op.clone(pe=entry.get("PE", op.pe), simd=entry.get("SIMD", op.simd), **extra)
             self._check(graph, changed)
             graph.replace_op(name, changed)
-            notes.append(f"node '{name}': PE={changed.pe}, SIMD={changed.simd}")
+            notes.append(f"node '{name}': PE={changed.pe}, SIMD={changed.simd}"
+                         + (f", DSP={changed.dsp}" if getattr(changed, "dsp", "") else ""))
         self._couple_windows(graph, notes)
         reinfer(graph)
 

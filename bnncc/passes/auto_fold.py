@@ -53,6 +53,7 @@ class Option:
     cycles: int
     resources: Resources
     cost: float = 0.0  # balanced cost
+    variant: bool = False  # a registry variant (the MVAU's DSP arithmetic), tried when LUTs run out
 
     def key(self, balanced: bool) -> tuple:
         r = self.resources
@@ -120,40 +121,78 @@ class FoldingSpace:
     def _stage(self, op, **folding) -> StageRTL:
         return describe_stage(self.graph, op.clone(**folding), memories=False)
 
-    def _option(self, parts: list[tuple[object, dict]]) -> Option:
+    def _option(self, parts: list[tuple[object, dict]], variant: bool = False) -> Option:
         resources, cycles, table = Resources(), 0, {}
         for op, folding in parts:
             stage = self._stage(op, **folding)
             resources = resources + stage_resources(stage, self.device.family)
             cycles = max(cycles, stage.cycles)
-            table[op.name] = {"PE": folding.get("pe", 1), "SIMD": folding.get("simd", 1)}
-        return Option(table, cycles, resources, weighted_cost(resources, self.device))
+            table[op.name] = {"PE": folding.get("pe", 1), "SIMD": folding.get("simd", 1),
+                              **({"DSP": folding["dsp"]} if folding.get("dsp") else {})}
+        return Option(table, cycles, resources, weighted_cost(resources, self.device), variant)
 
     def _options(self, group: list) -> list[Option]:
         op = group[-1]
         entry = for_op(op)
+        variants = entry.variants(self.graph, op, self.device) if entry.variants else []
         options = []
         for folding in entry.foldings(self.graph, op):
-            parts = [(op, folding)]
-            if len(group) == 2:
-                leader = group[0]
-                elems = entry.beat_elems(op.clone(**folding))[0]
-                parts.insert(0, (leader, for_op(leader).couple(leader, elems)))
-            options.append(self._option(parts))
+            for variant in [{}, *variants]:
+                parts = [(op, {**folding, **variant})]
+                if len(group) == 2:
+                    leader = group[0]
+                    elems = entry.beat_elems(op.clone(**folding))[0]
+                    parts.insert(0, (leader, for_op(leader).couple(leader, elems)))
+                options.append(self._option(parts, bool(variant)))
         return options
 
-    def plan(self, target: int, balanced: bool = False) -> FoldingPlan:
-        """Every group at its cheapest folding within ``target`` cycles (its fastest one if
+    def _choose(self, target: int, balanced: bool) -> list[Option]:
+        """Every group's cheapest plain folding within ``target`` cycles (its fastest one if
         none is): fewest LUTs, or with ``balanced`` the least balanced cost."""
+        chosen = []
+        for options in self.options:
+            plain = [o for o in options if not o.variant]
+            meeting = [o for o in plain if o.cycles <= target]
+            chosen.append(min(meeting, key=lambda o: (*o.key(balanced), o.cycles)) if meeting
+                          else min(plain, key=lambda o: (o.cycles, *o.key(balanced))))
+        return chosen
+
+    def _plan(self, target: int, chosen: list[Option]) -> FoldingPlan:
         table, cycles, resources = {}, {}, Resources()
-        for group, options in zip(self.groups, self.options):
-            meeting = [o for o in options if o.cycles <= target]
-            best = (min(meeting, key=lambda o: (*o.key(balanced), o.cycles)) if meeting
-                    else min(options, key=lambda o: (o.cycles, *o.key(balanced))))
+        for group, best in zip(self.groups, chosen):
             table.update(best.table)
             cycles[group[-1].name] = best.cycles
             resources = resources + best.resources
         return FoldingPlan(table, cycles, target, resources)
+
+    def plan(self, target: int, balanced: bool = False) -> FoldingPlan:
+        """Every group at its cheapest folding within ``target`` cycles (its fastest one if
+        none is): fewest LUTs, or with ``balanced`` the least balanced cost."""
+        return self._plan(target, self._choose(target, balanced))
+
+    def with_variants(self, target: int, balanced: bool = False) -> FoldingPlan:
+        """The plan of :meth:`plan` while it needs more LUTs than the device has, with groups
+        moved to a variant of the same or a faster folding (the MVAU's products on DSPs) one
+        at a time, most LUTs saved per DSP added first, as long as the DSPs last."""
+        chosen = self._choose(target, balanced)
+        total = sum((o.resources for o in chosen), Resources())
+        moves = []
+        for index, (options, current) in enumerate(zip(self.options, chosen)):
+            meeting = [o for o in options if o.variant and o.cycles <= max(target, current.cycles)]
+            if not meeting:
+                continue
+            best = min(meeting, key=lambda o: (o.resources.lut, o.resources.dsp))
+            saved = current.resources.lut - best.resources.lut
+            added = best.resources.dsp - current.resources.dsp
+            if saved > 0:
+                moves.append((saved / max(added, 1e-9), index, best))
+        for _, index, best in sorted(moves, key=lambda m: (-m[0], m[1])):
+            if total.lut <= self.device.lut:
+                break
+            changed = total - chosen[index].resources + best.resources
+            if changed.dsp <= self.device.dsp:
+                chosen[index], total = best, changed
+        return self._plan(target, chosen)
 
     def uniform(self, target: int) -> FoldingPlan:
         """The baseline: every group at its smallest legal parallelism (PE * SIMD) within
@@ -168,9 +207,20 @@ class FoldingSpace:
         return FoldingPlan(table, cycles, target, resources)
 
     def fitting_plan(self, target: int) -> FoldingPlan:
-        """The fewest-LUT plan if it fits the device, else the balanced one."""
+        """The fewest-LUT plan if it fits the device; else that plan with DSP arithmetic where
+        LUTs run out (:meth:`with_variants`) if that fits; else the balanced one (with DSPs
+        where that fits and the balanced plan alone does not)."""
         plan = self.plan(target)
-        return plan if fits(plan.resources, self.device) else self.plan(target, balanced=True)
+        if fits(plan.resources, self.device):
+            return plan
+        moved = self.with_variants(target)
+        if fits(moved.resources, self.device):
+            return moved
+        balanced = self.plan(target, balanced=True)
+        if fits(balanced.resources, self.device):
+            return balanced
+        moved = self.with_variants(target, balanced=True)
+        return moved if fits(moved.resources, self.device) else balanced
 
     @property
     def slowest(self) -> int:

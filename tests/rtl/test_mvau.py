@@ -24,7 +24,7 @@ from bnncc.sim.beats import element_bits, pack_beats, unpack_beats
 from bnncc.sim.verilator import StreamSimulator, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "mvau.v"
-SOURCES = [RTL, RTL.with_name("mac_dot.v")]
+SOURCES = [RTL, RTL.with_name("mac_dot.v"), RTL.with_name("mac_dsp.v")]
 LATENCY = 4  # cycles from consuming a row group's last input beat to its output beat (+ pipeline)
 
 
@@ -51,7 +51,8 @@ class Case:
     class_cols: int = 0         # > 0: classes by row and column (CLASS_COLS), rows of this many vectors
     block: int = 0              # THRESHOLD_BLOCK: the threshold memory in block RAM (registered read)
     border: tuple = ()          # BORDER masking: (KH, KW, OH, OW), random padded kernel rows / columns
-    mac_style: int = 0          # MAC_STYLE: 1 = mac_dot (LUTs and carry chains)
+    mac_style: int = 0          # MAC_STYLE: 1 = mac_dot (LUTs and carry chains), 2 = mac_dsp (packed DSPs)
+    dsp_family: int = 0         # DSP_FAMILY of mac_dsp: 0 DSP48E1, 1 DSP48E2, 2 ECP5
     mem_reg: int = 0            # MEM_REG: weight and input word registered once more
     dot_stages: int = 1         # DOT_STAGES: pipeline registers of the dot products
     register_compares: int = 0  # REGISTER_COMPARES: the threshold compares registered (steps > 1)
@@ -145,6 +146,13 @@ CASES = [
     Case("binary_border_pipe_uint2", mw=24, mh=6, pe=3, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
          out_dtype=DataType.uint(2), steps=3, vectors=7, border=(1, 3, 1, 5), dot_stages=2, mem_reg=1,
          register_compares=1),
+    # mac_dsp: several narrow products per DSP multiplier, lanes sharing the input word
+    Case("dsp_int4_int4_t15", mw=40, mh=12, pe=3, simd=20, in_dtype=DataType.int(4), w_dtype=DataType.int(4),
+         out_dtype=DataType.uint(4), steps=15, mac_style=2, dot_stages=6, register_compares=1),
+    Case("dsp_uint2_int2_ecp5", mw=27, mh=8, pe=4, simd=9, in_dtype=DataType.uint(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.int(2), steps=3, mac_style=2, dsp_family=2, dot_stages=4, mem_reg=1),
+    Case("dsp_int8_int3_raw_e2", mw=10, mh=5, pe=5, simd=5, in_dtype=DataType.int(8), w_dtype=DataType.int(3),
+         out_dtype=None, vectors=4, mac_style=2, dsp_family=1, dot_stages=2),
     Case("mac_bipolar_int3_border_pipe", mw=18, mh=4, pe=2, simd=2, in_dtype=BIPOLAR, w_dtype=DataType.int(3),
          out_dtype=BIPOLAR, steps=1, vectors=6, border=(3, 3, 2, 2), mac_style=1, dot_stages=2),
 ]
@@ -256,7 +264,7 @@ class Setup:
             parameters.update({"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow,
                                "CLASS_FILE": '"classes.mem"'})
         parameters.update({"MAC_STYLE": case.mac_style, "MEM_REG": case.mem_reg, "DOT_STAGES": case.dot_stages,
-                           "REGISTER_COMPARES": case.register_compares})
+                           "REGISTER_COMPARES": case.register_compares, "DSP_FAMILY": case.dsp_family})
         self.sim = StreamSimulator("mvau", SOURCES, parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
         self.out_stream_dtype = case.out_dtype if case.out_dtype is not None else DataType.int(self.acc_bits)

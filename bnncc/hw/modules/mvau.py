@@ -59,7 +59,7 @@ import numpy as np
 
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.hw import calibration
-from bnncc.hw.modules import mac_dot
+from bnncc.hw.modules import mac_dot, mac_dsp
 from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost
 from bnncc.hw.memory_words import threshold_words, weight_words
 from bnncc.hw.patterns import NEVER_AFTER, FRAMES, Pattern, Schedule, backward, forward
@@ -118,7 +118,9 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         "WEIGHT_FILE": memories[0].filename,
         "THRESHOLD_FILE": memories[1].filename if n_thresholds else "",
     }
-    if not op.binary_xnor:
+    if op.dsp:
+        parameters.update(dsp_pipeline(parameters, op.dsp, border is not None))
+    elif not op.binary_xnor:
         parameters.update(mac_pipeline(parameters, border is not None))
     if n_thresholds > 1:
         parameters["REGISTER_COMPARES"] = 1
@@ -207,6 +209,47 @@ def mac_pipeline(p: dict, border: bool = False) -> dict:
             if best is None or key < best[0]:
                 best = (key, {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages})
     return best[1] if best else {"MAC_STYLE": 1, "MEM_REG": 1, "DOT_STAGES": 8}
+
+
+#: mac_dsp FAMILY of every DSP kind (hw.DSP_KINDS)
+DSP_FAMILIES = {"dsp48e1": 0, "dsp48e2": 1, "mult18x18d": 2}
+#: DSP48s added up in series between two registers (mac_dsp chain segments)
+MAX_DSP_CHAIN = 4
+
+
+def dsp_pipeline(p: dict, kind: str, border: bool = False) -> dict:
+    """MAC_STYLE 2 (mac_dsp, several narrow products per DSP multiplier of ``kind``), with
+    its inputs registered (mac_dsp STAGES >= 3) and on DSP48 families enough segment
+    registers that at most MAX_DSP_CHAIN DSPs add up between two registers; ECP5 registers
+    the products (STAGES 4)."""
+    family = DSP_FAMILIES[kind]
+    base = {"N": p["SIMD"], "L": p["PE"], "INPUT_BITS": p["INPUT_BITS"], "INPUT_SIGNED": p["INPUT_SIGNED"],
+            "WEIGHT_BITS": p["WEIGHT_BITS"], "WEIGHT_SIGNED": p["WEIGHT_SIGNED"], "DW": dot_width(p),
+            "FAMILY": family}
+    stages = 4 if family == 2 else 3
+    while family != 2 and stages < 8 and mac_dsp.layout({**base, "STAGES": stages})["CH"] > MAX_DSP_CHAIN:
+        stages += 1
+    in_mac = 0 if border else 1
+    return {"MAC_STYLE": 2, "DSP_FAMILY": family, "MEM_REG": 0, "DOT_STAGES": stages + 1 - in_mac}
+
+
+def dsp_kind(device) -> str:
+    """The DSP multipliers of ``device`` an MVAU can pack products into ("" if none)."""
+    if device.dsp <= 0:
+        return ""
+    if device.family == "xilinx":
+        return "dsp48e1" if device.name.startswith("xc7") else "dsp48e2"
+    return "mult18x18d" if device.family == "ecp5" else ""
+
+
+def variants(graph: Graph, op: hw.MVAU, device) -> list[dict]:
+    """The DSP arithmetic the folding optimizer may try (multi-bit operands, neither bipolar)."""
+    x = graph.tensors[op.inputs[0]]
+    w = graph.tensors[op.inputs[1]]
+    kind = dsp_kind(device)
+    if not kind or op.binary_xnor or BIPOLAR in (x.dtype, w.dtype):
+        return []
+    return [{"dsp": kind}]
 
 
 def _class_grid(graph: Graph, op: hw.MVAU) -> dict | None:
@@ -327,7 +370,16 @@ def dot_width(p: dict) -> int:
 
 def _uses_mac_dot(p: dict) -> bool:
     """mvau.v MAC_DOT: mac_dot computes the dot products."""
-    return p.get("DOT_STAGES", 1) > 1 or (p.get("MAC_STYLE", 0) != 0 and p["BINARY"] == 0)
+    style = p.get("MAC_STYLE", 0)
+    return style != 2 and (p.get("DOT_STAGES", 1) > 1 or (style != 0 and p["BINARY"] == 0))
+
+
+def _mac_dsp_parameters(p: dict) -> dict:
+    """The parameters mvau.v gives its mac_dsp instance (MAC_STYLE = 2)."""
+    in_mac = 1 if p.get("BORDER", 0) == 0 else 0
+    return {"N": p["SIMD"], "L": p["PE"], "INPUT_BITS": p["INPUT_BITS"], "INPUT_SIGNED": p["INPUT_SIGNED"],
+            "WEIGHT_BITS": p["WEIGHT_BITS"], "WEIGHT_SIGNED": p["WEIGHT_SIGNED"], "DW": dot_width(p),
+            "STAGES": p.get("DOT_STAGES", 1) - 1 + in_mac, "FAMILY": p.get("DSP_FAMILY", 0), "PACK": 0, "GROUP": 0}
 
 
 def _mac_dot_parameters(p: dict) -> dict:
@@ -349,11 +401,12 @@ RULES = ModuleRules(
         "N_CLASSES": 1, "N_VECTORS": 1, "CLASS_FILE": "",
         "CLASS_COLS": 0, "THRESHOLD_BLOCK": 0,
         "BORDER": 0, "BORDER_KH": 1, "BORDER_KW": 1, "BORDER_OH": 1, "BORDER_OW": 1,
-        "MAC_STYLE": 0, "MEM_REG": 0, "DOT_STAGES": 1, "REGISTER_COMPARES": 0,
+        "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "REGISTER_COMPARES": 0,
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
                        "BORDER_KP": p["BORDER_KH"] * p["BORDER_KW"]},
-    children=lambda p: [("g_pe[0].g_dot.u_dot", "mac_dot", _mac_dot_parameters(p))] if _uses_mac_dot(p) else [],
+    children=lambda p: ([("g_pe[0].g_dot.u_dot", "mac_dot", _mac_dot_parameters(p))] if _uses_mac_dot(p) else
+                        [("g_dsp.u_dsp", "mac_dsp", _mac_dsp_parameters(p))] if p["MAC_STYLE"] == 2 else []),
     rules=(
         Rule("MW, MH, PE and SIMD must be >= 1", lambda p: any_below(p, ("MW", "MH", "PE", "SIMD"), 1)),
         Rule("PE=%0d does not divide MH=%0d", lambda p: vmod(p["MH"], p["PE"]) != 0, ("PE", "MH")),
@@ -386,10 +439,13 @@ RULES = ModuleRules(
                                              or vmod(p["SF"], p["BORDER_KP"]) != 0), ("BORDER_KP", "SF")),
         Rule("BORDER with BINARY needs an even SIMD, got %0d",
              lambda p: p["BORDER"] != 0 and p["BINARY"] != 0 and vmod(p["SIMD"], 2) != 0, ("SIMD",)),
-        Rule("MAC_STYLE=%0d, MEM_REG=%0d and REGISTER_COMPARES=%0d must be 0 or 1, DOT_STAGES=%0d 1..8",
-             lambda p: p["MAC_STYLE"] not in (0, 1) or p["MEM_REG"] not in (0, 1)
+        Rule("MAC_STYLE=%0d must be 0..2, MEM_REG=%0d and REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
+             lambda p: p["MAC_STYLE"] not in (0, 1, 2) or p["MEM_REG"] not in (0, 1)
              or p["REGISTER_COMPARES"] not in (0, 1) or not (1 <= p["DOT_STAGES"] <= 8),
              ("MAC_STYLE", "MEM_REG", "REGISTER_COMPARES", "DOT_STAGES")),
+        Rule("MAC_STYLE=2 (DSP) needs multi-bit operands, neither bipolar",
+             lambda p: p["MAC_STYLE"] == 2 and (p["BINARY"] != 0 or p["INPUT_BIPOLAR"] != 0
+                                                or p["WEIGHT_BIPOLAR"] != 0)),
         Rule("DOT_STAGES=%0d > 1 needs MAC_STYLE=1 or BINARY",
              lambda p: p["DOT_STAGES"] > 1 and p["MAC_STYLE"] == 0 and p["BINARY"] == 0, ("DOT_STAGES",)),
         Rule("BORDER and N_CLASSES=%0d > 1 exclude each other",
@@ -533,6 +589,13 @@ def terms(p: dict, family: str) -> Terms:
         counters, cols = popcount_luts(simd, fold)
         lut["popcount"] = pe * counters
         lut["popcount_adder"] = pe * cols
+    elif p.get("MAC_STYLE", 0) == 2:
+        # mac_dsp: the multipliers it packs (layout), the field separation and group sums of
+        # every product, and per lane the sum over its NG groups (DW-bit adders)
+        layout = mac_dsp.layout(_mac_dsp_parameters(p))
+        dsp = float(layout["multipliers"])
+        lut["dsp_pack"] = pe * simd
+        lut["mac_tree"] = pe * (layout["NG"] - 1) * dw
     elif mac:
         # mac_dot: every partial-product bit is one LUT in front of a carry chain; the chains'
         # sums meet in a binary tree of DW-bit adders (G - 1 per PE)
@@ -646,11 +709,11 @@ COEFFICIENTS = {
     # on 576x64 PE 4 SIMD 288 over 32x32 and 576x128 PE 8 SIMD 72 over 16x16 (9 classes) on
     # xilinx, within 3 % of the second on ECP5 (-9 LUT4, +2 block RAMs against no classes)
     "xilinx": {
-        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 3.2, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
-        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "input_select": 0.775, "mac_pp": 2.0, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "dsp_pack": 14.0, "input_select": 0.775, "mac_pp": 2.0, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
         "ff": {"control": 1.359, "data": 0.894, "memory": 0},
     },
 }
@@ -737,6 +800,16 @@ def calibration_grid(quick: bool) -> list[dict]:
         points.append(grid_point(f"mvau_mac_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}_m{mem_reg}d{stages}", mw, mh, pe, simd,
                                  ops, nt, ob, MAC_STYLE=1, MEM_REG=mem_reg, DOT_STAGES=stages,
                                  REGISTER_COMPARES=int(nt > 1)))
+    # mac_dsp products (MAC_STYLE = 2) on DSP48E1 and MULT18X18D, as the builder pipelines them:
+    # the dsp_pack term
+    for mw, mh, pe, simd, ops, nt, ob, kind in [
+            (256, 64, 2, 64, "i4xi4", 15, 4, "dsp48e1"), (64, 64, 4, 16, "i4xi4", 0, 0, "dsp48e1"),
+            (128, 64, 4, 32, "i2xi2", 3, 2, "dsp48e1"), (256, 64, 2, 64, "i4xi4", 15, 4, "mult18x18d"),
+            (64, 64, 4, 16, "i4xi4", 0, 0, "mult18x18d"), (128, 64, 4, 32, "i2xi2", 3, 2, "mult18x18d")]:
+        point = grid_point(f"mvau_dsp_{kind}_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}", mw, mh, pe, simd, ops, nt, ob,
+                           REGISTER_COMPARES=int(nt > 1))
+        point["parameters"].update(dsp_pipeline(point["parameters"], kind))
+        points.append(point)
     return points
 
 
@@ -756,6 +829,7 @@ SPEC = ModuleSpec(
     calibration_grid=calibration_grid,
     hints=hints,
     foldings=foldings,
+    variants=variants,
     beat_elems=lambda op: (op.simd, op.pe),
     macs=macs,
     work=work,

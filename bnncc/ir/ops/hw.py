@@ -130,6 +130,11 @@ class HWOp(Op):
 
 
 # -- matrix-vector-activation unit --------------------------------------------------------
+#: DSP multipliers an MVAU can pack its products into (``MVAU.dsp``), by device family
+#: name: Xilinx 7-series, Xilinx UltraScale(+), Lattice ECP5.
+DSP_KINDS = ("dsp48e1", "dsp48e2", "mult18x18d")
+
+
 @dataclass(kw_only=True)
 class MVAU(Quantizer, HWOp):
     """Matrix-vector-activation unit: an MH x MW matrix times a stream of MW-vectors, then
@@ -161,6 +166,9 @@ class MVAU(Quantizer, HWOp):
     out_dtype: DataType
     binary_xnor: bool = False
     class_map: tuple[int, ...] = ()
+    #: the products on DSP multipliers of this kind (:data:`DSP_KINDS`), several narrow ones
+    #: per multiplier; "" computes them in LUTs and carry chains. No effect on the values.
+    dsp: str = ""
 
     @property
     def n_classes(self) -> int:
