@@ -15,6 +15,7 @@ from bnncc.ir.export import save_ir
 from bnncc.ir.graph import Graph
 from bnncc.errors import BnnccError, UsageError, stage
 from bnncc.passes.apply_folding import ApplyFolding, folding_table
+from bnncc.hw.timing import clock_warnings
 from bnncc.passes.auto_fold import FoldingSpace, fastest_fitting, fits
 from bnncc.passes.pipeline import Stage, default_passes, run_pipeline
 from bnncc.passes.host_steps import describe_host_steps
@@ -188,7 +189,8 @@ def _write_ir_dump(stages: list[Stage], directory: Path, final: Path) -> list[st
     return files
 
 
-def _write_build(result: CompileResult, work: Path, final: Path, path: Path, target: Target | None) -> None:
+def _write_build(result: CompileResult, work: Path, final: Path, path: Path, target: Target | None,
+                 log: Callable[[str], None] = lambda message: None) -> None:
     """Write the design, folding, host steps, final IR and report of ``result`` into
     ``work``; the file names recorded are those under ``final``."""
     from bnncc.backends.report import build_report, report_markdown
@@ -198,6 +200,11 @@ def _write_build(result: CompileResult, work: Path, final: Path, path: Path, tar
     with stage("verilog"):
         result.design = write_design(result.final, work)
     result.files.append(str(final / "rtl"))
+    clock = target or Target()
+    slow = clock_warnings(result.design.links, clock.device.family, clock.clock_mhz)
+    if slow:
+        more = f" (and {len(slow) - 1} more stage{'s' if len(slow) > 2 else ''})" if len(slow) > 1 else ""
+        log("warning: " + slow[0] + more)
     with stage("write"):
         save_ir(result.final, work / "model_hw.onnx")
         write_text(work / FOLDING_FILE, json.dumps(folding_table(result.final), indent=2) + "\n")
@@ -249,7 +256,7 @@ def compile_model(
                 (work / dump_inside).mkdir(parents=True, exist_ok=True)
                 with stage("dump-ir"):
                     result.files += _write_ir_dump(stages, work / dump_inside, dump_ir)
-            _write_build(result, work, output, path, target)
+            _write_build(result, work, output, path, target, log)
             if finish is not None:
                 finish(work, result)
             for name in keep:
