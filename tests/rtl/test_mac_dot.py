@@ -10,7 +10,6 @@ parameter sets, and the elaboration checks against the registry's rules."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bnncc.hw.rules import violations
 from bnncc.sim import StreamSimulator
-from bnncc.sim.verilator import build_verilated, check_messages, verilator_command
+from bnncc.sim.verilator import verilator_command
+from tests.rtl.dot_rules import assert_rules_match_verilog
 
 RTL_LIB = Path(__file__).resolve().parents[2] / "rtl_lib"
 SOURCES = [RTL_LIB / "mac_dot.v", RTL_LIB / "mvau.v"]     # mvau.v: mvau_popcount
-HARNESS = Path(__file__).resolve().parent / "elaboration_harness.cpp"
 
 
 @dataclass(frozen=True)
@@ -295,23 +293,4 @@ BOUNDARY = [
 
 
 def test_python_rejects_exactly_what_verilator_rejects(tmp_path):
-    lines = ["module rules_top;"]
-    for index, change in enumerate(BOUNDARY):
-        items = ", ".join(f".{k}({v})" for k, v in {**BASE, **change}.items())
-        lines.append(f"    mac_dot #({items}) b{index} (.ap_clk(1'b0), .ce(1'b0), .x(), .w(), .extra(1'b0), .dot());")
-    lines.append("endmodule")
-    top = tmp_path / "rules_top.v"
-    top.write_text("\n".join(lines) + "\n")
-    executable = build_verilated("rules_top", [top, *SOURCES], {}, HARNESS, tag="_mac_dot")
-    process = subprocess.run([str(executable)], capture_output=True, text=True)
-    printed: dict[int, set] = {index: set() for index in range(len(BOUNDARY))}
-    for line in check_messages(process.stdout):
-        match = re.fullmatch(r"rules_top\.b(\d+): mac_dot: (.*)", line)
-        assert match, f"unexpected simulator output: {line}"
-        printed[int(match.group(1))].add(match.group(2))
-    predicted = {index: {v.message for v in violations("mac_dot", {**BASE, **change})}
-                 for index, change in enumerate(BOUNDARY)}
-    assert printed == predicted
-    legal = [index for index, found in predicted.items() if not found]
-    assert 5 <= len(legal) <= len(BOUNDARY) - 5
-    assert process.returncode == 4
+    assert_rules_match_verilog("mac_dot", BASE, BOUNDARY, SOURCES, tmp_path)
