@@ -11,7 +11,9 @@ recorded as missed, not as a failure of the benchmark. Prints one line per clock
     python benchmarks/board_fmax.py --model examples/models/cnv_w1a1.onnx --fps 250 --clocks 25
 
 About a minute and a half per ULX3S point on two cores. Exit status: 0 every build
-produced a bitstream (timing met or not); 1 a build failed.
+produced a bitstream (timing met or not); 1 a build failed. Each point also records the
+ECP5 block RAM output registers the flow set (:mod:`bnncc.synth.ecp5_outreg`) and the
+critical path of nextpnr's log (start, end, length, logic steps).
 """
 
 from __future__ import annotations
@@ -25,6 +27,31 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def critical_path(log: Path) -> dict | None:
+    """The first clock's critical path in nextpnr's log: where it starts (a clock-to-out)
+    and ends (a setup), its length in ns and its largest single delay."""
+    if not log.is_file():
+        return None
+    lines = log.read_text(errors="replace").splitlines()
+    start = next((i for i, line in enumerate(lines) if "Critical path report for clock" in line), None)
+    if start is None:
+        return None
+    steps = []
+    for line in lines[start + 1:]:
+        fields = line.split()
+        if len(fields) < 2 or fields[0] != "Info:" or "Critical path report" in line:
+            if steps and (len(fields) < 2 or "Critical path report" in line):
+                break
+            continue
+        if fields[1] in ("clk-to-q", "logic", "routing", "setup", "clk-skew") and len(fields) >= 6:
+            steps.append((fields[1], float(fields[2]), float(fields[3]), fields[5]))
+    if not steps:
+        return None
+    source = next((s for s in steps if s[0] == "clk-to-q"), steps[0])
+    return {"from": source[3], "clock_to_out_ns": source[1], "to": steps[-1][3], "ns": steps[-1][2],
+            "logic_steps": sum(s[0] == "logic" for s in steps)}
 
 
 def build_point(model: Path, fps: float, board: str, clock: float, work: Path) -> dict:
@@ -41,7 +68,10 @@ def build_point(model: Path, fps: float, board: str, clock: float, work: Path) -
         data = json.loads(report.read_text())
         built = data["bitstream"]
         point.update(clock_mhz=built["clock_mhz"], pll=built["pll"], clocks=built["clocks"],
-                     timing_met=built["timing_met"], fps_reported=data["fps"])
+                     timing_met=built["timing_met"], fps_reported=data["fps"],
+                     output_registers=next((line.split(": ", 1)[-1] for line in done.stderr.splitlines()
+                                            if "EBR output registers" in line), None),
+                     critical_path=critical_path(out / "board" / "nextpnr.log"))
     else:
         point["error"] = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
     return point
