@@ -57,6 +57,7 @@ CASES = {
     "concat_w2a2": [10_000, 30_000],
     "dscnn_w4a4": [1_000, 3_000],
     "mobilenet_w4a4": [1_000, 3_000],
+    "mlp_w4a4": [200_000],
 }
 LUT_BAR = 0.15
 #: FINN's own estimates for the same Brevitas exports at 100 MHz (LUT, BRAM18): at 10,000 FPS

@@ -708,12 +708,19 @@ COEFFICIENTS = {
     # with block RAM thresholds need no new term: the existing ones come within 1 % of Yosys
     # on 576x64 PE 4 SIMD 288 over 32x32 and 576x128 PE 8 SIMD 72 over 16x16 (9 classes) on
     # xilinx, within 3 % of the second on ECP5 (-9 LUT4, +2 block RAMs against no classes)
+    # mac_pp and mac_tree (mac_dot: a LUT per partial-product bit, a DW-bit adder per tree node)
+    # keep their structural weights on xilinx: a least-squares fit on the 10 mac_dot grid points
+    # and the 50 MVAUs of the re-synthesized multi-bit examples (TFC-w2a2, ResNet-8, concat,
+    # DS-CNN, MobileNet, the w4a4 MLP) does not improve on them (mean |LUT error| 11 % on the
+    # grid, 7 % on the MVAUs above 300 LUT). dsp_pack (mac_dsp: field separation and group
+    # sums per MAC) is fitted alone on the 3 DSP48E1 grid points. ECP5: mac_pp and dsp_pack fitted
+    # on the 10 mac_dot and 3 MULT18X18D grid points (mean |LUT error| 24 % -> 10 %, largest 25 %)
     "xilinx": {
-        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 3.2, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 4.72, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
-        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "dsp_pack": 14.0, "input_select": 0.775, "mac_pp": 2.0, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "dsp_pack": 16.638, "input_select": 0.775, "mac_pp": 3.258, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
         "ff": {"control": 1.359, "data": 0.894, "memory": 0},
     },
 }
