@@ -223,9 +223,7 @@ def dsp_pipeline(p: dict, kind: str, border: bool = False) -> dict:
     registers that at most MAX_DSP_CHAIN DSPs add up between two registers; ECP5 registers
     the products (STAGES 4)."""
     family = DSP_FAMILIES[kind]
-    base = {"N": p["SIMD"], "L": p["PE"], "INPUT_BITS": p["INPUT_BITS"], "INPUT_SIGNED": p["INPUT_SIGNED"],
-            "WEIGHT_BITS": p["WEIGHT_BITS"], "WEIGHT_SIGNED": p["WEIGHT_SIGNED"], "DW": dot_width(p),
-            "FAMILY": family}
+    base = _mac_dsp_parameters({**p, "DSP_FAMILY": family})
     stages = 4 if family == 2 else 3
     while family != 2 and stages < 8 and mac_dsp.layout({**base, "STAGES": stages})["CH"] > MAX_DSP_CHAIN:
         stages += 1
