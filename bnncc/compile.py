@@ -15,7 +15,7 @@ from bnncc.ir.export import save_ir
 from bnncc.ir.graph import Graph
 from bnncc.errors import BnnccError, UsageError, stage
 from bnncc.passes.apply_folding import ApplyFolding, folding_table
-from bnncc.hw.timing import clock_warnings
+from bnncc.hw.timing import clock_warnings, pipeline_budget
 from bnncc.passes.auto_fold import FoldingSpace, fastest_fitting, fits
 from bnncc.passes.pipeline import Stage, default_passes, run_pipeline
 from bnncc.passes.host_steps import describe_host_steps
@@ -155,7 +155,8 @@ def build_stages(graph: Graph, folding: dict | None = None, source: str = "--fol
     with stage("folding"):
         if folding is None and target is not None and target.fps is not None:
             folding, source = choose_folding(stages[-1].graph, target, log), "automatic folding"
-        result = ApplyFolding(folding or {}, source).run(stages[-1].graph)
+        budget = pipeline_budget(target.device.family, target.clock_mhz) if target is not None else None
+        result = ApplyFolding(folding or {}, source, budget).run(stages[-1].graph)
     stages.append(Stage("folding", result.graph, result))
     on_stage(stages[-1])
     return stages

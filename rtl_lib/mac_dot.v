@@ -554,22 +554,28 @@ module mac_dot #(
             end
             for (i = 0; i < NL; i = i + 1) begin : g_node
                 localparam integer NW = width_of(node_max(l, i));
-                (* keep *) wire [NW-1:0] v;     // kept: one carry chain per adder
+                wire [NW-1:0] v;
                 wire [NW-1:0] q;
                 if (l == 0) begin : g_leaf
+                    // a plain alias of the group's sum (not kept: a kept alias of a popcount
+                    // output whose upper bits are constant lets Yosys drive a constant net)
                     assign v = g_grp[i].sum;
                 end else if (2 * i + 1 < (G + (1 << (l - 1)) - 1) >> (l - 1)) begin : g_add
                     localparam integer AW = width_of(node_max(l - 1, 2 * i));
                     localparam integer BW = width_of(node_max(l - 1, 2 * i + 1));
                     wire ci = (l == 1 && i == 0 && EXTRA_TREE != 0) ? e_in : 1'b0;
-                    assign v = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
+                    (* keep *) wire [NW-1:0] s;     // kept: one carry chain per adder
+                    assign s = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
                              + {{(NW > BW ? NW - BW : 0){1'b0}}, g_lvl[l-1].g_node[2*i+1].q}
                              + {{(NW-1){1'b0}}, ci};
+                    assign v = s;
                 end else begin : g_pass
                     localparam integer AW = width_of(node_max(l - 1, 2 * i));
                     wire ci = (l == 1 && i == 0 && EXTRA_TREE != 0) ? e_in : 1'b0;
-                    assign v = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
+                    (* keep *) wire [NW-1:0] s;
+                    assign s = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
                              + {{(NW-1){1'b0}}, ci};
+                    assign v = s;
                 end
                 if (reg_at(l) != 0) begin : g_reg
                     reg [NW-1:0] r;

@@ -86,6 +86,8 @@
 // MAC_STYLE = 1 (or DOT_STAGES > 1) computes the per-PE dot products with mac_dot
 // (rtl_lib/mac_dot.v): partial products of at most 5 operand bits merged into carry-chain
 // adders, a binary adder tree with DOT_STAGES - 1 inner registers, no multipliers.
+// DOT_CHAIN sets its products per chain (BINARY: bit pairs per popcount, the popcounts then
+// meet in mac_dot's registered adder tree); 0 lets mac_dot choose.
 // MAC_STYLE = 0 (inline):
 // Multiply-accumulate mode sums the SIMD products in offset binary (each product's sign
 // bit inverted, a constant correction) so that the adder tree sees no sign extensions; a
@@ -131,6 +133,7 @@ module mvau #(
     parameter integer DSP_FAMILY = 0,       // MAC_STYLE 2: 0 DSP48E1, 1 DSP48E2, 2 ECP5 MULT18X18D
     parameter integer MEM_REG = 0,          // 1: weight and input word registered once more ahead of the dot products
     parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
+    parameter integer DOT_CHAIN = 0,        // mac_dot CHAIN: products per carry chain or popcount (0: automatic)
     parameter integer REGISTER_COMPARES = 0 // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
 ) (
     input  wire                       ap_clk,
@@ -254,6 +257,9 @@ module mvau #(
         if (MAC_STYLE == 2 && (BINARY != 0 || INPUT_BIPOLAR != 0 || WEIGHT_BIPOLAR != 0)) begin
             $display("%m: mvau: MAC_STYLE=2 (DSP) needs multi-bit operands, neither bipolar"); $finish;
         end
+        if (DOT_CHAIN < 0 || DOT_CHAIN > SIMD) begin
+            $display("%m: mvau: DOT_CHAIN=%0d must be 0..SIMD=%0d", DOT_CHAIN, SIMD); $finish;
+        end
         if (DOT_STAGES > 1 && MAC_STYLE == 0 && BINARY == 0) begin
             $display("%m: mvau: DOT_STAGES=%0d > 1 needs MAC_STYLE=1 or BINARY", DOT_STAGES); $finish;
         end
@@ -265,30 +271,46 @@ module mvau #(
     // ---- memories ------------------------------------------------------------------------
     // Weight memory: block RAM once it is WROM_BLOCK_DEPTH words deep or more (a deep ROM in
     // LUTs costs about one LUT per stored bit per 64 words); shallower ones stay in LUTs.
+    // With MEM_REG a block RAM is read through rom_pipe with two registers (the second one
+    // is MEM_REG's, the block's own output register, in banks of one block each so that no
+    // bank multiplexer sits between a block and it); w_mem is the word MEM_REG cycles after
+    // the read, the weight word the dot products use.
     localparam integer WROM_BLOCK_DEPTH = 32;
-    reg [WWORD-1:0] w_q;
+    localparam integer WROM_PIPE = (WDEPTH >= WROM_BLOCK_DEPTH && MEM_REG != 0) ? 1 : 0;
+    wire [WWORD-1:0] w_mem;
     wire w_read;
     wire [WA_W-1:0] w_addr;
     generate
-        if (WDEPTH >= WROM_BLOCK_DEPTH) begin : g_wrom_block
-            (* rom_style = "block", ram_style = "block" *) reg [WWORD-1:0] wmem [0:WDEPTH-1];
-            if (WEIGHT_FILE != "") begin : g_wfile
-                initial $readmemh(WEIGHT_FILE, wmem);
-            end else begin : g_wzero
-                integer i;
-                initial for (i = 0; i < WDEPTH; i = i + 1) wmem[i] = {WWORD{1'b0}};
+        if (WROM_PIPE != 0) begin : g_wrom_pipe
+            rom_pipe #(
+                .WIDTH(WWORD), .DEPTH(WDEPTH), .LATENCY(2), .INIT_FILE(WEIGHT_FILE), .BLOCK(1), .BANK_DEPTH(0),
+                .BANK_FILES(1)
+            ) u_wrom (
+                .ap_clk(ap_clk), .rd_en(w_read), .out_en(1'b1), .addr(w_addr), .data(w_mem)
+            );
+        end else begin : g_wrom
+            reg [WWORD-1:0] w_q;
+            if (WDEPTH >= WROM_BLOCK_DEPTH) begin : g_wrom_block
+                (* rom_style = "block", ram_style = "block" *) reg [WWORD-1:0] wmem [0:WDEPTH-1];
+                if (WEIGHT_FILE != "") begin : g_wfile
+                    initial $readmemh(WEIGHT_FILE, wmem);
+                end else begin : g_wzero
+                    integer i;
+                    initial for (i = 0; i < WDEPTH; i = i + 1) wmem[i] = {WWORD{1'b0}};
+                end
+                always @(posedge ap_clk) if (w_read) w_q <= wmem[w_addr];
+            end else begin : g_wrom_lut
+                reg [WWORD-1:0] wmem [0:WDEPTH-1];
+                if (WEIGHT_FILE != "") begin : g_wfile
+                    initial $readmemh(WEIGHT_FILE, wmem);
+                end else begin : g_wzero
+                    // no file (lint, elaboration with default parameters): all-zero weights
+                    integer i;
+                    initial for (i = 0; i < WDEPTH; i = i + 1) wmem[i] = {WWORD{1'b0}};
+                end
+                always @(posedge ap_clk) if (w_read) w_q <= wmem[w_addr];
             end
-            always @(posedge ap_clk) if (w_read) w_q <= wmem[w_addr];
-        end else begin : g_wrom_lut
-            reg [WWORD-1:0] wmem [0:WDEPTH-1];
-            if (WEIGHT_FILE != "") begin : g_wfile
-                initial $readmemh(WEIGHT_FILE, wmem);
-            end else begin : g_wzero
-                // no file (lint, elaboration with default parameters): all-zero weights
-                integer i;
-                initial for (i = 0; i < WDEPTH; i = i + 1) wmem[i] = {WWORD{1'b0}};
-            end
-            always @(posedge ap_clk) if (w_read) w_q <= wmem[w_addr];
+            mvau_delay #(.W(WWORD), .N(MEM_REG)) u_w_reg (.ap_clk(ap_clk), .d(w_q), .q(w_mem));
         end
     endgenerate
 
@@ -489,8 +511,9 @@ module mvau #(
     wire [WWORD-1:0] wm;
     wire [IN_W-1:0] xm;
     wire firstm;                   // the first beat of a row group, with wm / xm
-    mvau_delay #(.W(WWORD + IN_W + 1), .N(MEM_REG)) u_mem_reg (
-        .ap_clk(ap_clk), .d({w_q, x1, first1i}), .q({wm, xm, firstm})
+    assign wm = w_mem;
+    mvau_delay #(.W(IN_W + 1), .N(MEM_REG)) u_mem_reg (
+        .ap_clk(ap_clk), .d({x1, first1i}), .q({xm, firstm})
     );
 
     // ---- dot products of the SIMD elements, one per PE -----------------------------------
@@ -539,7 +562,7 @@ module mvau #(
                 mac_dot #(
                     .N(SIMD), .INPUT_BITS(XB), .INPUT_SIGNED(INPUT_SIGNED), .INPUT_BIPOLAR(INPUT_BIPOLAR),
                     .WEIGHT_BITS(WB), .WEIGHT_SIGNED(WEIGHT_SIGNED), .WEIGHT_BIPOLAR(WEIGHT_BIPOLAR),
-                    .BINARY(BINARY), .DW(DW), .STAGES(DOT_STAGES - 1 + DOT_IN_MAC), .CHAIN(0), .FORM(0)
+                    .BINARY(BINARY), .DW(DW), .STAGES(DOT_STAGES - 1 + DOT_IN_MAC), .CHAIN(DOT_CHAIN), .FORM(0)
                 ) u_dot (
                     .ap_clk(ap_clk), .ce(1'b1), .x(xm), .w(wp), .extra(FOLD != 0 && firstm),
                     .dot(dot[p*DW +: DW])

@@ -25,7 +25,12 @@
 // block configuration for the whole DEPTH before it drops the blocks a bank cannot reach,
 // so a bank maps onto whole blocks when BANK_DEPTH is the depth of that configuration;
 // where Yosys mixes configurations, a bank may still hold a multiplexer, and the netlist
-// step lists its blocks as left alone.)
+// step lists its blocks as left alone.) BANK_FILES = 1 avoids that: bank b is a memory of
+// its own, BANK_DEPTH words read from the file named INIT_FILE followed by ".bank" and b in
+// three decimal digits (word i of that file is word b*BANK_DEPTH + i; the last one may be
+// shorter), so Yosys maps each bank alone. A block memory of LATENCY 2 in one bank is
+// declared as deep as the chosen block depth (Yosys maps 7168 x 7 as three 1024 x 18 blocks
+// with a word select behind them, 8192 x 7 as four 8192 x 2 blocks side by side).
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -35,7 +40,8 @@ module rom_pipe #(
     parameter integer LATENCY = 1,      // registers on the read path, 1 or 2
     parameter INIT_FILE = "",           // $readmemh file of the words ("" = all zero)
     parameter integer BLOCK = 1,        // 1: block RAM, 0: the tool's choice
-    parameter integer BANK_DEPTH = 0    // words per bank with LATENCY 2 (0: one block RAM's depth)
+    parameter integer BANK_DEPTH = 0,   // words per bank with LATENCY 2 (0: one block RAM's depth)
+    parameter integer BANK_FILES = 0    // 1: each bank of several reads its own words from its own file
 ) (
     input  wire                     ap_clk,
     input  wire                     rd_en,
@@ -87,6 +93,13 @@ module rom_pipe #(
     localparam integer BD_RAW = (BANK_DEPTH > 0) ? BANK_DEPTH : auto_bank_depth(WIDTH, DEPTH);
     localparam integer BANKED = (LATENCY == 2 && BD_RAW < DEPTH) ? 1 : 0;
     localparam integer BD = (BANKED != 0) ? BD_RAW : DEPTH;
+    // words of one bank's array: a block memory of LATENCY 2 in one bank is padded to the
+    // block depth (Yosys maps a memory whose depth is no block depth with multiplexers
+    // behind the blocks: 7168 x 7 as three 1024 x 18 blocks and a word select, 8192 x 7 as
+    // four 8192 x 2 blocks side by side); banks read from their own files hold BD words
+    localparam integer OWN = (BANKED != 0 && BANK_FILES != 0) ? 1 : 0;
+    localparam integer PAD = (LATENCY == 2 && BLOCK != 0 && BANKED == 0 && BD_RAW > DEPTH) ? 1 : 0;
+    localparam integer MD = (OWN != 0) ? BD : (PAD != 0) ? BD_RAW : DEPTH;
     localparam integer BW = clog2(BD) < 1 ? 1 : clog2(BD);   // address bits within a bank
     localparam integer NB = (DEPTH + BD - 1) / BD;            // banks
     localparam integer SW = clog2(NB) < 1 ? 1 : clog2(NB);    // bank select bits
@@ -101,37 +114,54 @@ module rom_pipe #(
         if (BANK_DEPTH != 0 && (BANK_DEPTH < 2 || (BANK_DEPTH & (BANK_DEPTH - 1)) != 0)) begin
             $display("%m: rom_pipe: BANK_DEPTH=%0d must be 0 or a power of two >= 2", BANK_DEPTH); $finish;
         end
+        if (BANK_FILES < 0 || BANK_FILES > 1 || NB > 1000) begin
+            $display("%m: rom_pipe: BANK_FILES=%0d must be 0 or 1, and at most 1000 banks", BANK_FILES); $finish;
+        end
     end
 
     wire [NB*WIDTH-1:0] bank_q;   // every bank's last register, bank b at [b*WIDTH +: WIDTH]
     genvar b;
     generate
         for (b = 0; b < NB; b = b + 1) begin : g_bank
-            // The whole file in every bank; bank b reads only its own words.
+            // The whole file in every bank, bank b reading only its own words; or (OWN) bank
+            // b's BD words from its own file, INIT_FILE followed by ".bank" and b in three
+            // decimal digits (the last bank's file may be shorter).
+            localparam integer MAW = (MD > 1) ? clog2(MD) : 1;
+            localparam integer D2 = b / 100 % 10, D1 = b / 10 % 10, D0 = b % 10;
+            localparam [7:0] C2 = 8'd48 + D2[7:0], C1 = 8'd48 + D1[7:0], C0 = 8'd48 + D0[7:0];
+            localparam [8*3-1:0] DIGITS = {C2, C1, C0};
             reg [WIDTH-1:0] q1;
-            wire [AW-1:0] bank_addr;
-            if (BANKED != 0) begin : g_addr_banked
+            wire [MAW-1:0] bank_addr;
+            if (OWN != 0) begin : g_addr_own
+                assign bank_addr = addr[BW-1:0];
+            end else if (BANKED != 0) begin : g_addr_banked
                 localparam [AW-BW-1:0] INDEX = b;
                 assign bank_addr = {INDEX, addr[BW-1:0]};
+            end else if (MAW > AW) begin : g_addr_padded
+                assign bank_addr = {{(MAW - AW){1'b0}}, addr};
             end else begin : g_addr_whole
                 assign bank_addr = addr;
             end
             if (BLOCK != 0) begin : g_block
-                (* rom_style = "block", ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-                if (INIT_FILE != "") begin : g_file
+                (* rom_style = "block", ram_style = "block" *) reg [WIDTH-1:0] mem [0:MD-1];
+                if (INIT_FILE != "" && OWN != 0) begin : g_bank_file
+                    initial $readmemh({INIT_FILE, ".bank", DIGITS}, mem);
+                end else if (INIT_FILE != "") begin : g_file
                     initial $readmemh(INIT_FILE, mem);
                 end else begin : g_zero
                     integer i;
-                    initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
+                    initial for (i = 0; i < MD; i = i + 1) mem[i] = {WIDTH{1'b0}};
                 end
                 always @(posedge ap_clk) if (rd_en) q1 <= mem[bank_addr];
             end else begin : g_tool
-                reg [WIDTH-1:0] mem [0:DEPTH-1];
-                if (INIT_FILE != "") begin : g_file
+                reg [WIDTH-1:0] mem [0:MD-1];
+                if (INIT_FILE != "" && OWN != 0) begin : g_bank_file
+                    initial $readmemh({INIT_FILE, ".bank", DIGITS}, mem);
+                end else if (INIT_FILE != "") begin : g_file
                     initial $readmemh(INIT_FILE, mem);
                 end else begin : g_zero
                     integer i;
-                    initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
+                    initial for (i = 0; i < MD; i = i + 1) mem[i] = {WIDTH{1'b0}};
                 end
                 always @(posedge ap_clk) if (rd_en) q1 <= mem[bank_addr];
             end

@@ -27,21 +27,62 @@ from bnncc.hw.modules import mac_dot
 @dataclass(frozen=True)
 class FamilyDelays:
     """ns of a register-to-register path: ``base`` + ``lut`` per LUT level + ``carry`` per
-    carry cell."""
+    carry cell; a path that starts at a block RAM read without its output register takes
+    ``ram`` ns more (the RAM's clock-to-out beyond a flip-flop's)."""
 
     base: float
     lut: float
     carry: float
+    ram: float
 
-    def fmax_mhz(self, luts: int, carries: int) -> float:
-        return 1000.0 / (self.base + luts * self.lut + carries * self.carry)
+    def path_ns(self, luts: int, carries: int, from_ram: bool = False) -> float:
+        return self.base + luts * self.lut + carries * self.carry + (self.ram if from_ram else 0.0)
+
+    def fmax_mhz(self, luts: int, carries: int, from_ram: bool = False) -> float:
+        return 1000.0 / self.path_ns(luts, carries, from_ram)
 
 
 FAMILY_DELAYS = {
-    "xilinx": FamilyDelays(base=1.0, lut=0.65, carry=0.03),
-    "ecp5": FamilyDelays(base=1.7, lut=1.27, carry=0.1),
-    "ice40": FamilyDelays(base=2.5, lut=1.9, carry=0.15),
+    # RAMB18 without DO_REG about 2.1 ns clock-to-out (a flip-flop 0.4)
+    "xilinx": FamilyDelays(base=1.0, lut=0.65, carry=0.03, ram=1.7),
+    # DP16KD without OUTREG 5.61 ns (nextpnr's figure on the ULX3S builds)
+    "ecp5": FamilyDelays(base=1.7, lut=1.27, carry=0.1, ram=4.9),
+    "ice40": FamilyDelays(base=2.5, lut=1.9, carry=0.15, ram=2.0),
 }
+
+#: LUT levels the builders keep between registers at most: the project's proxy for
+#: 200 MHz-class timing on xc7 -1 parts; a faster clock or a slower family gets fewer.
+MAX_LEVELS = 6
+#: ... and at least (a register after every other LUT level costs more than it gains).
+MIN_LEVELS = 2
+#: carry cells on the MVAU's deepest paths (the accumulator's and the tree's carry chains).
+PIPELINE_CARRIES = 8
+
+
+@dataclass(frozen=True)
+class PipelineBudget:
+    """How deep the pipeline of a design for one clock on one family may be: ``levels`` LUT
+    levels between registers (the xc7 mapping's count, :data:`MAX_LEVELS` at most), and
+    whether memory reads get a register of their own (``register_reads``)."""
+
+    levels: int
+    register_reads: bool
+
+
+def pipeline_budget(family: str, clock_mhz: float) -> PipelineBudget:
+    """The budget for ``clock_mhz`` on ``family``: the most LUT levels, between
+    :data:`MIN_LEVELS` and :data:`MAX_LEVELS`, whose modelled path
+    ``base + L * lut + PIPELINE_CARRIES * carry`` fits the clock period; memory reads
+    registered when a block RAM's clock-to-out in front of those levels would not fit. An
+    unknown family keeps the defaults (6 levels, no extra register)."""
+    delays = FAMILY_DELAYS.get(family)
+    if delays is None:
+        return PipelineBudget(MAX_LEVELS, False)
+    period = 1000.0 / clock_mhz
+    levels = MIN_LEVELS
+    while levels < MAX_LEVELS and delays.path_ns(levels + 1, PIPELINE_CARRIES) <= period:
+        levels += 1
+    return PipelineBudget(levels, delays.path_ns(levels, PIPELINE_CARRIES, from_ram=True) > period)
 
 #: Deepest path of each module (LUT levels, carry cells) by ``bnncc synth`` on xc7.
 MODULE_LEVELS = {
@@ -67,7 +108,8 @@ def mvau_levels(p: dict) -> tuple[int, int]:
         return 4, 8
     if style == 1 or stages > 1 or p.get("BINARY"):
         mac_stages = stages - 1 + (0 if p.get("BORDER", 0) else 1)
-        luts = mac_dot.logic_levels(operands, p["SIMD"], mac_stages, select) + (1 if p.get("BORDER", 0) else 0)
+        luts = mac_dot.logic_levels(operands, p["SIMD"], mac_stages, select, p.get("DOT_CHAIN", 0)) \
+            + (1 if p.get("BORDER", 0) else 0)
         return max(luts, 4), 8
     return 6 + select + (p["SIMD"] - 1).bit_length(), 8
 

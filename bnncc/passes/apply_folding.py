@@ -2,7 +2,11 @@
 
 The table maps node names to ``{"PE": p, "SIMD": s}`` (either key may be left out; 1 is
 the default); an MVAU entry may add ``"DSP": kind`` (one of ``hw.DSP_KINDS``, or "" for LUT
-arithmetic) to compute its products on DSP multipliers of that kind. A stage without an entry whose registry entry couples it to a neighbour takes
+arithmetic) to compute its products on DSP multipliers of that kind, ``"LEVELS": n`` (the LUT
+levels its dot products may take between registers, ``MVAU.max_levels``) and
+``"REGISTER_READS": true`` (its memory reads registered once more). With a pipeline budget
+(:func:`bnncc.hw.timing.pipeline_budget`, from the clock and the device family) every MVAU
+whose entry does not say takes the budget's levels and register_reads. A stage without an entry whose registry entry couples it to a neighbour takes
 the folding its ``couple`` gives for that neighbour's beat (the neighbour found through the
 IR graph's producer and consumers of tensors): a sliding window the largest SIMD that
 divides both its channel count and its consumer's input beat, a max pool the largest PE that
@@ -18,12 +22,13 @@ from pathlib import Path
 from bnncc.errors import BnnccError, UsageError
 from bnncc.hw.describe import neighbours
 from bnncc.hw.registry import for_op
+from bnncc.hw.timing import MAX_LEVELS, PipelineBudget
 from bnncc.ir.build import reinfer
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
 from bnncc.passes.base import Pass
 
-KEYS = ("PE", "SIMD", "DSP")
+KEYS = ("PE", "SIMD", "DSP", "LEVELS", "REGISTER_READS")
 
 
 def load_folding(path: Path) -> dict[str, dict[str, int]]:
@@ -38,12 +43,17 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
         raise UsageError(f"--folding {path}: expected an object mapping node names to {{\"PE\": p, \"SIMD\": s}}")
     for node, entry in table.items():
         if not isinstance(entry, dict) or set(entry) - set(KEYS):
-            raise UsageError(f"--folding {path}: entry '{node}' must be an object with keys PE and/or SIMD (and DSP)")
+            raise UsageError(f"--folding {path}: entry '{node}' must be an object with keys PE and/or SIMD "
+                                  "(and DSP, LEVELS, REGISTER_READS)")
         for key, value in entry.items():
             if key == "DSP":
                 if value not in ("", *hw.DSP_KINDS):
                     raise UsageError(f"--folding {path}: '{node}' DSP={value!r} is not one of "
                                      f"{', '.join(repr(k) for k in ('', *hw.DSP_KINDS))}")
+                continue
+            if key == "REGISTER_READS":
+                if not isinstance(value, bool):
+                    raise UsageError(f"--folding {path}: '{node}' REGISTER_READS={value!r} is not true or false")
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise UsageError(f"--folding {path}: '{node}' {key}={value!r} is not a positive integer")
@@ -51,9 +61,24 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
 
 
 def folding_table(graph: Graph) -> dict[str, dict[str, int]]:
-    """The folding of every stage, in the form :func:`load_folding` reads."""
-    return {op.name: {"PE": op.pe, "SIMD": op.simd, **({"DSP": op.dsp} if getattr(op, "dsp", "") else {})}
+    """The folding of every stage, in the form :func:`load_folding` reads (the MVAU's DSP,
+    LEVELS and REGISTER_READS where they are not the defaults)."""
+    return {op.name: {"PE": op.pe, "SIMD": op.simd, **_mvau_entry(op)}
             for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)}
+
+
+def _mvau_entry(op) -> dict:
+    """An MVAU's DSP kind, and its pipeline (both keys, so that the entry reproduces it under
+    any budget) unless it is the default one."""
+    if not isinstance(op, hw.MVAU):
+        return {}
+    pipeline = {"LEVELS": op.max_levels or MAX_LEVELS, "REGISTER_READS": op.register_reads} \
+        if op.max_levels or op.register_reads else {}
+    return {**({"DSP": op.dsp} if op.dsp else {}), **pipeline}
+
+
+#: table keys of MVAU-only choices, and the MVAU field each sets
+MVAU_KEYS = {"DSP": "dsp", "LEVELS": "max_levels", "REGISTER_READS": "register_reads"}
 
 
 class ApplyFolding(Pass):
@@ -61,9 +86,11 @@ class ApplyFolding(Pass):
 
     name = "folding"
 
-    def __init__(self, table: dict[str, dict[str, int]] | None = None, source: str = "--folding"):
+    def __init__(self, table: dict[str, dict[str, int]] | None = None, source: str = "--folding",
+                 budget: PipelineBudget | None = None):
         self.table = table or {}
         self.source = source
+        self.budget = budget
 
     def apply(self, graph: Graph, notes: list[str]) -> None:
         stages = {op.name: op for op in graph.ops() if isinstance(op, hw.HWOp)}
@@ -74,17 +101,37 @@ class ApplyFolding(Pass):
         for name, entry in self.table.items():
             op = stages[name]
             extra = {}
-            if "DSP" in entry:
-                if not isinstance(op, hw.MVAU):
-                    raise UsageError(f"{self.source}: '{name}' DSP applies to MVAU stages only, not {type(op).__name__}")
-                extra["dsp"] = entry["DSP"]
+            for key, field_name in MVAU_KEYS.items():
+                if key in entry:
+                    if not isinstance(op, hw.MVAU):
+                        raise UsageError(f"{self.source}: '{name}' {key} applies to MVAU stages only, "
+                                         f"not {type(op).__name__}")
+                    extra[field_name] = entry[key]
             changed = op.clone(pe=entry.get("PE", op.pe), simd=entry.get("SIMD", op.simd), **extra)
             self._check(graph, changed)
             graph.replace_op(name, changed)
             notes.append(f"node '{name}': PE={changed.pe}, SIMD={changed.simd}"
-                         + (f", DSP={changed.dsp}" if getattr(changed, "dsp", "") else ""))
+                         + "".join(f", {key}={value}" for key, value in _mvau_entry(changed).items()))
+        if self.budget is not None:
+            self._pipeline(graph, notes)
         self._couple_windows(graph, notes)
         reinfer(graph)
+
+    def _pipeline(self, graph: Graph, notes: list[str]) -> None:
+        """The budget's levels and register_reads on every MVAU whose entry does not set them
+        (the defaults, 0 and False, where the budget is the default one)."""
+        levels = 0 if self.budget.levels == MAX_LEVELS else self.budget.levels
+        for op in [op for op in graph.ops() if isinstance(op, hw.MVAU)]:
+            entry = self.table.get(op.name, {})
+            changes = {}
+            if "LEVELS" not in entry and op.max_levels != levels:
+                changes["max_levels"] = levels
+            if "REGISTER_READS" not in entry and op.register_reads != self.budget.register_reads:
+                changes["register_reads"] = self.budget.register_reads
+            if changes:
+                graph.replace_op(op.name, op.clone(**changes))
+                notes.append(f"node '{op.name}': pipeline for {self.budget.levels} LUT levels"
+                             + (", memory reads registered" if self.budget.register_reads else ""))
 
     def _check(self, graph: Graph, op) -> None:
         try:

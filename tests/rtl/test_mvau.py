@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 from bnncc.hw.memory_words import threshold_words, weight_words, write_mem
+from bnncc.hw.modules.mvau import weight_bank_files
+from bnncc.hw.stage import Memory as MemoryFile
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.ir.graph import TensorInfo
 from bnncc.ir.ops.hw import MVAU, accumulator_range
@@ -24,7 +26,7 @@ from bnncc.sim.beats import element_bits, pack_beats, unpack_beats
 from bnncc.sim.verilator import StreamSimulator, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "mvau.v"
-SOURCES = [RTL, RTL.with_name("mac_dot.v"), RTL.with_name("mac_dsp.v")]
+SOURCES = [RTL, RTL.with_name("mac_dot.v"), RTL.with_name("mac_dsp.v"), RTL.with_name("rom_pipe.v")]
 LATENCY = 4  # cycles from consuming a row group's last input beat to its output beat (+ pipeline)
 
 
@@ -56,6 +58,7 @@ class Case:
     mem_reg: int = 0            # MEM_REG: weight and input word registered once more
     dot_stages: int = 1         # DOT_STAGES: pipeline registers of the dot products
     register_compares: int = 0  # REGISTER_COMPARES: the threshold compares registered (steps > 1)
+    dot_chain: int = 0          # DOT_CHAIN: products (bit pairs) per chain or popcount of mac_dot
 
     @property
     def latency(self) -> int:
@@ -155,6 +158,17 @@ CASES = [
          out_dtype=None, vectors=4, mac_style=2, dsp_family=1, dot_stages=2),
     Case("mac_bipolar_int3_border_pipe", mw=18, mh=4, pe=2, simd=2, in_dtype=BIPOLAR, w_dtype=DataType.int(3),
          out_dtype=BIPOLAR, steps=1, vectors=6, border=(3, 3, 2, 2), mac_style=1, dot_stages=2),
+    # the pipelines of a shorter clock period: popcounts of DOT_CHAIN pairs meeting in a
+    # registered tree (the last group short), and block RAM weights read through rom_pipe:
+    # one bank padded to its block depth, and two banks from their own files
+    Case("binary_chain_pipe", mw=96, mh=8, pe=2, simd=48, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
+         steps=1, mem_reg=1, dot_stages=3, dot_chain=10),
+    Case("binary_chain_uint2", mw=45, mh=6, pe=3, simd=15, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, dot_stages=2, dot_chain=4, register_compares=1),
+    Case("mac_int2_rom_padded", mw=64, mh=40, pe=1, simd=4, in_dtype=DataType.int(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.int(2), steps=3, vectors=3, mac_style=1, mem_reg=1, dot_stages=2, register_compares=1),
+    Case("binary_rom_banks", mw=180, mh=416, pe=4, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
+         steps=1, vectors=3, stalls=[(30, 30)], mem_reg=1),
 ]
 
 
@@ -231,8 +245,8 @@ class Setup:
             binary_xnor=case.binary, pe=case.pe, simd=case.simd, class_map=self.class_map,
         )
         w_bits = element_bits(case.w_dtype)
-        write_mem(work / "weights.mem", weight_words(self.weights, case.pe, case.simd, w_bits, case.w_dtype == BIPOLAR),
-                  case.pe * case.simd * w_bits)
+        words = weight_words(self.weights, case.pe, case.simd, w_bits, case.w_dtype == BIPOLAR)
+        write_mem(work / "weights.mem", words, case.pe * case.simd * w_bits)
         if self.thresholds is not None:
             per_class = self.thresholds if self.class_map else self.thresholds[None]
             write_mem(work / "thresholds.mem", [w for T in per_class for w in threshold_words(T, case.pe, self.acc_bits)],
@@ -264,7 +278,12 @@ class Setup:
             parameters.update({"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow,
                                "CLASS_FILE": '"classes.mem"'})
         parameters.update({"MAC_STYLE": case.mac_style, "MEM_REG": case.mem_reg, "DOT_STAGES": case.dot_stages,
-                           "REGISTER_COMPARES": case.register_compares, "DSP_FAMILY": case.dsp_family})
+                           "REGISTER_COMPARES": case.register_compares, "DSP_FAMILY": case.dsp_family,
+                           "DOT_CHAIN": case.dot_chain})
+        # a block RAM weight memory of several banks (MEM_REG): one file per bank
+        weights_file = MemoryFile("weights.mem", words, case.pe * case.simd * w_bits)
+        for bank in weight_bank_files(weights_file, {**parameters, "WEIGHT_FILE": "weights.mem"}):
+            write_mem(work / bank.filename, bank.words, bank.width)
         self.sim = StreamSimulator("mvau", SOURCES, parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
         self.out_stream_dtype = case.out_dtype if case.out_dtype is not None else DataType.int(self.acc_bits)

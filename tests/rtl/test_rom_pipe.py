@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bnncc.hw.modules import rom_pipe
 from bnncc.sim.verilator import cache_root, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
@@ -23,7 +24,7 @@ SOURCE = RTL / "rom_pipe.v"
 BENCH = """
 `timescale 1ns / 1ps
 module bench;
-    parameter integer WIDTH = 8, DEPTH = 64, LATENCY = 1, BLOCK = 1, BANK_DEPTH = 0, EXPECT = 1;
+    parameter integer WIDTH = 8, DEPTH = 64, LATENCY = 1, BLOCK = 1, BANK_DEPTH = 0, BANK_FILES = 0, EXPECT = 1;
     parameter integer CYCLES = 3000, SEED = 1;
     parameter INIT_FILE = "";
     localparam integer AW = $clog2(DEPTH) < 1 ? 1 : $clog2(DEPTH);
@@ -31,7 +32,7 @@ module bench;
     reg [AW-1:0] addr = 0;
     wire [WIDTH-1:0] data;
     rom_pipe #(.WIDTH(WIDTH), .DEPTH(DEPTH), .LATENCY(LATENCY), .INIT_FILE(INIT_FILE), .BLOCK(BLOCK),
-               .BANK_DEPTH(BANK_DEPTH)) dut (.ap_clk(clk), .rd_en(rd_en), .out_en(out_en), .addr(addr), .data(data));
+               .BANK_DEPTH(BANK_DEPTH), .BANK_FILES(BANK_FILES)) dut (.ap_clk(clk), .rd_en(rd_en), .out_en(out_en), .addr(addr), .data(data));
     reg [WIDTH-1:0] ref_mem [0:DEPTH-1];
     reg [WIDTH-1:0] ref1, ref2;
     reg valid1 = 0, valid2 = 0;
@@ -72,6 +73,13 @@ def run_bench(parameters: dict, words: list[int] | None, expect: int, seed: int 
     if words is not None:
         (work / "init.hex").write_text(text)
         init = str(work / "init.hex")
+        if parameters.get("BANK_FILES"):
+            # each bank's own words (rom_pipe.bank_depth of them) in INIT_FILE + ".bankNNN"
+            rules = {**rom_pipe.DEFAULTS, **parameters}
+            depth = rom_pipe.bank_depth(rules)
+            for bank in range(rom_pipe.banks(rules)):
+                chunk = words[bank * depth:(bank + 1) * depth]
+                (work / f"init.hex{rom_pipe.bank_suffix(bank)}").write_text("".join(f"{w:0{digits}x}\n" for w in chunk))
     binary = work / "Vbench"
     if not binary.exists():
         (work / "bench.v").write_text(BENCH)
@@ -93,7 +101,11 @@ CASES = [
     (40, 5000, 2, 1, 0),       # auto bank depth: 2 banks of 2048 (+ a short third)
     (5, 70, 2, 0, 16),         # tool's choice of memory, 5 banks
     (9, 1, 2, 0, 0),           # a single word (an MVAU with one weight word)
+    (7, 3000, 2, 1, 0),        # one bank padded to the block depth (4096 x 4 blocks)
 ]
+
+# (WIDTH, DEPTH, BANK_DEPTH) of memories whose banks read their own files (BANK_FILES = 1)
+BANK_FILE_CASES = [(13, 1000, 128), (36, 2080, 0), (5, 300, 16)]
 
 
 @pytest.mark.parametrize("width, depth, latency, block, bank_depth", CASES)
@@ -102,6 +114,16 @@ def test_rom_pipe_reads_match_the_model(width, depth, latency, block, bank_depth
     words = [int(w) for w in rng.integers(0, 1 << width, size=depth, dtype=np.uint64)]
     parameters = {"WIDTH": width, "DEPTH": depth, "LATENCY": latency, "BLOCK": block, "BANK_DEPTH": bank_depth}
     checked, errors = run_bench(parameters, words, latency, seed=3)
+    assert checked > 2000 and errors == 0
+
+
+@pytest.mark.parametrize("width, depth, bank_depth", BANK_FILE_CASES)
+def test_rom_pipe_banks_from_their_own_files(width, depth, bank_depth):
+    rng = np.random.default_rng(width + depth)
+    words = [int(w) for w in rng.integers(0, 1 << width, size=depth, dtype=np.uint64)]
+    parameters = {"WIDTH": width, "DEPTH": depth, "LATENCY": 2, "BLOCK": 1, "BANK_DEPTH": bank_depth, "BANK_FILES": 1}
+    assert rom_pipe.banks({**rom_pipe.DEFAULTS, **parameters}) >= 3
+    checked, errors = run_bench(parameters, words, 2, seed=5)
     assert checked > 2000 and errors == 0
 
 
@@ -126,6 +148,8 @@ def test_bench_notices_a_wrong_latency():
     {"WIDTH": 18, "DEPTH": 3000, "LATENCY": 2},
     {"WIDTH": 40, "DEPTH": 5000, "LATENCY": 2, "BLOCK": 0, "BANK_DEPTH": 512},
     {"WIDTH": 4, "DEPTH": 4096, "LATENCY": 2},
+    {"WIDTH": 7, "DEPTH": 7168, "LATENCY": 2},
+    {"WIDTH": 36, "DEPTH": 2080, "LATENCY": 2, "BANK_FILES": 1, "INIT_FILE": '"w.mem"'},
 ])
 def test_rom_pipe_lints_clean(parameters):
     command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "rom_pipe",

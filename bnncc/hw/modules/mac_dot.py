@@ -91,35 +91,64 @@ def partial_product_bits(p: dict) -> tuple[str, int, int]:
     return "planes", (xb if recode_x else wb), planes
 
 
-def chain_groups(p: dict, n: int, stages: int) -> int:
-    """Carry chains (groups of products) of ``mac_dot`` with N = n and STAGES = stages
-    (CHAIN = 0): a segment holds at most 6 adders (one fewer in the first segment of tables
-    and Booth recoding); two segments per chain once there are 2 registers before the
-    output; one popcount of all N for bipolar pairs."""
-    form, npp, _ = partial_product_bits(p)
-    if form == "popcount":
-        return 1
+def _segments(form: str, npp: int) -> tuple[int, int]:
+    """Products per chain segment (at most 6 adders), and in the first segment (one fewer for
+    tables and Booth recoding, whose first product may take a LUT level of its own)."""
     sp = max(1, 6 // npp)
-    sp1 = sp - 1 if form in ("table", "booth") and sp > 1 else sp
-    avail = stages - 1 if stages > 1 else 0
-    chain = min(sp1 + sp if avail >= 2 else sp1, n)
-    return -(-n // chain)
+    return sp, (sp - 1 if form in ("table", "booth") and sp > 1 else sp)
 
 
-def logic_levels(p: dict, n: int, stages: int, ahead: int = 0) -> int:
-    """LUT levels of the deepest register-to-register path through ``mac_dot`` with N = n
-    and STAGES = stages (each chain adder and each tree adder one LUT level with its carry
-    chain), with ``ahead`` levels of logic in front of its inputs: the chain of a group
-    (split by its segment registers), then the ceil(log2 G) tree levels (split evenly by the
-    inner registers), a register between the two when there are two or more stages.
-    Bipolar pairs: the popcount's counter levels and its final adder."""
-    form, npp, _ = partial_product_bits(p)
+def _chain(form: str, npp: int, n: int, stages: int, chain: int) -> int:
+    """Products per group: CHAIN, or automatically one segment, two once there are 2
+    registers before the output (all n for popcounts)."""
+    if chain:
+        return min(chain, n)
     if form == "popcount":
-        return ahead + 2 + max(0, (n.bit_length() + 1) // 2)
-    sp = max(1, 6 // npp)
-    sp1 = sp - 1 if form in ("table", "booth") and sp > 1 else sp
+        return n
+    sp, sp1 = _segments(form, npp)
     avail = stages - 1 if stages > 1 else 0
-    chain = min(sp1 + sp if avail >= 2 else sp1, n)
+    return min(sp1 + sp if avail >= 2 else sp1, n)
+
+
+def chain_groups(p: dict, n: int, stages: int, chain: int = 0) -> int:
+    """Carry chains (groups of products) of ``mac_dot`` with N = n, STAGES = stages and
+    CHAIN = chain (0: automatic, see :func:`_chain`)."""
+    form, npp, _ = partial_product_bits(p)
+    return -(-n // _chain(form, npp, n, stages, chain))
+
+
+def popcount_levels(n: int) -> int:
+    """LUT levels of an XNOR-popcount of n bit pairs (mvau_popcount): the 3-pair counters,
+    about one counter level per two bits of the count, and the final adder."""
+    return 2 + max(0, (n.bit_length() + 1) // 2)
+
+
+def _tree_depth(groups: int, stages: int, ahead_depth: int) -> int:
+    """Deepest path of ``groups`` group results of ``ahead_depth`` levels meeting in mac_dot's
+    adder tree (one LUT level per tree level) with STAGES = stages: a register after the
+    groups with two stages or more, the other registers spread over the tree levels."""
+    avail = stages - 1 if stages > 1 else 0
+    tree = (groups - 1).bit_length()
+    b0 = 1 if avail >= 1 else 0
+    inner = min(avail - b0, max(0, tree - 1))
+    tree_depth = -(-tree // (inner + 1)) if tree else 0
+    return max(ahead_depth, tree_depth) if b0 else ahead_depth + tree_depth
+
+
+def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -> int:
+    """LUT levels of the deepest register-to-register path through ``mac_dot`` with N = n,
+    STAGES = stages and CHAIN = chain (each chain adder and each tree adder one LUT level
+    with its carry chain), with ``ahead`` levels of logic in front of its inputs: the chain
+    of a group (split by its segment registers), then the ceil(log2 G) tree levels (split
+    evenly by the inner registers), a register between the two when there are two or more
+    stages. Bipolar pairs: popcounts of ``chain`` pairs, then the tree. CHAIN = 0 is the
+    automatic chain (:func:`_chain`)."""
+    form, npp, _ = partial_product_bits(p)
+    chain = _chain(form, npp, n, stages, chain)
+    if form == "popcount":
+        return _tree_depth(-(-n // chain), stages, ahead + popcount_levels(chain))
+    sp, sp1 = _segments(form, npp)
+    avail = stages - 1 if stages > 1 else 0
     groups = -(-n // chain)
     tree = (groups - 1).bit_length()
     b0 = 1 if avail >= 1 else 0
@@ -131,3 +160,9 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0) -> int:
         chain_depth = max(chain_depth, sp)
     tree_depth = -(-tree // (inner + 1)) if tree else 0
     return max(chain_depth, tree_depth) if b0 else chain_depth + tree_depth
+
+
+def chain_size(p: dict, n: int, stages: int) -> int:
+    """Products per group of the automatic CHAIN (:func:`_chain`)."""
+    form, npp, _ = partial_product_bits(p)
+    return _chain(form, npp, n, stages, 0)

@@ -59,7 +59,8 @@ import numpy as np
 
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.hw import calibration
-from bnncc.hw.modules import mac_dot, mac_dsp
+from bnncc.hw.modules import mac_dot, mac_dsp, rom_pipe
+from bnncc.hw.timing import MAX_LEVELS
 from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost
 from bnncc.hw.memory_words import threshold_words, weight_words
 from bnncc.hw.patterns import NEVER_AFTER, FRAMES, Pattern, Schedule, backward, forward
@@ -118,12 +119,16 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         "WEIGHT_FILE": memories[0].filename,
         "THRESHOLD_FILE": memories[1].filename if n_thresholds else "",
     }
+    levels = op.max_levels or MAX_LEVELS
     if op.dsp:
         parameters.update(dsp_pipeline(parameters, op.dsp, border is not None))
-    elif not op.binary_xnor:
-        parameters.update(mac_pipeline(parameters, border is not None))
+    elif op.binary_xnor:
+        parameters.update(binary_pipeline(parameters, border is not None, levels, op.register_reads))
+    else:
+        parameters.update(mac_pipeline(parameters, border is not None, levels, op.register_reads))
     if n_thresholds > 1:
         parameters["REGISTER_COMPARES"] = 1
+    memories += weight_bank_files(memories[0], parameters)
     if border is not None:
         memories.append(MemoryFile(f"{name}_border.mem", border["words"] if with_words else [], border["width"]))
         parameters.update({"CLASS_FILE": memories[-1].filename, **border["parameters"]})
@@ -181,34 +186,62 @@ def _border(graph: Graph, op: hw.MVAU) -> dict | None:
             "parameters": {"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow}}
 
 
-#: LUT levels between registers the builder aims for in the dot products (the proxy for
-#: 200 MHz-class timing on xc7 -1 parts)
-MAX_LOGIC_LEVELS = 6
-
-
-def mac_pipeline(p: dict, border: bool = False) -> dict:
-    """MAC_STYLE, MEM_REG and DOT_STAGES of a multiply-accumulate MVAU: the dot products in
-    LUTs and carry chains (mac_dot). Among the pipelines that keep every register-to-register
-    path within MAX_LOGIC_LEVELS LUT levels (:func:`mac_dot.logic_levels`; the input word's
-    select between the stream and the vector buffer, NF > 1, is one more level ahead of the
-    first chain unless MEM_REG registers it; border masking muxes a constant in ahead of
-    dot_q), the one with the fewest adder-tree bits (longer carry chains need two registers
-    before mac_dot's output: fewer chains, fewer tree adders), then the fewest registers."""
-    nf = p["MH"] // p["PE"]
+def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False) -> dict:
+    """MAC_STYLE, MEM_REG, DOT_STAGES and DOT_CHAIN of a multiply-accumulate MVAU: the dot
+    products in LUTs and carry chains (mac_dot). Among the pipelines that keep every
+    register-to-register path within ``levels`` LUT levels (:func:`mac_dot.logic_levels`;
+    the input word's select between the stream and the vector buffer, NF > 1, is one more
+    level ahead of the first chain unless MEM_REG registers it; border masking muxes a
+    constant in ahead of dot_q), the one with the fewest adder-tree bits (longer carry chains
+    need two registers before mac_dot's output: fewer chains, fewer tree adders), then the
+    fewest registers; chains shorter than mac_dot's automatic ones (DOT_CHAIN) only when no
+    automatic one fits, and the shallowest pipeline when none does. ``register_reads``
+    forces MEM_REG."""
     probe = {**p, "BINARY": 0}
     in_mac = 0 if border else 1
-    select = 1 if nf > 1 else 0
-    best = None
-    for mem_reg in (0, 1):
+    select = 1 if p["MH"] // p["PE"] > 1 else 0
+    candidates = []    # (depth, short chain, chains, registers, parameters)
+    for mem_reg in ((1,) if register_reads else (0, 1)):
         for stages in range(1, 9):
             mac_stages = stages - 1 + in_mac
-            levels = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, select * (1 - mem_reg))
-            if levels + (1 if border else 0) > MAX_LOGIC_LEVELS:
-                continue
-            key = (mac_dot.chain_groups(probe, p["SIMD"], mac_stages), mem_reg + stages)
-            if best is None or key < best[0]:
-                best = (key, {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages})
-    return best[1] if best else {"MAC_STYLE": 1, "MEM_REG": 1, "DOT_STAGES": 8}
+            for chain in range(0, 7):
+                if chain and chain >= mac_dot.chain_size(probe, p["SIMD"], mac_stages):
+                    continue
+                depth = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, select * (1 - mem_reg), chain)
+                chosen = {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages, **({"DOT_CHAIN": chain} if chain else {})}
+                candidates.append((depth + (1 if border else 0), chain != 0,
+                                   mac_dot.chain_groups(probe, p["SIMD"], mac_stages, chain), mem_reg + stages, chosen))
+    fitting = [c for c in candidates if c[0] <= levels]
+    if fitting:
+        return min(fitting, key=lambda c: c[1:4])[4]
+    return min(candidates, key=lambda c: c[:4])[4]
+
+
+def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False) -> dict:
+    """MEM_REG, DOT_STAGES and DOT_CHAIN of an XNOR-popcount MVAU. One popcount of the SIMD
+    bit pairs between the weight register and dot_q (DOT_STAGES 1) while its
+    :func:`mac_dot.popcount_levels`, with the input select of NF > 1 ahead unless MEM_REG
+    registers it and border masking's mux behind, fit ``levels``; else the pairs split into
+    popcounts of DOT_CHAIN pairs meeting in mac_dot's registered adder tree: the fewest
+    registers, then the largest popcounts, that fit (the shallowest when none does).
+    ``register_reads`` forces MEM_REG."""
+    simd = p["SIMD"]
+    select = 1 if p["MH"] // p["PE"] > 1 else 0
+    in_mac = 0 if border else 1
+    tail = 1 if border else 0
+    candidates = []    # (depth, registers, -chain, parameters)
+    for mem_reg in ((1,) if register_reads else (0, 1)):
+        ahead = select * (1 - mem_reg)
+        candidates.append((ahead + mac_dot.popcount_levels(simd) + tail, mem_reg, -simd, {"MEM_REG": mem_reg}))
+        for stages in range(2, 9):
+            for chain in range(1, simd):
+                depth = mac_dot.logic_levels(p, simd, stages - 1 + in_mac, ahead, chain) + tail
+                candidates.append((depth, mem_reg + stages, -chain,
+                                   {"MEM_REG": mem_reg, "DOT_STAGES": stages, "DOT_CHAIN": chain}))
+    fitting = [c for c in candidates if c[0] <= levels]
+    if fitting:
+        return min(fitting, key=lambda c: (c[1], c[2]))[3]
+    return min(candidates, key=lambda c: (c[0], c[1], c[2]))[3]
 
 
 #: mac_dsp FAMILY of every DSP kind (hw.DSP_KINDS)
@@ -380,6 +413,36 @@ def _mac_dsp_parameters(p: dict) -> dict:
             "STAGES": p.get("DOT_STAGES", 1) - 1 + in_mac, "FAMILY": p.get("DSP_FAMILY", 0), "PACK": 0, "GROUP": 0}
 
 
+def _weight_depth(p: dict) -> int:
+    """mvau.v WDEPTH = NF * SF (0 for folding factors below 1, which the rules refuse)."""
+    return (p["MH"] // p["PE"]) * (p["MW"] // p["SIMD"]) if p["PE"] >= 1 and p["SIMD"] >= 1 else 0
+
+
+def weight_rom_pipe(p: dict) -> bool:
+    """mvau.v WROM_PIPE: a block RAM weight memory read through rom_pipe's two registers
+    (MEM_REG)."""
+    return p.get("MEM_REG", 0) != 0 and _weight_depth(p) >= WROM_BLOCK_DEPTH
+
+
+def _rom_pipe_parameters(p: dict) -> dict:
+    """The parameters mvau.v gives its weight memory's rom_pipe."""
+    return {"WIDTH": p["PE"] * p["SIMD"] * p["WEIGHT_BITS"], "DEPTH": _weight_depth(p),
+            "LATENCY": 2, "INIT_FILE": p["WEIGHT_FILE"], "BLOCK": 1, "BANK_DEPTH": 0, "BANK_FILES": 1}
+
+
+def weight_bank_files(weights: MemoryFile, p: dict) -> list[MemoryFile]:
+    """The files of the weight memory's banks when rom_pipe splits it into several (each
+    bank a memory of its own, read from its own file)."""
+    if not weight_rom_pipe(p):
+        return []
+    rom = _rom_pipe_parameters(p)
+    depth = rom_pipe.bank_depth(rom)
+    if rom_pipe.banks(rom) < 2:
+        return []
+    return [MemoryFile(weights.filename + rom_pipe.bank_suffix(b), weights.words[b * depth:(b + 1) * depth],
+                       weights.width) for b in range(rom_pipe.banks(rom))]
+
+
 def _mac_dot_parameters(p: dict) -> dict:
     """The parameters mvau.v gives its mac_dot instances (its last register is dot_q unless
     border masking muxes ahead of it)."""
@@ -387,7 +450,7 @@ def _mac_dot_parameters(p: dict) -> dict:
     return {"N": p["SIMD"], "INPUT_BITS": p["INPUT_BITS"], "INPUT_SIGNED": p["INPUT_SIGNED"],
             "INPUT_BIPOLAR": p["INPUT_BIPOLAR"], "WEIGHT_BITS": p["WEIGHT_BITS"], "WEIGHT_SIGNED": p["WEIGHT_SIGNED"],
             "WEIGHT_BIPOLAR": p["WEIGHT_BIPOLAR"], "BINARY": p["BINARY"], "DW": dot_width(p),
-            "STAGES": p.get("DOT_STAGES", 1) - 1 + in_mac, "CHAIN": 0, "FORM": 0}
+            "STAGES": p.get("DOT_STAGES", 1) - 1 + in_mac, "CHAIN": p.get("DOT_CHAIN", 0), "FORM": 0}
 
 
 RULES = ModuleRules(
@@ -399,12 +462,13 @@ RULES = ModuleRules(
         "N_CLASSES": 1, "N_VECTORS": 1, "CLASS_FILE": "",
         "CLASS_COLS": 0, "THRESHOLD_BLOCK": 0,
         "BORDER": 0, "BORDER_KH": 1, "BORDER_KW": 1, "BORDER_OH": 1, "BORDER_OW": 1,
-        "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "REGISTER_COMPARES": 0,
+        "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "DOT_CHAIN": 0, "REGISTER_COMPARES": 0,
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
                        "BORDER_KP": p["BORDER_KH"] * p["BORDER_KW"]},
     children=lambda p: ([("g_pe[0].g_dot.u_dot", "mac_dot", _mac_dot_parameters(p))] if _uses_mac_dot(p) else
-                        [("g_dsp.u_dsp", "mac_dsp", _mac_dsp_parameters(p))] if p["MAC_STYLE"] == 2 else []),
+                        [("g_dsp.u_dsp", "mac_dsp", _mac_dsp_parameters(p))] if p["MAC_STYLE"] == 2 else [])
+    + ([("g_wrom_pipe.u_wrom", "rom_pipe", _rom_pipe_parameters(p))] if weight_rom_pipe(p) else []),
     rules=(
         Rule("MW, MH, PE and SIMD must be >= 1", lambda p: any_below(p, ("MW", "MH", "PE", "SIMD"), 1)),
         Rule("PE=%0d does not divide MH=%0d", lambda p: vmod(p["MH"], p["PE"]) != 0, ("PE", "MH")),
@@ -444,6 +508,8 @@ RULES = ModuleRules(
         Rule("MAC_STYLE=2 (DSP) needs multi-bit operands, neither bipolar",
              lambda p: p["MAC_STYLE"] == 2 and (p["BINARY"] != 0 or p["INPUT_BIPOLAR"] != 0
                                                 or p["WEIGHT_BIPOLAR"] != 0)),
+        Rule("DOT_CHAIN=%0d must be 0..SIMD=%0d",
+             lambda p: not (0 <= p["DOT_CHAIN"] <= p["SIMD"]), ("DOT_CHAIN", "SIMD")),
         Rule("DOT_STAGES=%0d > 1 needs MAC_STYLE=1 or BINARY",
              lambda p: p["DOT_STAGES"] > 1 and p["MAC_STYLE"] == 0 and p["BINARY"] == 0, ("DOT_STAGES",)),
         Rule("BORDER and N_CLASSES=%0d > 1 exclude each other",

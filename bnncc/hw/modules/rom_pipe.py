@@ -13,7 +13,38 @@ from __future__ import annotations
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule
 
-DEFAULTS = {"WIDTH": 8, "DEPTH": 64, "LATENCY": 1, "INIT_FILE": "", "BLOCK": 1, "BANK_DEPTH": 0}
+DEFAULTS = {"WIDTH": 8, "DEPTH": 64, "LATENCY": 1, "INIT_FILE": "", "BLOCK": 1, "BANK_DEPTH": 0, "BANK_FILES": 0}
+
+#: block RAM configurations, (depth, width): ECP5 DP16KD and Xilinx RAMB18 alike
+BLOCK_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18))
+
+
+def auto_bank_depth(width: int, depth: int) -> int:
+    """rom_pipe.v auto_bank_depth: the depth of the block configuration that stores
+    width x depth in the fewest blocks, ceil(width / w) * ceil(depth / d), the deepest on a
+    tie."""
+    best = None
+    for d, w in BLOCK_SHAPES:
+        blocks = -(-width // w) * -(-depth // d)
+        if best is None or blocks < best[0]:
+            best = (blocks, d)
+    return best[1]
+
+
+def bank_depth(p: dict) -> int:
+    """rom_pipe.v BD: words per bank (the whole DEPTH when not banked)."""
+    raw = p["BANK_DEPTH"] or auto_bank_depth(p["WIDTH"], p["DEPTH"])
+    return raw if p["LATENCY"] == 2 and raw < p["DEPTH"] else p["DEPTH"]
+
+
+def banks(p: dict) -> int:
+    """rom_pipe.v NB: banks."""
+    return -(-p["DEPTH"] // bank_depth(p))
+
+
+def bank_suffix(bank: int) -> str:
+    """What bank ``bank``'s file name adds to INIT_FILE with BANK_FILES = 1."""
+    return f".bank{bank:03d}"
 
 
 def _bad_bank_depth(p) -> bool:
@@ -29,6 +60,9 @@ RULES = ModuleRules(
              ("WIDTH", "DEPTH")),
         Rule("LATENCY=%0d must be 1 or 2", lambda p: p["LATENCY"] not in (1, 2), ("LATENCY",)),
         Rule("BANK_DEPTH=%0d must be 0 or a power of two >= 2", _bad_bank_depth, ("BANK_DEPTH",)),
+        Rule("BANK_FILES=%0d must be 0 or 1, and at most 1000 banks",
+             lambda p: p["BANK_FILES"] not in (0, 1) or (p["WIDTH"] >= 1 and p["DEPTH"] >= 1 and banks(p) > 1000),
+             ("BANK_FILES",)),
     ),
 )
 

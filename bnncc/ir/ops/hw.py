@@ -169,6 +169,13 @@ class MVAU(Quantizer, HWOp):
     #: the products on DSP multipliers of this kind (:data:`DSP_KINDS`), several narrow ones
     #: per multiplier; "" computes them in LUTs and carry chains. No effect on the values.
     dsp: str = ""
+    #: LUT levels (6-input LUTs, as Yosys maps for xc7) the dot products may take between
+    #: two registers; 0: the builder's default (:data:`bnncc.hw.timing.MAX_LEVELS`). Set from
+    #: the clock and the device family (:mod:`bnncc.passes.pipeline_depth`). No effect on the values.
+    max_levels: int = 0
+    #: the weight and input words registered once more after their memories (a block RAM's
+    #: output register) ahead of the dot products. No effect on the values.
+    register_reads: bool = False
 
     @property
     def n_classes(self) -> int:

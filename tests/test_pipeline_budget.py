@@ -1,0 +1,147 @@
+"""The pipeline follows the clock and the device family: the budget of LUT levels between
+registers and registered memory reads (bnncc/hw/timing.py ``pipeline_budget``), how the
+folding carries it to every MVAU (``LEVELS``, ``REGISTER_READS``), and the pipelines the
+MVAU builder picks for it (binary popcounts split into registered groups, multi-bit
+mac_dot chains), checked against the depth model and, for one design, in RTL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import onnx
+import pytest
+
+from bnncc.compile import Target, compile_model
+from bnncc.errors import UsageError
+from bnncc.hw.modules import mvau
+from bnncc.hw.rules import violations
+from bnncc.hw.timing import FAMILY_DELAYS, MAX_LEVELS, MIN_LEVELS, PIPELINE_CARRIES, mvau_levels, pipeline_budget
+from bnncc.passes.apply_folding import load_folding
+from bnncc.targets import get_device
+from bnncc.verify.run import verify_model
+from tests.tiny_models import tiny_mlp
+
+MODELS = Path(__file__).resolve().parents[1] / "examples" / "models"
+
+
+@pytest.mark.parametrize("family", ["xilinx", "ecp5", "ice40"])
+def test_the_budget_fits_the_clock_and_shrinks_as_it_rises(family):
+    delays = FAMILY_DELAYS[family]
+    previous = MAX_LEVELS
+    for clock in (10, 50, 100, 125, 150, 200, 250, 300, 400):
+        budget = pipeline_budget(family, clock)
+        assert MIN_LEVELS <= budget.levels <= previous
+        if budget.levels > MIN_LEVELS:
+            assert delays.path_ns(budget.levels, PIPELINE_CARRIES) <= 1000 / clock
+        if budget.levels < MAX_LEVELS:
+            assert delays.path_ns(budget.levels + 1, PIPELINE_CARRIES) > 1000 / clock
+        assert budget.register_reads == (delays.path_ns(budget.levels, PIPELINE_CARRIES, from_ram=True) > 1000 / clock)
+        previous = budget.levels
+
+
+def test_default_clocks_keep_the_default_pipeline():
+    assert pipeline_budget("xilinx", 100) == pipeline_budget("xilinx", 25)
+    assert (pipeline_budget("xilinx", 100).levels, pipeline_budget("xilinx", 100).register_reads) == (6, False)
+    ecp5 = pipeline_budget("ecp5", 125)
+    assert ecp5.levels == 4 and ecp5.register_reads
+    assert pipeline_budget("unknown", 500).levels == MAX_LEVELS
+
+
+def _binary(simd: int, mh: int = 64, pe: int = 4, mw: int = 256) -> dict:
+    return {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "INPUT_BITS": 1, "INPUT_SIGNED": 0, "INPUT_BIPOLAR": 1,
+            "WEIGHT_BITS": 1, "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1, "BINARY": 1, "ACC_BITS": 10,
+            "N_THRESHOLDS": 1, "OUT_BITS": 1}
+
+
+@pytest.mark.parametrize("levels", [3, 4, 5, 6])
+@pytest.mark.parametrize("border", [False, True])
+def test_binary_pipelines_meet_every_budget(levels, border):
+    for simd in (1, 2, 3, 7, 8, 15, 16, 31, 32, 48, 64, 100, 128, 256):
+        for reads in (False, True):
+            p = _binary(simd, mw=simd * 4)
+            chosen = mvau.binary_pipeline(p, border, levels, reads)
+            full = {**p, **chosen, "BORDER": int(border)}
+            assert mvau_levels(full)[0] <= max(levels, 4), (simd, chosen)   # 4: the accumulator path
+            assert chosen.get("MEM_REG", 0) == 1 or not reads
+            if "DOT_CHAIN" in chosen:
+                assert 1 <= chosen["DOT_CHAIN"] < simd and chosen["DOT_STAGES"] >= 2
+            # no RTL check of the MVAU or its mac_dot refuses the choice
+            if not (border and simd % 2):   # border masking of binary MVAUs needs an even SIMD
+                assert not violations("mvau", {**full, "ACC_BITS": (simd * 4).bit_length() + 1}), chosen
+
+
+def test_a_wide_binary_popcount_is_split_only_when_the_budget_asks():
+    p = _binary(64)
+    assert mvau.binary_pipeline(p, levels=6) == {"MEM_REG": 1}          # select registered: 6 levels
+    split = mvau.binary_pipeline(p, levels=4, register_reads=True)
+    assert split["MEM_REG"] == 1 and split["DOT_STAGES"] >= 2 and 0 < split["DOT_CHAIN"] < 64
+
+
+@pytest.mark.parametrize("levels", [3, 4, 5, 6])
+def test_multi_bit_pipelines_meet_every_budget(levels):
+    for xb, wb in ((2, 2), (4, 4), (3, 1)):
+        for simd in (1, 5, 16, 27, 64):
+            p = {**_binary(simd), "INPUT_BITS": xb, "INPUT_SIGNED": 1, "INPUT_BIPOLAR": 0, "WEIGHT_BITS": wb,
+                 "WEIGHT_SIGNED": 1, "WEIGHT_BIPOLAR": 0, "BINARY": 0, "ACC_BITS": 16}
+            chosen = mvau.mac_pipeline(p, False, levels, register_reads=levels < 6)
+            assert mvau_levels({**p, **chosen})[0] <= max(levels, 4), (xb, wb, simd, chosen)
+            assert chosen["MEM_REG"] == 1 or levels == 6
+
+
+def _mlp(tmp_path) -> Path:
+    path = tmp_path / "mlp.onnx"
+    onnx.save(tiny_mlp(in_features=64, hidden=32, classes=10, bits=4), path)
+    return path
+
+
+def test_an_ecp5_build_records_its_pipeline_in_the_folding(tmp_path):
+    path = _mlp(tmp_path)
+    result = compile_model(path, output=tmp_path / "ecp5",
+                           target=Target(fps=10_000, clock_mhz=125, device=get_device("ecp5-85k")))
+    table = json.loads((tmp_path / "ecp5" / "folding.json").read_text())
+    mvaus = [link for link in result.design.links if link.module == "mvau"]
+    assert mvaus and all(table[link.node]["LEVELS"] == 4 and table[link.node]["REGISTER_READS"] for link in mvaus)
+    assert all(link.parameters["MEM_REG"] == 1 for link in mvaus)
+    # the same model for xc7 at 100 MHz keeps the default pipeline and writes no such keys
+    compile_model(path, output=tmp_path / "xc7", target=Target(fps=10_000))
+    xc7 = json.loads((tmp_path / "xc7" / "folding.json").read_text())
+    assert not any("LEVELS" in entry or "REGISTER_READS" in entry for entry in xc7.values())
+    # a folding file's own LEVELS wins over the budget
+    node = mvaus[0].node
+    override = {**table, node: {**table[node], "LEVELS": 6, "REGISTER_READS": False}}
+    again = compile_model(path, output=tmp_path / "override", folding=override,
+                          target=Target(clock_mhz=125, device=get_device("ecp5-85k")))
+    first = next(link for link in again.design.links if link.node == node and link.module == "mvau").parameters
+    assert all(first[key] == value for key, value in mvau.mac_pipeline(first).items())
+    written = json.loads((tmp_path / "override" / "folding.json").read_text())
+    assert written[node]["LEVELS"] == 6 and written[node]["REGISTER_READS"] is False
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"LEVELS": 0}, "LEVELS=0 is not a positive integer"),
+    ({"LEVELS": True}, "LEVELS=True is not a positive integer"),
+    ({"REGISTER_READS": "yes"}, "REGISTER_READS='yes' is not true or false"),
+])
+def test_bad_pipeline_keys_are_refused_by_name(tmp_path, entry, message):
+    path = tmp_path / "folding.json"
+    path.write_text(json.dumps({"node": {"PE": 1, **entry}}))
+    with pytest.raises(UsageError, match=message):
+        load_folding(path)
+
+
+def test_a_binary_network_pipelined_for_ecp5_is_exact_in_rtl(tmp_path):
+    """TFC-w1a1 for 100,000 FPS at 125 MHz on ECP5: block RAM weights through rom_pipe,
+    popcounts split into registered groups; Verilator with random stalls agrees with the
+    executor and the initiation interval is the analytic one."""
+    build = tmp_path / "build"
+    result = compile_model(MODELS / "tfc_w1a1.onnx", output=build,
+                           target=Target(fps=100_000, clock_mhz=125, device=get_device("ecp5-85k")))
+    mvaus = [link.parameters for link in result.design.links if link.module == "mvau"]
+    assert any(p.get("DOT_CHAIN", 0) for p in mvaus) and all(p["MEM_REG"] == 1 for p in mvaus)
+    assert all(mvau_levels(p)[0] <= 4 for p in mvaus)
+    verified = verify_model(MODELS / "tfc_w1a1.onnx", samples=5, seed=4, build_dir=build, stall=30)
+    assert verified.ok, verified.table()
+    assert verified.rtl.exact == 5
+    analytic = verified.rtl.analytical_ii_cycles
+    assert abs(verified.rtl.measured_ii_cycles - analytic) <= 0.02 * analytic
