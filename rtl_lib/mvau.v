@@ -131,7 +131,7 @@ module mvau #(
     parameter integer BORDER_OW = 1,        // output columns
     parameter integer MAC_STYLE = 0,        // multi-bit products: 0 inline (a DSP block where the tool maps one), 1 mac_dot, 2 mac_dsp
     parameter integer DSP_FAMILY = 0,       // MAC_STYLE 2: 0 DSP48E1, 1 DSP48E2, 2 ECP5 MULT18X18D
-    parameter integer MEM_REG = 0,          // 1: weight and input word registered once more ahead of the dot products
+    parameter integer MEM_REG = 0,          // 1, 2: weight and input word registered once (twice) more ahead of the dot products
     parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
     parameter integer DOT_CHAIN = 0,        // mac_dot CHAIN: products per carry chain or popcount (0: automatic)
     parameter integer REGISTER_COMPARES = 0 // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
@@ -248,9 +248,9 @@ module mvau #(
         if (BORDER != 0 && BINARY != 0 && SIMD % 2 != 0) begin
             $display("%m: mvau: BORDER with BINARY needs an even SIMD, got %0d", SIMD); $finish;
         end
-        if (MAC_STYLE < 0 || MAC_STYLE > 2 || MEM_REG < 0 || MEM_REG > 1 || DOT_STAGES < 1 || DOT_STAGES > 8
+        if (MAC_STYLE < 0 || MAC_STYLE > 2 || MEM_REG < 0 || MEM_REG > 2 || DOT_STAGES < 1 || DOT_STAGES > 8
             || REGISTER_COMPARES < 0 || REGISTER_COMPARES > 1) begin
-            $display("%m: mvau: MAC_STYLE=%0d must be 0..2, MEM_REG=%0d and REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
+            $display("%m: mvau: MAC_STYLE=%0d must be 0..2, MEM_REG=%0d 0..2, REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
                      MAC_STYLE, MEM_REG, REGISTER_COMPARES, DOT_STAGES);
             $finish;
         end
@@ -273,7 +273,8 @@ module mvau #(
     // LUTs costs about one LUT per stored bit per 64 words); shallower ones stay in LUTs.
     // With MEM_REG a block RAM is read through rom_pipe with two registers (the second one
     // is MEM_REG's, the block's own output register, in banks of one block each so that no
-    // bank multiplexer sits between a block and it); w_mem is the word MEM_REG cycles after
+    // bank multiplexer sits between a block and it; MEM_REG = 2 registers the bank
+    // multiplexer's output as well); w_mem is the word MEM_REG cycles after
     // the read, the weight word the dot products use.
     localparam integer WROM_BLOCK_DEPTH = 32;
     localparam integer WROM_PIPE = (WDEPTH >= WROM_BLOCK_DEPTH && MEM_REG != 0) ? 1 : 0;
@@ -283,7 +284,7 @@ module mvau #(
     generate
         if (WROM_PIPE != 0) begin : g_wrom_pipe
             rom_pipe #(
-                .WIDTH(WWORD), .DEPTH(WDEPTH), .LATENCY(2), .INIT_FILE(WEIGHT_FILE), .BLOCK(1), .BANK_DEPTH(0),
+                .WIDTH(WWORD), .DEPTH(WDEPTH), .LATENCY(1 + MEM_REG), .INIT_FILE(WEIGHT_FILE), .BLOCK(1), .BANK_DEPTH(0),
                 .BANK_FILES(1)
             ) u_wrom (
                 .ap_clk(ap_clk), .rd_en(w_read), .out_en(1'b1), .addr(w_addr), .data(w_mem)

@@ -1,10 +1,13 @@
-// rom_pipe: a ROM of DEPTH words of WIDTH bits read through LATENCY registers (1 or 2).
+// rom_pipe: a ROM of DEPTH words of WIDTH bits read through LATENCY registers (1 to 3).
 //
 // data = mem[addr] of the read LATENCY enabled stages ago:
 //   LATENCY 1: q   <= mem[addr] when rd_en;              data = q
 //   LATENCY 2: q1  <= mem[addr] when rd_en; q2 <= q1 when out_en; data = q2
+//   LATENCY 3: as 2, then q3 <= q2 when out_en;          data = q3
 // (out_en is unused with LATENCY 1; tie it to rd_en for a pipeline that stalls as a whole,
-// or to 1 for a free-running second stage). addr must be < DEPTH.
+// or to 1 for free-running later stages). addr must be < DEPTH. With LATENCY 3 the
+// register follows the bank multiplexer (below), so that the multiplexer and the routes
+// from blocks spread over the device have a cycle of their own.
 //
 // Memory file: INIT_FILE ($readmemh, one hex word per line, word 0 first); an empty name
 // gives an all-zero memory. BLOCK = 1 asks for block RAM (rom_style / ram_style "block"),
@@ -37,7 +40,7 @@
 module rom_pipe #(
     parameter integer WIDTH = 8,        // bits per word, >= 1
     parameter integer DEPTH = 64,       // words, >= 1
-    parameter integer LATENCY = 1,      // registers on the read path, 1 or 2
+    parameter integer LATENCY = 1,      // registers on the read path, 1 to 3
     parameter INIT_FILE = "",           // $readmemh file of the words ("" = all zero)
     parameter integer BLOCK = 1,        // 1: block RAM, 0: the tool's choice
     parameter integer BANK_DEPTH = 0,   // words per bank with LATENCY 2 (0: one block RAM's depth)
@@ -46,7 +49,7 @@ module rom_pipe #(
     input  wire                     ap_clk,
     input  wire                     rd_en,
     /* verilator lint_off UNUSEDSIGNAL */
-    input  wire                     out_en,    // LATENCY 2 only
+    input  wire                     out_en,    // LATENCY 2 and 3 only
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [AW-1:0]            addr,
     output wire [WIDTH-1:0]         data
@@ -91,14 +94,14 @@ module rom_pipe #(
     endfunction
 
     localparam integer BD_RAW = (BANK_DEPTH > 0) ? BANK_DEPTH : auto_bank_depth(WIDTH, DEPTH);
-    localparam integer BANKED = (LATENCY == 2 && BD_RAW < DEPTH) ? 1 : 0;
+    localparam integer BANKED = (LATENCY >= 2 && BD_RAW < DEPTH) ? 1 : 0;
     localparam integer BD = (BANKED != 0) ? BD_RAW : DEPTH;
     // words of one bank's array: a block memory of LATENCY 2 in one bank is padded to the
     // block depth (Yosys maps a memory whose depth is no block depth with multiplexers
     // behind the blocks: 7168 x 7 as three 1024 x 18 blocks and a word select, 8192 x 7 as
     // four 8192 x 2 blocks side by side); banks read from their own files hold BD words
     localparam integer OWN = (BANKED != 0 && BANK_FILES != 0) ? 1 : 0;
-    localparam integer PAD = (LATENCY == 2 && BLOCK != 0 && BANKED == 0 && BD_RAW > DEPTH) ? 1 : 0;
+    localparam integer PAD = (LATENCY >= 2 && BLOCK != 0 && BANKED == 0 && BD_RAW > DEPTH) ? 1 : 0;
     localparam integer MD = (OWN != 0) ? BD : (PAD != 0) ? BD_RAW : DEPTH;
     localparam integer BW = clog2(BD) < 1 ? 1 : clog2(BD);   // address bits within a bank
     localparam integer NB = (DEPTH + BD - 1) / BD;            // banks
@@ -108,8 +111,8 @@ module rom_pipe #(
         if (WIDTH < 1 || DEPTH < 1) begin
             $display("%m: rom_pipe: WIDTH=%0d must be >= 1 and DEPTH=%0d >= 1", WIDTH, DEPTH); $finish;
         end
-        if (LATENCY < 1 || LATENCY > 2) begin
-            $display("%m: rom_pipe: LATENCY=%0d must be 1 or 2", LATENCY); $finish;
+        if (LATENCY < 1 || LATENCY > 3) begin
+            $display("%m: rom_pipe: LATENCY=%0d must be 1, 2 or 3", LATENCY); $finish;
         end
         if (BANK_DEPTH != 0 && (BANK_DEPTH < 2 || (BANK_DEPTH & (BANK_DEPTH - 1)) != 0)) begin
             $display("%m: rom_pipe: BANK_DEPTH=%0d must be 0 or a power of two >= 2", BANK_DEPTH); $finish;
@@ -165,7 +168,7 @@ module rom_pipe #(
                 end
                 always @(posedge ap_clk) if (rd_en) q1 <= mem[bank_addr];
             end
-            if (LATENCY == 2) begin : g_second
+            if (LATENCY >= 2) begin : g_second
                 // no reset: the block RAM's output register has none
                 reg [WIDTH-1:0] q2;
                 always @(posedge ap_clk) if (out_en) q2 <= q1;
@@ -174,15 +177,23 @@ module rom_pipe #(
                 assign bank_q[b*WIDTH +: WIDTH] = q1;
             end
         end
+        wire [WIDTH-1:0] selected;
         if (NB > 1) begin : g_select
             reg [SW-1:0] sel1, sel2;
             always @(posedge ap_clk) begin
                 if (rd_en) sel1 <= addr[AW-1:BW];
                 if (out_en) sel2 <= sel1;
             end
-            assign data = bank_q[sel2*WIDTH +: WIDTH];
+            assign selected = bank_q[sel2*WIDTH +: WIDTH];
         end else begin : g_single
-            assign data = bank_q[WIDTH-1:0];
+            assign selected = bank_q[WIDTH-1:0];
+        end
+        if (LATENCY == 3) begin : g_third
+            reg [WIDTH-1:0] q3;
+            always @(posedge ap_clk) if (out_en) q3 <= selected;
+            assign data = q3;
+        end else begin : g_two
+            assign data = selected;
         end
     endgenerate
 endmodule

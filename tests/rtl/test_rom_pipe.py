@@ -34,8 +34,8 @@ module bench;
     rom_pipe #(.WIDTH(WIDTH), .DEPTH(DEPTH), .LATENCY(LATENCY), .INIT_FILE(INIT_FILE), .BLOCK(BLOCK),
                .BANK_DEPTH(BANK_DEPTH), .BANK_FILES(BANK_FILES)) dut (.ap_clk(clk), .rd_en(rd_en), .out_en(out_en), .addr(addr), .data(data));
     reg [WIDTH-1:0] ref_mem [0:DEPTH-1];
-    reg [WIDTH-1:0] ref1, ref2;
-    reg valid1 = 0, valid2 = 0;
+    reg [WIDTH-1:0] ref1, ref2, ref3;
+    reg valid1 = 0, valid2 = 0, valid3 = 0;
     integer i, cycle, errors = 0, checked = 0, seed = SEED, r;
     initial begin
         if (INIT_FILE != "") $readmemh(INIT_FILE, ref_mem);
@@ -46,12 +46,13 @@ module bench;
             out_en = r[2] | r[3] | (cycle % 7 == 0);
             addr = $unsigned($random(seed)) % DEPTH;
             #1 clk = 1;
+            if (out_en && valid2) begin ref3 = ref2; valid3 = 1; end
             if (out_en && valid1) begin ref2 = ref1; valid2 = 1; end
             if (rd_en) begin ref1 = ref_mem[addr]; valid1 = 1; end
             #1 clk = 0;
-            if ((EXPECT == 1 && valid1) || (EXPECT == 2 && valid2)) begin
+            if ((EXPECT == 1 && valid1) || (EXPECT == 2 && valid2) || (EXPECT == 3 && valid3)) begin
                 checked = checked + 1;
-                if (data !== (EXPECT == 1 ? ref1 : ref2)) errors = errors + 1;
+                if (data !== (EXPECT == 1 ? ref1 : EXPECT == 2 ? ref2 : ref3)) errors = errors + 1;
             end
         end
         $display("RESULT checked=%0d errors=%0d", checked, errors);
@@ -102,10 +103,12 @@ CASES = [
     (5, 70, 2, 0, 16),         # tool's choice of memory, 5 banks
     (9, 1, 2, 0, 0),           # a single word (an MVAU with one weight word)
     (7, 3000, 2, 1, 0),        # one bank padded to the block depth (4096 x 4 blocks)
+    (13, 1000, 3, 1, 128),     # the bank multiplexer registered (LATENCY 3)
+    (7, 40, 3, 1, 0),          # LATENCY 3 of a single bank
 ]
 
 # (WIDTH, DEPTH, BANK_DEPTH) of memories whose banks read their own files (BANK_FILES = 1)
-BANK_FILE_CASES = [(13, 1000, 128), (36, 2080, 0), (5, 300, 16)]
+BANK_FILE_CASES = [(13, 1000, 128, 2), (36, 2080, 0, 2), (5, 300, 16, 3)]
 
 
 @pytest.mark.parametrize("width, depth, latency, block, bank_depth", CASES)
@@ -117,13 +120,14 @@ def test_rom_pipe_reads_match_the_model(width, depth, latency, block, bank_depth
     assert checked > 2000 and errors == 0
 
 
-@pytest.mark.parametrize("width, depth, bank_depth", BANK_FILE_CASES)
-def test_rom_pipe_banks_from_their_own_files(width, depth, bank_depth):
+@pytest.mark.parametrize("width, depth, bank_depth, latency", BANK_FILE_CASES)
+def test_rom_pipe_banks_from_their_own_files(width, depth, bank_depth, latency):
     rng = np.random.default_rng(width + depth)
     words = [int(w) for w in rng.integers(0, 1 << width, size=depth, dtype=np.uint64)]
-    parameters = {"WIDTH": width, "DEPTH": depth, "LATENCY": 2, "BLOCK": 1, "BANK_DEPTH": bank_depth, "BANK_FILES": 1}
+    parameters = {"WIDTH": width, "DEPTH": depth, "LATENCY": latency, "BLOCK": 1, "BANK_DEPTH": bank_depth,
+                  "BANK_FILES": 1}
     assert rom_pipe.banks({**rom_pipe.DEFAULTS, **parameters}) >= 3
-    checked, errors = run_bench(parameters, words, 2, seed=5)
+    checked, errors = run_bench(parameters, words, latency, seed=5)
     assert checked > 2000 and errors == 0
 
 
@@ -150,6 +154,8 @@ def test_bench_notices_a_wrong_latency():
     {"WIDTH": 4, "DEPTH": 4096, "LATENCY": 2},
     {"WIDTH": 7, "DEPTH": 7168, "LATENCY": 2},
     {"WIDTH": 36, "DEPTH": 2080, "LATENCY": 2, "BANK_FILES": 1, "INIT_FILE": '"w.mem"'},
+    {"WIDTH": 36, "DEPTH": 2080, "LATENCY": 3, "BANK_FILES": 1},
+    {"WIDTH": 5, "DEPTH": 1, "LATENCY": 3, "BLOCK": 0},
 ])
 def test_rom_pipe_lints_clean(parameters):
     command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "rom_pipe",

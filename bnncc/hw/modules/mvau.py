@@ -128,6 +128,8 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         parameters.update(mac_pipeline(parameters, border is not None, levels, op.register_reads))
     if n_thresholds > 1:
         parameters["REGISTER_COMPARES"] = 1
+    if op.register_reads and weight_rom_pipe(parameters) and rom_pipe.banks(_rom_pipe_parameters(parameters)) > 1:
+        parameters["MEM_REG"] = 2    # the bank multiplexer of a weight memory of several banks registered too
     memories += weight_bank_files(memories[0], parameters)
     if border is not None:
         memories.append(MemoryFile(f"{name}_border.mem", border["words"] if with_words else [], border["width"]))
@@ -427,7 +429,7 @@ def weight_rom_pipe(p: dict) -> bool:
 def _rom_pipe_parameters(p: dict) -> dict:
     """The parameters mvau.v gives its weight memory's rom_pipe."""
     return {"WIDTH": p["PE"] * p["SIMD"] * p["WEIGHT_BITS"], "DEPTH": _weight_depth(p),
-            "LATENCY": 2, "INIT_FILE": p["WEIGHT_FILE"], "BLOCK": 1, "BANK_DEPTH": 0, "BANK_FILES": 1}
+            "LATENCY": 1 + p["MEM_REG"], "INIT_FILE": p["WEIGHT_FILE"], "BLOCK": 1, "BANK_DEPTH": 0, "BANK_FILES": 1}
 
 
 def weight_bank_files(weights: MemoryFile, p: dict) -> list[MemoryFile]:
@@ -501,8 +503,8 @@ RULES = ModuleRules(
                                              or vmod(p["SF"], p["BORDER_KP"]) != 0), ("BORDER_KP", "SF")),
         Rule("BORDER with BINARY needs an even SIMD, got %0d",
              lambda p: p["BORDER"] != 0 and p["BINARY"] != 0 and vmod(p["SIMD"], 2) != 0, ("SIMD",)),
-        Rule("MAC_STYLE=%0d must be 0..2, MEM_REG=%0d and REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
-             lambda p: p["MAC_STYLE"] not in (0, 1, 2) or p["MEM_REG"] not in (0, 1)
+        Rule("MAC_STYLE=%0d must be 0..2, MEM_REG=%0d 0..2, REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
+             lambda p: p["MAC_STYLE"] not in (0, 1, 2) or p["MEM_REG"] not in (0, 1, 2)
              or p["REGISTER_COMPARES"] not in (0, 1) or not (1 <= p["DOT_STAGES"] <= 8),
              ("MAC_STYLE", "MEM_REG", "REGISTER_COMPARES", "DOT_STAGES")),
         Rule("MAC_STYLE=2 (DSP) needs multi-bit operands, neither bipolar",

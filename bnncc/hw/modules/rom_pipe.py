@@ -34,7 +34,7 @@ def auto_bank_depth(width: int, depth: int) -> int:
 def bank_depth(p: dict) -> int:
     """rom_pipe.v BD: words per bank (the whole DEPTH when not banked)."""
     raw = p["BANK_DEPTH"] or auto_bank_depth(p["WIDTH"], p["DEPTH"])
-    return raw if p["LATENCY"] == 2 and raw < p["DEPTH"] else p["DEPTH"]
+    return raw if p["LATENCY"] >= 2 and raw < p["DEPTH"] else p["DEPTH"]
 
 
 def banks(p: dict) -> int:
@@ -58,7 +58,7 @@ RULES = ModuleRules(
     rules=(
         Rule("WIDTH=%0d must be >= 1 and DEPTH=%0d >= 1", lambda p: p["WIDTH"] < 1 or p["DEPTH"] < 1,
              ("WIDTH", "DEPTH")),
-        Rule("LATENCY=%0d must be 1 or 2", lambda p: p["LATENCY"] not in (1, 2), ("LATENCY",)),
+        Rule("LATENCY=%0d must be 1, 2 or 3", lambda p: p["LATENCY"] not in (1, 2, 3), ("LATENCY",)),
         Rule("BANK_DEPTH=%0d must be 0 or a power of two >= 2", _bad_bank_depth, ("BANK_DEPTH",)),
         Rule("BANK_FILES=%0d must be 0 or 1, and at most 1000 banks",
              lambda p: p["BANK_FILES"] not in (0, 1) or (p["WIDTH"] >= 1 and p["DEPTH"] >= 1 and banks(p) > 1000),
