@@ -564,18 +564,18 @@ module mac_dot #(
                     localparam integer AW = width_of(node_max(l - 1, 2 * i));
                     localparam integer BW = width_of(node_max(l - 1, 2 * i + 1));
                     wire ci = (l == 1 && i == 0 && EXTRA_TREE != 0) ? e_in : 1'b0;
-                    (* keep *) wire [NW-1:0] s;     // kept: one carry chain per adder
-                    assign s = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
+                    (* keep *) wire [NW-1:0] added;     // kept: one carry chain per adder
+                    assign added = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
                              + {{(NW > BW ? NW - BW : 0){1'b0}}, g_lvl[l-1].g_node[2*i+1].q}
                              + {{(NW-1){1'b0}}, ci};
-                    assign v = s;
+                    assign v = added;
                 end else begin : g_pass
                     localparam integer AW = width_of(node_max(l - 1, 2 * i));
                     wire ci = (l == 1 && i == 0 && EXTRA_TREE != 0) ? e_in : 1'b0;
-                    (* keep *) wire [NW-1:0] s;
-                    assign s = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
+                    (* keep *) wire [NW-1:0] added;
+                    assign added = {{(NW > AW ? NW - AW : 0){1'b0}}, g_lvl[l-1].g_node[2*i].q}
                              + {{(NW-1){1'b0}}, ci};
-                    assign v = s;
+                    assign v = added;
                 end
                 if (reg_at(l) != 0) begin : g_reg
                     reg [NW-1:0] r;

@@ -64,7 +64,8 @@
 // lint) gives an all-zero memory. The weight memory is read through a register (a ROM the
 // tool may build from LUTs or block RAM); a single (folded) threshold of a memory of up to
 // 64 words is read combinationally where it is used (it merges into the accumulator's
-// adder), several thresholds and larger memories through a register.
+// adder) unless MEM_REG asks for a short clock period, several thresholds and larger
+// memories through a register.
 //
 // Every input vector is kept in a buffer of SF words (written while the first row group
 // streams in) and reused for the other NF-1 row groups. Throughput: one input beat per
@@ -163,7 +164,7 @@ module mvau #(
     // a folded threshold of a small memory is read without register (it merges into the
     // accumulator's adder); several thresholds are always read through a register (a LUT
     // ROM per bit, then the compares: an unregistered read merges into every compare bit)
-    localparam integer T_ASYNC = (TDEPTH <= 64 && THRESHOLD_BLOCK == 0 && NT == 1) ? 1 : 0;
+    localparam integer T_ASYNC = (TDEPTH <= 64 && THRESHOLD_BLOCK == 0 && NT == 1 && MEM_REG == 0) ? 1 : 0;
     localparam integer CROWS = (CLASS_COLS > 0) ? N_VECTORS / CLASS_COLS : 1;    // class rows
     localparam integer AW = ACC_BITS + FOLD;                // accumulator register width
     // multiply-accumulate operand widths as signed numbers, product and dot product widths
@@ -675,28 +676,49 @@ module mvau #(
                 end
                 assign thr = t_q;
             end else begin : g_logic
-                reg [TWORD-1:0] tmem [0:TDEPTH-1];
-                if (THRESHOLD_FILE != "") begin : g_tfile
-                    initial $readmemh(THRESHOLD_FILE, tmem);
-                end else begin : g_tzero
-                    integer i;
-                    initial for (i = 0; i < TDEPTH; i = i + 1) tmem[i] = {TWORD{1'b0}};
+                // the memory read as t_rd = tmem[t_addr] by one of the three schemes below;
+                // with MEM_REG (a short clock period) a memory of up to 64 words is kept in
+                // LUTs: as block RAM (which synthesis picks for a read behind a registered
+                // address) its clock-to-out would start the accumulator's path
+                wire [TA_W-1:0] t_addr;
+                wire [TWORD-1:0] t_rd;
+                if (MEM_REG != 0 && TDEPTH <= 64) begin : g_lut
+                    (* rom_style = "logic", ram_style = "logic" *) reg [TWORD-1:0] tmem [0:TDEPTH-1];
+                    if (THRESHOLD_FILE != "") begin : g_tfile
+                        initial $readmemh(THRESHOLD_FILE, tmem);
+                    end else begin : g_tzero
+                        integer i;
+                        initial for (i = 0; i < TDEPTH; i = i + 1) tmem[i] = {TWORD{1'b0}};
+                    end
+                    assign t_rd = tmem[t_addr];
+                end else begin : g_any
+                    reg [TWORD-1:0] tmem [0:TDEPTH-1];
+                    if (THRESHOLD_FILE != "") begin : g_tfile
+                        initial $readmemh(THRESHOLD_FILE, tmem);
+                    end else begin : g_tzero
+                        integer i;
+                        initial for (i = 0; i < TDEPTH; i = i + 1) tmem[i] = {TWORD{1'b0}};
+                    end
+                    assign t_rd = tmem[t_addr];
                 end
                 if (T_ASYNC != 0 && FOLD != 0) begin : g_async_fold
                     // small memory (logic): read where used so that it merges into the adders
                     reg [TA_W-1:0] nf2;
                     always @(posedge ap_clk) if (v1) nf2 <= nf1;
-                    assign thr = tmem[nf2];
+                    assign t_addr = nf2;
+                    assign thr = t_rd;
                 end else if (FOLD != 0) begin : g_sync_fold
                     // large memory (block RAM): registered read one stage ahead
                     reg [TWORD-1:0] t_q;
-                    always @(posedge ap_clk) if (v1 && first1) t_q <= tmem[nf1];
+                    assign t_addr = nf1;
+                    always @(posedge ap_clk) if (v1 && first1) t_q <= t_rd;
                     assign thr = t_q;
                 end else begin : g_sync_cmp
                     reg [TA_W-1:0] nf2;
                     reg [TWORD-1:0] t_q;
                     always @(posedge ap_clk) if (v1) nf2 <= nf1;
-                    always @(posedge ap_clk) if (v2 && last2) t_q <= tmem[nf2];
+                    assign t_addr = nf2;
+                    always @(posedge ap_clk) if (v2 && last2) t_q <= t_rd;
                     assign thr = t_q;
                 end
             end
