@@ -209,7 +209,7 @@ def test_global_set_reset_keeps_flip_flops_that_follow_it():
 
 # -- Yosys on rom_pipe ---------------------------------------------------------------------
 WRAPPER = """
-module top(input clk, input en, input [11:0] addr, output reg [5:0] cnt);
+module top(input clk, input en, input [15:0] addr, output reg [5:0] cnt);
   wire [{w}-1:0] d;
   rom_pipe #(.WIDTH({w}), .DEPTH({d}), .LATENCY({lat}), .INIT_FILE("init.hex")) r(.ap_clk(clk), .rd_en(en),
       .out_en(en), .addr(addr[{aw}-1:0]), .data(d));
@@ -244,6 +244,17 @@ def test_yosys_rom_pipe_latency_2_registers_every_block(tmp_path, width, depth, 
     cells = design["modules"]["top"]["cells"].values()
     assert sum(c["type"] == "TRELLIS_FF" for c in cells) == flip_flops - banks * width
     assert all(c["parameters"]["REGMODE_A"] == "OUTREG" for c in cells if c["type"] == "DP16KD")
+
+
+def test_yosys_rom_pipe_pads_one_bank_to_its_block_depth(tmp_path):
+    """7168 x 7 bits: declared 8192 deep, Yosys maps it as four 8192 x 2 blocks side by side
+    with no word select behind them (unpadded it packs three 1024 x 18 blocks and a
+    multiplexer), so every output bit's second register moves into its block."""
+    design = synthesize(tmp_path, 7, 7168, 2)
+    cells = design["modules"]["top"]["cells"].values()
+    assert sum(c["type"] == "DP16KD" for c in cells) == 4
+    report = absorb_output_registers(design)
+    assert len(report.ports) == 4 and not report.skipped and report.flip_flops == 7
 
 
 def test_yosys_rom_pipe_latency_1_has_nothing_to_absorb(tmp_path):
