@@ -165,6 +165,8 @@ module mvau #(
     // accumulator's adder); several thresholds are always read through a register (a LUT
     // ROM per bit, then the compares: an unregistered read merges into every compare bit)
     localparam integer T_ASYNC = (TDEPTH <= 64 && THRESHOLD_BLOCK == 0 && NT == 1 && MEM_REG == 0) ? 1 : 0;
+    // MEM_REG: registered threshold reads a cycle earlier, through two registers
+    localparam integer T_EARLY = (MEM_REG != 0) ? 1 : 0;
     localparam integer CROWS = (CLASS_COLS > 0) ? N_VECTORS / CLASS_COLS : 1;    // class rows
     localparam integer AW = ACC_BITS + FOLD;                // accumulator register width
     // multiply-accumulate operand widths as signed numbers, product and dot product widths
@@ -657,6 +659,16 @@ module mvau #(
             wire [TA_W-1:0] nf1;       // ... with the beat's dot products (EXTRA cycles later)
             always @(posedge ap_clk) if (issue) nf1i <= t_issue;
             mvau_delay #(.W(TA_W), .N(DOT_EXTRA)) u_nf_delay (.ap_clk(ap_clk), .d(nf1i), .q(nf1));
+            // MEM_REG (a short clock period): the registered reads start a cycle earlier from
+            // nf0 (nf1 one cycle ahead; DOT_EXTRA >= 1) into t_q1, so that the register where
+            // the thresholds wait follows the memory directly (a block RAM's output register)
+            wire [TA_W-1:0] nf0;
+            mvau_delay #(.W(TA_W), .N(DOT_EXTRA > 0 ? DOT_EXTRA - 1 : 0)) u_nf_early (
+                .ap_clk(ap_clk), .d(nf1i), .q(nf0)
+            );
+            if (T_EARLY == 0 || FOLD == 0) begin : g_no_early
+                wire unused_nf0 = &{1'b0, nf0};
+            end
             if (THRESHOLD_BLOCK != 0) begin : g_block
                 // block RAM: registered read one stage ahead, as the large memories below
                 (* rom_style = "block", ram_style = "block" *) reg [TWORD-1:0] tmem [0:TDEPTH-1];
@@ -667,8 +679,18 @@ module mvau #(
                     integer i;
                     initial for (i = 0; i < TDEPTH; i = i + 1) tmem[i] = {TWORD{1'b0}};
                 end
-                if (FOLD != 0) begin : g_fold
+                if (FOLD != 0 && T_EARLY != 0) begin : g_fold_early
+                    reg [TWORD-1:0] t_q1;
+                    always @(posedge ap_clk) t_q1 <= tmem[nf0];
+                    always @(posedge ap_clk) if (v1 && first1) t_q <= t_q1;
+                end else if (FOLD != 0) begin : g_fold
                     always @(posedge ap_clk) if (v1 && first1) t_q <= tmem[nf1];
+                end else if (T_EARLY != 0) begin : g_cmp_early
+                    reg [TA_W-1:0] nf2;
+                    reg [TWORD-1:0] t_q1;
+                    always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                    always @(posedge ap_clk) t_q1 <= tmem[v1 ? nf1 : nf2];
+                    always @(posedge ap_clk) if (v2 && last2) t_q <= t_q1;
                 end else begin : g_cmp
                     reg [TA_W-1:0] nf2;
                     always @(posedge ap_clk) if (v1) nf2 <= nf1;
@@ -707,11 +729,25 @@ module mvau #(
                     always @(posedge ap_clk) if (v1) nf2 <= nf1;
                     assign t_addr = nf2;
                     assign thr = t_rd;
+                end else if (FOLD != 0 && T_EARLY != 0) begin : g_sync_fold_early
+                    reg [TWORD-1:0] t_q1, t_q;
+                    assign t_addr = nf0;
+                    always @(posedge ap_clk) t_q1 <= t_rd;
+                    always @(posedge ap_clk) if (v1 && first1) t_q <= t_q1;
+                    assign thr = t_q;
                 end else if (FOLD != 0) begin : g_sync_fold
                     // large memory (block RAM): registered read one stage ahead
                     reg [TWORD-1:0] t_q;
                     assign t_addr = nf1;
                     always @(posedge ap_clk) if (v1 && first1) t_q <= t_rd;
+                    assign thr = t_q;
+                end else if (T_EARLY != 0) begin : g_sync_cmp_early
+                    reg [TA_W-1:0] nf2;
+                    reg [TWORD-1:0] t_q1, t_q;
+                    always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                    assign t_addr = v1 ? nf1 : nf2;
+                    always @(posedge ap_clk) t_q1 <= t_rd;
+                    always @(posedge ap_clk) if (v2 && last2) t_q <= t_q1;
                     assign thr = t_q;
                 end else begin : g_sync_cmp
                     reg [TA_W-1:0] nf2;

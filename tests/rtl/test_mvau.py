@@ -169,6 +169,12 @@ CASES = [
          out_dtype=DataType.int(2), steps=3, vectors=3, mac_style=1, mem_reg=1, dot_stages=2, register_compares=1),
     Case("binary_rom_banks", mw=180, mh=416, pe=4, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
          steps=1, vectors=3, stalls=[(30, 30)], mem_reg=1),
+    # registered reads (MEM_REG): threshold memories read a cycle earlier through two registers
+    Case("binary_rowcol_block_early", mw=18, mh=8, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, vectors=17, classes=9, frame=15, class_cols=5, block=1, mem_reg=1),
+    Case("binary_rowcol_block_uint2_early", mw=9, mh=4, pe=4, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=9, classes=6, frame=8, class_cols=4, block=1, mem_reg=2,
+         dot_stages=2, dot_chain=4),
     Case("mac_int3_rom_banks_select", mw=90, mh=240, pe=2, simd=9, in_dtype=DataType.uint(3), w_dtype=DataType.int(2),
          out_dtype=DataType.uint(2), steps=3, vectors=3, stalls=[(30, 30)], mac_style=1, mem_reg=2, dot_stages=2,
          register_compares=1),
