@@ -1,0 +1,248 @@
+// threshold_search: pipelined binary search of PE accumulators over sorted per-row
+// thresholds. For lane l and threshold row r (e.g. class * NF + row group of an MVAU) with the
+// sorted thresholds S[l][r][0] <= S[l][r][1] <= ... <= S[l][r][N-1], N = 2**STAGES - 1
+// (a shorter row padded with values above every accumulator value, which are never
+// reached), the output is the count
+//
+//   count[l] = #{t : acc[l] >= S[l][r][t]}            (0 .. 2**STAGES - 1)
+//
+// found bit by bit, high bit first: count >= m holds iff acc >= S[m - 1] (the compares form
+// a thermometer code), so with the k high bits already decided (the prefix p, k bits),
+// stage k (k = 0 .. STAGES-1) compares acc with the one threshold
+//
+//   S[(2*p + 1) * 2**(STAGES-1-k) - 1]
+//
+// and appends the result as the next bit: p <- 2*p + (acc >= that threshold). After
+// STAGES stages p is the count. acc and the thresholds are TW-bit two's complement (signed
+// compare).
+//
+// Memories: stage k has its own ROM of ROWS * 2**k words of PE*TW bits, word r * 2**k + p
+// holding lane l's threshold S[l][r][(2*p + 1) * 2**(STAGES-1-k) - 1] at bits
+// [l*TW +: TW], two's complement ($readmemh file FILE_<k>, one hex word per line, word 0
+// first; an empty name gives an all-zero memory, for lint). Stage 0's address is the row
+// alone, the same for every lane: one ROM of PE*TW-bit words. From stage 1 on every lane has
+// its own prefix, so every lane reads its own copy of the stage's ROM (loaded from the same
+// file) and keeps the TW bits of its lane (the synthesis tool drops the other bits of a
+// LUT ROM). The ROMs are deep and narrow: a LUT6 per bit up to 64 words.
+//
+// Pipeline: everything moves one stage per cycle, a plain shift pipeline without stalls
+// (in_valid may be given in any cycle). BLOCK = 0: each stage reads its ROM
+// combinationally at the registered row / prefix and registers the compare, so
+// out_valid / out_count follow in_valid / in_row / in_acc by STAGES cycles; in_row and
+// in_acc should come straight from registers. BLOCK = 1: the ROMs are block RAM (rom_style
+// "block"), each stage a registered read followed by a registered compare, 2*STAGES cycles.
+// Only the valid bits are reset.
+`timescale 1ns / 1ps
+`default_nettype none
+
+module threshold_search #(
+    parameter integer PE = 1,           // lanes
+    parameter integer STAGES = 4,       // count bits, 1..8 (2**STAGES - 1 thresholds per row)
+    parameter integer TW = 8,           // accumulator / threshold bits, two's complement, 1..32
+    parameter integer ROWS = 1,         // threshold rows per lane
+    parameter integer BLOCK = 0,        // 1: block RAM ROMs, 2 cycles per stage
+    parameter FILE_0 = "",              // $readmemh files of the stage ROMs (see above)
+    parameter FILE_1 = "",
+    parameter FILE_2 = "",
+    parameter FILE_3 = "",
+    parameter FILE_4 = "",
+    parameter FILE_5 = "",
+    parameter FILE_6 = "",
+    parameter FILE_7 = ""
+) (
+    input  wire                   ap_clk,
+    input  wire                   ap_rst_n,
+    input  wire                   in_valid,
+    input  wire [((ROWS > 1) ? $clog2(ROWS) : 1)-1:0] in_row,
+    input  wire [PE*TW-1:0]       in_acc,
+    output wire                   out_valid,
+    output wire [PE*STAGES-1:0]   out_count
+);
+    localparam integer RA_W = (ROWS > 1) ? $clog2(ROWS) : 1;   // row address
+    initial begin
+        if (PE < 1 || STAGES < 1 || STAGES > 8 || TW < 1 || TW > 32 || ROWS < 1 || BLOCK < 0 || BLOCK > 1) begin
+            $display("%m: threshold_search: PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1",
+                     PE, ROWS, STAGES, TW, BLOCK);
+            $finish;
+        end
+    end
+
+    genvar k, l;
+    generate
+        for (k = 0; k < STAGES; k = k + 1) begin : g_st
+            // the stage's inputs (registers): valid, row, accumulators, prefixes (k bits per
+            // lane, lane l at [l*k +: k]; none in stage 0)
+            localparam integer PW = (k > 0) ? k : 1;
+            localparam integer DEPTH = ROWS << k;
+            localparam integer AD_W = RA_W + k;
+            wire v;
+            wire [RA_W-1:0] row;
+            wire [PE*TW-1:0] acc;
+            wire [PE*PW-1:0] prefix;
+            // the stage's outputs, registered: prefixes of k + 1 bits
+            reg v_q;
+            reg [RA_W-1:0] row_q;
+            reg [PE*TW-1:0] acc_q;
+            reg [PE*(k+1)-1:0] prefix_q;
+            if (k == 0) begin : g_in
+                assign v = in_valid;
+                assign row = in_row;
+                assign acc = in_acc;
+                assign prefix = {PE{1'b0}};
+            end else begin : g_prev
+                assign v = g_st[k-1].v_q;
+                assign row = g_st[k-1].row_q;
+                assign acc = g_st[k-1].acc_q;
+                assign prefix = g_st[k-1].prefix_q;
+            end
+            // the thresholds compared, lane l at [l*TW +: TW], with the row, accumulators and
+            // prefixes of the same cycle (BLOCK: all one register later)
+            wire [PE*TW-1:0] thr;
+            wire cv;
+            wire [RA_W-1:0] crow;
+            wire [PE*TW-1:0] cacc;
+            wire [PE*PW-1:0] cprefix;
+            if (BLOCK != 0) begin : g_delay
+                reg dv;
+                reg [RA_W-1:0] drow;
+                reg [PE*TW-1:0] dacc;
+                reg [PE*PW-1:0] dprefix;
+                always @(posedge ap_clk) begin
+                    if (!ap_rst_n) dv <= 1'b0;
+                    else dv <= v;
+                end
+                always @(posedge ap_clk) begin
+                    if (v) begin
+                        drow <= row;
+                        dacc <= acc;
+                        dprefix <= prefix;
+                    end
+                end
+                assign cv = dv;
+                assign crow = drow;
+                assign cacc = dacc;
+                assign cprefix = dprefix;
+            end else begin : g_same
+                assign cv = v;
+                assign crow = row;
+                assign cacc = acc;
+                assign cprefix = prefix;
+            end
+            for (l = 0; l < PE; l = l + 1) begin : g_lane
+                // one ROM for stage 0 (lane 0 reads it for all lanes), one per lane after
+                if (k > 0 || l == 0) begin : g_rom
+                    wire [AD_W-1:0] addr;
+                    if (k > 0) begin : g_pa
+                        assign addr = {row, prefix[l*PW +: PW]};
+                    end else begin : g_ra
+                        assign addr = row;
+                    end
+                    localparam integer RW = (k > 0) ? TW : PE * TW;  // bits kept
+                    localparam integer RL = (k > 0) ? l * TW : 0;    // ... from this bit on
+                    wire [RW-1:0] word;
+                    // the ROM with stage k's file
+`define THRESHOLD_SEARCH_ROM(F) threshold_search_rom #(.WIDTH(PE*TW), .DEPTH(DEPTH), .AW(AD_W), .KEEP_LSB(RL), .KEEP_W(RW), .BLOCK(BLOCK), .FILE(F)) u_rom (.ap_clk(ap_clk), .rd(v), .addr(addr), .data(word))
+                    if (k == 0) begin : g_f0
+                        `THRESHOLD_SEARCH_ROM(FILE_0);
+                    end else if (k == 1) begin : g_f1
+                        `THRESHOLD_SEARCH_ROM(FILE_1);
+                    end else if (k == 2) begin : g_f2
+                        `THRESHOLD_SEARCH_ROM(FILE_2);
+                    end else if (k == 3) begin : g_f3
+                        `THRESHOLD_SEARCH_ROM(FILE_3);
+                    end else if (k == 4) begin : g_f4
+                        `THRESHOLD_SEARCH_ROM(FILE_4);
+                    end else if (k == 5) begin : g_f5
+                        `THRESHOLD_SEARCH_ROM(FILE_5);
+                    end else if (k == 6) begin : g_f6
+                        `THRESHOLD_SEARCH_ROM(FILE_6);
+                    end else begin : g_f7
+                        `THRESHOLD_SEARCH_ROM(FILE_7);
+                    end
+`undef THRESHOLD_SEARCH_ROM
+                    if (k > 0) begin : g_one
+                        assign thr[l*TW +: TW] = word;
+                    end else begin : g_all
+                        assign thr = word;
+                    end
+                end
+                // compare and append the bit
+                wire ge = $signed(cacc[l*TW +: TW]) >= $signed(thr[l*TW +: TW]);
+                if (k > 0) begin : g_append
+                    always @(posedge ap_clk) if (cv) prefix_q[l*(k+1) +: k+1] <= {cprefix[l*PW +: PW], ge};
+                end else begin : g_first
+                    always @(posedge ap_clk) if (cv) prefix_q[l] <= ge;
+                end
+            end
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) v_q <= 1'b0;
+                else v_q <= cv;
+            end
+            always @(posedge ap_clk) begin
+                if (cv) begin
+                    row_q <= crow;
+                    acc_q <= cacc;
+                end
+            end
+            if (k == 0) begin : g_unused_prefix
+                wire unused_prefix = &{1'b0, cprefix};
+            end
+            if (k == STAGES - 1) begin : g_unused_last
+                wire unused_last = &{1'b0, row_q, acc_q};
+            end
+        end
+    endgenerate
+    assign out_valid = g_st[STAGES-1].v_q;
+    assign out_count = g_st[STAGES-1].prefix_q;
+endmodule
+
+// threshold_search_rom: a ROM of DEPTH words of WIDTH bits ($readmemh FILE; empty: zeros),
+// of which bits [KEEP_LSB +: KEEP_W] are read: combinationally (BLOCK = 0), or into a
+// register when rd is high (BLOCK = 1, block RAM).
+/* verilator lint_off DECLFILENAME */
+module threshold_search_rom #(
+    parameter integer WIDTH = 8,
+    parameter integer DEPTH = 1,
+    parameter integer AW = 1,
+    parameter integer KEEP_LSB = 0,
+    parameter integer KEEP_W = 8,
+    parameter integer BLOCK = 0,
+    parameter FILE = ""
+) (
+    input  wire              ap_clk,
+    input  wire              rd,
+    input  wire [AW-1:0]     addr,
+    output wire [KEEP_W-1:0] data
+);
+    generate
+        if (BLOCK != 0) begin : g_block
+            (* rom_style = "block", ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            if (FILE != "") begin : g_file
+                initial $readmemh(FILE, mem);
+            end else begin : g_zero
+                integer i;
+                initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
+            end
+            reg [WIDTH-1:0] q;
+            always @(posedge ap_clk) if (rd) q <= mem[addr];
+            assign data = q[KEEP_LSB +: KEEP_W];
+            if (KEEP_W < WIDTH) begin : g_unused
+                wire unused_bits = &{1'b0, q};
+            end
+        end else begin : g_logic
+            reg [WIDTH-1:0] mem [0:DEPTH-1];
+            if (FILE != "") begin : g_file
+                initial $readmemh(FILE, mem);
+            end else begin : g_zero
+                integer i;
+                initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
+            end
+            wire [WIDTH-1:0] word = mem[addr];
+            assign data = word[KEEP_LSB +: KEEP_W];
+            wire unused_rd = &{1'b0, rd, ap_clk, (KEEP_W < WIDTH) ? word : {WIDTH{1'b0}}};
+        end
+    endgenerate
+endmodule
+/* verilator lint_on DECLFILENAME */
+
+`default_nettype wire
