@@ -131,7 +131,15 @@ module mvau #(
     parameter integer DSP_FAMILY = 0,       // MAC_STYLE 2: 0 DSP48E1, 1 DSP48E2, 2 ECP5 MULT18X18D
     parameter integer MEM_REG = 0,          // 1: weight and input word registered once more ahead of the dot products
     parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
-    parameter integer REGISTER_COMPARES = 0 // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
+    parameter integer REGISTER_COMPARES = 0, // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
+    parameter integer THRESHOLD_SEARCH = 0, // 1: several thresholds by a pipelined binary search (see above)
+    parameter SEARCH1_FILE = "",            // THRESHOLD_SEARCH: $readmemh files of search stages 1..7
+    parameter SEARCH2_FILE = "",            // (stage 0 is THRESHOLD_FILE)
+    parameter SEARCH3_FILE = "",
+    parameter SEARCH4_FILE = "",
+    parameter SEARCH5_FILE = "",
+    parameter SEARCH6_FILE = "",
+    parameter SEARCH7_FILE = ""
 ) (
     input  wire                       ap_clk,
     input  wire                       ap_rst_n,
@@ -155,6 +163,9 @@ module mvau #(
     localparam integer NT = N_THRESHOLDS;
     localparam integer TWORD = (NT > 0) ? PE * NT * ACC_BITS : 1;
     localparam integer FOLD = (NT == 1) ? 1 : 0;            // single threshold folded into acc
+    localparam integer SEARCH = (THRESHOLD_SEARCH != 0 && NT > 1) ? 1 : 0;   // binary search
+    // cycles of the threshold search (threshold_search.v: one per stage, two with block RAM)
+    localparam integer SEARCH_STAGES = (SEARCH != 0) ? OUT_BITS * ((THRESHOLD_BLOCK != 0) ? 2 : 1) : 0;
     localparam integer NC = N_CLASSES;
     localparam integer TDEPTH = NF * NC;                    // threshold words
     // a folded threshold of a small memory is read without register (it merges into the
@@ -185,7 +196,8 @@ module mvau #(
     localparam integer NF_LAST = NF - 1;
     localparam integer WA_LAST = WDEPTH - 1;
     // pipeline registers beyond the base pipeline: MEM_REG, and DOT_STAGES - 1 in the dot products
-    localparam integer EXTRA = MEM_REG + DOT_STAGES - 1 + ((REGISTER_COMPARES != 0 && N_THRESHOLDS > 1) ? 1 : 0);
+    localparam integer EXTRA = MEM_REG + DOT_STAGES - 1 + SEARCH_STAGES
+                               + ((REGISTER_COMPARES != 0 && N_THRESHOLDS > 1 && SEARCH == 0) ? 1 : 0);
     localparam integer DOT_EXTRA = MEM_REG + DOT_STAGES - 1;   // of these, ahead of dot_q
     // output FIFO: a credit is held for 5 + EXTRA cycles from issue to the earliest pop, and
     // a result is issued at most every SF cycles, so max(2, ceil((5 + EXTRA)/SF)) entries
@@ -259,6 +271,12 @@ module mvau #(
         end
         if (BORDER != 0 && N_CLASSES != 1) begin
             $display("%m: mvau: BORDER and N_CLASSES=%0d > 1 exclude each other", N_CLASSES); $finish;
+        end
+        if (THRESHOLD_SEARCH < 0 || THRESHOLD_SEARCH > 1
+            || (THRESHOLD_SEARCH != 0 && (NT < 2 || OUT_BITS > 8 || NT > (1 << OUT_BITS) - 1 || REGISTER_COMPARES != 0))) begin
+            $display("%m: mvau: THRESHOLD_SEARCH=%0d must be 0 or 1; 1 needs 2 <= N_THRESHOLDS (%0d) < 2**OUT_BITS, OUT_BITS (%0d) <= 8 and REGISTER_COMPARES=0",
+                     THRESHOLD_SEARCH, NT, OUT_BITS);
+            $finish;
         end
     end
 
@@ -632,7 +650,15 @@ module mvau #(
             wire [TA_W-1:0] nf1;       // ... with the beat's dot products (EXTRA cycles later)
             always @(posedge ap_clk) if (issue) nf1i <= t_issue;
             mvau_delay #(.W(TA_W), .N(DOT_EXTRA)) u_nf_delay (.ap_clk(ap_clk), .d(nf1i), .q(nf1));
-            if (THRESHOLD_BLOCK != 0) begin : g_block
+            if (SEARCH != 0) begin : g_search
+                // the binary search (below) reads its own stage memories at the row of the
+                // finished accumulators
+                reg [TA_W-1:0] nf2;
+                reg [TA_W-1:0] row_q;  // threshold row of acc while rv
+                always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                always @(posedge ap_clk) if (v2 && last2) row_q <= nf2;
+                assign thr = {TWORD{1'b0}};
+            end else if (THRESHOLD_BLOCK != 0) begin : g_block
                 // block RAM: registered read one stage ahead, as the large memories below
                 (* rom_style = "block", ram_style = "block" *) reg [TWORD-1:0] tmem [0:TDEPTH-1];
                 reg [TWORD-1:0] t_q;
@@ -727,6 +753,10 @@ module mvau #(
             end else if (FOLD != 0) begin : g_one
                 // acc = sum - T: the threshold is reached when it is not negative
                 assign result[p*OUT_BITS +: OUT_BITS] = BIAS_MOD[OUT_BITS-1:0] + out_bit(~a[AW-1]);
+            end else if (SEARCH != 0) begin : g_search
+                // the count from the binary search (one instance for all lanes, below)
+                wire unused_thr = &{1'b0, g_tmem.thr[p*NT*ACC_BITS +: NT*ACC_BITS], a};
+                assign result[p*OUT_BITS +: OUT_BITS] = g_search_lanes.count[p*OUT_BITS +: OUT_BITS] + BIAS_MOD[OUT_BITS-1:0];
             end else begin : g_multi
                 // compare bits c[t] = (acc >= T[t]), a thermometer code (sorted thresholds), then
                 // (REGISTER_COMPARES) a register; bit j of the count is the XOR of c[m*2**j - 1]
@@ -759,10 +789,31 @@ module mvau #(
             end
         end
     endgenerate
-    // the output FIFO's write: the finished row group, or its registered compares
+    // the binary search over each row's thresholds (THRESHOLD_SEARCH), OUT_BITS stages
+    // behind the accumulators
+    wire search_valid;
+    generate
+        if (SEARCH != 0) begin : g_search_lanes
+            wire [PE*OUT_BITS-1:0] count;
+            threshold_search #(
+                .PE(PE), .STAGES(OUT_BITS), .TW(ACC_BITS), .ROWS(TDEPTH), .BLOCK(THRESHOLD_BLOCK),
+                .FILE_0(THRESHOLD_FILE), .FILE_1(SEARCH1_FILE), .FILE_2(SEARCH2_FILE), .FILE_3(SEARCH3_FILE),
+                .FILE_4(SEARCH4_FILE), .FILE_5(SEARCH5_FILE), .FILE_6(SEARCH6_FILE), .FILE_7(SEARCH7_FILE)
+            ) u_search (
+                .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_valid(rv), .in_row(g_tmem.g_search.row_q), .in_acc(acc),
+                .out_valid(search_valid), .out_count(count)
+            );
+        end else begin : g_no_search
+            assign search_valid = 1'b0;
+            wire unused_search = &{1'b0, search_valid};
+        end
+    endgenerate
+    // the output FIFO's write: the finished row group, its registered compares, or its search
     wire result_valid;
     generate
-        if (REGISTER_COMPARES != 0 && NT > 1) begin : g_rv_delay
+        if (SEARCH != 0) begin : g_rv_search
+            assign result_valid = search_valid;
+        end else if (REGISTER_COMPARES != 0 && NT > 1) begin : g_rv_delay
             reg rv_c;
             always @(posedge ap_clk) begin
                 if (!ap_rst_n) rv_c <= 1'b0;

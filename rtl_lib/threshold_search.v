@@ -74,7 +74,7 @@ module threshold_search #(
             // lane, lane l at [l*k +: k]; none in stage 0)
             localparam integer PW = (k > 0) ? k : 1;
             localparam integer DEPTH = ROWS << k;
-            localparam integer AD_W = RA_W + k;
+            localparam integer AD_W = (ROWS > 1) ? RA_W + k : ((k > 0) ? k : 1);   // address bits
             wire v;
             wire [RA_W-1:0] row;
             wire [PE*TW-1:0] acc;
@@ -132,8 +132,10 @@ module threshold_search #(
                 // one ROM for stage 0 (lane 0 reads it for all lanes), one per lane after
                 if (k > 0 || l == 0) begin : g_rom
                     wire [AD_W-1:0] addr;
-                    if (k > 0) begin : g_pa
+                    if (k > 0 && ROWS > 1) begin : g_rpa
                         assign addr = {row, prefix[l*PW +: PW]};
+                    end else if (k > 0) begin : g_pa
+                        assign addr = prefix[l*PW +: PW];   // one row
                     end else begin : g_ra
                         assign addr = row;
                     end
