@@ -745,6 +745,7 @@ module mvau #(
         end
     endfunction
     wire [OUT_W-1:0] result;
+    wire [OUT_W-1:0] search_count;     // the binary search's counts (THRESHOLD_SEARCH, below)
     generate
         for (p = 0; p < PE; p = p + 1) begin : g_act
             wire [AW-1:0] a = acc[p*AW +: AW];
@@ -756,7 +757,7 @@ module mvau #(
             end else if (SEARCH != 0) begin : g_search
                 // the count from the binary search (one instance for all lanes, below)
                 wire unused_thr = &{1'b0, g_tmem.thr[p*NT*ACC_BITS +: NT*ACC_BITS], a};
-                assign result[p*OUT_BITS +: OUT_BITS] = g_search_lanes.count[p*OUT_BITS +: OUT_BITS] + BIAS_MOD[OUT_BITS-1:0];
+                assign result[p*OUT_BITS +: OUT_BITS] = search_count[p*OUT_BITS +: OUT_BITS] + BIAS_MOD[OUT_BITS-1:0];
             end else begin : g_multi
                 // compare bits c[t] = (acc >= T[t]), a thermometer code (sorted thresholds), then
                 // (REGISTER_COMPARES) a register; bit j of the count is the XOR of c[m*2**j - 1]
@@ -794,18 +795,18 @@ module mvau #(
     wire search_valid;
     generate
         if (SEARCH != 0) begin : g_search_lanes
-            wire [PE*OUT_BITS-1:0] count;
             threshold_search #(
                 .PE(PE), .STAGES(OUT_BITS), .TW(ACC_BITS), .ROWS(TDEPTH), .BLOCK(THRESHOLD_BLOCK),
                 .FILE_0(THRESHOLD_FILE), .FILE_1(SEARCH1_FILE), .FILE_2(SEARCH2_FILE), .FILE_3(SEARCH3_FILE),
                 .FILE_4(SEARCH4_FILE), .FILE_5(SEARCH5_FILE), .FILE_6(SEARCH6_FILE), .FILE_7(SEARCH7_FILE)
             ) u_search (
                 .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_valid(rv), .in_row(g_tmem.g_search.row_q), .in_acc(acc),
-                .out_valid(search_valid), .out_count(count)
+                .out_valid(search_valid), .out_count(search_count)
             );
         end else begin : g_no_search
             assign search_valid = 1'b0;
-            wire unused_search = &{1'b0, search_valid};
+            assign search_count = {OUT_W{1'b0}};
+            wire unused_search = &{1'b0, search_valid, search_count};
         end
     endgenerate
     // the output FIFO's write: the finished row group, its registered compares, or its search
