@@ -30,6 +30,16 @@
 // parity of the multiples of 2**j up to the count; a balanced XOR tree, no adder chain
 // through the thresholds), as in thresholding.v. REGISTER_COMPARES = 1 registers the
 // compare bits ahead of the count (one cycle more latency).
+// Threshold search (THRESHOLD_SEARCH = 1, N_THRESHOLDS > 1): the count is found instead by a
+// pipelined binary search over each row's thresholds padded to 2**OUT_BITS - 1 (padding: the
+// largest ACC_BITS-bit value, above every accumulator value), one compare per count bit
+// (threshold_search.v: OUT_BITS stages behind the accumulators, each a read of its own deep,
+// narrow ROM at {row, the count bits decided so far} and one compare; 2 cycles per stage with
+// THRESHOLD_BLOCK). The threshold memory is then replaced by the stage memories: stage 0 in
+// THRESHOLD_FILE, stage k in SEARCH<k>_FILE, each NF*N_CLASSES*2**k words of PE*ACC_BITS bits,
+// word (c*NF + nf)*2**k + p holding for lane pe the threshold T[c][m = nf*PE + pe][(2p + 1) *
+// 2**(OUT_BITS-1-k) - 1] of the padded row at bits [pe*ACC_BITS +: ACC_BITS]
+// (bnncc/hw/modules/threshold_search.py writes them).
 // Threshold classes (N_CLASSES > 1, thresholds only): the input vectors of a frame (N_VECTORS
 // of them, e.g. the OH*OW windows of a convolution) fall into N_CLASSES classes, each with
 // its own thresholds: T[c][m][t] for a vector of class c. The threshold memory then holds
@@ -70,7 +80,8 @@
 // streams in) and reused for the other NF-1 row groups. Throughput: one input beat per
 // cycle while a vector loads and one output beat per SF cycles, i.e. NF*SF cycles per
 // vector without bubbles when nothing stalls. Latency: an output beat is valid
-// 4 + MEM_REG + DOT_STAGES - 1 (+ 1 with REGISTER_COMPARES and N_THRESHOLDS > 1) cycles after the cycle that consumed its row group's last
+// 4 + MEM_REG + DOT_STAGES - 1 (+ 1 with REGISTER_COMPARES and N_THRESHOLDS > 1; + OUT_BITS,
+// 2*OUT_BITS with THRESHOLD_BLOCK, with THRESHOLD_SEARCH) cycles after the cycle that consumed its row group's last
 // input beat (or read its last buffer word). Pipeline: issue (counters, memory addresses) ->
 // weights / input word registered -> (MEM_REG: registered once more) -> per-PE dot products,
 // DOT_STAGES registers deep -> accumulators -> output FIFO. Output back-pressure is
@@ -195,7 +206,8 @@ module mvau #(
     localparam integer SF_LAST = SF - 1;
     localparam integer NF_LAST = NF - 1;
     localparam integer WA_LAST = WDEPTH - 1;
-    // pipeline registers beyond the base pipeline: MEM_REG, and DOT_STAGES - 1 in the dot products
+    // pipeline registers beyond the base pipeline: MEM_REG, DOT_STAGES - 1 in the dot products,
+    // the registered compares or the threshold search
     localparam integer EXTRA = MEM_REG + DOT_STAGES - 1 + SEARCH_STAGES
                                + ((REGISTER_COMPARES != 0 && N_THRESHOLDS > 1 && SEARCH == 0) ? 1 : 0);
     localparam integer DOT_EXTRA = MEM_REG + DOT_STAGES - 1;   // of these, ahead of dot_q

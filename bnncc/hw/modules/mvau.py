@@ -31,6 +31,11 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
   (DSP_Y_MINWIDTH = 9), on ECP5 always (MULT18X18D), on iCE40 never (synth_ice40 uses
   SB_MAC16 only with -dsp): one DSP per product, PE*SIMD.
 * Accumulators (PE x AW), threshold comparisons (PE x NT x ACC_BITS, NT > 1) and counts.
+* Threshold search (THRESHOLD_SEARCH, NT > 1): per lane OUT_BITS compares of ACC_BITS bits
+  (``search_compare``) and the stage ROMs through :func:`memory_cost` (``search_rom``: stage
+  0 one ROM of NF * N_CLASSES words of PE*ACC_BITS bits, stage k one per lane of
+  NF * N_CLASSES * 2**k words of ACC_BITS bits), instead of the compares, counts and the
+  threshold ROM; flip-flops: the prefixes, the accumulators and row carried along the stages.
 * Memories through :func:`bnncc.hw.memory_map.memory_cost`: the weight ROM (block RAM
   from 32 words, the module asks for it; else Yosys's choice), the input vector buffer
   (SF words of SIMD*INPUT_BITS, read at the write address), the threshold ROM (NF words of
@@ -839,8 +844,16 @@ def grid_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = 
               "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": "", **pipeline}
     if n_thresholds:
         T = np.sort(rng.integers(low, high + 2, size=(mh, n_thresholds)), axis=1)
-        memories["thresholds.mem"] = calibration.mem_text(threshold_words(T, pe, acc_bits), pe * n_thresholds * acc_bits)
         params["THRESHOLD_FILE"] = "thresholds.mem"
+        if pipeline.get("THRESHOLD_SEARCH", 0):
+            # the binary search's stage memories, as the builder writes them
+            for k, words in enumerate(search.mvau_stage_words(T[None], pe, out_bits, acc_bits)):
+                memories["thresholds.mem" if k == 0 else f"search{k}.mem"] = calibration.mem_text(words, pe * acc_bits)
+                if k:
+                    params[f"SEARCH{k}_FILE"] = f"search{k}.mem"
+        else:
+            memories["thresholds.mem"] = calibration.mem_text(threshold_words(T, pe, acc_bits),
+                                                              pe * n_thresholds * acc_bits)
     return calibration.point(name, params, memories)
 
 
@@ -885,6 +898,18 @@ def calibration_grid(quick: bool) -> list[dict]:
         points.append(grid_point(f"mvau_mac_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}_m{mem_reg}d{stages}", mw, mh, pe, simd,
                                  ops, nt, ob, MAC_STYLE=1, MEM_REG=mem_reg, DOT_STAGES=stages,
                                  REGISTER_COMPARES=int(nt > 1)))
+    # the pipelined threshold search (THRESHOLD_SEARCH) behind mac_dot and XNOR-popcount
+    # dot products, as the builder makes them: the search_compare and search_rom terms
+    for mw, mh, pe, simd, ops, nt, ob in [
+            (64, 64, 4, 16, "i4xi4", 15, 4), (256, 64, 4, 64, "i4xi4", 15, 4), (256, 64, 2, 128, "i4xi4", 15, 4),
+            (128, 128, 4, 16, "i4xi4", 15, 4), (128, 64, 2, 16, "u4xi4", 15, 4), (1024, 256, 2, 32, "i4xi4", 15, 4),
+            (256, 256, 4, 64, "i2xbip", 3, 2), (576, 128, 4, 32, "i2xi2", 3, 2), (64, 64, 8, 16, "i2xi2", 3, 2),
+            (256, 512, 8, 16, "bin", 7, 3)]:
+        point = grid_point(f"mvau_search_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}", mw, mh, pe, simd, ops, nt, ob,
+                           THRESHOLD_SEARCH=1)
+        if ops != "bin":
+            point["parameters"].update(mac_pipeline(point["parameters"]))
+        points.append(point)
     # mac_dsp products (MAC_STYLE = 2) on DSP48E1 and MULT18X18D, as the builder pipelines them:
     # the dsp_pack term
     for mw, mh, pe, simd, ops, nt, ob, kind in [
