@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from bnncc.hw.memory_words import threshold_words, weight_words, write_mem
-from bnncc.hw.modules.mvau import dsp_pipeline, mac_pipeline, uses_search
+from bnncc.hw.modules.mvau import dsp_pipeline, mac_pipeline, search_block_depth, uses_search
 from bnncc.hw.modules.threshold_search import mvau_stage_words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,10 +217,14 @@ def prepare(config: Config, work: Path) -> dict:
         if search:
             # the binary search's stage memories, as the builder writes them
             for k, words in enumerate(mvau_stage_words(T[None], config.pe, config.out_bits, acc_bits)):
-                write_mem(work / ("thresholds.mem" if k == 0 else f"search{k}.mem"), words, config.pe * acc_bits)
+                write_mem(work / ("thresholds.mem" if k == 0 else f"search{k}.mem"), words,
+                          config.pe * acc_bits if k == 0 else acc_bits)
                 if k:
                     params[f"SEARCH{k}_FILE"] = f"search{k}.mem"
             params["THRESHOLD_SEARCH"] = 1
+            block_depth = search_block_depth(config.pe, acc_bits, config.mh // config.pe, config.out_bits)
+            if block_depth:
+                params["SEARCH_BLOCK_DEPTH"] = block_depth
         else:
             write_mem(work / "thresholds.mem", threshold_words(T, config.pe, acc_bits),
                       config.pe * config.n_thresholds * acc_bits)

@@ -36,10 +36,13 @@
 // (threshold_search.v: OUT_BITS stages behind the accumulators, each a read of its own deep,
 // narrow ROM at {row, the count bits decided so far} and one compare; 2 cycles per stage with
 // THRESHOLD_BLOCK). The threshold memory is then replaced by the stage memories: stage 0 in
-// THRESHOLD_FILE, stage k in SEARCH<k>_FILE, each NF*N_CLASSES*2**k words of PE*ACC_BITS bits,
-// word (c*NF + nf)*2**k + p holding for lane pe the threshold T[c][m = nf*PE + pe][(2p + 1) *
-// 2**(OUT_BITS-1-k) - 1] of the padded row at bits [pe*ACC_BITS +: ACC_BITS]
-// (bnncc/hw/modules/threshold_search.py writes them).
+// THRESHOLD_FILE, NF*N_CLASSES words of PE*ACC_BITS bits, word c*NF + nf holding for lane pe
+// T[c][m = nf*PE + pe][2**(OUT_BITS-1) - 1] of the padded row at bits [pe*ACC_BITS +: ACC_BITS];
+// stage k >= 1 in SEARCH<k>_FILE, NF*N_CLASSES*2**k*PL words of ACC_BITS bits (PL = PE rounded
+// up to a power of two), word ((c*NF + nf)*2**k + p)*PL + pe holding T[c][m][(2p + 1) *
+// 2**(OUT_BITS-1-k) - 1] (bnncc/hw/modules/threshold_search.py writes them). The stage
+// memories of SEARCH_BLOCK_DEPTH words or more (per lane, stages k >= 1) are block RAM, read
+// ahead without more latency.
 // Threshold classes (N_CLASSES > 1, thresholds only): the input vectors of a frame (N_VECTORS
 // of them, e.g. the OH*OW windows of a convolution) fall into N_CLASSES classes, each with
 // its own thresholds: T[c][m][t] for a vector of class c. The threshold memory then holds
@@ -144,6 +147,7 @@ module mvau #(
     parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
     parameter integer REGISTER_COMPARES = 0, // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
     parameter integer THRESHOLD_SEARCH = 0, // 1: several thresholds by a pipelined binary search (see above)
+    parameter integer SEARCH_BLOCK_DEPTH = 0, // > 0: search stage memories this deep or deeper in block RAM
     parameter SEARCH1_FILE = "",            // THRESHOLD_SEARCH: $readmemh files of search stages 1..7
     parameter SEARCH2_FILE = "",            // (stage 0 is THRESHOLD_FILE)
     parameter SEARCH3_FILE = "",
@@ -284,10 +288,10 @@ module mvau #(
         if (BORDER != 0 && N_CLASSES != 1) begin
             $display("%m: mvau: BORDER and N_CLASSES=%0d > 1 exclude each other", N_CLASSES); $finish;
         end
-        if (THRESHOLD_SEARCH < 0 || THRESHOLD_SEARCH > 1
+        if (THRESHOLD_SEARCH < 0 || THRESHOLD_SEARCH > 1 || SEARCH_BLOCK_DEPTH < 0
             || (THRESHOLD_SEARCH != 0 && (NT < 2 || OUT_BITS > 8 || NT > (1 << OUT_BITS) - 1 || REGISTER_COMPARES != 0))) begin
-            $display("%m: mvau: THRESHOLD_SEARCH=%0d must be 0 or 1; 1 needs 2 <= N_THRESHOLDS (%0d) < 2**OUT_BITS, OUT_BITS (%0d) <= 8 and REGISTER_COMPARES=0",
-                     THRESHOLD_SEARCH, NT, OUT_BITS);
+            $display("%m: mvau: THRESHOLD_SEARCH=%0d must be 0 or 1, SEARCH_BLOCK_DEPTH=%0d >= 0; 1 needs 2 <= N_THRESHOLDS (%0d) < 2**OUT_BITS, OUT_BITS (%0d) <= 8 and REGISTER_COMPARES=0",
+                     THRESHOLD_SEARCH, SEARCH_BLOCK_DEPTH, NT, OUT_BITS);
             $finish;
         end
     end
@@ -809,6 +813,7 @@ module mvau #(
         if (SEARCH != 0) begin : g_search_lanes
             threshold_search #(
                 .PE(PE), .STAGES(OUT_BITS), .TW(ACC_BITS), .ROWS(TDEPTH), .BLOCK(THRESHOLD_BLOCK),
+                .BLOCK_DEPTH(SEARCH_BLOCK_DEPTH),
                 .FILE_0(THRESHOLD_FILE), .FILE_1(SEARCH1_FILE), .FILE_2(SEARCH2_FILE), .FILE_3(SEARCH3_FILE),
                 .FILE_4(SEARCH4_FILE), .FILE_5(SEARCH5_FILE), .FILE_6(SEARCH6_FILE), .FILE_7(SEARCH7_FILE)
             ) u_search (

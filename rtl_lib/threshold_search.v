@@ -16,22 +16,26 @@
 // STAGES stages p is the count. acc and the thresholds are TW-bit two's complement (signed
 // compare).
 //
-// Memories: stage k has its own ROM of ROWS * 2**k words of PE*TW bits, word r * 2**k + p
-// holding lane l's threshold S[l][r][(2*p + 1) * 2**(STAGES-1-k) - 1] at bits
-// [l*TW +: TW], two's complement ($readmemh file FILE_<k>, one hex word per line, word 0
-// first; an empty name gives an all-zero memory, for lint). Stage 0's address is the row
-// alone, the same for every lane: one ROM of PE*TW-bit words. From stage 1 on every lane has
-// its own prefix, so every lane reads its own copy of the stage's ROM (loaded from the same
-// file) and keeps the TW bits of its lane (the synthesis tool drops the other bits of a
-// LUT ROM). The ROMs are deep and narrow: a LUT6 per bit up to 64 words.
+// Memories ($readmemh file FILE_<k> per stage, one hex word per line, word 0 first; an empty
+// name gives an all-zero memory, for lint), thresholds TW-bit two's complement. Stage 0's
+// address is the row alone, the same for every lane: one ROM of ROWS words of PE*TW bits,
+// word r holding lane l's S[l][r][2**(STAGES-1) - 1] at bits [l*TW +: TW]. From stage 1 on
+// every lane has its own prefix and so its own ROM: stage k's file holds ROWS * 2**k * PL
+// words of TW bits (PL = PE rounded up to a power of two), word (r * 2**k + p) * PL + l
+// holding lane l's S[l][r][(2*p + 1) * 2**(STAGES-1-k) - 1] (words of lanes l >= PE unused);
+// lane l's ROM reads the words whose low address bits are l (constant bits: the tool keeps
+// only that lane's words). The ROMs are deep and narrow: a LUT6 per bit up to 64 words.
 //
 // Pipeline: everything moves one stage per cycle, a plain shift pipeline without stalls
-// (in_valid may be given in any cycle). BLOCK = 0: each stage reads its ROM
-// combinationally at the registered row / prefix and registers the compare, so
-// out_valid / out_count follow in_valid / in_row / in_acc by STAGES cycles; in_row and
-// in_acc should come straight from registers. BLOCK = 1: the ROMs are block RAM (rom_style
-// "block"), each stage a registered read followed by a registered compare, 2*STAGES cycles.
-// Only the valid bits are reset.
+// (in_valid may be given in any cycle). BLOCK = 0: each stage compares its registered
+// accumulators with the threshold read at its registered row / prefix and registers the
+// result, so out_valid / out_count follow in_valid / in_row / in_acc by STAGES cycles;
+// in_row and in_acc should come straight from registers. The ROMs are read
+// combinationally, except those of the stages k >= 1 with ROWS * 2**k >= BLOCK_DEPTH
+// (BLOCK_DEPTH > 0): those are block RAM (rom_style "block"), read into their output
+// register at the edge that ends stage k - 1 (at the address that stage's compare gives),
+// so the latency stays STAGES. BLOCK = 1: every ROM is block RAM, each stage a registered
+// read followed by a registered compare, 2*STAGES cycles. Only the valid bits are reset.
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -41,6 +45,7 @@ module threshold_search #(
     parameter integer TW = 8,           // accumulator / threshold bits, two's complement, 1..32
     parameter integer ROWS = 1,         // threshold rows per lane
     parameter integer BLOCK = 0,        // 1: block RAM ROMs, 2 cycles per stage
+    parameter integer BLOCK_DEPTH = 0,  // > 0 (BLOCK = 0): ROMs of stages k >= 1 this deep or deeper in block RAM
     parameter FILE_0 = "",              // $readmemh files of the stage ROMs (see above)
     parameter FILE_1 = "",
     parameter FILE_2 = "",
@@ -59,10 +64,12 @@ module threshold_search #(
     output wire [PE*STAGES-1:0]   out_count
 );
     localparam integer RA_W = (ROWS > 1) ? $clog2(ROWS) : 1;   // row address
+    localparam integer LW = (PE > 1) ? $clog2(PE) : 0;          // lane bits of a stage k >= 1 address
     initial begin
-        if (PE < 1 || STAGES < 1 || STAGES > 8 || TW < 1 || TW > 32 || ROWS < 1 || BLOCK < 0 || BLOCK > 1) begin
-            $display("%m: threshold_search: PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1",
-                     PE, ROWS, STAGES, TW, BLOCK);
+        if (PE < 1 || STAGES < 1 || STAGES > 8 || TW < 1 || TW > 32 || ROWS < 1 || BLOCK < 0 || BLOCK > 1
+            || BLOCK_DEPTH < 0) begin
+            $display("%m: threshold_search: PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1, BLOCK_DEPTH=%0d >= 0",
+                     PE, ROWS, STAGES, TW, BLOCK, BLOCK_DEPTH);
             $finish;
         end
     end
@@ -79,6 +86,10 @@ module threshold_search #(
             wire [RA_W-1:0] row;
             wire [PE*TW-1:0] acc;
             wire [PE*PW-1:0] prefix;
+            // the address of stage k + 1's ROM per lane, {row, the k + 1 count bits so far}
+            // (read ahead at the edge that ends this stage when that ROM is block RAM)
+            localparam integer NA_W = (ROWS > 1) ? RA_W + k + 1 : k + 1;
+            wire [PE*NA_W-1:0] next_addr;
             // the stage's outputs, registered: prefixes of k + 1 bits
             reg v_q;
             reg [RA_W-1:0] row_q;
@@ -139,11 +150,35 @@ module threshold_search #(
                     end else begin : g_ra
                         assign addr = row;
                     end
-                    localparam integer RW = (k > 0) ? TW : PE * TW;  // bits kept
-                    localparam integer RL = (k > 0) ? l * TW : 0;    // ... from this bit on
+                    // stage 0: one ROM of PE*TW-bit words; stage k > 0: lane l's TW-bit words
+                    // of a ROM of DEPTH << LW words, its low address bits l
+                    localparam integer RW = (k > 0) ? TW : PE * TW;
+                    localparam integer RD = (k > 0) ? DEPTH << LW : DEPTH;
+                    localparam integer RA = (k > 0) ? AD_W + LW : AD_W;
+                    localparam [31:0] LANE = l;
+                    // 0: read combinationally; 1: block RAM read at the stage's own address
+                    // (BLOCK), or ahead at the address stage k - 1 gives
+                    localparam integer AHEAD = (BLOCK == 0 && k > 0 && BLOCK_DEPTH > 0 && DEPTH >= BLOCK_DEPTH) ? 1 : 0;
+                    localparam integer MODE = (BLOCK != 0 || AHEAD != 0) ? 1 : 0;
+                    wire rd;
+                    wire [AD_W-1:0] at;
+                    if (AHEAD != 0) begin : g_ahead
+                        assign rd = g_st[k-1].cv;
+                        assign at = g_st[k-1].next_addr[l*AD_W +: AD_W];
+                        wire unused_addr = &{1'b0, addr};
+                    end else begin : g_here
+                        assign rd = v;
+                        assign at = addr;
+                    end
+                    wire [RA-1:0] rd_addr;
+                    if (k > 0 && LW > 0) begin : g_lane_bits
+                        assign rd_addr = {at, LANE[LW-1:0]};
+                    end else begin : g_no_lane_bits
+                        assign rd_addr = at;
+                    end
                     wire [RW-1:0] word;
                     // the ROM with stage k's file
-`define THRESHOLD_SEARCH_ROM(F) threshold_search_rom #(.WIDTH(PE*TW), .DEPTH(DEPTH), .AW(AD_W), .KEEP_LSB(RL), .KEEP_W(RW), .BLOCK(BLOCK), .FILE(F)) u_rom (.ap_clk(ap_clk), .rd(v), .addr(addr), .data(word))
+`define THRESHOLD_SEARCH_ROM(F) threshold_search_rom #(.WIDTH(RW), .DEPTH(RD), .AW(RA), .BLOCK(MODE), .FILE(F)) u_rom (.ap_clk(ap_clk), .rd(rd), .addr(rd_addr), .data(word))
                     if (k == 0) begin : g_f0
                         `THRESHOLD_SEARCH_ROM(FILE_0);
                     end else if (k == 1) begin : g_f1
@@ -175,6 +210,15 @@ module threshold_search #(
                 end else begin : g_first
                     always @(posedge ap_clk) if (cv) prefix_q[l] <= ge;
                 end
+                if (ROWS > 1 && k > 0) begin : g_next_rp
+                    assign next_addr[l*NA_W +: NA_W] = {crow, cprefix[l*PW +: PW], ge};
+                end else if (ROWS > 1) begin : g_next_r
+                    assign next_addr[l*NA_W +: NA_W] = {crow, ge};
+                end else if (k > 0) begin : g_next_p
+                    assign next_addr[l*NA_W +: NA_W] = {cprefix[l*PW +: PW], ge};
+                end else begin : g_next
+                    assign next_addr[l*NA_W +: NA_W] = ge;
+                end
             end
             always @(posedge ap_clk) begin
                 if (!ap_rst_n) v_q <= 1'b0;
@@ -189,6 +233,10 @@ module threshold_search #(
             if (k == 0) begin : g_unused_prefix
                 wire unused_prefix = &{1'b0, cprefix};
             end
+            // read only where stage k + 1's ROM is read ahead
+            if (k == STAGES - 1 || BLOCK != 0 || BLOCK_DEPTH == 0 || (ROWS << (k + 1)) < BLOCK_DEPTH) begin : g_unused_next
+                wire unused_next = &{1'b0, next_addr};
+            end
             if (k == STAGES - 1) begin : g_unused_last
                 wire unused_last = &{1'b0, row_q, acc_q};
             end
@@ -199,22 +247,19 @@ module threshold_search #(
 endmodule
 
 // threshold_search_rom: a ROM of DEPTH words of WIDTH bits ($readmemh FILE; empty: zeros),
-// of which bits [KEEP_LSB +: KEEP_W] are read: combinationally (BLOCK = 0), or into a
-// register when rd is high (BLOCK = 1, block RAM).
+// read combinationally (BLOCK = 0) or into a register when rd is high (BLOCK = 1, block RAM).
 /* verilator lint_off DECLFILENAME */
 module threshold_search_rom #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 1,
     parameter integer AW = 1,
-    parameter integer KEEP_LSB = 0,
-    parameter integer KEEP_W = 8,
     parameter integer BLOCK = 0,
     parameter FILE = ""
 ) (
-    input  wire              ap_clk,
-    input  wire              rd,
-    input  wire [AW-1:0]     addr,
-    output wire [KEEP_W-1:0] data
+    input  wire             ap_clk,
+    input  wire             rd,
+    input  wire [AW-1:0]    addr,
+    output wire [WIDTH-1:0] data
 );
     generate
         if (BLOCK != 0) begin : g_block
@@ -227,10 +272,7 @@ module threshold_search_rom #(
             end
             reg [WIDTH-1:0] q;
             always @(posedge ap_clk) if (rd) q <= mem[addr];
-            assign data = q[KEEP_LSB +: KEEP_W];
-            if (KEEP_W < WIDTH) begin : g_unused
-                wire unused_bits = &{1'b0, q};
-            end
+            assign data = q;
         end else begin : g_logic
             reg [WIDTH-1:0] mem [0:DEPTH-1];
             if (FILE != "") begin : g_file
@@ -239,9 +281,8 @@ module threshold_search_rom #(
                 integer i;
                 initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
             end
-            wire [WIDTH-1:0] word = mem[addr];
-            assign data = word[KEEP_LSB +: KEEP_W];
-            wire unused_rd = &{1'b0, rd, ap_clk, (KEEP_W < WIDTH) ? word : {WIDTH{1'b0}}};
+            assign data = mem[addr];
+            wire unused_rd = &{1'b0, rd, ap_clk};
         end
     endgenerate
 endmodule

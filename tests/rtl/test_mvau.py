@@ -58,6 +58,7 @@ class Case:
     dot_stages: int = 1         # DOT_STAGES: pipeline registers of the dot products
     register_compares: int = 0  # REGISTER_COMPARES: the threshold compares registered (steps > 1)
     search: int = 0             # THRESHOLD_SEARCH: several thresholds by the pipelined binary search
+    search_block: int = 0       # SEARCH_BLOCK_DEPTH: search stage memories this deep in block RAM
 
     @property
     def out_bits(self) -> int:
@@ -171,7 +172,8 @@ CASES = [
     Case("search_int4_int4_t15", mw=40, mh=12, pe=3, simd=20, in_dtype=DataType.int(4), w_dtype=DataType.int(4),
          out_dtype=DataType.uint(4), steps=15, mac_style=1, search=1),
     Case("search_int4_sf1_pipe", mw=16, mh=10, pe=5, simd=16, in_dtype=DataType.int(4), w_dtype=DataType.int(4),
-         out_dtype=DataType.int(4), steps=15, mac_style=1, mem_reg=1, dot_stages=2, search=1, vectors=6),
+         out_dtype=DataType.int(4), steps=15, mac_style=1, mem_reg=1, dot_stages=2, search=1, vectors=6,
+         search_block=4),     # stages 1.. (2 rows: 4, 8, 16 words per lane) in block RAM, read ahead
     Case("search_uint2_int2_t2_of_3", mw=9, mh=7, pe=7, simd=3, in_dtype=DataType.uint(2), w_dtype=DataType.int(2),
          out_dtype=DataType.uint(2), steps=2, search=1),
     Case("search_binary_classes_int3", mw=18, mh=8, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
@@ -267,7 +269,8 @@ class Setup:
                 # stage 0 in thresholds.mem, stage k in search<k>.mem
                 stages = mvau_stage_words(per_class, case.pe, case.out_bits, self.acc_bits)
                 for k, words in enumerate(stages):
-                    write_mem(work / ("thresholds.mem" if k == 0 else f"search{k}.mem"), words, case.pe * self.acc_bits)
+                    write_mem(work / ("thresholds.mem" if k == 0 else f"search{k}.mem"), words,
+                              case.pe * self.acc_bits if k == 0 else self.acc_bits)
         out_bits = element_bits(case.out_dtype) if case.out_dtype is not None else self.acc_bits
         parameters = {
             "MW": case.mw, "MH": case.mh, "PE": case.pe, "SIMD": case.simd,
@@ -298,6 +301,7 @@ class Setup:
                            "REGISTER_COMPARES": case.register_compares, "DSP_FAMILY": case.dsp_family})
         if case.search:
             parameters["THRESHOLD_SEARCH"] = 1
+            parameters["SEARCH_BLOCK_DEPTH"] = case.search_block
             parameters.update({f"SEARCH{k}_FILE": f'"search{k}.mem"' for k in range(1, case.out_bits)})
         self.sim = StreamSimulator("mvau", SOURCES, parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
@@ -471,7 +475,8 @@ SEARCH_LINT_SETS = [
         (8, 8, 7, 3, {"N_CLASSES": 9, "N_VECTORS": 6, "CLASS_COLS": 6, "THRESHOLD_BLOCK": 1}),
         (8, 2, 3, 2, {"MW": 36, "SIMD": 4, "BORDER": 1, "BORDER_KH": 3, "BORDER_KW": 3, "BORDER_OH": 5, "BORDER_OW": 7}),
         (12, 3, 15, 4, {"BINARY": 0, "INPUT_BIPOLAR": 0, "WEIGHT_BIPOLAR": 0, "INPUT_BITS": 4, "WEIGHT_BITS": 4,
-                        "INPUT_SIGNED": 1, "WEIGHT_SIGNED": 1, "ACC_BITS": 10, "MAC_STYLE": 1, "DOT_STAGES": 2})]
+                        "INPUT_SIGNED": 1, "WEIGHT_SIGNED": 1, "ACC_BITS": 10, "MAC_STYLE": 1, "DOT_STAGES": 2}),
+        (64, 4, 15, 4, {"SEARCH_BLOCK_DEPTH": 32}), (64, 2, 5, 3, {"SEARCH_BLOCK_DEPTH": 256})]
 ]
 
 

@@ -27,7 +27,7 @@ SOURCE = RTL / "threshold_search.v"
 BENCH = """
 `timescale 1ns / 1ps
 module bench;
-    parameter integer PE = 1, STAGES = 4, TW = 8, ROWS = 1, BLOCK = 0, LATENCY = 4, COUNT = 10, SEED = 1;
+    parameter integer PE = 1, STAGES = 4, TW = 8, ROWS = 1, BLOCK = 0, BLOCK_DEPTH = 0, LATENCY = 4, COUNT = 10, SEED = 1;
     // the files, read from the working directory (one build serves every data set)
     parameter INPUTS = "INPUTS", EXPECTED = "EXPECTED";
     parameter F0 = "F0", F1 = "F1", F2 = "F2", F3 = "F3", F4 = "F4", F5 = "F5", F6 = "F6", F7 = "F7";
@@ -37,7 +37,7 @@ module bench;
     reg [PE*TW-1:0] in_acc = 0;
     wire out_valid;
     wire [PE*STAGES-1:0] out_count;
-    threshold_search #(.PE(PE), .STAGES(STAGES), .TW(TW), .ROWS(ROWS), .BLOCK(BLOCK),
+    threshold_search #(.PE(PE), .STAGES(STAGES), .TW(TW), .ROWS(ROWS), .BLOCK(BLOCK), .BLOCK_DEPTH(BLOCK_DEPTH),
                        .FILE_0(F0), .FILE_1(F1), .FILE_2(F2), .FILE_3(F3), .FILE_4(F4), .FILE_5(F5),
                        .FILE_6(F6), .FILE_7(F7))
         dut (.ap_clk(clk), .ap_rst_n(rst_n), .in_valid(in_valid), .in_row(in_row), .in_acc(in_acc),
@@ -80,7 +80,7 @@ def _hex(words, width):
 
 
 def run_search(T: np.ndarray, rows: np.ndarray, acc: np.ndarray, stages: int, tw: int, block: int = 0,
-               seed: int = 1) -> tuple[np.ndarray, str]:
+               seed: int = 1, block_depth: int = 0) -> tuple[np.ndarray, str]:
     """Run the module on thresholds ``T`` (ROWS, PE, N) for inputs (rows[i], acc[i, :]);
     return the expected counts (numpy) and the bench's RESULT line."""
     n_rows, pe, _ = T.shape
@@ -94,10 +94,10 @@ def run_search(T: np.ndarray, rows: np.ndarray, acc: np.ndarray, stages: int, tw
     inputs = [(int(r) << (pe * tw)) | sum((int(a) & mask) << (l * tw) for l, a in enumerate(lanes))
               for r, lanes in zip(rows, acc)]
     counts = [sum(int(c) << (l * stages) for l, c in enumerate(lanes)) for lanes in expect]
-    files = {f"F{k}": _hex(words, pe * tw) for k, words in enumerate(stage_words(T, stages, tw))}
+    files = {f"F{k}": _hex(words, pe * tw if k == 0 else tw) for k, words in enumerate(stage_words(T, stages, tw))}
     files["INPUTS"] = _hex(inputs, ra_w + pe * tw)
     files["EXPECTED"] = _hex(counts, pe * stages)
-    params = {"PE": pe, "STAGES": stages, "TW": tw, "ROWS": n_rows, "BLOCK": block,
+    params = {"PE": pe, "STAGES": stages, "TW": tw, "ROWS": n_rows, "BLOCK": block, "BLOCK_DEPTH": block_depth,
               "LATENCY": latency(stages, block), "COUNT": len(rows), "SEED": seed}
     key = hashlib.sha256((SOURCE.read_text() + BENCH + repr(sorted(params.items()))).encode()).hexdigest()[:16]
     work = cache_root() / f"threshold_search_{key}"
@@ -139,21 +139,21 @@ def _random_case(rng, n_rows, pe, n, stages, tw, count):
     return T, rows, acc
 
 
-CASES = [  # (rows, PE, thresholds, stages, TW, block)
-    (1, 1, 1, 1, 4, 0),
-    (1, 2, 5, 3, 6, 0),          # one row; fewer thresholds than 2**B - 1: padded
-    (5, 1, 2, 2, 6, 0),
-    (6, 4, 15, 4, 10, 0),        # INT4 activations
-    (4, 3, 31, 5, 12, 0),
-    (12, 2, 13, 4, 9, 1),        # block RAM ROMs
+CASES = [  # (rows, PE, thresholds, stages, TW, block, block depth)
+    (1, 1, 1, 1, 4, 0, 0),
+    (1, 2, 5, 3, 6, 0, 2),       # one row; padded; stages 1.. read ahead from block RAM
+    (5, 1, 2, 2, 6, 0, 0),
+    (6, 4, 15, 4, 10, 0, 0),     # INT4 activations
+    (4, 3, 31, 5, 12, 0, 16),    # PE not a power of two; stages 2.. in block RAM
+    (12, 2, 13, 4, 9, 1, 0),     # every ROM in block RAM, 2 cycles per stage
 ]
 
 
-@pytest.mark.parametrize("n_rows, pe, n, stages, tw, block", CASES)
-def test_search_matches_count(n_rows, pe, n, stages, tw, block):
+@pytest.mark.parametrize("n_rows, pe, n, stages, tw, block, block_depth", CASES)
+def test_search_matches_count(n_rows, pe, n, stages, tw, block, block_depth):
     rng = np.random.default_rng([n_rows, pe, n, stages, tw, block])
     T, rows, acc = _random_case(rng, n_rows, pe, n, stages, tw, count=300)
-    expect, out = run_search(T, rows, acc, stages, tw, block, seed=n_rows + 7 * pe)
+    expect, out = run_search(T, rows, acc, stages, tw, block, seed=n_rows + 7 * pe, block_depth=block_depth)
     assert f"RESULT sent=300 got=300 errors=0 late=0" in out, out
     assert len(np.unique(expect)) > 1
 
@@ -176,9 +176,11 @@ def test_too_many_thresholds_refused():
         stage_words(np.zeros((1, 1, 4), dtype=np.int64), 2, 8)
 
 
-@pytest.mark.parametrize("pe, stages, rows, block", [(1, 1, 1, 0), (3, 4, 5, 0), (2, 8, 3, 0), (2, 3, 6, 1)])
-def test_lint(pe, stages, rows, block):
+@pytest.mark.parametrize("pe, stages, rows, block, block_depth",
+                         [(1, 1, 1, 0, 0), (3, 4, 5, 0, 0), (2, 8, 3, 0, 48), (5, 3, 1, 0, 2), (2, 3, 6, 1, 0)])
+def test_lint(pe, stages, rows, block, block_depth):
     command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "threshold_search",
-               f"-GPE={pe}", f"-GSTAGES={stages}", f"-GROWS={rows}", "-GTW=7", f"-GBLOCK={block}", str(SOURCE)]
+               f"-GPE={pe}", f"-GSTAGES={stages}", f"-GROWS={rows}", "-GTW=7", f"-GBLOCK={block}",
+               f"-GBLOCK_DEPTH={block_depth}", str(SOURCE)]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -121,7 +121,7 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
             stages = search.mvau_stage_words(thresholds, op.pe, element_bits(out_dtype), acc_bits) if with_words \
                 else [[] for _ in range(element_bits(out_dtype))]
             memories.append(MemoryFile(f"{name}_thresholds.mem", stages[0], op.pe * acc_bits))
-            search_files = [MemoryFile(f"{name}_search{k}.mem", words, op.pe * acc_bits)
+            search_files = [MemoryFile(f"{name}_search{k}.mem", words, acc_bits)
                             for k, words in enumerate(stages) if k > 0]
     else:
         out_dtype = DataType.int(acc_bits)
@@ -141,6 +141,9 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         parameters.update(mac_pipeline(parameters, border is not None))
     if n_thresholds > 1 and search_files is not None:
         parameters["THRESHOLD_SEARCH"] = 1
+        block_depth = search_block_depth(op.pe, acc_bits, len(thresholds) * (op.mh // op.pe), element_bits(out_dtype))
+        if block_depth:
+            parameters["SEARCH_BLOCK_DEPTH"] = block_depth
         memories += search_files
         parameters.update({f"SEARCH{k + 1}_FILE": m.filename for k, m in enumerate(search_files)})
     elif n_thresholds > 1:
@@ -182,6 +185,26 @@ def uses_search(n_thresholds: int, out_bits: int, classes_by_grid: bool = False)
     wide memory: a search stage memory in block RAM would hold every lane's word per lane)."""
     return (SEARCH_MIN_THRESHOLDS <= n_thresholds < (1 << out_bits) and out_bits <= search.MAX_STAGES
             and not classes_by_grid)
+
+
+#: A search stage memory goes to block RAM (SEARCH_BLOCK_DEPTH) when its LUT ROM would cost
+#: at least this many LUTs per block RAM it takes instead (as THRESHOLD_BLOCK_LUTS).
+SEARCH_BLOCK_LUTS = 32
+
+
+def search_block_depth(pe: int, acc_bits: int, rows: int, stages: int) -> int:
+    """mvau.v SEARCH_BLOCK_DEPTH: the shallowest search stage memory (stages k >= 1, per lane
+    rows * 2**k words of ACC_BITS bits, in block RAM a ROM of rows * 2**k * PL words) whose LUT
+    ROM costs at least SEARCH_BLOCK_LUTS per block RAM on xilinx (:func:`memory_cost`); 0:
+    none (every stage memory in LUTs)."""
+    lanes = search.lane_stride(pe)
+    for k in range(1, stages):
+        depth = rows << k
+        logic = memory_cost(Memory(acc_bits, depth, "rom_async"), "xilinx")["rom"]
+        block = memory_cost(Memory(acc_bits, depth * lanes, "rom", "block"), "xilinx")["bram"]
+        if block > 0 and logic >= SEARCH_BLOCK_LUTS * block:
+            return depth
+    return 0
 
 
 def _border(graph: Graph, op: hw.MVAU) -> dict | None:
@@ -442,7 +465,8 @@ def _search_parameters(p: dict) -> dict:
     files = {"FILE_0": p["THRESHOLD_FILE"], **{f"FILE_{k}": p.get(f"SEARCH{k}_FILE", "") for k in range(1, search.MAX_STAGES)}}
     nf = vdiv(p["MH"], p["PE"])
     return {"PE": p["PE"], "STAGES": p["OUT_BITS"], "TW": p["ACC_BITS"],
-            "ROWS": 1 if nf is X else nf * p["N_CLASSES"], "BLOCK": p["THRESHOLD_BLOCK"], **files}
+            "ROWS": 1 if nf is X else nf * p["N_CLASSES"], "BLOCK": p["THRESHOLD_BLOCK"],
+            "BLOCK_DEPTH": p["SEARCH_BLOCK_DEPTH"], **files}
 
 
 RULES = ModuleRules(
@@ -455,7 +479,7 @@ RULES = ModuleRules(
         "CLASS_COLS": 0, "THRESHOLD_BLOCK": 0,
         "BORDER": 0, "BORDER_KH": 1, "BORDER_KW": 1, "BORDER_OH": 1, "BORDER_OW": 1,
         "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "REGISTER_COMPARES": 0,
-        "THRESHOLD_SEARCH": 0, **{f"SEARCH{k}_FILE": "" for k in range(1, search.MAX_STAGES)},
+        "THRESHOLD_SEARCH": 0, "SEARCH_BLOCK_DEPTH": 0, **{f"SEARCH{k}_FILE": "" for k in range(1, search.MAX_STAGES)},
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
                        "BORDER_KP": p["BORDER_KH"] * p["BORDER_KW"]},
@@ -505,12 +529,12 @@ RULES = ModuleRules(
              lambda p: p["DOT_STAGES"] > 1 and p["MAC_STYLE"] == 0 and p["BINARY"] == 0, ("DOT_STAGES",)),
         Rule("BORDER and N_CLASSES=%0d > 1 exclude each other",
              lambda p: p["BORDER"] != 0 and p["N_CLASSES"] != 1, ("N_CLASSES",)),
-        Rule("THRESHOLD_SEARCH=%0d must be 0 or 1; 1 needs 2 <= N_THRESHOLDS (%0d) < 2**OUT_BITS, OUT_BITS (%0d) <= 8 "
-             "and REGISTER_COMPARES=0",
-             lambda p: p["THRESHOLD_SEARCH"] not in (0, 1)
+        Rule("THRESHOLD_SEARCH=%0d must be 0 or 1, SEARCH_BLOCK_DEPTH=%0d >= 0; 1 needs 2 <= N_THRESHOLDS (%0d) "
+             "< 2**OUT_BITS, OUT_BITS (%0d) <= 8 and REGISTER_COMPARES=0",
+             lambda p: p["THRESHOLD_SEARCH"] not in (0, 1) or p["SEARCH_BLOCK_DEPTH"] < 0
              or (p["THRESHOLD_SEARCH"] != 0 and (p["NT"] < 2 or p["OUT_BITS"] > 8 or p["NT"] > shl1(p["OUT_BITS"]) - 1
                                                  or p["REGISTER_COMPARES"] != 0)),
-             ("THRESHOLD_SEARCH", "NT", "OUT_BITS")),
+             ("THRESHOLD_SEARCH", "SEARCH_BLOCK_DEPTH", "NT", "OUT_BITS")),
     ),
 )
 
@@ -686,10 +710,19 @@ def terms(p: dict, family: str) -> Terms:
         lut["search_compare"] = pe * stages * acc_bits
         # (read combinationally at registered addresses that feed the next stage as well:
         # Yosys keeps them in logic; block RAM with THRESHOLD_BLOCK)
-        kind, style = ("rom", "block") if tblock else ("rom_async", "auto")
-        search_mems = [(1, memory_cost(Memory(pe * acc_bits, tdepth, kind, style), family))]
-        search_mems += [(pe, memory_cost(Memory(acc_bits, tdepth << k, kind, style), family))
-                        for k in range(1, stages)]
+        # stage k >= 1 per lane: its lane's words of a ROM of depth * PL words in block RAM,
+        # with THRESHOLD_BLOCK or from SEARCH_BLOCK_DEPTH words on)
+        lanes, block_depth = search.lane_stride(pe), p.get("SEARCH_BLOCK_DEPTH", 0)
+        if tblock:
+            search_mems = [(1, memory_cost(Memory(pe * acc_bits, tdepth, "rom", "block"), family))]
+        else:
+            search_mems = [(1, memory_cost(Memory(pe * acc_bits, tdepth, "rom_async"), family))]
+        for k in range(1, stages):
+            depth = tdepth << k
+            if tblock or 0 < block_depth <= depth:
+                search_mems.append((pe, memory_cost(Memory(acc_bits, depth * lanes, "rom", "block"), family)))
+            else:
+                search_mems.append((pe, memory_cost(Memory(acc_bits, depth, "rom_async"), family)))
         lut["search_rom"] = sum(n * m["rom"] for n, m in search_mems)
     elif nt > 1:
         # the fit of the few-threshold stages (up to FEW_THRESHOLDS) prices compare and count
@@ -855,9 +888,13 @@ def grid_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = 
         if pipeline.get("THRESHOLD_SEARCH", 0):
             # the binary search's stage memories, as the builder writes them
             for k, words in enumerate(search.mvau_stage_words(T[None], pe, out_bits, acc_bits)):
-                memories["thresholds.mem" if k == 0 else f"search{k}.mem"] = calibration.mem_text(words, pe * acc_bits)
+                memories["thresholds.mem" if k == 0 else f"search{k}.mem"] = \
+                    calibration.mem_text(words, pe * acc_bits if k == 0 else acc_bits)
                 if k:
                     params[f"SEARCH{k}_FILE"] = f"search{k}.mem"
+            block_depth = search_block_depth(pe, acc_bits, mh // pe, out_bits)
+            if block_depth:
+                params["SEARCH_BLOCK_DEPTH"] = block_depth
         else:
             memories["thresholds.mem"] = calibration.mem_text(threshold_words(T, pe, acc_bits),
                                                               pe * n_thresholds * acc_bits)

@@ -6,8 +6,12 @@ above every accumulator value, the count #{t : acc >= S[t]} is found bit by bit,
 first: with the k high bits decided (prefix p), stage k compares acc with
 S[(2p + 1) * 2**(B-1-k) - 1] and appends the result (count >= m iff acc >= S[m - 1]).
 
-Stage k's memory holds ROWS * 2**k words of PE*TW bits: word ``r * 2**k + p`` holds lane
-l's threshold S[l][r][(2p + 1) * 2**(B-1-k) - 1] at bits ``[l*TW +: TW]``, two's complement.
+Stage 0's memory holds ROWS words of PE*TW bits: word ``r`` holds lane l's threshold
+S[l][r][2**(B-1) - 1] at bits ``[l*TW +: TW]``. Stage k >= 1's memory holds
+ROWS * 2**k * PL words of TW bits (PL = PE rounded up to a power of two): word
+``(r * 2**k + p) * PL + l`` holds lane l's S[l][r][(2p + 1) * 2**(B-1-k) - 1] (zero for
+l >= PE), so that each lane's ROM is the words with its lane number in the low address bits.
+Two's complement throughout.
 The MVAU's rows are ``class * NF + nf`` and its lane l of row group nf is matrix row
 ``nf * PE + l`` (:func:`mvau_stage_words`).
 """
@@ -51,14 +55,24 @@ def stage_words(T, stages: int, tw: int) -> list[list[int]]:
     if S.size and (S.min() < low or S.max() > high):
         raise ValueError(f"thresholds {S.min()}..{S.max()} do not fit {tw}-bit two's complement")
     rows, pe, _ = S.shape
+    lanes = lane_stride(pe)
     fields = S & ((1 << tw) - 1)
     out = []
     for k in range(stages):
         index = (2 * np.arange(1 << k) + 1) * (1 << (stages - 1 - k)) - 1        # per prefix
-        # (ROWS, PE, 2**k) -> word r * 2**k + p, field l
-        picked = fields[:, :, index].transpose(0, 2, 1).reshape(rows * (1 << k), pe)
-        out.append(_words(picked, tw))
+        picked = fields[:, :, index].transpose(0, 2, 1)                          # (ROWS, 2**k, PE)
+        if k == 0:
+            out.append(_words(picked.reshape(rows, pe), tw))                     # word r, field l
+        else:
+            padded_lanes = np.zeros((rows, 1 << k, lanes), dtype=np.int64)
+            padded_lanes[:, :, :pe] = picked
+            out.append([int(v) for v in padded_lanes.reshape(-1)])               # word (r*2**k + p)*PL + l
     return out
+
+
+def lane_stride(pe: int) -> int:
+    """PL: PE rounded up to a power of two (the lane field of a stage k >= 1 address)."""
+    return 1 << max(0, (pe - 1).bit_length())
 
 
 def mvau_stage_words(thresholds, pe: int, stages: int, tw: int) -> list[list[int]]:
@@ -88,15 +102,16 @@ def latency(stages: int, block: int = 0) -> int:
     return stages * (1 + (1 if block else 0))
 
 
-DEFAULTS = {"PE": 1, "STAGES": 4, "TW": 8, "ROWS": 1, "BLOCK": 0, **{f"FILE_{k}": "" for k in range(MAX_STAGES)}}
+DEFAULTS = {"PE": 1, "STAGES": 4, "TW": 8, "ROWS": 1, "BLOCK": 0, "BLOCK_DEPTH": 0,
+            **{f"FILE_{k}": "" for k in range(MAX_STAGES)}}
 
 RULES = ModuleRules(
     "threshold_search",
     defaults=DEFAULTS,
     rules=(
-        Rule("PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1",
+        Rule("PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1, BLOCK_DEPTH=%0d >= 0",
              lambda p: p["PE"] < 1 or p["ROWS"] < 1 or not (1 <= p["STAGES"] <= 8) or not (1 <= p["TW"] <= 32)
-             or p["BLOCK"] not in (0, 1), ("PE", "ROWS", "STAGES", "TW", "BLOCK")),
+             or p["BLOCK"] not in (0, 1) or p["BLOCK_DEPTH"] < 0, ("PE", "ROWS", "STAGES", "TW", "BLOCK", "BLOCK_DEPTH")),
     ),
 )
 
