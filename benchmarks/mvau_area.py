@@ -55,7 +55,7 @@ import numpy as np
 
 from bnncc.hw.memory_words import threshold_words, weight_words, write_mem
 from bnncc.hw.modules.mvau import dsp_pipeline, mac_pipeline, search_block_depth, uses_search
-from bnncc.hw.modules.threshold_search import mvau_stage_words
+from bnncc.hw.modules.threshold_search import mvau_stage_words, word_width
 
 ROOT = Path(__file__).resolve().parent.parent
 MVAU_V = ROOT / "rtl_lib" / "mvau.v"
@@ -216,13 +216,14 @@ def prepare(config: Config, work: Path) -> dict:
         T = np.sort(rng.integers(low, high + 2, size=(config.mh, config.n_thresholds)), axis=1)
         if search:
             # the binary search's stage memories, as the builder writes them
-            for k, words in enumerate(mvau_stage_words(T[None], config.pe, config.out_bits, acc_bits)):
+            rows = config.mh // config.pe
+            block_depth = search_block_depth(config.pe, acc_bits, rows, config.out_bits)
+            for k, words in enumerate(mvau_stage_words(T[None], config.pe, config.out_bits, acc_bits, 0, block_depth)):
                 write_mem(work / ("thresholds.mem" if k == 0 else f"search{k}.mem"), words,
-                          config.pe * acc_bits if k == 0 else acc_bits)
+                          word_width(config.pe, acc_bits, rows, k, 0, block_depth))
                 if k:
                     params[f"SEARCH{k}_FILE"] = f"search{k}.mem"
             params["THRESHOLD_SEARCH"] = 1
-            block_depth = search_block_depth(config.pe, acc_bits, config.mh // config.pe, config.out_bits)
             if block_depth:
                 params["SEARCH_BLOCK_DEPTH"] = block_depth
         else:

@@ -20,11 +20,15 @@
 // name gives an all-zero memory, for lint), thresholds TW-bit two's complement. Stage 0's
 // address is the row alone, the same for every lane: one ROM of ROWS words of PE*TW bits,
 // word r holding lane l's S[l][r][2**(STAGES-1) - 1] at bits [l*TW +: TW]. From stage 1 on
-// every lane has its own prefix and so its own ROM: stage k's file holds ROWS * 2**k * PL
-// words of TW bits (PL = PE rounded up to a power of two), word (r * 2**k + p) * PL + l
-// holding lane l's S[l][r][(2*p + 1) * 2**(STAGES-1-k) - 1] (words of lanes l >= PE unused);
-// lane l's ROM reads the words whose low address bits are l (constant bits: the tool keeps
-// only that lane's words). The ROMs are deep and narrow: a LUT6 per bit up to 64 words.
+// every lane has its own prefix and so its own ROM. A stage k in LUTs: its file holds
+// ROWS * 2**k words of PE*TW bits, word r * 2**k + p holding lane l's
+// S[l][r][(2*p + 1) * 2**(STAGES-1-k) - 1] at bits [l*TW +: TW]; every lane's ROM is loaded
+// from it and keeps its lane's bits (the tool drops the others of a LUT ROM). A stage k in
+// block RAM (BLOCK, or BLOCK_DEPTH below): its file holds ROWS * 2**k * PL words of TW bits
+// (PL = PE rounded up to a power of two), word (r * 2**k + p) * PL + l holding the same
+// threshold (words of lanes l >= PE unused); lane l's ROM reads the words whose low address
+// bits are l (a block RAM keeps every bit of its words). The ROMs are deep and narrow: a LUT6
+// per bit up to 64 words.
 //
 // Pipeline: everything moves one stage per cycle, a plain shift pipeline without stalls
 // (in_valid may be given in any cycle). BLOCK = 0: each stage compares its registered
@@ -150,16 +154,20 @@ module threshold_search #(
                     end else begin : g_ra
                         assign addr = row;
                     end
-                    // stage 0: one ROM of PE*TW-bit words; stage k > 0: lane l's TW-bit words
-                    // of a ROM of DEPTH << LW words, its low address bits l
-                    localparam integer RW = (k > 0) ? TW : PE * TW;
-                    localparam integer RD = (k > 0) ? DEPTH << LW : DEPTH;
-                    localparam integer RA = (k > 0) ? AD_W + LW : AD_W;
-                    localparam [31:0] LANE = l;
                     // 0: read combinationally; 1: block RAM read at the stage's own address
                     // (BLOCK), or ahead at the address stage k - 1 gives
                     localparam integer AHEAD = (BLOCK == 0 && k > 0 && BLOCK_DEPTH > 0 && DEPTH >= BLOCK_DEPTH) ? 1 : 0;
                     localparam integer MODE = (BLOCK != 0 || AHEAD != 0) ? 1 : 0;
+                    // a ROM of PE*TW-bit words (stage 0, and the stages k > 0 in LUTs: the
+                    // lane's bits kept), or (block RAM, k > 0) lane l's TW-bit words of a ROM
+                    // of DEPTH << LW words, its low address bits l
+                    localparam integer NARROW = (k > 0 && MODE != 0) ? 1 : 0;
+                    localparam integer RW = (NARROW != 0) ? TW : PE * TW;
+                    localparam integer RD = (NARROW != 0) ? DEPTH << LW : DEPTH;
+                    localparam integer RA = (NARROW != 0) ? AD_W + LW : AD_W;
+                    localparam integer RL = (k > 0 && NARROW == 0) ? l * TW : 0;   // lane bits from
+                    localparam integer RK = (k > 0) ? TW : PE * TW;                // bits kept
+                    localparam [31:0] LANE = l;
                     wire rd;
                     wire [AD_W-1:0] at;
                     if (AHEAD != 0) begin : g_ahead
@@ -171,14 +179,14 @@ module threshold_search #(
                         assign at = addr;
                     end
                     wire [RA-1:0] rd_addr;
-                    if (k > 0 && LW > 0) begin : g_lane_bits
+                    if (NARROW != 0 && LW > 0) begin : g_lane_bits
                         assign rd_addr = {at, LANE[LW-1:0]};
                     end else begin : g_no_lane_bits
                         assign rd_addr = at;
                     end
-                    wire [RW-1:0] word;
+                    wire [RK-1:0] word;
                     // the ROM with stage k's file
-`define THRESHOLD_SEARCH_ROM(F) threshold_search_rom #(.WIDTH(RW), .DEPTH(RD), .AW(RA), .BLOCK(MODE), .FILE(F)) u_rom (.ap_clk(ap_clk), .rd(rd), .addr(rd_addr), .data(word))
+`define THRESHOLD_SEARCH_ROM(F) threshold_search_rom #(.WIDTH(RW), .DEPTH(RD), .AW(RA), .KEEP_LSB(RL), .KEEP_W(RK), .BLOCK(MODE), .FILE(F)) u_rom (.ap_clk(ap_clk), .rd(rd), .addr(rd_addr), .data(word))
                     if (k == 0) begin : g_f0
                         `THRESHOLD_SEARCH_ROM(FILE_0);
                     end else if (k == 1) begin : g_f1
@@ -247,19 +255,22 @@ module threshold_search #(
 endmodule
 
 // threshold_search_rom: a ROM of DEPTH words of WIDTH bits ($readmemh FILE; empty: zeros),
-// read combinationally (BLOCK = 0) or into a register when rd is high (BLOCK = 1, block RAM).
+// read combinationally (BLOCK = 0; bits [KEEP_LSB +: KEEP_W] kept, the tool drops the
+// others) or into a register when rd is high (BLOCK = 1, block RAM; KEEP_W = WIDTH).
 /* verilator lint_off DECLFILENAME */
 module threshold_search_rom #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 1,
     parameter integer AW = 1,
+    parameter integer KEEP_LSB = 0,
+    parameter integer KEEP_W = 8,
     parameter integer BLOCK = 0,
     parameter FILE = ""
 ) (
-    input  wire             ap_clk,
-    input  wire             rd,
-    input  wire [AW-1:0]    addr,
-    output wire [WIDTH-1:0] data
+    input  wire              ap_clk,
+    input  wire              rd,
+    input  wire [AW-1:0]     addr,
+    output wire [KEEP_W-1:0] data
 );
     generate
         if (BLOCK != 0) begin : g_block
@@ -272,7 +283,10 @@ module threshold_search_rom #(
             end
             reg [WIDTH-1:0] q;
             always @(posedge ap_clk) if (rd) q <= mem[addr];
-            assign data = q;
+            assign data = q[KEEP_LSB +: KEEP_W];
+            if (KEEP_W < WIDTH) begin : g_unused
+                wire unused_bits = &{1'b0, q};
+            end
         end else begin : g_logic
             reg [WIDTH-1:0] mem [0:DEPTH-1];
             if (FILE != "") begin : g_file
@@ -281,8 +295,9 @@ module threshold_search_rom #(
                 integer i;
                 initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
             end
-            assign data = mem[addr];
-            wire unused_rd = &{1'b0, rd, ap_clk};
+            wire [WIDTH-1:0] word = mem[addr];
+            assign data = word[KEEP_LSB +: KEEP_W];
+            wire unused_rd = &{1'b0, rd, ap_clk, (KEEP_W < WIDTH) ? word : {WIDTH{1'b0}}};
         end
     endgenerate
 endmodule

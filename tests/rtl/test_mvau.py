@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from bnncc.hw.memory_words import threshold_words, weight_words, write_mem
-from bnncc.hw.modules.threshold_search import latency as search_latency, mvau_stage_words
+from bnncc.hw.modules.threshold_search import latency as search_latency, mvau_stage_words, word_width
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.ir.graph import TensorInfo
 from bnncc.ir.ops.hw import MVAU, accumulator_range
@@ -267,10 +267,12 @@ class Setup:
                       case.pe * case.steps * self.acc_bits)
             if case.search:
                 # stage 0 in thresholds.mem, stage k in search<k>.mem
-                stages = mvau_stage_words(per_class, case.pe, case.out_bits, self.acc_bits)
+                stages = mvau_stage_words(per_class, case.pe, case.out_bits, self.acc_bits, case.block,
+                                          case.search_block)
+                rows = len(per_class) * (case.mh // case.pe)
                 for k, words in enumerate(stages):
                     write_mem(work / ("thresholds.mem" if k == 0 else f"search{k}.mem"), words,
-                              case.pe * self.acc_bits if k == 0 else self.acc_bits)
+                              word_width(case.pe, self.acc_bits, rows, k, case.block, case.search_block))
         out_bits = element_bits(case.out_dtype) if case.out_dtype is not None else self.acc_bits
         parameters = {
             "MW": case.mw, "MH": case.mh, "PE": case.pe, "SIMD": case.simd,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bnncc.hw.modules.threshold_search import latency, padded, reference, stage_words
+from bnncc.hw.modules.threshold_search import latency, padded, reference, stage_words, word_width
 from bnncc.sim.verilator import cache_root, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
@@ -94,7 +94,8 @@ def run_search(T: np.ndarray, rows: np.ndarray, acc: np.ndarray, stages: int, tw
     inputs = [(int(r) << (pe * tw)) | sum((int(a) & mask) << (l * tw) for l, a in enumerate(lanes))
               for r, lanes in zip(rows, acc)]
     counts = [sum(int(c) << (l * stages) for l, c in enumerate(lanes)) for lanes in expect]
-    files = {f"F{k}": _hex(words, pe * tw if k == 0 else tw) for k, words in enumerate(stage_words(T, stages, tw))}
+    files = {f"F{k}": _hex(words, word_width(pe, tw, n_rows, k, block, block_depth))
+             for k, words in enumerate(stage_words(T, stages, tw, block, block_depth))}
     files["INPUTS"] = _hex(inputs, ra_w + pe * tw)
     files["EXPECTED"] = _hex(counts, pe * stages)
     params = {"PE": pe, "STAGES": stages, "TW": tw, "ROWS": n_rows, "BLOCK": block, "BLOCK_DEPTH": block_depth,

@@ -118,10 +118,14 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         else:
             # the binary search's stage memories (rows class * NF + nf): stage 0 in
             # THRESHOLD_FILE, stage k in SEARCH<k>_FILE
-            stages = search.mvau_stage_words(thresholds, op.pe, element_bits(out_dtype), acc_bits) if with_words \
-                else [[] for _ in range(element_bits(out_dtype))]
+            # (the deep ones in block RAM, SEARCH_BLOCK_DEPTH)
+            out_bits, rows = element_bits(out_dtype), len(thresholds) * (op.mh // op.pe)
+            block_depth = search_block_depth(op.pe, acc_bits, rows, out_bits)
+            stages = search.mvau_stage_words(thresholds, op.pe, out_bits, acc_bits, 0, block_depth) if with_words \
+                else [[] for _ in range(out_bits)]
             memories.append(MemoryFile(f"{name}_thresholds.mem", stages[0], op.pe * acc_bits))
-            search_files = [MemoryFile(f"{name}_search{k}.mem", words, acc_bits)
+            search_files = [MemoryFile(f"{name}_search{k}.mem", words,
+                                       search.word_width(op.pe, acc_bits, rows, k, 0, block_depth))
                             for k, words in enumerate(stages) if k > 0]
     else:
         out_dtype = DataType.int(acc_bits)
@@ -141,7 +145,6 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         parameters.update(mac_pipeline(parameters, border is not None))
     if n_thresholds > 1 and search_files is not None:
         parameters["THRESHOLD_SEARCH"] = 1
-        block_depth = search_block_depth(op.pe, acc_bits, len(thresholds) * (op.mh // op.pe), element_bits(out_dtype))
         if block_depth:
             parameters["SEARCH_BLOCK_DEPTH"] = block_depth
         memories += search_files
@@ -887,12 +890,12 @@ def grid_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = 
         params["THRESHOLD_FILE"] = "thresholds.mem"
         if pipeline.get("THRESHOLD_SEARCH", 0):
             # the binary search's stage memories, as the builder writes them
-            for k, words in enumerate(search.mvau_stage_words(T[None], pe, out_bits, acc_bits)):
+            block_depth = search_block_depth(pe, acc_bits, mh // pe, out_bits)
+            for k, words in enumerate(search.mvau_stage_words(T[None], pe, out_bits, acc_bits, 0, block_depth)):
                 memories["thresholds.mem" if k == 0 else f"search{k}.mem"] = \
-                    calibration.mem_text(words, pe * acc_bits if k == 0 else acc_bits)
+                    calibration.mem_text(words, search.word_width(pe, acc_bits, mh // pe, k, 0, block_depth))
                 if k:
                     params[f"SEARCH{k}_FILE"] = f"search{k}.mem"
-            block_depth = search_block_depth(pe, acc_bits, mh // pe, out_bits)
             if block_depth:
                 params["SEARCH_BLOCK_DEPTH"] = block_depth
         else:

@@ -6,12 +6,13 @@ above every accumulator value, the count #{t : acc >= S[t]} is found bit by bit,
 first: with the k high bits decided (prefix p), stage k compares acc with
 S[(2p + 1) * 2**(B-1-k) - 1] and appends the result (count >= m iff acc >= S[m - 1]).
 
-Stage 0's memory holds ROWS words of PE*TW bits: word ``r`` holds lane l's threshold
-S[l][r][2**(B-1) - 1] at bits ``[l*TW +: TW]``. Stage k >= 1's memory holds
-ROWS * 2**k * PL words of TW bits (PL = PE rounded up to a power of two): word
-``(r * 2**k + p) * PL + l`` holds lane l's S[l][r][(2p + 1) * 2**(B-1-k) - 1] (zero for
-l >= PE), so that each lane's ROM is the words with its lane number in the low address bits.
-Two's complement throughout.
+Stage k's memory in LUTs (stage 0 always) holds ROWS * 2**k words of PE*TW bits: word
+``r * 2**k + p`` holds lane l's threshold S[l][r][(2p + 1) * 2**(B-1-k) - 1] at bits
+``[l*TW +: TW]``. A stage k >= 1 in block RAM (the module's BLOCK, or ROWS * 2**k >=
+BLOCK_DEPTH > 0) holds ROWS * 2**k * PL words of TW bits (PL = PE rounded up to a power of
+two): word ``(r * 2**k + p) * PL + l`` holds the same threshold (zero for l >= PE), so that
+each lane's ROM is the words with its lane number in the low address bits. Two's complement
+throughout.
 The MVAU's rows are ``class * NF + nf`` and its lane l of row group nf is matrix row
 ``nf * PE + l`` (:func:`mvau_stage_words`).
 """
@@ -45,9 +46,15 @@ def padded(T, stages: int, tw: int) -> np.ndarray:
     return np.concatenate([T, pad], axis=-1)
 
 
-def stage_words(T, stages: int, tw: int) -> list[list[int]]:
+def in_block(rows: int, k: int, block: int = 0, block_depth: int = 0) -> bool:
+    """Whether stage k's memory is block RAM (the module's BLOCK / BLOCK_DEPTH)."""
+    return k > 0 and (bool(block) or 0 < block_depth <= rows << k)
+
+
+def stage_words(T, stages: int, tw: int, block: int = 0, block_depth: int = 0) -> list[list[int]]:
     """The stage memories of ``T`` (ROWS, PE, N), N <= 2**stages - 1 (sorted and padded
-    here): ``stages`` lists of ROWS * 2**k words of PE*tw bits (module docstring)."""
+    here), for the module's BLOCK and BLOCK_DEPTH (module docstring); :func:`word_width`
+    gives their word widths."""
     S = padded(T, stages, tw)
     if S.ndim != 3:
         raise ValueError(f"thresholds must have shape (ROWS, PE, N), got {S.shape}")
@@ -61,8 +68,8 @@ def stage_words(T, stages: int, tw: int) -> list[list[int]]:
     for k in range(stages):
         index = (2 * np.arange(1 << k) + 1) * (1 << (stages - 1 - k)) - 1        # per prefix
         picked = fields[:, :, index].transpose(0, 2, 1)                          # (ROWS, 2**k, PE)
-        if k == 0:
-            out.append(_words(picked.reshape(rows, pe), tw))                     # word r, field l
+        if not in_block(rows, k, block, block_depth):
+            out.append(_words(picked.reshape(rows << k, pe), tw))                # word r*2**k + p, field l
         else:
             padded_lanes = np.zeros((rows, 1 << k, lanes), dtype=np.int64)
             padded_lanes[:, :, :pe] = picked
@@ -75,12 +82,18 @@ def lane_stride(pe: int) -> int:
     return 1 << max(0, (pe - 1).bit_length())
 
 
-def mvau_stage_words(thresholds, pe: int, stages: int, tw: int) -> list[list[int]]:
+def word_width(pe: int, tw: int, rows: int, k: int, block: int = 0, block_depth: int = 0) -> int:
+    """Bits per word of stage k's memory file."""
+    return tw if in_block(rows, k, block, block_depth) else pe * tw
+
+
+def mvau_stage_words(thresholds, pe: int, stages: int, tw: int, block: int = 0,
+                     block_depth: int = 0) -> list[list[int]]:
     """The stage memories of an MVAU's thresholds (N_CLASSES, MH, N): row ``c * NF + nf``,
-    lane l = matrix row ``nf * PE + l``."""
+    lane l = matrix row ``nf * PE + l`` (THRESHOLD_BLOCK, SEARCH_BLOCK_DEPTH)."""
     T = _integers(thresholds, "thresholds")
     classes, mh, n = T.shape
-    return stage_words(T.reshape(classes * (mh // pe), pe, n), stages, tw)
+    return stage_words(T.reshape(classes * (mh // pe), pe, n), stages, tw, block, block_depth)
 
 
 def reference(acc, S_rows) -> np.ndarray:
