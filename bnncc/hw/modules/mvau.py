@@ -837,12 +837,13 @@ COEFFICIENTS = {
     # sums per MAC) is fitted alone on the 3 DSP48E1 grid points. ECP5: mac_pp and dsp_pack fitted
     # on the 10 mac_dot and 3 MULT18X18D grid points (mean |LUT error| 24 % -> 10 %, largest 25 %).
     # search_compare and search_rom (the threshold search) are fitted alone, the other
-    # coefficients fixed, on the 10 mvau_search grid points on xilinx
-    # (benchmarks/results/calibration_mvau_search_xilinx.json: mean |LUT error| 5.9 %, within
-    # 10 % on the 9 multi-bit ones, +28 % on a binary MVAU with 7 thresholds); ECP5 keeps the
-    # structural weights (one LUT per compare bit and per ROM LUT) until fitted
+    # coefficients fixed, on the 9 multi-bit mvau_search grid points on xilinx (the search's
+    # prefix and address logic goes with the compares; stage memories of 128 words and more
+    # in block RAM as the builder chooses; benchmarks/results/calibration_mvau_search_xilinx.json:
+    # mean |LUT error| 3.4 %, largest 5.1 %; -2.8 % on the binary MVAU with 7 thresholds); ECP5
+    # keeps structural weights (one LUT per compare bit and per ROM LUT) until fitted
     "xilinx": {
-        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 4.72, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "search_compare": 0.627, "search_rom": 1.048, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 4.72, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "search_compare": 1.105, "search_rom": 0.473, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
