@@ -54,11 +54,12 @@ from pathlib import Path
 import numpy as np
 
 from bnncc.hw.memory_words import threshold_words, weight_words, write_mem
-from bnncc.hw.modules.mvau import dsp_pipeline, mac_pipeline
+from bnncc.hw.modules.mvau import dsp_pipeline, mac_pipeline, search_block_depth, uses_search
+from bnncc.hw.modules.threshold_search import mvau_stage_words, word_width
 
 ROOT = Path(__file__).resolve().parent.parent
 MVAU_V = ROOT / "rtl_lib" / "mvau.v"
-SOURCES = ("mvau.v", "mac_dot.v", "mac_dsp.v")       # the MVAU and the submodules it instantiates
+SOURCES = ("mvau.v", "mac_dot.v", "mac_dsp.v", "threshold_search.v")   # the MVAU and the submodules it instantiates
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "mvau_area.json"
 SEED = 20240611
 BAR = 1.5                 # binary MVAU LUT/MAC at most this times the reference's
@@ -207,13 +208,27 @@ def prepare(config: Config, work: Path) -> dict:
     if not config.binary:
         # the dot products as the builder makes them (mac_dot in LUTs, or packed DSPs)
         params.update(dsp_pipeline(params, config.dsp) if config.dsp else mac_pipeline(params))
-    if config.n_thresholds > 1:
+    search = config.n_thresholds > 1 and uses_search(config.n_thresholds, config.out_bits)
+    if config.n_thresholds > 1 and not search:
         params["REGISTER_COMPARES"] = 1
     if config.n_thresholds:
         # sorted random thresholds inside the reachable range (clipped as the backend does)
         T = np.sort(rng.integers(low, high + 2, size=(config.mh, config.n_thresholds)), axis=1)
-        write_mem(work / "thresholds.mem", threshold_words(T, config.pe, acc_bits),
-                  config.pe * config.n_thresholds * acc_bits)
+        if search:
+            # the binary search's stage memories, as the builder writes them
+            rows = config.mh // config.pe
+            block_depth = search_block_depth(config.pe, acc_bits, rows, config.out_bits)
+            for k, words in enumerate(mvau_stage_words(T[None], config.pe, config.out_bits, acc_bits, 0, block_depth)):
+                write_mem(work / ("thresholds.mem" if k == 0 else f"search{k}.mem"), words,
+                          word_width(config.pe, acc_bits, rows, k, 0, block_depth))
+                if k:
+                    params[f"SEARCH{k}_FILE"] = f"search{k}.mem"
+            params["THRESHOLD_SEARCH"] = 1
+            if block_depth:
+                params["SEARCH_BLOCK_DEPTH"] = block_depth
+        else:
+            write_mem(work / "thresholds.mem", threshold_words(T, config.pe, acc_bits),
+                      config.pe * config.n_thresholds * acc_bits)
         params["THRESHOLD_FILE"] = "thresholds.mem"
     return params
 

@@ -30,6 +30,19 @@
 // parity of the multiples of 2**j up to the count; a balanced XOR tree, no adder chain
 // through the thresholds), as in thresholding.v. REGISTER_COMPARES = 1 registers the
 // compare bits ahead of the count (one cycle more latency).
+// Threshold search (THRESHOLD_SEARCH = 1, N_THRESHOLDS > 1): the count is found instead by a
+// pipelined binary search over each row's thresholds padded to 2**OUT_BITS - 1 (padding: the
+// largest ACC_BITS-bit value, above every accumulator value), one compare per count bit
+// (threshold_search.v: OUT_BITS stages behind the accumulators, each a read of its own deep,
+// narrow ROM at {row, the count bits decided so far} and one compare; 2 cycles per stage with
+// THRESHOLD_BLOCK). The threshold memory is then replaced by the stage memories: stage 0 in
+// THRESHOLD_FILE, NF*N_CLASSES words of PE*ACC_BITS bits, word c*NF + nf holding for lane pe
+// T[c][m = nf*PE + pe][2**(OUT_BITS-1) - 1] of the padded row at bits [pe*ACC_BITS +: ACC_BITS];
+// stage k >= 1 in SEARCH<k>_FILE, NF*N_CLASSES*2**k*PL words of ACC_BITS bits (PL = PE rounded
+// up to a power of two), word ((c*NF + nf)*2**k + p)*PL + pe holding T[c][m][(2p + 1) *
+// 2**(OUT_BITS-1-k) - 1] (bnncc/hw/modules/threshold_search.py writes them). The stage
+// memories of SEARCH_BLOCK_DEPTH words or more (per lane, stages k >= 1) are block RAM, read
+// ahead without more latency.
 // Threshold classes (N_CLASSES > 1, thresholds only): the input vectors of a frame (N_VECTORS
 // of them, e.g. the OH*OW windows of a convolution) fall into N_CLASSES classes, each with
 // its own thresholds: T[c][m][t] for a vector of class c. The threshold memory then holds
@@ -71,7 +84,8 @@
 // streams in) and reused for the other NF-1 row groups. Throughput: one input beat per
 // cycle while a vector loads and one output beat per SF cycles, i.e. NF*SF cycles per
 // vector without bubbles when nothing stalls. Latency: an output beat is valid
-// 4 + MEM_REG + DOT_STAGES - 1 (+ 1 with REGISTER_COMPARES and N_THRESHOLDS > 1) cycles after the cycle that consumed its row group's last
+// 4 + MEM_REG + DOT_STAGES - 1 (+ 1 with REGISTER_COMPARES and N_THRESHOLDS > 1; + OUT_BITS,
+// 2*OUT_BITS with THRESHOLD_BLOCK, with THRESHOLD_SEARCH) cycles after the cycle that consumed its row group's last
 // input beat (or read its last buffer word). Pipeline: issue (counters, memory addresses) ->
 // weights / input word registered -> (MEM_REG: registered once more) -> per-PE dot products,
 // DOT_STAGES registers deep -> accumulators -> output FIFO. Output back-pressure is
@@ -135,7 +149,16 @@ module mvau #(
     parameter integer MEM_REG = 0,          // 1, 2: weight and input word registered once (twice) more ahead of the dot products
     parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
     parameter integer DOT_CHAIN = 0,        // mac_dot CHAIN: products per carry chain or popcount (0: automatic)
-    parameter integer REGISTER_COMPARES = 0 // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
+    parameter integer REGISTER_COMPARES = 0, // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
+    parameter integer THRESHOLD_SEARCH = 0, // 1: several thresholds by a pipelined binary search (see above)
+    parameter integer SEARCH_BLOCK_DEPTH = 0, // > 0: search stage memories this deep or deeper in block RAM
+    parameter SEARCH1_FILE = "",            // THRESHOLD_SEARCH: $readmemh files of search stages 1..7
+    parameter SEARCH2_FILE = "",            // (stage 0 is THRESHOLD_FILE)
+    parameter SEARCH3_FILE = "",
+    parameter SEARCH4_FILE = "",
+    parameter SEARCH5_FILE = "",
+    parameter SEARCH6_FILE = "",
+    parameter SEARCH7_FILE = ""
 ) (
     input  wire                       ap_clk,
     input  wire                       ap_rst_n,
@@ -159,6 +182,9 @@ module mvau #(
     localparam integer NT = N_THRESHOLDS;
     localparam integer TWORD = (NT > 0) ? PE * NT * ACC_BITS : 1;
     localparam integer FOLD = (NT == 1) ? 1 : 0;            // single threshold folded into acc
+    localparam integer SEARCH = (THRESHOLD_SEARCH != 0 && NT > 1) ? 1 : 0;   // binary search
+    // cycles of the threshold search (threshold_search.v: one per stage, two with block RAM)
+    localparam integer SEARCH_STAGES = (SEARCH != 0) ? OUT_BITS * ((THRESHOLD_BLOCK != 0) ? 2 : 1) : 0;
     localparam integer NC = N_CLASSES;
     localparam integer TDEPTH = NF * NC;                    // threshold words
     // a folded threshold of a small memory is read without register (it merges into the
@@ -190,8 +216,10 @@ module mvau #(
     localparam integer SF_LAST = SF - 1;
     localparam integer NF_LAST = NF - 1;
     localparam integer WA_LAST = WDEPTH - 1;
-    // pipeline registers beyond the base pipeline: MEM_REG, and DOT_STAGES - 1 in the dot products
-    localparam integer EXTRA = MEM_REG + DOT_STAGES - 1 + ((REGISTER_COMPARES != 0 && N_THRESHOLDS > 1) ? 1 : 0);
+    // pipeline registers beyond the base pipeline: MEM_REG, DOT_STAGES - 1 in the dot products,
+    // the registered compares or the threshold search
+    localparam integer EXTRA = MEM_REG + DOT_STAGES - 1 + SEARCH_STAGES
+                               + ((REGISTER_COMPARES != 0 && N_THRESHOLDS > 1 && SEARCH == 0) ? 1 : 0);
     localparam integer DOT_EXTRA = MEM_REG + DOT_STAGES - 1;   // of these, ahead of dot_q
     // output FIFO: a credit is held for 5 + EXTRA cycles from issue to the earliest pop, and
     // a result is issued at most every SF cycles, so max(2, ceil((5 + EXTRA)/SF)) entries
@@ -268,6 +296,12 @@ module mvau #(
         end
         if (BORDER != 0 && N_CLASSES != 1) begin
             $display("%m: mvau: BORDER and N_CLASSES=%0d > 1 exclude each other", N_CLASSES); $finish;
+        end
+        if (THRESHOLD_SEARCH < 0 || THRESHOLD_SEARCH > 1 || SEARCH_BLOCK_DEPTH < 0
+            || (THRESHOLD_SEARCH != 0 && (NT < 2 || OUT_BITS > 8 || NT > (1 << OUT_BITS) - 1 || REGISTER_COMPARES != 0))) begin
+            $display("%m: mvau: THRESHOLD_SEARCH=%0d must be 0 or 1, SEARCH_BLOCK_DEPTH=%0d >= 0; 1 needs 2 <= N_THRESHOLDS (%0d) < 2**OUT_BITS, OUT_BITS (%0d) <= 8 and REGISTER_COMPARES=0",
+                     THRESHOLD_SEARCH, SEARCH_BLOCK_DEPTH, NT, OUT_BITS);
+            $finish;
         end
     end
 
@@ -669,7 +703,15 @@ module mvau #(
             if (T_EARLY == 0 || FOLD == 0) begin : g_no_early
                 wire unused_nf0 = &{1'b0, nf0};
             end
-            if (THRESHOLD_BLOCK != 0) begin : g_block
+            if (SEARCH != 0) begin : g_search
+                // the binary search (below) reads its own stage memories at the row of the
+                // finished accumulators
+                reg [TA_W-1:0] nf2;
+                reg [TA_W-1:0] row_q;  // threshold row of acc while rv
+                always @(posedge ap_clk) if (v1) nf2 <= nf1;
+                always @(posedge ap_clk) if (v2 && last2) row_q <= nf2;
+                assign thr = {TWORD{1'b0}};
+            end else if (THRESHOLD_BLOCK != 0) begin : g_block
                 // block RAM: registered read one stage ahead, as the large memories below
                 (* rom_style = "block", ram_style = "block" *) reg [TWORD-1:0] tmem [0:TDEPTH-1];
                 reg [TWORD-1:0] t_q;
@@ -801,6 +843,7 @@ module mvau #(
         end
     endfunction
     wire [OUT_W-1:0] result;
+    wire [OUT_W-1:0] search_count;     // the binary search's counts (THRESHOLD_SEARCH, below)
     generate
         for (p = 0; p < PE; p = p + 1) begin : g_act
             wire [AW-1:0] a = acc[p*AW +: AW];
@@ -809,6 +852,10 @@ module mvau #(
             end else if (FOLD != 0) begin : g_one
                 // acc = sum - T: the threshold is reached when it is not negative
                 assign result[p*OUT_BITS +: OUT_BITS] = BIAS_MOD[OUT_BITS-1:0] + out_bit(~a[AW-1]);
+            end else if (SEARCH != 0) begin : g_search
+                // the count from the binary search (one instance for all lanes, below)
+                wire unused_thr = &{1'b0, g_tmem.thr[p*NT*ACC_BITS +: NT*ACC_BITS], a};
+                assign result[p*OUT_BITS +: OUT_BITS] = search_count[p*OUT_BITS +: OUT_BITS] + BIAS_MOD[OUT_BITS-1:0];
             end else begin : g_multi
                 // compare bits c[t] = (acc >= T[t]), a thermometer code (sorted thresholds), then
                 // (REGISTER_COMPARES) a register; bit j of the count is the XOR of c[m*2**j - 1]
@@ -841,10 +888,32 @@ module mvau #(
             end
         end
     endgenerate
-    // the output FIFO's write: the finished row group, or its registered compares
+    // the binary search over each row's thresholds (THRESHOLD_SEARCH), OUT_BITS stages
+    // behind the accumulators
+    wire search_valid;
+    generate
+        if (SEARCH != 0) begin : g_search_lanes
+            threshold_search #(
+                .PE(PE), .STAGES(OUT_BITS), .TW(ACC_BITS), .ROWS(TDEPTH), .BLOCK(THRESHOLD_BLOCK),
+                .BLOCK_DEPTH(SEARCH_BLOCK_DEPTH),
+                .FILE_0(THRESHOLD_FILE), .FILE_1(SEARCH1_FILE), .FILE_2(SEARCH2_FILE), .FILE_3(SEARCH3_FILE),
+                .FILE_4(SEARCH4_FILE), .FILE_5(SEARCH5_FILE), .FILE_6(SEARCH6_FILE), .FILE_7(SEARCH7_FILE)
+            ) u_search (
+                .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_valid(rv), .in_row(g_tmem.g_search.row_q), .in_acc(acc),
+                .out_valid(search_valid), .out_count(search_count)
+            );
+        end else begin : g_no_search
+            assign search_valid = 1'b0;
+            assign search_count = {OUT_W{1'b0}};
+            wire unused_search = &{1'b0, search_valid, search_count};
+        end
+    endgenerate
+    // the output FIFO's write: the finished row group, its registered compares, or its search
     wire result_valid;
     generate
-        if (REGISTER_COMPARES != 0 && NT > 1) begin : g_rv_delay
+        if (SEARCH != 0) begin : g_rv_search
+            assign result_valid = search_valid;
+        end else if (REGISTER_COMPARES != 0 && NT > 1) begin : g_rv_delay
             reg rv_c;
             always @(posedge ap_clk) begin
                 if (!ap_rst_n) rv_c <= 1'b0;

@@ -19,6 +19,7 @@ import pytest
 from bnncc.hw.memory_words import threshold_words, weight_words, write_mem
 from bnncc.hw.modules.mvau import weight_bank_files
 from bnncc.hw.stage import Memory as MemoryFile
+from bnncc.hw.modules.threshold_search import latency as search_latency, mvau_stage_words, word_width
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.ir.graph import TensorInfo
 from bnncc.ir.ops.hw import MVAU, accumulator_range
@@ -26,7 +27,8 @@ from bnncc.sim.beats import element_bits, pack_beats, unpack_beats
 from bnncc.sim.verilator import StreamSimulator, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "mvau.v"
-SOURCES = [RTL, RTL.with_name("mac_dot.v"), RTL.with_name("mac_dsp.v"), RTL.with_name("rom_pipe.v")]
+SOURCES = [RTL, RTL.with_name("mac_dot.v"), RTL.with_name("mac_dsp.v"), RTL.with_name("rom_pipe.v"),
+           RTL.with_name("threshold_search.v")]
 LATENCY = 4  # cycles from consuming a row group's last input beat to its output beat (+ pipeline)
 
 
@@ -59,10 +61,20 @@ class Case:
     dot_stages: int = 1         # DOT_STAGES: pipeline registers of the dot products
     register_compares: int = 0  # REGISTER_COMPARES: the threshold compares registered (steps > 1)
     dot_chain: int = 0          # DOT_CHAIN: products (bit pairs) per chain or popcount of mac_dot
+    search: int = 0             # THRESHOLD_SEARCH: several thresholds by the pipelined binary search
+    search_block: int = 0       # SEARCH_BLOCK_DEPTH: search stage memories this deep in block RAM
+
+    @property
+    def out_bits(self) -> int:
+        return element_bits(self.out_dtype) if self.out_dtype is not None else 0
 
     @property
     def latency(self) -> int:
-        return LATENCY + self.mem_reg + self.dot_stages - 1 + (self.register_compares if self.steps > 1 else 0)
+        if self.search and self.steps > 1:
+            compares = search_latency(self.out_bits, self.block)
+        else:
+            compares = self.register_compares if self.steps > 1 else 0
+        return LATENCY + self.mem_reg + self.dot_stages - 1 + compares
 
     @property
     def binary(self) -> bool:
@@ -178,6 +190,22 @@ CASES = [
     Case("mac_int3_rom_banks_select", mw=90, mh=240, pe=2, simd=9, in_dtype=DataType.uint(3), w_dtype=DataType.int(2),
          out_dtype=DataType.uint(2), steps=3, vectors=3, stalls=[(30, 30)], mac_style=1, mem_reg=2, dot_stages=2,
          register_compares=1),
+    # the pipelined binary search over each row's thresholds (THRESHOLD_SEARCH): INT4 x INT4
+    # with 15 thresholds (SF = 1 and SF = 2, odd PE), fewer thresholds than 2**OUT_BITS - 1
+    # (padded), classes (per vector, and by row and column in block RAM), border masking
+    Case("search_int4_int4_t15", mw=40, mh=12, pe=3, simd=20, in_dtype=DataType.int(4), w_dtype=DataType.int(4),
+         out_dtype=DataType.uint(4), steps=15, mac_style=1, search=1),
+    Case("search_int4_sf1_pipe", mw=16, mh=10, pe=5, simd=16, in_dtype=DataType.int(4), w_dtype=DataType.int(4),
+         out_dtype=DataType.int(4), steps=15, mac_style=1, mem_reg=1, dot_stages=2, search=1, vectors=6,
+         search_block=4),     # stages 1.. (2 rows: 4, 8, 16 words per lane) in block RAM, read ahead
+    Case("search_uint2_int2_t2_of_3", mw=9, mh=7, pe=7, simd=3, in_dtype=DataType.uint(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.uint(2), steps=2, search=1),
+    Case("search_binary_classes_int3", mw=18, mh=8, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.int(3), steps=7, vectors=8, classes=5, frame=3, search=1),
+    Case("search_binary_rowcol_block", mw=9, mh=4, pe=4, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=9, classes=6, frame=8, class_cols=4, block=1, search=1),
+    Case("search_binary_border_uint3", mw=24, mh=6, pe=3, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(3), steps=6, vectors=7, border=(1, 3, 1, 5), search=1),
 ]
 
 
@@ -216,7 +244,8 @@ class Setup:
         x_info = TensorInfo((1, case.mw), case.in_dtype)
         low, high = accumulator_range(x_info, self.weights, case.binary)
         self.acc_dtype = DataType.for_range(low, high)
-        self.acc_bits = signed_bits(low, high)
+        # the search pads with the largest ACC_BITS-bit value: as the compiler, hold high + 1
+        self.acc_bits = signed_bits(low, high + 1 if case.search else high)
         # thresholds: around the accumulator range, half of them on values that occur
         self.x = random_values(rng, case.in_dtype, (case.vectors, case.mw))
         self.thresholds = None
@@ -260,6 +289,14 @@ class Setup:
             per_class = self.thresholds if self.class_map else self.thresholds[None]
             write_mem(work / "thresholds.mem", [w for T in per_class for w in threshold_words(T, case.pe, self.acc_bits)],
                       case.pe * case.steps * self.acc_bits)
+            if case.search:
+                # stage 0 in thresholds.mem, stage k in search<k>.mem
+                stages = mvau_stage_words(per_class, case.pe, case.out_bits, self.acc_bits, case.block,
+                                          case.search_block)
+                rows = len(per_class) * (case.mh // case.pe)
+                for k, words in enumerate(stages):
+                    write_mem(work / ("thresholds.mem" if k == 0 else f"search{k}.mem"), words,
+                              word_width(case.pe, self.acc_bits, rows, k, case.block, case.search_block))
         out_bits = element_bits(case.out_dtype) if case.out_dtype is not None else self.acc_bits
         parameters = {
             "MW": case.mw, "MH": case.mh, "PE": case.pe, "SIMD": case.simd,
@@ -293,6 +330,10 @@ class Setup:
         weights_file = MemoryFile("weights.mem", words, case.pe * case.simd * w_bits)
         for bank in weight_bank_files(weights_file, {**parameters, "WEIGHT_FILE": "weights.mem"}):
             write_mem(work / bank.filename, bank.words, bank.width)
+        if case.search:
+            parameters["THRESHOLD_SEARCH"] = 1
+            parameters["SEARCH_BLOCK_DEPTH"] = case.search_block
+            parameters.update({f"SEARCH{k}_FILE": f'"search{k}.mem"' for k in range(1, case.out_bits)})
         self.sim = StreamSimulator("mvau", SOURCES, parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
         self.out_stream_dtype = case.out_dtype if case.out_dtype is not None else DataType.int(self.acc_bits)
@@ -454,3 +495,31 @@ def test_mvau_classes_need_thresholds():
     parameters = dict(RULES.defaults, N_CLASSES=3, N_VECTORS=4, N_THRESHOLDS=0, OUT_BITS=8)
     assert [v.message for v in violations("mvau", parameters)] == ["N_CLASSES=3 needs thresholds (N_THRESHOLDS > 0)"]
     assert violations("mvau", dict(parameters, N_THRESHOLDS=1, OUT_BITS=1)) == []
+
+
+SEARCH_LINT_SETS = [
+    {"MW": 12, "MH": mh, "PE": pe, "SIMD": 4, "N_THRESHOLDS": nt, "OUT_BITS": ob, "THRESHOLD_SEARCH": 1,
+     "ACC_BITS": 8, **extra}
+    for mh, pe, nt, ob, extra in [
+        (4, 4, 2, 2, {}), (64, 1, 15, 4, {}), (6, 3, 255, 8, {}),
+        (64, 4, 3, 2, {"N_CLASSES": 5, "N_VECTORS": 900}),
+        (8, 8, 7, 3, {"N_CLASSES": 9, "N_VECTORS": 6, "CLASS_COLS": 6, "THRESHOLD_BLOCK": 1}),
+        (8, 2, 3, 2, {"MW": 36, "SIMD": 4, "BORDER": 1, "BORDER_KH": 3, "BORDER_KW": 3, "BORDER_OH": 5, "BORDER_OW": 7}),
+        (12, 3, 15, 4, {"BINARY": 0, "INPUT_BIPOLAR": 0, "WEIGHT_BIPOLAR": 0, "INPUT_BITS": 4, "WEIGHT_BITS": 4,
+                        "INPUT_SIGNED": 1, "WEIGHT_SIGNED": 1, "ACC_BITS": 10, "MAC_STYLE": 1, "DOT_STAGES": 2}),
+        (64, 4, 15, 4, {"SEARCH_BLOCK_DEPTH": 32}), (64, 2, 5, 3, {"SEARCH_BLOCK_DEPTH": 256})]
+]
+
+
+def test_mvau_with_threshold_search_lints_clean():
+    """-Wall is clean with the threshold search: 1 to 8 count bits, padded rows, classes
+    (per vector; by row and column in block RAM), border masking, mac_dot."""
+    failures = []
+    for parameters in SEARCH_LINT_SETS:
+        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", *map(str, SOURCES)]
+        command += [f"-G{name}={value}" for name, value in parameters.items()]
+        process = subprocess.run(command, capture_output=True, text=True)
+        warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
+        if process.returncode or warnings:
+            failures.append(f"{parameters}: {warnings[:2]}")
+    assert not failures, "\n".join(failures[:5])

@@ -164,7 +164,7 @@ def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | No
         for memory in stage.memories:
             digits = max(1, -(-memory.width // 4))
             write_text(directory / MEM_DIR / memory.filename, "".join(f"{word:0{digits}x}\n" for word in memory.words))
-        for key in ("WEIGHT_FILE", "THRESHOLD_FILE", "CLASS_FILE"):
+        for key in [k for k in stage.parameters if k.endswith("_FILE")]:
             if stage.parameters.get(key):
                 stage.parameters[key] = f"{MEM_DIR}/{stage.parameters[key]}"
     library = rtl_lib_dir()

@@ -31,6 +31,11 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
   (DSP_Y_MINWIDTH = 9), on ECP5 always (MULT18X18D), on iCE40 never (synth_ice40 uses
   SB_MAC16 only with -dsp): one DSP per product, PE*SIMD.
 * Accumulators (PE x AW), threshold comparisons (PE x NT x ACC_BITS, NT > 1) and counts.
+* Threshold search (THRESHOLD_SEARCH, NT > 1): per lane OUT_BITS compares of ACC_BITS bits
+  (``search_compare``) and the stage ROMs through :func:`memory_cost` (``search_rom``: stage
+  0 one ROM of NF * N_CLASSES words of PE*ACC_BITS bits, stage k one per lane of
+  NF * N_CLASSES * 2**k words of ACC_BITS bits), instead of the compares, counts and the
+  threshold ROM; flip-flops: the prefixes, the accumulators and row carried along the stages.
 * Memories through :func:`bnncc.hw.memory_map.memory_cost`: the weight ROM (block RAM
   from 32 words, the module asks for it; else Yosys's choice), the input vector buffer
   (SF words of SIMD*INPUT_BITS, read at the write address), the threshold ROM (NF words of
@@ -60,12 +65,13 @@ import numpy as np
 from bnncc.datatype import BIPOLAR, DataType
 from bnncc.hw import calibration
 from bnncc.hw.modules import mac_dot, mac_dsp, rom_pipe
+from bnncc.hw.modules import threshold_search as search
 from bnncc.hw.timing import MAX_LEVELS
 from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost
 from bnncc.hw.memory_words import threshold_words, weight_words
 from bnncc.hw.patterns import NEVER_AFTER, FRAMES, Pattern, Schedule, backward, forward
 from bnncc.hw.registry import ModuleSpec
-from bnncc.hw.rules import ModuleRules, Rule, any_below, shl1, vdiv, vmod
+from bnncc.hw.rules import X, ModuleRules, Rule, any_below, shl1, vdiv, vmod
 from bnncc.hw.stage import Memory as MemoryFile, StageRTL, Stream
 from bnncc.hw.stage_common import channel_thresholds, divisors, instance_name, out_bias, per_frame, signed_bits
 from bnncc.hw.terms import Terms, clog2
@@ -86,6 +92,7 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
     memories = [MemoryFile(f"{name}_weights.mem", words, op.pe * op.simd * element_bits(w_dtype))]
     n_thresholds = 0
     hints = {}
+    search_files = None
     # the narrowest two's complement accumulator: 1 bit when every accumulator is 0 (all-zero
     # weights); with thresholds also T in [low, high + 1], so at least 2 bits
     acc_bits = signed_bits(min(low, 0), high)
@@ -103,10 +110,24 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         thresholds = np.sort(np.clip(thresholds, low, high + 1), axis=-1)
         n_thresholds = thresholds.shape[2]
         acc_bits = signed_bits(min(low, int(thresholds.min()), 0), max(high + 1, int(thresholds.max())))
-        # class c's NF words follow those of class c - 1 (address class * NF + nf)
-        words = [w for T in thresholds for w in threshold_words(T, op.pe, acc_bits)]
-        hints[THRESHOLD_CONSTANT_BITS] = constant_bits(words, op.pe * n_thresholds * acc_bits)
-        memories.append(MemoryFile(f"{name}_thresholds.mem", words if with_words else [], op.pe * n_thresholds * acc_bits))
+        if not uses_search(n_thresholds, element_bits(out_dtype), grid is not None and len(thresholds) > 1):
+            # class c's NF words follow those of class c - 1 (address class * NF + nf)
+            words = [w for T in thresholds for w in threshold_words(T, op.pe, acc_bits)]
+            hints[THRESHOLD_CONSTANT_BITS] = constant_bits(words, op.pe * n_thresholds * acc_bits)
+            memories.append(MemoryFile(f"{name}_thresholds.mem", words if with_words else [],
+                                       op.pe * n_thresholds * acc_bits))
+        else:
+            # the binary search's stage memories (rows class * NF + nf): stage 0 in
+            # THRESHOLD_FILE, stage k in SEARCH<k>_FILE
+            # (the deep ones in block RAM, SEARCH_BLOCK_DEPTH)
+            out_bits, rows = element_bits(out_dtype), len(thresholds) * (op.mh // op.pe)
+            block_depth = search_block_depth(op.pe, acc_bits, rows, out_bits)
+            stages = search.mvau_stage_words(thresholds, op.pe, out_bits, acc_bits, 0, block_depth) if with_words \
+                else [[] for _ in range(out_bits)]
+            memories.append(MemoryFile(f"{name}_thresholds.mem", stages[0], op.pe * acc_bits))
+            search_files = [MemoryFile(f"{name}_search{k}.mem", words,
+                                       search.word_width(op.pe, acc_bits, rows, k, 0, block_depth))
+                            for k, words in enumerate(stages) if k > 0]
     else:
         out_dtype = DataType.int(acc_bits)
     vectors = per_frame(x.shape) // op.mw
@@ -126,7 +147,13 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         parameters.update(binary_pipeline(parameters, border is not None, levels, op.register_reads))
     else:
         parameters.update(mac_pipeline(parameters, border is not None, levels, op.register_reads))
-    if n_thresholds > 1:
+    if n_thresholds > 1 and search_files is not None:
+        parameters["THRESHOLD_SEARCH"] = 1
+        if block_depth:
+            parameters["SEARCH_BLOCK_DEPTH"] = block_depth
+        memories += search_files
+        parameters.update({f"SEARCH{k + 1}_FILE": m.filename for k, m in enumerate(search_files)})
+    elif n_thresholds > 1:
         parameters["REGISTER_COMPARES"] = 1
     if op.register_reads and weight_rom_pipe(parameters) and rom_pipe.banks(_rom_pipe_parameters(parameters)) > 1:
         parameters["MEM_REG"] = 2    # the bank multiplexer of a weight memory of several banks registered too
@@ -153,6 +180,41 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         cycles=vectors * (op.mh // op.pe) * (op.mw // op.simd), memories=memories, input_unit=op.mw // op.simd,
         hints=hints,
     )
+
+
+#: Thresholds per row from which the builder uses the pipelined binary search
+#: (THRESHOLD_SEARCH): B compares and 2**B - 1 thresholds in B deep, narrow ROMs per lane
+#: instead of 2**B - 1 compares and one wide ROM.
+SEARCH_MIN_THRESHOLDS = 3
+
+
+def uses_search(n_thresholds: int, out_bits: int, classes_by_grid: bool = False) -> bool:
+    """Whether the builder computes the count of ``n_thresholds`` thresholds by the binary
+    search (mvau.v THRESHOLD_SEARCH): from SEARCH_MIN_THRESHOLDS on, up to 8 count bits, and
+    not for the class-by-row-and-column memories that may go to block RAM (those keep the
+    wide memory: a search stage memory in block RAM would hold every lane's word per lane)."""
+    return (SEARCH_MIN_THRESHOLDS <= n_thresholds < (1 << out_bits) and out_bits <= search.MAX_STAGES
+            and not classes_by_grid)
+
+
+#: A search stage memory goes to block RAM (SEARCH_BLOCK_DEPTH) when its LUT ROM would cost
+#: at least this many LUTs per block RAM it takes instead (as THRESHOLD_BLOCK_LUTS).
+SEARCH_BLOCK_LUTS = 32
+
+
+def search_block_depth(pe: int, acc_bits: int, rows: int, stages: int) -> int:
+    """mvau.v SEARCH_BLOCK_DEPTH: the shallowest search stage memory (stages k >= 1, per lane
+    rows * 2**k words of ACC_BITS bits, in block RAM a ROM of rows * 2**k * PL words) whose LUT
+    ROM costs at least SEARCH_BLOCK_LUTS per block RAM on xilinx (:func:`memory_cost`); 0:
+    none (every stage memory in LUTs)."""
+    lanes = search.lane_stride(pe)
+    for k in range(1, stages):
+        depth = rows << k
+        logic = memory_cost(Memory(acc_bits, depth, "rom_async"), "xilinx")["rom"]
+        block = memory_cost(Memory(acc_bits, depth * lanes, "rom", "block"), "xilinx")["bram"]
+        if block > 0 and logic >= SEARCH_BLOCK_LUTS * block:
+            return depth
+    return 0
 
 
 def _border(graph: Graph, op: hw.MVAU) -> dict | None:
@@ -355,6 +417,8 @@ def hints(parameters: dict, words: dict) -> dict:
     if not name or "THRESHOLD_FILE" not in words:
         return {}
     p = parameters
+    if p.get("THRESHOLD_SEARCH", 0) and p["N_THRESHOLDS"] > 1:
+        return {}       # the search's stage memories: no constant-bit hint
     return {THRESHOLD_CONSTANT_BITS: constant_bits(words["THRESHOLD_FILE"], p["PE"] * p["N_THRESHOLDS"] * p["ACC_BITS"])}
 
 
@@ -377,10 +441,19 @@ def work(stage: StageRTL) -> dict:
 
 
 # -- rules ----------------------------------------------------------------------------------
+def searches(p: dict) -> bool:
+    """mvau.v SEARCH: several thresholds counted by the binary search."""
+    return bool(p.get("THRESHOLD_SEARCH", 0)) and p["N_THRESHOLDS"] > 1
+
+
 def extra_stages(p: dict) -> int:
     """Pipeline registers beyond the base pipeline (mvau.v EXTRA): MEM_REG + DOT_STAGES - 1,
-    + 1 for registered compares of several thresholds."""
-    compares = 1 if p.get("REGISTER_COMPARES", 0) and p["N_THRESHOLDS"] > 1 else 0
+    + 1 for registered compares of several thresholds, or the threshold search's OUT_BITS
+    stages (two cycles each with THRESHOLD_BLOCK)."""
+    if searches(p):
+        compares = search.latency(p["OUT_BITS"], p.get("THRESHOLD_BLOCK", 0))
+    else:
+        compares = 1 if p.get("REGISTER_COMPARES", 0) and p["N_THRESHOLDS"] > 1 else 0
     return p.get("MEM_REG", 0) + p.get("DOT_STAGES", 1) - 1 + compares
 
 
@@ -455,6 +528,15 @@ def _mac_dot_parameters(p: dict) -> dict:
             "STAGES": p.get("DOT_STAGES", 1) - 1 + in_mac, "CHAIN": p.get("DOT_CHAIN", 0), "FORM": 0}
 
 
+def _search_parameters(p: dict) -> dict:
+    """The parameters mvau.v gives its threshold_search instance."""
+    files = {"FILE_0": p["THRESHOLD_FILE"], **{f"FILE_{k}": p.get(f"SEARCH{k}_FILE", "") for k in range(1, search.MAX_STAGES)}}
+    nf = vdiv(p["MH"], p["PE"])
+    return {"PE": p["PE"], "STAGES": p["OUT_BITS"], "TW": p["ACC_BITS"],
+            "ROWS": 1 if nf is X else nf * p["N_CLASSES"], "BLOCK": p["THRESHOLD_BLOCK"],
+            "BLOCK_DEPTH": p["SEARCH_BLOCK_DEPTH"], **files}
+
+
 RULES = ModuleRules(
     "mvau",
     defaults={
@@ -465,12 +547,14 @@ RULES = ModuleRules(
         "CLASS_COLS": 0, "THRESHOLD_BLOCK": 0,
         "BORDER": 0, "BORDER_KH": 1, "BORDER_KW": 1, "BORDER_OH": 1, "BORDER_OW": 1,
         "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "DOT_CHAIN": 0, "REGISTER_COMPARES": 0,
+        "THRESHOLD_SEARCH": 0, "SEARCH_BLOCK_DEPTH": 0, **{f"SEARCH{k}_FILE": "" for k in range(1, search.MAX_STAGES)},
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
                        "BORDER_KP": p["BORDER_KH"] * p["BORDER_KW"]},
     children=lambda p: ([("g_pe[0].g_dot.u_dot", "mac_dot", _mac_dot_parameters(p))] if _uses_mac_dot(p) else
                         [("g_dsp.u_dsp", "mac_dsp", _mac_dsp_parameters(p))] if p["MAC_STYLE"] == 2 else [])
-    + ([("g_wrom_pipe.u_wrom", "rom_pipe", _rom_pipe_parameters(p))] if weight_rom_pipe(p) else []),
+    + ([("g_wrom_pipe.u_wrom", "rom_pipe", _rom_pipe_parameters(p))] if weight_rom_pipe(p) else [])
+    + ([("g_search_lanes.u_search", "threshold_search", _search_parameters(p))] if searches(p) else []),
     rules=(
         Rule("MW, MH, PE and SIMD must be >= 1", lambda p: any_below(p, ("MW", "MH", "PE", "SIMD"), 1)),
         Rule("PE=%0d does not divide MH=%0d", lambda p: vmod(p["MH"], p["PE"]) != 0, ("PE", "MH")),
@@ -516,6 +600,12 @@ RULES = ModuleRules(
              lambda p: p["DOT_STAGES"] > 1 and p["MAC_STYLE"] == 0 and p["BINARY"] == 0, ("DOT_STAGES",)),
         Rule("BORDER and N_CLASSES=%0d > 1 exclude each other",
              lambda p: p["BORDER"] != 0 and p["N_CLASSES"] != 1, ("N_CLASSES",)),
+        Rule("THRESHOLD_SEARCH=%0d must be 0 or 1, SEARCH_BLOCK_DEPTH=%0d >= 0; 1 needs 2 <= N_THRESHOLDS (%0d) "
+             "< 2**OUT_BITS, OUT_BITS (%0d) <= 8 and REGISTER_COMPARES=0",
+             lambda p: p["THRESHOLD_SEARCH"] not in (0, 1) or p["SEARCH_BLOCK_DEPTH"] < 0
+             or (p["THRESHOLD_SEARCH"] != 0 and (p["NT"] < 2 or p["OUT_BITS"] > 8 or p["NT"] > shl1(p["OUT_BITS"]) - 1
+                                                 or p["REGISTER_COMPARES"] != 0)),
+             ("THRESHOLD_SEARCH", "SEARCH_BLOCK_DEPTH", "NT", "OUT_BITS")),
     ),
 )
 
@@ -682,7 +772,30 @@ def terms(p: dict, family: str) -> Terms:
                 lut["multiply"] = products * xs * ws
             lut["sum"] = products * kw
     lut["accumulate"] = pe * aw
-    if nt > 1:
+    search_mems = []
+    if searches(p):
+        # the binary search: per lane one compare of ACC_BITS bits per stage (OUT_BITS
+        # stages); stage k's ROM of NF * N_CLASSES * 2**k words of ACC_BITS bits per lane
+        # (stage 0 one ROM of PE lanes, its address shared)
+        stages = p["OUT_BITS"]
+        lut["search_compare"] = pe * stages * acc_bits
+        # (read combinationally at registered addresses that feed the next stage as well:
+        # Yosys keeps them in logic; block RAM with THRESHOLD_BLOCK)
+        # stage k >= 1 per lane: its lane's words of a ROM of depth * PL words in block RAM,
+        # with THRESHOLD_BLOCK or from SEARCH_BLOCK_DEPTH words on)
+        lanes, block_depth = search.lane_stride(pe), p.get("SEARCH_BLOCK_DEPTH", 0)
+        if tblock:
+            search_mems = [(1, memory_cost(Memory(pe * acc_bits, tdepth, "rom", "block"), family))]
+        else:
+            search_mems = [(1, memory_cost(Memory(pe * acc_bits, tdepth, "rom_async"), family))]
+        for k in range(1, stages):
+            depth = tdepth << k
+            if tblock or 0 < block_depth <= depth:
+                search_mems.append((pe, memory_cost(Memory(acc_bits, depth * lanes, "rom", "block"), family)))
+            else:
+                search_mems.append((pe, memory_cost(Memory(acc_bits, depth, "rom_async"), family)))
+        lut["search_rom"] = sum(n * m["rom"] for n, m in search_mems)
+    elif nt > 1:
         # the fit of the few-threshold stages (up to FEW_THRESHOLDS) prices compare and count
         # by the count's bits; every threshold beyond costs one more compare of the accumulator
         lut["compare"] = pe * nt * acc_bits
@@ -695,7 +808,7 @@ def terms(p: dict, family: str) -> Terms:
     xbuf = memory_cost(Memory(in_w, sf, "ram_shared"), family) if nf > 1 else None
     tmem = None
     tword = max(1, pe * nt * acc_bits - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
-    if nt > 0 and tdepth > 1:
+    if nt > 0 and tdepth > 1 and not search_mems:
         tmem = memory_cost(Memory(tword, tdepth, "rom", "block" if tblock else "auto"), family)
     # the class of every vector of a frame (CL_W bits), read combinationally: a LUT ROM (by
     # row and column: CROWS + CLASS_COLS words)
@@ -717,10 +830,10 @@ def terms(p: dict, family: str) -> Terms:
         # constant that replaces a padded beat's dot product ahead of the dot product register
         lut["border"] = pe * dw + p["BORDER_KH"] + p["BORDER_KW"] + sf_w
     lut["input_select"] = in_w if nf > 1 else 0
-    lut["mux"] = sum(m["mux"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
+    lut["mux"] = sum(m["mux"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m) + sum(n * m["mux"] for n, m in search_mems)
     lut["decode"] = sum(m["decode"] for m in (xbuf, ofifo) if m)
-    bram = sum(m["bram"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
-    lutram = sum(m["lutram"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
+    bram = sum(m["bram"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m) + sum(n * m["bram"] for n, m in search_mems)
+    lutram = sum(m["lutram"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m) + sum(n * m["lutram"] for n, m in search_mems)
 
     # registers
     registers = sf_w + nf_w + wa_w + 2 * oc_w + 2 * clog2(od) + 7 + (1 if nf > 1 else 0)
@@ -737,7 +850,17 @@ def terms(p: dict, family: str) -> Terms:
         groups = mac_dot.chain_groups(p, simd, dot_stages) if not p["BINARY"] else 1
         data += pe * (dot_stages - 1) * min(groups, 2) * dw
     registers += (mem_reg + dot_stages - 1) * (4 + (max(1, clog2(tdepth)) if nt > 0 else 0))
-    if p.get("REGISTER_COMPARES", 0) and nt > 1:
+    if search_mems:
+        # per stage: the prefixes (k + 1 bits per lane) and a valid bit; the accumulators and
+        # the row carried to the next stage (none after the last); the row of the finished
+        # accumulators; with block RAM the stage's inputs once more
+        stages = p["OUT_BITS"]
+        carried = pe * acc_bits + ta_w
+        data += sum(pe * (k + 1) for k in range(stages)) + (stages - 1) * carried + ta_w
+        registers += stages * (2 if tblock else 1)
+        if tblock:
+            data += stages * carried + sum(pe * k for k in range(stages))
+    elif p.get("REGISTER_COMPARES", 0) and nt > 1:
         data += pe * nt                        # the registered compare bits
         registers += 1
     if wdepth > 1 and not wcost["bram"]:
@@ -748,7 +871,7 @@ def terms(p: dict, family: str) -> Terms:
         data += tword
     ff["control"] = registers
     ff["data"] = data
-    ff["memory"] = sum(m["ff"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m)
+    ff["memory"] = sum(m["ff"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m) + sum(n * m["ff"] for n, m in search_mems)
     return Terms(lut=lut, ff=ff, bram=bram, dsp=dsp, lutram=lutram)
 
 
@@ -780,13 +903,19 @@ COEFFICIENTS = {
     # DS-CNN, MobileNet, the w4a4 MLP) does not improve on them (mean |LUT error| 11 % on the
     # grid, 7 % on the MVAUs above 300 LUT). dsp_pack (mac_dsp: field separation and group
     # sums per MAC) is fitted alone on the 3 DSP48E1 grid points. ECP5: mac_pp and dsp_pack fitted
-    # on the 10 mac_dot and 3 MULT18X18D grid points (mean |LUT error| 24 % -> 10 %, largest 25 %)
+    # on the 10 mac_dot and 3 MULT18X18D grid points (mean |LUT error| 24 % -> 10 %, largest 25 %).
+    # search_compare and search_rom (the threshold search) are fitted alone, the other
+    # coefficients fixed, on the 9 multi-bit mvau_search grid points on xilinx (the search's
+    # prefix and address logic goes with the compares; stage memories of 128 words and more
+    # in block RAM as the builder chooses; benchmarks/results/calibration_mvau_search_xilinx.json:
+    # mean |LUT error| 3.4 %, largest 5.1 %; -2.8 % on the binary MVAU with 7 thresholds); ECP5
+    # keeps structural weights (one LUT per compare bit and per ROM LUT) until fitted
     "xilinx": {
-        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 4.72, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 4.72, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "search_compare": 1.105, "search_rom": 0.473, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
-        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "dsp_pack": 16.638, "input_select": 0.775, "mac_pp": 3.258, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "dsp_pack": 16.638, "input_select": 0.775, "mac_pp": 3.258, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "search_compare": 1.0, "search_rom": 1.0, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
         "ff": {"control": 1.359, "data": 0.894, "memory": 0},
     },
 }
@@ -827,8 +956,20 @@ def grid_point(name: str, mw: int, mh: int, pe: int, simd: int, operands: str = 
               "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": "", **pipeline}
     if n_thresholds:
         T = np.sort(rng.integers(low, high + 2, size=(mh, n_thresholds)), axis=1)
-        memories["thresholds.mem"] = calibration.mem_text(threshold_words(T, pe, acc_bits), pe * n_thresholds * acc_bits)
         params["THRESHOLD_FILE"] = "thresholds.mem"
+        if pipeline.get("THRESHOLD_SEARCH", 0):
+            # the binary search's stage memories, as the builder writes them
+            block_depth = search_block_depth(pe, acc_bits, mh // pe, out_bits)
+            for k, words in enumerate(search.mvau_stage_words(T[None], pe, out_bits, acc_bits, 0, block_depth)):
+                memories["thresholds.mem" if k == 0 else f"search{k}.mem"] = \
+                    calibration.mem_text(words, search.word_width(pe, acc_bits, mh // pe, k, 0, block_depth))
+                if k:
+                    params[f"SEARCH{k}_FILE"] = f"search{k}.mem"
+            if block_depth:
+                params["SEARCH_BLOCK_DEPTH"] = block_depth
+        else:
+            memories["thresholds.mem"] = calibration.mem_text(threshold_words(T, pe, acc_bits),
+                                                              pe * n_thresholds * acc_bits)
     return calibration.point(name, params, memories)
 
 
@@ -873,6 +1014,18 @@ def calibration_grid(quick: bool) -> list[dict]:
         points.append(grid_point(f"mvau_mac_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}_m{mem_reg}d{stages}", mw, mh, pe, simd,
                                  ops, nt, ob, MAC_STYLE=1, MEM_REG=mem_reg, DOT_STAGES=stages,
                                  REGISTER_COMPARES=int(nt > 1)))
+    # the pipelined threshold search (THRESHOLD_SEARCH) behind mac_dot and XNOR-popcount
+    # dot products, as the builder makes them: the search_compare and search_rom terms
+    for mw, mh, pe, simd, ops, nt, ob in [
+            (64, 64, 4, 16, "i4xi4", 15, 4), (256, 64, 4, 64, "i4xi4", 15, 4), (256, 64, 2, 128, "i4xi4", 15, 4),
+            (128, 128, 4, 16, "i4xi4", 15, 4), (128, 64, 2, 16, "u4xi4", 15, 4), (1024, 256, 2, 32, "i4xi4", 15, 4),
+            (256, 256, 4, 64, "i2xbip", 3, 2), (576, 128, 4, 32, "i2xi2", 3, 2), (64, 64, 8, 16, "i2xi2", 3, 2),
+            (256, 512, 8, 16, "bin", 7, 3)]:
+        point = grid_point(f"mvau_search_{ops}_{mw}x{mh}_p{pe}s{simd}_t{nt}", mw, mh, pe, simd, ops, nt, ob,
+                           THRESHOLD_SEARCH=1)
+        if ops != "bin":
+            point["parameters"].update(mac_pipeline(point["parameters"]))
+        points.append(point)
     # mac_dsp products (MAC_STYLE = 2) on DSP48E1 and MULT18X18D, as the builder pipelines them:
     # the dsp_pack term
     for mw, mh, pe, simd, ops, nt, ob, kind in [
