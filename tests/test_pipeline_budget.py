@@ -37,6 +37,9 @@ def test_the_budget_fits_the_clock_and_shrinks_as_it_rises(family):
         if budget.levels < MAX_LEVELS:
             assert delays.path_ns(budget.levels + 1, PIPELINE_CARRIES) > 1000 / clock
         assert budget.register_reads == (delays.path_ns(budget.levels, PIPELINE_CARRIES, from_ram=True) > 1000 / clock)
+        assert 1 <= budget.chain_levels <= budget.levels
+        if budget.chain_levels > 1:
+            assert delays.base + budget.chain_levels * delays.chain + PIPELINE_CARRIES * delays.carry <= 1000 / clock
         previous = budget.levels
 
 
@@ -44,7 +47,8 @@ def test_default_clocks_keep_the_default_pipeline():
     assert pipeline_budget("xilinx", 100) == pipeline_budget("xilinx", 25)
     assert (pipeline_budget("xilinx", 100).levels, pipeline_budget("xilinx", 100).register_reads) == (6, False)
     ecp5 = pipeline_budget("ecp5", 125)
-    assert ecp5.levels == 4 and ecp5.register_reads
+    assert ecp5.levels == 4 and ecp5.register_reads and ecp5.chain_levels == 2
+    assert pipeline_budget("xilinx", 250).chain_levels == pipeline_budget("xilinx", 250).levels
     assert pipeline_budget("unknown", 500).levels == MAX_LEVELS
 
 
@@ -101,7 +105,8 @@ def test_an_ecp5_build_records_its_pipeline_in_the_folding(tmp_path):
                            target=Target(fps=10_000, clock_mhz=125, device=get_device("ecp5-85k")))
     table = json.loads((tmp_path / "ecp5" / "folding.json").read_text())
     mvaus = [link for link in result.design.links if link.module == "mvau"]
-    assert mvaus and all(table[link.node]["LEVELS"] == 4 and table[link.node]["REGISTER_READS"] for link in mvaus)
+    # multi-bit products: the budget's chain levels (2 on ECP5 at 125 MHz)
+    assert mvaus and all(table[link.node]["LEVELS"] == 2 and table[link.node]["REGISTER_READS"] for link in mvaus)
     assert all(link.parameters["MEM_REG"] == 1 for link in mvaus)
     # the same model for xc7 at 100 MHz keeps the default pipeline and writes no such keys
     compile_model(path, output=tmp_path / "xc7", target=Target(fps=10_000))

@@ -28,12 +28,15 @@ from bnncc.hw.modules import mac_dot
 class FamilyDelays:
     """ns of a register-to-register path: ``base`` + ``lut`` per LUT level + ``carry`` per
     carry cell; a path that starts at a block RAM read without its output register takes
-    ``ram`` ns more (the RAM's clock-to-out beyond a flip-flop's)."""
+    ``ram`` ns more (the RAM's clock-to-out beyond a flip-flop's). ``chain``: ns per level of
+    a mac_dot carry-chain adder with its partial product (one 6-input LUT on xc7; on 4-input
+    LUT parts two to four LUT4s)."""
 
     base: float
     lut: float
     carry: float
     ram: float
+    chain: float
 
     def path_ns(self, luts: int, carries: int, from_ram: bool = False) -> float:
         return self.base + luts * self.lut + carries * self.carry + (self.ram if from_ram else 0.0)
@@ -44,10 +47,12 @@ class FamilyDelays:
 
 FAMILY_DELAYS = {
     # RAMB18 without DO_REG about 2.1 ns clock-to-out (a flip-flop 0.4)
-    "xilinx": FamilyDelays(base=1.0, lut=0.65, carry=0.03, ram=1.7),
+    "xilinx": FamilyDelays(base=1.0, lut=0.65, carry=0.03, ram=1.7, chain=0.65),
     # DP16KD without OUTREG 5.61 ns (nextpnr's figure on the ULX3S builds)
-    "ecp5": FamilyDelays(base=1.7, lut=1.27, carry=0.1, ram=4.9),
-    "ice40": FamilyDelays(base=2.5, lut=1.9, carry=0.15, ram=2.0),
+    # chain: nextpnr on the ULX3S builds of TFC-w2a2 (2x2-bit tables, about 2 ns per level)
+    # and the w4a4 MLP (4x4-bit Booth partial products, about 3.2 ns)
+    "ecp5": FamilyDelays(base=1.7, lut=1.27, carry=0.1, ram=4.9, chain=2.6),
+    "ice40": FamilyDelays(base=2.5, lut=1.9, carry=0.15, ram=2.0, chain=3.8),
 }
 
 #: LUT levels the builders keep between registers at most: the project's proxy for
@@ -62,19 +67,22 @@ PIPELINE_CARRIES = 8
 @dataclass(frozen=True)
 class PipelineBudget:
     """How deep the pipeline of a design for one clock on one family may be: ``levels`` LUT
-    levels between registers (the xc7 mapping's count, :data:`MAX_LEVELS` at most), and
+    levels between registers (the xc7 mapping's count, :data:`MAX_LEVELS` at most),
+    ``chain_levels`` of them in multi-bit dot products (mac_dot's carry-chain adders), and
     whether memory reads get a register of their own (``register_reads``)."""
 
     levels: int
     register_reads: bool
+    chain_levels: int = MAX_LEVELS
 
 
 def pipeline_budget(family: str, clock_mhz: float) -> PipelineBudget:
     """The budget for ``clock_mhz`` on ``family``: the most LUT levels, between
     :data:`MIN_LEVELS` and :data:`MAX_LEVELS`, whose modelled path
     ``base + L * lut + PIPELINE_CARRIES * carry`` fits the clock period; memory reads
-    registered when a block RAM's clock-to-out in front of those levels would not fit. An
-    unknown family keeps the defaults (6 levels, no extra register)."""
+    registered when a block RAM's clock-to-out in front of those levels would not fit; the
+    most chain levels, 1 to ``levels``, whose ``base + L * chain + PIPELINE_CARRIES * carry``
+    fits. An unknown family keeps the defaults (6 levels, no extra register)."""
     delays = FAMILY_DELAYS.get(family)
     if delays is None:
         return PipelineBudget(MAX_LEVELS, False)
@@ -82,7 +90,10 @@ def pipeline_budget(family: str, clock_mhz: float) -> PipelineBudget:
     levels = MIN_LEVELS
     while levels < MAX_LEVELS and delays.path_ns(levels + 1, PIPELINE_CARRIES) <= period:
         levels += 1
-    return PipelineBudget(levels, delays.path_ns(levels, PIPELINE_CARRIES, from_ram=True) > period)
+    chain = 1
+    while chain < levels and delays.base + (chain + 1) * delays.chain + PIPELINE_CARRIES * delays.carry <= period:
+        chain += 1
+    return PipelineBudget(levels, delays.path_ns(levels, PIPELINE_CARRIES, from_ram=True) > period, chain)
 
 #: Deepest path of each module (LUT levels, carry cells) by ``bnncc synth`` on xc7.
 MODULE_LEVELS = {

@@ -120,9 +120,11 @@ class ApplyFolding(Pass):
     def _pipeline(self, graph: Graph, notes: list[str]) -> None:
         """The budget's levels and register_reads on every MVAU whose entry does not set them
         (the defaults, 0 and False, where the budget is the default one)."""
-        levels = 0 if self.budget.levels == MAX_LEVELS else self.budget.levels
         for op in [op for op in graph.ops() if isinstance(op, hw.MVAU)]:
             entry = self.table.get(op.name, {})
+            # multi-bit dot products are carry-chain adders (chain_levels), popcounts LUT levels
+            budget = self.budget.levels if op.binary_xnor else self.budget.chain_levels
+            levels = 0 if budget == MAX_LEVELS else budget
             changes = {}
             if "LEVELS" not in entry and op.max_levels != levels:
                 changes["max_levels"] = levels
@@ -130,7 +132,7 @@ class ApplyFolding(Pass):
                 changes["register_reads"] = self.budget.register_reads
             if changes:
                 graph.replace_op(op.name, op.clone(**changes))
-                notes.append(f"node '{op.name}': pipeline for {self.budget.levels} LUT levels"
+                notes.append(f"node '{op.name}': pipeline for {budget} LUT levels"
                              + (", memory reads registered" if self.budget.register_reads else ""))
 
     def _check(self, graph: Graph, op) -> None:
