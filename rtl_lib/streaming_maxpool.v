@@ -163,7 +163,10 @@ module streaming_maxpool_1d #(
     localparam integer TW      = (L <= 2) ? 1 : $clog2(L);
     localparam integer BW      = (NB <= 2) ? 1 : $clog2(NB);
     localparam integer FW      = (NFLUSH <= 2) ? 1 : $clog2(NFLUSH);
-    localparam integer SW      = $clog2(N + P0 + P1 + K + 2 * NB * S + 2) + 2;  // signed item positions
+    // signed item positions: every position a bank holds (ps, pe and the window after them,
+    // psa/pea) lies in -K .. N + P1 + 2*NB*S - 1, within +-(N + P0 + P1 + K + 2*NB*S + 2):
+    // one bit above that magnitude's (fewer carry cells on the window compares)
+    localparam integer SW      = $clog2(N + P0 + P1 + K + 2 * NB * S + 2) + 1;
     localparam integer I_N_LAST = N - 1;
     localparam integer I_L_LAST = L - 1;
     localparam integer I_NB_LAST = NB - 1;
@@ -215,8 +218,11 @@ module streaming_maxpool_1d #(
     reg [BW-1:0] fb;         // its bank
     reg [NB*SW-1:0] ps;      // per bank: first item (signed, may be negative) of its window
 
+    reg  [TW-1:0] t_next;    // the beat after t (a register: no adder ahead of the bank read)
     wire t_last = t == L_LAST;
-    wire [TW-1:0] t_next = t_last ? {TW{1'b0}} : t + 1'b1;   // beat after this one
+    localparam integer I_T1 = (L > 1) ? 1 : 0;
+    localparam [TW-1:0] T1_INIT = I_T1[TW-1:0];
+    wire [TW-1:0] t_after = (t_next == L_LAST) ? {TW{1'b0}} : t_next + 1'b1;
     wire i_last = i == N_LAST;
 
     // Per bank, for item iv and a window of first item p_ and last item e_ (= p_ + K - 1):
@@ -352,6 +358,7 @@ module streaming_maxpool_1d #(
         if (!ap_rst_n) begin
             i <= {IW{1'b0}};
             t <= {TW{1'b0}};
+            t_next <= T1_INIT;
             flushing <= 1'b0;
             f <= {FW{1'b0}};
             fb <= FB_INIT;
@@ -364,6 +371,7 @@ module streaming_maxpool_1d #(
         end else begin
             if (fire_in) begin
                 t <= t_next;
+                t_next <= t_after;
                 if (t_last) begin
                     if (i_last) begin
                         i <= {IW{1'b0}};
@@ -388,6 +396,7 @@ module streaming_maxpool_1d #(
                 end
             end else if (fire_fl) begin
                 t <= t_next;
+                t_next <= t_after;
                 if (t_last) begin
                     fb <= (fb == NB_LAST) ? {BW{1'b0}} : fb + 1'b1;
                     f <= f + 1'b1;
