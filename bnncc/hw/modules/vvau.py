@@ -431,29 +431,40 @@ def terms(p: dict, family: str) -> Terms:
     return Terms(
         lut=lut,
         # a threshold ROM in logic: Yosys moves its address register behind it (tword bits)
-        ff={"control": counters + 8 + 3 * g["ds"], "operand": in_bits + (weight_bits if depth > 1 else 0),
+        # the operand register (with a split weight ROM also its banks' registers and the beat
+        # waiting beside them), mac_dot's registers, the sums, the registered compare bits
+        ff={"control": counters + 8 + 3 * g["ds"],
+            "operand": in_bits + (weight_bits if depth > 1 else 0) + g["wsplit"] * (in_bits + g["banks"] * weight_bits),
             "dot": dw + inner, "data": dw + (dw if cf == 1 and accumulators else 0),
+            "compare_register": lanes * nt if g["rc"] else 0,
             "threshold_register": tword if tmem and not tmem["bram"] else 0,
             "memory": sum(m["ff"] for m in memories)},
         bram=sum(m["bram"] for m in memories), lutram=sum(m["lutram"] for m in memories), dsp=0.0)
 
 
 COEFFICIENTS = {
-    # structural starting weights until the grid is refitted (a LUT per partial-product bit
-    # and per tree adder bit as the MVAU's mac_dot terms)
+    # xilinx: fitted by benchmarks/calibrate_estimates.py --grid-only --modules vvau --fit on
+    # the 57 grid points (depthwise, grouped, channel multiplier, kernel positions per beat,
+    # the one-channel-per-beat depthwise layers of DS-CNN and MobileNet), the dot products in
+    # mac_dot: mean |LUT error| 7.1 %, largest 30 % (bipolar weights with 3 thresholds),
+    # block RAM exact (benchmarks/results/calibration_vvau_xilinx.json). ecp5: the MVAU's
+    # mac_dot weights for mac_pp / mac_tree / xnor and the earlier fit for the rest (not yet
+    # refitted on the new RTL)
     "xilinx": {
-        "lut": {"add": 1.0, "compare": 0.418, "compare_const": 0.348, "const": 0, "count": 0, "counter_bits": 3.311,
-                "decode": 0, "lutram_read": 0, "mac_pp": 1.0, "mac_pp_const": 0.5, "mac_tree": 0.8, "mux": 0,
-                "threshold_address": 0.329, "threshold_deep": 0.769, "threshold_rom": 0, "weight_rom": 1.635,
-                "xnor": 0.789},
-        "ff": {"control": 2.668, "data": 1.412, "dot": 1.0, "memory": 0, "operand": 1.0, "threshold_register": 0.075},
+        "lut": {"add": 1.188, "compare": 0.225, "compare_const": 0.467, "const": 0, "count": 0, "counter_bits": 4.184,
+                "decode": 0, "lutram_read": 0.272, "mac_pp": 0.567, "mac_pp_const": 1.655, "mac_tree": 7.104, "mux": 0,
+                "threshold_address": 0.41, "threshold_deep": 1.815, "threshold_rom": 0, "weight_rom": 2.273,
+                "xnor": 1.475},
+        "ff": {"compare_register": 1.265, "control": 2.575, "data": 0.651, "dot": 1.075, "memory": 0, "operand": 1.102,
+               "threshold_register": 0.094},
     },
     "ecp5": {
         "lut": {"add": 3.462, "compare": 0.48, "compare_const": 0.823, "const": 20.171, "count": 0, "counter_bits": 4.542,
                 "decode": 0, "lutram_read": 0, "mac_pp": 3.258, "mac_pp_const": 1.6, "mac_tree": 1.0, "mux": 0,
                 "threshold_address": 0.175, "threshold_deep": 0.578, "threshold_rom": 0.599, "weight_rom": 0.444,
                 "xnor": 3.37},
-        "ff": {"control": 2.344, "data": 1.067, "dot": 1.0, "memory": 0, "operand": 1.0, "threshold_register": 0.106},
+        "ff": {"compare_register": 1.0, "control": 2.344, "data": 1.067, "dot": 1.0, "memory": 0, "operand": 1.0,
+               "threshold_register": 0.106},
     },
 }
 
