@@ -232,13 +232,15 @@ module streaming_maxpool_1d #(
     // that follows: item i + 1 (register i1) against both possible windows of every bank
     // (the current one, ps/pe, and the one after it, psa/pea = + NB*S, all registers), the
     // pick following the registered flags. No adder and no compare lies on the input
-    // handshake, and none follows another.
+    // handshake, and none follows another. The compares of a window's bounds with constants
+    // (the window exists: p_ <= PS_LAST; it ends past the last item: e_ > N - 1) are
+    // registers beside the bounds (pok_, epast_), set when the bounds are.
     function [3:0] window_flags(input signed [SW-1:0] ii_, input il_, input signed [SW-1:0] p_,
-                                input signed [SW-1:0] e_, input integer bank_);
+                                input signed [SW-1:0] e_, input pok_, input epast_, input integer bank_);
         reg a_, l_;
         begin
-            a_ = (p_ <= S_PS_LAST) && (p_ <= ii_) && (ii_ <= e_);
-            l_ = (ii_ == e_) || (il_ && e_ > S_N_LAST);
+            a_ = pok_ && (p_ <= ii_) && (ii_ <= e_);
+            l_ = (ii_ == e_) || (il_ && epast_);
             window_flags = {a_ && l_ && (!il_ || bank_ == JA_BANK), l_,
                             (ii_ == p_) || (ii_ == S_ZERO && p_ < S_ZERO), a_};
         end
@@ -247,6 +249,11 @@ module streaming_maxpool_1d #(
     reg [NB-1:0] act0, first0, last0, emit0;   // flags of item i (registers, see above)
     reg [IW-1:0] i1;                            // i + 1
     reg [NB*SW-1:0] pe, psa, pea;               // per bank: ps + K - 1, ps + NB*S, pe + NB*S
+    reg [NB-1:0] ps_ok, psa_ok;                 // per bank: ps (psa) <= PS_LAST
+    reg [NB-1:0] pe_past, pea_past;             // per bank: pe (pea) > N - 1
+    reg [NB-1:0] ps_ok_init, psa_ok_init, pe_past_init, pea_past_init;   // of the first windows (constant)
+    localparam signed [SW-1:0] S_PS_LAST_ADV = S_PS_LAST - S_ADV;   // psa + NB*S <= PS_LAST
+    localparam signed [SW-1:0] S_N_LAST_ADV  = S_N_LAST - S_ADV;    // pea + NB*S > N - 1
     wire [NB*SW-1:0] ps_init;                   // first item of each bank's first window (window g)
     wire [NB*SW-1:0] pe_init, psa_init, pea_init;
     wire i1_last = i1 == N_LAST;                // item i + 1 is the last
@@ -257,9 +264,14 @@ module streaming_maxpool_1d #(
     integer b;
     always @* begin
         for (b = 0; b < NB; b = b + 1) begin
-            keep_ = window_flags(i1_s, i1_last, ps[b*SW +: SW], pe[b*SW +: SW], b);
-            move_ = window_flags(i1_s, i1_last, psa[b*SW +: SW], pea[b*SW +: SW], b);
-            init_ = window_flags(S_ZERO, N == 1, ps_init[b*SW +: SW], pe_init[b*SW +: SW], b);
+            ps_ok_init[b] = $signed(ps_init[b*SW +: SW]) <= S_PS_LAST;
+            psa_ok_init[b] = $signed(psa_init[b*SW +: SW]) <= S_PS_LAST;
+            pe_past_init[b] = $signed(pe_init[b*SW +: SW]) > S_N_LAST;
+            pea_past_init[b] = $signed(pea_init[b*SW +: SW]) > S_N_LAST;
+            keep_ = window_flags(i1_s, i1_last, ps[b*SW +: SW], pe[b*SW +: SW], ps_ok[b], pe_past[b], b);
+            move_ = window_flags(i1_s, i1_last, psa[b*SW +: SW], pea[b*SW +: SW], psa_ok[b], pea_past[b], b);
+            init_ = window_flags(S_ZERO, N == 1, ps_init[b*SW +: SW], pe_init[b*SW +: SW], ps_ok_init[b],
+                                 pe_past_init[b], b);
             if (act0[b] && last0[b]) keep_ = move_;
             flags_next[b] = keep_[0]; flags_next[NB + b] = keep_[1];
             flags_next[2*NB + b] = keep_[2]; flags_next[3*NB + b] = keep_[3];
@@ -313,8 +325,11 @@ module streaming_maxpool_1d #(
                 // (the block RAM's output register) when beat t+1 is: beat t+1 finds its
                 // accumulator registered, with no block RAM read on the path to the output
                 // queue. The word was last written by the beat L >= 3 beats before it, whose
-                // write (one cycle after its acceptance) precedes the acceptance of beat t.
-                reg [DW-1:0] mem [0:L-1];
+                // write (one cycle after its acceptance) precedes the acceptance of beat t:
+                // a read never meets a write to its word, so the synthesis tool need not
+                // build a read-during-write bypass (which would keep the block RAM's
+                // output register from taking the second register).
+                (* no_rw_check *) reg [DW-1:0] mem [0:L-1];
                 reg [DW-1:0] pf, rd;
                 always @(posedge ap_clk) begin
                     if (fire0) pf <= mem[t_next];
@@ -363,6 +378,7 @@ module streaming_maxpool_1d #(
             f <= {FW{1'b0}};
             fb <= FB_INIT;
             ps <= ps_init; pe <= pe_init; psa <= psa_init; pea <= pea_init;
+            ps_ok <= ps_ok_init; psa_ok <= psa_ok_init; pe_past <= pe_past_init; pea_past <= pea_past_init;
             i1 <= I1_INIT;
             {emit0, last0, first0, act0} <= flags_init;
             first1 <= {NB{1'b0}}; we1 <= {NB{1'b0}}; emit1 <= {NB{1'b0}}; fsel1 <= {NB{1'b0}};
@@ -380,6 +396,8 @@ module streaming_maxpool_1d #(
                         f <= {FW{1'b0}};
                         fb <= FB_INIT;
                         ps <= ps_init; pe <= pe_init; psa <= psa_init; pea <= pea_init;
+                        ps_ok <= ps_ok_init; psa_ok <= psa_ok_init;
+                        pe_past <= pe_past_init; pea_past <= pea_past_init;
                         {emit0, last0, first0, act0} <= flags_init;
                     end else begin
                         i <= i1;
@@ -390,6 +408,10 @@ module streaming_maxpool_1d #(
                                 pe[c*SW +: SW]  <= pea[c*SW +: SW];
                                 psa[c*SW +: SW] <= psa[c*SW +: SW] + S_ADV;
                                 pea[c*SW +: SW] <= pea[c*SW +: SW] + S_ADV;
+                                ps_ok[c] <= psa_ok[c];
+                                pe_past[c] <= pea_past[c];
+                                psa_ok[c] <= $signed(psa[c*SW +: SW]) <= S_PS_LAST_ADV;
+                                pea_past[c] <= $signed(pea[c*SW +: SW]) > S_N_LAST_ADV;
                             end
                         {emit0, last0, first0, act0} <= flags_next;
                     end
