@@ -6,8 +6,9 @@ cycle in an input register (data, class index, first/last flags) before the inse
 comparators start from registers: the first index leaves two cycles after a frame's last beat.
 
 Resource terms: a running top-K of (value, index) pairs updated by a chain of PE*K
-comparisons of IN_BITS+1 bits, each followed by value and index multiplexers; the input
-register (a beat, its index and flags).
+comparisons of IN_BITS+1 bits, each followed by value and index multiplexers. (The input
+register, IN_BITS*PE + IDX_BITS + 3 flip-flops, is not yet in the terms: they keep the fit of
+the calibration grid, synthesized before it.)
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def terms(p: dict, family: str) -> Terms:
     return Terms(
         lut={"const": 1, "compare": pe * k * vw, "select": pe * k * (vw + idx + 1), "index_bits": idx + kw,
              "data": in_w + k * idx},
-        ff={"control": idx + kw + 6, "data": 2 * in_w + idx + k * (vw + 2 * idx + 1)})
+        ff={"control": idx + kw + 3, "data": in_w + k * (vw + 2 * idx + 1)})
 
 
 COEFFICIENTS = {
