@@ -5,9 +5,13 @@ beat per cycle of ``SIMD*PE*GROUP_IN`` elements (PE groups of one kernel positio
 SIMD > 1 and PE = G, SIMD whole positions): WG*CF beats per output pixel (WG = WINDOW/SIMD
 position groups, CF = G/PE beats each), so cycles per frame = input elements /
 (SIMD*PE*GROUP_IN); a pixel's CF output beats of PE*GROUP_OUT elements leave one per cycle,
-each LAT = 3 + TS cycles after the beat that completes it (a product stage, TS registers of
-the lanes' adder trees of SIMD*GROUP_IN products, the sum, then the thresholds into the
-output queue of LAT + 1 entries). Behind a sliding window, whose SIMD follows its consumer's
+each LAT = 3 + WSPLIT + DOT_STAGES + RC cycles after the beat that completes it (the operand
+register of the beat and its weight word, one cycle more when the weight ROM is deeper than
+64 words and read in two steps, the lanes' ``mac_dot`` with DOT_STAGES registers, the sum,
+the compare bits registered with more than one threshold, then the output queue of LAT + 1
+entries). DOT_STAGES is chosen by :func:`dot_stages` for at most 6 LUT levels
+(:func:`bnncc.hw.modules.mac_dot.logic_levels` from registered operands); :func:`vvau_levels`
+gives the deepest path for :mod:`bnncc.hw.timing`. Behind a sliding window, whose SIMD follows its consumer's
 beat (``coupling`` ``"consumer"`` of ``sliding_window``), the window's SIMD is this
 SIMD*PE*GROUP_IN: no width converter.
 
@@ -17,17 +21,15 @@ bit, 1 = +1); with a fused ``MultiThreshold``, thresholds in CF words laid out a
 MVAU's with PE*GROUP_OUT rows per word (:func:`bnncc.hw.memory_words.threshold_words`),
 clamped to the sums' range.
 
-Resource terms: per product (SIMD*PE*GROUP_OUT*GROUP_IN of them) a soft multiplier of
-XS x WS' partial-product bits, where WS' is the width the product's weights actually need
-(hint ``WEIGHT_LANE_BITS``: ternary 4-bit weights are 2 bits, their ROM bits above the
-second only repeat the sign and Yosys merges them with the product logic); or a DSP block
-where Yosys maps it to one, as for the MVAU, on xilinx only when the product keeps at least
-9 bits (min(XS + WS, ACC_BITS)); a conditional negate when one operand is bipolar; an
-agreement bit when both are; products by constants priced apart where one weight word holds
-the whole window (SIMD = WINDOW, CF = 1). Per output lane (PE*GROUP_OUT) the adder tree of its
-SIMD*GROUP_IN products (its node bits, sized by the bits a product carries: 2 for an
-agreement, the other operand's plus one for a negation; a register every second level) and
-one adder of ACC_BITS bits into the accumulator; with thresholds, compares of ACC_BITS bits, priced
+Resource terms: per product (SIMD*PE*GROUP_OUT*GROUP_IN of them) the partial-product bits of
+``mac_dot`` (:func:`bnncc.hw.modules.mac_dot.partial_product_bits`: a LUT each in front of a
+carry chain), scaled by the share of the weight bits that carry information (hint
+``WEIGHT_LANE_BITS``: ternary 4-bit weights are 2 bits, their ROM bits above the second only
+repeat the sign), priced apart where one weight word holds the whole window (SIMD = WINDOW,
+CF = 1: products by constants); an XNOR-popcount per lane when both operands are bipolar; per
+output lane the tree adders of ACC_BITS bits joining its carry chains
+(:func:`~bnncc.hw.modules.mac_dot.chain_groups`) and one adder of ACC_BITS bits into the
+accumulator; with thresholds, compares of ACC_BITS bits, priced
 apart where the threshold bit is a constant (the same in every threshold word, hint
 ``THRESHOLD_CONSTANT_BITS``: with PE = G all are; a compare against a constant is a carry
 chain on the sum's bits) and where it comes out of the threshold ROM (a LUT per bit that a
@@ -35,7 +37,8 @@ deeper ROM no longer shares with the compare: priced per bit and address bit, an
 again where the ROM is deeper than a LUT holds beside one bit of the sum), and the
 balanced sum of the compare bits; the weight ROM (as wide as the bits that carry
 information), the threshold ROM (CF words), CF accumulator words and the output queue
-through :func:`memory_cost`; the product, tree and sum registers; the counters.
+through :func:`memory_cost`; the operand (and weight bank) registers, mac_dot's registers,
+the sums and the registered compare bits; the counters. No DSP blocks.
 """
 
 from __future__ import annotations
@@ -331,9 +334,10 @@ RULES = ModuleRules(
 # -- timing ---------------------------------------------------------------------------------
 class WindowDot(WindowSum):
     """vvau.v: input at one beat per cycle; output beat f of window n is pushed into the
-    output queue LAT = 3 + TS cycles after the input beat that completes it (beat f of the
-    window's last position group): the products, TS registers of the adder trees, the sum,
-    then the thresholds. The input holds a completing beat while the queue of LAT + 1
+    output queue LAT = 3 + WSPLIT + DOT_STAGES + RC cycles after the input beat that
+    completes it (beat f of the window's last position group): the operand register (and the
+    weight banks' register), the lanes' mac_dot, the sum, the registered compare bits, then
+    the count. The input holds a completing beat while the queue of LAT + 1
     entries and the sums in flight fill it (its ready reads registers only): output k can
     leave as late as LAT + 1 cycles before output k + LAT + 1 is ready."""
 
