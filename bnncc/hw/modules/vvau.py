@@ -391,12 +391,16 @@ def terms(p: dict, family: str) -> Terms:
     dw = lanes * ab
     xnor = p["IN_BIPOLAR"] and p["W_BIPOLAR"]
     counters = counter_bits(cf) + counter_bits(g["wg"]) + counter_bits(depth)
-    weights = memory_cost(Memory(products * p["W_BITS"], depth, "rom"), family)
+    # a ROM deeper than a bank is read bank by bank (vvau.v WSPLIT): every bank a 64-word ROM
+    rom_words, rom_copies = (WEIGHT_BANK, g["banks"]) if g["wsplit"] else (depth, 1)
+    weights = memory_cost(Memory(products * p["W_BITS"], rom_words, "rom"), family)
+    weights = {k: v * rom_copies for k, v in weights.items()}
     # the weight bits that carry information: a product whose values need fewer bits than WS
     # has ROM bits that repeat its sign (Yosys merges their registers)
     wl = min(products * ws, p.get(WEIGHT_LANE_BITS, products * ws)) if not p["W_BIPOLAR"] else products
     weight_bits = max(1, round(wl * p["W_BITS"] / ws))
-    weight_rom = weights["rom"] if weights["bram"] else memory_cost(Memory(weight_bits, depth, "rom"), family)["rom"]
+    weight_rom = weights["rom"] if weights["bram"] else \
+        memory_cost(Memory(weight_bits, rom_words, "rom"), family)["rom"] * rom_copies
     # thresholds equal in every word (one word: CF = 1) are constants: a compare against a
     # constant is a carry chain whose inputs are the sum's bits, a fraction of a LUT per bit
     t_bits = lanes * nt * ab
@@ -447,28 +451,26 @@ def terms(p: dict, family: str) -> Terms:
 
 
 COEFFICIENTS = {
-    # xilinx: fitted by benchmarks/calibrate_estimates.py --grid-only --modules vvau --fit on
-    # the 57 grid points (depthwise, grouped, channel multiplier, kernel positions per beat,
-    # the one-channel-per-beat depthwise layers of DS-CNN and MobileNet), the dot products in
-    # mac_dot: mean |LUT error| 7.1 %, largest 30 % (bipolar weights with 3 thresholds),
-    # block RAM exact (benchmarks/results/calibration_vvau_xilinx.json). ecp5: the MVAU's
-    # mac_dot weights for mac_pp / mac_tree / xnor and the earlier fit for the rest (not yet
-    # refitted on the new RTL)
+    # fitted by benchmarks/calibrate_estimates.py [--family ecp5] --grid-only --modules vvau
+    # --fit on the 57 grid points (depthwise, grouped, channel multiplier, kernel positions per
+    # beat, the one-channel-per-beat depthwise layers of DS-CNN and MobileNet) with the dot
+    # products in mac_dot (benchmarks/results/calibration_vvau_xilinx.json,
+    # calibration_vvau_ecp5.json); block RAM exact on both
     "xilinx": {
-        "lut": {"add": 1.188, "compare": 0.225, "compare_const": 0.467, "const": 0, "count": 0, "counter_bits": 4.184,
-                "decode": 0, "lutram_read": 0.272, "mac_pp": 0.567, "mac_pp_const": 1.655, "mac_tree": 7.104, "mux": 0,
-                "threshold_address": 0.41, "threshold_deep": 1.815, "threshold_rom": 0, "weight_rom": 2.273,
-                "xnor": 1.475},
+        "lut": {"add": 1.092, "compare": 0.178, "compare_const": 0.467, "const": 0, "count": 0, "counter_bits": 4.583,
+                "decode": 0, "lutram_read": 0.332, "mac_pp": 0.505, "mac_pp_const": 1.554, "mac_tree": 7.351, "mux": 0,
+                "threshold_address": 0.43, "threshold_deep": 1.804, "threshold_rom": 0, "weight_rom": 2.565,
+                "xnor": 1.445},
         "ff": {"compare_register": 1.265, "control": 2.575, "data": 0.651, "dot": 1.075, "memory": 0, "operand": 1.102,
                "threshold_register": 0.094},
     },
     "ecp5": {
-        "lut": {"add": 3.462, "compare": 0.48, "compare_const": 0.823, "const": 20.171, "count": 0, "counter_bits": 4.542,
-                "decode": 0, "lutram_read": 0, "mac_pp": 3.258, "mac_pp_const": 1.6, "mac_tree": 1.0, "mux": 0,
-                "threshold_address": 0.175, "threshold_deep": 0.578, "threshold_rom": 0.599, "weight_rom": 0.444,
-                "xnor": 3.37},
-        "ff": {"compare_register": 1.0, "control": 2.344, "data": 1.067, "dot": 1.0, "memory": 0, "operand": 1.0,
-               "threshold_register": 0.106},
+        "lut": {"add": 1.823, "compare": 0.287, "compare_const": 1.404, "const": 14.276, "count": 0, "counter_bits": 3.172,
+                "decode": 0.116, "lutram_read": 0.673, "mac_pp": 2.806, "mac_pp_const": 3.962, "mac_tree": 18.714,
+                "mux": 2.879, "threshold_address": 0.371, "threshold_deep": 0.343, "threshold_rom": 0.482,
+                "weight_rom": 0.532, "xnor": 3.539},
+        "ff": {"compare_register": 1.28, "control": 2.862, "data": 0.608, "dot": 1.041, "memory": 0, "operand": 1.167,
+               "threshold_register": 0.082},
     },
 }
 
