@@ -350,7 +350,9 @@ def synthesize_batch(points: list[Point], family: str, work: Path) -> list[Resou
         rules = spec(point.module).rules
         modules |= {point.module} | {child for _, child, _ in rules.children(rules.values(point.parameters))
                                      if (RTL / f"{child}.v").is_file()}
-    modules = sorted(modules)
+    from bnncc.backends.verilog.design import rtl_files
+
+    modules = rtl_files(modules, RTL)  # with the files of helper modules (mac_dot's popcount: mvau.v)
     for module in modules:
         shutil.copyfile(RTL / f"{module}.v", work / f"{module}.v")
     ports, body = ["input wire ap_clk", "input wire ap_rst_n"], []

@@ -13,9 +13,12 @@
 // the last entry falls off. The first beat of a frame starts from an empty list. At the
 // end of a frame the K indices move to an output shift register, so the next frame is
 // taken while they are sent: cycles per frame max(NUM_CLASSES/PE, K) when neither side
-// stalls. Latency: the first index leaves one cycle after the frame's last beat enters.
-// The input has a skid entry so that s_axis_tready is a register. The insertion is a
-// chain of PE * K comparators, meant for small K (1..5) and moderate PE.
+// stalls. An accepted beat waits one cycle in an input register (its data, the class
+// index of its element 0 and whether it is a frame's first or last beat), so that the
+// insertion starts from registers only: no input multiplexer and no index decode lies in
+// front of the comparators. Latency: the first index leaves two cycles after the frame's
+// last beat enters. The input has a skid entry so that s_axis_tready is a register. The
+// insertion is a chain of PE * K comparators, meant for small K (1..5) and moderate PE.
 // Only control registers are reset.
 `timescale 1ns / 1ps
 `default_nettype none
@@ -62,10 +65,18 @@ module label_select #(
     reg  [IN_W-1:0] skid_data;
     reg             skid_valid;
     reg             done;       // a finished frame waits in the top-K registers
-    wire            core_ready = !done;
     wire            in_valid = skid_valid || s_axis_tvalid;
-    wire [IN_W-1:0] in_data = skid_valid ? skid_data : s_axis_tdata;
-    wire            take = in_valid && core_ready;
+    wire [IN_W-1:0] skid_out = skid_valid ? skid_data : s_axis_tdata;
+
+    // -- input register: the beat the insertion works on ------------------------------------
+    reg  [IN_W-1:0]     in_data;    // its PE elements
+    reg  [IDX_BITS-1:0] in_base;    // class index of its element 0
+    reg                 in_first;   // the first beat of a frame (control, reset)
+    reg                 in_last;    // the last beat of a frame (control, reset)
+    reg                 in_full;    // holds a beat (control, reset)
+    wire                take = in_full && !done;            // the insertion takes it
+    wire                core_ready = !in_full || !done;     // the register takes a beat
+    wire                load = in_valid && core_ready;
 
     assign s_axis_tready = !skid_valid;
 
@@ -73,9 +84,9 @@ module label_select #(
     reg [K*VW-1:0]       top_val;
     reg [K*IDX_BITS-1:0] top_idx;
     reg [K-1:0]          top_vld;
-    reg [IDX_BITS-1:0]   base;   // class index of element 0 of the next beat
-    wire first = base == {IDX_BITS{1'b0}};
-    wire last  = base == LAST_BASE;
+    reg [IDX_BITS-1:0]   base;   // class index of element 0 of the next beat to load
+    wire first = in_first;
+    wire last  = in_last;
 
     // -- output shift register: indices still to send, entry 0 on the output --------------
     reg [K*IDX_BITS-1:0] out_idx;
@@ -106,7 +117,7 @@ module label_select #(
         xi = {IDX_BITS{1'b0}};
         for (s = 0; s < PE; s = s + 1) begin
             x = {IN_SIGNED != 0 && in_data[s*IN_BITS + IN_BITS - 1], in_data[s*IN_BITS +: IN_BITS]};
-            xi = base + s[IDX_BITS-1:0];
+            xi = in_base + s[IDX_BITS-1:0];
             for (j = 0; j < K; j = j + 1)
                 above[j] = !cur_vld[j] || $signed(x) > $signed(cur_val[j*VW +: VW]);
             nxt_val = cur_val;
@@ -141,6 +152,10 @@ module label_select #(
 
     always @(posedge ap_clk) begin
         if (s_axis_tvalid && !skid_valid && !core_ready) skid_data <= s_axis_tdata;
+        if (load) begin
+            in_data <= skid_out;
+            in_base <= base;
+        end
         if (take) begin
             top_val <= nxt_val;
             top_idx <= nxt_idx;
@@ -157,10 +172,19 @@ module label_select #(
             done <= 1'b0;
             base <= {IDX_BITS{1'b0}};
             out_left <= {KW{1'b0}};
+            in_full <= 1'b0;
+            in_first <= 1'b0;
+            in_last <= 1'b0;
         end else begin
             if (core_ready) skid_valid <= 1'b0;
             else if (s_axis_tvalid) skid_valid <= 1'b1;
-            if (take) base <= last ? {IDX_BITS{1'b0}} : base + PE_STEP;
+            if (load) begin
+                base <= (base == LAST_BASE) ? {IDX_BITS{1'b0}} : base + PE_STEP;
+                in_first <= base == {IDX_BITS{1'b0}};
+                in_last <= base == LAST_BASE;
+            end
+            if (load) in_full <= 1'b1;
+            else if (take) in_full <= 1'b0;
             if (take && last && !out_free) done <= 1'b1;
             else if (from_done) done <= 1'b0;
             if (to_out || from_done) out_left <= K[KW-1:0];

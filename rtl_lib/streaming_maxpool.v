@@ -163,7 +163,10 @@ module streaming_maxpool_1d #(
     localparam integer TW      = (L <= 2) ? 1 : $clog2(L);
     localparam integer BW      = (NB <= 2) ? 1 : $clog2(NB);
     localparam integer FW      = (NFLUSH <= 2) ? 1 : $clog2(NFLUSH);
-    localparam integer SW      = $clog2(N + P0 + P1 + K + 2 * NB * S + 2) + 2;  // signed item positions
+    // signed item positions: every position a bank holds (ps, pe and the window after them,
+    // psa/pea) lies in -K .. N + P1 + 2*NB*S - 1, within +-(N + P0 + P1 + K + 2*NB*S + 2):
+    // one bit above that magnitude's (fewer carry cells on the window compares)
+    localparam integer SW      = $clog2(N + P0 + P1 + K + 2 * NB * S + 2) + 1;
     localparam integer I_N_LAST = N - 1;
     localparam integer I_L_LAST = L - 1;
     localparam integer I_NB_LAST = NB - 1;
@@ -215,8 +218,11 @@ module streaming_maxpool_1d #(
     reg [BW-1:0] fb;         // its bank
     reg [NB*SW-1:0] ps;      // per bank: first item (signed, may be negative) of its window
 
+    reg  [TW-1:0] t_next;    // the beat after t (a register: no adder ahead of the bank read)
     wire t_last = t == L_LAST;
-    wire [TW-1:0] t_next = t_last ? {TW{1'b0}} : t + 1'b1;   // beat after this one
+    localparam integer I_T1 = (L > 1) ? 1 : 0;
+    localparam [TW-1:0] T1_INIT = I_T1[TW-1:0];
+    wire [TW-1:0] t_after = (t_next == L_LAST) ? {TW{1'b0}} : t_next + 1'b1;
     wire i_last = i == N_LAST;
 
     // Per bank, for item iv and a window of first item p_ and last item e_ (= p_ + K - 1):
@@ -226,13 +232,15 @@ module streaming_maxpool_1d #(
     // that follows: item i + 1 (register i1) against both possible windows of every bank
     // (the current one, ps/pe, and the one after it, psa/pea = + NB*S, all registers), the
     // pick following the registered flags. No adder and no compare lies on the input
-    // handshake, and none follows another.
+    // handshake, and none follows another. The compares of a window's bounds with constants
+    // (the window exists: p_ <= PS_LAST; it ends past the last item: e_ > N - 1) are
+    // registers beside the bounds (pok_, epast_), set when the bounds are.
     function [3:0] window_flags(input signed [SW-1:0] ii_, input il_, input signed [SW-1:0] p_,
-                                input signed [SW-1:0] e_, input integer bank_);
+                                input signed [SW-1:0] e_, input pok_, input epast_, input integer bank_);
         reg a_, l_;
         begin
-            a_ = (p_ <= S_PS_LAST) && (p_ <= ii_) && (ii_ <= e_);
-            l_ = (ii_ == e_) || (il_ && e_ > S_N_LAST);
+            a_ = pok_ && (p_ <= ii_) && (ii_ <= e_);
+            l_ = (ii_ == e_) || (il_ && epast_);
             window_flags = {a_ && l_ && (!il_ || bank_ == JA_BANK), l_,
                             (ii_ == p_) || (ii_ == S_ZERO && p_ < S_ZERO), a_};
         end
@@ -241,6 +249,11 @@ module streaming_maxpool_1d #(
     reg [NB-1:0] act0, first0, last0, emit0;   // flags of item i (registers, see above)
     reg [IW-1:0] i1;                            // i + 1
     reg [NB*SW-1:0] pe, psa, pea;               // per bank: ps + K - 1, ps + NB*S, pe + NB*S
+    reg [NB-1:0] ps_ok, psa_ok;                 // per bank: ps (psa) <= PS_LAST
+    reg [NB-1:0] pe_past, pea_past;             // per bank: pe (pea) > N - 1
+    reg [NB-1:0] ps_ok_init, psa_ok_init, pe_past_init, pea_past_init;   // of the first windows (constant)
+    localparam signed [SW-1:0] S_PS_LAST_ADV = S_PS_LAST - S_ADV;   // psa + NB*S <= PS_LAST
+    localparam signed [SW-1:0] S_N_LAST_ADV  = S_N_LAST - S_ADV;    // pea + NB*S > N - 1
     wire [NB*SW-1:0] ps_init;                   // first item of each bank's first window (window g)
     wire [NB*SW-1:0] pe_init, psa_init, pea_init;
     wire i1_last = i1 == N_LAST;                // item i + 1 is the last
@@ -251,9 +264,14 @@ module streaming_maxpool_1d #(
     integer b;
     always @* begin
         for (b = 0; b < NB; b = b + 1) begin
-            keep_ = window_flags(i1_s, i1_last, ps[b*SW +: SW], pe[b*SW +: SW], b);
-            move_ = window_flags(i1_s, i1_last, psa[b*SW +: SW], pea[b*SW +: SW], b);
-            init_ = window_flags(S_ZERO, N == 1, ps_init[b*SW +: SW], pe_init[b*SW +: SW], b);
+            ps_ok_init[b] = $signed(ps_init[b*SW +: SW]) <= S_PS_LAST;
+            psa_ok_init[b] = $signed(psa_init[b*SW +: SW]) <= S_PS_LAST;
+            pe_past_init[b] = $signed(pe_init[b*SW +: SW]) > S_N_LAST;
+            pea_past_init[b] = $signed(pea_init[b*SW +: SW]) > S_N_LAST;
+            keep_ = window_flags(i1_s, i1_last, ps[b*SW +: SW], pe[b*SW +: SW], ps_ok[b], pe_past[b], b);
+            move_ = window_flags(i1_s, i1_last, psa[b*SW +: SW], pea[b*SW +: SW], psa_ok[b], pea_past[b], b);
+            init_ = window_flags(S_ZERO, N == 1, ps_init[b*SW +: SW], pe_init[b*SW +: SW], ps_ok_init[b],
+                                 pe_past_init[b], b);
             if (act0[b] && last0[b]) keep_ = move_;
             flags_next[b] = keep_[0]; flags_next[NB + b] = keep_[1];
             flags_next[2*NB + b] = keep_[2]; flags_next[3*NB + b] = keep_[3];
@@ -307,8 +325,11 @@ module streaming_maxpool_1d #(
                 // (the block RAM's output register) when beat t+1 is: beat t+1 finds its
                 // accumulator registered, with no block RAM read on the path to the output
                 // queue. The word was last written by the beat L >= 3 beats before it, whose
-                // write (one cycle after its acceptance) precedes the acceptance of beat t.
-                reg [DW-1:0] mem [0:L-1];
+                // write (one cycle after its acceptance) precedes the acceptance of beat t:
+                // a read never meets a write to its word, so the synthesis tool need not
+                // build a read-during-write bypass (which would keep the block RAM's
+                // output register from taking the second register).
+                (* no_rw_check *) reg [DW-1:0] mem [0:L-1];
                 reg [DW-1:0] pf, rd;
                 always @(posedge ap_clk) begin
                     if (fire0) pf <= mem[t_next];
@@ -352,10 +373,12 @@ module streaming_maxpool_1d #(
         if (!ap_rst_n) begin
             i <= {IW{1'b0}};
             t <= {TW{1'b0}};
+            t_next <= T1_INIT;
             flushing <= 1'b0;
             f <= {FW{1'b0}};
             fb <= FB_INIT;
             ps <= ps_init; pe <= pe_init; psa <= psa_init; pea <= pea_init;
+            ps_ok <= ps_ok_init; psa_ok <= psa_ok_init; pe_past <= pe_past_init; pea_past <= pea_past_init;
             i1 <= I1_INIT;
             {emit0, last0, first0, act0} <= flags_init;
             first1 <= {NB{1'b0}}; we1 <= {NB{1'b0}}; emit1 <= {NB{1'b0}}; fsel1 <= {NB{1'b0}};
@@ -364,6 +387,7 @@ module streaming_maxpool_1d #(
         end else begin
             if (fire_in) begin
                 t <= t_next;
+                t_next <= t_after;
                 if (t_last) begin
                     if (i_last) begin
                         i <= {IW{1'b0}};
@@ -372,6 +396,8 @@ module streaming_maxpool_1d #(
                         f <= {FW{1'b0}};
                         fb <= FB_INIT;
                         ps <= ps_init; pe <= pe_init; psa <= psa_init; pea <= pea_init;
+                        ps_ok <= ps_ok_init; psa_ok <= psa_ok_init;
+                        pe_past <= pe_past_init; pea_past <= pea_past_init;
                         {emit0, last0, first0, act0} <= flags_init;
                     end else begin
                         i <= i1;
@@ -382,12 +408,17 @@ module streaming_maxpool_1d #(
                                 pe[c*SW +: SW]  <= pea[c*SW +: SW];
                                 psa[c*SW +: SW] <= psa[c*SW +: SW] + S_ADV;
                                 pea[c*SW +: SW] <= pea[c*SW +: SW] + S_ADV;
+                                ps_ok[c] <= psa_ok[c];
+                                pe_past[c] <= pea_past[c];
+                                psa_ok[c] <= $signed(psa[c*SW +: SW]) <= S_PS_LAST_ADV;
+                                pea_past[c] <= $signed(pea[c*SW +: SW]) > S_N_LAST_ADV;
                             end
                         {emit0, last0, first0, act0} <= flags_next;
                     end
                 end
             end else if (fire_fl) begin
                 t <= t_next;
+                t_next <= t_after;
                 if (t_last) begin
                     fb <= (fb == NB_LAST) ? {BW{1'b0}} : fb + 1'b1;
                     f <= f + 1'b1;

@@ -31,22 +31,28 @@
 // holds CF words of PE*MG*N_THRESHOLDS*ACC_BITS bits, word f holding T[f*PE*MG + l][t] at
 // bits [(l*N_THRESHOLDS + t)*ACC_BITS +: ACC_BITS].
 //
-// Structure: an accepted beat's SIMD*PE*MG*CG products are registered (the weight read and
-// the multiplier, or negation, end at a register); each output lane (PE*MG of them) sums its
-// N = SIMD*CG products in a balanced adder tree whose node sums are registered every second
-// level (TS = floor(log2 N' / 2) stages, N' = N rounded up to a power of two; a tree of one
-// level, or the level above the last register, joins the accumulator's adder); the lane sum
-// is added to accumulator word f (CF words of PE*MG sums, a plain array with an asynchronous
+// Structure: an accepted beat and its weight word (read asynchronously at a registered
+// address) are registered; each output lane (PE*MG of them) forms the dot product of its
+// N = SIMD*CG operand pairs in rtl_lib/mac_dot.v (no multiplier: partial products of at
+// most 5 operand bits, each one LUT merged into a carry chain, chains of products meeting
+// in an adder tree; a bipolar operand makes a conditional negation, two make an
+// XNOR-popcount) with DOT_STAGES pipeline registers, the last on its output, so that the
+// deepest register-to-register path stays a few LUT levels (the compiler chooses
+// DOT_STAGES by mac_dot's logic levels); the lane sum is added to accumulator word f (CF
+// words of PE*MG sums, a plain array with an asynchronous
 // read: the word is read and written in the same stage, so a beat may follow its own
 // word's previous beat directly), starting from zero at the first position group; at the
 // last one the sums are registered instead, and the cycle after they are compared with
-// their threshold word and the compare bits summed by a balanced adder tree into the output
+// their threshold word (with more than one threshold the compare bits are registered, RC =
+// 1, a cycle more) and the compare bits summed by a balanced adder tree into the output
 // queue (QD = LAT + 1 entries). The input is ready unless a last-position beat on offer
 // would find no queue entry free of the queued sums and those in flight (a registered count
 // of reserved entries: s_axis_tready depends on registers only, never combinationally on
 // m_axis_tready), so no beat is lost under back-pressure. Throughput: one input beat per
 // cycle when the output does not stall (WG*CF cycles per window); latency: an output beat is
-// valid LAT = 3 + TS cycles after the last-position beat that completes it (the output is
+// valid LAT = 3 + WSPLIT + DOT_STAGES + RC cycles after the last-position beat that completes it
+// (WSPLIT = 1 when the weight ROM is deeper than 64 words: its 64-word banks are read into
+// registers, the beat's bank selected the cycle after, the beat waiting beside it; the output is
 // registered in the queue). Only control registers are reset.
 `timescale 1ns / 1ps
 `default_nettype none
@@ -69,6 +75,7 @@ module vvau #(
     parameter integer OUT_BITS    = 12,  // bits per output element: ACC_BITS without thresholds,
                                          // else 1..32 (the count plus OUT_BIAS)
     parameter integer OUT_BIAS    = 0,   // added to the count, modulo 2**OUT_BITS (may be negative)
+    parameter integer DOT_STAGES  = 1,   // pipeline registers of the lanes' dot products (mac_dot STAGES), 1..8
     parameter         WEIGHT_FILE = "",  // $readmemh file of the WG*CF weight words
     parameter         THRESHOLD_FILE = ""  // $readmemh file of the CF threshold words
 ) (
@@ -109,17 +116,21 @@ module vvau #(
     localparam integer I_A_PRE = DEPTH >= 2 ? DEPTH - 2 : 0;
     localparam [WW-1:0] W_PRE = I_W_PRE[WW-1:0];   // the position group before the last
     localparam [AW-1:0] A_PRE = I_A_PRE[AW-1:0];
-    // operand widths as two's complement numbers, of their product, and of the product kept
-    localparam integer XS = IN_BIPOLAR != 0 ? 2 : (IN_SIGNED != 0 ? (IB > 1 ? IB : 2) : IB + 1);
-    localparam integer WS = W_BIPOLAR != 0 ? 2 : (W_SIGNED != 0 ? (WB > 1 ? WB : 2) : WB + 1);
-    localparam integer PW = XS + WS;
-    localparam integer PC = PW < AB ? PW : AB;
-    // the lanes' adder tree: NP leaves (N rounded up to a power of two), L levels, a register
-    // after every second level (TS of them), the latency and the output queue's depth
-    localparam integer L = $clog2(NPROD);
-    localparam integer NP = 1 << L;
-    localparam integer TS = L / 2;
-    localparam integer LAT = 3 + TS;
+    // the dot products' pipeline registers, the latency and the output queue's depth
+    localparam integer DS = (DOT_STAGES >= 1 && DOT_STAGES <= 8) ? DOT_STAGES : 1;
+    // a weight ROM deeper than a LUT6 reads in two steps: every 64-word bank at the low
+    // address bits into a register, then the bank of the beat (WSPLIT = 1: one cycle more)
+    localparam integer WSPLIT = (DEPTH > 64) ? 1 : 0;
+    localparam integer NBK = (DEPTH + 63) / 64;
+    localparam integer WDEPTH = WSPLIT != 0 ? NBK * 64 : DEPTH;  // the ROM padded to whole banks
+    // with more than one threshold the compare bits are registered before their count
+    localparam integer RC = (N_THRESHOLDS > 1) ? 1 : 0;
+    localparam integer LAT = 3 + WSPLIT + DS + RC;
+    // mac_dot's operand flags: stand-ins that it accepts (the checks below report the rest)
+    localparam integer XSG = (IN_SIGNED == 1) ? 1 : 0;
+    localparam integer WSG = (W_SIGNED == 1) ? 1 : 0;
+    localparam integer XBP = (IN_BIPOLAR == 1 && IB == 1 && XSG == 0) ? 1 : 0;
+    localparam integer WBP = (W_BIPOLAR == 1 && WB == 1 && WSG == 0) ? 1 : 0;
     localparam integer QD = LAT + 1;
     localparam integer QPW = $clog2(QD);                      // queue pointer bits (QD >= 4)
     localparam integer QCW = $clog2(QD + 1);                  // queue count bits
@@ -159,6 +170,9 @@ module vvau #(
             $display("%m: vvau: a bipolar operand is 1 bit and not signed"); $finish;
         end
         if (ACC_BITS < 2 || ACC_BITS > 48) begin $display("%m: vvau: ACC_BITS must be 2..48"); $finish; end
+        if (DOT_STAGES < 1 || DOT_STAGES > 8) begin
+            $display("%m: vvau: DOT_STAGES (%0d) must be 1..8", DOT_STAGES); $finish;
+        end
         if (N_THRESHOLDS < 0) begin $display("%m: vvau: N_THRESHOLDS must be >= 0"); $finish; end
         if (N_THRESHOLDS == 0 && OUT_BITS != ACC_BITS) begin
             $display("%m: vvau: without thresholds OUT_BITS (%0d) must equal ACC_BITS (%0d)", OUT_BITS, ACC_BITS);
@@ -170,7 +184,7 @@ module vvau #(
     end
 
     // -- weights --------------------------------------------------------------------------
-    reg [LANES*NPROD*WB-1:0] wrom [0:DEPTH-1];
+    reg [LANES*NPROD*WB-1:0] wrom [0:WDEPTH-1];
     initial begin
         if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wrom);
     end
@@ -192,7 +206,7 @@ module vvau #(
     reg          wa_last;  // wa == WG*CF - 1 (control, reset)
     wire f_last = f == F_LAST;
     wire w_first = w == {WW{1'b0}};
-    wire [LANES*NPROD*WB-1:0] wword = wrom[wa];
+    wire [LANES*NPROD*WB-1:0] wword;   // the weight word of the beat (on offer, or one cycle later)
 
     // -- output queue: QD entries; reserved counts the queued sums and those in flight ------
     reg [LANES*OB-1:0] q [0:QD-1];
@@ -201,16 +215,15 @@ module vvau #(
     reg                full;      // reserved == QD (control, reset)
 
     // -- product stage registers and the control of the tree stages behind them ----------
-    // stage 0 is the product register, stage TS the last register of the adder tree
-    reg [TS:0]              c_valid;  // a beat's (partial) lane sums wait there (control, reset)
-    reg [(TS+1)*FW-1:0]     c_f;      // its accumulator word
-    reg [TS:0]              c_first;  // first position group: the sum starts at 0
-    reg [TS:0]              c_last;   // last position group: the sum goes to the queue
-    reg [LANES*NPROD*PC-1:0] p_prod;  // the products, PC bits each
-    wire          a_valid = c_valid[TS];
-    wire [FW-1:0] a_f = c_f[TS*FW +: FW];
-    wire          a_first = c_first[TS];
-    wire          a_last = c_last[TS];
+    // stage 0 is the operand register, stage DS mac_dot's output register
+    reg [DS:0]              c_valid;  // a beat's operands or (partial) lane sums wait there (control, reset)
+    reg [(DS+1)*FW-1:0]     c_f;      // its accumulator word
+    reg [DS:0]              c_first;  // first position group: the sum starts at 0
+    reg [DS:0]              c_last;   // last position group: the sum goes to the queue
+    wire          a_valid = c_valid[DS];
+    wire [FW-1:0] a_f = c_f[DS*FW +: FW];
+    wire          a_first = c_first[DS];
+    wire          a_last = c_last[DS];
 
     // -- output stage registers: a window's sums, thresholded on their way into the queue --
     reg              t_valid;  // sums wait in t_sum (control, reset)
@@ -222,14 +235,47 @@ module vvau #(
     // a last-position beat needs a queue entry free of the queued and the in-flight sums
     assign s_axis_tready = !w_last || !full;
     wire fire = s_axis_tvalid && s_axis_tready;
-    wire push = t_valid;
+    reg  g_valid;  // registered compare bits wait (RC = 1; control, reset)
+    wire push = RC != 0 ? g_valid : t_valid;
     wire pop  = m_axis_tvalid && m_axis_tready;
 
     assign m_axis_tvalid = q_cnt != {QCW{1'b0}};
     assign m_axis_tdata  = q[q_rd];
 
-    // -- products of the beat on offer ------------------------------------------------------
-    wire [LANES*NPROD*PC-1:0] prod_all;
+    // -- operands: the beat on offer and its weight word, registered ------------------------
+    // (every cycle: c_valid[0] says whether they hold a beat; the dot products start from
+    // registers, no weight read lies in front of mac_dot's partial products)
+    reg [SIMD*PE*GROUP_IN*IN_BITS-1:0] x_r;
+    // with WSPLIT, the accepted beat and its flags wait a cycle for the bank select
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [SIMD*PE*GROUP_IN*IN_BITS-1:0] x_d;
+    reg [FW-1:0] p_f;
+    reg          p_first, p_last;
+    reg          p_valid;   // (control, reset)
+    /* verilator lint_on UNUSEDSIGNAL */
+    generate
+        if (WSPLIT != 0) begin : wbanks
+            localparam integer BKW = (NBK <= 2) ? 1 : $clog2(NBK);
+            reg [NBK*LANES*NPROD*WB-1:0] bank_r;  // word wa[5:0] of every bank
+            reg [BKW-1:0] bank_sel;               // the bank of the beat
+            genvar b;
+            for (b = 0; b < NBK; b = b + 1) begin : bank
+                wire [AW-1:0] addr = {b[AW-7:0], wa[5:0]};
+                always @(posedge ap_clk) bank_r[b*LANES*NPROD*WB +: LANES*NPROD*WB] <= wrom[addr];
+            end
+            always @(posedge ap_clk) bank_sel <= wa[AW-1:6];
+            assign wword = bank_r[bank_sel*LANES*NPROD*WB +: LANES*NPROD*WB];
+        end else begin : wsingle
+            assign wword = wrom[wa];
+        end
+    endgenerate
+    reg [LANES*NPROD*WB-1:0] w_r;
+    wire [LANES*NPROD*IB-1:0] x_lanes;   // lane l's NPROD inputs, leaf e at [(l*NPROD + e)*IB]
+    wire [LANES*NPROD*WB-1:0] w_lanes;   // and their weights, at [(l*NPROD + e)*WB]
+
+    // -- lane sums: one mac_dot per lane (LUT partial products, carry chains, an adder tree
+    // with DOT_STAGES registers, the last on its output) ------------------------------------
+    wire [LANES*AB-1:0] lane_sum;  // every lane's sum of its NPROD products (stage DOT_STAGES)
 
     genvar l, e, n;
     generate
@@ -238,70 +284,17 @@ module vvau #(
                 // leaf e = s*CG + j of lane l = p*MG + i: x[(s*PE + p)*CG + j] * W[(s*LANES + l)*CG + j]
                 localparam integer XE = ((e / CG) * PL + l / MG) * CG + e % CG;
                 localparam integer WE = ((e / CG) * LANES + l) * CG + e % CG;
-                wire [IB-1:0] x  = s_axis_tdata[XE*IN_BITS +: IB];
-                wire [WB-1:0] wt = wword[WE*WB +: WB];
-                // the product as a PW-bit two's complement number
-                // (unused: its top bits when ACC_BITS < PW, a bipolar operand's extension)
-                /* verilator lint_off UNUSEDSIGNAL */
-                wire signed [PW-1:0] prod;
-                // each operand extended to PW bits (two's complement or zero extension)
-                wire signed [PW-1:0] x_full = {{(PW - IB){IN_SIGNED != 0 && x[IB-1]}}, x};
-                wire signed [PW-1:0] w_full = {{(PW - WB){W_SIGNED != 0 && wt[WB-1]}}, wt};
-                /* verilator lint_on UNUSEDSIGNAL */
-                if (IN_BIPOLAR != 0 && W_BIPOLAR != 0) begin : xnor_sign
-                    assign prod = (x[0] == wt[0]) ? 1 : -1;
-                end else if (IN_BIPOLAR != 0) begin : negate_w
-                    assign prod = x[0] ? w_full : -w_full;
-                end else if (W_BIPOLAR != 0) begin : negate_x
-                    assign prod = wt[0] ? x_full : -x_full;
-                end else begin : multiply
-                    assign prod = x_full * w_full;
-                end
-                assign prod_all[(l*NPROD + e)*PC +: PC] = prod[PC-1:0];
+                assign x_lanes[(l*NPROD + e)*IB +: IB] = x_r[XE*IN_BITS +: IB];
+                assign w_lanes[(l*NPROD + e)*WB +: WB] = w_r[WE*WB +: WB];
             end
-        end
-    endgenerate
-
-    // -- lane sums: a balanced tree of the registered products, registered every 2nd level --
-    wire [LANES*AB-1:0] lane_sum;  // every lane's sum of its NPROD products (stage TS)
-
-    generate
-        for (l = 0; l < LANES; l = l + 1) begin : tree
-            // node n of the heap (root 1, leaves NP..2*NP-1) sign-extended to AB bits
-            /* verilator lint_off UNUSEDSIGNAL */
-            /* verilator lint_off UNDRIVEN */
-            wire [2*NP*AB-1:0] nd;
-            /* verilator lint_on UNDRIVEN */
-            /* verilator lint_on UNUSEDSIGNAL */
-            for (e = 0; e < NP; e = e + 1) begin : leaf
-                if (e >= NPROD) begin : pad
-                    assign nd[(NP + e)*AB +: AB] = {AB{1'b0}};
-                end else if (AB > PC) begin : wide
-                    wire [PC-1:0] v = p_prod[(l*NPROD + e)*PC +: PC];
-                    assign nd[(NP + e)*AB +: AB] = {{(AB - PC){v[PC-1]}}, v};
-                end else begin : full
-                    assign nd[(NP + e)*AB +: AB] = p_prod[(l*NPROD + e)*PC +: PC];
-                end
-            end
-            for (n = 1; n < NP; n = n + 1) begin : node
-                localparam integer H = L - ($clog2(n + 1) - 1);       // height above the leaves
-                localparam integer HW = (PC + H < AB) ? PC + H : AB;  // bits that hold the sum
-                wire [HW-1:0] s = nd[2*n*AB +: HW] + nd[(2*n + 1)*AB +: HW];
-                wire [HW-1:0] v;
-                if (H % 2 == 0) begin : registered
-                    reg [HW-1:0] r;
-                    always @(posedge ap_clk) r <= s;
-                    assign v = r;
-                end else begin : combinational
-                    assign v = s;
-                end
-                if (AB > HW) begin : wide
-                    assign nd[n*AB +: AB] = {{(AB - HW){v[HW-1]}}, v};
-                end else begin : full
-                    assign nd[n*AB +: AB] = v;
-                end
-            end
-            assign lane_sum[l*AB +: AB] = nd[AB +: AB];
+            mac_dot #(
+                .N(NPROD), .INPUT_BITS(IB), .INPUT_SIGNED(XSG), .INPUT_BIPOLAR(XBP),
+                .WEIGHT_BITS(WB), .WEIGHT_SIGNED(WSG), .WEIGHT_BIPOLAR(WBP),
+                .BINARY(0), .DW(AB), .STAGES(DS), .CHAIN(0), .FORM(0)
+            ) u_dot (
+                .ap_clk(ap_clk), .ce(1'b1), .x(x_lanes[l*NPROD*IB +: NPROD*IB]),
+                .w(w_lanes[l*NPROD*WB +: NPROD*WB]), .extra(1'b0), .dot(lane_sum[l*AB +: AB])
+            );
         end
     endgenerate
 
@@ -336,7 +329,15 @@ module vvau #(
                 for (e = 0; e < NTP; e = e + 1) begin : bit_t
                     if (e < NT) begin : cmp
                         wire ge = $signed(t_sum[l*AB +: AB]) >= $signed(tword[(l*NT + e)*AB +: AB]);
-                        assign cn[(NTP + e)*CW +: CW] = {{(CW - 1){1'b0}}, ge};
+                        wire gu;  // the bit counted: registered (RC = 1) or not
+                        if (RC != 0) begin : registered
+                            reg ge_r;
+                            always @(posedge ap_clk) ge_r <= ge;
+                            assign gu = ge_r;
+                        end else begin : direct
+                            assign gu = ge;
+                        end
+                        assign cn[(NTP + e)*CW +: CW] = {{(CW - 1){1'b0}}, gu};
                     end else begin : pad
                         assign cn[(NTP + e)*CW +: CW] = {CW{1'b0}};
                     end
@@ -352,11 +353,16 @@ module vvau #(
     // -- datapath (not reset) -------------------------------------------------------------
     integer i;
     always @(posedge ap_clk) begin
-        p_prod <= prod_all;  // every cycle: c_valid[0] says whether it holds a beat
-        c_f[FW-1:0] <= f;
-        c_first[0] <= w_first;
-        c_last[0] <= w_last;  // (the flag of the beat on offer)
-        for (i = 1; i <= TS; i = i + 1) begin
+        x_d <= s_axis_tdata;  // every cycle: c_valid[0] (p_valid) says whether they hold a beat
+        p_f <= f;
+        p_first <= w_first;
+        p_last <= w_last;  // (the flag of the beat on offer)
+        x_r <= WSPLIT != 0 ? x_d : s_axis_tdata;
+        w_r <= wword;
+        c_f[FW-1:0] <= WSPLIT != 0 ? p_f : f;
+        c_first[0] <= WSPLIT != 0 ? p_first : w_first;
+        c_last[0] <= WSPLIT != 0 ? p_last : w_last;
+        for (i = 1; i <= DS; i = i + 1) begin
             c_f[i*FW +: FW] <= c_f[(i-1)*FW +: FW];
             c_first[i] <= c_first[i-1];
             c_last[i] <= c_last[i-1];
@@ -375,8 +381,10 @@ module vvau #(
             f <= {FW{1'b0}};
             w <= {WW{1'b0}};
             wa <= {AW{1'b0}};
-            c_valid <= {(TS+1){1'b0}};
+            c_valid <= {(DS+1){1'b0}};
+            p_valid <= 1'b0;
             t_valid <= 1'b0;
+            g_valid <= 1'b0;
             q_wr <= {QPW{1'b0}};
             q_rd <= {QPW{1'b0}};
             q_cnt <= {QCW{1'b0}};
@@ -385,9 +393,11 @@ module vvau #(
             w_last <= WG == 1;
             wa_last <= DEPTH == 1;
         end else begin
-            c_valid[0] <= fire;
-            for (i = 1; i <= TS; i = i + 1) c_valid[i] <= c_valid[i-1];
+            p_valid <= fire;
+            c_valid[0] <= WSPLIT != 0 ? p_valid : fire;
+            for (i = 1; i <= DS; i = i + 1) c_valid[i] <= c_valid[i-1];
             t_valid <= a_valid && a_last;
+            g_valid <= t_valid;
             if (fire) begin
                 f <= f_last ? {FW{1'b0}} : f + 1'b1;
                 if (f_last) begin

@@ -202,7 +202,11 @@ def elaborated(tmp_path_factory):
     """Instance index -> set of (path below the instance, message) the Verilog printed."""
     top = tmp_path_factory.mktemp("rules") / "rules_top.v"
     top.write_text(boundary_top())
-    sources = [top] + sorted({RTL_LIB / VERILOG[m]["file"] for m, _ in BOUNDARY})
+    # the modules' files and those of the submodules they always instantiate (vvau: mac_dot)
+    from bnncc.backends.verilog.design import rtl_files
+
+    files = {VERILOG[m]["file"] for m, _ in BOUNDARY}
+    sources = [top] + sorted({RTL_LIB / f"{stem}.v" for stem in rtl_files({f[:-2] for f in files}, RTL_LIB)})
     executable = build_verilated("rules_top", sources, {}, HARNESS)
     process = subprocess.run([str(executable)], capture_output=True, text=True)
     printed: dict[int, set] = {index: set() for index in range(len(BOUNDARY))}

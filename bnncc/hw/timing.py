@@ -5,7 +5,8 @@ Every instance has a modelled logic depth between registers, ``(luts, carries)``
 as Yosys maps the module for xc7 (6-input LUTs) and carry cells on the same path. The MVAU
 computes it from its parameters (:func:`mvau_levels`: the mac_dot pipeline it chose, the
 XNOR-popcount's counter levels, one level more for the input word's select); every other
-module takes the deepest path measured by ``bnncc synth`` at the parameters the examples use
+module (the VVAU from its mac_dot pipeline, ``vvau_levels``) takes the deepest path
+measured by ``bnncc synth`` at the parameters the examples use
 (``benchmarks/results/module_fmax.json`` and the stages of
 ``benchmarks/results/estimate_vs_synth_*.json``), :data:`MODULE_LEVELS`.
 
@@ -97,9 +98,9 @@ def pipeline_budget(family: str, clock_mhz: float) -> PipelineBudget:
 
 #: Deepest path of each module (LUT levels, carry cells) by ``bnncc synth`` on xc7.
 MODULE_LEVELS = {
-    "label_select": (3, 2), "pool_sum": (4, 1), "skid_buffer": (1, 0), "sliding_window": (5, 1),
+    "label_select": (3, 0), "pool_sum": (4, 1), "skid_buffer": (1, 0), "sliding_window": (5, 1),
     "stream_add": (4, 3), "stream_concat": (5, 2), "stream_fifo": (3, 0), "stream_fork": (4, 0),
-    "streaming_maxpool": (5, 2), "thresholding": (2, 1), "upsample": (5, 1), "vvau": (7, 3),
+    "streaming_maxpool": (5, 2), "thresholding": (2, 1), "upsample": (5, 1),
     "width_converter": (2, 0), "window_parallel": (5, 1),
 }
 #: A module not in the table (an assumption, not a measurement).
@@ -129,6 +130,9 @@ def instance_levels(module: str, parameters: dict) -> tuple[int, int]:
     """(LUT levels, carry cells) of the deepest path of one instance."""
     if module == "mvau":
         return mvau_levels(parameters)
+    if module == "vvau":
+        from bnncc.hw.modules.vvau import vvau_levels
+        return vvau_levels(parameters)
     return MODULE_LEVELS.get(module, DEFAULT_LEVELS)
 
 

@@ -92,5 +92,8 @@ def test_label_select_rate_without_stalls(name):
     assert np.all(np.diff(firsts) == period)
     # Each frame's K indices leave on consecutive cycles.
     assert np.all(np.diff(np.array(result.output_cycles).reshape(frames, case.k), axis=1) == 1)
-    # The first index leaves one cycle after the frame's last beat enters.
-    assert firsts[0] == result.input_cycles[case.classes // case.pe - 1] + 1
+    # The first index leaves two cycles after the frame's last beat enters (the input
+    # register, then the top-K registers), as the registry's timing pattern says.
+    from bnncc.hw.modules.label_select import LabelSelect as Pattern
+    assert firsts[0] == result.input_cycles[case.classes // case.pe - 1] + Pattern.LATENCY == \
+        result.input_cycles[case.classes // case.pe - 1] + 2

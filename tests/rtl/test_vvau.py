@@ -33,6 +33,7 @@ from bnncc.sim.verilator import SimulationError, verilator_command
 from window_chain import window_chain
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib" / "vvau.v"
+SOURCES = [RTL, RTL.with_name("mac_dot.v"), RTL.with_name("mvau.v")]  # mac_dot's popcount is in mvau.v
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,16 @@ class Case:
 
     @property
     def latency(self) -> int:
-        """vvau.v's LAT: 3 + a register every second level of the tree of SIMD*CG products."""
-        return 3 + (self.simd * self.group_in - 1).bit_length() // 2
+        """vvau.v's LAT: 3 + DOT_STAGES (the operand register, the lanes' mac_dot pipeline, the
+        sum, the output queue), + 1 when the weight ROM is deeper than 64 words (its banks are
+        read into registers first), + 1 with more than one threshold (registered compare
+        bits), as the registry's timing pattern says."""
+        from bnncc.hw.modules.vvau import _geometry
+
+        depth = (self.window // self.simd) * (self.channels // self.group_in // self.pe)
+        latency = 3 + self.parameters()["DOT_STAGES"] + int(depth > 64) + int(self.n_thresholds > 1)
+        assert _geometry(self.parameters())["latency"] == latency
+        return latency
 
     def weights(self, rng) -> np.ndarray:
         return random_values(rng, self.w_dtype, (self.window, self.out_channels * self.group_in))
@@ -100,7 +109,17 @@ class Case:
                 "W_BITS": w.bits, "W_SIGNED": int(w.kind == "INT"), "W_BIPOLAR": int(w == BIPOLAR),
                 "ACC_BITS": self.acc_bits, "N_THRESHOLDS": self.n_thresholds,
                 "OUT_BITS": self.acc_bits if t is None else t.bits, "OUT_BIAS": 0 if t is None else out_bias(t),
+                "DOT_STAGES": self.dot_stages(),
                 "WEIGHT_FILE": '"weights.mem"', "THRESHOLD_FILE": '"thresholds.mem"' if t is not None else '""'}
+
+    def dot_stages(self) -> int:
+        """The mac_dot pipeline the compiler chooses (at most 6 LUT levels)."""
+        from bnncc.hw.modules.vvau import dot_stages
+
+        x, w = self.x_dtype, self.w_dtype
+        return dot_stages({"SIMD": self.simd, "GROUP_IN": self.group_in, "IN_BITS": x.bits,
+                           "IN_SIGNED": int(x.kind == "INT"), "IN_BIPOLAR": int(x == BIPOLAR), "W_BITS": w.bits,
+                           "W_SIGNED": int(w.kind == "INT"), "W_BIPOLAR": int(w == BIPOLAR)})
 
 
 def random_values(rng, dtype: DataType, shape) -> np.ndarray:
@@ -137,6 +156,9 @@ CASES = [
     Case("k9_simd9_i4xi4_pe4_to_int4", 4, 4, 9, DataType.int(4), DataType.int(4), DataType.int(4), simd=9),
     # three kernel positions per beat, binary, to a bipolar output
     Case("k9_simd3_bin_pe6_to_bipolar", 6, 6, 9, BIPOLAR, BIPOLAR, BIPOLAR, simd=3),
+    # the depthwise layers of DS-CNN and MobileNet: one channel per beat, 4-bit codes; 72
+    # weight words (a ROM of two banks read in two steps)
+    Case("k9_u4xi4_pe1_c8_to_uint4", 8, 1, 9, DataType.uint(4), DataType.int(4), DataType.uint(4)),
 ]
 
 
@@ -164,7 +186,7 @@ def run(case: Case, tmp_path: Path, windows: int, seed: int, in_stall: int, out_
         width = case.lanes * case.n_thresholds * case.acc_bits
         write_mem(tmp_path / "thresholds.mem", threshold_words(thresholds, case.lanes, case.acc_bits), width)
     beats_in = pack_beats(x.reshape(-1, case.in_elems), case.x_dtype)
-    sim = StreamSimulator("vvau", [RTL], case.parameters())
+    sim = StreamSimulator("vvau", SOURCES, case.parameters())
     result = sim.run(beats_in, expected.size // case.lanes + extra_outputs, seed=seed, in_stall=in_stall,
                      out_stall=out_stall, max_idle=max_idle, cwd=tmp_path)
     return expected, result, beats_in, case.thresholded or DataType.int(case.acc_bits)
@@ -228,7 +250,7 @@ def test_vvau_emits_exactly_ch_over_pe_beats_per_window(tmp_path):
 def test_vvau_lints_clean(params):
     process = subprocess.run(
         [verilator_command(), "--lint-only", "-Wall", "--top-module", "vvau", *(f"-G{k}={v}" for k, v in params.items()),
-         str(RTL)],
+         *map(str, SOURCES)],
         capture_output=True, text=True,
     )
     assert process.returncode == 0 and "%Warning" not in process.stderr and "%Error" not in process.stderr, process.stderr
@@ -253,7 +275,7 @@ def test_vvau_refuses_illegal_parameters_as_its_rules_predict(change, message):
     assert [v.message for v in violations("vvau", parameters)] == [message]
     simulated = {k: v for k, v in parameters.items() if not k.endswith("_FILE")}  # no memories: the default ""
     with pytest.raises(SimulationError, match=re.escape(f"vvau: vvau: {message}")):
-        StreamSimulator("vvau", [RTL], simulated).run([0] * 18, 2)
+        StreamSimulator("vvau", SOURCES, simulated).run([0] * 18, 2)
 
 
 # -- a grouped convolution: sliding_window followed by vvau --------------------------------
@@ -287,7 +309,7 @@ def test_sliding_window_then_vvau_is_the_grouped_convolution(dims, k, s, p, pe, 
     op = VVAU(name="dw", inputs=["x", "w"], outputs=["y"], channels=c, kernel=k * k, acc_dtype=out_dtype, pe=pe,
               simd=simd, group_in=cg, group_out=mg)
     expected = op.execute(patches, weights)[0]
-    sources = [wrapper, RTL.with_name("sliding_window.v"), RTL.with_name("window_parallel.v"), RTL]
+    sources = [wrapper, RTL.with_name("sliding_window.v"), RTL.with_name("window_parallel.v"), *SOURCES]
     sim = StreamSimulator("window_vvau", sources, {})
     in_elems = c if window_simd > c else window_simd
     lanes = pe * mg

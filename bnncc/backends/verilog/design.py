@@ -82,8 +82,11 @@ class Design:
 def rtl_files(modules: set[str], library: Path) -> list[str]:
     """``modules`` and every rtl_lib module they instantiate, directly or not, sorted: the
     Verilog files a build needs. A module instantiates another when its source names it
-    followed by a parameter list or an instance name."""
+    followed by a parameter list or an instance name; a helper module defined in another
+    module's file (mvau_popcount in mvau.v) brings that file."""
     names = {path.stem for path in library.glob("*.v")}
+    home = {helper: path.stem for path in sorted(library.glob("*.v"))
+            for helper in re.findall(r"^\s*module\s+(\w+)", path.read_text(), re.M)}
     needed, pending = set(), list(modules)
     while pending:
         module = pending.pop()
@@ -91,7 +94,9 @@ def rtl_files(modules: set[str], library: Path) -> list[str]:
             continue
         needed.add(module)
         text = (library / f"{module}.v").read_text()
-        pending += [m for m in re.findall(r"^\s*(\w+)\s*(?:#\s*\(|\w+\s*\()", text, re.M) if m in names and m != module]
+        used = re.findall(r"^\s*(\w+)\s*(?:#\s*\(|\w+\s*\()", text, re.M)
+        pending += [m if m in names else home[m] for m in used if (m in names or m in home)
+                    and (m if m in names else home[m]) != module]
     return sorted(needed)
 
 

@@ -1,10 +1,14 @@
 """Top-K class selection (``rtl_lib/label_select.v``): its registry entry.
 
 It reads a frame's NUM_CLASSES scores (PE per beat) and gives the indices of the K largest:
-cycles per frame = max(classes / PE, K); PE divides the classes.
+cycles per frame = max(classes / PE, K); PE divides the classes. An accepted beat waits a
+cycle in an input register (data, class index, first/last flags) before the insertion, so the
+comparators start from registers: the first index leaves two cycles after a frame's last beat.
 
 Resource terms: a running top-K of (value, index) pairs updated by a chain of PE*K
-comparisons of IN_BITS+1 bits, each followed by value and index multiplexers.
+comparisons of IN_BITS+1 bits, each followed by value and index multiplexers. (The input
+register, IN_BITS*PE + IDX_BITS + 3 flip-flops, is not yet in the terms: they keep the fit of
+the calibration grid, synthesized before it.)
 """
 
 from __future__ import annotations
@@ -64,7 +68,10 @@ RULES = ModuleRules(
 # -- timing ---------------------------------------------------------------------------------
 class LabelSelect(Pattern):
     """label_select.v: a frame's beats at one per cycle; its K indices leave one per cycle
-    from the cycle after its last beat."""
+    from the second cycle after its last beat (the input register, then the top-K registers)."""
+
+    #: cycles from a frame's last beat to its first index
+    LATENCY = 2
 
     def __init__(self, stage: StageRTL):
         p = stage.parameters
@@ -75,13 +82,13 @@ class LabelSelect(Pattern):
     def asap(self, arrival):
         pops = forward(arrival, 1)
         starts = np.full(FRAMES * self.out_beats, NEVER_BEFORE, dtype=np.int64)
-        starts[::self.k] = pops[self.beats - 1::self.beats] + 1
+        starts[::self.k] = pops[self.beats - 1::self.beats] + self.LATENCY
         return Schedule(pops, forward(starts, 1))
 
     def alap(self, deadline):
         pushes = backward(deadline, 1)
         ends = np.full(FRAMES * self.in_beats, NEVER_AFTER, dtype=np.int64)
-        ends[self.beats - 1::self.beats] = pushes[::self.k] - 1
+        ends[self.beats - 1::self.beats] = pushes[::self.k] - self.LATENCY
         return Schedule(backward(ends, 1), pushes)
 
 

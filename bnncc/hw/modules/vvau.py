@@ -5,9 +5,13 @@ beat per cycle of ``SIMD*PE*GROUP_IN`` elements (PE groups of one kernel positio
 SIMD > 1 and PE = G, SIMD whole positions): WG*CF beats per output pixel (WG = WINDOW/SIMD
 position groups, CF = G/PE beats each), so cycles per frame = input elements /
 (SIMD*PE*GROUP_IN); a pixel's CF output beats of PE*GROUP_OUT elements leave one per cycle,
-each LAT = 3 + TS cycles after the beat that completes it (a product stage, TS registers of
-the lanes' adder trees of SIMD*GROUP_IN products, the sum, then the thresholds into the
-output queue of LAT + 1 entries). Behind a sliding window, whose SIMD follows its consumer's
+each LAT = 3 + WSPLIT + DOT_STAGES + RC cycles after the beat that completes it (the operand
+register of the beat and its weight word, one cycle more when the weight ROM is deeper than
+64 words and read in two steps, the lanes' ``mac_dot`` with DOT_STAGES registers, the sum,
+the compare bits registered with more than one threshold, then the output queue of LAT + 1
+entries). DOT_STAGES is chosen by :func:`dot_stages` for at most 6 LUT levels
+(:func:`bnncc.hw.modules.mac_dot.logic_levels` from registered operands); :func:`vvau_levels`
+gives the deepest path for :mod:`bnncc.hw.timing`. Behind a sliding window, whose SIMD follows its consumer's
 beat (``coupling`` ``"consumer"`` of ``sliding_window``), the window's SIMD is this
 SIMD*PE*GROUP_IN: no width converter.
 
@@ -17,17 +21,15 @@ bit, 1 = +1); with a fused ``MultiThreshold``, thresholds in CF words laid out a
 MVAU's with PE*GROUP_OUT rows per word (:func:`bnncc.hw.memory_words.threshold_words`),
 clamped to the sums' range.
 
-Resource terms: per product (SIMD*PE*GROUP_OUT*GROUP_IN of them) a soft multiplier of
-XS x WS' partial-product bits, where WS' is the width the product's weights actually need
-(hint ``WEIGHT_LANE_BITS``: ternary 4-bit weights are 2 bits, their ROM bits above the
-second only repeat the sign and Yosys merges them with the product logic); or a DSP block
-where Yosys maps it to one, as for the MVAU, on xilinx only when the product keeps at least
-9 bits (min(XS + WS, ACC_BITS)); a conditional negate when one operand is bipolar; an
-agreement bit when both are; products by constants priced apart where one weight word holds
-the whole window (SIMD = WINDOW, CF = 1). Per output lane (PE*GROUP_OUT) the adder tree of its
-SIMD*GROUP_IN products (its node bits, sized by the bits a product carries: 2 for an
-agreement, the other operand's plus one for a negation; a register every second level) and
-one adder of ACC_BITS bits into the accumulator; with thresholds, compares of ACC_BITS bits, priced
+Resource terms: per product (SIMD*PE*GROUP_OUT*GROUP_IN of them) the partial-product bits of
+``mac_dot`` (:func:`bnncc.hw.modules.mac_dot.partial_product_bits`: a LUT each in front of a
+carry chain), scaled by the share of the weight bits that carry information (hint
+``WEIGHT_LANE_BITS``: ternary 4-bit weights are 2 bits, their ROM bits above the second only
+repeat the sign), priced apart where one weight word holds the whole window (SIMD = WINDOW,
+CF = 1: products by constants); an XNOR-popcount per lane when both operands are bipolar; per
+output lane the tree adders of ACC_BITS bits joining its carry chains
+(:func:`~bnncc.hw.modules.mac_dot.chain_groups`) and one adder of ACC_BITS bits into the
+accumulator; with thresholds, compares of ACC_BITS bits, priced
 apart where the threshold bit is a constant (the same in every threshold word, hint
 ``THRESHOLD_CONSTANT_BITS``: with PE = G all are; a compare against a constant is a carry
 chain on the sum's bits) and where it comes out of the threshold ROM (a LUT per bit that a
@@ -35,7 +37,8 @@ deeper ROM no longer shares with the compare: priced per bit and address bit, an
 again where the ROM is deeper than a LUT holds beside one bit of the sum), and the
 balanced sum of the compare bits; the weight ROM (as wide as the bits that carry
 information), the threshold ROM (CF words), CF accumulator words and the output queue
-through :func:`memory_cost`; the product, tree and sum registers; the counters.
+through :func:`memory_cost`; the operand (and weight bank) registers, mac_dot's registers,
+the sums and the registered compare bits; the counters. No DSP blocks.
 """
 
 from __future__ import annotations
@@ -48,11 +51,13 @@ from bnncc.datatype import BIPOLAR, DataType
 from bnncc.hw import calibration
 from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost
 from bnncc.hw.memory_words import threshold_words
-from bnncc.hw.modules.mvau import uses_dsp
+from bnncc.hw.modules import mac_dot
+from bnncc.hw.modules.mvau import popcount_luts as mvau_popcount_luts
+from bnncc.hw.timing import MAX_LEVELS
 from bnncc.hw.modules.pool_sum import WindowSum
 from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Schedule, backward, forward, tile
 from bnncc.hw.registry import ModuleSpec
-from bnncc.hw.rules import ModuleRules, Rule, clog2, not_multiple, vdiv, vmod
+from bnncc.hw.rules import ModuleRules, Rule, not_multiple, vdiv, vmod
 from bnncc.hw.stage import Memory as MemoryFile, StageRTL, Stream
 from bnncc.hw.stage_common import channel_thresholds, divisors, instance_name, out_bias, per_frame, signed_bits
 from bnncc.hw.terms import Terms, counter_bits
@@ -140,8 +145,10 @@ def build(graph: Graph, op: VVAU, memories: bool = True) -> StageRTL:
         "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
         "OUT_BITS": element_bits(y.dtype) if n_thresholds else acc_bits,
         "OUT_BIAS": out_bias(y.dtype) if n_thresholds else 0,
+        "DOT_STAGES": 1,
         "WEIGHT_FILE": files[0].filename, "THRESHOLD_FILE": files[1].filename if n_thresholds else "",
     }
+    parameters["DOT_STAGES"] = dot_stages(parameters)
     out_dtype = y.dtype if n_thresholds else DataType.int(acc_bits)
     in_elems = simd * op.pe * cg
     in_beats = per_frame(x.shape) // in_elems
@@ -199,16 +206,85 @@ def work(stage: StageRTL) -> dict:
 
 def _geometry(p: dict) -> dict:
     """The derived sizes of vvau.v: groups, beats per position group (cf), position groups
-    (wg), output lanes, products per lane (nprod) and in all, the adder tree's levels (L)
-    and register stages (ts), the latency and the output queue's depth."""
+    (wg), output lanes, products per lane (nprod) and in all, the dot products' pipeline
+    registers (ds), the latency and the output queue's depth."""
     cg, mg, simd, pe = p.get("GROUP_IN", 1), p.get("GROUP_OUT", 1), p.get("SIMD", 1), p["PE"]
     groups = p["CH"] // cg
     nprod = simd * cg
-    levels = clog2(nprod)
-    ts = levels // 2
-    return {"cg": cg, "mg": mg, "simd": simd, "groups": groups, "m": groups * mg, "cf": groups // pe,
-            "wg": p["WINDOW"] // simd, "lanes": pe * mg, "nprod": nprod, "products": pe * mg * nprod,
-            "levels": levels, "ts": ts, "latency": 3 + ts, "queue": 4 + ts}
+    ds = p.get("DOT_STAGES", 1)
+    cf, wg = groups // pe, p["WINDOW"] // simd
+    wsplit = int(wg * cf > WEIGHT_BANK)
+    return {"cg": cg, "mg": mg, "simd": simd, "groups": groups, "m": groups * mg, "cf": cf,
+            "wg": wg, "lanes": pe * mg, "nprod": nprod, "products": pe * mg * nprod,
+            "ds": ds, "wsplit": wsplit, "banks": -(-(wg * cf) // WEIGHT_BANK),
+            "rc": int(p["N_THRESHOLDS"] > 1),
+            "latency": 3 + wsplit + ds + int(p["N_THRESHOLDS"] > 1), "queue": 4 + wsplit + ds + int(p["N_THRESHOLDS"] > 1)}
+
+
+#: Words of a weight ROM bank (vvau.v WSPLIT): a deeper ROM reads every bank into a register,
+#: then the beat's bank (a LUT6 holds 64 words of a bit).
+WEIGHT_BANK = 64
+
+
+# -- the dot products: mac_dot per lane, its pipeline, the logic depth ----------------------
+def _dot_operands(p: dict) -> dict:
+    """The operand parameters of the lanes' mac_dot (its names for vvau.v's)."""
+    return {"INPUT_BITS": p["IN_BITS"], "INPUT_SIGNED": p["IN_SIGNED"], "INPUT_BIPOLAR": p["IN_BIPOLAR"],
+            "WEIGHT_BITS": p["W_BITS"], "WEIGHT_SIGNED": p["W_SIGNED"], "WEIGHT_BIPOLAR": p["W_BIPOLAR"], "BINARY": 0}
+
+
+def mac_dot_parameters(p: dict) -> dict:
+    """The parameters vvau.v gives every lane's mac_dot instance: vvau.v's stand-ins (widths
+    1..16, ACC_BITS 2..48, DOT_STAGES 1..8, flags 0/1, a bipolar flag only on a 1-bit unsigned
+    operand, products per lane at least 1), so that an illegal VVAU is reported by its own
+    checks alone."""
+    ib = p["IN_BITS"] if 1 <= p["IN_BITS"] <= 16 else 1
+    wb = p["W_BITS"] if 1 <= p["W_BITS"] <= 16 else 1
+    xsg, wsg = int(p["IN_SIGNED"] == 1), int(p["W_SIGNED"] == 1)
+    simd, cg = p.get("SIMD", 1), p.get("GROUP_IN", 1)
+    window = p["WINDOW"] if p["WINDOW"] >= 1 else 1
+    simd = simd if simd >= 1 and window % simd == 0 else 1
+    return {"N": simd * (cg if cg >= 1 else 1), "INPUT_BITS": ib, "INPUT_SIGNED": xsg,
+            "INPUT_BIPOLAR": int(p["IN_BIPOLAR"] == 1 and ib == 1 and not xsg), "WEIGHT_BITS": wb,
+            "WEIGHT_SIGNED": wsg, "WEIGHT_BIPOLAR": int(p["W_BIPOLAR"] == 1 and wb == 1 and not wsg), "BINARY": 0,
+            "DW": p["ACC_BITS"] if 2 <= p["ACC_BITS"] <= 48 else 2,
+            "STAGES": p["DOT_STAGES"] if 1 <= p.get("DOT_STAGES", 1) <= 8 else 1, "CHAIN": 0, "FORM": 0}
+
+
+def dot_stages(p: dict) -> int:
+    """DOT_STAGES of a VVAU: the lanes' mac_dot starts from the operand register (the beat
+    and its weight word), so its deepest path is :func:`mac_dot.logic_levels` with nothing
+    ahead; among the pipelines within MAX_LEVELS LUT levels the one with the fewest
+    carry chains (fewer tree adders), then the fewest registers (as the MVAU's
+    :func:`~bnncc.hw.modules.mvau.mac_pipeline`)."""
+    operands, n = _dot_operands(p), p.get("SIMD", 1) * p.get("GROUP_IN", 1)
+    best = None
+    for stages in range(1, 9):
+        if mac_dot.logic_levels(operands, n, stages) > MAX_LEVELS:
+            continue
+        key = (mac_dot.chain_groups(operands, n, stages), stages)
+        if best is None or key < best:
+            best = key
+    return best[1] if best else 8
+
+
+#: LUT levels of vvau.v's paths outside the dot products (xc7, Yosys): the accumulator's
+#: word read and add, and with thresholds the compares and the balanced count of their bits
+#: into the output queue (measured on the DS-CNN and MobileNet layers).
+ACCUMULATE_LEVELS = 3
+THRESHOLD_LEVELS = 6
+
+
+def vvau_levels(p: dict) -> tuple[int, int]:
+    """(LUT levels, carry cells) of a VVAU's deepest register-to-register path on xc7, the
+    input of :mod:`bnncc.hw.timing` (as :func:`bnncc.hw.timing.mvau_levels` for the MVAU):
+    the deepest of the lanes' mac_dot (its chains and tree at DOT_STAGES), the accumulator
+    and, with thresholds, the compare and count of the threshold stage; carry cells as the
+    accumulator's ACC_BITS-bit adder (4 bits per CARRY4)."""
+    operands, n = _dot_operands(p), p.get("SIMD", 1) * p.get("GROUP_IN", 1)
+    dot = mac_dot.logic_levels(operands, n, p.get("DOT_STAGES", 1))
+    luts = max(dot, THRESHOLD_LEVELS if p["N_THRESHOLDS"] > 1 else ACCUMULATE_LEVELS)
+    return luts, -(-p["ACC_BITS"] // 4)
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -226,9 +302,11 @@ def _derived(p: dict) -> dict:
 RULES = ModuleRules(
     "vvau",
     defaults={"CH": 4, "PE": 1, "WINDOW": 9, "GROUP_IN": 1, "GROUP_OUT": 1, "SIMD": 1, "IN_BITS": 4, "IN_SIGNED": 0, "IN_BIPOLAR": 0, "W_BITS": 4, "W_SIGNED": 1,
-              "W_BIPOLAR": 0, "ACC_BITS": 12, "N_THRESHOLDS": 0, "OUT_BITS": 12, "OUT_BIAS": 0, "WEIGHT_FILE": "",
+              "W_BIPOLAR": 0, "ACC_BITS": 12, "N_THRESHOLDS": 0, "OUT_BITS": 12, "OUT_BIAS": 0, "DOT_STAGES": 1,
+              "WEIGHT_FILE": "",
               "THRESHOLD_FILE": ""},
     derived=_derived,
+    children=lambda p: [("lane[0].u_dot", "mac_dot", mac_dot_parameters(p))],
     rules=(
         Rule("GROUP_IN (%0d) must divide CH (%0d)", not_multiple("CH", "GROUP_IN"), ("GROUP_IN", "CH")),
         Rule("GROUP_OUT must be >= 1", lambda p: p["GROUP_OUT"] < 1),
@@ -245,6 +323,7 @@ RULES = ModuleRules(
              lambda p: (p["IN_BIPOLAR"] != 0 and (p["IN_BITS"] != 1 or p["IN_SIGNED"] != 0))
              or (p["W_BIPOLAR"] != 0 and (p["W_BITS"] != 1 or p["W_SIGNED"] != 0))),
         Rule("ACC_BITS must be 2..48", lambda p: not (2 <= p["ACC_BITS"] <= 48)),
+        Rule("DOT_STAGES (%0d) must be 1..8", lambda p: not (1 <= p["DOT_STAGES"] <= 8), ("DOT_STAGES",)),
         Rule("N_THRESHOLDS must be >= 0", lambda p: p["N_THRESHOLDS"] < 0),
         Rule("without thresholds OUT_BITS (%0d) must equal ACC_BITS (%0d)",
              lambda p: p["N_THRESHOLDS"] == 0 and p["OUT_BITS"] != p["ACC_BITS"], ("OUT_BITS", "ACC_BITS")),
@@ -256,9 +335,10 @@ RULES = ModuleRules(
 # -- timing ---------------------------------------------------------------------------------
 class WindowDot(WindowSum):
     """vvau.v: input at one beat per cycle; output beat f of window n is pushed into the
-    output queue LAT = 3 + TS cycles after the input beat that completes it (beat f of the
-    window's last position group): the products, TS registers of the adder trees, the sum,
-    then the thresholds. The input holds a completing beat while the queue of LAT + 1
+    output queue LAT = 3 + WSPLIT + DOT_STAGES + RC cycles after the input beat that
+    completes it (beat f of the window's last position group): the operand register (and the
+    weight banks' register), the lanes' mac_dot, the sum, the registered compare bits, then
+    the count. The input holds a completing beat while the queue of LAT + 1
     entries and the sums in flight fill it (its ready reads registers only): output k can
     leave as late as LAT + 1 cycles before output k + LAT + 1 is ready."""
 
@@ -291,27 +371,6 @@ def _signed_width(bits: int, signed: int, bipolar: int) -> int:
     return (bits if bits > 1 else 2) if signed else bits + 1
 
 
-#: On xilinx Yosys maps a product to a DSP block only when it keeps at least this many bits:
-#: a product cut to a narrower sum (ACC_BITS < XS + WS) stays in LUTs.
-DSP_MIN_PRODUCT = 9
-
-
-def _tree_bits(nprod: int, pc: float, ab: int) -> tuple[float, float]:
-    """(adder bits, register bits) of one lane's balanced tree of ``nprod`` products of
-    ``pc`` bits (vvau.v: a node of height h holds min(pc + h, ab) bits, registered at even
-    heights; the zero leaves that round ``nprod`` up to a power of two add nothing)."""
-    levels = clog2(nprod)
-    adds = regs = 0
-    alive = nprod
-    for h in range(1, levels + 1):
-        nodes, alive = alive // 2, (alive + 1) // 2  # real additions; an odd one passes through
-        width = min(pc + h, ab)
-        adds += nodes * width
-        if h % 2 == 0:
-            regs += alive * width
-    return adds, regs
-
-
 def _count_bits(nt: int) -> int:
     """The adder bits of the balanced sum of ``nt`` compare bits (a node of height h, h + 1 bits)."""
     bits, alive, h = 0, nt, 0
@@ -329,21 +388,20 @@ def terms(p: dict, family: str) -> Terms:
     ab, ob, nt = p["ACC_BITS"], p["OUT_BITS"], p["N_THRESHOLDS"]
     cf = g["cf"]
     depth = g["wg"] * cf
-    xs = _signed_width(p["IN_BITS"], p["IN_SIGNED"], p["IN_BIPOLAR"])
     ws = _signed_width(p["W_BITS"], p["W_SIGNED"], p["W_BIPOLAR"])
     dw = lanes * ab
-    pw = xs + ws
-    pc = min(pw, ab)
-    # the bits a product carries: an agreement of two bipolar bits is +-1, a bipolar operand
-    # only negates the other, narrow weights narrow the product (its top bits repeat the sign)
     xnor = p["IN_BIPOLAR"] and p["W_BIPOLAR"]
     counters = counter_bits(cf) + counter_bits(g["wg"]) + counter_bits(depth)
-    weights = memory_cost(Memory(products * p["W_BITS"], depth, "rom"), family)
+    # a ROM deeper than a bank is read bank by bank (vvau.v WSPLIT): every bank a 64-word ROM
+    rom_words, rom_copies = (WEIGHT_BANK, g["banks"]) if g["wsplit"] else (depth, 1)
+    weights = memory_cost(Memory(products * p["W_BITS"], rom_words, "rom"), family)
+    weights = {k: v * rom_copies for k, v in weights.items()}
     # the weight bits that carry information: a product whose values need fewer bits than WS
-    # has ROM bits that repeat its sign, merged in logic with the product bits they feed
+    # has ROM bits that repeat its sign (Yosys merges their registers)
     wl = min(products * ws, p.get(WEIGHT_LANE_BITS, products * ws)) if not p["W_BIPOLAR"] else products
+    weight_bits = max(1, round(wl * p["W_BITS"] / ws))
     weight_rom = weights["rom"] if weights["bram"] else \
-        memory_cost(Memory(max(1, round(wl * p["W_BITS"] / ws)), depth, "rom"), family)["rom"]
+        memory_cost(Memory(weight_bits, rom_words, "rom"), family)["rom"] * rom_copies
     # thresholds equal in every word (one word: CF = 1) are constants: a compare against a
     # constant is a carry chain whose inputs are the sum's bits, a fraction of a LUT per bit
     t_bits = lanes * nt * ab
@@ -353,23 +411,20 @@ def terms(p: dict, family: str) -> Terms:
     accumulators = memory_cost(Memory(dw, cf, "ram"), family) if g["wg"] > 1 else None
     tword = max(1, lanes * nt * ab - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps
     tmem = memory_cost(Memory(tword, cf, "rom"), family) if nt > 0 and cf > 1 else None
-    if xnor:
-        bits = 2.0
-    elif p["IN_BIPOLAR"]:
-        bits = wl / products + 1
-    elif p["W_BIPOLAR"]:
-        bits = xs + 1.0
-    else:
-        bits = xs + wl / products
-    bits = min(bits, float(ab))
-    tree_add, tree_reg = _tree_bits(nprod, bits, ab)
-    low = min(pc + g["levels"], ab) if accumulators else 0
     memories = tuple(m for m in (weights, accumulators, tmem, queue) if m)
     # the data bits read out of distributed RAM (ECP5 spends logic on each)
     lutram_read = dw * int(bool(accumulators) and accumulators["lutram"] > 0) + lanes * ob * int(queue["lutram"] > 0)
-    lut = {"const": 1, "counter_bits": counters, "add": lanes * low,
-           "add_carry": lanes * (ab - low) if accumulators else 0, "tree_add": lanes * tree_add,
-           "xnor": 0, "negate": 0, "multiply": 0, "multiply_const": 0, "dsp_sum": 0, "weight_rom": weight_rom,
+    # the lanes' mac_dot: a LUT per partial-product bit in front of a carry chain (products
+    # by constants where one weight word holds the whole window), the chains' sums meeting in
+    # a tree of ACC_BITS-bit adders; bipolar pairs: an XNOR-popcount per lane
+    operands = _dot_operands(p)
+    _, _, pp_bits = mac_dot.partial_product_bits(operands)
+    chains = mac_dot.chain_groups(operands, nprod, g["ds"])
+    pp = 0 if xnor else products * pp_bits * wl / (products * ws)
+    lut = {"const": 1, "counter_bits": counters, "add": lanes * ab if accumulators else 0,
+           "xnor": lanes * mvau_popcount_luts(nprod, 0)[0] if xnor else 0,
+           "mac_pp": pp if depth > 1 else 0, "mac_pp_const": pp if depth == 1 else 0,
+           "mac_tree": lanes * (chains - 1) * ab, "weight_rom": weight_rom,
            # a deeper threshold ROM no longer shares the compare's LUT: priced by address bits
            "threshold_rom": tmem["rom"] if tmem else 0.0, "threshold_address": tword * counter_bits(cf) if tmem else 0,
            # a ROM bit of more words than a LUT holds beside one compared bit of the sum
@@ -378,55 +433,45 @@ def terms(p: dict, family: str) -> Terms:
            "count": lanes * (_count_bits(nt) + ob) if nt > 1 else 0,
            "mux": sum(m["mux"] for m in memories), "decode": sum(m["decode"] for m in memories),
            "lutram_read": lutram_read}
-    dsp = 0.0
-    mvau_view = {"BINARY": 0, "INPUT_BIPOLAR": p["IN_BIPOLAR"], "WEIGHT_BIPOLAR": p["W_BIPOLAR"],
-                 "INPUT_BITS": p["IN_BITS"], "INPUT_SIGNED": p["IN_SIGNED"], "WEIGHT_BITS": p["W_BITS"],
-                 "WEIGHT_SIGNED": p["W_SIGNED"]}
-    if p["IN_BIPOLAR"] and p["W_BIPOLAR"]:
-        lut["xnor"] = products
-    elif p["IN_BIPOLAR"] or p["W_BIPOLAR"]:
-        lut["negate"] = wl if p["IN_BIPOLAR"] else products * xs
-    elif uses_dsp(mvau_view, family) and (family != "xilinx" or pc >= DSP_MIN_PRODUCT):
-        dsp = float(products)
-        if nprod == 1:  # the DSP block may take the accumulator's add too: its bits are priced apart
-            lut["dsp_sum"], lut["add"], lut["add_carry"] = lut["add"] + lut["add_carry"], 0, 0
-    elif depth == 1:  # one weight word (the whole window per beat): products by constants
-        lut["multiply_const"] = xs * wl
-    else:
-        lut["multiply"] = xs * wl
+    in_bits = g["simd"] * p["PE"] * g["cg"] * p["IN_BITS"]
+    # mac_dot's inner registers: about an ACC_BITS-bit sum per chain (at most two per lane
+    # live at once) per register before its output register
+    inner = lanes * (g["ds"] - 1) * min(chains, 2) * ab
     return Terms(
         lut=lut,
         # a threshold ROM in logic: Yosys moves its address register behind it (tword bits)
-        ff={"control": counters + 8 + 3 * g["ts"], "product": products * bits, "tree": lanes * tree_reg,
-            "data": dw + (dw if cf == 1 and accumulators else 0),
+        # the operand register (with a split weight ROM also its banks' registers and the beat
+        # waiting beside them), mac_dot's registers, the sums, the registered compare bits
+        ff={"control": counters + 8 + 3 * g["ds"],
+            "operand": in_bits + (weight_bits if depth > 1 else 0) + g["wsplit"] * (in_bits + g["banks"] * weight_bits),
+            "dot": dw + inner, "data": dw + (dw if cf == 1 and accumulators else 0),
+            "compare_register": lanes * nt if g["rc"] else 0,
             "threshold_register": tword if tmem and not tmem["bram"] else 0,
             "memory": sum(m["ff"] for m in memories)},
-        bram=sum(m["bram"] for m in memories), lutram=sum(m["lutram"] for m in memories), dsp=dsp)
+        bram=sum(m["bram"] for m in memories), lutram=sum(m["lutram"] for m in memories), dsp=0.0)
 
 
 COEFFICIENTS = {
-    # xilinx: fitted by benchmarks/calibrate_estimates.py --designs
-    # ../shared/models/hls4ml_branched_ch_last.onnx@150,../shared/models/hls4ml_separable_conv_ch_last.onnx@40
-    # --modules vvau --fit on the 57 grid points below (depthwise, grouped, channel multiplier,
-    # kernel positions per beat, the one-channel-per-beat depthwise layers of DS-CNN and
-    # MobileNet; benchmarks/results/calibration_vvau_xilinx.json) and the 9 VVAUs of those two
-    # models (calibration_vvau_depthwise_xilinx.json): mean |LUT error| 7.8 %, largest 24 %;
-    # block RAM exact. ecp5: fitted by calibrate_estimates.py --family ecp5 --grid-only
-    # --modules vvau --fit on the same 57 grid points (calibration_vvau_ecp5.json): mean |LUT
-    # error| 5.4 %, largest 28 %, the 4-bit depthwise points with 15 thresholds within 12.1 %
+    # fitted by benchmarks/calibrate_estimates.py [--family ecp5] --grid-only --modules vvau
+    # --fit on the 57 grid points (depthwise, grouped, channel multiplier, kernel positions per
+    # beat, the one-channel-per-beat depthwise layers of DS-CNN and MobileNet) with the dot
+    # products in mac_dot (benchmarks/results/calibration_vvau_xilinx.json,
+    # calibration_vvau_ecp5.json); block RAM exact on both
     "xilinx": {
-        "lut": {"add": 0.997, "add_carry": 0, "compare": 0.418, "compare_const": 0.348, "const": 0, "count": 0,
-                "counter_bits": 3.311, "decode": 0, "dsp_sum": 0.951, "lutram_read": 0, "multiply": 1.067,
-                "multiply_const": 1.019, "mux": 0, "negate": 2.281, "threshold_address": 0.329,
-                "threshold_deep": 0.769, "threshold_rom": 0, "tree_add": 0.283, "weight_rom": 1.635, "xnor": 1.558},
-        "ff": {"control": 2.668, "data": 1.412, "memory": 0, "product": 0, "threshold_register": 0.075, "tree": 1.311},
+        "lut": {"add": 1.092, "compare": 0.178, "compare_const": 0.467, "const": 0, "count": 0, "counter_bits": 4.583,
+                "decode": 0, "lutram_read": 0.332, "mac_pp": 0.505, "mac_pp_const": 1.554, "mac_tree": 7.351, "mux": 0,
+                "threshold_address": 0.43, "threshold_deep": 1.804, "threshold_rom": 0, "weight_rom": 2.565,
+                "xnor": 1.445},
+        "ff": {"compare_register": 1.265, "control": 2.575, "data": 0.651, "dot": 1.075, "memory": 0, "operand": 1.102,
+               "threshold_register": 0.094},
     },
     "ecp5": {
-        "lut": {"add": 3.462, "add_carry": 2.071, "compare": 0.48, "compare_const": 0.823, "const": 20.171,
-                "count": 0, "counter_bits": 4.542, "decode": 0, "dsp_sum": 2.327, "lutram_read": 0, "multiply": 0,
-                "multiply_const": 0, "mux": 0, "negate": 0.483, "threshold_address": 0.175, "threshold_deep": 0.578,
-                "threshold_rom": 0.599, "tree_add": 1.266, "weight_rom": 0.444, "xnor": 0},
-        "ff": {"control": 2.344, "data": 1.067, "memory": 0, "product": 1.015, "threshold_register": 0.106, "tree": 0.832},
+        "lut": {"add": 1.823, "compare": 0.287, "compare_const": 1.404, "const": 14.276, "count": 0, "counter_bits": 3.172,
+                "decode": 0.116, "lutram_read": 0.673, "mac_pp": 2.806, "mac_pp_const": 3.962, "mac_tree": 18.714,
+                "mux": 2.879, "threshold_address": 0.371, "threshold_deep": 0.343, "threshold_rom": 0.482,
+                "weight_rom": 0.532, "xnor": 3.539},
+        "ff": {"compare_register": 1.28, "control": 2.862, "data": 0.608, "dot": 1.041, "memory": 0, "operand": 1.167,
+               "threshold_register": 0.082},
     },
 }
 
@@ -466,8 +511,9 @@ def grid_point(name: str, ch: int, pe: int, window: int, operands: str, n_thresh
               "IN_BITS": xb, "IN_SIGNED": xs, "IN_BIPOLAR": xp, "W_BITS": wb,
               "W_SIGNED": ws, "W_BIPOLAR": wp, "ACC_BITS": acc_bits, "N_THRESHOLDS": n_thresholds,
               "OUT_BITS": out_bits if n_thresholds else acc_bits,
-              "OUT_BIAS": -(1 << (out_bits - 1)) if n_thresholds > 1 else 0,
+              "OUT_BIAS": -(1 << (out_bits - 1)) if n_thresholds > 1 else 0, "DOT_STAGES": 1,
               "WEIGHT_FILE": "weights.mem", "THRESHOLD_FILE": ""}
+    params["DOT_STAGES"] = dot_stages(params)
     lanes = pe * mg
     memories = {"weights.mem": calibration.mem_text(vvau_words(w, pe, wb, bool(wp), simd, cg, mg),
                                                     simd * lanes * cg * wb)}
