@@ -119,8 +119,10 @@ def chain_groups(p: dict, n: int, stages: int, chain: int = 0) -> int:
 
 def popcount_levels(n: int) -> int:
     """LUT levels of an XNOR-popcount of n bit pairs (mvau_popcount): the 3-pair counters,
-    about one counter level per two bits of the count, and the final adder."""
-    return 2 + max(0, (n.bit_length() + 1) // 2)
+    about one counter level per two bits of the count, and the final adder; one more from
+    128 pairs on (Yosys on xc7: 7 levels at 144 and 192 pairs, 6 at 64 to 96)."""
+    bits = n.bit_length()
+    return 2 + max(0, (bits + 1) // 2) + (1 if bits >= 8 else 0)
 
 
 def _tree_depth(groups: int, stages: int, ahead_depth: int) -> int:
