@@ -438,18 +438,25 @@ LINT_SETS += [dict(parameters, MAC_STYLE=1, DOT_STAGES=1 + index % 3, MEM_REG=in
               for index, parameters in enumerate(LINT_SETS[::2])]
 
 
-def test_mvau_lints_clean_with_the_narrowest_accumulators():
-    """-Wall is clean (no dead bits) for every operand encoding with 1- to 3-bit accumulators,
-    with and without thresholds."""
-    assert len(LINT_SETS) == 75
+def lint_failures(parameter_sets: list[dict]) -> list[str]:
+    """The parameter sets for which ``verilator --lint-only -Wall`` of mvau.v (with its
+    submodules) fails or warns, each with its first two warnings."""
     failures = []
-    for parameters in LINT_SETS:
+    for parameters in parameter_sets:
         command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", *map(str, SOURCES)]
         command += [f"-G{name}={value}" for name, value in parameters.items()]
         process = subprocess.run(command, capture_output=True, text=True)
         warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
         if process.returncode or warnings:
             failures.append(f"{parameters}: {warnings[:2]}")
+    return failures
+
+
+def test_mvau_lints_clean_with_the_narrowest_accumulators():
+    """-Wall is clean (no dead bits) for every operand encoding with 1- to 3-bit accumulators,
+    with and without thresholds."""
+    assert len(LINT_SETS) == 75
+    failures = lint_failures(LINT_SETS)
     assert not failures, "\n".join(failures[:5])
 
 
@@ -475,14 +482,7 @@ def test_mvau_with_classes_lints_clean():
     or many, threshold memories read combinationally and through a register, classes by row
     and column, block RAM thresholds, and border masking (2-D and 1-D kernels, XNOR-popcount
     and multiply-accumulate, with and without thresholds)."""
-    failures = []
-    for parameters in CLASS_LINT_SETS:
-        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", *map(str, SOURCES)]
-        command += [f"-G{name}={value}" for name, value in parameters.items()]
-        process = subprocess.run(command, capture_output=True, text=True)
-        warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
-        if process.returncode or warnings:
-            failures.append(f"{parameters}: {warnings[:2]}")
+    failures = lint_failures(CLASS_LINT_SETS)
     assert not failures, "\n".join(failures[:5])
 
 
@@ -514,12 +514,5 @@ SEARCH_LINT_SETS = [
 def test_mvau_with_threshold_search_lints_clean():
     """-Wall is clean with the threshold search: 1 to 8 count bits, padded rows, classes
     (per vector; by row and column in block RAM), border masking, mac_dot."""
-    failures = []
-    for parameters in SEARCH_LINT_SETS:
-        command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "mvau", *map(str, SOURCES)]
-        command += [f"-G{name}={value}" for name, value in parameters.items()]
-        process = subprocess.run(command, capture_output=True, text=True)
-        warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
-        if process.returncode or warnings:
-            failures.append(f"{parameters}: {warnings[:2]}")
+    failures = lint_failures(SEARCH_LINT_SETS)
     assert not failures, "\n".join(failures[:5])
