@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -225,7 +226,10 @@ def synthesize(tmp_path: Path, width: int, depth: int, latency: int) -> dict:
     (tmp_path / "init.hex").write_text("".join(f"{rng.getrandbits(width):x}\n" for _ in range(depth)))
     aw = max(1, (depth - 1).bit_length())
     (tmp_path / "top.v").write_text(WRAPPER.format(w=width, d=depth, lat=latency, aw=aw))
-    script = (f"read_verilog -defer {ROOT / 'rtl_lib' / 'rom_pipe.v'} top.v; hierarchy -top top; "
+    # the sources beside the script, as bnncc synth has them (the WebAssembly Yosys sees the
+    # working directory, not every absolute path)
+    shutil.copy(ROOT / "rtl_lib" / "rom_pipe.v", tmp_path / "rom_pipe.v")
+    script = ("read_verilog -defer rom_pipe.v top.v; hierarchy -top top; "
               "synth_ecp5 -top top -json net.json")
     subprocess.run([*deep_stack(tool_command("yosys")), "-q", "-p", script], cwd=tmp_path, check=True,
                    capture_output=True)
