@@ -99,9 +99,12 @@ module rom_pipe #(
     // words of one bank's array: a block memory of LATENCY 2 in one bank is padded to the
     // block depth (Yosys maps a memory whose depth is no block depth with multiplexers
     // behind the blocks: 7168 x 7 as three 1024 x 18 blocks and a word select, 8192 x 7 as
-    // four 8192 x 2 blocks side by side); banks read from their own files hold BD words
+    // four 8192 x 2 blocks side by side); up to 1024 words one row of 1024 x 18 or 512 x 36
+    // blocks holds the memory without a word select, and padding would only add blocks
+    // (64 x 512 padded to 1024 words: 29 blocks instead of 15); banks read from their own
+    // files hold BD words
     localparam integer OWN = (BANKED != 0 && BANK_FILES != 0) ? 1 : 0;
-    localparam integer PAD = (LATENCY >= 2 && BLOCK != 0 && BANKED == 0 && BD_RAW > DEPTH) ? 1 : 0;
+    localparam integer PAD = (LATENCY >= 2 && BLOCK != 0 && BANKED == 0 && BD_RAW > DEPTH && DEPTH > 1024) ? 1 : 0;
     localparam integer MD = (OWN != 0) ? BD : (PAD != 0) ? BD_RAW : DEPTH;
     localparam integer BW = clog2(BD) < 1 ? 1 : clog2(BD);   // address bits within a bank
     localparam integer NB = (DEPTH + BD - 1) / BD;            // banks

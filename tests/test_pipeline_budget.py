@@ -14,7 +14,7 @@ import pytest
 
 from bnncc.compile import Target, compile_model
 from bnncc.errors import UsageError
-from bnncc.hw.modules import mvau
+from bnncc.hw.modules import mvau, rom_pipe
 from bnncc.hw.rules import violations
 from bnncc.hw.timing import FAMILY_DELAYS, MAX_LEVELS, MIN_LEVELS, PIPELINE_CARRIES, mvau_levels, pipeline_budget
 from bnncc.passes.apply_folding import load_folding
@@ -67,7 +67,7 @@ def test_binary_pipelines_meet_every_budget(levels, border):
             chosen = mvau.binary_pipeline(p, border, levels, reads)
             full = {**p, **chosen, "BORDER": int(border)}
             assert mvau_levels(full)[0] <= max(levels, 4), (simd, chosen)   # 4: the accumulator path
-            assert chosen.get("MEM_REG", 0) == 1 or not reads
+            assert chosen.get("MEM_REG", 0) >= 1 or not reads
             if "DOT_CHAIN" in chosen:
                 assert 1 <= chosen["DOT_CHAIN"] < simd and chosen["DOT_STAGES"] >= 2
             # no RTL check of the MVAU or its mac_dot refuses the choice
@@ -90,7 +90,37 @@ def test_multi_bit_pipelines_meet_every_budget(levels):
                  "WEIGHT_SIGNED": 1, "WEIGHT_BIPOLAR": 0, "BINARY": 0, "ACC_BITS": 16}
             chosen = mvau.mac_pipeline(p, False, levels, register_reads=levels < 6)
             assert mvau_levels({**p, **chosen})[0] <= max(levels, 4), (xb, wb, simd, chosen)
-            assert chosen["MEM_REG"] == 1 or levels == 6
+            assert chosen["MEM_REG"] >= 1 or levels == 6
+
+
+def test_the_weight_banks_multiplexer_and_a_product_tables_first_level_count():
+    """TFC-w2a2's first layer at 10,000 FPS (784 x 64, PE 1, SIMD 7, INT2 x INT2): Yosys
+    measured 8 LUT levels with MEM_REG 0 (2 of the multiplexer behind the 7168-word weight
+    memory's blocks, 2 of the first product and its adder, 4 chain adders); the model now
+    sees it and registers the operands."""
+    p = {**_binary(7, pe=1, mw=784), "INPUT_BITS": 2, "INPUT_SIGNED": 1, "INPUT_BIPOLAR": 0, "WEIGHT_BITS": 2,
+         "WEIGHT_SIGNED": 1, "WEIGHT_BIPOLAR": 0, "BINARY": 0, "ACC_BITS": 11, "WEIGHT_FILE": "w.mem"}
+    assert mvau.weight_bank_levels(p, 0) == 2 and mvau.operand_levels(p, 0) == 2
+    assert mvau.weight_bank_levels(p, 1) == 0 == mvau.weight_bank_levels(p, 2)   # one padded rom_pipe bank
+    assert mvau_levels({**p, "MAC_STYLE": 1, "MEM_REG": 0, "DOT_STAGES": 3})[0] == 8
+    chosen = mvau.mac_pipeline(p, levels=6)
+    assert chosen["MEM_REG"] >= 1 and mvau_levels({**p, **chosen})[0] <= 6
+
+
+def test_a_weight_memory_of_several_rom_pipe_banks_gets_its_multiplexer_registered():
+    p = {**_binary(1, pe=8, mw=4096), "WEIGHT_FILE": "w.mem"}     # 32768 words x 8 bits: 2 banks of 16384 x 1 blocks
+    assert mvau.weight_bank_levels(p, 1) == 1 and mvau.weight_bank_levels(p, 2) == 0
+    assert mvau.binary_pipeline(p, levels=6, register_reads=True) == {"MEM_REG": 1}   # 1 + 3 levels fit
+    assert mvau.binary_pipeline(p, levels=3, register_reads=True) == {"MEM_REG": 2}   # the popcount's 3 only
+
+
+def test_rom_pipe_pads_only_memories_deeper_than_one_block_row():
+    rom = {"WIDTH": 512, "DEPTH": 64, "LATENCY": 2, "INIT_FILE": "", "BLOCK": 1, "BANK_DEPTH": 0, "BANK_FILES": 1}
+    assert rom_pipe.array_depths(rom) == [64]                        # 15 blocks of 512 x 36, not 29 of 1024 x 18
+    assert rom_pipe.array_depths({**rom, "WIDTH": 7, "DEPTH": 7168}) == [8192]
+    assert rom_pipe.array_depths({**rom, "WIDTH": 7, "DEPTH": 7168, "LATENCY": 1}) == [7168]
+    banked = {**rom, "WIDTH": 64, "DEPTH": 5000}                    # 5 banks of 1024 x 18 blocks
+    assert rom_pipe.array_depths(banked) == [1024] * 5
 
 
 def _mlp(tmp_path) -> Path:

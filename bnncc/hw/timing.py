@@ -110,11 +110,12 @@ DEFAULT_LEVELS = (6, 2)
 def mvau_levels(p: dict) -> tuple[int, int]:
     """The MVAU's deepest path: its dot products (mac_dot's chains and tree, the popcount's
     counters, or the inline sum of SIMD products of MAC_STYLE 0), with the input select of
-    NF > 1 in front unless MEM_REG registers it; packed DSPs (MAC_STYLE 2) are registered
+    NF > 1 and the weight banks' multiplexer in front (``mvau.operand_levels``); packed DSPs (MAC_STYLE 2) are registered
     around the DSPs, their group sums a few LUT levels; the accumulator and the threshold
     compares one carry chain each."""
+    from bnncc.hw.modules.mvau import operand_levels
     style, stages = p.get("MAC_STYLE", 0), p.get("DOT_STAGES", 1)
-    select = 1 if p["MH"] // p["PE"] > 1 and not p.get("MEM_REG", 0) else 0
+    select = operand_levels({"WEIGHT_FILE": "", **p}, p.get("MEM_REG", 0))
     operands = {**p, "BINARY": 0} if not p.get("BINARY") else p
     if style == 2:
         return 4, 8

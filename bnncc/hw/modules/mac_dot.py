@@ -140,8 +140,9 @@ def _tree_depth(groups: int, stages: int, ahead_depth: int) -> int:
 def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -> int:
     """LUT levels of the deepest register-to-register path through ``mac_dot`` with N = n,
     STAGES = stages and CHAIN = chain (each chain adder and each tree adder one LUT level
-    with its carry chain), with ``ahead`` levels of logic in front of its inputs: the chain
-    of a group (split by its segment registers), then the ceil(log2 G) tree levels (split
+    with its carry chain; a product table or Booth recoding takes one more level for the
+    first product of a chain), with ``ahead`` levels of logic in front of its inputs: the
+    chain of a group (split by its segment registers), then the ceil(log2 G) tree levels (split
     evenly by the inner registers), a register between the two when there are two or more
     stages. Bipolar pairs: popcounts of ``chain`` pairs, then the tree. CHAIN = 0 is the
     automatic chain (:func:`_chain`)."""
@@ -157,7 +158,8 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     seg_max = 1 + (chain - sp1 - 1) // sp if chain > sp1 else 0
     cru = min(avail - b0, seg_max)
     inner = min(avail - b0 - cru, max(0, tree - 1))
-    chain_depth = ahead + (min(sp1, chain) if cru else chain)
+    first = 1 if form in ("table", "booth") else 0    # the first product's own LUT level
+    chain_depth = ahead + (min(sp1, chain) if cru else chain) + first
     if cru:
         chain_depth = max(chain_depth, sp)
     tree_depth = -(-tree // (inner + 1)) if tree else 0

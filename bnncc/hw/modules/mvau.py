@@ -253,25 +253,24 @@ def _border(graph: Graph, op: hw.MVAU) -> dict | None:
 def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False) -> dict:
     """MAC_STYLE, MEM_REG, DOT_STAGES and DOT_CHAIN of a multiply-accumulate MVAU: the dot
     products in LUTs and carry chains (mac_dot). Among the pipelines that keep every
-    register-to-register path within ``levels`` LUT levels (:func:`mac_dot.logic_levels`;
-    the input word's select between the stream and the vector buffer, NF > 1, is one more
-    level ahead of the first chain unless MEM_REG registers it; border masking muxes a
-    constant in ahead of dot_q), the one with the fewest adder-tree bits (longer carry chains
+    register-to-register path within ``levels`` LUT levels (:func:`mac_dot.logic_levels`,
+    with :func:`operand_levels` ahead of the first chain; border masking muxes a constant in
+    ahead of dot_q), the one with the fewest adder-tree bits (longer carry chains
     need two registers before mac_dot's output: fewer chains, fewer tree adders), then the
     fewest registers; chains shorter than mac_dot's automatic ones (DOT_CHAIN) only when no
     automatic one fits, and the shallowest pipeline when none does. ``register_reads``
     forces MEM_REG."""
     probe = {**p, "BINARY": 0}
     in_mac = 0 if border else 1
-    select = 1 if p["MH"] // p["PE"] > 1 else 0
     candidates = []    # (depth, short chain, chains, registers, parameters)
-    for mem_reg in ((1,) if register_reads else (0, 1)):
+    for mem_reg in _mem_reg_choices(p, register_reads):
+        ahead = operand_levels(p, mem_reg)
         for stages in range(1, 9):
             mac_stages = stages - 1 + in_mac
             for chain in range(0, 7):
                 if chain and chain >= mac_dot.chain_size(probe, p["SIMD"], mac_stages):
                     continue
-                depth = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, select * (1 - mem_reg), chain)
+                depth = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, ahead, chain)
                 chosen = {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages, **({"DOT_CHAIN": chain} if chain else {})}
                 candidates.append((depth + (1 if border else 0), chain != 0,
                                    mac_dot.chain_groups(probe, p["SIMD"], mac_stages, chain), mem_reg + stages, chosen))
@@ -284,18 +283,17 @@ def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, regist
 def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False) -> dict:
     """MEM_REG, DOT_STAGES and DOT_CHAIN of an XNOR-popcount MVAU. One popcount of the SIMD
     bit pairs between the weight register and dot_q (DOT_STAGES 1) while its
-    :func:`mac_dot.popcount_levels`, with the input select of NF > 1 ahead unless MEM_REG
-    registers it and border masking's mux behind, fit ``levels``; else the pairs split into
+    :func:`mac_dot.popcount_levels`, with :func:`operand_levels` ahead and border masking's
+    mux behind, fit ``levels``; else the pairs split into
     popcounts of DOT_CHAIN pairs meeting in mac_dot's registered adder tree: the fewest
     registers, then the largest popcounts, that fit (the shallowest when none does).
     ``register_reads`` forces MEM_REG."""
     simd = p["SIMD"]
-    select = 1 if p["MH"] // p["PE"] > 1 else 0
     in_mac = 0 if border else 1
     tail = 1 if border else 0
     candidates = []    # (depth, registers, -chain, parameters)
-    for mem_reg in ((1,) if register_reads else (0, 1)):
-        ahead = select * (1 - mem_reg)
+    for mem_reg in _mem_reg_choices(p, register_reads):
+        ahead = operand_levels(p, mem_reg)
         candidates.append((ahead + mac_dot.popcount_levels(simd) + tail, mem_reg, -simd, {"MEM_REG": mem_reg}))
         for stages in range(2, 9):
             for chain in range(1, simd):
@@ -306,6 +304,46 @@ def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, reg
     if fitting:
         return min(fitting, key=lambda c: (c[1], c[2]))[3]
     return min(candidates, key=lambda c: (c[0], c[1], c[2]))[3]
+
+
+#: Words of the shallowest block RAM configuration (1024 x 18): a weight memory deeper than
+#: this that Yosys maps by itself (MEM_REG 0) may be split into blocks by depth, with a word
+#: multiplexer behind them.
+BLOCK_MIN_DEPTH = 1024
+
+
+def _mux_levels(words: int) -> int:
+    """LUT levels of a multiplexer selecting one of ``words`` words: a 6-input LUT selects
+    among four (two select bits per level)."""
+    return (clog2(words) + 1) // 2 if words > 1 else 0
+
+
+def weight_bank_levels(p: dict, mem_reg: int) -> int:
+    """LUT levels of the weight word's bank multiplexer ahead of the dot products: MEM_REG 0
+    (Yosys's own mapping) ceil(WDEPTH / BLOCK_MIN_DEPTH) banks at worst; MEM_REG 1 rom_pipe's
+    banks (:func:`rom_pipe.banks`), behind their registers; none with MEM_REG 2 (rom_pipe
+    registers the multiplexer) or for a memory in LUTs."""
+    depth = _weight_depth(p)
+    if depth < WROM_BLOCK_DEPTH or mem_reg >= 2:
+        return 0
+    if mem_reg == 0:
+        return _mux_levels(-(-depth // BLOCK_MIN_DEPTH))
+    return _mux_levels(rom_pipe.banks(_rom_pipe_parameters({"WEIGHT_FILE": "", **p, "MEM_REG": mem_reg})))
+
+
+def operand_levels(p: dict, mem_reg: int) -> int:
+    """LUT levels ahead of the dot products with MEM_REG = mem_reg: the input word's select
+    between the stream and the vector buffer (NF > 1) unless MEM_REG registers it, in
+    parallel with the weight word's bank multiplexer (:func:`weight_bank_levels`)."""
+    select = 1 if p["MH"] // p["PE"] > 1 and mem_reg == 0 else 0
+    return max(select, weight_bank_levels(p, mem_reg))
+
+
+def _mem_reg_choices(p: dict, register_reads: bool) -> tuple[int, ...]:
+    """The MEM_REG values a pipeline builder tries: 0 and 1 (1 only with ``register_reads``),
+    and 2 where a bank multiplexer remains behind MEM_REG 1."""
+    choices = (1,) if register_reads else (0, 1)
+    return choices + ((2,) if weight_bank_levels(p, 1) else ())
 
 
 #: mac_dsp FAMILY of every DSP kind (hw.DSP_KINDS)
@@ -497,6 +535,18 @@ def weight_rom_pipe(p: dict) -> bool:
     """mvau.v WROM_PIPE: a block RAM weight memory read through rom_pipe's two registers
     (MEM_REG)."""
     return p.get("MEM_REG", 0) != 0 and _weight_depth(p) >= WROM_BLOCK_DEPTH
+
+
+def weight_memory_cost(p: dict, family: str) -> dict:
+    """:func:`memory_cost` of the weight memory (WWORD = PE*SIMD*WEIGHT_BITS bits x WDEPTH
+    words, block RAM from WROM_BLOCK_DEPTH words), summed over rom_pipe's arrays when it is
+    read through rom_pipe (each bank its own memory, a single bank padded to its block
+    depth: :func:`rom_pipe.array_depths`)."""
+    wword, wdepth = p["PE"] * p["SIMD"] * p["WEIGHT_BITS"], _weight_depth(p)
+    style = "block" if wdepth >= WROM_BLOCK_DEPTH else "auto"
+    depths = rom_pipe.array_depths(_rom_pipe_parameters(p)) if weight_rom_pipe(p) else [wdepth]
+    costs = [memory_cost(Memory(wword, depth, "rom", style), family) for depth in depths]
+    return {key: sum(cost[key] for cost in costs) for key in costs[0]}
 
 
 def _rom_pipe_parameters(p: dict) -> dict:
@@ -803,8 +853,7 @@ def terms(p: dict, family: str) -> Terms:
         lut["compare_more"] = pe * max(0, nt - FEW_THRESHOLDS) * acc_bits
 
     # memories
-    wrom = Memory(wword, wdepth, "rom", "block" if wdepth >= WROM_BLOCK_DEPTH else "auto")
-    wcost = memory_cost(wrom, family)
+    wcost = weight_memory_cost(p, family)
     xbuf = memory_cost(Memory(in_w, sf, "ram_shared"), family) if nf > 1 else None
     tmem = None
     tword = max(1, pe * nt * acc_bits - p.get(THRESHOLD_CONSTANT_BITS, 0))  # the bits Yosys keeps

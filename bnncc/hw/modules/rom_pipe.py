@@ -19,6 +19,11 @@ DEFAULTS = {"WIDTH": 8, "DEPTH": 64, "LATENCY": 1, "INIT_FILE": "", "BLOCK": 1, 
 BLOCK_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18))
 
 
+#: rom_pipe.v pads a single bank only above this depth: up to it one row of 1024 x 18 or
+#: 512 x 36 blocks holds the memory without a word select, and padding would add blocks.
+PAD_MIN_DEPTH = 1024
+
+
 def auto_bank_depth(width: int, depth: int) -> int:
     """rom_pipe.v auto_bank_depth: the depth of the block configuration that stores
     width x depth in the fewest blocks, ceil(width / w) * ceil(depth / d), the deepest on a
@@ -40,6 +45,19 @@ def bank_depth(p: dict) -> int:
 def banks(p: dict) -> int:
     """rom_pipe.v NB: banks."""
     return -(-p["DEPTH"] // bank_depth(p))
+
+
+def array_depths(p: dict) -> list[int]:
+    """Words of each memory array rom_pipe.v declares (MD): one per bank when the banks read
+    their own files (BANK_FILES), one bank padded to its block depth (a block memory of
+    LATENCY >= 2 of more than PAD_MIN_DEPTH words, shallower than that), else one array of
+    DEPTH words."""
+    raw = p["BANK_DEPTH"] or auto_bank_depth(p["WIDTH"], p["DEPTH"])
+    if banks(p) > 1 and p["BANK_FILES"]:
+        return [bank_depth(p)] * banks(p)
+    if p["LATENCY"] >= 2 and p["BLOCK"] and banks(p) == 1 and raw > p["DEPTH"] > PAD_MIN_DEPTH:
+        return [raw]
+    return [p["DEPTH"]]
 
 
 def bank_suffix(bank: int) -> str:
