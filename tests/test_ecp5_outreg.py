@@ -8,7 +8,8 @@ into the block's output register (REGMODE "OUTREG"), exactly.
   clock, a set/reset, a set initial value, mixed clock enables, an output enable or reset
   already in use, 36-bit mode: the netlist is left unchanged.
 * Yosys: rom_pipe with LATENCY 2 has its second register absorbed in every block (also when
-  the memory is banked by block depth), LATENCY 1 none.
+  the memory is banked by block depth), LATENCY 1 none; sliding_window with READ_REG 1 has
+  its line buffer's second read register absorbed, READ_REG 0 none.
 """
 
 from __future__ import annotations
@@ -289,3 +290,33 @@ def test_synthesis_counts_drop_the_absorbed_flip_flops(tmp_path):
     absorbed = read_synthesis(tmp_path, "top", "ecp5", {"sub": 4})
     assert plain.total.ff == 25 and absorbed.total.ff == 17
     assert absorbed.instances["a"].ff == 6 and absorbed.total.bram == 2
+
+
+# -- Yosys on sliding_window ---------------------------------------------------------------
+def synthesize_window(tmp_path: Path, read_reg: int, simd: int) -> dict:
+    """sliding_window with a block RAM line buffer (3 rows of 32 pixels of 64 bipolar
+    channels, SIMD per word) through synth_ecp5."""
+    for name in ("sliding_window.v", "window_parallel.v"):
+        shutil.copy(ROOT / "rtl_lib" / name, tmp_path / name)
+    params = {"IFM_CH": 64, "IFM_H": 32, "IFM_W": 32, "SIMD": simd, "READ_REG": read_reg}
+    chparam = " ".join(f"-set {key} {value}" for key, value in params.items())
+    script = (f"read_verilog -defer sliding_window.v window_parallel.v; chparam {chparam} sliding_window; "
+              "hierarchy -top sliding_window; synth_ecp5 -top sliding_window -json net.json")
+    subprocess.run([*deep_stack(tool_command("yosys")), "-q", "-p", script], cwd=tmp_path, check=True,
+                   capture_output=True)
+    return json.loads((tmp_path / "net.json").read_text())
+
+
+@pytest.mark.parametrize("simd", [16, 32])
+def test_yosys_sliding_window_read_reg_uses_the_block_output_register(tmp_path, simd):
+    """READ_REG = 1: the line buffer's second read register moves into its block RAM(s)
+    (REGMODE_B "OUTREG"), every data bit; READ_REG = 0: the blocks feed logic directly."""
+    design = synthesize_window(tmp_path, 1, simd)
+    cells = design["modules"]["sliding_window"]["cells"].values()
+    blocks = [c for c in cells if c["type"] == "DP16KD"]
+    report = absorb_output_registers(design)
+    assert blocks and not report.skipped
+    assert len(report.ports) == len(blocks) and report.flip_flops == simd
+    assert all(c["parameters"]["REGMODE_B"] == "OUTREG" for c in cells if c["type"] == "DP16KD")
+    plain = absorb_output_registers(synthesize_window(tmp_path, 0, simd))
+    assert plain.flip_flops == 0 and plain.skipped
