@@ -307,7 +307,7 @@ def synthesize_window(tmp_path: Path, read_reg: int, simd: int) -> dict:
     return json.loads((tmp_path / "net.json").read_text())
 
 
-@pytest.mark.parametrize("simd", [16, 32])
+@pytest.mark.parametrize("simd", [4, 16])
 def test_yosys_sliding_window_read_reg_uses_the_block_output_register(tmp_path, simd):
     """READ_REG = 1: the line buffer's second read register moves into its block RAM(s)
     (REGMODE_B "OUTREG"), every data bit; READ_REG = 0: the blocks feed logic directly."""
@@ -320,3 +320,19 @@ def test_yosys_sliding_window_read_reg_uses_the_block_output_register(tmp_path, 
     assert all(c["parameters"]["REGMODE_B"] == "OUTREG" for c in cells if c["type"] == "DP16KD")
     plain = absorb_output_registers(synthesize_window(tmp_path, 0, simd))
     assert plain.flip_flops == 0 and plain.skipped
+
+
+def test_yosys_sliding_window_in_36_bit_mode_keeps_its_register_in_the_fabric(tmp_path):
+    """A line buffer of 19..36-bit words and at most 512 words is one block in 36-bit
+    (pseudo dual port) mode, which the netlist step leaves alone: READ_REG's register stays
+    a flip-flop, still the only reader of every data bit (no logic between block and it)."""
+    design = synthesize_window(tmp_path, 1, 32)
+    report = absorb_output_registers(copy.deepcopy(design))
+    assert report.flip_flops == 0 and list(report.skipped.values()) == ["36-bit (pseudo dual port) mode"]
+    module = design["modules"]["sliding_window"]
+    block = next(c for c in module["cells"].values() if c["type"] == "DP16KD")
+    data = {bit for port, bits in block["connections"].items() if port.startswith("DO") for bit in bits}
+    readers = [(c["type"], port) for c in module["cells"].values() if c is not block
+               for port, bits in c["connections"].items()
+               if c.get("port_directions", {}).get(port) == "input" and data & set(bits)]
+    assert len(readers) == 32 and all(reader == ("TRELLIS_FF", "DI") for reader in readers)
