@@ -14,7 +14,8 @@
 //
 // Parallel mode: SIMD = M*IFM_CH with M > 1 dividing K_H*K_W instantiates window_parallel.v
 // instead (same output order, M kernel positions per beat, one whole pixel of IFM_CH
-// elements per input beat; EXTRA_ROWS unused); everything below describes the serial mode.
+// elements per input beat; EXTRA_ROWS unused; READ_REG reads its line buffer a cycle ahead
+// through two registers, same timing); everything below describes the serial mode.
 //
 // Structure. Input rows are written in arrival order into a ring of NROWS row slots
 // (IFM_W*CF words of SIMD*ELEM_BITS bits each), a plain array inferred as block or
@@ -124,7 +125,7 @@ module sliding_window #(
         window_parallel #(
             .IFM_CH(IFM_CH), .IFM_H(IFM_H), .IFM_W(IFM_W), .K_H(K_H), .K_W(K_W), .STRIDE_H(STRIDE_H),
             .STRIDE_W(STRIDE_W), .DIL_H(DIL_H), .DIL_W(DIL_W), .PAD_T(PAD_T), .PAD_L(PAD_L), .PAD_B(PAD_B),
-            .PAD_R(PAD_R), .PAD_VALUE(PAD_VALUE), .SIMD(SIMD), .ELEM_BITS(ELEM_BITS)
+            .PAD_R(PAD_R), .PAD_VALUE(PAD_VALUE), .SIMD(SIMD), .ELEM_BITS(ELEM_BITS), .READ_REG(READ_REG)
         ) core (
             .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
             .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),

@@ -12,12 +12,13 @@ OH*OW*K_H*K_W/M). A consumer taking such a multiple of C per beat (a VVAU with S
 kernel positions) gets it.
 
 Registered reads: an op with ``register_reads`` (set by ApplyFolding from the pipeline
-budget, :func:`bnncc.hw.timing.pipeline_budget`) gets READ_REG = 1 in serial mode, whatever
+budget, :func:`bnncc.hw.timing.pipeline_budget`) gets READ_REG = 1, whatever
 memory its line buffer maps to: the budget asks for it only where a block RAM's clock-to-out
 does not fit the clock, and a line buffer small enough for LUT RAM pays DW flip-flops and a
 cycle of latency for it (a line buffer's depth in LUT RAM or block RAM is the synthesis
-tool's choice, not known here). The read data is then registered once more (the block RAM's
-output register) and every output beat leaves a cycle later.
+tool's choice, not known here). In serial mode the read data is then registered once more
+(the block RAM's output register) and every output beat leaves a cycle later; in parallel
+mode the line buffer is read a cycle ahead through two registers, with the same timing.
 
 Resource terms: a line buffer of NROWS image rows (IFM_W*CF words of DW = SIMD*ELEM_BITS
 bits), written on one port and read through a register (READ_REG: two) on the other; a 4-word output
@@ -60,13 +61,13 @@ def build(graph: Graph, op: hw.SlidingWindow, memories: bool = True) -> StageRTL
     parameters = {"IFM_CH": op.ifm_channels, "IFM_H": h, "IFM_W": w, **geometry(op), "DIL_H": op.dilations[0],
                   "DIL_W": op.dilations[1], "PAD_VALUE": pad_field, "SIMD": op.simd, "ELEM_BITS": element_bits(x.dtype)}
     out_beats = oh * ow * kh * kw * op.ifm_channels // op.simd
+    if op.register_reads:
+        parameters["READ_REG"] = 1
     if parallel.is_parallel(parameters):
         return StageRTL(op.name, instance_name(op.name), "sliding_window", parameters,
                         Stream(op.ifm_channels, x.dtype), Stream(op.simd, out_dtype), h * w, out_beats,
                         cycles_per_frame(parameters), input_unit=w)
     in_beats = h * w * op.ifm_channels // op.simd
-    if op.register_reads:
-        parameters["READ_REG"] = 1
     return StageRTL(op.name, instance_name(op.name), "sliding_window", parameters, Stream(op.simd, x.dtype),
                     Stream(op.simd, out_dtype), in_beats, out_beats, max(in_beats, out_beats),
                     input_unit=w * op.ifm_channels // op.simd)
