@@ -293,18 +293,23 @@ def test_synthesis_counts_drop_the_absorbed_flip_flops(tmp_path):
 
 
 # -- Yosys on sliding_window ---------------------------------------------------------------
-def synthesize_window(tmp_path: Path, read_reg: int, simd: int) -> dict:
-    """sliding_window with a block RAM line buffer (3 rows of 32 pixels of 64 bipolar
-    channels, SIMD per word) through synth_ecp5."""
-    for name in ("sliding_window.v", "window_parallel.v"):
+def synthesize_module(tmp_path: Path, top: str, sources: tuple[str, ...], params: dict) -> dict:
+    """An rtl_lib module with ``params`` through synth_ecp5 (sources copied beside the script)."""
+    for name in sources:
         shutil.copy(ROOT / "rtl_lib" / name, tmp_path / name)
-    params = {"IFM_CH": 64, "IFM_H": 32, "IFM_W": 32, "SIMD": simd, "READ_REG": read_reg}
     chparam = " ".join(f"-set {key} {value}" for key, value in params.items())
-    script = (f"read_verilog -defer sliding_window.v window_parallel.v; chparam {chparam} sliding_window; "
-              "hierarchy -top sliding_window; synth_ecp5 -top sliding_window -json net.json")
+    script = (f"read_verilog -defer {' '.join(sources)}; chparam {chparam} {top}; "
+              f"hierarchy -top {top}; synth_ecp5 -top {top} -json net.json")
     subprocess.run([*deep_stack(tool_command("yosys")), "-q", "-p", script], cwd=tmp_path, check=True,
                    capture_output=True)
     return json.loads((tmp_path / "net.json").read_text())
+
+
+def synthesize_window(tmp_path: Path, read_reg: int, simd: int, **params) -> dict:
+    """sliding_window with a block RAM line buffer (3 rows of 32 pixels of 64 bipolar
+    channels, SIMD per word, unless ``params`` say otherwise) through synth_ecp5."""
+    return synthesize_module(tmp_path, "sliding_window", ("sliding_window.v", "window_parallel.v"),
+                             {"IFM_CH": 64, "IFM_H": 32, "IFM_W": 32, "SIMD": simd, "READ_REG": read_reg, **params})
 
 
 @pytest.mark.parametrize("simd", [4, 16])
@@ -336,3 +341,26 @@ def test_yosys_sliding_window_in_36_bit_mode_keeps_its_register_in_the_fabric(tm
                for port, bits in c["connections"].items()
                if c.get("port_directions", {}).get(port) == "input" and data & set(bits)]
     assert len(readers) == 32 and all(reader == ("TRELLIS_FF", "DI") for reader in readers)
+
+
+@pytest.mark.parametrize("module", ["window_parallel", "upsample"])
+def test_yosys_other_line_buffers_read_reg_use_the_block_output_register(tmp_path, module):
+    """READ_REG = 1 on the parallel window (2 rows of 600 pixels of 4 2-bit channels: 16-bit
+    words) and on upsample (rows of 512 beats of 16 bits): the second read register moves
+    into the block RAM; READ_REG = 0: nothing to absorb."""
+    def run(read_reg: int) -> tuple[dict, list]:
+        if module == "window_parallel":
+            design = synthesize_window(tmp_path, read_reg, 18, IFM_CH=2, IFM_H=8, IFM_W=600, ELEM_BITS=4)
+            top = "sliding_window"
+        else:
+            design = synthesize_module(tmp_path, "upsample", ("upsample.v",),
+                                       {"CH": 16, "PE": 16, "W": 512, "BITS": 1, "READ_REG": read_reg})
+            top = "upsample"
+        cells = [c for m in design["modules"].values() for c in m["cells"].values() if c["type"] == "DP16KD"]
+        return design, cells
+
+    design, blocks = run(1)
+    report = absorb_output_registers(design)
+    assert blocks and not report.skipped and len(report.ports) == len(blocks) and report.flip_flops == 16
+    plain, blocks = run(0)
+    assert blocks and absorb_output_registers(plain).flip_flops == 0

@@ -1,8 +1,8 @@
-"""Registered line buffer reads of the sliding window follow the pipeline budget: ECP5 at
-125 MHz (budget ``register_reads``) builds every serial sliding window with READ_REG = 1 and
-records ``"REGISTER_READS": true`` in folding.json, xc7 at 100 MHz neither; a folding file
-may set it either way; the ECP5 design is exact in RTL under stalls, at the analytic
-interval, with the report's first-frame latency near the co-simulated one."""
+"""Registered line buffer reads follow the pipeline budget: ECP5 at 125 MHz (budget
+``register_reads``) builds every sliding window (serial and parallel) and upsample with
+READ_REG = 1 and records ``"REGISTER_READS": true`` in folding.json, xc7 at 100 MHz neither;
+a folding file may set it either way; the ECP5 designs are exact in RTL under stalls, at the
+analytic interval, with the report's first-frame latency near the co-simulated one."""
 
 from __future__ import annotations
 
@@ -83,3 +83,33 @@ def test_register_reads_on_another_kind_of_stage_is_refused(cnn, tmp_path):
     other = next(link for link in first.design.links if link.module == "streaming_maxpool")
     with pytest.raises(UsageError, match=f"'{other.node}' REGISTER_READS applies to MVAU, SlidingWindow and Upsample stages only"):
         compile_model(cnn, output=tmp_path / "b", folding={other.node: {"REGISTER_READS": True}})
+
+
+@pytest.mark.parametrize("name, fps", [("unet", 20_000), ("depthwise", 600_000)])
+def test_ecp5_line_buffers_of_every_kind_are_exact_with_registered_reads(tmp_path, name, fps):
+    """ECP5 at 125 MHz: a U-Net-like block (upsample, serial windows) and a depthwise
+    separable network whose depthwise window is parallel (several kernel positions per beat)
+    get READ_REG on every line buffer stage and stay exact under stalls, at the analytic
+    interval, with the report's latency within 10 % of the co-simulated one."""
+    from tests.test_depthwise import MODELS as DEPTHWISE, conv_model
+    from tests.test_resize_upsample import unet_block
+
+    model = unet_block() if name == "unet" else conv_model(DEPTHWISE["dw_separable"])
+    model.ir_version = 10
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, path)
+    build = tmp_path / "build"
+    result = compile_model(path, output=build, target=Target(fps=fps, clock_mhz=125, device=get_device("ecp5-85k")))
+    buffers = [link for link in result.design.links if link.module in ("sliding_window", "upsample")]
+    assert buffers and all(link.parameters.get("READ_REG") == 1 for link in buffers)
+    kinds = {link.module if link.module == "upsample" or link.parameters["SIMD"] <= link.parameters["IFM_CH"]
+             else "parallel" for link in buffers}
+    assert kinds >= ({"upsample", "sliding_window"} if name == "unet" else {"parallel"}), kinds
+    verified = verify_model(path, samples=4, seed=3, value_range=(-2.0, 2.0), build_dir=build, stall=30)
+    assert verified.ok, verified.table()
+    assert verified.rtl.exact == 4
+    analytic = verified.rtl.analytical_ii_cycles
+    assert abs(verified.rtl.measured_ii_cycles - analytic) <= 0.02 * analytic, verified.table()
+    report = json.loads((build / "report.json").read_text())
+    measured = verified.rtl.first_frame_latency_cycles
+    assert abs(report["latency_cycles"] - measured) <= 0.10 * measured, (report["latency_cycles"], measured)
