@@ -14,7 +14,8 @@
 //
 // Parallel mode: SIMD = M*IFM_CH with M > 1 dividing K_H*K_W instantiates window_parallel.v
 // instead (same output order, M kernel positions per beat, one whole pixel of IFM_CH
-// elements per input beat; EXTRA_ROWS unused); everything below describes the serial mode.
+// elements per input beat; EXTRA_ROWS unused; READ_REG reads its line buffer a cycle ahead
+// through two registers, same timing); everything below describes the serial mode.
 //
 // Structure. Input rows are written in arrival order into a ring of NROWS row slots
 // (IFM_W*CF words of SIMD*ELEM_BITS bits each), a plain array inferred as block or
@@ -38,13 +39,14 @@
 // slot. The reader finishes a frame only after the writer finished it, so the two sides
 // never drift by a frame. Every window needs at most min(IFM_H, span) rows and a frame end at
 // most min(IFM_H, span + STRIDE_H - 1 - PAD_B) rows, both <= NROWS: it never deadlocks.
-// Read words pass a one-cycle RAM stage into a 4-entry output queue (credit-based, so the
-// reader issues one beat per cycle in steady state and m_axis_tready never reaches the
-// read logic combinationally).
+// Read words pass a one-cycle RAM stage (READ_REG = 1: two, the second one the block RAM's
+// output register) into a 4-entry output queue (credit-based, so the reader issues one beat
+// per cycle in steady state and m_axis_tready never reaches the read logic
+// combinationally).
 //
 // Throughput: one output beat per cycle whenever its data has arrived; one input beat per
 // cycle while a slot is free. Latency from an input word to the first output beat that
-// needs it: 4 cycles. Output-bound layers lose, per frame, the time to refill the rows the
+// needs it: 4 cycles (READ_REG: 5). Output-bound layers lose, per frame, the time to refill the rows the
 // first output row needs beyond the NROWS - (rows the last output row holds) that the
 // writer can prefetch (EXTRA_ROWS rows of memory reduce it). Only control registers are
 // reset.
@@ -71,8 +73,10 @@ module sliding_window #(
     parameter integer SIMD       = 1,  // channels per beat, divides IFM_CH; or M*IFM_CH with M > 1
                                        // dividing K_H*K_W: M kernel positions per beat
     parameter integer ELEM_BITS  = 1,  // bits per element, 1..32
-    parameter integer EXTRA_ROWS = 0   // additional row slots (>= 0): more prefetch across
+    parameter integer EXTRA_ROWS = 0,  // additional row slots (>= 0): more prefetch across
                                        // frame boundaries for output-bound layers
+    parameter integer READ_REG   = 0   // 1: the line buffer's read data registered once more
+                                       // (the block RAM's output register), latency + 1
 ) (
     input  wire                        ap_clk,
     input  wire                        ap_rst_n,
@@ -109,6 +113,7 @@ module sliding_window #(
             $display("%m: sliding_window: PAD_VALUE (%0d) does not fit %0d bits", PAD_VALUE, ELEM_BITS); $finish;
         end
         if (EXTRA_ROWS < 0) begin $display("%m: sliding_window: EXTRA_ROWS must be >= 0"); $finish; end
+        if (READ_REG < 0 || READ_REG > 1) begin $display("%m: sliding_window: READ_REG must be 0 or 1"); $finish; end
         if (HP < SPAN_H || WP < SPAN_W) begin
             $display("%m: sliding_window: kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
                      K_H, K_W, DIL_H, DIL_W, HP, WP);
@@ -120,7 +125,7 @@ module sliding_window #(
         window_parallel #(
             .IFM_CH(IFM_CH), .IFM_H(IFM_H), .IFM_W(IFM_W), .K_H(K_H), .K_W(K_W), .STRIDE_H(STRIDE_H),
             .STRIDE_W(STRIDE_W), .DIL_H(DIL_H), .DIL_W(DIL_W), .PAD_T(PAD_T), .PAD_L(PAD_L), .PAD_B(PAD_B),
-            .PAD_R(PAD_R), .PAD_VALUE(PAD_VALUE), .SIMD(SIMD), .ELEM_BITS(ELEM_BITS)
+            .PAD_R(PAD_R), .PAD_VALUE(PAD_VALUE), .SIMD(SIMD), .ELEM_BITS(ELEM_BITS), .READ_REG(READ_REG)
         ) core (
             .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
             .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
@@ -206,8 +211,16 @@ module sliding_window #(
         end
     endfunction
 
-    // -- line buffer ------------------------------------------------------------------------
-    reg [DW-1:0] mem [0:DEPTH-1];
+    // -- line buffer (lbuf.mem, written and read in the datapath below) ---------------------
+    // With READ_REG the array carries no_rw_check. A read never meets a write to the same
+    // word: the reader reads a word only from the cycle after the one its registered check
+    // saw it written (two cycles after its write), and the writer writes only into row slots
+    // that were released, whose rows no later beat reads (a row is released by the issue of
+    // the last beat that reads it, and the writer sees the release a cycle later). So no
+    // read-during-write bypass is needed; Yosys would otherwise build one between the block
+    // RAM and the register behind it and keep that register out of the block's output
+    // register. (READ_REG = 0 keeps the array as it was.)
+    reg [DW-1:0] rdata;          // the word read (the RAM stage)
 
     // -- writer: input rows into consecutive slots ------------------------------------------
     reg [AW-1:0]        waddr;   // next word written
@@ -261,14 +274,19 @@ module sliding_window #(
     wire g_written_next = written(ir, coff, wrow_next_frame);  // G's beat, R ends the frame
     wire r_written      = written(r_ir, r_coff, wrow);         // R's beat
 
-    // -- output: one RAM stage, then a 4-entry queue ----------------------------------------
+    // -- output: one RAM stage (two with READ_REG), then a 4-entry queue --------------------
     reg [DW-1:0] q [0:3];
     reg [1:0]    q_wr, q_rd;
     reg [2:0]    q_cnt;
     reg          v1, pad1;       // a beat in the RAM stage; it is padding
-    reg [DW-1:0] rdata;
+    wire         o_valid, o_pad; // the beat written into the queue (the last RAM stage's)
+    wire [DW-1:0] o_data;
 
-    reg  [2:0] held;                    // beats in the queue and the RAM stage
+    // held: beats in the queue and the RAM stages. A beat takes its queue entry's credit when
+    // it issues, so the queue never overflows; a popped entry's credit is issued again the
+    // next cycle and its beat reaches the queue 2 (READ_REG: 3) cycles later, inside the 4
+    // cycles that 4 credits cover at one beat per cycle.
+    reg  [2:0] held;
     wire issue   = r_valid && held != 3'd4 && (r_pad || r_ok) && r_frame_ok;
     wire advance = !r_valid || issue;   // stage G moves on into stage R
     wire pop     = m_axis_tvalid && m_axis_tready;
@@ -340,9 +358,7 @@ module sliding_window #(
 
     // -- datapath (not reset) ---------------------------------------------------------------
     always @(posedge ap_clk) begin
-        if (in_fire) mem[waddr] <= s_axis_tdata;
-        if (issue && !r_pad) rdata <= mem[r_addr];
-        if (v1) q[q_wr] <= pad1 ? PAD_WORD : rdata;
+        if (o_valid) q[q_wr] <= o_pad ? PAD_WORD : o_data;
         if (issue) pad1 <= r_pad;
         r_ok <= !advance ? r_written : (issue && r_frame_last) ? g_written_next : g_written;
         r_frame_ok <= !advance ? !r_frame_last || wrow >= S_IFM_H
@@ -402,11 +418,47 @@ module sliding_window #(
             end
             r_valid <= 1'b1;
             v1 <= issue;
-            if (v1) q_wr <= q_wr + 1'b1;
+            if (o_valid) q_wr <= q_wr + 1'b1;
             if (pop) q_rd <= q_rd + 1'b1;
-            q_cnt <= q_cnt + {2'b00, v1} - {2'b00, pop};
+            q_cnt <= q_cnt + {2'b00, o_valid} - {2'b00, pop};
             held <= held + {2'b00, issue} - {2'b00, pop};
         end
+    end
+
+    // -- line buffer: write port and registered read port ----------------------------------
+    if (READ_REG != 0) begin : lbuf
+        (* no_rw_check *) reg [DW-1:0] mem [0:DEPTH-1];
+        always @(posedge ap_clk) begin
+            if (in_fire) mem[waddr] <= s_axis_tdata;
+            if (issue && !r_pad) rdata <= mem[r_addr];
+        end
+    end else begin : lbuf
+        reg [DW-1:0] mem [0:DEPTH-1];
+        always @(posedge ap_clk) begin
+            if (in_fire) mem[waddr] <= s_axis_tdata;
+            if (issue && !r_pad) rdata <= mem[r_addr];
+        end
+    end
+
+    // -- READ_REG: a second register behind the line buffer read --------------------------
+    // rdata2 takes rdata every cycle with no reset and nothing else reads rdata, so that
+    // synthesis can put it into the block RAM's output register (ECP5 REGMODE "OUTREG" by
+    // bnncc's netlist step, Xilinx DOB_REG); the queue write then starts from a register.
+    if (READ_REG != 0) begin : read_reg
+        reg          v2, pad2;       // a beat in the second RAM stage; it is padding
+        reg [DW-1:0] rdata2;
+        always @(posedge ap_clk) begin
+            rdata2 <= rdata;
+            pad2 <= pad1;
+            v2 <= ap_rst_n && v1;
+        end
+        assign o_valid = v2;
+        assign o_pad   = pad2;
+        assign o_data  = rdata2;
+    end else begin : read_direct
+        assign o_valid = v1;
+        assign o_pad   = pad1;
+        assign o_data  = rdata;
     end
     end endgenerate
 endmodule

@@ -22,6 +22,10 @@
 // will have room for it; the word enters the queue one cycle after the read (the block RAM's
 // output register), so an output beat is valid 3 cycles after the input beat it copies is
 // taken at the earliest, and one output beat leaves per cycle while the input keeps ahead.
+// READ_REG = 1 registers the read word once more (rd2, the block RAM's output register when
+// rd is the block's own latch): the word enters a four-entry queue one cycle later, 4 cycles
+// after its input beat at the earliest (three entries cover the cycles from a pop to the
+// arrival of the word its credit issues).
 // No beat is lost or duplicated under any stall pattern on either side. A row of one beat
 // (W*CF = 1) alternates write and read, one output beat every second cycle at most when
 // F_H*F_W = 1. Only control registers are reset.
@@ -34,7 +38,8 @@ module upsample #(
     parameter integer W    = 4,  // pixels per input row, >= 1
     parameter integer F_H  = 2,  // row repeat factor, >= 1
     parameter integer F_W  = 2,  // pixel repeat factor, >= 1
-    parameter integer BITS = 4   // bits per element, 1..64
+    parameter integer BITS = 4,  // bits per element, 1..64
+    parameter integer READ_REG = 0  // 1: the read word registered once more (latency + 1)
 ) (
     input  wire               ap_clk,
     input  wire               ap_rst_n,
@@ -80,10 +85,10 @@ module upsample #(
             $display("%m: upsample: F_H (%0d) and F_W (%0d) must be >= 1", F_H, F_W); $finish;
         end
         if (BITS < 1 || BITS > 64) begin $display("%m: upsample: BITS must be 1..64"); $finish; end
+        if (READ_REG < 0 || READ_REG > 1) begin $display("%m: upsample: READ_REG must be 0 or 1"); $finish; end
     end
 
-    // -- line buffer --------------------------------------------------------------------
-    reg [DW-1:0] mem [0:DEPTH-1];
+    // -- line buffer (lbuf.mem, below) ----------------------------------------------------
     reg [DW-1:0] rd;        // the word read last cycle (block RAM output register)
 
     // -- writer -------------------------------------------------------------------------
@@ -102,13 +107,20 @@ module upsample #(
     wire r_last = r == R_LAST;
     wire f_last = f == F_LAST;
 
-    // -- output queue: two entries, fed by the read register ---------------------------
-    reg [DW-1:0] q [0:1];
-    reg          q_wr, q_rd;
-    reg [1:0]    q_cnt;
+    // -- output queue: two entries (READ_REG: four), fed by the last read register -------
+    localparam integer QN = (READ_REG != 0) ? 4 : 2;    // entries
+    localparam integer QB = (READ_REG != 0) ? 2 : 1;    // pointer bits
+    localparam [2:0] Q_FULL = QN[2:0];
+    localparam [2:0] Q_LAST = Q_FULL - 3'd1;
+    reg [DW-1:0] q [0:QN-1];
+    reg [QB-1:0] q_wr, q_rd;
+    reg [2:0]    q_cnt;
     reg          inflight;  // rd holds a word for the queue
+    wire         o_valid;   // the last read register holds a word for the queue
+    wire [DW-1:0] o_data;
+    wire         inflight2; // READ_REG: rd2 holds a word for the queue
 
-    assign m_axis_tvalid = q_cnt != 2'd0;
+    assign m_axis_tvalid = q_cnt != 3'd0;
     assign m_axis_tdata  = q[q_rd];
     wire pop = m_axis_tvalid && m_axis_tready;
 
@@ -119,17 +131,15 @@ module upsample #(
     wire w_last = wa == A_LAST;
 
     // The reader may read ra once it is written, if the queue has room for the word when it
-    // arrives (queue + word in flight - pop <= 1).
-    wire [2:0] held = {1'b0, q_cnt} + {2'b00, inflight};
-    wire room = held <= 3'd1 || (held == 3'd2 && pop);
+    // arrives (queue + words in flight - pop <= QN - 1).
+    wire [2:0] held = q_cnt + {2'b00, inflight} + {2'b00, inflight2};
+    wire room = held <= Q_LAST || (held == Q_FULL && pop);
     wire issue = (ahead || ra < wa) && room;
     wire row_end = issue && f_last && r_last && x_last && p_last;
 
     // -- datapath (not reset) -----------------------------------------------------------
     always @(posedge ap_clk) begin
-        if (fire) mem[wa] <= s_axis_tdata;
-        rd <= mem[ra];
-        if (inflight) q[q_wr] <= rd;
+        if (o_valid) q[q_wr] <= o_data;
     end
 
     // -- control ------------------------------------------------------------------------
@@ -144,9 +154,9 @@ module upsample #(
             base <= {AW{1'b0}};
             ra <= {AW{1'b0}};
             inflight <= 1'b0;
-            q_wr <= 1'b0;
-            q_rd <= 1'b0;
-            q_cnt <= 2'd0;
+            q_wr <= {QB{1'b0}};
+            q_rd <= {QB{1'b0}};
+            q_cnt <= 3'd0;
         end else begin
             if (fire) wa <= w_last ? {AW{1'b0}} : wa + 1'b1;
             // a full row written (possible only in the reader's row) / the reader leaves its
@@ -177,11 +187,43 @@ module upsample #(
                 end
             end
             inflight <= issue;
-            if (inflight) q_wr <= !q_wr;
-            if (pop) q_rd <= !q_rd;
-            q_cnt <= q_cnt + {1'b0, inflight} - {1'b0, pop};
+            if (o_valid) q_wr <= q_wr + 1'b1;
+            if (pop) q_rd <= q_rd + 1'b1;
+            q_cnt <= q_cnt + {2'b00, o_valid} - {2'b00, pop};
         end
     end
+
+    // -- line buffer: write port, read port, READ_REG's second read register -----------------
+    // A read that issues never meets a write to its word: it reads a word written in an
+    // earlier cycle, and the writer overwrites a word of the row being read only after its
+    // last read. Reads that do not issue (rd is read every cycle) are dropped. So with
+    // READ_REG the array carries no_rw_check: no read-during-write bypass sits between the
+    // block RAM and rd2, which can then be the block's output register.
+    generate
+        if (READ_REG != 0) begin : lbuf
+            (* no_rw_check *) reg [DW-1:0] mem [0:DEPTH-1];
+            reg [DW-1:0] rd2;
+            reg          v2;
+            always @(posedge ap_clk) begin
+                if (fire) mem[wa] <= s_axis_tdata;
+                rd <= mem[ra];
+                rd2 <= rd;
+                v2 <= ap_rst_n && inflight;
+            end
+            assign inflight2 = v2;
+            assign o_valid = v2;
+            assign o_data = rd2;
+        end else begin : lbuf
+            reg [DW-1:0] mem [0:DEPTH-1];
+            always @(posedge ap_clk) begin
+                if (fire) mem[wa] <= s_axis_tdata;
+                rd <= mem[ra];
+            end
+            assign inflight2 = 1'b0;
+            assign o_valid = inflight;
+            assign o_data = rd;
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

@@ -19,7 +19,13 @@
 // SPAN_H pixels (those rows and the new pixel) is written back shifted by one row and
 // shifted into a K_H x SPAN_W register window (only the kernel rows u*DIL_H are kept).
 // With WP = 1 the word read in the cycle of a write to the same address is taken from the
-// write (forwarding). A step at a strided window corner (row r = SPAN_H - 1 + i*STRIDE_H,
+// write (forwarding). READ_REG = 1 with WP >= 3 reads one cycle ahead instead: the address
+// is the column the walker will be at in the next cycle (the next column when it steps), and
+// the word passes a second register (the block RAM's output register) that holds the
+// stepped column's word in S1, so no logic sits between the block RAM and a register; the
+// timing of every beat is unchanged. A column's word is read at least WP - 1 >= 2 cycles
+// after the write of its previous visit (one step per cycle at most), so a read never meets
+// a write to its word (no_rw_check). With WP <= 2 READ_REG has no effect. A step at a strided window corner (row r = SPAN_H - 1 + i*STRIDE_H,
 // column c = SPAN_W - 1 + j*STRIDE_W) reserves an entry of a 16-entry output queue; the
 // window, complete at the end of S1, is written into it in stage S2. The queue's credit is
 // a register, so s_axis_tready and the walker never depend on m_axis_tready. A beat counter
@@ -47,7 +53,8 @@ module window_parallel #(
     parameter integer PAD_R     = 0,   // padding columns right of the image, >= 0
     parameter integer PAD_VALUE = 0,   // element value of padded elements (low ELEM_BITS bits)
     parameter integer SIMD      = 18,  // elements per output beat: M*IFM_CH, M > 1 divides K_H*K_W
-    parameter integer ELEM_BITS = 1    // bits per element, 1..32
+    parameter integer ELEM_BITS = 1,   // bits per element, 1..32
+    parameter integer READ_REG  = 0    // 1: the line buffer read registered twice, a cycle ahead (WP >= 3)
 ) (
     input  wire                        ap_clk,
     input  wire                        ap_rst_n,
@@ -114,6 +121,7 @@ module window_parallel #(
                      SIMD, IFM_CH, KK);
             $finish;
         end
+        if (READ_REG < 0 || READ_REG > 1) begin $display("%m: window_parallel: READ_REG must be 0 or 1"); $finish; end
         if (HP < SPAN_H || WP < SPAN_W) begin
             $display("%m: window_parallel: kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
                      K_H, K_W, DIL_H, DIL_W, HP, WP);
@@ -145,7 +153,21 @@ module window_parallel #(
     wire [SPAN_H*PW-1:0] column;     // rows r-SPAN_H+1 .. r of the stepped column, oldest first
 
     generate
-        if (LB > 0) begin : lines
+        if (LB > 0 && READ_REG != 0 && WP >= 3) begin : lines
+            (* no_rw_check *) reg [LBW-1:0] mem [0:WP-1];
+            reg [LBW-1:0] rdata;     // the word of the walker's column, read a cycle ahead
+            reg [LBW-1:0] rdata2;    // the stepped column's word in S1
+            reg [CW-1:0]  s1_addr;   // the column of stage S1
+            wire [CW-1:0] c_next = c_last ? {CW{1'b0}} : c + 1'b1;
+            wire [CW-1:0] ra = step ? c_next : c;   // the walker's column in the next cycle
+            assign column = {pix, rdata2};
+            always @(posedge ap_clk) begin
+                if (step) s1_addr <= c;
+                rdata <= mem[ra];
+                rdata2 <= rdata;
+                if (s1_valid) mem[s1_addr] <= column[SPAN_H*PW-1:PW];
+            end
+        end else if (LB > 0) begin : lines
             reg [LBW-1:0] mem [0:WP-1];
             reg [LBW-1:0] rdata;
             reg           fwd;       // the word read was written in the same cycle (WP = 1)

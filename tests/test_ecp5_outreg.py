@@ -8,7 +8,8 @@ into the block's output register (REGMODE "OUTREG"), exactly.
   clock, a set/reset, a set initial value, mixed clock enables, an output enable or reset
   already in use, 36-bit mode: the netlist is left unchanged.
 * Yosys: rom_pipe with LATENCY 2 has its second register absorbed in every block (also when
-  the memory is banked by block depth), LATENCY 1 none.
+  the memory is banked by block depth), LATENCY 1 none; sliding_window with READ_REG 1 has
+  its line buffer's second read register absorbed, READ_REG 0 none.
 """
 
 from __future__ import annotations
@@ -289,3 +290,77 @@ def test_synthesis_counts_drop_the_absorbed_flip_flops(tmp_path):
     absorbed = read_synthesis(tmp_path, "top", "ecp5", {"sub": 4})
     assert plain.total.ff == 25 and absorbed.total.ff == 17
     assert absorbed.instances["a"].ff == 6 and absorbed.total.bram == 2
+
+
+# -- Yosys on sliding_window ---------------------------------------------------------------
+def synthesize_module(tmp_path: Path, top: str, sources: tuple[str, ...], params: dict) -> dict:
+    """An rtl_lib module with ``params`` through synth_ecp5 (sources copied beside the script)."""
+    for name in sources:
+        shutil.copy(ROOT / "rtl_lib" / name, tmp_path / name)
+    chparam = " ".join(f"-set {key} {value}" for key, value in params.items())
+    script = (f"read_verilog -defer {' '.join(sources)}; chparam {chparam} {top}; "
+              f"hierarchy -top {top}; synth_ecp5 -top {top} -json net.json")
+    subprocess.run([*deep_stack(tool_command("yosys")), "-q", "-p", script], cwd=tmp_path, check=True,
+                   capture_output=True)
+    return json.loads((tmp_path / "net.json").read_text())
+
+
+def synthesize_window(tmp_path: Path, read_reg: int, simd: int, **params) -> dict:
+    """sliding_window with a block RAM line buffer (3 rows of 32 pixels of 64 bipolar
+    channels, SIMD per word, unless ``params`` say otherwise) through synth_ecp5."""
+    return synthesize_module(tmp_path, "sliding_window", ("sliding_window.v", "window_parallel.v"),
+                             {"IFM_CH": 64, "IFM_H": 32, "IFM_W": 32, "SIMD": simd, "READ_REG": read_reg, **params})
+
+
+@pytest.mark.parametrize("simd", [4, 16])
+def test_yosys_sliding_window_read_reg_uses_the_block_output_register(tmp_path, simd):
+    """READ_REG = 1: the line buffer's second read register moves into its block RAM(s)
+    (REGMODE_B "OUTREG"), every data bit; READ_REG = 0: the blocks feed logic directly."""
+    design = synthesize_window(tmp_path, 1, simd)
+    cells = design["modules"]["sliding_window"]["cells"].values()
+    blocks = [c for c in cells if c["type"] == "DP16KD"]
+    report = absorb_output_registers(design)
+    assert blocks and not report.skipped
+    assert len(report.ports) == len(blocks) and report.flip_flops == simd
+    assert all(c["parameters"]["REGMODE_B"] == "OUTREG" for c in cells if c["type"] == "DP16KD")
+    plain = absorb_output_registers(synthesize_window(tmp_path, 0, simd))
+    assert plain.flip_flops == 0 and plain.skipped
+
+
+def test_yosys_sliding_window_in_36_bit_mode_keeps_its_register_in_the_fabric(tmp_path):
+    """A line buffer of 19..36-bit words and at most 512 words is one block in 36-bit
+    (pseudo dual port) mode, which the netlist step leaves alone: READ_REG's register stays
+    a flip-flop, still the only reader of every data bit (no logic between block and it)."""
+    design = synthesize_window(tmp_path, 1, 32)
+    report = absorb_output_registers(copy.deepcopy(design))
+    assert report.flip_flops == 0 and list(report.skipped.values()) == ["36-bit (pseudo dual port) mode"]
+    module = design["modules"]["sliding_window"]
+    block = next(c for c in module["cells"].values() if c["type"] == "DP16KD")
+    data = {bit for port, bits in block["connections"].items() if port.startswith("DO") for bit in bits}
+    readers = [(c["type"], port) for c in module["cells"].values() if c is not block
+               for port, bits in c["connections"].items()
+               if c.get("port_directions", {}).get(port) == "input" and data & set(bits)]
+    assert len(readers) == 32 and all(reader == ("TRELLIS_FF", "DI") for reader in readers)
+
+
+@pytest.mark.parametrize("module", ["window_parallel", "upsample"])
+def test_yosys_other_line_buffers_read_reg_use_the_block_output_register(tmp_path, module):
+    """READ_REG = 1 on the parallel window (2 rows of 600 pixels of 4 2-bit channels: 16-bit
+    words) and on upsample (rows of 512 beats of 16 bits): the second read register moves
+    into the block RAM; READ_REG = 0: nothing to absorb."""
+    def run(read_reg: int) -> tuple[dict, list]:
+        if module == "window_parallel":
+            design = synthesize_window(tmp_path, read_reg, 18, IFM_CH=2, IFM_H=8, IFM_W=600, ELEM_BITS=4)
+            top = "sliding_window"
+        else:
+            design = synthesize_module(tmp_path, "upsample", ("upsample.v",),
+                                       {"CH": 16, "PE": 16, "W": 512, "BITS": 1, "READ_REG": read_reg})
+            top = "upsample"
+        cells = [c for m in design["modules"].values() for c in m["cells"].values() if c["type"] == "DP16KD"]
+        return design, cells
+
+    design, blocks = run(1)
+    report = absorb_output_registers(design)
+    assert blocks and not report.skipped and len(report.ports) == len(blocks) and report.flip_flops == 16
+    plain, blocks = run(0)
+    assert blocks and absorb_output_registers(plain).flip_flops == 0

@@ -4,9 +4,11 @@ The table maps node names to ``{"PE": p, "SIMD": s}`` (either key may be left ou
 the default); an MVAU entry may add ``"DSP": kind`` (one of ``hw.DSP_KINDS``, or "" for LUT
 arithmetic) to compute its products on DSP multipliers of that kind, ``"LEVELS": n`` (the LUT
 levels its dot products may take between registers, ``MVAU.max_levels``) and
-``"REGISTER_READS": true`` (its memory reads registered once more). With a pipeline budget
-(:func:`bnncc.hw.timing.pipeline_budget`, from the clock and the device family) every MVAU
-whose entry does not say takes the budget's levels and register_reads. A stage without an entry whose registry entry couples it to a neighbour takes
+``"REGISTER_READS": true`` (its memory reads registered once more); a sliding window's or
+an upsample's entry may add ``"REGISTER_READS"`` too (its line buffer read registered once
+more). With a pipeline budget (:func:`bnncc.hw.timing.pipeline_budget`, from the clock and
+the device family) every MVAU whose entry does not say takes the budget's levels and
+register_reads, and every sliding window and upsample the budget's register_reads. A stage without an entry whose registry entry couples it to a neighbour takes
 the folding its ``couple`` gives for that neighbour's beat (the neighbour found through the
 IR graph's producer and consumers of tensors): a sliding window the largest SIMD that
 divides both its channel count and its consumer's input beat, a max pool the largest PE that
@@ -26,6 +28,7 @@ from bnncc.hw.timing import MAX_LEVELS, PipelineBudget
 from bnncc.ir.build import reinfer
 from bnncc.ir.graph import Graph
 from bnncc.ir.ops import hw
+from bnncc.ir.ops.upsample import Upsample
 from bnncc.passes.base import Pass
 
 KEYS = ("PE", "SIMD", "DSP", "LEVELS", "REGISTER_READS")
@@ -63,8 +66,18 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
 def folding_table(graph: Graph) -> dict[str, dict[str, int]]:
     """The folding of every stage, in the form :func:`load_folding` reads (the MVAU's DSP,
     LEVELS and REGISTER_READS where they are not the defaults)."""
-    return {op.name: {"PE": op.pe, "SIMD": op.simd, **_mvau_entry(op)}
+    return {op.name: {"PE": op.pe, "SIMD": op.simd, **_mvau_entry(op), **_window_entry(op)}
             for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)}
+
+
+#: stages with a line buffer whose read may be registered once more (``register_reads``)
+LINE_BUFFER_OPS = (hw.SlidingWindow, Upsample)
+
+
+def _window_entry(op) -> dict:
+    """A line buffer stage's REGISTER_READS when it is set (so that the entry reproduces it
+    under any budget)."""
+    return {"REGISTER_READS": True} if isinstance(op, LINE_BUFFER_OPS) and op.register_reads else {}
 
 
 def _mvau_entry(op) -> dict:
@@ -79,6 +92,8 @@ def _mvau_entry(op) -> dict:
 
 #: table keys of MVAU-only choices, and the MVAU field each sets
 MVAU_KEYS = {"DSP": "dsp", "LEVELS": "max_levels", "REGISTER_READS": "register_reads"}
+#: of these, the keys a line buffer stage (LINE_BUFFER_OPS) takes as well
+WINDOW_KEYS = ("REGISTER_READS",)
 
 
 class ApplyFolding(Pass):
@@ -103,15 +118,17 @@ class ApplyFolding(Pass):
             extra = {}
             for key, field_name in MVAU_KEYS.items():
                 if key in entry:
-                    if not isinstance(op, hw.MVAU):
-                        raise UsageError(f"{self.source}: '{name}' {key} applies to MVAU stages only, "
+                    if not (isinstance(op, hw.MVAU) or (isinstance(op, LINE_BUFFER_OPS) and key in WINDOW_KEYS)):
+                        allowed = "MVAU, SlidingWindow and Upsample stages" if key in WINDOW_KEYS else "MVAU stages"
+                        raise UsageError(f"{self.source}: '{name}' {key} applies to {allowed} only, "
                                          f"not {type(op).__name__}")
                     extra[field_name] = entry[key]
             changed = op.clone(pe=entry.get("PE", op.pe), simd=entry.get("SIMD", op.simd), **extra)
             self._check(graph, changed)
             graph.replace_op(name, changed)
             notes.append(f"node '{name}': PE={changed.pe}, SIMD={changed.simd}"
-                         + "".join(f", {key}={value}" for key, value in _mvau_entry(changed).items()))
+                         + "".join(f", {key}={value}" for key, value in
+                                   {**_mvau_entry(changed), **_window_entry(changed)}.items()))
         if self.budget is not None:
             self._pipeline(graph, notes)
         self._couple_windows(graph, notes)
@@ -119,7 +136,8 @@ class ApplyFolding(Pass):
 
     def _pipeline(self, graph: Graph, notes: list[str]) -> None:
         """The budget's levels and register_reads on every MVAU whose entry does not set them
-        (the defaults, 0 and False, where the budget is the default one)."""
+        (the defaults, 0 and False, where the budget is the default one), and its
+        register_reads on every sliding window and upsample whose entry does not set it."""
         for op in [op for op in graph.ops() if isinstance(op, hw.MVAU)]:
             entry = self.table.get(op.name, {})
             # multi-bit dot products are carry-chain adders (chain_levels), popcounts LUT levels
@@ -134,6 +152,11 @@ class ApplyFolding(Pass):
                 graph.replace_op(op.name, op.clone(**changes))
                 notes.append(f"node '{op.name}': pipeline for {budget} LUT levels"
                              + (", memory reads registered" if self.budget.register_reads else ""))
+        for op in [op for op in graph.ops() if isinstance(op, LINE_BUFFER_OPS)]:
+            if "REGISTER_READS" not in self.table.get(op.name, {}) and op.register_reads != self.budget.register_reads:
+                graph.replace_op(op.name, op.clone(register_reads=self.budget.register_reads))
+                notes.append(f"node '{op.name}': line buffer reads "
+                             + ("registered" if self.budget.register_reads else "not registered"))
 
     def _check(self, graph: Graph, op) -> None:
         try:

@@ -1,20 +1,26 @@
 """rtl_lib/sliding_window.v against bnncc's SlidingWindow op (= Im2Col on NHWC): several
 frames back to back under random stalls on both sides, and the cycles per frame without
-stalls."""
+stalls; with READ_REG (the line buffer's read registered once more) on odd shapes as well,
+and the registry's beat pattern against the cycles the RTL gives its output beats."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import subprocess
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from bnncc.datatype import BIPOLAR, DataType
+from bnncc.hw.modules.sliding_window import SPEC
+from bnncc.hw.patterns import FRAMES
 from bnncc.ir.graph import TensorInfo
 from bnncc.ir.ops.hw import SlidingWindow
 from bnncc.sim import StreamSimulator
 from bnncc.sim.beats import element_bits, pack_beats, to_field
+from bnncc.sim.verilator import verilator_command
 from frames import random_frames
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
@@ -32,6 +38,7 @@ class Case:
     simd: int = 1
     dtype: DataType = BIPOLAR
     extra_rows: int = 0
+    read_reg: int = 0
 
     def op(self) -> SlidingWindow:
         h, w, c = self.dims
@@ -50,6 +57,7 @@ class Case:
             "PAD_T": self.pads[0], "PAD_L": self.pads[1], "PAD_B": self.pads[2], "PAD_R": self.pads[3],
             "PAD_VALUE": int(to_field(np.array(self.pad_value), self.dtype)), "SIMD": self.simd,
             "ELEM_BITS": element_bits(self.dtype), "EXTRA_ROWS": self.extra_rows,
+            **({"READ_REG": self.read_reg} if self.read_reg else {}),
         }
 
 
@@ -70,6 +78,16 @@ CASES = [
     Case("whole_image", (3, 3, 4), (3, 3), simd=4, dtype=DataType.uint(3)),
 ]
 
+# READ_REG = 1 on odd shapes: padding with SIMD < C, dilation with stride 2, a one-column
+# image, a 1x1 kernel with stride 2
+READ_REG_CASES = [
+    Case("rr_pad_simd2", (6, 7, 4), (3, 3), pads=(1, 1, 1, 1), pad_value=-3, simd=2, dtype=DataType.int(8), read_reg=1),
+    Case("rr_dil2_s2", (9, 7, 2), (3, 3), strides=(2, 2), dilations=(2, 1), pads=(2, 2, 2, 1), pad_value=-1,
+         read_reg=1),
+    Case("rr_w1", (7, 1, 3), (3, 1), pads=(1, 0, 1, 0), pad_value=1, simd=3, dtype=DataType.uint(2), read_reg=1),
+    Case("rr_k1_s2", (5, 4, 4), (1, 1), strides=(2, 2), simd=2, dtype=DataType.int(4), read_reg=1),
+]
+
 
 def run_case(case: Case, frames: int, seed: int, in_stall: int, out_stall: int):
     op = case.op()
@@ -86,6 +104,16 @@ def run_case(case: Case, frames: int, seed: int, in_stall: int, out_stall: int):
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 @pytest.mark.parametrize("seed, in_stall, out_stall", [(1, 40, 40), (2, 30, 50), (3, 50, 30)])
 def test_sliding_window_matches_im2col_under_stalls(case, seed, in_stall, out_stall):
+    _, _, beats_in, expected, result = run_case(case, frames=3, seed=seed, in_stall=in_stall, out_stall=out_stall)
+    assert result.outputs == expected
+    assert len(result.input_cycles) == len(beats_in)
+
+
+@pytest.mark.parametrize("case", READ_REG_CASES, ids=[c.name for c in READ_REG_CASES])
+@pytest.mark.parametrize("seed, in_stall, out_stall", [(4, 40, 40), (5, 20, 70)])
+def test_registered_reads_match_im2col_under_stalls(case, seed, in_stall, out_stall):
+    """READ_REG = 1: the same beats under random stalls on both sides (heavy output stalls
+    fill the queue while beats are in both RAM stages)."""
     _, _, beats_in, expected, result = run_case(case, frames=3, seed=seed, in_stall=in_stall, out_stall=out_stall)
     assert result.outputs == expected
     assert len(result.input_cycles) == len(beats_in)
@@ -125,7 +153,7 @@ def expected_cycles_per_frame(case: Case) -> int:
     return max(n_in, n_out + refill)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", CASES + READ_REG_CASES[:2], ids=[c.name for c in CASES + READ_REG_CASES[:2]])
 def test_sliding_window_cycles_per_frame_without_stalls(case):
     frames = 5
     _, _, beats_in, expected, result = run_case(case, frames=frames, seed=9, in_stall=0, out_stall=0)
@@ -151,3 +179,40 @@ def test_extra_rows_hide_the_frame_refill():
     per_frame = np.diff([result.output_cycles[f * n_out] for f in range(1, frames)])
     assert expected_cycles_per_frame(case) == n_out
     assert np.all(per_frame == n_out), per_frame
+
+
+PATTERN_CASES = [CASES[0], replace(CASES[0], name="cnv3x3_rr", read_reg=1), READ_REG_CASES[0], READ_REG_CASES[2]]
+
+
+@pytest.mark.parametrize("case", PATTERN_CASES, ids=[c.name for c in PATTERN_CASES])
+def test_pattern_gives_the_rtl_output_cycles(case):
+    """Input stalls, output never blocked: fed the cycles the RTL took its input beats, the
+    registry's pattern gives every output beat no earlier than the RTL did (without padding;
+    the pattern lets padding ahead of the first input beat leave at any time, so the first
+    frame of a padded layer is modelled early) and, from the second frame on, exactly then:
+    with READ_REG every beat a cycle later."""
+    op = case.op()
+    x = random_frames(np.random.default_rng(6), case.dtype, FRAMES, case.dims)
+    beats_in = pack_beats(x.reshape(-1, case.simd), case.dtype)
+    expected = pack_beats(op.execute(x)[0].reshape(-1, case.simd), case.dtype)
+    sim = StreamSimulator("sliding_window", [RTL / "sliding_window.v"], case.parameters())
+    result = sim.run(beats_in, len(expected), seed=6, in_stall=50, out_stall=0)
+    assert result.outputs == expected
+    n_in, n_out = frame_beats(case)
+    pattern = SPEC.pattern(SimpleNamespace(parameters=case.parameters(), in_beats=n_in, out_beats=n_out))
+    schedule = pattern.asap(np.array(result.input_cycles, dtype=np.int64))
+    measured = np.array(result.output_cycles)
+    if not any(case.pads):   # padding ahead of the first input beat: the pattern lets it go at any time
+        assert np.all(schedule.pushes >= measured), np.flatnonzero(schedule.pushes < measured)[:5]
+    assert np.array_equal(schedule.pushes[n_out:], measured[n_out:]), np.flatnonzero(
+        schedule.pushes[n_out:] != measured[n_out:])[:5]
+
+
+@pytest.mark.parametrize("case", READ_REG_CASES, ids=[c.name for c in READ_REG_CASES])
+def test_registered_reads_lint_clean(case):
+    process = subprocess.run(
+        [verilator_command(), "--lint-only", "-Wall", "--top-module", "sliding_window",
+         *[f"-G{key}={value}" for key, value in case.parameters().items()],
+         str(RTL / "sliding_window.v"), str(RTL / "window_parallel.v")],
+        capture_output=True, text=True)
+    assert process.returncode == 0, process.stderr

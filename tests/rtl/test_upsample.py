@@ -1,13 +1,14 @@
 """rtl_lib/upsample.v against numpy's nearest-neighbour repetition: several rows and frames
 under random input gaps and output back-pressure, odd sizes, factors 1..3, PE < C, the exact
 number of output beats, the cycle of every beat without stalls as the registry's pattern
-predicts, lint under -Wall, and the elaboration checks as its rules predict."""
+predicts, lint under -Wall, and the elaboration checks as its rules predict; all of it also
+with READ_REG = 1 (the read word registered once more) on some of the shapes."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -34,10 +35,11 @@ class Case:
     width: int
     factors: tuple[int, int]
     dtype: DataType
+    read_reg: int = 0
 
     def parameters(self) -> dict[str, int]:
         return {"CH": self.channels, "PE": self.pe, "W": self.width, "F_H": self.factors[0], "F_W": self.factors[1],
-                "BITS": self.dtype.bits}
+                "BITS": self.dtype.bits, **({"READ_REG": self.read_reg} if self.read_reg else {})}
 
     @property
     def in_beats(self) -> int:
@@ -62,6 +64,9 @@ CASES = [
     # a row of one beat (line buffer of one word)
     Case("c1_pe1_3x1_f2x2", 1, 1, 3, 1, (2, 2), DataType.uint(5)),
 ]
+#: READ_REG = 1: PE < C with both factors, one pixel per row, a plain copy, a row of one beat
+READ_REG_CASES = [replace(CASES[k], name=CASES[k].name + "_rr", read_reg=1) for k in (0, 3, 4, 5)]
+ALL_CASES = CASES + READ_REG_CASES
 
 
 def frames_of(rng, case: Case, frames: int) -> np.ndarray:
@@ -78,7 +83,7 @@ def run(case: Case, x: np.ndarray, seed: int, in_stall: int, out_stall: int, ext
     return expected, result, beats_in
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
 @pytest.mark.parametrize("seed, in_stall, out_stall", [(1, 30, 30), (2, 0, 60), (3, 60, 10)])
 def test_upsample_matches_numpy_under_stalls(case, seed, in_stall, out_stall):
     frames = 3
@@ -97,7 +102,7 @@ def test_upsample_emits_exactly_the_repeated_beats(case):
         run(case, x, 4, 20, 20, extra_outputs=1, max_idle=200)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
 def test_upsample_beats_leave_when_the_pattern_says(case):
     """Without stalls every input and output beat of FRAMES frames is at the cycle the
     registry's max-plus pattern gives (relative to the first input beat), and the
@@ -116,10 +121,11 @@ def test_upsample_beats_leave_when_the_pattern_says(case):
         assert pattern.period() == case.out_beats  # one output beat per cycle
 
 
-def test_upsample_alap_schedule_is_feasible_and_pops_follow_it():
+@pytest.mark.parametrize("case", [CASES[0], READ_REG_CASES[0]], ids=["plain", "read_reg"])
+def test_upsample_alap_schedule_is_feasible_and_pops_follow_it(case):
     """The latest schedule meets every constraint of the pattern, and the earliest pops it
     allows are no later than its own."""
-    case = CASES[0]
+    latency = 3 + case.read_reg
     stage = SimpleNamespace(parameters=case.parameters(), in_beats=case.in_beats, out_beats=case.out_beats)
     pattern = RowRepeat(stage)
     deadline = pattern.asap(np.zeros(FRAMES * case.in_beats, dtype=np.int64)).pushes + 7
@@ -127,8 +133,8 @@ def test_upsample_alap_schedule_is_feasible_and_pops_follow_it():
     assert np.all(alap.pushes <= deadline) and np.all(np.diff(alap.pushes) >= 1) and np.all(np.diff(alap.pops) >= 1)
     rows = alap.pushes.reshape(-1, pattern.row_out)
     pops = alap.pops.reshape(-1, pattern.depth)
-    assert np.all(rows >= pops[:, pattern.address] + 3)
-    assert np.all(pops[1:] >= rows[:-1][:, pattern.last] - 1)
+    assert np.all(rows >= pops[:, pattern.address] + latency)
+    assert np.all(pops[1:] >= rows[:-1][:, pattern.last] - latency + 2)
     early = pattern.pops(np.zeros(len(alap.pops), dtype=np.int64), alap)
     assert np.all(early <= alap.pops)
 
@@ -138,7 +144,9 @@ def test_upsample_alap_schedule_is_feasible_and_pops_follow_it():
     {"CH": 1, "PE": 1, "W": 1, "F_H": 1, "F_W": 1, "BITS": 1},
     {"CH": 6, "PE": 3, "W": 5, "F_H": 3, "F_W": 3, "BITS": 1},
     {"CH": 64, "PE": 4, "W": 33, "F_H": 2, "F_W": 1, "BITS": 64},
-], ids=["default", "ones", "c6_pe3", "wide"])
+    {"CH": 4, "PE": 1, "W": 4, "F_H": 2, "F_W": 2, "BITS": 4, "READ_REG": 1},
+    {"CH": 1, "PE": 1, "W": 1, "F_H": 1, "F_W": 1, "BITS": 1, "READ_REG": 1},
+], ids=["default", "ones", "c6_pe3", "wide", "read_reg", "ones_read_reg"])
 def test_upsample_lints_clean(params):
     process = subprocess.run(
         [verilator_command(), "--lint-only", "-Wall", "--top-module", "upsample", *(f"-G{k}={v}" for k, v in params.items()),

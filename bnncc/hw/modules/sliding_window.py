@@ -11,8 +11,17 @@ whole pixel (C elements) per input beat; cycles per frame = max(padded positions
 OH*OW*K_H*K_W/M). A consumer taking such a multiple of C per beat (a VVAU with SIMD over
 kernel positions) gets it.
 
+Registered reads: an op with ``register_reads`` (set by ApplyFolding from the pipeline
+budget, :func:`bnncc.hw.timing.pipeline_budget`) gets READ_REG = 1, whatever
+memory its line buffer maps to: the budget asks for it only where a block RAM's clock-to-out
+does not fit the clock, and a line buffer small enough for LUT RAM pays DW flip-flops and a
+cycle of latency for it (a line buffer's depth in LUT RAM or block RAM is the synthesis
+tool's choice, not known here). In serial mode the read data is then registered once more
+(the block RAM's output register) and every output beat leaves a cycle later; in parallel
+mode the line buffer is read a cycle ahead through two registers, with the same timing.
+
 Resource terms: a line buffer of NROWS image rows (IFM_W*CF words of DW = SIMD*ELEM_BITS
-bits), written on one port and read through a register on the other; a 4-word output
+bits), written on one port and read through a register (READ_REG: two) on the other; a 4-word output
 queue read asynchronously; a reader walking (oh, ow, u, v, cf) with signed row, column and
 offset positions of SW bits (ten such registers and their adders and comparisons make the
 bulk of the logic), and slot bases of AW bits.
@@ -52,6 +61,8 @@ def build(graph: Graph, op: hw.SlidingWindow, memories: bool = True) -> StageRTL
     parameters = {"IFM_CH": op.ifm_channels, "IFM_H": h, "IFM_W": w, **geometry(op), "DIL_H": op.dilations[0],
                   "DIL_W": op.dilations[1], "PAD_VALUE": pad_field, "SIMD": op.simd, "ELEM_BITS": element_bits(x.dtype)}
     out_beats = oh * ow * kh * kw * op.ifm_channels // op.simd
+    if op.register_reads:
+        parameters["READ_REG"] = 1
     if parallel.is_parallel(parameters):
         return StageRTL(op.name, instance_name(op.name), "sliding_window", parameters,
                         Stream(op.ifm_channels, x.dtype), Stream(op.simd, out_dtype), h * w, out_beats,
@@ -93,7 +104,7 @@ RULES = ModuleRules(
     "sliding_window",
     defaults={"IFM_CH": 2, "IFM_H": 4, "IFM_W": 4, "K_H": 3, "K_W": 3, "STRIDE_H": 1, "STRIDE_W": 1, "DIL_H": 1,
               "DIL_W": 1, "PAD_T": 0, "PAD_L": 0, "PAD_B": 0, "PAD_R": 0, "PAD_VALUE": 0, "SIMD": 1, "ELEM_BITS": 1,
-              "EXTRA_ROWS": 0},
+              "EXTRA_ROWS": 0, "READ_REG": 0},
     derived=lambda p: {
         "SPAN_H": (p["K_H"] - 1) * p["DIL_H"] + 1, "SPAN_W": (p["K_W"] - 1) * p["DIL_W"] + 1,
         "HP": p["PAD_T"] + p["IFM_H"] + p["PAD_B"], "WP": p["PAD_L"] + p["IFM_W"] + p["PAD_R"],
@@ -119,6 +130,7 @@ RULES = ModuleRules(
                                                or p["PAD_VALUE"] < -shl1(p["ELEM_BITS"] - 1)),
              ("PAD_VALUE", "ELEM_BITS")),
         Rule("EXTRA_ROWS must be >= 0", lambda p: p["EXTRA_ROWS"] < 0),
+        Rule("READ_REG must be 0 or 1", lambda p: p["READ_REG"] not in (0, 1)),
         Rule("kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
              lambda p: p["HP"] < p["SPAN_H"] or p["WP"] < p["SPAN_W"], ("K_H", "K_W", "DIL_H", "DIL_W", "HP", "WP")),
     ),
@@ -134,16 +146,21 @@ class SlidingWindow(Pattern):
     """sliding_window.v: input rows go into NROWS row slots at one beat per cycle while the
     slot of the row is released; output beats leave in (oh, ow, u, v, c) order at one per
     cycle, each issued 2 cycles after the input word it copies was written (the check is
-    registered) and pushed 2 cycles later (padding needs nothing; a frame's last beat waits
-    for its last input beat). The end of output row oh releases the rows above output row oh+1, the end of a
+    registered) and pushed 2 cycles later, 3 with READ_REG (padding needs nothing; a frame's
+    last beat waits for its last input beat). The queue's credit is taken at issue, so
+    output k may leave as late as issue k + 3 - 1, ``lead`` = the push delay + 1 cycles
+    before push k + 3. The end of output row oh releases the rows above output row oh+1, the end of a
     frame all of its rows: input row R can be written from the cycle after the release of
     row R - NROWS."""
 
-    hold, lead = 3, 3   # of the 4-entry output queue, whose credit is taken at issue
+    hold = 3            # of the 4-entry output queue, whose credit is taken at issue
     eager = False       # windows repeat the rows K_H*K_W times: keep the rows, not the windows
 
     def __init__(self, stage: StageRTL):
         p = stage.parameters
+        #: cycles from an output beat's issue to its push (the RAM stages and the queue write)
+        self.push_delay = 2 + p.get("READ_REG", 0)
+        self.lead = self.push_delay + 1
         cf = p["IFM_CH"] // p["SIMD"]
         h, w = p["IFM_H"], p["IFM_W"]
         span_h = (p["K_H"] - 1) * p["DIL_H"] + 1
@@ -218,7 +235,7 @@ class SlidingWindow(Pattern):
                 x[0] = max(x[0], last_issue + 1)
                 issues[part] = forward(x, 1)
                 last_issue = issues[part.stop - 1]
-        return Schedule(pops, issues + 2)
+        return Schedule(pops, issues + self.push_delay)
 
     def alap(self, deadline):
         issues = np.full(FRAMES * self.out_beats, NEVER_AFTER, dtype=np.int64)
@@ -238,21 +255,21 @@ class SlidingWindow(Pattern):
                     frees[event] = min(frees[event], next_pop - 1)
             else:
                 part = self._out_slice(index)
-                x = deadline[part] - 2
+                x = deadline[part] - self.push_delay
                 x[-1] = min(x[-1], next_issue - 1, frees[index])
                 issues[part] = backward(x, 1)
                 next_issue = issues[part.start]
                 sources = self._sources(index)
                 read = sources >= 0
                 np.minimum.at(need, sources[read], issues[part][read] - READ_DELAY)
-        return Schedule(pops, issues + 2)
+        return Schedule(pops, issues + self.push_delay)
 
     def pops(self, arrival, alap):
         """A row is written as soon as it arrives and its slot is released."""
         ready = np.full(len(arrival), NEVER_BEFORE, dtype=np.int64)
         released = self.release >= 0
         ends = (self.release[released] + 1) * self.row_out - 1
-        ready[np.flatnonzero(released) * self.row_beats] = alap.pushes[ends] - 2 + 1
+        ready[np.flatnonzero(released) * self.row_beats] = alap.pushes[ends] - self.push_delay + 1
         return forward(np.maximum(arrival, ready), 1)
 
 
@@ -289,7 +306,10 @@ def terms(p: dict, family: str) -> Terms:
     return Terms(
         lut={"const": 1, "position_bits": sw, "address_bits": aw, "counter_bits": counters, "data": dw,
              "mux": line["mux"] + queue["mux"], "decode": line["decode"] + queue["decode"]},
-        ff={"control": 8 * sw + 3 * aw + counters + 9, "data": 0 if line["bram"] else dw,
+        ff={"control": 8 * sw + 3 * aw + counters + 9,
+            # the read register (a block RAM's own latch), READ_REG's second one (the block
+            # RAM's output register on ECP5) in flip-flops beside a LUT RAM
+            "data": 0 if line["bram"] else dw * (1 + p.get("READ_REG", 0)),
             "memory": line["ff"] + queue["ff"]},
         bram=line["bram"] + queue["bram"], lutram=line["lutram"] + queue["lutram"])
 

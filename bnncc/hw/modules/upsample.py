@@ -13,6 +13,11 @@ read register (apart when the buffer is block RAM, whose output register may or 
 hold it), a two-entry output queue (LUT RAM or registers, its data path per beat bit), the
 counters of pass, pixel, repetition and beat, the three address registers (write, read,
 pixel base) and their two comparisons, and the queue's control.
+
+Registered reads: an op with ``register_reads`` (set by ApplyFolding from the pipeline
+budget, as for the sliding window) is built with READ_REG = 1: the read word is registered
+once more (the block RAM's output register) into a four-entry queue, one cycle of latency
+more.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ def build(graph: Graph, op: Upsample, memories: bool = True) -> StageRTL:
     y = graph.tensors[op.outputs[0]]
     parameters = {"CH": op.channels, "PE": op.pe, "W": op.W, "F_H": int(op.factors[0]), "F_W": int(op.factors[1]),
                   "BITS": element_bits(x.dtype)}
+    if op.register_reads:
+        parameters["READ_REG"] = 1
     in_beats = per_frame(x.shape) // op.pe
     out_beats = per_frame(y.shape) // op.pe
     return StageRTL(op.name, instance_name(op.name), "upsample", parameters, Stream(op.pe, x.dtype), Stream(op.pe, y.dtype),
@@ -64,19 +71,21 @@ def couple(op: Upsample, elems: int) -> dict:
 # -- rules ----------------------------------------------------------------------------------
 RULES = ModuleRules(
     "upsample",
-    defaults={"CH": 4, "PE": 1, "W": 4, "F_H": 2, "F_W": 2, "BITS": 4},
+    defaults={"CH": 4, "PE": 1, "W": 4, "F_H": 2, "F_W": 2, "BITS": 4, "READ_REG": 0},
     rules=(
         Rule("PE (%0d) must divide CH (%0d)", not_multiple("CH", "PE"), ("PE", "CH")),
         Rule("W must be >= 1", lambda p: p["W"] < 1),
         Rule("F_H (%0d) and F_W (%0d) must be >= 1", lambda p: p["F_H"] < 1 or p["F_W"] < 1, ("F_H", "F_W")),
         Rule("BITS must be 1..64", lambda p: not (1 <= p["BITS"] <= 64)),
+        Rule("READ_REG must be 0 or 1", lambda p: p["READ_REG"] not in (0, 1)),
     ),
 )
 
 
 # -- timing ---------------------------------------------------------------------------------
 #: Cycles from taking an input beat to the earliest output beat that copies it: written, then
-#: read (the cycle after), then in the output queue (the cycle after the read register).
+#: read (the cycle after), then in the output queue (the cycle after the read register);
+#: READ_REG adds its register.
 LATENCY = 3
 
 
@@ -86,14 +95,17 @@ class RowRepeat(Pattern):
 
     * output beat k of row R copies input beat R*DEPTH + a(k) and is read (issued) at least
       one cycle after that beat is taken and one cycle after the read before it; it is valid
-      2 cycles after its read: push[k] >= max(pop[src(k)] + 3, push[k-1] + 1);
+      2 cycles after its read (3 with READ_REG): push[k] >= max(pop[src(k)] + latency,
+      push[k-1] + 1), latency = 3 + READ_REG;
     * input beat (R, a) is taken at least one cycle after the last read of (R-1, a) (in the
-      last pass, last repetition): pop >= max(arrival, pop_prev + 1, push[last(R-1, a)] - 1).
+      last pass, last repetition): pop >= max(arrival, pop_prev + 1, push[last(R-1, a)] -
+      latency + 2).
     """
 
     def __init__(self, stage: StageRTL):
         p = stage.parameters
         cf, w, fh, fw = p["CH"] // p["PE"], p["W"], p["F_H"], p["F_W"]
+        self.latency = LATENCY + p.get("READ_REG", 0)
         self.depth = w * cf
         self.in_beats, self.out_beats = stage.in_beats, stage.out_beats
         self.rows = FRAMES * self.in_beats // self.depth
@@ -115,10 +127,10 @@ class RowRepeat(Pattern):
         for row in range(self.rows):
             lower = arrive[row].astype(np.int64)
             if row:
-                lower = np.maximum(lower, push_rows[row - 1][self.last] - 1)
+                lower = np.maximum(lower, push_rows[row - 1][self.last] - self.latency + 2)
             lower[0] = max(lower[0], prev_pop + 1)
             pop_rows[row] = forward(lower, 1)
-            ready = pop_rows[row][self.address] + LATENCY
+            ready = pop_rows[row][self.address] + self.latency
             ready[0] = max(ready[0], prev_push + 1)
             push_rows[row] = forward(ready, 1)
             prev_pop, prev_push = pop_rows[row][-1], push_rows[row][-1]
@@ -132,10 +144,10 @@ class RowRepeat(Pattern):
         for row in range(self.rows - 1, -1, -1):
             upper = due[row].astype(np.int64)
             if next_pop is not None:
-                upper[self.last] = np.minimum(upper[self.last], next_pop + 1)
+                upper[self.last] = np.minimum(upper[self.last], next_pop + self.latency - 2)
                 upper[-1] = min(upper[-1], next_push - 1)
             push_rows[row] = backward(upper, 1)
-            need = push_rows[row][self.first] - LATENCY
+            need = push_rows[row][self.first] - self.latency
             if next_pop is not None:
                 need[-1] = min(need[-1], next_pop[0] - 1)
             pop_rows[row] = backward(need, 1)
@@ -146,7 +158,7 @@ class RowRepeat(Pattern):
         """Input waits only for the line buffer: the last read of its address in the row
         before (at the ``alap`` pushes)."""
         release = np.full(len(arrival), NEVER_BEFORE, dtype=np.int64)
-        last = self._rows(alap.pushes, self.row_out)[:-1][:, self.last] - 1
+        last = self._rows(alap.pushes, self.row_out)[:-1][:, self.last] - self.latency + 2
         release[self.depth:] = last.reshape(-1)
         return forward(np.maximum(arrival, release), 1)
 
@@ -159,12 +171,15 @@ def terms(p: dict, family: str) -> Terms:
     aw = counter_bits(depth)
     counters = counter_bits(p["F_H"]) + counter_bits(p["W"]) + counter_bits(p["F_W"]) + counter_bits(cf)
     line = memory_cost(Memory(dw, depth, "ram"), family)
-    queue = memory_cost(Memory(dw, 2, "ram_async"), family)
+    queue = memory_cost(Memory(dw, 4 if p.get("READ_REG", 0) else 2, "ram_async"), family)
     lutram_read = dw * int(line["lutram"] > 0)
     return Terms(
         lut={"const": 1, "counter_bits": counters, "address_bits": 3 * aw, "compare": 2 * aw, "beat_bits": dw,
              "mux": line["mux"] + queue["mux"], "decode": line["decode"] + queue["decode"], "lutram_read": lutram_read},
-        ff={"control": counters + 3 * aw + 6, "data": dw if line["bram"] == 0 else 0, "data_bram": dw if line["bram"] else 0,
+        # READ_REG's second read register: flip-flops beside a LUT RAM, the block RAM's
+        # output register (data_bram) beside a block RAM
+        ff={"control": counters + 3 * aw + 6, "data": dw * (1 + p.get("READ_REG", 0)) if line["bram"] == 0 else 0,
+            "data_bram": dw if line["bram"] else 0,
             "memory": line["ff"] + queue["ff"]},
         bram=line["bram"], lutram=line["lutram"])
 

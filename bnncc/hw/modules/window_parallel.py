@@ -13,7 +13,9 @@ and the window of entry e can leave NB = K_H*K_W/M beats, one per cycle, the fir
 after its corner's step. Where the credit binds nowhere (checked) the steps are
 closed forms (:func:`~bnncc.hw.patterns.forward` over the positions); else the pattern
 walks the positions one by one. Cycles per frame: about max(HP*WP, OH*OW*NB) in steady
-state (:func:`cycles_per_frame`).
+state (:func:`cycles_per_frame`). READ_REG (WP >= 3) reads the line buffer a cycle ahead
+through two registers: the same timing, LBW more flip-flops (the block RAM's output register
+where the buffer is block RAM).
 """
 
 from __future__ import annotations
@@ -185,6 +187,12 @@ class WindowParallel(Pattern):
         return Schedule(np.array(pops[::-1], dtype=np.int64), np.array(pushes, dtype=np.int64))
 
 
+def read_reg(p: dict) -> int:
+    """Whether READ_REG takes effect: asked for, with a line buffer of WP >= 3 words."""
+    g = geometry(p)
+    return int(bool(p.get("READ_REG", 0)) and g["span_h"] > 1 and g["wp"] >= 3)
+
+
 def terms(p: dict, family: str) -> Terms:
     """Line buffer (SPAN_H - 1 padded rows, WP words) through ``memory_cost``, the window
     registers (K_H x SPAN_W pixels), the 16-patch output queue (distributed RAM), the output
@@ -203,14 +211,16 @@ def terms(p: dict, family: str) -> Terms:
         lut={"par_const": 1, "par_counter_bits": counters, "par_out_mux": bw * (g["nb"] - 1), "par_pad_mux": pw,
              "par_mux": line["mux"] + queue["mux"], "par_decode": line["decode"] + queue["decode"]},
         ff={"par_control": counters, "par_window": window + pw,
-            "par_data": 0 if (line["bram"] or not lines) else lines * pw, "par_memory": line["ff"] + queue["ff"]},
+            "par_data": 0 if (line["bram"] or not lines) else lines * pw * (1 + read_reg(p)),
+            "par_memory": line["ff"] + queue["ff"]},
         bram=line["bram"] + queue["bram"], lutram=line["lutram"] + queue["lutram"])
 
 
 RULES = ModuleRules(
     "window_parallel",
     defaults={"IFM_CH": 2, "IFM_H": 4, "IFM_W": 4, "K_H": 3, "K_W": 3, "STRIDE_H": 1, "STRIDE_W": 1, "DIL_H": 1,
-              "DIL_W": 1, "PAD_T": 0, "PAD_L": 0, "PAD_B": 0, "PAD_R": 0, "PAD_VALUE": 0, "SIMD": 18, "ELEM_BITS": 1},
+              "DIL_W": 1, "PAD_T": 0, "PAD_L": 0, "PAD_B": 0, "PAD_R": 0, "PAD_VALUE": 0, "SIMD": 18, "ELEM_BITS": 1,
+              "READ_REG": 0},
     derived=lambda p: {
         "SPAN_H": (p["K_H"] - 1) * p["DIL_H"] + 1, "SPAN_W": (p["K_W"] - 1) * p["DIL_W"] + 1,
         "HP": p["PAD_T"] + p["IFM_H"] + p["PAD_B"], "WP": p["PAD_L"] + p["IFM_W"] + p["PAD_R"],
@@ -221,6 +231,7 @@ RULES = ModuleRules(
         Rule("SIMD (%0d) must be a multiple of IFM_CH (%0d) by a factor > 1 dividing K_H*K_W (%0d)",
              lambda p: p["IFM_CH"] < 1 or p["SIMD"] <= p["IFM_CH"] or vmod(p["SIMD"], p["IFM_CH"]) != 0
              or vmod(p["KK"], p["MG"]) != 0, ("SIMD", "IFM_CH", "KK")),
+        Rule("READ_REG must be 0 or 1", lambda p: p["READ_REG"] not in (0, 1)),
         Rule("kernel %0dx%0d (dilation %0dx%0d) does not fit the padded %0dx%0d image",
              lambda p: p["HP"] < p["SPAN_H"] or p["WP"] < p["SPAN_W"], ("K_H", "K_W", "DIL_H", "DIL_W", "HP", "WP")),
     ),

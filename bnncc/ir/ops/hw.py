@@ -347,6 +347,10 @@ class SlidingWindow(_WindowStage):
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)
     dilations: tuple[int, int] = (1, 1)
     pad_value: float | np.ndarray = 0
+    #: the line buffer's read data registered once more (a block RAM's output register):
+    #: ahead of the output queue, one cycle of latency more (serial mode), or read a cycle
+    #: ahead, same timing (parallel mode). No effect on the values.
+    register_reads: bool = False
 
     def reference_op(self) -> Im2Col:
         return Im2Col(

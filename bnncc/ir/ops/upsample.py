@@ -71,6 +71,9 @@ class Upsample(HWOp):
     H: int
     W: int
     factors: tuple[int, int] = (2, 2)
+    #: the line buffer's read word registered once more (a block RAM's output register)
+    #: ahead of the output queue, one cycle of latency more. No effect on the values.
+    register_reads: bool = False
 
     def folding_dims(self, ins):
         return self.channels, None
