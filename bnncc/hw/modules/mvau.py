@@ -1,7 +1,9 @@
 """The matrix-vector-activation unit (``rtl_lib/mvau.v``): its registry entry.
 
 Builder: parameters, weight and threshold memories, streams and cycles of an ``MVAU`` op
-(cycles per frame = vectors * (MH/PE) * (MW/SIMD)). Foldings: PE divides MH, SIMD divides MW.
+(cycles per frame = vectors * (MH/PE) * (MW/SIMD)); the threshold search split into
+registered reads and compares (SEARCH_SPLIT) when the op's pipeline budget has fewer than
+:data:`SEARCH_LEVELS` LUT levels. Foldings: PE divides MH, SIMD divides MW.
 An op with a class map (threshold classes, e.g. the border of a zero-padded bipolar
 convolution) fed by its ``SlidingWindow`` gets, cheapest first: border masking (BORDER, when
 the SIMD elements of a beat lie in one kernel position: one set of thresholds, a border
@@ -35,7 +37,9 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
   (``search_compare``) and the stage ROMs through :func:`memory_cost` (``search_rom``: stage
   0 one ROM of NF * N_CLASSES words of PE*ACC_BITS bits, stage k one per lane of
   NF * N_CLASSES * 2**k words of ACC_BITS bits), instead of the compares, counts and the
-  threshold ROM; flip-flops: the prefixes, the accumulators and row carried along the stages.
+  threshold ROM; flip-flops: the prefixes, the accumulators and row carried along the stages
+  (SEARCH_SPLIT: once more per LUT stage, twice per block RAM stage, and a LUT stage's read
+  register).
 * Memories through :func:`bnncc.hw.memory_map.memory_cost`: the weight ROM (block RAM
   from 32 words, the module asks for it; else Yosys's choice), the input vector buffer
   (SF words of SIMD*INPUT_BITS, read at the write address), the threshold ROM (NF words of
