@@ -34,6 +34,10 @@ def test_the_search_splits_only_when_the_budget_is_short():
     # 2 cycles per LUT stage (stage 0, 64 words), 3 per block RAM stage (stage 1, 128 words)
     assert mvau.extra_stages({**p, "SEARCH_SPLIT": 1}) - mvau.extra_stages(p) == (2 + 3) - 2
     assert latency(2, 0, 1, 64, 128) == 5
+    # shallow LUT ROMs (8 words at most) compare and read within the budget: no split
+    shallow = {**p, "MH": 32, "PE": 8, "SEARCH_BLOCK_DEPTH": 0}
+    assert mvau.search_levels(shallow) == mvau.SEARCH_SHALLOW_LEVELS <= pipeline_budget("ecp5", 125).levels
+    assert mvau.search_levels({**shallow, "N_CLASSES": 3}) == mvau.SEARCH_LEVELS
 
 
 def test_xc7_at_100_mhz_keeps_the_unsplit_search(tmp_path):

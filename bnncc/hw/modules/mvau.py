@@ -155,7 +155,8 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         parameters["THRESHOLD_SEARCH"] = 1
         if block_depth:
             parameters["SEARCH_BLOCK_DEPTH"] = block_depth
-        if levels < SEARCH_LEVELS:
+        if levels < search_levels({**parameters, "THRESHOLD_SEARCH": 1, "SEARCH_BLOCK_DEPTH": block_depth,
+                                   "N_CLASSES": len(thresholds)}):
             parameters["SEARCH_SPLIT"] = 1
         memories += search_files
         parameters.update({f"SEARCH{k + 1}_FILE": m.filename for k, m in enumerate(search_files)})
@@ -211,14 +212,26 @@ def uses_search(n_thresholds: int, out_bits: int, classes_by_grid: bool = False)
 #: fewer levels splits the search (SEARCH_SPLIT: the read and the compare registered apart,
 #: 2 LUT levels; the w4a4 MLP's search alone on the ECP5-85F: 92.0 MHz unsplit, 178.4 split).
 SEARCH_LEVELS = 5
+#: ... unless every stage ROM is in LUTs and at most this deep (one LUT4 per bit on ECP5):
+#: then the compare and one LUT level, SEARCH_SHALLOW_LEVELS (CNV-w2a2's search, PE 16,
+#: 8-word ROMs: 203 MHz unsplit on the ECP5-85F, ``benchmarks/search_fmax.py``).
+SEARCH_SHALLOW_DEPTH = 16
+SEARCH_SHALLOW_LEVELS = 3
 
 
 def search_levels(p: dict) -> int:
-    """LUT levels of the threshold search's deepest path: SEARCH_LEVELS, 2 with SEARCH_SPLIT,
-    0 without the search."""
+    """LUT levels of the threshold search's deepest path: 2 with SEARCH_SPLIT; unsplit
+    SEARCH_SHALLOW_LEVELS when every stage ROM is a LUT ROM of at most SEARCH_SHALLOW_DEPTH
+    words (the deepest, stage OUT_BITS - 1, has NF * N_CLASSES * 2**(OUT_BITS - 1)), else
+    SEARCH_LEVELS; 0 without the search."""
     if not searches(p):
         return 0
-    return 2 if p.get("SEARCH_SPLIT", 0) else SEARCH_LEVELS
+    if p.get("SEARCH_SPLIT", 0):
+        return 2
+    deepest = (p["MH"] // p["PE"]) * p.get("N_CLASSES", 1) << (p["OUT_BITS"] - 1)
+    shallow = (not p.get("THRESHOLD_BLOCK", 0) and not p.get("SEARCH_BLOCK_DEPTH", 0)
+               and deepest <= SEARCH_SHALLOW_DEPTH)
+    return SEARCH_SHALLOW_LEVELS if shallow else SEARCH_LEVELS
 
 
 #: A search stage memory goes to block RAM (SEARCH_BLOCK_DEPTH) when its LUT ROM would cost
