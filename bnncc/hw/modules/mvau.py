@@ -214,7 +214,11 @@ def uses_search(n_thresholds: int, out_bits: int, classes_by_grid: bool = False)
 SEARCH_LEVELS = 5
 #: ... unless every stage ROM is in LUTs and at most this deep (one LUT4 per bit on ECP5):
 #: then the compare and one LUT level, SEARCH_SHALLOW_LEVELS (CNV-w2a2's search, PE 16,
-#: 8-word ROMs: 203 MHz unsplit on the ECP5-85F, ``benchmarks/search_fmax.py``).
+#: 8-word ROMs: 203 MHz unsplit on the ECP5-85F, ``benchmarks/search_fmax.py``). The levels
+#: compared are the op's ``max_levels``: for a multi-bit MVAU the budget's chain levels,
+#: never more than its LUT levels, so such an MVAU may split a shallow search that the LUT
+#: budget would let through (concat_w2a2 and unet_w2a2 on ECP5 at 125 MHz: a few cycles and
+#: flip-flops more, nothing slower).
 SEARCH_SHALLOW_DEPTH = 16
 SEARCH_SHALLOW_LEVELS = 3
 
