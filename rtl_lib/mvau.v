@@ -42,7 +42,9 @@
 // up to a power of two), word ((c*NF + nf)*2**k + p)*PL + pe holding T[c][m][(2p + 1) *
 // 2**(OUT_BITS-1-k) - 1] (bnncc/hw/modules/threshold_search.py writes them). The stage
 // memories of SEARCH_BLOCK_DEPTH words or more (per lane, stages k >= 1) are block RAM, read
-// ahead without more latency.
+// ahead without more latency. SEARCH_SPLIT = 1 (short clock periods) gives every stage's
+// ROM read a register of its own ahead of the compare (and a block RAM its output register
+// too): 2 cycles per stage in LUTs, 3 in block RAM.
 // Threshold classes (N_CLASSES > 1, thresholds only): the input vectors of a frame (N_VECTORS
 // of them, e.g. the OH*OW windows of a convolution) fall into N_CLASSES classes, each with
 // its own thresholds: T[c][m][t] for a vector of class c. The threshold memory then holds
@@ -85,7 +87,8 @@
 // cycle while a vector loads and one output beat per SF cycles, i.e. NF*SF cycles per
 // vector without bubbles when nothing stalls. Latency: an output beat is valid
 // 4 + MEM_REG + DOT_STAGES - 1 (+ 1 with REGISTER_COMPARES and N_THRESHOLDS > 1; + OUT_BITS,
-// 2*OUT_BITS with THRESHOLD_BLOCK, with THRESHOLD_SEARCH) cycles after the cycle that consumed its row group's last
+// 2*OUT_BITS with THRESHOLD_BLOCK, with THRESHOLD_SEARCH; SEARCH_SPLIT: 2 per stage, 3 per
+// block RAM stage) cycles after the cycle that consumed its row group's last
 // input beat (or read its last buffer word). Pipeline: issue (counters, memory addresses) ->
 // weights / input word registered -> (MEM_REG: registered once more) -> per-PE dot products,
 // DOT_STAGES registers deep -> accumulators -> output FIFO. Output back-pressure is
@@ -152,6 +155,7 @@ module mvau #(
     parameter integer REGISTER_COMPARES = 0, // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
     parameter integer THRESHOLD_SEARCH = 0, // 1: several thresholds by a pipelined binary search (see above)
     parameter integer SEARCH_BLOCK_DEPTH = 0, // > 0: search stage memories this deep or deeper in block RAM
+    parameter integer SEARCH_SPLIT = 0,     // 1: search ROM reads and compares in cycles of their own (threshold_search SPLIT)
     parameter SEARCH1_FILE = "",            // THRESHOLD_SEARCH: $readmemh files of search stages 1..7
     parameter SEARCH2_FILE = "",            // (stage 0 is THRESHOLD_FILE)
     parameter SEARCH3_FILE = "",
@@ -183,10 +187,23 @@ module mvau #(
     localparam integer TWORD = (NT > 0) ? PE * NT * ACC_BITS : 1;
     localparam integer FOLD = (NT == 1) ? 1 : 0;            // single threshold folded into acc
     localparam integer SEARCH = (THRESHOLD_SEARCH != 0 && NT > 1) ? 1 : 0;   // binary search
-    // cycles of the threshold search (threshold_search.v: one per stage, two with block RAM)
-    localparam integer SEARCH_STAGES = (SEARCH != 0) ? OUT_BITS * ((THRESHOLD_BLOCK != 0) ? 2 : 1) : 0;
     localparam integer NC = N_CLASSES;
     localparam integer TDEPTH = NF * NC;                    // threshold words
+    // cycles of the threshold search (threshold_search.v: one per stage, two with block RAM;
+    // with SEARCH_SPLIT two per stage in LUTs, three in block RAM)
+    function integer search_cycles(input integer stages, input integer rows);
+        integer k;
+        begin
+            search_cycles = 0;
+            for (k = 0; k < stages; k = k + 1) begin
+                if (SEARCH_SPLIT == 0) search_cycles = search_cycles + ((THRESHOLD_BLOCK != 0) ? 2 : 1);
+                else if (THRESHOLD_BLOCK != 0 || (k > 0 && SEARCH_BLOCK_DEPTH > 0 && (rows << k) >= SEARCH_BLOCK_DEPTH))
+                    search_cycles = search_cycles + 3;
+                else search_cycles = search_cycles + 2;
+            end
+        end
+    endfunction
+    localparam integer SEARCH_STAGES = (SEARCH != 0) ? search_cycles(OUT_BITS, TDEPTH) : 0;
     // a folded threshold of a small memory is read without register (it merges into the
     // accumulator's adder); several thresholds are always read through a register (a LUT
     // ROM per bit, then the compares: an unregistered read merges into every compare bit)
@@ -302,6 +319,9 @@ module mvau #(
             $display("%m: mvau: THRESHOLD_SEARCH=%0d must be 0 or 1, SEARCH_BLOCK_DEPTH=%0d >= 0; 1 needs 2 <= N_THRESHOLDS (%0d) < 2**OUT_BITS, OUT_BITS (%0d) <= 8 and REGISTER_COMPARES=0",
                      THRESHOLD_SEARCH, SEARCH_BLOCK_DEPTH, NT, OUT_BITS);
             $finish;
+        end
+        if (SEARCH_SPLIT < 0 || SEARCH_SPLIT > 1) begin
+            $display("%m: mvau: SEARCH_SPLIT=%0d must be 0 or 1", SEARCH_SPLIT); $finish;
         end
     end
 
@@ -895,7 +915,7 @@ module mvau #(
         if (SEARCH != 0) begin : g_search_lanes
             threshold_search #(
                 .PE(PE), .STAGES(OUT_BITS), .TW(ACC_BITS), .ROWS(TDEPTH), .BLOCK(THRESHOLD_BLOCK),
-                .BLOCK_DEPTH(SEARCH_BLOCK_DEPTH),
+                .BLOCK_DEPTH(SEARCH_BLOCK_DEPTH), .SPLIT(SEARCH_SPLIT),
                 .FILE_0(THRESHOLD_FILE), .FILE_1(SEARCH1_FILE), .FILE_2(SEARCH2_FILE), .FILE_3(SEARCH3_FILE),
                 .FILE_4(SEARCH4_FILE), .FILE_5(SEARCH5_FILE), .FILE_6(SEARCH6_FILE), .FILE_7(SEARCH7_FILE)
             ) u_search (

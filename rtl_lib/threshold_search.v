@@ -39,7 +39,16 @@
 // (BLOCK_DEPTH > 0): those are block RAM (rom_style "block"), read into their output
 // register at the edge that ends stage k - 1 (at the address that stage's compare gives),
 // so the latency stays STAGES. BLOCK = 1: every ROM is block RAM, each stage a registered
-// read followed by a registered compare, 2*STAGES cycles. Only the valid bits are reset.
+// read followed by a registered compare, 2*STAGES cycles.
+// SPLIT = 1 (short clock periods): no stage reads ahead and no compare meets a ROM read in
+// one cycle. Each stage reads its ROM at its own registered address into a register (a LUT
+// ROM, rom_style "logic"), a block RAM ROM (BLOCK, or k >= 1 with ROWS * 2**k >= BLOCK_DEPTH
+// > 0) into its read register and once more into an output register (the ECP5 EBR's OUTREG,
+// a RAMB's DO_REG); the stage's valid, row, accumulators and prefixes wait as long, then the
+// compare is registered. A stage takes 2 cycles in LUTs, 3 in block RAM:
+//   latency = sum over k of 1 + R_k,  R_k = 0 (SPLIT = 0, BLOCK = 0), 1 (BLOCK = 1 or a LUT
+//   ROM with SPLIT), 2 (a block RAM ROM with SPLIT).
+// Only the valid bits are reset.
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -50,6 +59,7 @@ module threshold_search #(
     parameter integer ROWS = 1,         // threshold rows per lane
     parameter integer BLOCK = 0,        // 1: block RAM ROMs, 2 cycles per stage
     parameter integer BLOCK_DEPTH = 0,  // > 0 (BLOCK = 0): ROMs of stages k >= 1 this deep or deeper in block RAM
+    parameter integer SPLIT = 0,        // 1: ROM reads and compares in cycles of their own (see above)
     parameter FILE_0 = "",              // $readmemh files of the stage ROMs (see above)
     parameter FILE_1 = "",
     parameter FILE_2 = "",
@@ -71,14 +81,14 @@ module threshold_search #(
     localparam integer LW = (PE > 1) ? $clog2(PE) : 0;          // lane bits of a stage k >= 1 address
     initial begin
         if (PE < 1 || STAGES < 1 || STAGES > 8 || TW < 1 || TW > 32 || ROWS < 1 || BLOCK < 0 || BLOCK > 1
-            || BLOCK_DEPTH < 0) begin
-            $display("%m: threshold_search: PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1, BLOCK_DEPTH=%0d >= 0",
-                     PE, ROWS, STAGES, TW, BLOCK, BLOCK_DEPTH);
+            || BLOCK_DEPTH < 0 || SPLIT < 0 || SPLIT > 1) begin
+            $display("%m: threshold_search: PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1, BLOCK_DEPTH=%0d >= 0, SPLIT=%0d 0 or 1",
+                     PE, ROWS, STAGES, TW, BLOCK, BLOCK_DEPTH, SPLIT);
             $finish;
         end
     end
 
-    genvar k, l;
+    genvar k, l, d;
     generate
         for (k = 0; k < STAGES; k = k + 1) begin : g_st
             // the stage's inputs (registers): valid, row, accumulators, prefixes (k bits per
@@ -86,6 +96,11 @@ module threshold_search #(
             localparam integer PW = (k > 0) ? k : 1;
             localparam integer DEPTH = ROWS << k;
             localparam integer AD_W = (ROWS > 1) ? RA_W + k : ((k > 0) ? k : 1);   // address bits
+            // the ROM in block RAM; read ahead at the address stage k - 1 gives (SPLIT = 0)
+            localparam integer IN_BLOCK = (BLOCK != 0 || (k > 0 && BLOCK_DEPTH > 0 && DEPTH >= BLOCK_DEPTH)) ? 1 : 0;
+            localparam integer AHEAD = (SPLIT == 0 && BLOCK == 0 && IN_BLOCK != 0) ? 1 : 0;
+            // R: registers of the ROM read ahead of the compare, and as many of the inputs
+            localparam integer R = (SPLIT != 0) ? 1 + IN_BLOCK : BLOCK;
             wire v;
             wire [RA_W-1:0] row;
             wire [PE*TW-1:0] acc;
@@ -111,37 +126,61 @@ module threshold_search #(
                 assign prefix = g_st[k-1].prefix_q;
             end
             // the thresholds compared, lane l at [l*TW +: TW], with the row, accumulators and
-            // prefixes of the same cycle (BLOCK: all one register later)
+            // prefixes of the same cycle (all R registers later)
             wire [PE*TW-1:0] thr;
             wire cv;
             wire [RA_W-1:0] crow;
             wire [PE*TW-1:0] cacc;
             wire [PE*PW-1:0] cprefix;
-            if (BLOCK != 0) begin : g_delay
-                reg dv;
-                reg [RA_W-1:0] drow;
-                reg [PE*TW-1:0] dacc;
-                reg [PE*PW-1:0] dprefix;
-                always @(posedge ap_clk) begin
-                    if (!ap_rst_n) dv <= 1'b0;
-                    else dv <= v;
-                end
-                always @(posedge ap_clk) begin
-                    if (v) begin
-                        drow <= row;
-                        dacc <= acc;
-                        dprefix <= prefix;
+            if (R != 0) begin : g_delay
+                for (d = 0; d < R; d = d + 1) begin : g_d
+                    wire pv;
+                    wire [RA_W-1:0] prow;
+                    wire [PE*TW-1:0] pacc;
+                    wire [PE*PW-1:0] pprefix;
+                    if (d == 0) begin : g_first
+                        assign pv = v;
+                        assign prow = row;
+                        assign pacc = acc;
+                        assign pprefix = prefix;
+                    end else begin : g_next
+                        assign pv = g_d[d-1].dv;
+                        assign prow = g_d[d-1].drow;
+                        assign pacc = g_d[d-1].dacc;
+                        assign pprefix = g_d[d-1].dprefix;
+                    end
+                    reg dv;
+                    reg [RA_W-1:0] drow;
+                    reg [PE*TW-1:0] dacc;
+                    reg [PE*PW-1:0] dprefix;
+                    always @(posedge ap_clk) begin
+                        if (!ap_rst_n) dv <= 1'b0;
+                        else dv <= pv;
+                    end
+                    always @(posedge ap_clk) begin
+                        if (pv) begin
+                            drow <= prow;
+                            dacc <= pacc;
+                            dprefix <= pprefix;
+                        end
                     end
                 end
-                assign cv = dv;
-                assign crow = drow;
-                assign cacc = dacc;
-                assign cprefix = dprefix;
+                assign cv = g_d[R-1].dv;
+                assign crow = g_d[R-1].drow;
+                assign cacc = g_d[R-1].dacc;
+                assign cprefix = g_d[R-1].dprefix;
             end else begin : g_same
                 assign cv = v;
                 assign crow = row;
                 assign cacc = acc;
                 assign cprefix = prefix;
+            end
+            // the valid of the cycle after the read (the enable of a second read register)
+            wire rd2;
+            if (R > 1) begin : g_rd2
+                assign rd2 = g_delay.g_d[0].dv;
+            end else begin : g_no_rd2
+                assign rd2 = 1'b0;
             end
             for (l = 0; l < PE; l = l + 1) begin : g_lane
                 // one ROM for stage 0 (lane 0 reads it for all lanes), one per lane after
@@ -155,13 +194,14 @@ module threshold_search #(
                         assign addr = row;
                     end
                     // 0: read combinationally; 1: block RAM read at the stage's own address
-                    // (BLOCK), or ahead at the address stage k - 1 gives
-                    localparam integer AHEAD = (BLOCK == 0 && k > 0 && BLOCK_DEPTH > 0 && DEPTH >= BLOCK_DEPTH) ? 1 : 0;
-                    localparam integer MODE = (BLOCK != 0 || AHEAD != 0) ? 1 : 0;
+                    // (BLOCK), or ahead at the address stage k - 1 gives; 2: LUT ROM read
+                    // into a register (SPLIT); 3: block RAM read and registered once more
+                    // (SPLIT)
+                    localparam integer MODE = (SPLIT != 0) ? ((IN_BLOCK != 0) ? 3 : 2) : ((IN_BLOCK != 0) ? 1 : 0);
                     // a ROM of PE*TW-bit words (stage 0, and the stages k > 0 in LUTs: the
                     // lane's bits kept), or (block RAM, k > 0) lane l's TW-bit words of a ROM
                     // of DEPTH << LW words, its low address bits l
-                    localparam integer NARROW = (k > 0 && MODE != 0) ? 1 : 0;
+                    localparam integer NARROW = (k > 0 && IN_BLOCK != 0) ? 1 : 0;
                     localparam integer RW = (NARROW != 0) ? TW : PE * TW;
                     localparam integer RD = (NARROW != 0) ? DEPTH << LW : DEPTH;
                     localparam integer RA = (NARROW != 0) ? AD_W + LW : AD_W;
@@ -186,7 +226,7 @@ module threshold_search #(
                     end
                     wire [RK-1:0] word;
                     // the ROM with stage k's file
-`define THRESHOLD_SEARCH_ROM(F) threshold_search_rom #(.WIDTH(RW), .DEPTH(RD), .AW(RA), .KEEP_LSB(RL), .KEEP_W(RK), .BLOCK(MODE), .FILE(F)) u_rom (.ap_clk(ap_clk), .rd(rd), .addr(rd_addr), .data(word))
+`define THRESHOLD_SEARCH_ROM(F) threshold_search_rom #(.WIDTH(RW), .DEPTH(RD), .AW(RA), .KEEP_LSB(RL), .KEEP_W(RK), .MODE(MODE), .FILE(F)) u_rom (.ap_clk(ap_clk), .rd(rd), .rd2(rd2), .addr(rd_addr), .data(word))
                     if (k == 0) begin : g_f0
                         `THRESHOLD_SEARCH_ROM(FILE_0);
                     end else if (k == 1) begin : g_f1
@@ -242,7 +282,7 @@ module threshold_search #(
                 wire unused_prefix = &{1'b0, cprefix};
             end
             // read only where stage k + 1's ROM is read ahead
-            if (k == STAGES - 1 || BLOCK != 0 || BLOCK_DEPTH == 0 || (ROWS << (k + 1)) < BLOCK_DEPTH) begin : g_unused_next
+            if (k == STAGES - 1 || SPLIT != 0 || BLOCK != 0 || BLOCK_DEPTH == 0 || (ROWS << (k + 1)) < BLOCK_DEPTH) begin : g_unused_next
                 wire unused_next = &{1'b0, next_addr};
             end
             if (k == STAGES - 1) begin : g_unused_last
@@ -255,8 +295,10 @@ module threshold_search #(
 endmodule
 
 // threshold_search_rom: a ROM of DEPTH words of WIDTH bits ($readmemh FILE; empty: zeros),
-// read combinationally (BLOCK = 0; bits [KEEP_LSB +: KEEP_W] kept, the tool drops the
-// others) or into a register when rd is high (BLOCK = 1, block RAM; KEEP_W = WIDTH).
+// bits [KEEP_LSB +: KEEP_W] kept (the tool drops the others of a LUT ROM; KEEP_W = WIDTH in
+// block RAM). MODE 0: read combinationally; 1: block RAM (rom_style "block") read into a
+// register when rd is high; 2: a LUT ROM (rom_style "logic") read into a register when rd is
+// high; 3: as 1, then registered once more when rd2 is high (the block RAM's output register).
 /* verilator lint_off DECLFILENAME */
 module threshold_search_rom #(
     parameter integer WIDTH = 8,
@@ -264,16 +306,17 @@ module threshold_search_rom #(
     parameter integer AW = 1,
     parameter integer KEEP_LSB = 0,
     parameter integer KEEP_W = 8,
-    parameter integer BLOCK = 0,
+    parameter integer MODE = 0,
     parameter FILE = ""
 ) (
     input  wire              ap_clk,
     input  wire              rd,
+    input  wire              rd2,
     input  wire [AW-1:0]     addr,
     output wire [KEEP_W-1:0] data
 );
     generate
-        if (BLOCK != 0) begin : g_block
+        if (MODE == 1 || MODE == 3) begin : g_block
             (* rom_style = "block", ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
             if (FILE != "") begin : g_file
                 initial $readmemh(FILE, mem);
@@ -283,10 +326,32 @@ module threshold_search_rom #(
             end
             reg [WIDTH-1:0] q;
             always @(posedge ap_clk) if (rd) q <= mem[addr];
-            assign data = q[KEEP_LSB +: KEEP_W];
-            if (KEEP_W < WIDTH) begin : g_unused
-                wire unused_bits = &{1'b0, q};
+            wire [WIDTH-1:0] out;
+            if (MODE == 3) begin : g_outreg
+                reg [WIDTH-1:0] q2;
+                always @(posedge ap_clk) if (rd2) q2 <= q;
+                assign out = q2;
+            end else begin : g_q
+                assign out = q;
+                wire unused_rd2 = &{1'b0, rd2};
             end
+            assign data = out[KEEP_LSB +: KEEP_W];
+            if (KEEP_W < WIDTH) begin : g_unused
+                wire unused_bits = &{1'b0, out};
+            end
+        end else if (MODE == 2) begin : g_logic_reg
+            (* rom_style = "logic" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            if (FILE != "") begin : g_file
+                initial $readmemh(FILE, mem);
+            end else begin : g_zero
+                integer i;
+                initial for (i = 0; i < DEPTH; i = i + 1) mem[i] = {WIDTH{1'b0}};
+            end
+            wire [WIDTH-1:0] word = mem[addr];
+            reg [KEEP_W-1:0] q;
+            always @(posedge ap_clk) if (rd) q <= word[KEEP_LSB +: KEEP_W];
+            assign data = q;
+            wire unused_rd2 = &{1'b0, rd2, (KEEP_W < WIDTH) ? word : {WIDTH{1'b0}}};
         end else begin : g_logic
             reg [WIDTH-1:0] mem [0:DEPTH-1];
             if (FILE != "") begin : g_file
@@ -297,7 +362,7 @@ module threshold_search_rom #(
             end
             wire [WIDTH-1:0] word = mem[addr];
             assign data = word[KEEP_LSB +: KEEP_W];
-            wire unused_rd = &{1'b0, rd, ap_clk, (KEEP_W < WIDTH) ? word : {WIDTH{1'b0}}};
+            wire unused_rd = &{1'b0, rd, rd2, ap_clk, (KEEP_W < WIDTH) ? word : {WIDTH{1'b0}}};
         end
     endgenerate
 endmodule

@@ -112,7 +112,14 @@ def mvau_levels(p: dict) -> tuple[int, int]:
     counters, or the inline sum of SIMD products of MAC_STYLE 0), with the input select of
     NF > 1 and the weight banks' multiplexer in front (``mvau.operand_levels``); packed DSPs (MAC_STYLE 2) are registered
     around the DSPs, their group sums a few LUT levels; the accumulator and the threshold
-    compares one carry chain each."""
+    compares one carry chain each; the threshold search its stage (``mvau.search_levels``)."""
+    from bnncc.hw.modules.mvau import search_levels
+    luts, carries = _dot_levels(p)
+    return max(luts, search_levels(p)), carries
+
+
+def _dot_levels(p: dict) -> tuple[int, int]:
+    """The MVAU's deepest path up to its accumulators (:func:`mvau_levels`)."""
     from bnncc.hw.modules.mvau import operand_levels
     style, stages = p.get("MAC_STYLE", 0), p.get("DOT_STAGES", 1)
     select = operand_levels({"WEIGHT_FILE": "", **p}, p.get("MEM_REG", 0))

@@ -63,6 +63,7 @@ class Case:
     dot_chain: int = 0          # DOT_CHAIN: products (bit pairs) per chain or popcount of mac_dot
     search: int = 0             # THRESHOLD_SEARCH: several thresholds by the pipelined binary search
     search_block: int = 0       # SEARCH_BLOCK_DEPTH: search stage memories this deep in block RAM
+    search_split: int = 0       # SEARCH_SPLIT: the search's ROM reads and compares registered apart
 
     @property
     def out_bits(self) -> int:
@@ -71,7 +72,8 @@ class Case:
     @property
     def latency(self) -> int:
         if self.search and self.steps > 1:
-            compares = search_latency(self.out_bits, self.block)
+            rows = self.classes * (self.mh // self.pe)
+            compares = search_latency(self.out_bits, self.block, self.search_split, rows, self.search_block)
         else:
             compares = self.register_compares if self.steps > 1 else 0
         return LATENCY + self.mem_reg + self.dot_stages - 1 + compares
@@ -206,6 +208,18 @@ CASES = [
          out_dtype=DataType.uint(2), steps=3, vectors=9, classes=6, frame=8, class_cols=4, block=1, search=1),
     Case("search_binary_border_uint3", mw=24, mh=6, pe=3, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
          out_dtype=DataType.uint(3), steps=6, vectors=7, border=(1, 3, 1, 5), search=1),
+    # SEARCH_SPLIT (short clock periods): every search ROM read registered apart from its
+    # compare, 2 cycles per LUT stage, 3 per block RAM stage
+    Case("search_split_int4_sf1_block", mw=16, mh=10, pe=5, simd=16, in_dtype=DataType.int(4), w_dtype=DataType.int(4),
+         out_dtype=DataType.int(4), steps=15, mac_style=1, mem_reg=1, dot_stages=2, search=1, vectors=6,
+         search_block=4, search_split=1),   # SF = 1: results every cycle through an 11-cycle search
+    Case("search_split_binary_classes_int3", mw=18, mh=8, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.int(3), steps=7, vectors=8, classes=5, frame=3, search=1, search_split=1),
+    Case("search_split_binary_border_uint3", mw=24, mh=6, pe=3, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(3), steps=6, vectors=7, border=(1, 3, 1, 5), search=1, search_split=1),
+    Case("search_split_rowcol_block", mw=9, mh=4, pe=4, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, vectors=9, classes=6, frame=8, class_cols=4, block=1, search=1,
+         search_split=1),
 ]
 
 
@@ -333,6 +347,7 @@ class Setup:
         if case.search:
             parameters["THRESHOLD_SEARCH"] = 1
             parameters["SEARCH_BLOCK_DEPTH"] = case.search_block
+            parameters["SEARCH_SPLIT"] = case.search_split
             parameters.update({f"SEARCH{k}_FILE": f'"search{k}.mem"' for k in range(1, case.out_bits)})
         self.sim = StreamSimulator("mvau", SOURCES, parameters)
         # raw accumulators leave as ACC_BITS-bit two's complement
@@ -507,12 +522,15 @@ SEARCH_LINT_SETS = [
         (8, 2, 3, 2, {"MW": 36, "SIMD": 4, "BORDER": 1, "BORDER_KH": 3, "BORDER_KW": 3, "BORDER_OH": 5, "BORDER_OW": 7}),
         (12, 3, 15, 4, {"BINARY": 0, "INPUT_BIPOLAR": 0, "WEIGHT_BIPOLAR": 0, "INPUT_BITS": 4, "WEIGHT_BITS": 4,
                         "INPUT_SIGNED": 1, "WEIGHT_SIGNED": 1, "ACC_BITS": 10, "MAC_STYLE": 1, "DOT_STAGES": 2}),
-        (64, 4, 15, 4, {"SEARCH_BLOCK_DEPTH": 32}), (64, 2, 5, 3, {"SEARCH_BLOCK_DEPTH": 256})]
+        (64, 4, 15, 4, {"SEARCH_BLOCK_DEPTH": 32}), (64, 2, 5, 3, {"SEARCH_BLOCK_DEPTH": 256}),
+        (64, 1, 15, 4, {"SEARCH_SPLIT": 1}), (6, 3, 255, 8, {"SEARCH_SPLIT": 1}),
+        (64, 4, 15, 4, {"SEARCH_BLOCK_DEPTH": 32, "SEARCH_SPLIT": 1}),
+        (8, 8, 7, 3, {"N_CLASSES": 9, "N_VECTORS": 6, "CLASS_COLS": 6, "THRESHOLD_BLOCK": 1, "SEARCH_SPLIT": 1})]
 ]
 
 
 def test_mvau_with_threshold_search_lints_clean():
     """-Wall is clean with the threshold search: 1 to 8 count bits, padded rows, classes
-    (per vector; by row and column in block RAM), border masking, mac_dot."""
+    (per vector; by row and column in block RAM), border masking, mac_dot, SEARCH_SPLIT."""
     failures = lint_failures(SEARCH_LINT_SETS)
     assert not failures, "\n".join(failures[:5])

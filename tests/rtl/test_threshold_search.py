@@ -2,7 +2,8 @@
 of its row's thresholds <= the accumulator (numpy count, and the module's search model
 bnncc.hw.modules.threshold_search.reference), for random sorted thresholds with duplicates,
 thresholds at the extremes of the TW-bit range, fewer thresholds than 2**B - 1 (padded),
-B = 1..5 stages, several lanes and rows, LUT and block RAM ROMs; inputs arrive in random
+B = 1..5 stages, several lanes and rows, LUT and block RAM ROMs, with and without SPLIT
+(every ROM read registered apart from its compare); inputs arrive in random
 cycles and every result leaves exactly the module's latency later; the module lints clean
 under -Wall."""
 
@@ -27,7 +28,8 @@ SOURCE = RTL / "threshold_search.v"
 BENCH = """
 `timescale 1ns / 1ps
 module bench;
-    parameter integer PE = 1, STAGES = 4, TW = 8, ROWS = 1, BLOCK = 0, BLOCK_DEPTH = 0, LATENCY = 4, COUNT = 10, SEED = 1;
+    parameter integer PE = 1, STAGES = 4, TW = 8, ROWS = 1, BLOCK = 0, BLOCK_DEPTH = 0, SPLIT = 0, LATENCY = 4, COUNT = 10,
+                      SEED = 1;
     // the files, read from the working directory (one build serves every data set)
     parameter INPUTS = "INPUTS", EXPECTED = "EXPECTED";
     parameter F0 = "F0", F1 = "F1", F2 = "F2", F3 = "F3", F4 = "F4", F5 = "F5", F6 = "F6", F7 = "F7";
@@ -37,7 +39,7 @@ module bench;
     reg [PE*TW-1:0] in_acc = 0;
     wire out_valid;
     wire [PE*STAGES-1:0] out_count;
-    threshold_search #(.PE(PE), .STAGES(STAGES), .TW(TW), .ROWS(ROWS), .BLOCK(BLOCK), .BLOCK_DEPTH(BLOCK_DEPTH),
+    threshold_search #(.PE(PE), .STAGES(STAGES), .TW(TW), .ROWS(ROWS), .BLOCK(BLOCK), .BLOCK_DEPTH(BLOCK_DEPTH), .SPLIT(SPLIT),
                        .FILE_0(F0), .FILE_1(F1), .FILE_2(F2), .FILE_3(F3), .FILE_4(F4), .FILE_5(F5),
                        .FILE_6(F6), .FILE_7(F7))
         dut (.ap_clk(clk), .ap_rst_n(rst_n), .in_valid(in_valid), .in_row(in_row), .in_acc(in_acc),
@@ -80,7 +82,7 @@ def _hex(words, width):
 
 
 def run_search(T: np.ndarray, rows: np.ndarray, acc: np.ndarray, stages: int, tw: int, block: int = 0,
-               seed: int = 1, block_depth: int = 0) -> tuple[np.ndarray, str]:
+               seed: int = 1, block_depth: int = 0, split: int = 0) -> tuple[np.ndarray, str]:
     """Run the module on thresholds ``T`` (ROWS, PE, N) for inputs (rows[i], acc[i, :]);
     return the expected counts (numpy) and the bench's RESULT line."""
     n_rows, pe, _ = T.shape
@@ -99,7 +101,8 @@ def run_search(T: np.ndarray, rows: np.ndarray, acc: np.ndarray, stages: int, tw
     files["INPUTS"] = _hex(inputs, ra_w + pe * tw)
     files["EXPECTED"] = _hex(counts, pe * stages)
     params = {"PE": pe, "STAGES": stages, "TW": tw, "ROWS": n_rows, "BLOCK": block, "BLOCK_DEPTH": block_depth,
-              "LATENCY": latency(stages, block), "COUNT": len(rows), "SEED": seed}
+              "SPLIT": split, "LATENCY": latency(stages, block, split, n_rows, block_depth), "COUNT": len(rows),
+              "SEED": seed}
     key = hashlib.sha256((SOURCE.read_text() + BENCH + repr(sorted(params.items()))).encode()).hexdigest()[:16]
     work = cache_root() / f"threshold_search_{key}"
     work.mkdir(parents=True, exist_ok=True)
@@ -140,21 +143,29 @@ def _random_case(rng, n_rows, pe, n, stages, tw, count):
     return T, rows, acc
 
 
-CASES = [  # (rows, PE, thresholds, stages, TW, block, block depth)
-    (1, 1, 1, 1, 4, 0, 0),
-    (1, 2, 5, 3, 6, 0, 2),       # one row; padded; stages 1.. read ahead from block RAM
-    (5, 1, 2, 2, 6, 0, 0),
-    (6, 4, 15, 4, 10, 0, 0),     # INT4 activations
-    (4, 3, 31, 5, 12, 0, 16),    # PE not a power of two; stages 2.. in block RAM
-    (12, 2, 13, 4, 9, 1, 0),     # every ROM in block RAM, 2 cycles per stage
+CASES = [  # (rows, PE, thresholds, stages, TW, block, block depth, split)
+    (1, 1, 1, 1, 4, 0, 0, 0),
+    (1, 2, 5, 3, 6, 0, 2, 0),       # one row; padded; stages 1.. read ahead from block RAM
+    (5, 1, 2, 2, 6, 0, 0, 0),
+    (6, 4, 15, 4, 10, 0, 0, 0),     # INT4 activations
+    (4, 3, 31, 5, 12, 0, 16, 0),    # PE not a power of two; stages 2.. in block RAM
+    (12, 2, 13, 4, 9, 1, 0, 0),     # every ROM in block RAM, 2 cycles per stage
+    # SPLIT: every ROM read registered apart from its compare (2 cycles per LUT stage, 3 per
+    # block RAM stage)
+    (1, 1, 1, 1, 4, 0, 0, 1),       # one stage, one row
+    (7, 5, 15, 4, 10, 0, 0, 1),     # odd rows and lanes, LUT ROMs only
+    (4, 3, 31, 5, 12, 0, 16, 1),    # stages 2.. in block RAM (3 cycles each), PE not a power of two
+    (1, 2, 5, 3, 6, 0, 2, 1),       # one row, stages 1.. in block RAM
+    (3, 2, 6, 3, 9, 1, 0, 1),       # every ROM in block RAM, 3 cycles per stage
 ]
 
 
-@pytest.mark.parametrize("n_rows, pe, n, stages, tw, block, block_depth", CASES)
-def test_search_matches_count(n_rows, pe, n, stages, tw, block, block_depth):
+@pytest.mark.parametrize("n_rows, pe, n, stages, tw, block, block_depth, split", CASES)
+def test_search_matches_count(n_rows, pe, n, stages, tw, block, block_depth, split):
     rng = np.random.default_rng([n_rows, pe, n, stages, tw, block])
     T, rows, acc = _random_case(rng, n_rows, pe, n, stages, tw, count=300)
-    expect, out = run_search(T, rows, acc, stages, tw, block, seed=n_rows + 7 * pe, block_depth=block_depth)
+    expect, out = run_search(T, rows, acc, stages, tw, block, seed=n_rows + 7 * pe, block_depth=block_depth,
+                             split=split)
     assert f"RESULT sent=300 got=300 errors=0 late=0" in out, out
     assert len(np.unique(expect)) > 1
 
@@ -172,16 +183,26 @@ def test_reference_is_the_count():
             assert np.array_equal(got[:, 0], (T[0, 0][None, :] <= acc).sum(axis=1))
 
 
+def test_split_latency():
+    """SPLIT: 2 cycles per LUT stage, 3 per block RAM stage; without it 1 (2 with BLOCK)."""
+    assert latency(4, 0, 0, 7, 0) == 4 and latency(4, 1, 0, 7, 0) == 8
+    assert latency(4, 0, 1, 7, 0) == 8
+    assert latency(5, 0, 1, 4, 16) == 2 + 2 + 3 + 3 + 3      # stages 2.. (16, 32, 64 words) in block RAM
+    assert latency(3, 1, 1, 3, 0) == 9
+
+
 def test_too_many_thresholds_refused():
     with pytest.raises(ValueError, match="do not fit a 2-stage search"):
         stage_words(np.zeros((1, 1, 4), dtype=np.int64), 2, 8)
 
 
-@pytest.mark.parametrize("pe, stages, rows, block, block_depth",
-                         [(1, 1, 1, 0, 0), (3, 4, 5, 0, 0), (2, 8, 3, 0, 48), (5, 3, 1, 0, 2), (2, 3, 6, 1, 0)])
-def test_lint(pe, stages, rows, block, block_depth):
+@pytest.mark.parametrize("pe, stages, rows, block, block_depth, split",
+                         [(1, 1, 1, 0, 0, 0), (3, 4, 5, 0, 0, 0), (2, 8, 3, 0, 48, 0), (5, 3, 1, 0, 2, 0),
+                          (2, 3, 6, 1, 0, 0), (1, 1, 1, 0, 0, 1), (3, 4, 5, 0, 0, 1), (2, 8, 3, 0, 48, 1),
+                          (5, 3, 1, 0, 2, 1), (2, 3, 6, 1, 0, 1)])
+def test_lint(pe, stages, rows, block, block_depth, split):
     command = [verilator_command(), "--lint-only", "-Wall", "--top-module", "threshold_search",
                f"-GPE={pe}", f"-GSTAGES={stages}", f"-GROWS={rows}", "-GTW=7", f"-GBLOCK={block}",
-               f"-GBLOCK_DEPTH={block_depth}", str(SOURCE)]
+               f"-GBLOCK_DEPTH={block_depth}", f"-GSPLIT={split}", str(SOURCE)]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -1,7 +1,9 @@
 """The matrix-vector-activation unit (``rtl_lib/mvau.v``): its registry entry.
 
 Builder: parameters, weight and threshold memories, streams and cycles of an ``MVAU`` op
-(cycles per frame = vectors * (MH/PE) * (MW/SIMD)). Foldings: PE divides MH, SIMD divides MW.
+(cycles per frame = vectors * (MH/PE) * (MW/SIMD)); the threshold search split into
+registered reads and compares (SEARCH_SPLIT) when the op's pipeline budget has fewer than
+:data:`SEARCH_LEVELS` LUT levels. Foldings: PE divides MH, SIMD divides MW.
 An op with a class map (threshold classes, e.g. the border of a zero-padded bipolar
 convolution) fed by its ``SlidingWindow`` gets, cheapest first: border masking (BORDER, when
 the SIMD elements of a beat lie in one kernel position: one set of thresholds, a border
@@ -35,7 +37,9 @@ AW = ACC_BITS + FOLD bits, per-PE dot product of DW bits.
   (``search_compare``) and the stage ROMs through :func:`memory_cost` (``search_rom``: stage
   0 one ROM of NF * N_CLASSES words of PE*ACC_BITS bits, stage k one per lane of
   NF * N_CLASSES * 2**k words of ACC_BITS bits), instead of the compares, counts and the
-  threshold ROM; flip-flops: the prefixes, the accumulators and row carried along the stages.
+  threshold ROM; flip-flops: the prefixes, the accumulators and row carried along the stages
+  (SEARCH_SPLIT: once more per LUT stage, twice per block RAM stage, and a LUT stage's read
+  register).
 * Memories through :func:`bnncc.hw.memory_map.memory_cost`: the weight ROM (block RAM
   from 32 words, the module asks for it; else Yosys's choice), the input vector buffer
   (SF words of SIMD*INPUT_BITS, read at the write address), the threshold ROM (NF words of
@@ -151,6 +155,9 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         parameters["THRESHOLD_SEARCH"] = 1
         if block_depth:
             parameters["SEARCH_BLOCK_DEPTH"] = block_depth
+        if levels < search_levels({**parameters, "THRESHOLD_SEARCH": 1, "SEARCH_BLOCK_DEPTH": block_depth,
+                                   "N_CLASSES": len(thresholds)}):
+            parameters["SEARCH_SPLIT"] = 1
         memories += search_files
         parameters.update({f"SEARCH{k + 1}_FILE": m.filename for k, m in enumerate(search_files)})
     elif n_thresholds > 1:
@@ -195,6 +202,40 @@ def uses_search(n_thresholds: int, out_bits: int, classes_by_grid: bool = False)
     wide memory: a search stage memory in block RAM would hold every lane's word per lane)."""
     return (SEARCH_MIN_THRESHOLDS <= n_thresholds < (1 << out_bits) and out_bits <= search.MAX_STAGES
             and not classes_by_grid)
+
+
+#: LUT levels of a search stage that reads its ROM and compares in one cycle (the compare's
+#: carry chain, then, as Yosys moves the stage's address register behind the ROM, the next
+#: stage's ROM read): 12 LUT4 / carry steps, 9.3 ns on the ECP5-85F for TFC-w2a2 (128-word
+#: ROM, 11-bit compare), about 5 levels of the xc7 model (the ECP5's LUT4 ROMs make it deep:
+#: Yosys maps the same stage to 2 LUT6 levels and 2 carry cells on xc7). A pipeline budget of
+#: fewer levels splits the search (SEARCH_SPLIT: the read and the compare registered apart,
+#: 2 LUT levels; the w4a4 MLP's search alone on the ECP5-85F: 92.0 MHz unsplit, 178.4 split).
+SEARCH_LEVELS = 5
+#: ... unless every stage ROM is in LUTs and at most this deep (one LUT4 per bit on ECP5):
+#: then the compare and one LUT level, SEARCH_SHALLOW_LEVELS (CNV-w2a2's search, PE 16,
+#: 8-word ROMs: 203 MHz unsplit on the ECP5-85F, ``benchmarks/search_fmax.py``). The levels
+#: compared are the op's ``max_levels``: for a multi-bit MVAU the budget's chain levels,
+#: never more than its LUT levels, so such an MVAU may split a shallow search that the LUT
+#: budget would let through (concat_w2a2 and unet_w2a2 on ECP5 at 125 MHz: a few cycles and
+#: flip-flops more, nothing slower).
+SEARCH_SHALLOW_DEPTH = 16
+SEARCH_SHALLOW_LEVELS = 3
+
+
+def search_levels(p: dict) -> int:
+    """LUT levels of the threshold search's deepest path: 2 with SEARCH_SPLIT; unsplit
+    SEARCH_SHALLOW_LEVELS when every stage ROM is a LUT ROM of at most SEARCH_SHALLOW_DEPTH
+    words (the deepest, stage OUT_BITS - 1, has NF * N_CLASSES * 2**(OUT_BITS - 1)), else
+    SEARCH_LEVELS; 0 without the search."""
+    if not searches(p):
+        return 0
+    if p.get("SEARCH_SPLIT", 0):
+        return 2
+    deepest = (p["MH"] // p["PE"]) * p.get("N_CLASSES", 1) << (p["OUT_BITS"] - 1)
+    shallow = (not p.get("THRESHOLD_BLOCK", 0) and not p.get("SEARCH_BLOCK_DEPTH", 0)
+               and deepest <= SEARCH_SHALLOW_DEPTH)
+    return SEARCH_SHALLOW_LEVELS if shallow else SEARCH_LEVELS
 
 
 #: A search stage memory goes to block RAM (SEARCH_BLOCK_DEPTH) when its LUT ROM would cost
@@ -487,9 +528,12 @@ def searches(p: dict) -> bool:
 def extra_stages(p: dict) -> int:
     """Pipeline registers beyond the base pipeline (mvau.v EXTRA): MEM_REG + DOT_STAGES - 1,
     + 1 for registered compares of several thresholds, or the threshold search's OUT_BITS
-    stages (two cycles each with THRESHOLD_BLOCK)."""
+    stages (two cycles each with THRESHOLD_BLOCK; with SEARCH_SPLIT two in LUTs, three in
+    block RAM)."""
     if searches(p):
-        compares = search.latency(p["OUT_BITS"], p.get("THRESHOLD_BLOCK", 0))
+        nf = p["MH"] // p["PE"]
+        compares = search.latency(p["OUT_BITS"], p.get("THRESHOLD_BLOCK", 0), p.get("SEARCH_SPLIT", 0),
+                                  nf * p.get("N_CLASSES", 1), p.get("SEARCH_BLOCK_DEPTH", 0))
     else:
         compares = 1 if p.get("REGISTER_COMPARES", 0) and p["N_THRESHOLDS"] > 1 else 0
     return p.get("MEM_REG", 0) + p.get("DOT_STAGES", 1) - 1 + compares
@@ -584,7 +628,7 @@ def _search_parameters(p: dict) -> dict:
     nf = vdiv(p["MH"], p["PE"])
     return {"PE": p["PE"], "STAGES": p["OUT_BITS"], "TW": p["ACC_BITS"],
             "ROWS": 1 if nf is X else nf * p["N_CLASSES"], "BLOCK": p["THRESHOLD_BLOCK"],
-            "BLOCK_DEPTH": p["SEARCH_BLOCK_DEPTH"], **files}
+            "BLOCK_DEPTH": p["SEARCH_BLOCK_DEPTH"], "SPLIT": p["SEARCH_SPLIT"], **files}
 
 
 RULES = ModuleRules(
@@ -597,7 +641,7 @@ RULES = ModuleRules(
         "CLASS_COLS": 0, "THRESHOLD_BLOCK": 0,
         "BORDER": 0, "BORDER_KH": 1, "BORDER_KW": 1, "BORDER_OH": 1, "BORDER_OW": 1,
         "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "DOT_CHAIN": 0, "REGISTER_COMPARES": 0,
-        "THRESHOLD_SEARCH": 0, "SEARCH_BLOCK_DEPTH": 0, **{f"SEARCH{k}_FILE": "" for k in range(1, search.MAX_STAGES)},
+        "THRESHOLD_SEARCH": 0, "SEARCH_BLOCK_DEPTH": 0, "SEARCH_SPLIT": 0, **{f"SEARCH{k}_FILE": "" for k in range(1, search.MAX_STAGES)},
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
                        "BORDER_KP": p["BORDER_KH"] * p["BORDER_KW"]},
@@ -656,6 +700,7 @@ RULES = ModuleRules(
              or (p["THRESHOLD_SEARCH"] != 0 and (p["NT"] < 2 or p["OUT_BITS"] > 8 or p["NT"] > shl1(p["OUT_BITS"]) - 1
                                                  or p["REGISTER_COMPARES"] != 0)),
              ("THRESHOLD_SEARCH", "SEARCH_BLOCK_DEPTH", "NT", "OUT_BITS")),
+        Rule("SEARCH_SPLIT=%0d must be 0 or 1", lambda p: p["SEARCH_SPLIT"] not in (0, 1), ("SEARCH_SPLIT",)),
     ),
 )
 
@@ -906,8 +951,18 @@ def terms(p: dict, family: str) -> Terms:
         stages = p["OUT_BITS"]
         carried = pe * acc_bits + ta_w
         data += sum(pe * (k + 1) for k in range(stages)) + (stages - 1) * carried + ta_w
-        registers += stages * (2 if tblock else 1)
-        if tblock:
+        registers += stages
+        if p.get("SEARCH_SPLIT", 0):
+            # SEARCH_SPLIT: per stage R = 1 (LUT ROM) or 2 (block RAM) registers of the
+            # stage's inputs ahead of the compare, and a LUT ROM's read register (a block
+            # RAM's two are its own)
+            for k in range(stages):
+                in_block = bool(tblock) or search.in_block(tdepth, k, 0, block_depth)
+                r = 2 if in_block else 1
+                registers += r
+                data += r * (carried + pe * k) + (0 if in_block else pe * acc_bits)
+        elif tblock:
+            registers += stages
             data += stages * carried + sum(pe * k for k in range(stages))
     elif p.get("REGISTER_COMPARES", 0) and nt > 1:
         data += pe * nt                        # the registered compare bits

@@ -12,7 +12,10 @@ Stage k's memory in LUTs (stage 0 always) holds ROWS * 2**k words of PE*TW bits:
 BLOCK_DEPTH > 0) holds ROWS * 2**k * PL words of TW bits (PL = PE rounded up to a power of
 two): word ``(r * 2**k + p) * PL + l`` holds the same threshold (zero for l >= PE), so that
 each lane's ROM is the words with its lane number in the low address bits. Two's complement
-throughout.
+throughout. SPLIT (short clock periods) reads every stage's memory at its own registered
+address into a register (block RAM: and its output register) and registers the compare
+behind it, 2 cycles per stage in LUTs, 3 in block RAM (:func:`latency`); the files are the
+same.
 The MVAU's rows are ``class * NF + nf`` and its lane l of row group nf is matrix row
 ``nf * PE + l`` (:func:`mvau_stage_words`).
 """
@@ -110,21 +113,28 @@ def reference(acc, S_rows) -> np.ndarray:
     return prefix
 
 
-def latency(stages: int, block: int = 0) -> int:
-    """Cycles from in_valid to out_valid: one per stage, two with block RAM ROMs."""
-    return stages * (1 + (1 if block else 0))
+def latency(stages: int, block: int = 0, split: int = 0, rows: int = 1, block_depth: int = 0) -> int:
+    """Cycles from in_valid to out_valid: the sum over stages k of 1 + R_k, R_k the read
+    registers ahead of the compare: 0 (LUT ROMs read combinationally, block RAM ROMs of
+    BLOCK_DEPTH read ahead), 1 with BLOCK (every ROM block RAM), with SPLIT 1 for a LUT ROM
+    and 2 for a block RAM ROM (its read register and its output register)."""
+    if not split:
+        return stages * (1 + (1 if block else 0))
+    return sum(2 + (1 if block or in_block(rows, k, block, block_depth) else 0) for k in range(stages))
 
 
-DEFAULTS = {"PE": 1, "STAGES": 4, "TW": 8, "ROWS": 1, "BLOCK": 0, "BLOCK_DEPTH": 0,
+DEFAULTS = {"PE": 1, "STAGES": 4, "TW": 8, "ROWS": 1, "BLOCK": 0, "BLOCK_DEPTH": 0, "SPLIT": 0,
             **{f"FILE_{k}": "" for k in range(MAX_STAGES)}}
 
 RULES = ModuleRules(
     "threshold_search",
     defaults=DEFAULTS,
     rules=(
-        Rule("PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1, BLOCK_DEPTH=%0d >= 0",
+        Rule("PE=%0d, ROWS=%0d must be >= 1, STAGES=%0d 1..8, TW=%0d 1..32, BLOCK=%0d 0 or 1, BLOCK_DEPTH=%0d >= 0, "
+             "SPLIT=%0d 0 or 1",
              lambda p: p["PE"] < 1 or p["ROWS"] < 1 or not (1 <= p["STAGES"] <= 8) or not (1 <= p["TW"] <= 32)
-             or p["BLOCK"] not in (0, 1) or p["BLOCK_DEPTH"] < 0, ("PE", "ROWS", "STAGES", "TW", "BLOCK", "BLOCK_DEPTH")),
+             or p["BLOCK"] not in (0, 1) or p["BLOCK_DEPTH"] < 0 or p["SPLIT"] not in (0, 1),
+             ("PE", "ROWS", "STAGES", "TW", "BLOCK", "BLOCK_DEPTH", "SPLIT")),
     ),
 )
 
