@@ -724,6 +724,8 @@ module mvau #(
             );
             if (T_EARLY == 0 || FOLD == 0) begin : g_no_early
                 wire unused_nf0 = &{1'b0, nf0};
+            end else begin : g_early_fold
+                wire unused_nf1 = &{1'b0, nf1};    // the folded threshold is read from nf0
             end
             if (SEARCH != 0) begin : g_search
                 // the binary search (below) reads its own stage memories at the row of the
