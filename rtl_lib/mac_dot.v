@@ -702,13 +702,6 @@ module mac_dot_pairs #(
     localparam integer XS = (INPUT_SIGNED != 0) ? XB : XB + 1;
     localparam integer PS = XS + 1;
 
-    initial begin
-        if (N < 1 || INPUT_BITS < 1 || INPUT_BITS > 16) begin
-            $display("%m: mac_dot_pairs: N=%0d must be >= 1 and INPUT_BITS=%0d 1..16", N, INPUT_BITS);
-            $finish;
-        end
-    end
-
     genvar k;
     generate
         for (k = 0; k < N / 2; k = k + 1) begin : g_pair

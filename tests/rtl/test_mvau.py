@@ -175,6 +175,13 @@ CASES = [
     # (the pair sums behind the buffer's select, without MEM_REG), SIMD = 1, border masking
     Case("mac_int8_bipolar_pairs", mw=27, mh=16, pe=4, simd=27, in_dtype=DataType.int(8), w_dtype=BIPOLAR,
          out_dtype=BIPOLAR, steps=1, mac_style=1, mem_reg=1, dot_stages=3, dot_pairs=1),
+    # one chain of all 14 pair products in three segments (the builder's choice at PE 16)
+    Case("mac_int8_bipolar_pairs_chain", mw=54, mh=8, pe=2, simd=27, in_dtype=DataType.int(8), w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, mac_style=1, mem_reg=1, dot_stages=4, dot_chain=14, dot_pairs=1,
+         register_compares=1),
+    # INT2 x INT2 in one chain of 16 products, three segments (the builder's choice at SIMD 16)
+    Case("mac_int2_int2_chain", mw=32, mh=8, pe=4, simd=16, in_dtype=DataType.int(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.int(2), steps=3, mac_style=1, dot_stages=4, dot_chain=16, search=1),
     Case("mac_uint4_bipolar_pairs_uint2", mw=24, mh=6, pe=3, simd=8, in_dtype=DataType.uint(4), w_dtype=BIPOLAR,
          out_dtype=DataType.uint(2), steps=3, mac_style=1, dot_stages=2, register_compares=1, dot_pairs=1),
     Case("mac_int8_bipolar_pairs_raw", mw=5, mh=4, pe=2, simd=1, in_dtype=DataType.int(8), w_dtype=BIPOLAR,

@@ -210,6 +210,15 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     return max(chain_depth, tree_depth) if b0 else chain_depth + tree_depth
 
 
+def chain_registers(p: dict, n: int) -> int:
+    """Segment registers that one chain of all the products of N = n needs so that no
+    segment is longer than :func:`_segments` allows (0 when one segment holds them all)."""
+    form, npp, _ = partial_product_bits(p)
+    sp, sp1 = _segments(form, npp)
+    k = products(p, n)
+    return 1 + (k - sp1 - 1) // sp if k > sp1 else 0
+
+
 def chain_size(p: dict, n: int, stages: int) -> int:
     """Products per group of the automatic CHAIN (:func:`_chain`)."""
     form, npp, _ = partial_product_bits(p)

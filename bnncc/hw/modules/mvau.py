@@ -250,6 +250,10 @@ def _border(graph: Graph, op: hw.MVAU) -> dict | None:
             "parameters": {"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow}}
 
 
+#: Segments of the longest single chain mac_pipeline builds instead of chains meeting in a tree.
+LONG_CHAIN_SEGMENTS = 3
+
+
 def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False) -> dict:
     """MAC_STYLE, MEM_REG, DOT_STAGES and DOT_CHAIN of a multiply-accumulate MVAU: the dot
     products in LUTs and carry chains (mac_dot). Among the pipelines that keep every
@@ -263,8 +267,11 @@ def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, regist
     forces MEM_REG. Multi-bit inputs times bipolar weights take pairs (DOT_PAIRS: the pair
     sums of the input word once for all PEs, half the products in each PE) where they cost
     fewer LUTs (:func:`mac_dot.pairs_win`); their adders sit ahead of MEM_REG's register,
-    which pairs therefore always use."""
-    pairs = mac_dot.pairs_win(p, p["SIMD"], p["PE"])
+    which pairs therefore always use. Besides mac_dot's automatic chains (at most two
+    segments), one chain of every product in up to LONG_CHAIN_SEGMENTS segments (DOT_CHAIN =
+    the products, each segment behind a register; no adder tree) where the registers allow."""
+    # (pairs only with the full budget: a segment's first pair may take two LUT levels)
+    pairs = levels >= MAX_LEVELS and mac_dot.pairs_win(p, p["SIMD"], p["PE"])
     probe = {**p, "BINARY": 0, "PAIRED": int(pairs)}
     in_mac = 0 if border else 1
     select = 1 if p["MH"] // p["PE"] > 1 else 0
@@ -280,6 +287,16 @@ def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, regist
                           **({"DOT_PAIRS": 1} if pairs else {})}
                 candidates.append((depth + (1 if border else 0), chain != 0,
                                    mac_dot.chain_groups(probe, p["SIMD"], mac_stages, chain), mem_reg + stages, chosen))
+            # one chain of every product in up to LONG_CHAIN_SEGMENTS segments, each behind a
+            # register of its own (no adder tree; the later segments' operands delayed)
+            products, registers = mac_dot.products(probe, p["SIMD"]), mac_dot.chain_registers(probe, p["SIMD"])
+            avail = mac_stages - 1 if mac_stages > 1 else 0
+            if 0 < registers < LONG_CHAIN_SEGMENTS and registers <= avail - (1 if avail else 0) \
+                    and products > mac_dot.chain_size(probe, p["SIMD"], mac_stages):
+                depth = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, select * (1 - mem_reg), products)
+                chosen = {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages, "DOT_CHAIN": products,
+                          **({"DOT_PAIRS": 1} if pairs else {})}
+                candidates.append((depth + (1 if border else 0), False, 1, mem_reg + stages, chosen))
     fitting = [c for c in candidates if c[0] <= levels]
     if fitting:
         return min(fitting, key=lambda c: c[1:4])[4]
