@@ -189,7 +189,8 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     of a group (split by its segment registers), then the ceil(log2 G) tree levels (split
     evenly by the inner registers), a register between the two when there are two or more
     stages. Bipolar pairs: popcounts of ``chain`` pairs, then the tree. CHAIN = 0 is the
-    automatic chain (:func:`_chain`)."""
+    automatic chain (:func:`_chain`). With pairs (PAIRED) a segment's first product may take
+    one level more (Yosys on xc7: its select merged ahead of the adder)."""
     form, npp, _ = partial_product_bits(p)
     n = products(p, n)
     chain = _chain(form, npp, n, stages, chain)
@@ -203,9 +204,10 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     seg_max = 1 + (chain - sp1 - 1) // sp if chain > sp1 else 0
     cru = min(avail - b0, seg_max)
     inner = min(avail - b0 - cru, max(0, tree - 1))
-    chain_depth = ahead + (min(sp1, chain) if cru else chain)
+    lead = 1 if form == "pairs" else 0      # a segment's first pair: its select a level of its own
+    chain_depth = ahead + lead + (min(sp1, chain) if cru else chain)
     if cru:
-        chain_depth = max(chain_depth, sp)
+        chain_depth = max(chain_depth, sp + lead)
     tree_depth = -(-tree // (inner + 1)) if tree else 0
     return max(chain_depth, tree_depth) if b0 else chain_depth + tree_depth
 

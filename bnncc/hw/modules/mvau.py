@@ -785,7 +785,7 @@ def terms(p: dict, family: str) -> Terms:
         # sums meet in a binary tree of DW-bit adders (G - 1 per PE)
         # (pairs: ceil(SIMD/2) products per PE, and the pair adders once: mac_pairs)
         _, _, pp_bits = mac_dot.partial_product_bits(p)
-        groups = mac_dot.chain_groups(p, simd, dot_stages - (1 if p.get("BORDER", 0) else 0))
+        groups = mac_dot.chain_groups(p, simd, dot_stages - (1 if p.get("BORDER", 0) else 0), p.get("DOT_CHAIN", 0))
         lut["mac_pp"] = pe * mac_dot.products(p, simd) * pp_bits
         lut["mac_tree"] = pe * (groups - 1) * dw
         lut["mac_pairs"] = mac_dot.pairs_luts(p, simd) if mac_dot.paired(p) else 0
@@ -877,7 +877,7 @@ def terms(p: dict, family: str) -> Terms:
     if dot_stages > 1:
         # inner dot product registers (about a DW-bit sum per chain and tree node) and the
         # control delay line
-        groups = mac_dot.chain_groups(p, simd, dot_stages) if not p["BINARY"] else 1
+        groups = mac_dot.chain_groups(p, simd, dot_stages, p.get("DOT_CHAIN", 0)) if not p["BINARY"] else 1
         data += pe * (dot_stages - 1) * min(groups, 2) * dw
     registers += (mem_reg + dot_stages - 1) * (4 + (max(1, clog2(tdepth)) if nt > 0 else 0))
     if search_mems:
