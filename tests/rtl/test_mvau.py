@@ -540,13 +540,16 @@ PAIRS_LINT_SETS = [
         (12, 4, 2, 3, 1, 1, 3, 1, 2, 4, {}), (64, 8, 8, 64, 16, 0, 24, 0, 1, 5, {"DOT_CHAIN": 3}),
         (18, 4, 2, 2, 2, 1, 6, 1, 0, 2, {"BORDER": 1, "BORDER_KH": 3, "BORDER_KW": 3, "BORDER_OH": 2,
                                          "BORDER_OW": 2}),
-        (27, 64, 16, 27, 8, 1, 14, 1, 1, 3, {"THRESHOLD_BLOCK": 1})]
+        (27, 64, 16, 27, 8, 1, 14, 1, 1, 3, {"THRESHOLD_BLOCK": 1}),
+        (27, 64, 16, 27, 8, 1, 14, 1, 1, 4, {"DOT_CHAIN": 14}), (54, 8, 2, 27, 8, 1, 15, 3, 2, 4, {"DOT_CHAIN": 14}),
+        (27, 16, 4, 27, 8, 1, 14, 1, 1, 3, {"N_CLASSES": 9, "N_VECTORS": 49, "CLASS_COLS": 7}),
+        (27, 16, 4, 9, 8, 0, 14, 3, 1, 2, {"N_CLASSES": 4, "N_VECTORS": 5})]
 ]
 
 
 def test_mvau_with_pairs_lints_clean():
     """-Wall is clean with pairs (DOT_PAIRS): odd and even SIMD, SIMD = 1, 1- to 16-bit signed
-    and unsigned inputs, with and without MEM_REG, thresholds, border masking."""
+    and unsigned inputs, MEM_REG 0 to 2, one long chain, thresholds, classes, border masking."""
     failures = lint_failures(PAIRS_LINT_SETS)
     assert not failures, "\n".join(failures[:5])
 
