@@ -40,6 +40,15 @@
 // the chain into one multi-operand sum).
 // Widths: every chain and tree node is as wide as its largest value (at most DW bits);
 // sums are modulo 2**DW.
+// Pairs (PAIRED = 1, multi-bit x times bipolar w): x holds, instead of the N elements, the
+// pair sums and differences of mac_dot_pairs (below), computed once for every dot product
+// that shares x (the PE rows of an MVAU): for k < N/2, s_k = x[2k] + x[2k+1] and
+// d_k = x[2k] - x[2k+1] (PS = XS + 1 bits each, two's complement), then x[N-1] itself when
+// N is odd. With w_a, w_b in {-1, +1}:
+//   w_a * x[2k] + w_b * x[2k+1] = w_a * (w_a == w_b ? s_k : d_k),
+// one bipolar x n bits product of a PS-bit m = (w_a == w_b ? s_k : d_k) selected inside the
+// pp's LUT (acc, s, d, w_a, w_b: 5 inputs): ceil(N/2) products of PS bits instead of N of
+// XS bits. The chains, tree and pipeline are those of ceil(N/2) products.
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -55,11 +64,14 @@ module mac_dot #(
     parameter integer DW = 16,              // result bits, 1..64 (two's complement, modulo)
     parameter integer STAGES = 1,           // pipeline registers (latency), 0..8
     parameter integer CHAIN = 0,            // products per carry chain / popcount; 0: automatic
-    parameter integer FORM = 0              // multi-bit x multi-bit: 0 cheapest, 1 table, 2 Booth, 3 planes
+    parameter integer FORM = 0,             // multi-bit x multi-bit: 0 cheapest, 1 table, 2 Booth, 3 planes
+    parameter integer PAIRED = 0            // 1: x holds mac_dot_pairs' pair sums (w bipolar, x not)
 ) (
     input  wire                          ap_clk,
     input  wire                          ce,      // clock enable of every pipeline register
-    input  wire [N*INPUT_BITS-1:0]       x,
+    // N elements, or with PAIRED N/2 pairs {d_k, s_k} of PS = XS + 1 bits and x[N-1] if N is odd
+    input  wire [((PAIRED != 0) ? (N / 2) * 2 * (INPUT_BITS + 2 - ((INPUT_SIGNED != 0) ? 1 : 0))
+                 + (N % 2) * INPUT_BITS : N * INPUT_BITS)-1:0] x,
     input  wire [N*WEIGHT_BITS-1:0]      w,
     input  wire                          extra,   // added at weight 1
     output wire [DW-1:0]                 dot
@@ -72,6 +84,12 @@ module mac_dot #(
     localparam integer XS = (INPUT_SIGNED != 0) ? XB : XB + 1;
     localparam integer WS = (WEIGHT_SIGNED != 0) ? WB : WB + 1;
     localparam integer VW = 20;                 // width of the internal operand vectors
+    // pairs: products (pairs, and the odd element) and the width of a pair sum
+    localparam integer PAIR = (PAIRED != 0) ? 1 : 0;
+    localparam integer NQ = (PAIR != 0) ? (N + 1) / 2 : N;
+    localparam integer NPAIRS = N / 2;
+    localparam integer PS = XS + 1;
+    localparam integer MVW = (PAIR != 0) ? 2 * VW : VW;   // operand vector of a product: {d, s}
     localparam integer K64 = 64;
 
     // ---- choice of form and of the recoded operand r (the other one is m) ---------------
@@ -140,8 +158,8 @@ module mac_dot #(
     localparam integer RX = (ONE_BIP != 0) ? ((INPUT_BIPOLAR != 0) ? 1 : 0) :
                             (F == 2) ? ((BOOTH_X < BOOTH_W) ? 1 : 0) :
                             (F == 3) ? ((PLANES_X < PLANES_W) ? 1 : 0) : 0;
-    localparam integer MB = (RX != 0) ? WB : XB;
-    localparam integer M_SIGNED = (RX != 0) ? WEIGHT_SIGNED : INPUT_SIGNED;
+    localparam integer MB = (PAIR != 0) ? PS : (RX != 0) ? WB : XB;
+    localparam integer M_SIGNED = (PAIR != 0) ? 1 : (RX != 0) ? WEIGHT_SIGNED : INPUT_SIGNED;
     localparam integer RB = (RX != 0) ? XB : WB;
     localparam integer R_SIGNED = (RX != 0) ? INPUT_SIGNED : WEIGHT_SIGNED;
     localparam integer MS = (M_SIGNED != 0) ? MB : MB + 1;
@@ -198,29 +216,30 @@ module mac_dot #(
     // bipolar x n bits with more products than result bits: the chains add the negated
     // products (m ^ {b}) + b, whose correction b is a plain operand bit (no inverter per
     // product), and the result is the constant minus their sum (one inverter per result bit)
-    localparam integer NEG = (F == 0 && N > DW) ? 1 : 0;
+    localparam integer NEG = (F == 0 && NQ > DW) ? 1 : 0;
     localparam [K64-1:0] KALL = (F == 4) ? ((BINARY != 0) ? {K64{1'b0}} : -to64(N)) :
-                                (NEG != 0) ? {K64{1'b0}} : -(NOFF * N);
+                                (NEG != 0) ? {K64{1'b0}} : -(NOFF * NQ);
     localparam [DW-1:0] KONST = KALL[DW-1:0];
-    localparam [K64-1:0] KNEG_ALL = NOFF * N + 1;                // NEG: N * -OFF, + 1 (see below)
+    localparam [K64-1:0] KNEG_ALL = NOFF * NQ + 1;               // NEG: NQ * -OFF, + 1 (see below)
     localparam [DW-1:0] KNEG = KNEG_ALL[DW-1:0];
 
     // ---- groups -----------------------------------------------------------------------------
     // products per chain segment: at most 6 adders (6 LUT levels); the first segment one
     // product shorter for the 4- and 5-input partial products of tables and Booth recoding
-    // (the first one, added to a constant, may take a LUT level of its own)
-    localparam integer SP = (6 / NP > 0) ? 6 / NP : 1;
+    // (the first one, added to a constant, may take a LUT level of its own); pairs 5 in every
+    // segment (the select of a segment's first pair may take a LUT level of its own)
+    localparam integer SP = (PAIR != 0) ? 5 : (6 / NP > 0) ? 6 / NP : 1;
     localparam integer SP1 = ((F == 1 || F == 2) && SP > 1) ? SP - 1 : SP;
     localparam integer AVAIL = (STAGES > 1) ? STAGES - 1 : 0;   // registers before the output
     // automatic: one segment per chain, two (a register between them) with 3 stages or more;
     // one popcount of all N
     localparam integer AUTO_CHAIN = (F == 4) ? N : (AVAIL >= 2) ? SP1 + SP : SP1;
     localparam integer LG_RAW = (CHAIN > 0) ? CHAIN : AUTO_CHAIN;
-    localparam integer LG = (LG_RAW < N) ? LG_RAW : N;        // products per group
-    localparam integer G = (N + LG - 1) / LG;                  // groups
+    localparam integer LG = (LG_RAW < NQ) ? LG_RAW : NQ;      // products per group
+    localparam integer G = (NQ + LG - 1) / LG;                 // groups
     localparam integer T = $clog2(G);                          // tree levels
     function integer group_size(input integer g);
-        group_size = (g < G - 1) ? LG : N - LG * (G - 1);
+        group_size = (g < G - 1) ? LG : NQ - LG * (G - 1);
     endfunction
     function integer width_of(input [K64-1:0] v);              // bits of v, at most DW
         integer b;
@@ -289,6 +308,10 @@ module mac_dot #(
         if (FORM < 0 || FORM > 3) begin $display("%m: mac_dot: FORM=%0d must be 0..3", FORM); $finish; end
         if (FORM == 1 && INPUT_BITS + WEIGHT_BITS > 5) begin
             $display("%m: mac_dot: FORM=1 (table) needs INPUT_BITS + WEIGHT_BITS <= 5, got %0d", INPUT_BITS + WEIGHT_BITS);
+            $finish;
+        end
+        if (PAIRED < 0 || PAIRED > 1 || (PAIRED == 1 && (WEIGHT_BIPOLAR == 0 || INPUT_BIPOLAR != 0))) begin
+            $display("%m: mac_dot: PAIRED=%0d must be 0, or 1 with WEIGHT_BIPOLAR=1 and INPUT_BIPOLAR=0", PAIRED);
             $finish;
         end
     end
@@ -379,11 +402,28 @@ module mac_dot #(
     genvar s, j, g, l, i;
     // operands of every pair as VW-bit vectors: m sign- or zero-extended, r extended (Booth
     // reads bits beyond the top as the sign)
-    wire [N*VW-1:0] mv, rv;
+    // pairs: mv holds {d, s} (the odd element twice) and rv {w_b, w_a}, m is selected per pp
+    wire [NQ*MVW-1:0] mv;
+    wire [NQ*VW-1:0] rv;
     generate
         if (F == 4) begin : g_no_ops
             wire unused_ops = &{1'b0, mv, rv};
         end
+        if (PAIR != 0) begin : g_pairs
+            for (s = 0; s < NQ; s = s + 1) begin : g_op
+                if (s < NPAIRS) begin : g_pair
+                    wire [PS-1:0] sk = x[(2*s)*PS +: PS];
+                    wire [PS-1:0] dk = x[(2*s+1)*PS +: PS];
+                    assign mv[s*MVW +: MVW] = {{(VW-PS){dk[PS-1]}}, dk, {(VW-PS){sk[PS-1]}}, sk};
+                    assign rv[s*VW +: VW] = {{(VW-2){1'b0}}, w[2*s+1], w[2*s]};
+                end else begin : g_odd
+                    wire [XB-1:0] xl = x[NPAIRS*2*PS +: XB];
+                    wire [VW-1:0] xe = {{(VW-XB){INPUT_SIGNED != 0 && xl[XB-1]}}, xl};
+                    assign mv[s*MVW +: MVW] = {xe, xe};
+                    assign rv[s*VW +: VW] = {{(VW-2){1'b0}}, w[N-1], w[N-1]};
+                end
+            end
+        end else begin : g_single
         for (s = 0; s < N; s = s + 1) begin : g_op
             wire [XB-1:0] xs = x[s*XB +: XB];
             wire [WB-1:0] ws = w[s*WB +: WB];
@@ -398,6 +438,7 @@ module mac_dot #(
             end
             assign mv[s*VW +: VW] = {{(VW-MB){M_SIGNED != 0 && ms[MB-1]}}, ms};
             assign rv[s*VW +: VW] = {{(VW-RB){R_SIGNED != 0 && rs[RB-1]}}, rs};
+        end
         end
     endgenerate
 
@@ -445,24 +486,31 @@ module mac_dot #(
                     localparam integer D = (seg_regs(s + 1) < CRU) ? seg_regs(s + 1) : CRU;   // operand delay
                     localparam integer REG_AFTER = (seg_regs(s + 2) > seg_regs(s + 1) && s + 1 < NG
                                                     && seg_regs(s + 2) <= CRU) ? 1 : 0;
+                    wire [MVW-1:0] mo;
                     wire [VW-1:0] ms, rs;
                     if (D == 0) begin : g_now
-                        assign ms = mv[(S0 + s)*VW +: VW];
+                        assign mo = mv[(S0 + s)*MVW +: MVW];
                         assign rs = rv[(S0 + s)*VW +: VW];
                     end else begin : g_delay
-                        reg [VW-1:0] md [0:D-1];
+                        reg [MVW-1:0] md [0:D-1];
                         reg [VW-1:0] rd [0:D-1];
                         integer k;
                         always @(posedge ap_clk) if (ce) begin
-                            md[0] <= mv[(S0 + s)*VW +: VW];
+                            md[0] <= mv[(S0 + s)*MVW +: MVW];
                             rd[0] <= rv[(S0 + s)*VW +: VW];
                             for (k = 1; k < D; k = k + 1) begin
                                 md[k] <= md[k-1];
                                 rd[k] <= rd[k-1];
                             end
                         end
-                        assign ms = md[D-1];
+                        assign mo = md[D-1];
                         assign rs = rd[D-1];
+                    end
+                    if (PAIR != 0) begin : g_sel
+                        // w_a * (w_a == w_b ? s : d): the pp LUT selects
+                        assign ms = (rs[0] == rs[1]) ? mo[VW-1:0] : mo[MVW-1:VW];
+                    end else begin : g_m
+                        assign ms = mo;
                     end
                     (* keep *) wire [GW*(NP+1)-1:0] pa;   // the sum before each pp of this product
                     assign pa[GW-1:0] = acc[s*GW +: GW];
@@ -505,7 +553,7 @@ module mac_dot #(
                     end else begin : g_next
                         assign acc[(s+1)*GW +: GW] = pa[NP*GW +: GW];
                     end
-                    wire unused_ops = &{1'b0, ms, rs};
+                    wire unused_ops = &{1'b0, ms, rs, mo};
                 end
                 if (REGS_END == 0) begin : g_sum
                     assign sum = acc[NG*GW +: GW];
@@ -634,5 +682,41 @@ module mac_dot #(
         end
     endgenerate
 endmodule
+
+// mac_dot_pairs: the pair sums and differences that mac_dot with PAIRED = 1 reads, computed
+// once for all the dot products that share x (combinational):
+//   xp = {x[N-1] if N is odd, d_{N/2-1}, s_{N/2-1}, ..., d_0, s_0},
+//   s_k = x[2k] + x[2k+1], d_k = x[2k] - x[2k+1]   (PS = XS + 1 bits, two's complement),
+// x[s] = x[s*INPUT_BITS +: INPUT_BITS], unsigned or two's complement as INPUT_SIGNED says,
+// XS its width as a signed number (INPUT_BITS, + 1 if unsigned).
+/* verilator lint_off DECLFILENAME */  // helper of mac_dot, kept in its file
+module mac_dot_pairs #(
+    parameter integer N = 16,               // elements, >= 1
+    parameter integer INPUT_BITS = 8,       // bits per element, 1..16
+    parameter integer INPUT_SIGNED = 1      // 1: elements are two's complement
+) (
+    input  wire [N*INPUT_BITS-1:0] x,
+    output wire [(N / 2) * 2 * (INPUT_BITS + 2 - ((INPUT_SIGNED != 0) ? 1 : 0)) + (N % 2) * INPUT_BITS - 1:0] xp
+);
+    localparam integer XB = INPUT_BITS;
+    localparam integer XS = (INPUT_SIGNED != 0) ? XB : XB + 1;
+    localparam integer PS = XS + 1;
+
+    genvar k;
+    generate
+        for (k = 0; k < N / 2; k = k + 1) begin : g_pair
+            wire [XB-1:0] a = x[(2*k)*XB +: XB];
+            wire [XB-1:0] b = x[(2*k+1)*XB +: XB];
+            wire [PS-1:0] ae = {{(PS-XB){INPUT_SIGNED != 0 && a[XB-1]}}, a};
+            wire [PS-1:0] be = {{(PS-XB){INPUT_SIGNED != 0 && b[XB-1]}}, b};
+            assign xp[(2*k)*PS +: PS] = ae + be;
+            assign xp[(2*k+1)*PS +: PS] = ae - be;
+        end
+        if (N % 2 != 0) begin : g_odd
+            assign xp[(N/2)*2*PS +: XB] = x[(N-1)*XB +: XB];
+        end
+    endgenerate
+endmodule
+/* verilator lint_on DECLFILENAME */
 
 `default_nettype wire

@@ -106,6 +106,10 @@
 // adders, a binary adder tree with DOT_STAGES - 1 inner registers, no multipliers.
 // DOT_CHAIN sets its products per chain (BINARY: bit pairs per popcount, the popcounts then
 // meet in mac_dot's registered adder tree); 0 lets mac_dot choose.
+// DOT_PAIRS = 1 (multi-bit x times bipolar weights, mac_dot): the input word becomes the pair
+// sums and differences x[2k] +- x[2k+1] once for all PEs (mac_dot_pairs, ahead of MEM_REG's
+// register), and each PE's mac_dot (PAIRED) adds w_a * (w_a == w_b ? sum : difference) per
+// pair: half the products, each one bit wider.
 // MAC_STYLE = 0 (inline):
 // Multiply-accumulate mode sums the SIMD products in offset binary (each product's sign
 // bit inverted, a constant correction) so that the adder tree sees no sign extensions; a
@@ -152,6 +156,7 @@ module mvau #(
     parameter integer MEM_REG = 0,          // 1, 2: weight and input word registered once (twice) more ahead of the dot products
     parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
     parameter integer DOT_CHAIN = 0,        // mac_dot CHAIN: products per carry chain or popcount (0: automatic)
+    parameter integer DOT_PAIRS = 0,        // 1: mac_dot PAIRED, pair sums of x shared by the PEs (see above)
     parameter integer REGISTER_COMPARES = 0, // 1: the threshold compares registered ahead of the count (N_THRESHOLDS > 1)
     parameter integer THRESHOLD_SEARCH = 0, // 1: several thresholds by a pipelined binary search (see above)
     parameter integer SEARCH_BLOCK_DEPTH = 0, // > 0: search stage memories this deep or deeper in block RAM
@@ -310,6 +315,10 @@ module mvau #(
         end
         if (DOT_STAGES > 1 && MAC_STYLE == 0 && BINARY == 0) begin
             $display("%m: mvau: DOT_STAGES=%0d > 1 needs MAC_STYLE=1 or BINARY", DOT_STAGES); $finish;
+        end
+        if (DOT_PAIRS < 0 || DOT_PAIRS > 1 || (DOT_PAIRS == 1 && (MAC_STYLE != 1 || WEIGHT_BIPOLAR == 0 || INPUT_BIPOLAR != 0))) begin
+            $display("%m: mvau: DOT_PAIRS=%0d must be 0, or 1 with MAC_STYLE=1, WEIGHT_BIPOLAR=1 and INPUT_BIPOLAR=0", DOT_PAIRS);
+            $finish;
         end
         if (BORDER != 0 && N_CLASSES != 1) begin
             $display("%m: mvau: BORDER and N_CLASSES=%0d > 1 exclude each other", N_CLASSES); $finish;
@@ -565,13 +574,25 @@ module mvau #(
     );
     mvau_valid_delay #(.N(DOT_EXTRA)) u_valid_delay (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .d(v1i), .q(v1));
 
-    // ---- MEM_REG: weight and input word registered once more ----------------------------
+    // ---- DOT_PAIRS: pair sums of the input word; MEM_REG: registered once more ----------
+    // (pair sums: INPUT_BITS + 1 bits each, + 2 if unsigned; SIMD/2 sums and SIMD/2
+    // differences, the odd element)
+    localparam integer XM_W = (DOT_PAIRS != 0) ? (SIMD / 2) * 2 * (XB + ((INPUT_SIGNED != 0) ? 1 : 2)) + (SIMD % 2) * XB
+                                               : IN_W;
     wire [WWORD-1:0] wm;
-    wire [IN_W-1:0] xm;
+    wire [XM_W-1:0] xm;
+    wire [XM_W-1:0] x1p;
     wire firstm;                   // the first beat of a row group, with wm / xm
     assign wm = w_mem;
-    mvau_delay #(.W(IN_W + 1), .N(MEM_REG)) u_mem_reg (
-        .ap_clk(ap_clk), .d({x1, first1i}), .q({xm, firstm})
+    generate
+        if (DOT_PAIRS != 0) begin : g_pairs
+            mac_dot_pairs #(.N(SIMD), .INPUT_BITS(XB), .INPUT_SIGNED(INPUT_SIGNED)) u_pairs (.x(x1), .xp(x1p));
+        end else begin : g_no_pairs
+            assign x1p = x1;
+        end
+    endgenerate
+    mvau_delay #(.W(XM_W + 1), .N(MEM_REG)) u_mem_reg (
+        .ap_clk(ap_clk), .d({x1p, first1i}), .q({xm, firstm})
     );
 
     // ---- dot products of the SIMD elements, one per PE -----------------------------------
@@ -620,7 +641,8 @@ module mvau #(
                 mac_dot #(
                     .N(SIMD), .INPUT_BITS(XB), .INPUT_SIGNED(INPUT_SIGNED), .INPUT_BIPOLAR(INPUT_BIPOLAR),
                     .WEIGHT_BITS(WB), .WEIGHT_SIGNED(WEIGHT_SIGNED), .WEIGHT_BIPOLAR(WEIGHT_BIPOLAR),
-                    .BINARY(BINARY), .DW(DW), .STAGES(DOT_STAGES - 1 + DOT_IN_MAC), .CHAIN(DOT_CHAIN), .FORM(0)
+                    .BINARY(BINARY), .DW(DW), .STAGES(DOT_STAGES - 1 + DOT_IN_MAC), .CHAIN(DOT_CHAIN), .FORM(0),
+                    .PAIRED(DOT_PAIRS)
                 ) u_dot (
                     .ap_clk(ap_clk), .ce(1'b1), .x(xm), .w(wp), .extra(FOLD != 0 && firstm),
                     .dot(dot[p*DW +: DW])
@@ -722,6 +744,8 @@ module mvau #(
             );
             if (T_EARLY == 0 || FOLD == 0) begin : g_no_early
                 wire unused_nf0 = &{1'b0, nf0};
+            end else begin : g_early_fold
+                wire unused_nf1 = &{1'b0, nf1};    // the folded threshold is read from nf0
             end
             if (SEARCH != 0) begin : g_search
                 // the binary search (below) reads its own stage memories at the row of the

@@ -3,7 +3,9 @@ bipolar on either side, the XNOR-popcount), every form (product table, Booth rec
 planes), odd sizes (N = 1, 3, 27, 64), operand widths 1..8, results narrower than the full
 sum (the modulo), group sizes from one product to a whole popcount, 0..8 pipeline stages
 (registers between the chains' segments with the later operands delayed, between the tree's
-levels, and surplus ones at the output). All cases sit side by side in one Verilator build, behind a pipeline whose clock
+levels, and surplus ones at the output), pairs (PAIRED: mac_dot_pairs' sums and differences
+in front; odd N, N = 1, signed and unsigned x, 1 to 8 bits, the negated form of many pairs;
+rows of all +1 and all -1 weights in every run). All cases sit side by side in one Verilator build, behind a pipeline whose clock
 enable follows random output back-pressure and whose input has random gaps (the pipeline
 must hold); several seeds reuse the build. Also: lint under -Wall for a sweep of legal
 parameter sets, and the elaboration checks against the registry's rules."""
@@ -71,6 +73,7 @@ class Case:
     binary: bool = False
     chain: int = 0
     form: int = 0
+    paired: bool = False
 
     @property
     def parameters(self) -> dict:
@@ -78,7 +81,13 @@ class Case:
                 "INPUT_BIPOLAR": int(self.x.bipolar), "WEIGHT_BITS": self.w.bits,
                 "WEIGHT_SIGNED": int(self.w.signed), "WEIGHT_BIPOLAR": int(self.w.bipolar),
                 "BINARY": int(self.binary), "DW": self.dw, "STAGES": self.stages,
-                "CHAIN": self.chain, "FORM": self.form}
+                "CHAIN": self.chain, "FORM": self.form, "PAIRED": int(self.paired)}
+
+    @property
+    def pairs_width(self) -> int:
+        """Bits of mac_dot_pairs' output (PAIRED): N/2 sums and differences, the odd element."""
+        ps = self.x.bits + (1 if self.x.signed else 2)
+        return (self.n // 2) * 2 * ps + (self.n % 2) * self.x.bits
 
     @property
     def in_bits(self) -> int:
@@ -113,7 +122,29 @@ CASES = [
     Case(16, u(4), u(4), 12, 3, form=2),                # unsigned Booth
     Case(3, u(7), i(1), 9, 0),                          # signed 1-bit weights {-1, 0}
     Case(27, i(3), u(3), 12, 5, chain=20),              # chains of 7 segments, 3 registers inside
+    Case(27, i(8), BIP, 14, 3, paired=True),            # pairs: 13 pairs and the odd element
+    Case(64, i(8), BIP, 15, 2, paired=True),            # pairs, negated form (32 products > DW), mod
+    Case(1, i(8), BIP, 9, 1, paired=True),              # pairs of N = 1: the odd element alone
+    Case(2, u(8), BIP, 11, 0, paired=True),             # one pair, unsigned, combinational
+    Case(3, u(3), BIP, 6, 4, paired=True),              # odd, unsigned, surplus registers
+    Case(27, i(2), BIP, 8, 5, chain=3, paired=True),    # pairs in chains of 3 with delayed operands
+    Case(5, i(1), BIP, 4, 1, paired=True),              # 1-bit signed x {-1, 0}
 ]
+
+
+def instance(case: Case, index: int, x: str, w: str, extra: str, dot: str) -> list[str]:
+    """The lines of one mac_dot instance (with pairs: mac_dot_pairs in front) reading x, w,
+    extra and driving dot (Verilog expressions)."""
+    params = ", ".join(f".{k}({v})" for k, v in case.parameters.items())
+    lines = []
+    if case.paired:
+        lines += [f"    wire [{case.pairs_width - 1}:0] xp{index};",
+                  f"    mac_dot_pairs #(.N({case.n}), .INPUT_BITS({case.x.bits}), .INPUT_SIGNED({int(case.x.signed)}))"
+                  f" p{index} (.x({x}), .xp(xp{index}));"]
+        x = f"xp{index}"
+    lines.append(f"    mac_dot #({params}) u{index} (.ap_clk(ap_clk), .ce(ce), .x({x}), .w({w}), .extra({extra}),"
+                 f" .dot({dot}));")
+    return lines
 
 
 def wrapper(cases: list[Case]) -> str:
@@ -144,13 +175,9 @@ def wrapper(cases: list[Case]) -> str:
     offset = out = 0
     for index, case in enumerate(cases):
         xw, ww = case.n * case.x.bits, case.n * case.w.bits
-        params = ", ".join(f".{k}({v})" for k, v in case.parameters.items())
-        lines += [
-            f"    wire [{case.dw - 1}:0] d{index};",
-            f"    mac_dot #({params}) u{index} (.ap_clk(ap_clk), .ce(ce),",
-            f"        .x(in_q[{offset} +: {xw}]), .w(in_q[{offset + xw} +: {ww}]), .extra(in_q[{offset + xw + ww}]),"
-            f" .dot(d{index}));",
-        ]
+        lines.append(f"    wire [{case.dw - 1}:0] d{index};")
+        lines += instance(case, index, f"in_q[{offset} +: {xw}]", f"in_q[{offset + xw} +: {ww}]",
+                          f"in_q[{offset + xw + ww}]", f"d{index}")
         delay = smax - case.stages
         if delay == 0:
             lines.append(f"    assign m_axis_tdata[{out} +: {case.dw}] = d{index};")
@@ -178,6 +205,8 @@ def _beats(cases: list[Case], count: int, seed: int):
         if seed % 2 == 0:      # extremes: operands at their minimum or maximum
             xs = np.where(rng.integers(0, 2, size=xs.shape) == 1, case.x.extreme(rng, xs.shape), xs)
             ws = np.where(rng.integers(0, 2, size=ws.shape) == 1, case.w.extreme(rng, ws.shape), ws)
+        if case.w.bipolar:     # a row of all +1 weights and one of all -1
+            ws[0, :], ws[1, :] = 1, -1
         extra = rng.integers(0, 2, size=count)
         data.append((xs, ws, extra))
     beats = []
@@ -248,7 +277,10 @@ LINT = [(name, Case(n, x, w, dw, stages, binary=binary, form=form))
         for name, x, w, binary in CLASSES
         for n, dw, stages in [(1, 3, 0), (3, 8, 1), (7, 24, 3), (64, 40, 8)]
         if n < 64 or x.bits + w.bits <= 4
-        for form in ([0] if x.bipolar or w.bipolar else [0, 2, 3])]
+        for form in ([0] if x.bipolar or w.bipolar else [0, 2, 3])] + [
+    (f"pairs_{'i' if x.signed else 'u'}{x.bits}", Case(n, x, BIP, dw, stages, chain=chain, paired=True))
+    for x in (u(8), i(8), i(1), u(16))
+    for n, dw, stages, chain in [(1, 3, 0, 0), (2, 9, 1, 0), (7, 24, 3, 0), (27, 14, 3, 0), (64, 40, 8, 2)]]
 
 
 def test_lints_clean(tmp_path):
@@ -258,9 +290,7 @@ def test_lints_clean(tmp_path):
         ports += [f"input wire [{case.n * case.x.bits - 1}:0] x{index}",
                   f"input wire [{case.n * case.w.bits - 1}:0] w{index}",
                   f"output wire [{case.dw - 1}:0] d{index}"]
-        params = ", ".join(f".{k}({v})" for k, v in case.parameters.items())
-        body.append(f"    mac_dot #({params}) u{index} (.ap_clk(ap_clk), .ce(ce), .x(x{index}), .w(w{index}), "
-                    f".extra(extra), .dot(d{index}));")
+        body += instance(case, index, f"x{index}", f"w{index}", "extra", f"d{index}")
     top = tmp_path / "lint_top.v"
     top.write_text("`timescale 1ns / 1ps\nmodule lint_top (\n    " + ",\n    ".join(ports) + "\n);\n" + "\n".join(body) + "\nendmodule\n")
     process = subprocess.run([verilator_command(), "--lint-only", "-Wall", "--top-module", "lint_top",
@@ -289,6 +319,11 @@ BOUNDARY = [
     {"WEIGHT_BITS": 17},
     {"CHAIN": 0},
     {"CHAIN": 5},
+    {"PAIRED": 1},
+    {"PAIRED": 1, "WEIGHT_BITS": 1, "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1},
+    {"PAIRED": 2, "WEIGHT_BITS": 1, "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1},
+    {"PAIRED": 1, "INPUT_BITS": 1, "INPUT_SIGNED": 0, "INPUT_BIPOLAR": 1, "WEIGHT_BITS": 1,
+     "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1},
 ]
 
 

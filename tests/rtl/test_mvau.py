@@ -64,6 +64,7 @@ class Case:
     search: int = 0             # THRESHOLD_SEARCH: several thresholds by the pipelined binary search
     search_block: int = 0       # SEARCH_BLOCK_DEPTH: search stage memories this deep in block RAM
     search_split: int = 0       # SEARCH_SPLIT: the search's ROM reads and compares registered apart
+    dot_pairs: int = 0          # DOT_PAIRS: pair sums of the input word shared by the PEs (bipolar weights)
 
     @property
     def out_bits(self) -> int:
@@ -172,6 +173,23 @@ CASES = [
          out_dtype=None, vectors=4, mac_style=2, dsp_family=1, dot_stages=2),
     Case("mac_bipolar_int3_border_pipe", mw=18, mh=4, pe=2, simd=2, in_dtype=BIPOLAR, w_dtype=DataType.int(3),
          out_dtype=BIPOLAR, steps=1, vectors=6, border=(3, 3, 2, 2), mac_style=1, dot_stages=2),
+    # pairs (DOT_PAIRS): odd SIMD in one beat, even SIMD over several beats and row groups
+    # (the pair sums behind the buffer's select, without MEM_REG), SIMD = 1, border masking
+    Case("mac_int8_bipolar_pairs", mw=27, mh=16, pe=4, simd=27, in_dtype=DataType.int(8), w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, mac_style=1, mem_reg=1, dot_stages=3, dot_pairs=1),
+    # one chain of all 14 pair products in three segments (the builder's choice at PE 16)
+    Case("mac_int8_bipolar_pairs_chain", mw=54, mh=8, pe=2, simd=27, in_dtype=DataType.int(8), w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, mac_style=1, mem_reg=1, dot_stages=4, dot_chain=14, dot_pairs=1,
+         register_compares=1),
+    # INT2 x INT2 in one chain of 16 products, three segments (the builder's choice at SIMD 16)
+    Case("mac_int2_int2_chain", mw=32, mh=8, pe=4, simd=16, in_dtype=DataType.int(2), w_dtype=DataType.int(2),
+         out_dtype=DataType.int(2), steps=3, mac_style=1, dot_stages=4, dot_chain=16, search=1),
+    Case("mac_uint4_bipolar_pairs_uint2", mw=24, mh=6, pe=3, simd=8, in_dtype=DataType.uint(4), w_dtype=BIPOLAR,
+         out_dtype=DataType.uint(2), steps=3, mac_style=1, dot_stages=2, register_compares=1, dot_pairs=1),
+    Case("mac_int8_bipolar_pairs_raw", mw=5, mh=4, pe=2, simd=1, in_dtype=DataType.int(8), w_dtype=BIPOLAR,
+         out_dtype=None, vectors=4, mac_style=1, mem_reg=1, dot_pairs=1),
+    Case("mac_int2_bipolar_pairs_border", mw=18, mh=4, pe=2, simd=2, in_dtype=DataType.int(2), w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, vectors=6, border=(3, 3, 2, 2), mac_style=1, dot_stages=2, dot_pairs=1),
     # the pipelines of a shorter clock period: popcounts of DOT_CHAIN pairs meeting in a
     # registered tree (the last group short), and block RAM weights read through rom_pipe:
     # one bank padded to its block depth, and two banks from their own files
@@ -339,7 +357,7 @@ class Setup:
                                "CLASS_FILE": '"classes.mem"'})
         parameters.update({"MAC_STYLE": case.mac_style, "MEM_REG": case.mem_reg, "DOT_STAGES": case.dot_stages,
                            "REGISTER_COMPARES": case.register_compares, "DSP_FAMILY": case.dsp_family,
-                           "DOT_CHAIN": case.dot_chain})
+                           "DOT_CHAIN": case.dot_chain, "DOT_PAIRS": case.dot_pairs})
         # a block RAM weight memory of several banks (MEM_REG): one file per bank
         weights_file = MemoryFile("weights.mem", words, case.pe * case.simd * w_bits)
         for bank in weight_bank_files(weights_file, {**parameters, "WEIGHT_FILE": "weights.mem"}):
@@ -527,6 +545,31 @@ SEARCH_LINT_SETS = [
         (64, 4, 15, 4, {"SEARCH_BLOCK_DEPTH": 32, "SEARCH_SPLIT": 1}),
         (8, 8, 7, 3, {"N_CLASSES": 9, "N_VECTORS": 6, "CLASS_COLS": 6, "THRESHOLD_BLOCK": 1, "SEARCH_SPLIT": 1})]
 ]
+
+
+PAIRS_LINT_SETS = [
+    {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "INPUT_BITS": xb, "INPUT_SIGNED": xs, "INPUT_BIPOLAR": 0,
+     "WEIGHT_BITS": 1, "WEIGHT_SIGNED": 0, "WEIGHT_BIPOLAR": 1, "BINARY": 0, "ACC_BITS": acc, "N_THRESHOLDS": nt,
+     "OUT_BITS": acc if nt == 0 else 2 if nt > 1 else 1, "MAC_STYLE": 1, "DOT_PAIRS": 1, "MEM_REG": mem_reg,
+     "DOT_STAGES": stages, "REGISTER_COMPARES": int(nt > 1), **extra}
+    for mw, mh, pe, simd, xb, xs, acc, nt, mem_reg, stages, extra in [
+        (27, 16, 16, 27, 8, 1, 14, 1, 1, 3, {}), (27, 16, 16, 9, 8, 1, 14, 1, 1, 1, {}),
+        (24, 6, 3, 8, 4, 0, 9, 3, 0, 2, {}), (5, 4, 2, 1, 8, 1, 12, 0, 1, 1, {}),
+        (12, 4, 2, 3, 1, 1, 3, 1, 2, 4, {}), (64, 8, 8, 64, 16, 0, 24, 0, 1, 5, {"DOT_CHAIN": 3}),
+        (18, 4, 2, 2, 2, 1, 6, 1, 0, 2, {"BORDER": 1, "BORDER_KH": 3, "BORDER_KW": 3, "BORDER_OH": 2,
+                                         "BORDER_OW": 2}),
+        (27, 64, 16, 27, 8, 1, 14, 1, 1, 3, {"THRESHOLD_BLOCK": 1}),
+        (27, 64, 16, 27, 8, 1, 14, 1, 1, 4, {"DOT_CHAIN": 14}), (54, 8, 2, 27, 8, 1, 15, 3, 2, 4, {"DOT_CHAIN": 14}),
+        (27, 16, 4, 27, 8, 1, 14, 1, 1, 3, {"N_CLASSES": 9, "N_VECTORS": 49, "CLASS_COLS": 7}),
+        (27, 16, 4, 9, 8, 0, 14, 3, 1, 2, {"N_CLASSES": 4, "N_VECTORS": 5})]
+]
+
+
+def test_mvau_with_pairs_lints_clean():
+    """-Wall is clean with pairs (DOT_PAIRS): odd and even SIMD, SIMD = 1, 1- to 16-bit signed
+    and unsigned inputs, MEM_REG 0 to 2, one long chain, thresholds, classes, border masking."""
+    failures = lint_failures(PAIRS_LINT_SETS)
+    assert not failures, "\n".join(failures[:5])
 
 
 def test_mvau_with_threshold_search_lints_clean():

@@ -4,6 +4,12 @@ the VVAU in place of an inline multiply-and-sum: its registry entry (parameter r
 ``mac_dot`` computes ``(sum_s x[s] * w[s] + extra) mod 2**DW`` (the count of agreeing pairs
 with ``BINARY``) with a latency of ``STAGES`` cycles; the rules below mirror its elaboration
 checks one for one.
+
+Pairs (``PAIRED = 1``, multi-bit x times bipolar w; the MVAU's ``DOT_PAIRS``): x arrives as
+the pair sums s_k = x[2k] + x[2k+1] and differences d_k = x[2k] - x[2k+1] (``mac_dot_pairs``,
+once for every PE), and since w_a, w_b are +-1,
+w_a x[2k] + w_b x[2k+1] = w_a (w_a == w_b ? s_k : d_k): ceil(N/2) bipolar x (XS + 1)-bit
+products instead of N bipolar x XS-bit ones, the select inside each partial-product LUT.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from bnncc.hw.rules import ModuleRules, Rule
 DEFAULTS = {
     "N": 16, "INPUT_BITS": 4, "INPUT_SIGNED": 1, "INPUT_BIPOLAR": 0,
     "WEIGHT_BITS": 4, "WEIGHT_SIGNED": 1, "WEIGHT_BIPOLAR": 0, "BINARY": 0,
-    "DW": 16, "STAGES": 1, "CHAIN": 0, "FORM": 0,
+    "DW": 16, "STAGES": 1, "CHAIN": 0, "FORM": 0, "PAIRED": 0,
 }
 
 
@@ -39,6 +45,9 @@ RULES = ModuleRules(
         Rule("FORM=%0d must be 0..3", lambda p: not (0 <= p["FORM"] <= 3), ("FORM",)),
         Rule("FORM=1 (table) needs INPUT_BITS + WEIGHT_BITS <= 5, got %0d",
              lambda p: p["FORM"] == 1 and p["INPUT_BITS"] + p["WEIGHT_BITS"] > 5, ("INPUT_BITS + WEIGHT_BITS",)),
+        Rule("PAIRED=%0d must be 0, or 1 with WEIGHT_BIPOLAR=1 and INPUT_BIPOLAR=0",
+             lambda p: p["PAIRED"] not in (0, 1)
+             or (p["PAIRED"] == 1 and (p["WEIGHT_BIPOLAR"] == 0 or p["INPUT_BIPOLAR"] != 0)), ("PAIRED",)),
     ),
 )
 
@@ -63,18 +72,50 @@ def _plane_bits(rb: int, rsg: bool, mb: int, msg: bool) -> int:
     return sum(mb if (not msg and not (rsg and i == rb - 1)) else mb + (0 if msg else 1) for i in range(rb))
 
 
+def paired(p: dict) -> bool:
+    """Whether the products are pairs (mac_dot PAIRED, or the MVAU's DOT_PAIRS)."""
+    return bool(p.get("PAIRED", 0) or p.get("DOT_PAIRS", 0))
+
+
+def pair_width(p: dict) -> int:
+    """PS: bits of a pair sum or difference (the input's width as a signed number, + 1)."""
+    return p["INPUT_BITS"] + (1 if p["INPUT_SIGNED"] else 2)
+
+
+def products(p: dict, n: int) -> int:
+    """Products mac_dot sums for N = n: ceil(n/2) with pairs, else n."""
+    return (n + 1) // 2 if paired(p) else n
+
+
+def pairs_luts(p: dict, n: int) -> int:
+    """LUTs of mac_dot_pairs for N = n: a PS-bit adder and subtractor per pair."""
+    return (n // 2) * 2 * pair_width(p)
+
+
+def pairs_win(p: dict, n: int, lanes: int) -> bool:
+    """Whether pairs cost fewer partial-product LUTs over ``lanes`` dot products sharing x
+    (multi-bit x, bipolar w, n >= 2): lanes * (n * XS - ceil(n/2) * PS) > the pair adders."""
+    if not (p["WEIGHT_BIPOLAR"] and not p["INPUT_BIPOLAR"] and not p.get("BINARY", 0)) or n < 2:
+        return False
+    xs = pair_width(p) - 1
+    return lanes * (n * xs - (n + 1) // 2 * (xs + 1)) > pairs_luts(p, n)
+
+
 def partial_product_bits(p: dict) -> tuple[str, int, int]:
     """(form, partial products per product, partial-product bits per product) that
     ``mac_dot`` builds for the operand encodings of ``p`` (its FORM = 0 choice): a bipolar
     side makes one conditional negation of the other operand (its signed width); a product
     table when both operands together have at most 5 bits; else Booth radix-4 or bit planes,
-    whichever has fewer bits. Both operands bipolar: ("popcount", 1, 1)."""
+    whichever has fewer bits. Both operands bipolar: ("popcount", 1, 1). With pairs:
+    ("pairs", 1, the bits of one pair's product), :func:`products` of them."""
     xb, wb = p["INPUT_BITS"], p["WEIGHT_BITS"]
     xsg, wsg = bool(p["INPUT_SIGNED"]), bool(p["WEIGHT_SIGNED"])
     xbip, wbip = bool(p["INPUT_BIPOLAR"]), bool(p["WEIGHT_BIPOLAR"])
     xs, ws = (xb if xsg else xb + 1), (wb if wsg else wb + 1)
     if xbip and wbip:
         return "popcount", 1, 1
+    if wbip and paired(p):
+        return "pairs", 1, xs + 1
     if xbip or wbip:
         return "negate", 1, (ws if xbip else xs)
     (xlo, xhi), (wlo, whi) = _op_range(xb, xsg), _op_range(wb, wsg)
@@ -93,7 +134,10 @@ def partial_product_bits(p: dict) -> tuple[str, int, int]:
 
 def _segments(form: str, npp: int) -> tuple[int, int]:
     """Products per chain segment (at most 6 adders), and in the first segment (one fewer for
-    tables and Booth recoding, whose first product may take a LUT level of its own)."""
+    tables and Booth recoding, whose first product may take a LUT level of its own); pairs 5
+    in every segment (the select of a segment's first pair may take a level of its own)."""
+    if form == "pairs":
+        return 5, 5
     sp = max(1, 6 // npp)
     return sp, (sp - 1 if form in ("table", "booth") and sp > 1 else sp)
 
@@ -114,6 +158,7 @@ def chain_groups(p: dict, n: int, stages: int, chain: int = 0) -> int:
     """Carry chains (groups of products) of ``mac_dot`` with N = n, STAGES = stages and
     CHAIN = chain (0: automatic, see :func:`_chain`)."""
     form, npp, _ = partial_product_bits(p)
+    n = products(p, n)
     return -(-n // _chain(form, npp, n, stages, chain))
 
 
@@ -145,8 +190,10 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     chain of a group (split by its segment registers), then the ceil(log2 G) tree levels (split
     evenly by the inner registers), a register between the two when there are two or more
     stages. Bipolar pairs: popcounts of ``chain`` pairs, then the tree. CHAIN = 0 is the
-    automatic chain (:func:`_chain`)."""
+    automatic chain (:func:`_chain`). With pairs (PAIRED) a segment's first product may take
+    one level more (Yosys on xc7: its select merged ahead of the adder)."""
     form, npp, _ = partial_product_bits(p)
+    n = products(p, n)
     chain = _chain(form, npp, n, stages, chain)
     if form == "popcount":
         return _tree_depth(-(-n // chain), stages, ahead + popcount_levels(chain))
@@ -159,14 +206,24 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     cru = min(avail - b0, seg_max)
     inner = min(avail - b0 - cru, max(0, tree - 1))
     first = 1 if form in ("table", "booth") else 0    # the first product's own LUT level
-    chain_depth = ahead + (min(sp1, chain) if cru else chain) + first
+    lead = 1 if form == "pairs" else 0      # a segment's first pair: its select a level of its own
+    chain_depth = ahead + lead + (min(sp1, chain) if cru else chain) + first
     if cru:
-        chain_depth = max(chain_depth, sp)
+        chain_depth = max(chain_depth, sp + lead)
     tree_depth = -(-tree // (inner + 1)) if tree else 0
     return max(chain_depth, tree_depth) if b0 else chain_depth + tree_depth
+
+
+def chain_registers(p: dict, n: int) -> int:
+    """Segment registers that one chain of all the products of N = n needs so that no
+    segment is longer than :func:`_segments` allows (0 when one segment holds them all)."""
+    form, npp, _ = partial_product_bits(p)
+    sp, sp1 = _segments(form, npp)
+    k = products(p, n)
+    return 1 + (k - sp1 - 1) // sp if k > sp1 else 0
 
 
 def chain_size(p: dict, n: int, stages: int) -> int:
     """Products per group of the automatic CHAIN (:func:`_chain`)."""
     form, npp, _ = partial_product_bits(p)
-    return _chain(form, npp, n, stages, 0)
+    return _chain(form, npp, products(p, n), stages, 0)

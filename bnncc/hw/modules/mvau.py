@@ -291,6 +291,10 @@ def _border(graph: Graph, op: hw.MVAU) -> dict | None:
             "parameters": {"BORDER": 1, "BORDER_KH": kh, "BORDER_KW": kw, "BORDER_OH": oh, "BORDER_OW": ow}}
 
 
+#: Segments of the longest single chain mac_pipeline builds instead of chains meeting in a tree.
+LONG_CHAIN_SEGMENTS = 3
+
+
 def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False) -> dict:
     """MAC_STYLE, MEM_REG, DOT_STAGES and DOT_CHAIN of a multiply-accumulate MVAU: the dot
     products in LUTs and carry chains (mac_dot). Among the pipelines that keep every
@@ -300,11 +304,18 @@ def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, regist
     need two registers before mac_dot's output: fewer chains, fewer tree adders), then the
     fewest registers; chains shorter than mac_dot's automatic ones (DOT_CHAIN) only when no
     automatic one fits, and the shallowest pipeline when none does. ``register_reads``
-    forces MEM_REG."""
-    probe = {**p, "BINARY": 0}
+    forces MEM_REG. Multi-bit inputs times bipolar weights take pairs (DOT_PAIRS: the pair
+    sums of the input word once for all PEs, half the products in each PE) where they cost
+    fewer LUTs (:func:`mac_dot.pairs_win`); their adders sit ahead of MEM_REG's register,
+    which pairs therefore always use. Besides mac_dot's automatic chains (at most two
+    segments), one chain of every product in up to LONG_CHAIN_SEGMENTS segments (DOT_CHAIN =
+    the products, each segment behind a register; no adder tree) where the registers allow."""
+    # (pairs only with the full budget: a segment's first pair may take two LUT levels)
+    pairs = levels >= MAX_LEVELS and mac_dot.pairs_win(p, p["SIMD"], p["PE"])
+    probe = {**p, "BINARY": 0, "PAIRED": int(pairs)}
     in_mac = 0 if border else 1
     candidates = []    # (depth, short chain, chains, registers, parameters)
-    for mem_reg in _mem_reg_choices(p, register_reads):
+    for mem_reg in _mem_reg_choices(p, register_reads or pairs):
         ahead = operand_levels(p, mem_reg)
         for stages in range(1, 9):
             mac_stages = stages - 1 + in_mac
@@ -312,9 +323,20 @@ def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, regist
                 if chain and chain >= mac_dot.chain_size(probe, p["SIMD"], mac_stages):
                     continue
                 depth = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, ahead, chain)
-                chosen = {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages, **({"DOT_CHAIN": chain} if chain else {})}
+                chosen = {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages, **({"DOT_CHAIN": chain} if chain else {}),
+                          **({"DOT_PAIRS": 1} if pairs else {})}
                 candidates.append((depth + (1 if border else 0), chain != 0,
                                    mac_dot.chain_groups(probe, p["SIMD"], mac_stages, chain), mem_reg + stages, chosen))
+            # one chain of every product in up to LONG_CHAIN_SEGMENTS segments, each behind a
+            # register of its own (no adder tree; the later segments' operands delayed)
+            products, registers = mac_dot.products(probe, p["SIMD"]), mac_dot.chain_registers(probe, p["SIMD"])
+            avail = mac_stages - 1 if mac_stages > 1 else 0
+            if 0 < registers < LONG_CHAIN_SEGMENTS and registers <= avail - (1 if avail else 0) \
+                    and products > mac_dot.chain_size(probe, p["SIMD"], mac_stages):
+                depth = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, ahead, products)
+                chosen = {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages, "DOT_CHAIN": products,
+                          **({"DOT_PAIRS": 1} if pairs else {})}
+                candidates.append((depth + (1 if border else 0), False, 1, mem_reg + stages, chosen))
     fitting = [c for c in candidates if c[0] <= levels]
     if fitting:
         return min(fitting, key=lambda c: c[1:4])[4]
@@ -619,7 +641,8 @@ def _mac_dot_parameters(p: dict) -> dict:
     return {"N": p["SIMD"], "INPUT_BITS": p["INPUT_BITS"], "INPUT_SIGNED": p["INPUT_SIGNED"],
             "INPUT_BIPOLAR": p["INPUT_BIPOLAR"], "WEIGHT_BITS": p["WEIGHT_BITS"], "WEIGHT_SIGNED": p["WEIGHT_SIGNED"],
             "WEIGHT_BIPOLAR": p["WEIGHT_BIPOLAR"], "BINARY": p["BINARY"], "DW": dot_width(p),
-            "STAGES": p.get("DOT_STAGES", 1) - 1 + in_mac, "CHAIN": p.get("DOT_CHAIN", 0), "FORM": 0}
+            "STAGES": p.get("DOT_STAGES", 1) - 1 + in_mac, "CHAIN": p.get("DOT_CHAIN", 0), "FORM": 0,
+            "PAIRED": p.get("DOT_PAIRS", 0)}
 
 
 def _search_parameters(p: dict) -> dict:
@@ -640,7 +663,8 @@ RULES = ModuleRules(
         "N_CLASSES": 1, "N_VECTORS": 1, "CLASS_FILE": "",
         "CLASS_COLS": 0, "THRESHOLD_BLOCK": 0,
         "BORDER": 0, "BORDER_KH": 1, "BORDER_KW": 1, "BORDER_OH": 1, "BORDER_OW": 1,
-        "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "DOT_CHAIN": 0, "REGISTER_COMPARES": 0,
+        "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "DOT_CHAIN": 0, "DOT_PAIRS": 0,
+        "REGISTER_COMPARES": 0,
         "THRESHOLD_SEARCH": 0, "SEARCH_BLOCK_DEPTH": 0, "SEARCH_SPLIT": 0, **{f"SEARCH{k}_FILE": "" for k in range(1, search.MAX_STAGES)},
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
@@ -692,6 +716,10 @@ RULES = ModuleRules(
              lambda p: not (0 <= p["DOT_CHAIN"] <= p["SIMD"]), ("DOT_CHAIN", "SIMD")),
         Rule("DOT_STAGES=%0d > 1 needs MAC_STYLE=1 or BINARY",
              lambda p: p["DOT_STAGES"] > 1 and p["MAC_STYLE"] == 0 and p["BINARY"] == 0, ("DOT_STAGES",)),
+        Rule("DOT_PAIRS=%0d must be 0, or 1 with MAC_STYLE=1, WEIGHT_BIPOLAR=1 and INPUT_BIPOLAR=0",
+             lambda p: p["DOT_PAIRS"] not in (0, 1)
+             or (p["DOT_PAIRS"] == 1 and (p["MAC_STYLE"] != 1 or p["WEIGHT_BIPOLAR"] == 0 or p["INPUT_BIPOLAR"] != 0)),
+             ("DOT_PAIRS",)),
         Rule("BORDER and N_CLASSES=%0d > 1 exclude each other",
              lambda p: p["BORDER"] != 0 and p["N_CLASSES"] != 1, ("N_CLASSES",)),
         Rule("THRESHOLD_SEARCH=%0d must be 0 or 1, SEARCH_BLOCK_DEPTH=%0d >= 0; 1 needs 2 <= N_THRESHOLDS (%0d) "
@@ -850,10 +878,12 @@ def terms(p: dict, family: str) -> Terms:
     elif mac:
         # mac_dot: every partial-product bit is one LUT in front of a carry chain; the chains'
         # sums meet in a binary tree of DW-bit adders (G - 1 per PE)
+        # (pairs: ceil(SIMD/2) products per PE, and the pair adders once: mac_pairs)
         _, _, pp_bits = mac_dot.partial_product_bits(p)
-        groups = mac_dot.chain_groups(p, simd, dot_stages - (1 if p.get("BORDER", 0) else 0))
-        lut["mac_pp"] = pe * simd * pp_bits
+        groups = mac_dot.chain_groups(p, simd, dot_stages - (1 if p.get("BORDER", 0) else 0), p.get("DOT_CHAIN", 0))
+        lut["mac_pp"] = pe * mac_dot.products(p, simd) * pp_bits
         lut["mac_tree"] = pe * (groups - 1) * dw
+        lut["mac_pairs"] = mac_dot.pairs_luts(p, simd) if mac_dot.paired(p) else 0
     else:
         products = pe * simd
         if uses_dsp(p, family):
@@ -941,7 +971,7 @@ def terms(p: dict, family: str) -> Terms:
     if dot_stages > 1:
         # inner dot product registers (about a DW-bit sum per chain and tree node) and the
         # control delay line
-        groups = mac_dot.chain_groups(p, simd, dot_stages) if not p["BINARY"] else 1
+        groups = mac_dot.chain_groups(p, simd, dot_stages, p.get("DOT_CHAIN", 0)) if not p["BINARY"] else 1
         data += pe * (dot_stages - 1) * min(groups, 2) * dw
     registers += (mem_reg + dot_stages - 1) * (4 + (max(1, clog2(tdepth)) if nt > 0 else 0))
     if search_mems:
@@ -1015,11 +1045,11 @@ COEFFICIENTS = {
     # mean |LUT error| 3.4 %, largest 5.1 %; -2.8 % on the binary MVAU with 7 thresholds); ECP5
     # keeps structural weights (one LUT per compare bit and per ROM LUT) until fitted
     "xilinx": {
-        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 4.72, "input_select": 1.93, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "search_compare": 1.105, "search_rom": 0.473, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
+        "lut": {"accumulate": 0.134, "border": 0.33, "class_memories": 1.52, "compare": 0, "compare_more": 1.05, "const": 0, "count": 6.305, "counter_bits": 1.259, "decode": 1.935, "dsp_sum": 1.054, "dsp_pack": 4.72, "input_select": 1.93, "mac_pairs": 1.0, "mac_pp": 1.0, "mac_tree": 0.8, "multiply": 1.891, "mux": 1.45, "negate": 1.666, "negate_carry": 0, "popcount": 0.789, "popcount_adder": 3.64, "search_compare": 1.105, "search_rom": 0.473, "sum": 0.803, "threshold_rom": 0.43, "weight_rom": 0.814, "weight_rom_shallow": 0.5},
         "ff": {"control": 2.464, "data": 0.643, "memory": 0},
     },
     "ecp5": {
-        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "dsp_pack": 16.638, "input_select": 0.775, "mac_pp": 3.258, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "search_compare": 1.0, "search_rom": 1.0, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
+        "lut": {"accumulate": 0.349, "border": 0.65, "class_memories": 0, "compare": 0.598, "compare_more": 0.572, "const": 13.229, "count": 0.863, "counter_bits": 1.618, "decode": 2.427, "dsp_sum": 3.267, "dsp_pack": 16.638, "input_select": 0.775, "mac_pairs": 1.0, "mac_pp": 3.258, "mac_tree": 1.0, "multiply": 3.026, "mux": 1.667, "negate": 3.22, "negate_carry": 6.575, "popcount": 3.37, "popcount_adder": 4.157, "search_compare": 1.0, "search_rom": 1.0, "sum": 0, "threshold_rom": 0.733, "weight_rom": 1.066, "weight_rom_shallow": 0},
         "ff": {"control": 1.359, "data": 0.894, "memory": 0},
     },
 }
