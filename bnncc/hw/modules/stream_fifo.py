@@ -1,19 +1,28 @@
 """The AXI-Stream FIFO (``rtl_lib/stream_fifo.v``) the backend places in front of every
 stage: its registry entry.
 
-Timing: a beat leaves two cycles after it enters (written, then loaded into the output
-register); FIFO sizing gives its depth.
+Timing: a beat leaves :func:`latency` cycles after it enters: 2 with READ_REG 0 (written,
+then loaded into the output register), 3 with READ_REG 1 (written, read into the block RAM's
+read register, then into its output register); FIFO sizing gives its depth and reads the
+latency from here. Capacity: DEPTH beats wait in the storage besides the one (READ_REG 0) or
+two (READ_REG 1) in the read registers, so a FIFO takes a beat whenever it holds at most
+DEPTH, which is what sizing counts.
 
-Resource terms (WIDTH x DEPTH, pointers of AW = counter_bits(DEPTH) bits): the storage is a
-RAM written on one port and read through the output register on the other, mapped by
-:func:`bnncc.hw.memory_map.map_memory`. Registers: two pointers, a count of AW+1 bits, the
-valid flag and the output word (inside the block RAM when the storage is one).
+READ_REG 1 is for storage in block RAM: :func:`block_storage` says whether a FIFO's
+storage maps to block RAM on a family (the READ_REG 0 RTL: a RAM written on one port and
+read through a register on the other, as :func:`bnncc.hw.memory_map.map_memory` maps it);
+:func:`read_reg` is the choice the backend makes from it.
+
+Resource terms (WIDTH x DEPTH, pointers of AW = counter_bits(DEPTH) bits): the storage as
+mapped (READ_REG 1 asks for block RAM). Registers: two pointers, a count of AW+1 bits, the
+valid flag and the output word (inside the block RAM when the storage is one); READ_REG 1
+adds the second valid flag (``stage``) and its output word is the block's output register.
 """
 
 from __future__ import annotations
 
 from bnncc.hw import calibration
-from bnncc.hw.memory_map import Memory, memory_cost
+from bnncc.hw.memory_map import LIBRARIES, Memory, map_memory, memory_cost
 from bnncc.hw.patterns import PassThrough
 from bnncc.hw.registry import ModuleSpec
 from bnncc.hw.rules import ModuleRules, Rule
@@ -21,23 +30,47 @@ from bnncc.hw.terms import Terms, counter_bits
 
 RULES = ModuleRules(
     "stream_fifo",
-    defaults={"WIDTH": 8, "DEPTH": 2},
+    defaults={"WIDTH": 8, "DEPTH": 2, "READ_REG": 0},
     rules=(
         Rule("WIDTH must be >= 1", lambda p: p["WIDTH"] < 1),
         Rule("DEPTH must be >= 2", lambda p: p["DEPTH"] < 2),
+        Rule("READ_REG must be 0 or 1", lambda p: p["READ_REG"] not in (0, 1)),
     ),
 )
+
+
+def latency(p: dict) -> int:
+    """Cycles from a push to the earliest pop of that beat: 2, or 3 with READ_REG 1."""
+    return 3 if p.get("READ_REG", 0) else 2
+
+
+def block_storage(width: int, depth: int, family: str) -> bool:
+    """Whether the storage of a WIDTH x DEPTH FIFO (READ_REG 0) maps to block RAM on
+    ``family``."""
+    return family in LIBRARIES and map_memory(Memory(width, depth, "ram"), family).target == "block"
+
+
+def read_reg(width: int, depth: int, family: str | None) -> int:
+    """READ_REG of a WIDTH x DEPTH FIFO in a design whose memory reads are registered on
+    ``family`` (None: they are not): 1 where its storage is block RAM there, else 0 (a LUT
+    RAM read is fast)."""
+    return int(family is not None and block_storage(width, depth, family))
+
+
+def _storage(p: dict) -> Memory:
+    return Memory(p["WIDTH"], p["DEPTH"], "ram", "block" if p.get("READ_REG", 0) else "auto")
 
 
 def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a stream_fifo instance (see the module docstring)."""
     width, depth = p["WIDTH"], p["DEPTH"]
     aw = counter_bits(depth)
-    memory = memory_cost(Memory(width, depth, "ram"), family)
+    memory = memory_cost(_storage(p), family)
     register = 0 if memory["bram"] else width
+    stage = 1 if p.get("READ_REG", 0) else 0
     return Terms(
         lut={"const": 1, "pointer_bits": aw, "mux": memory["mux"], "decode": memory["decode"]},
-        ff={"control": 3 * aw + 2, "data": register + memory["ff"]},
+        ff={"control": 3 * aw + 2 + stage, "data": register + memory["ff"]},
         bram=memory["bram"], lutram=memory["lutram"])
 
 
@@ -68,7 +101,7 @@ SPEC = ModuleSpec(
     in_ports=lambda p: ["s_axis"],
     out_ports=lambda p: ["m_axis"],
     verilog_ports=lambda p: [("s_axis", "in", p["WIDTH"], 1), ("m_axis", "out", p["WIDTH"], 1)],
-    pattern=lambda stage: PassThrough(stage.in_beats, 2),
+    pattern=lambda stage: PassThrough(stage.in_beats, latency(stage.parameters)),
     terms=terms,
     coefficients=COEFFICIENTS,
     calibration_grid=calibration_grid,
