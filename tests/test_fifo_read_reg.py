@@ -9,20 +9,28 @@ same rule."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 
+from bnncc.backends.verilog.design import rtl_lib_dir
 from bnncc.backends.verilog.fifo_sizing import MARGIN, derive_fifo_depths, fifo_depth
+from bnncc.boards import uart_sim
 from bnncc.boards.protocol import shell_parameters
 from bnncc.compile import Target, compile_model
 from bnncc.errors import UsageError
+from bnncc.executor import Executor
 from bnncc.hw.modules.stream_fifo import block_storage, latency, read_reg, terms
 from bnncc.passes.apply_folding import FIFO_ENTRY, folding_table, load_folding
+from bnncc.sim.verilator import verilator_command
 from bnncc.targets import DEFAULT_DEVICE, get_device
+from bnncc.verify.inputs import random_inputs
 from bnncc.verify.run import verify_model
 from join_models import residual_block
+from tiny_models import tiny_mlp
 from test_fifo_sizing import mvau, thresholding
 
 MODELS = Path(__file__).resolve().parents[1] / "examples" / "models"
@@ -117,3 +125,35 @@ def test_the_shell_receive_fifo_reads_through_two_registers_on_ecp5_at_125_mhz(t
     assert "RX_FIFO_READ_REG" not in shell_parameters(build, 25e6, family="ecp5")
     assert "RX_FIFO_READ_REG" not in shell_parameters(build, 100e6, family="xilinx")
     assert "RX_FIFO_READ_REG" not in shell_parameters(build, 125e6)
+
+
+def test_the_shell_with_a_registered_receive_fifo_is_exact_at_pin_level(tmp_path, monkeypatch):
+    """A small MLP behind the UART shell whose receive FIFO has READ_REG 1: the bytes the
+    pins send back are the executor's, and the shell lints clean."""
+    path = tmp_path / "mlp.onnx"
+    onnx.save(tiny_mlp(in_features=16, hidden=12, classes=5, bits=2), path)
+    build = tmp_path / "build"
+    result = compile_model(path, output=build, folding={"MatMul_4": {"PE": 4, "SIMD": 8}, "MatMul_8": {"PE": 5, "SIMD": 3}})
+    original, built = uart_sim.shell_simulator, []
+
+    def registered(*args, **kwargs):
+        simulator = original(*args, **kwargs)
+        simulator.parameters["RX_FIFO_READ_REG"] = 1
+        built.append(simulator)
+        return simulator
+
+    monkeypatch.setattr(uart_sim, "shell_simulator", registered)
+    graph, design = result.final, result.design
+    inputs = random_inputs(graph, 6, 3, 0.0, 1.0)
+    values = Executor(graph).run(inputs, keep=[design.input_tensor, design.output_tensor])
+    expected = values[design.output_tensor]
+    outputs = uart_sim.simulate_uart(build, values[design.input_tensor], expected.shape[1:], gaps=2, seed=3)
+    assert np.array_equal(outputs, expected) and built
+    files = (build / "filelist.f").read_text().split()
+    files += [str(rtl_lib_dir() / f"{m}.v") for m in ("uart_rx", "uart_tx", "uart_stream_shell") if f"rtl/{m}.v" not in files]
+    parameters = {**shell_parameters(build, 100e6), "RX_FIFO_READ_REG": 1}
+    process = subprocess.run([verilator_command(), "--lint-only", "-Wall", "--top-module", "uart_stream_shell",
+                              *[f"-G{k}={v}" for k, v in parameters.items()], *files],
+                             cwd=build, capture_output=True, text=True)
+    warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
+    assert process.returncode == 0 and not warnings, "\n".join(warnings)
