@@ -16,7 +16,9 @@ read through a register on the other, as :func:`bnncc.hw.memory_map.map_memory` 
 Resource terms (WIDTH x DEPTH, pointers of AW = counter_bits(DEPTH) bits): the storage as
 mapped (READ_REG 1 asks for block RAM). Registers: two pointers, a count of AW+1 bits, the
 valid flag and the output word (inside the block RAM when the storage is one); READ_REG 1
-adds the second valid flag (``stage``) and its output word is the block's output register.
+adds the second valid flag, its read register is the block's and its output register the
+block's output register where :func:`absorbed` says so, else flip-flops (the skid of the
+two-stage read costs that flag and a few LUTs of enables).
 """
 
 from __future__ import annotations
@@ -61,27 +63,49 @@ def _storage(p: dict) -> Memory:
     return Memory(p["WIDTH"], p["DEPTH"], "ram", "block" if p.get("READ_REG", 0) else "auto")
 
 
+def absorbed(p: dict, family: str) -> bool:
+    """Whether a READ_REG 1 FIFO's output register goes into its block RAM: on ECP5 when the
+    storage is DP16KD cells of one address block (bnncc/synth/ecp5_outreg.py leaves the
+    36-bit PDPW16KD mode, and registers behind a multiplexer of blocks, alone); Yosys does
+    not set xc7's DOB_REG (measured: the register stays in flip-flops)."""
+    mapping = map_memory(_storage(p), family)
+    return family == "ecp5" and mapping.cell == "DP16KD" and mapping.mult_a == 1
+
+
 def terms(p: dict, family: str) -> Terms:
-    """The estimate terms of a stream_fifo instance (see the module docstring)."""
+    """The estimate terms of a stream_fifo instance (see the module docstring). READ_REG 1
+    has terms of its own (``rr_*``): without the read-during-write logic Yosys puts around a
+    READ_REG 0 block RAM (ECP5), its LUTs are their own fit, and its flip-flops are counted
+    exactly (3 AW + 3 control bits, the output word unless the block absorbs it)."""
     width, depth = p["WIDTH"], p["DEPTH"]
     aw = counter_bits(depth)
     memory = memory_cost(_storage(p), family)
+    if p.get("READ_REG", 0):
+        register = 0 if absorbed(p, family) else width
+        return Terms(
+            lut={"rr_const": 1, "rr_pointer_bits": aw, "mux": memory["mux"], "decode": memory["decode"]},
+            ff={"rr_control": 3 * aw + 3, "rr_data": register + memory["ff"]},
+            bram=memory["bram"], lutram=memory["lutram"])
     register = 0 if memory["bram"] else width
-    stage = 1 if p.get("READ_REG", 0) else 0
     return Terms(
         lut={"const": 1, "pointer_bits": aw, "mux": memory["mux"], "decode": memory["decode"]},
-        ff={"control": 3 * aw + 2 + stage, "data": register + memory["ff"]},
+        ff={"control": 3 * aw + 2, "data": register + memory["ff"]},
         bram=memory["bram"], lutram=memory["lutram"])
 
 
+#: READ_REG 1 (``rr_*``), from Yosys on block RAM FIFOs of 2..72 bits x 64..2048 words: ECP5
+#: 54..80 LUTs, about 44 + 3 AW; xc7 within 8 LUTs of READ_REG 0, so its READ_REG 0 fit;
+#: flip-flops exact (coefficient 1).
 COEFFICIENTS = {
     "xilinx": {
-        "lut": {"const": 6.402, "decode": 1.551, "mux": 1.037, "pointer_bits": 3.952},
-        "ff": {"control": 1, "data": 1},
+        "lut": {"const": 6.402, "decode": 1.551, "mux": 1.037, "pointer_bits": 3.952,
+                "rr_const": 6.402, "rr_pointer_bits": 3.952},
+        "ff": {"control": 1, "data": 1, "rr_control": 1, "rr_data": 1},
     },
     "ecp5": {
-        "lut": {"const": 0.353, "decode": 0, "mux": 0.969, "pointer_bits": 10.915},
-        "ff": {"control": 1.319, "data": 0.91},
+        "lut": {"const": 0.353, "decode": 0, "mux": 0.969, "pointer_bits": 10.915,
+                "rr_const": 44.4, "rr_pointer_bits": 2.97},
+        "ff": {"control": 1.319, "data": 0.91, "rr_control": 1, "rr_data": 1},
     },
 }
 
