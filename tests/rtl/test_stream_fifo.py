@@ -2,8 +2,9 @@
 stalls on both sides; one beat per cycle flows when neither side stalls, each leaving
 ``latency`` (2 or 3) cycles after it entered; with the output never taken the FIFO holds
 exactly DEPTH beats besides its read registers (DEPTH + 1 with READ_REG 0, DEPTH + 2 with
-READ_REG 1), the capacity FIFO sizing counts on."""
+READ_REG 1), the capacity FIFO sizing counts on; Verilator lints it clean."""
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from bnncc.hw.modules.stream_fifo import latency
 from bnncc.sim import StreamSimulator
-from bnncc.sim.verilator import SimulationError
+from bnncc.sim.verilator import SimulationError, verilator_command
 
 RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
 #: Odd shapes: a width that fills no byte, depths that are no power of two.
@@ -60,3 +61,13 @@ def test_fifo_capacity_with_the_output_never_taken(tmp_path, width, depth, read_
     log = next(tmp_path.glob("run_*_4.out")).read_text().split("\n")
     taken = sum(line.startswith("I ") for line in log)
     assert taken == depth + 1 + read_reg
+
+
+@pytest.mark.parametrize("read_reg", [0, 1])
+@pytest.mark.parametrize("width, depth", SHAPES)
+def test_fifo_lints_clean(width, depth, read_reg):
+    process = subprocess.run(
+        [verilator_command(), "--lint-only", "-Wall", f"-GWIDTH={width}", f"-GDEPTH={depth}", f"-GREAD_REG={read_reg}",
+         str(RTL / "stream_fifo.v")], capture_output=True, text=True)
+    warnings = [line for line in (process.stdout + process.stderr).splitlines() if line.startswith("%")]
+    assert process.returncode == 0 and not warnings, "\n".join(warnings)
