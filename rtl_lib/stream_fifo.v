@@ -11,9 +11,10 @@
 //
 // READ_REG 1: the storage is block RAM (ram_style "block"), read in two stages: the block's
 // read register q1, then the output register q2 (no reset, one enable, read by nothing but
-// the output), which synthesis puts into the block's output register (Xilinx DOB_REG; ECP5
-// REGMODE "OUTREG" through bnncc's netlist step bnncc/synth/ecp5_outreg.py), so that the
-// data leaves the block from a register instead of the RAM's slow read latch. The two stages advance as one pipeline
+// the output), which synthesis can put into the block's output register (ECP5 REGMODE
+// "OUTREG" through bnncc's netlist step bnncc/synth/ecp5_outreg.py, for blocks narrower
+// than 36 bits; Vivado's DOB_REG; Yosys keeps it in flip-flops on xc7), so that the data
+// leaves the block from a register instead of the RAM's slow read latch. The two stages advance as one pipeline
 // that fills its bubbles: q2 loads when it is empty or its beat is taken
 // (out_en = !v2 || m_axis_tready), q1 (the read) when it is empty or q2 loads. So one beat
 // leaves per cycle while the consumer takes them, m_axis_tready reaches only the read
