@@ -156,7 +156,8 @@ def build_stages(graph: Graph, folding: dict | None = None, source: str = "--fol
         if folding is None and target is not None and target.fps is not None:
             folding, source = choose_folding(stages[-1].graph, target, log), "automatic folding"
         budget = pipeline_budget(target.device.family, target.clock_mhz) if target is not None else None
-        result = ApplyFolding(folding or {}, source, budget).run(stages[-1].graph)
+        family = target.device.family if target is not None else None
+        result = ApplyFolding(folding or {}, source, budget, family).run(stages[-1].graph)
     stages.append(Stage("folding", result.graph, result))
     on_stage(stages[-1])
     return stages

@@ -29,7 +29,8 @@ module uart_stream_shell #(
     parameter integer IN_WIDTH      = 8,     // bits of bnncc_top's s_axis_tdata, >= 1
     parameter integer OUT_WIDTH     = 8,     // bits of bnncc_top's m_axis_tdata, >= 1
     parameter integer CLKS_PER_BIT  = 868,   // clock cycles per UART bit (f_clk / baud), >= 4
-    parameter integer RX_FIFO_DEPTH = 2048   // bytes buffered between the receiver and the core, >= 2
+    parameter integer RX_FIFO_DEPTH = 2048,  // bytes buffered between the receiver and the core, >= 2
+    parameter integer RX_FIFO_READ_REG = 0   // the FIFO's READ_REG (1: block RAM read through two registers)
 ) (
     input  wire clk,
     input  wire rst_n,    // active-low reset (button), asynchronous to clk
@@ -85,7 +86,7 @@ module uart_stream_shell #(
     );
 
     /* verilator lint_off PINCONNECTEMPTY */
-    stream_fifo #(.WIDTH(8), .DEPTH(RX_FIFO_DEPTH)) rx_fifo (
+    stream_fifo #(.WIDTH(8), .DEPTH(RX_FIFO_DEPTH), .READ_REG(RX_FIFO_READ_REG)) rx_fifo (
         .ap_clk(clk), .ap_rst_n(core_rst_n),
         .s_axis_tdata(rx_byte), .s_axis_tvalid(rx_valid), .s_axis_tready(),
         .m_axis_tdata(fifo_byte), .m_axis_tvalid(fifo_valid), .m_axis_tready(fifo_ready)

@@ -186,12 +186,23 @@ def clocks_per_bit(clock_hz: float, baud: int = DEFAULT_BAUD) -> int:
     return clocks
 
 
-def shell_parameters(build_dir: Path, clock_hz: float, baud: int = DEFAULT_BAUD) -> dict[str, int]:
-    """Parameters of ``uart_stream_shell`` for the design in ``build_dir`` at ``clock_hz``."""
+def shell_parameters(build_dir: Path, clock_hz: float, baud: int = DEFAULT_BAUD,
+                     family: str | None = None) -> dict[str, int]:
+    """Parameters of ``uart_stream_shell`` for the design in ``build_dir`` at ``clock_hz``;
+    on device ``family``, ``RX_FIFO_READ_REG`` 1 (set only then) where that clock's pipeline
+    budget registers memory reads and the receive FIFO is block RAM there, as for the
+    core's FIFOs (:func:`bnncc.hw.modules.stream_fifo.read_reg`)."""
+    from bnncc.hw.modules.stream_fifo import read_reg
+    from bnncc.hw.timing import pipeline_budget
+
     link = LinkFormat.from_build(build_dir)
-    return {
+    parameters = {
         "IN_WIDTH": link.input.width,
         "OUT_WIDTH": link.output.width,
         "CLKS_PER_BIT": clocks_per_bit(clock_hz, baud),
         "RX_FIFO_DEPTH": rx_fifo_depth(link),
     }
+    if family is not None and pipeline_budget(family, clock_hz / 1e6).register_reads \
+            and read_reg(8, parameters["RX_FIFO_DEPTH"], family):
+        parameters["RX_FIFO_READ_REG"] = 1
+    return parameters

@@ -181,12 +181,14 @@ def stage_graph(stages: list[StageRTL], reads: dict[str, list[str]], writes: dic
 
 
 def with_links(stages: HwGraph, depths: dict[str, int] | None = None, default_depth: int = PLACEHOLDER_DEPTH,
-               check=None) -> HwGraph:
+               check=None, read_reg=None) -> HwGraph:
     """``stages`` with a FIFO in front of every stage input and at the output, and width
     converters between a producer and a FIFO where their beats differ. The FIFO in front of
     input ``k`` of stage ``s`` is named ``s_fifo`` (``s_fifo<k>`` for k > 0) and the output
-    FIFO ``output_fifo``; its depth is ``depths[name]`` if given, else ``default_depth``.
-    ``check(module, parameters, node, instance)`` checks each placed module's parameters."""
+    FIFO ``output_fifo``; its depth is ``depths[name]`` if given, else ``default_depth``; its
+    READ_REG is ``read_reg(name, width, depth)`` if given (the parameter is left out where
+    it is 0, the default). ``check(module, parameters, node, instance)`` checks each placed
+    module's parameters."""
     depths = depths or {}
     graph = HwGraph(input_tensor=stages.input_tensor, output_tensor=stages.output_tensor,
                     input_beats=stages.input_beats)
@@ -215,7 +217,10 @@ def with_links(stages: HwGraph, depths: dict[str, int] | None = None, default_de
         if served is None or served.buffered:  # not into a fork: its consumers have the FIFOs
             name = f"{prefix}_fifo"
             beats = frame_elems // current.elems
-            chain.append(Instance(name, "stream_fifo", {"WIDTH": current.width, "DEPTH": depths.get(name, default_depth)},
+            parameters = {"WIDTH": current.width, "DEPTH": depths.get(name, default_depth)}
+            if read_reg is not None and read_reg(name, parameters["WIDTH"], parameters["DEPTH"]):
+                parameters["READ_REG"] = 1
+            chain.append(Instance(name, "stream_fifo", parameters,
                                   [StagePort(Port("s_axis"), current, beats)], [StagePort(Port("m_axis"), current, beats)],
                                   node))
         for link in chain:

@@ -14,6 +14,14 @@ IR graph's producer and consumers of tensors): a sliding window the largest SIMD
 divides both its channel count and its consumer's input beat, a max pool the largest PE that
 divides its channels and its producer's output beat, so neighbouring stages need no width
 converter.
+
+FIFOs: the entry :data:`FIFO_ENTRY` (``{"REGISTER_READS": true, "FAMILY": family}``), or
+without it a budget whose register_reads is set (with the device ``family`` the pass is
+given), says that the design's FIFOs whose storage maps to block RAM on that family read it
+through two registers (``stream_fifo`` READ_REG 1, chosen per FIFO by the backend once FIFO
+sizing has given the depths); the pass records the family on the graph
+(``graph.metadata[FIFO_READS]``), and :func:`folding_table` writes the entry back, so a build's
+folding.json rebuilds the same FIFOs without the clock.
 """
 
 from __future__ import annotations
@@ -32,6 +40,11 @@ from bnncc.ir.ops.upsample import Upsample
 from bnncc.passes.base import Pass
 
 KEYS = ("PE", "SIMD", "DSP", "LEVELS", "REGISTER_READS")
+#: The folding table's entry for the design's FIFOs (not a node), and its keys.
+FIFO_ENTRY = "stream_fifo"
+FIFO_KEYS = ("REGISTER_READS", "FAMILY")
+#: Graph metadata: the family on which block RAM FIFOs read through two registers (absent: none).
+FIFO_READS = "fifo_register_reads"
 
 
 def load_folding(path: Path) -> dict[str, dict[str, int]]:
@@ -45,6 +58,9 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
     if not isinstance(table, dict):
         raise UsageError(f"--folding {path}: expected an object mapping node names to {{\"PE\": p, \"SIMD\": s}}")
     for node, entry in table.items():
+        if node == FIFO_ENTRY:
+            _check_fifo_entry(path, entry)
+            continue
         if not isinstance(entry, dict) or set(entry) - set(KEYS):
             raise UsageError(f"--folding {path}: entry '{node}' must be an object with keys PE and/or SIMD "
                                   "(and DSP, LEVELS, REGISTER_READS)")
@@ -63,11 +79,27 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
     return table
 
 
+def _check_fifo_entry(path: Path, entry) -> None:
+    from bnncc.hw.memory_map import LIBRARIES
+
+    if not isinstance(entry, dict) or set(entry) - set(FIFO_KEYS) or not isinstance(entry.get("REGISTER_READS"), bool):
+        raise UsageError(f"--folding {path}: entry '{FIFO_ENTRY}' must be an object with REGISTER_READS "
+                         f"(true or false) and FAMILY, found {entry!r}")
+    if entry["REGISTER_READS"] and entry.get("FAMILY") not in LIBRARIES:
+        raise UsageError(f"--folding {path}: '{FIFO_ENTRY}' FAMILY={entry.get('FAMILY')!r} is not one of "
+                         f"{', '.join(repr(f) for f in LIBRARIES)}")
+
+
 def folding_table(graph: Graph) -> dict[str, dict[str, int]]:
     """The folding of every stage, in the form :func:`load_folding` reads (the MVAU's DSP,
-    LEVELS and REGISTER_READS where they are not the defaults)."""
-    return {op.name: {"PE": op.pe, "SIMD": op.simd, **_mvau_entry(op), **_window_entry(op)}
-            for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)}
+    LEVELS and REGISTER_READS where they are not the defaults), and the FIFOs' entry when
+    their reads are registered."""
+    table = {op.name: {"PE": op.pe, "SIMD": op.simd, **_mvau_entry(op), **_window_entry(op)}
+             for op in graph.ops() if isinstance(op, hw.HWOp) and not isinstance(op, hw.StreamReshape)}
+    family = graph.metadata.get(FIFO_READS)
+    if family:
+        table[FIFO_ENTRY] = {"REGISTER_READS": True, "FAMILY": family}
+    return table
 
 
 #: stages with a line buffer whose read may be registered once more (``register_reads``)
@@ -102,12 +134,16 @@ class ApplyFolding(Pass):
     name = "folding"
 
     def __init__(self, table: dict[str, dict[str, int]] | None = None, source: str = "--folding",
-                 budget: PipelineBudget | None = None):
-        self.table = table or {}
+                 budget: PipelineBudget | None = None, family: str | None = None):
+        table = dict(table or {})
+        self.fifos = table.pop(FIFO_ENTRY, None)
+        self.table = table
         self.source = source
         self.budget = budget
+        self.family = family
 
     def apply(self, graph: Graph, notes: list[str]) -> None:
+        self._fifo_reads(graph, notes)
         stages = {op.name: op for op in graph.ops() if isinstance(op, hw.HWOp)}
         for node in self.table:
             if node not in stages:
@@ -133,6 +169,21 @@ class ApplyFolding(Pass):
             self._pipeline(graph, notes)
         self._couple_windows(graph, notes)
         reinfer(graph)
+
+    def _fifo_reads(self, graph: Graph, notes: list[str]) -> None:
+        """The family whose block RAM FIFOs read through two registers: the table's entry,
+        else the budget's register_reads on the pass's family, else none."""
+        if self.fifos is not None:
+            family = self.fifos.get("FAMILY") if self.fifos.get("REGISTER_READS") else None
+        elif self.budget is not None and self.budget.register_reads and self.family:
+            family = self.family
+        else:
+            family = None
+        if family:
+            graph.metadata[FIFO_READS] = family
+            notes.append(f"FIFOs in block RAM on {family}: reads registered twice")
+        else:
+            graph.metadata.pop(FIFO_READS, None)
 
     def _pipeline(self, graph: Graph, notes: list[str]) -> None:
         """The budget's levels and register_reads on every MVAU whose entry does not set them

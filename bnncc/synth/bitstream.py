@@ -133,7 +133,7 @@ def write_board_files(build: Path, board: Board, clock_mhz: float | None = None)
         if f"rtl/{module}" not in sources:
             write_text(directory / module, (rtl_lib_dir() / module).read_text())
             sources.insert(0, f"{BOARD_DIR}/{module}")
-    shell = shell_parameters(build, pll.f_out * 1e6)
+    shell = shell_parameters(build, pll.f_out * 1e6, family=board.device.family)
     write_text(directory / f"{BOARD_TOP}.v", board_top(board, shell, pll))
     write_text(directory / board.constraints_file, board.constraints)
     return sources + [f"{BOARD_DIR}/{BOARD_TOP}.v"]

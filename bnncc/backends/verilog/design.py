@@ -22,6 +22,8 @@ from bnncc.backends.verilog.graph_fifo_sizing import derive_depths
 from bnncc.hw.rules import check_parameters
 from bnncc.backends.verilog.top import TOP_MODULE, emit_top
 from bnncc.hw.graph import HwGraph, Instance, stage_graph, with_links
+from bnncc.hw.modules.stream_fifo import read_reg
+from bnncc.passes.apply_folding import FIFO_READS
 from bnncc.hw.registry import RTL_LIB
 from bnncc.hw.stage import StageRTL, Stream
 from bnncc.errors import UnsupportedModelError
@@ -138,22 +140,51 @@ def describe_design(graph: Graph, fifo_depths: dict[str, int] | None = None, def
     anything (``directory`` is unset). A FIFO is ``fifo_depths[name]`` deep if given (names as
     :func:`bnncc.hw.graph.with_links` gives them), else as derived by ``fifo_sizing`` (at least
     ``default_depth``); the output FIFO is ``default_depth`` deep unless given (the sink is
-    always ready)."""
-    return Design(None, link_stages(stage_graph_of(graph), fifo_depths, default_depth))
+    always ready). FIFOs read block RAM through two registers on the family the folding pass
+    recorded (``graph.metadata[FIFO_READS]``, see :func:`link_stages`)."""
+    return Design(None, link_stages(stage_graph_of(graph), fifo_depths, default_depth, graph.metadata.get(FIFO_READS)))
 
 
-def link_stages(stages: HwGraph, fifo_depths: dict[str, int] | None = None, default_depth: int = 2) -> HwGraph:
+def link_stages(stages: HwGraph, fifo_depths: dict[str, int] | None = None, default_depth: int = 2,
+                register_reads: str | None = None) -> HwGraph:
     """``stages`` with their FIFOs and width converters (:func:`bnncc.hw.graph.with_links`),
     every FIFO ``fifo_depths[name]`` deep if given, else as derived (at least
     ``default_depth``; the output FIFO ``default_depth``). Every placed module's parameters
-    are checked against its rules; an error names the stage it serves."""
-    fifo_depths = dict(fifo_depths or {})
-    placed = with_links(stages, fifo_depths, default_depth)
+    are checked against its rules; an error names the stage it serves.
+
+    With ``register_reads`` (a device family) a FIFO whose storage maps to block RAM there
+    gets READ_REG 1 (:func:`bnncc.hw.modules.stream_fifo.read_reg`). Its latency (3 instead
+    of 2) enters the sizing, which decides the depth that decides the mapping. So the depths
+    are derived with READ_REG 0 everywhere first; the FIFOs whose storage is then block RAM
+    (the candidates) are sized again as READ_REG 1 FIFOs (the others as READ_REG 0), and each
+    candidate gets the READ_REG of its new depth. A candidate that ends with READ_REG 0 (its
+    new depth maps to LUT RAM) passes beats on a cycle earlier than sized for: a FIFO of
+    latency 2 meets every constraint of the schedule the sizing built with 3 and holds the
+    same beats in it, so every depth still suffices. A FIFO that is no candidate keeps
+    READ_REG 0 even where its new depth would map to block RAM."""
+    given = dict(fifo_depths or {})
+    placed = with_links(stages, given, default_depth)
+    fifo_depths = _derived(placed, given, default_depth)
+    decide = None
+    if register_reads is not None:
+        widths = {i.name: i.parameters["WIDTH"] for i in placed.instances.values() if i.module == FIFO_MODULE}
+        candidates = {name for name, width in widths.items() if read_reg(width, fifo_depths[name], register_reads)}
+        if candidates:
+            placed = with_links(stages, given, default_depth, read_reg=lambda name, width, depth: name in candidates)
+            fifo_depths = _derived(placed, given, default_depth)
+            decide = lambda name, width, depth: name in candidates and read_reg(width, depth, register_reads)
+    return with_links(stages, fifo_depths, default_depth, check_parameters, read_reg=decide)
+
+
+def _derived(placed: HwGraph, given: dict[str, int], default_depth: int) -> dict[str, int]:
+    """Every FIFO's depth of ``placed``: ``given`` where it says, else derived; the output
+    FIFO ``default_depth`` unless given."""
     fifos = [i.name for i in placed.instances.values() if i.module == FIFO_MODULE and i.name != OUTPUT_FIFO]
-    if not all(name in fifo_depths for name in fifos):
-        fifo_depths = {**derive_depths(placed, default_depth), **fifo_depths}
-    fifo_depths.setdefault(OUTPUT_FIFO, default_depth)
-    return with_links(stages, fifo_depths, default_depth, check_parameters)
+    depths = dict(given)
+    if not all(name in given for name in fifos):
+        depths = {**derive_depths(placed, default_depth), **given}
+    depths.setdefault(OUTPUT_FIFO, default_depth)
+    return depths
 
 
 def write_design(graph: Graph, directory: Path, fifo_depths: dict[str, int] | None = None, header: list[str] | None = None,

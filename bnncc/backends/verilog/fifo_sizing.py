@@ -10,7 +10,7 @@ pattern in its registry entry). From them one schedule S of the whole chain is b
    beats leave;
 2. from those times back to the input, every instance's latest schedule (``alap``);
 3. from the input forward, every stage pops as early as its arrivals (the pushes in front of
-   its FIFO plus the FIFO's 2 cycles) allow. Stages are eager (push as early as they can) except
+   its FIFO plus the FIFO's latency, 2 or 3 cycles) allow. Stages are eager (push as early as they can) except
    the sliding window, whose windows repeat its rows K_H*K_W times: it pushes as late as its
    consumer allows and writes rows as soon as they arrive and a slot is free, so rows, not
    windows, wait. A width converter sits between a producer and a FIFO without a FIFO of its
@@ -26,8 +26,10 @@ the same monotone max-plus constraints from earlier starting points, so each of 
 no later than in S: it sustains P. ``stream_fifo`` accepts a beat while fewer than DEPTH wait
 besides the one in its output register, so DEPTH is the most beats held when one is pushed.
 
-A FIFO that holds no more than the two beats a full-rate stream keeps in flight gets DEPTH 2
-(the floor ``stream_fifo`` accepts); a FIFO that has to collect beats gets ``MARGIN`` (2) beats
+A FIFO's latency is its registry entry's (:func:`bnncc.hw.modules.stream_fifo.latency`: 2, or
+3 with READ_REG 1), given per FIFO. A FIFO that holds no more than the beats a full-rate stream
+keeps in flight (its latency) gets that DEPTH (at least 2, the floor ``stream_fifo`` accepts);
+a FIFO that has to collect beats gets ``MARGIN`` (2) beats
 more, for what the patterns leave out: a cycle or two of pipeline latency, the exact credit and
 skid-entry timing, windows past the edge of a max-pool read out in one go.
 
@@ -45,6 +47,7 @@ import numpy as np
 from bnncc.hw.stage import StageRTL, Stream, converter_widths
 from bnncc.hw.modules.width_converter import Gather, Split
 from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Packed, Pattern, Schedule, backward
+from bnncc.hw.modules.stream_fifo import latency as fifo_latency
 from bnncc.hw.registry import spec
 
 #: The module of the FIFOs the backend places, and the name of the one at the output.
@@ -52,17 +55,18 @@ FIFO_MODULE = "stream_fifo"
 OUTPUT_FIFO = "output_fifo"
 #: Beats added to the depth of a FIFO that collects beats (see the module docstring).
 MARGIN = 2
-#: Cycles from a push into a ``stream_fifo`` to the earliest pop of that beat.
-FIFO_LATENCY = 2
+#: Cycles from a push into a ``stream_fifo`` (READ_REG 0) to the earliest pop of that beat.
+FIFO_LATENCY = fifo_latency({})
 
 @dataclass
 class _Link:
     pattern: Pattern
     stage: str | None      # the stage's instance name; None for a width converter
     eager: bool            # pushes as early as it can (else as late as its consumer allows)
+    latency: int = 0       # cycles of the FIFO in front of the stage (0 for a converter)
 
 
-def _links(stages: list[StageRTL]) -> list[_Link]:
+def _links(stages: list[StageRTL], latencies: dict[str, int]) -> list[_Link]:
     """The stages and width converters in chain order (as ``top.chain`` builds them); a
     converter is eager when the stage before it is."""
     links: list[_Link] = []
@@ -79,7 +83,7 @@ def _links(stages: list[StageRTL]) -> list[_Link]:
             current = target
         pattern = spec(stage.module).pattern(stage)
         eager = pattern.eager
-        links.append(_Link(pattern, stage.instance, eager))
+        links.append(_Link(pattern, stage.instance, eager, latencies.get(stage.instance, FIFO_LATENCY)))
         current = stage.output
         frame_elems = stage.out_beats * stage.output.elems
     return links
@@ -87,7 +91,7 @@ def _links(stages: list[StageRTL]) -> list[_Link]:
 
 def _latency(link: _Link) -> int:
     """Cycles from a push of the instance before ``link`` to the earliest pop by ``link``."""
-    return FIFO_LATENCY if link.stage is not None else 0
+    return link.latency if link.stage is not None else 0
 
 
 def held_beats(pushes: np.ndarray, pops: np.ndarray) -> int:
@@ -125,10 +129,13 @@ def _kept(group: list[list], deadline: np.ndarray) -> np.ndarray:
     return earliest[-1]
 
 
-def derive_fifo_depths(stages: list[StageRTL], floor: int = 2) -> dict[str, int]:
+def derive_fifo_depths(stages: list[StageRTL], floor: int = 2, latencies: dict[str, int] | None = None
+                       ) -> dict[str, int]:
     """The depth of the FIFO in front of every stage, by stage instance name, such that the
-    chain sustains its slowest instance's period (see the module docstring)."""
-    links = _links(stages)
+    chain sustains its slowest instance's period (see the module docstring); the FIFO in
+    front of stage ``s`` passes a beat on ``latencies[s]`` cycles after its push (default
+    :data:`FIFO_LATENCY`)."""
+    links = _links(stages, latencies or {})
     anchor = max(range(len(links)), key=lambda i: links[i].pattern.period())
     first = links[anchor].pattern
     pushes = first.asap(np.zeros(FRAMES * first.in_beats, dtype=np.int64)).pushes
@@ -165,7 +172,7 @@ def derive_fifo_depths(stages: list[StageRTL], floor: int = 2) -> dict[str, int]
                 pushes = backward(np.minimum(alap.pushes, link.pattern.latest(pops, alap.pushes)), 1)
             group.append([link.pattern, pops, pushes])
             continue
-        arrival = pushes + FIFO_LATENCY
+        arrival = pushes + link.latency
         if link.eager:
             schedule = link.pattern.asap(arrival)
             pops, pushes = schedule.pops, schedule.pushes
@@ -174,16 +181,18 @@ def derive_fifo_depths(stages: list[StageRTL], floor: int = 2) -> dict[str, int]
         del arrival, alap
         if pending is not None:   # no converter changes the stage before any more: its FIFO's depth
             held[pending[0]] = _held(*pending[1:])
-        pending = (link.stage, group, [link.pattern, pops, pushes])
+        pending = (link.stage, group, [link.pattern, pops, pushes], link.latency)
         group = [pending[2]]
     if pending is not None:
         held[pending[0]] = _held(*pending[1:])
-    return {name: max(floor, fifo_depth(beats)) for name, beats in held.items()}
+    latency = {link.stage: link.latency for link in links if link.stage is not None}
+    return {name: max(floor, fifo_depth(beats, latency[name])) for name, beats in held.items()}
 
 
-def _held(before: list[list], own: list) -> int:
-    """Beats held by the FIFO in front of the stage of entry ``own``, behind ``before``."""
-    return held_beats(_kept(before, own[1] - FIFO_LATENCY), own[1])
+def _held(before: list[list], own: list, latency: int) -> int:
+    """Beats held by the FIFO (of ``latency`` cycles) in front of the stage of entry ``own``,
+    behind ``before``."""
+    return held_beats(_kept(before, own[1] - latency), own[1])
 
 
 def block(group: list[list], taken: np.ndarray) -> None:
@@ -197,9 +206,9 @@ def block(group: list[list], taken: np.ndarray) -> None:
         taken = entry[1]
 
 
-def fifo_depth(held: int) -> int:
-    """``stream_fifo`` DEPTH for a FIFO that holds at most ``held`` beats when one is pushed:
-    a stream at full rate keeps FIFO_LATENCY beats in it (DEPTH 2 passes it on); a FIFO that
-    has to keep more gets MARGIN beats on top."""
-    return held if held <= FIFO_LATENCY else held + MARGIN
+def fifo_depth(held: int, latency: int = FIFO_LATENCY) -> int:
+    """``stream_fifo`` DEPTH for a FIFO of ``latency`` cycles that holds at most ``held``
+    beats when one is pushed: a stream at full rate keeps ``latency`` beats in it (DEPTH
+    ``latency`` passes it on); a FIFO that has to keep more gets MARGIN beats on top."""
+    return held if held <= latency else held + MARGIN
 

@@ -3,8 +3,9 @@ whole graph at the bottleneck period P.
 
 Every instance is described by when it pops input beats and pushes output beats (the
 single-stream patterns of :mod:`bnncc.hw.patterns`, each module's in its registry entry, and the port
-timings below for forks and joins); a FIFO passes a beat on ``FIFO_LATENCY`` cycles after
-it was pushed and keeps it until its consumer pops it. S is built in three steps:
+timings below for forks and joins); a FIFO passes a beat on its latency (its registry entry's,
+:func:`bnncc.hw.modules.stream_fifo.latency`) after it was pushed and keeps it until its
+consumer pops it. S is built in three steps:
 
 1. **pace**: the design's input beats arrive evenly at the period P (beat j of frame f at
    ``f*P + floor(j*P/n)``) and every instance runs as early as its arrivals allow; the times
@@ -47,7 +48,7 @@ from collections import OrderedDict
 import numpy as np
 
 from bnncc.backends.verilog.fifo_sizing import (
-    FIFO_LATENCY, FIFO_MODULE, block, derive_fifo_depths, fifo_depth, held_beats,
+    FIFO_MODULE, block, derive_fifo_depths, fifo_depth, fifo_latency, held_beats,
 )
 from bnncc.hw.graph import End, HwGraph, Instance
 from bnncc.hw.patterns import FRAMES, NEVER_AFTER, Packed, Schedule, forward
@@ -76,7 +77,9 @@ def derive_depths(graph: HwGraph, floor: int = 2) -> dict[str, int]:
         _cache.move_to_end(key)
         return dict(_cache[key])
     if graph.is_chain():
-        depths = {f"{name}_fifo": depth for name, depth in derive_fifo_depths(graph.stages, floor).items()}
+        latencies = {stage.instance: fifo_latency(graph.instances[f"{stage.instance}_fifo"].parameters)
+                     for stage in graph.stages if f"{stage.instance}_fifo" in graph.instances}
+        depths = {f"{name}_fifo": depth for name, depth in derive_fifo_depths(graph.stages, floor, latencies).items()}
     else:
         depths = derive_graph_depths(graph, floor)
     _cache[key] = dict(depths)
@@ -295,8 +298,8 @@ class _Walk:
             latest = np.full_like(pushed, NEVER_AFTER)
             latest[:-queue] = accepted[queue:] - 1
             del accepted
-            pushed = forward(np.maximum(pushed, np.minimum(latest, taken - FIFO_LATENCY)), 1)
-        depth = max(floor, fifo_depth(held_beats(pushed, taken)))
+            pushed = forward(np.maximum(pushed, np.minimum(latest, taken - fifo_latency(fifo.parameters))), 1)
+        depth = max(floor, fifo_depth(held_beats(pushed, taken), fifo_latency(fifo.parameters)))
         for end in (consumer, End(fifo.name, 0)) + ((End(fork, 0),) if queue else ()):
             pops.release(end)
         return {fifo.name: depth}

@@ -7,10 +7,10 @@ from bnncc.hw.rules import ModuleRules, Rule, any_below
 
 RULES = ModuleRules(
     "uart_stream_shell",
-    defaults={"IN_WIDTH": 8, "OUT_WIDTH": 8, "CLKS_PER_BIT": 868, "RX_FIFO_DEPTH": 2048},
+    defaults={"IN_WIDTH": 8, "OUT_WIDTH": 8, "CLKS_PER_BIT": 868, "RX_FIFO_DEPTH": 2048, "RX_FIFO_READ_REG": 0},
     children=lambda p: [
         ("receiver", "uart_rx", {"CLKS_PER_BIT": p["CLKS_PER_BIT"]}),
-        ("rx_fifo", "stream_fifo", {"WIDTH": 8, "DEPTH": p["RX_FIFO_DEPTH"]}),
+        ("rx_fifo", "stream_fifo", {"WIDTH": 8, "DEPTH": p["RX_FIFO_DEPTH"], "READ_REG": p["RX_FIFO_READ_REG"]}),
         ("transmitter", "uart_tx", {"CLKS_PER_BIT": p["CLKS_PER_BIT"]}),
     ],
     rules=(
