@@ -341,7 +341,11 @@ module mvau #(
     // is MEM_REG's, the block's own output register, in banks of one block each so that no
     // bank multiplexer sits between a block and it; MEM_REG = 2 registers the bank
     // multiplexer's output as well); w_mem is the word MEM_REG cycles after
-    // the read, the weight word the dot products use.
+    // the read, the weight word the dot products use. The blocks read every cycle (their
+    // enable tied high): nothing downstream of an issue stalls, so the issued word leaves
+    // rom_pipe a fixed number of cycles later whatever the blocks read in between, and the
+    // issue decision no longer fans out to the enable of every block (on ECP5 that route
+    // limited CNV-w1a1 to 98.7 MHz).
     localparam integer WROM_BLOCK_DEPTH = 32;
     localparam integer WROM_PIPE = (WDEPTH >= WROM_BLOCK_DEPTH && MEM_REG != 0) ? 1 : 0;
     wire [WWORD-1:0] w_mem;
@@ -353,8 +357,9 @@ module mvau #(
                 .WIDTH(WWORD), .DEPTH(WDEPTH), .LATENCY(1 + MEM_REG), .INIT_FILE(WEIGHT_FILE), .BLOCK(1), .BANK_DEPTH(0),
                 .BANK_FILES(1)
             ) u_wrom (
-                .ap_clk(ap_clk), .rd_en(w_read), .out_en(1'b1), .addr(w_addr), .data(w_mem)
+                .ap_clk(ap_clk), .rd_en(1'b1), .out_en(1'b1), .addr(w_addr), .data(w_mem)
             );
+            wire unused_w_read = &{1'b0, w_read};
         end else begin : g_wrom
             reg [WWORD-1:0] w_q;
             if (WDEPTH >= WROM_BLOCK_DEPTH) begin : g_wrom_block
