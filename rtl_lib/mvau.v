@@ -538,6 +538,9 @@ module mvau #(
     reg first1i, last1i;
     reg [IN_W-1:0] xin_q;
     wire [IN_W-1:0] x1;
+    // MEM_REG 2 with a vector buffer (no pairs): the input select moves behind MEM_REG's first
+    // register, so that a block RAM buffer's read runs into its output register, not the select
+    localparam integer XSPLIT = (NF > 1 && MEM_REG >= 2 && DOT_PAIRS == 0) ? 1 : 0;
 
     reg pad1i;                     // the beat falls on padding (BORDER only)
     always @(posedge ap_clk) begin
@@ -560,7 +563,21 @@ module mvau #(
                 if (issue && !nf_first) xbuf_q <= xbuf[sf];
                 if (issue) sel1 <= nf_first;
             end
-            assign x1 = sel1 ? xin_q : xbuf_q;
+            if (XSPLIT != 0) begin : g_select_registered
+                // the first of MEM_REG's registers moved ahead of the select: xbuf_q2 right
+                // behind the buffer's read register (a block RAM's output register), the
+                // select between two registers
+                reg [IN_W-1:0] xbuf_q2, xin_q2;
+                reg sel2;
+                always @(posedge ap_clk) begin
+                    xbuf_q2 <= xbuf_q;
+                    xin_q2 <= xin_q;
+                    sel2 <= sel1;
+                end
+                assign x1 = sel2 ? xin_q2 : xbuf_q2;
+            end else begin : g_select
+                assign x1 = sel1 ? xin_q : xbuf_q;
+            end
         end else begin : g_nobuffer
             assign x1 = xin_q;
         end
@@ -596,9 +613,17 @@ module mvau #(
             assign x1p = x1;
         end
     endgenerate
-    mvau_delay #(.W(XM_W + 1), .N(MEM_REG)) u_mem_reg (
-        .ap_clk(ap_clk), .d({x1p, first1i}), .q({xm, firstm})
-    );
+    generate
+        if (XSPLIT != 0) begin : g_mem_reg_split
+            // x1 is already one register behind (g_select_registered)
+            mvau_delay #(.W(XM_W), .N(MEM_REG - 1)) u_mem_reg (.ap_clk(ap_clk), .d(x1p), .q(xm));
+            mvau_delay #(.W(1), .N(MEM_REG)) u_first_reg (.ap_clk(ap_clk), .d(first1i), .q(firstm));
+        end else begin : g_mem_reg
+            mvau_delay #(.W(XM_W + 1), .N(MEM_REG)) u_mem_reg (
+                .ap_clk(ap_clk), .d({x1p, first1i}), .q({xm, firstm})
+            );
+        end
+    endgenerate
 
     // ---- dot products of the SIMD elements, one per PE -----------------------------------
     function [DW-1:0] dw_bit(input b);

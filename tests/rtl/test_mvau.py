@@ -210,6 +210,12 @@ CASES = [
     Case("mac_int3_rom_banks_select", mw=90, mh=240, pe=2, simd=9, in_dtype=DataType.uint(3), w_dtype=DataType.int(2),
          out_dtype=DataType.uint(2), steps=3, vectors=3, stalls=[(30, 30)], mac_style=1, mem_reg=2, dot_stages=2,
          register_compares=1),
+    # MEM_REG 2 with a vector buffer (NF > 1): the input select behind the buffer's second
+    # register (mvau.v XSPLIT); binary with a deep buffer, multi-bit with border-free classes
+    Case("binary_split_select", mw=320, mh=12, pe=3, simd=5, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
+         steps=1, vectors=3, stalls=[(30, 30)], mem_reg=2),
+    Case("mac_int4_split_select", mw=28, mh=10, pe=5, simd=7, in_dtype=DataType.int(4), w_dtype=DataType.int(3),
+         out_dtype=DataType.uint(2), steps=3, vectors=4, stalls=[(40, 20)], mac_style=1, mem_reg=2, dot_stages=3),
     # the pipelined binary search over each row's thresholds (THRESHOLD_SEARCH): INT4 x INT4
     # with 15 thresholds (SF = 1 and SF = 2, odd PE), fewer thresholds than 2**OUT_BITS - 1
     # (padded), classes (per vector, and by row and column in block RAM), border masking

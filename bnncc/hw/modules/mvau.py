@@ -162,8 +162,13 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         parameters.update({f"SEARCH{k + 1}_FILE": m.filename for k, m in enumerate(search_files)})
     elif n_thresholds > 1:
         parameters["REGISTER_COMPARES"] = 1
-    if op.register_reads and weight_rom_pipe(parameters) and rom_pipe.banks(_rom_pipe_parameters(parameters)) > 1:
-        parameters["MEM_REG"] = 2    # the bank multiplexer of a weight memory of several banks registered too
+    if op.register_reads and parameters.get("MEM_REG", 0) == 1 and (
+            (weight_rom_pipe(parameters) and rom_pipe.banks(_rom_pipe_parameters(parameters)) > 1)
+            or (op.mh // op.pe > 1 and not parameters.get("DOT_PAIRS", 0))):
+        # registered too: the bank multiplexer of a weight memory of several banks, and the
+        # input select behind the vector buffer's read (mvau.v XSPLIT), so that neither a
+        # weight block nor a buffer block runs into logic before a register
+        parameters["MEM_REG"] = 2
     memories += weight_bank_files(memories[0], parameters)
     if border is not None:
         memories.append(MemoryFile(f"{name}_border.mem", border["words"] if with_words else [], border["width"]))
@@ -966,8 +971,9 @@ def terms(p: dict, family: str) -> Terms:
     if border:
         registers += max(1, clog2(p["BORDER_OH"])) + max(1, clog2(p["BORDER_OW"])) + 1
     data = in_w + pe * dw + pe * aw
-    if mem_reg:
-        data += wword + in_w + 1               # the weight and input word registered again
+    # the weight and input word registered again, MEM_REG times (with a vector buffer and
+    # MEM_REG 2, mvau.v XSPLIT: the select between registers, one input word more)
+    data += mem_reg * (wword + in_w + 1) + (in_w if nf > 1 and mem_reg >= 2 and not p.get("DOT_PAIRS", 0) else 0)
     if dot_stages > 1:
         # inner dot product registers (about a DW-bit sum per chain and tree node) and the
         # control delay line
