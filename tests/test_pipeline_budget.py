@@ -107,6 +107,16 @@ def test_the_weight_banks_multiplexer_and_a_product_tables_first_level_count():
     assert chosen["MEM_REG"] >= 1 and mvau_levels({**p, **chosen})[0] <= 6
 
 
+def test_a_popcount_group_counts_the_extra_bit():
+    """CNV-w1a1's conv 4 at 10,000 FPS (576 x 64, PE 16, SIMD 192): Yosys measured 7 LUT
+    levels from the input select through a group of 63 pairs plus the folded threshold's
+    extra bit (a 64-bit count), which the model had at 6."""
+    p = {**_binary(192, pe=16, mw=576), "ACC_BITS": 11}
+    assert mvau_levels({**p, "MEM_REG": 0, "DOT_STAGES": 2, "DOT_CHAIN": 63})[0] == 7
+    chosen = mvau.binary_pipeline(p, levels=6)
+    assert mvau_levels({**p, **chosen})[0] <= 6
+
+
 def test_a_weight_memory_of_several_rom_pipe_banks_gets_its_multiplexer_registered():
     p = {**_binary(1, pe=8, mw=4096), "WEIGHT_FILE": "w.mem"}     # 32768 words x 8 bits: 2 banks of 16384 x 1 blocks
     assert mvau.weight_bank_levels(p, 1) == 1 and mvau.weight_bank_levels(p, 2) == 0

@@ -165,7 +165,8 @@ def chain_groups(p: dict, n: int, stages: int, chain: int = 0) -> int:
 def popcount_levels(n: int) -> int:
     """LUT levels of an XNOR-popcount of n bit pairs (mvau_popcount): the 3-pair counters,
     about one counter level per two bits of the count, and the final adder; one more from
-    128 pairs on (Yosys on xc7: 7 levels at 144 and 192 pairs, 6 at 64 to 96)."""
+    128 pairs on (Yosys on xc7: 7 levels at 144 and 192 pairs, 6 at 64 to 96, and 6 for
+    63 pairs with the one-bit extra addend: callers count that bit in n)."""
     bits = n.bit_length()
     return 2 + max(0, (bits + 1) // 2) + (1 if bits >= 8 else 0)
 
@@ -196,7 +197,8 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     n = products(p, n)
     chain = _chain(form, npp, n, stages, chain)
     if form == "popcount":
-        return _tree_depth(-(-n // chain), stages, ahead + popcount_levels(chain))
+        # the first group also counts the one-bit ``extra`` addend (the MVAU's folded threshold)
+        return _tree_depth(-(-n // chain), stages, ahead + popcount_levels(chain + 1))
     sp, sp1 = _segments(form, npp)
     avail = stages - 1 if stages > 1 else 0
     groups = -(-n // chain)

@@ -362,7 +362,7 @@ def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, reg
     candidates = []    # (depth, registers, -chain, parameters)
     for mem_reg in _mem_reg_choices(p, register_reads):
         ahead = operand_levels(p, mem_reg)
-        candidates.append((ahead + mac_dot.popcount_levels(simd) + tail, mem_reg, -simd, {"MEM_REG": mem_reg}))
+        candidates.append((ahead + mac_dot.popcount_levels(simd + 1) + tail, mem_reg, -simd, {"MEM_REG": mem_reg}))
         for stages in range(2, 9):
             for chain in range(1, simd):
                 depth = mac_dot.logic_levels(p, simd, stages - 1 + in_mac, ahead, chain) + tail
