@@ -71,7 +71,7 @@ from bnncc.hw import calibration
 from bnncc.hw.modules import mac_dot, mac_dsp, rom_pipe
 from bnncc.hw.modules import threshold_search as search
 from bnncc.hw.timing import MAX_LEVELS
-from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost
+from bnncc.hw.memory_map import THRESHOLD_CONSTANT_BITS, Memory, constant_bits, memory_cost, mux_luts
 from bnncc.hw.memory_words import threshold_words, weight_words
 from bnncc.hw.patterns import NEVER_AFTER, FRAMES, Pattern, Schedule, backward, forward
 from bnncc.hw.registry import ModuleSpec
@@ -612,12 +612,15 @@ def weight_memory_cost(p: dict, family: str) -> dict:
     """:func:`memory_cost` of the weight memory (WWORD = PE*SIMD*WEIGHT_BITS bits x WDEPTH
     words, block RAM from WROM_BLOCK_DEPTH words), summed over rom_pipe's arrays when it is
     read through rom_pipe (each bank its own memory, a single bank padded to its block
-    depth: :func:`rom_pipe.array_depths`)."""
+    depth: :func:`rom_pipe.array_depths`), and the multiplexer selecting among the banks
+    (WWORD bits, :func:`mux_luts` of the banks)."""
     wword, wdepth = p["PE"] * p["SIMD"] * p["WEIGHT_BITS"], _weight_depth(p)
     style = "block" if wdepth >= WROM_BLOCK_DEPTH else "auto"
     depths = rom_pipe.array_depths(_rom_pipe_parameters(p)) if weight_rom_pipe(p) else [wdepth]
     costs = [memory_cost(Memory(wword, depth, "rom", style), family) for depth in depths]
-    return {key: sum(cost[key] for cost in costs) for key in costs[0]}
+    total = {key: sum(cost[key] for cost in costs) for key in costs[0]}
+    total["mux"] += wword * mux_luts(len(depths), family)
+    return total
 
 
 def _rom_pipe_parameters(p: dict) -> dict:
