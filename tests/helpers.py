@@ -93,3 +93,23 @@ def assert_exact_in_rtl(model, tmp_path, samples: int = 20, seed: int = 9, stall
     analytic = result.rtl.analytical_ii_cycles
     assert abs(result.rtl.measured_ii_cycles - analytic) <= ii_tolerance * analytic, result.rtl
     return result
+
+
+def assert_build_exact_in_rtl(model_path, build_dir, samples: int, seed: int, stall: int, **options):
+    """Verify the compiled ``build_dir`` of ``model_path`` (rebuilt from its folding.json) under
+    ``stall`` % random stalls: every sample exact in RTL, the measured initiation interval
+    within 2 % of the analytic one and the report's first-frame latency within 10 % of the
+    co-simulated one. ``options`` go to ``verify_model``. Returns the verification result."""
+    import json
+
+    from bnncc.verify.run import verify_model
+
+    verified = verify_model(model_path, samples=samples, seed=seed, build_dir=build_dir, stall=stall, **options)
+    assert verified.ok, verified.table()
+    assert verified.rtl.exact == samples
+    analytic = verified.rtl.analytical_ii_cycles
+    assert abs(verified.rtl.measured_ii_cycles - analytic) <= 0.02 * analytic, verified.table()
+    estimate = json.loads((build_dir / "report.json").read_text())["latency_cycles"]
+    measured = verified.rtl.first_frame_latency_cycles
+    assert abs(estimate - measured) <= 0.10 * measured, (estimate, measured)
+    return verified

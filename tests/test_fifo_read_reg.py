@@ -29,9 +29,9 @@ from bnncc.passes.apply_folding import FIFO_ENTRY, folding_table, load_folding
 from bnncc.sim.verilator import verilator_command
 from bnncc.targets import DEFAULT_DEVICE, get_device
 from bnncc.verify.inputs import random_inputs
-from bnncc.verify.run import verify_model
 from join_models import residual_block
 from tiny_models import tiny_mlp
+from helpers import assert_build_exact_in_rtl
 from test_fifo_sizing import mvau, thresholding
 
 MODELS = Path(__file__).resolve().parents[1] / "examples" / "models"
@@ -92,14 +92,7 @@ def test_ecp5_at_125_mhz_registers_its_block_ram_fifos_and_is_exact(tmp_path):
     assert table[FIFO_ENTRY] == {"REGISTER_READS": True, "FAMILY": "ecp5"}
     assert ".READ_REG(1)" in (build / "rtl" / "bnncc_top.v").read_text()
     # bnncc verify rebuilds the same design from folding.json (no clock) and runs it
-    verified = verify_model(path, samples=4, seed=2, build_dir=build, stall=40)
-    assert verified.ok, verified.table()
-    assert verified.rtl.exact == 4
-    analytic = verified.rtl.analytical_ii_cycles
-    assert abs(verified.rtl.measured_ii_cycles - analytic) <= 0.02 * analytic
-    report = json.loads((build / "report.json").read_text())
-    measured = verified.rtl.first_frame_latency_cycles
-    assert abs(report["latency_cycles"] - measured) <= 0.10 * measured
+    assert_build_exact_in_rtl(path, samples=4, seed=2, build_dir=build, stall=40)
 
 
 def test_xc7_at_100_mhz_keeps_every_fifo_as_it_was(tmp_path):

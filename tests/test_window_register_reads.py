@@ -16,8 +16,8 @@ from bnncc.compile import Target, compile_model
 from bnncc.errors import UsageError
 from bnncc.hw.timing import pipeline_budget
 from bnncc.targets import get_device
-from bnncc.verify.run import verify_model
 from tests.tiny_models import tiny_cnn
+from helpers import assert_build_exact_in_rtl
 
 
 def _windows(result) -> list:
@@ -44,14 +44,7 @@ def test_ecp5_at_125_mhz_registers_window_reads_and_is_exact(cnn, tmp_path):
     assert windows and all(link.parameters["READ_REG"] == 1 for link in windows)
     table = json.loads((build / "folding.json").read_text())
     assert all(table[link.node]["REGISTER_READS"] is True for link in windows)
-    verified = verify_model(cnn, samples=4, seed=2, build_dir=build, stall=40)
-    assert verified.ok, verified.table()
-    assert verified.rtl.exact == 4
-    analytic = verified.rtl.analytical_ii_cycles
-    assert abs(verified.rtl.measured_ii_cycles - analytic) <= 0.02 * analytic, verified.table()
-    report = json.loads((build / "report.json").read_text())
-    measured = verified.rtl.first_frame_latency_cycles
-    assert abs(report["latency_cycles"] - measured) <= 0.10 * measured, (report["latency_cycles"], measured)
+    assert_build_exact_in_rtl(cnn, samples=4, seed=2, build_dir=build, stall=40)
 
 
 def test_xc7_at_100_mhz_keeps_the_window_as_it_was(cnn, tmp_path):
@@ -105,11 +98,4 @@ def test_ecp5_line_buffers_of_every_kind_are_exact_with_registered_reads(tmp_pat
     kinds = {link.module if link.module == "upsample" or link.parameters["SIMD"] <= link.parameters["IFM_CH"]
              else "parallel" for link in buffers}
     assert kinds >= ({"upsample", "sliding_window"} if name == "unet" else {"parallel"}), kinds
-    verified = verify_model(path, samples=4, seed=3, value_range=(-2.0, 2.0), build_dir=build, stall=30)
-    assert verified.ok, verified.table()
-    assert verified.rtl.exact == 4
-    analytic = verified.rtl.analytical_ii_cycles
-    assert abs(verified.rtl.measured_ii_cycles - analytic) <= 0.02 * analytic, verified.table()
-    report = json.loads((build / "report.json").read_text())
-    measured = verified.rtl.first_frame_latency_cycles
-    assert abs(report["latency_cycles"] - measured) <= 0.10 * measured, (report["latency_cycles"], measured)
+    assert_build_exact_in_rtl(path, samples=4, seed=3, value_range=(-2.0, 2.0), build_dir=build, stall=30)
