@@ -128,7 +128,20 @@ def build_verilated(top: str, sources: list[Path], parameters: dict, harness: Pa
         tail = "\n".join((process.stdout + process.stderr).strip().splitlines()[-8:])
         shutil.rmtree(directory / "obj_dir", ignore_errors=True)
         raise SimulationError(f"Verilator build of '{top}' failed:\n{tail}")
+    prune_build(executable)
     return executable
+
+
+def prune_build(executable: Path) -> None:
+    """Delete everything in the build directory but the executable: the generated C++,
+    objects and precompiled headers are tens of MB per design and are never read again."""
+    for path in executable.parent.iterdir():
+        if path == executable:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 @dataclass
