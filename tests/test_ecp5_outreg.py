@@ -6,7 +6,9 @@ into the block's output register (REGMODE "OUTREG"), exactly.
   are equal on every cycle under random addresses and enables.
 * Every condition of the rewrite is checked: a data bit read by anything else, another
   clock, a set/reset, a set initial value, mixed clock enables, an output enable or reset
-  already in use, 36-bit mode: the netlist is left unchanged.
+  already in use, a 36-bit block whose write port is on another clock: the netlist is left
+  unchanged. A 36-bit (pseudo dual port) block reads on port B with its data on both halves:
+  both output registers are set, with port B's enable, and the simulation agrees.
 * Yosys: rom_pipe with LATENCY 2 has its second register absorbed in every block (also when
   the memory is banked by block depth), LATENCY 1 none; sliding_window with READ_REG 1 has
   its line buffer's second read register absorbed, READ_REG 0 none.
@@ -76,9 +78,35 @@ def registered_rom(**ff_params) -> dict:
     return netlist(cells)
 
 
+def wide_ram() -> dict:
+    """A DP16KD in 36-bit (pseudo dual port) mode as Yosys maps a ROM: port A idle (clock 0,
+    OCEA 0), port B reads at ADB5..8, data bits 0..1 on DOA0..1 and 2..3 on DOB0..1."""
+    block = ram(36, DATA_WIDTH_B=format(36, "032b"))
+    connections = block["connections"]
+    connections.update({"CLKA": ["0"], "CEA": ["0"], "OCEA": ["0"], "CLKB": [CLK], "CEB": [CE]})
+    for i in range(14):
+        connections[f"ADA{i}"] = ["0"]
+        connections[f"ADB{i}"] = [ADDR[i - 5]] if 5 <= i < 9 else ["0"]
+        block["port_directions"][f"ADB{i}"] = "input"
+    for i in range(18):
+        connections[f"DOA{i}"] = [DO[i]] if i < 2 else [100 + i]
+        connections[f"DOB{i}"] = [DO[i + 2]] if i < 2 else [200 + i]
+    return block
+
+
+def read_port(block: dict) -> tuple[str, list[str]]:
+    """The side that reads (its clock enable, address and output enable) and the data pins
+    of bits 0..3, for the true dual port (port A) and 36-bit models."""
+    if block["parameters"]["DATA_WIDTH_A"] == format(36, "032b"):
+        assert block["parameters"]["REGMODE_A"] == block["parameters"]["REGMODE_B"]
+        return "B", ["DOA0", "DOA1", "DOB0", "DOB1"]
+    return "A", [f"DOA{i}" for i in range(4)]
+
+
 def simulate(design: dict, cycles: int = 400, seed: int = 5) -> list[tuple]:
-    """Cycle simulation of a netlist of DP16KD read ports (port A, 4 data bits, address on
-    ADA2..5, contents WORDS) and TRELLIS_FF: the output port q after every clock edge."""
+    """Cycle simulation of a netlist of DP16KD read ports (4 data bits, address on 4 address
+    pins, contents WORDS; see :func:`read_port`) and TRELLIS_FF: the output port q after every
+    clock edge."""
     module = design["modules"]["m"]
     cells = module["cells"]
     state = {name: 0 for name, c in cells.items() if c["type"] == "TRELLIS_FF"}
@@ -97,10 +125,14 @@ def simulate(design: dict, cycles: int = 400, seed: int = 5) -> list[tuple]:
             nets[bit] = (address >> i) & 1
         for name, c in cells.items():
             if c["type"] == "DP16KD":
-                registered = c["parameters"]["REGMODE_A"].strip() == "OUTREG"
+                side, pins = read_port(c)
+                registered = c["parameters"][f"REGMODE_{side}"].strip() == "OUTREG"
                 word = outreg[name] if registered else latch[name]
                 for i in range(18):
-                    nets[c["connections"][f"DOA{i}"][0]] = (word >> i) & 1 if i < 4 else 0
+                    for half in "AB":
+                        nets[c["connections"][f"DO{half}{i}"][0]] = 0
+                for i, pin in enumerate(pins):
+                    nets[c["connections"][pin][0]] = (word >> i) & 1
         for name, c in cells.items():
             if c["type"] == "TRELLIS_FF":
                 nets[c["connections"]["Q"][0]] = state[name]
@@ -113,10 +145,12 @@ def simulate(design: dict, cycles: int = 400, seed: int = 5) -> list[tuple]:
                 if enabled:
                     new_state[name] = value(nets, c["connections"]["DI"][0])
             if c["type"] == "DP16KD":
-                if value(nets, c["connections"]["OCEA"][0]):
+                side, _ = read_port(c)
+                first = 2 if side == "A" else 5
+                if value(nets, c["connections"][f"OCE{side}"][0]):
                     outreg[name] = latch[name]
-                if value(nets, c["connections"]["CEA"][0]):
-                    addr = sum(value(nets, c["connections"][f"ADA{i}"][0]) << (i - 2) for i in range(2, 6))
+                if value(nets, c["connections"][f"CE{side}"][0]):
+                    addr = sum(value(nets, c["connections"][f"AD{side}{first + i}"][0]) << i for i in range(4))
                     latch[name] = WORDS[addr]
         state = new_state
     return trace
@@ -196,9 +230,55 @@ def test_output_enable_or_reset_in_use_is_left_alone(port, net):
     assert unchanged(design)
 
 
-def test_36_bit_mode_is_left_alone():
-    design = registered_rom()
-    design["modules"]["m"]["cells"]["mem"]["parameters"]["DATA_WIDTH_A"] = format(36, "032b")
+def registered_wide_rom(**ff_params) -> dict:
+    cells = {"mem": wide_ram()}
+    for i in range(4):
+        cells[f"ff{i}"] = ff(DO[i], Q[i], **ff_params)
+    return netlist(cells)
+
+
+@pytest.mark.parametrize("ce", [EN2, "1"])
+def test_36_bit_mode_registers_both_halves_and_equals_the_original(ce):
+    design = registered_wide_rom(ce=ce)
+    before = simulate(design)
+    after_design = copy.deepcopy(design)
+    report = absorb_output_registers(after_design)
+    cells = after_design["modules"]["m"]["cells"]
+    assert report.ports == ["mem/B"] and report.flip_flops == 4 and set(cells) == {"mem"}
+    block = cells["mem"]
+    assert block["parameters"]["REGMODE_A"] == block["parameters"]["REGMODE_B"] == "OUTREG"
+    enable = ["1"] if ce == "1" else [EN2]
+    assert block["connections"]["OCEB"] == block["connections"]["OCEA"] == enable
+    assert [block["connections"][pin] for pin in ("DOA0", "DOA1", "DOB0", "DOB1")] == [[q] for q in Q]
+    assert simulate(after_design) == before
+    assert len(set(before)) > 4
+
+
+def test_36_bit_simulation_tells_a_wrong_enable_apart():
+    design = registered_wide_rom()
+    wrong = copy.deepcopy(design)
+    absorb_output_registers(wrong)
+    wrong["modules"]["m"]["cells"]["mem"]["connections"]["OCEB"] = ["1"]
+    assert simulate(wrong) != simulate(design)
+
+
+def test_36_bit_mode_with_the_write_port_on_another_clock_is_left_alone():
+    design = registered_wide_rom()
+    design["modules"]["m"]["cells"]["mem"]["connections"]["CLKA"] = [CLK2]
+    assert unchanged(design)
+
+
+@pytest.mark.parametrize("port, net", [("OCEB", [CE]), ("RSTB", [CE]), ("RSTA", [CE]), ("OCEA", [CE])])
+def test_36_bit_output_enable_or_reset_in_use_is_left_alone(port, net):
+    design = registered_wide_rom()
+    design["modules"]["m"]["cells"]["mem"]["connections"][port] = net
+    assert unchanged(design)
+
+
+def test_36_bit_mode_with_one_half_read_by_logic_is_left_alone():
+    design = registered_wide_rom()
+    design["modules"]["m"]["cells"]["lut"] = {"type": "LUT4", "port_directions": {"A": "input", "Z": "output"},
+                                               "connections": {"A": [DO[3]], "Z": [40]}, "parameters": {}}
     assert unchanged(design)
 
 
@@ -327,20 +407,17 @@ def test_yosys_sliding_window_read_reg_uses_the_block_output_register(tmp_path, 
     assert plain.flip_flops == 0 and plain.skipped
 
 
-def test_yosys_sliding_window_in_36_bit_mode_keeps_its_register_in_the_fabric(tmp_path):
+def test_yosys_sliding_window_in_36_bit_mode_uses_the_block_output_register(tmp_path):
     """A line buffer of 19..36-bit words and at most 512 words is one block in 36-bit
-    (pseudo dual port) mode, which the netlist step leaves alone: READ_REG's register stays
-    a flip-flop, still the only reader of every data bit (no logic between block and it)."""
+    (pseudo dual port) mode: READ_REG's register, every one of the 32 data bits on both
+    halves, moves into the block (REGMODE_A and REGMODE_B "OUTREG")."""
     design = synthesize_window(tmp_path, 1, 32)
-    report = absorb_output_registers(copy.deepcopy(design))
-    assert report.flip_flops == 0 and list(report.skipped.values()) == ["36-bit (pseudo dual port) mode"]
     module = design["modules"]["sliding_window"]
-    block = next(c for c in module["cells"].values() if c["type"] == "DP16KD")
-    data = {bit for port, bits in block["connections"].items() if port.startswith("DO") for bit in bits}
-    readers = [(c["type"], port) for c in module["cells"].values() if c is not block
-               for port, bits in c["connections"].items()
-               if c.get("port_directions", {}).get(port) == "input" and data & set(bits)]
-    assert len(readers) == 32 and all(reader == ("TRELLIS_FF", "DI") for reader in readers)
+    blocks = [c for c in module["cells"].values() if c["type"] == "DP16KD"]
+    assert len(blocks) == 1 and blocks[0]["parameters"]["DATA_WIDTH_B"].endswith("100100")
+    report = absorb_output_registers(design)
+    assert report.flip_flops == 32 and not report.skipped
+    assert blocks[0]["parameters"]["REGMODE_A"] == blocks[0]["parameters"]["REGMODE_B"] == "OUTREG"
 
 
 @pytest.mark.parametrize("module", ["window_parallel", "upsample"])
@@ -351,11 +428,9 @@ def test_yosys_other_line_buffers_read_reg_use_the_block_output_register(tmp_pat
     def run(read_reg: int) -> tuple[dict, list]:
         if module == "window_parallel":
             design = synthesize_window(tmp_path, read_reg, 18, IFM_CH=2, IFM_H=8, IFM_W=600, ELEM_BITS=4)
-            top = "sliding_window"
         else:
             design = synthesize_module(tmp_path, "upsample", ("upsample.v",),
                                        {"CH": 16, "PE": 16, "W": 512, "BITS": 1, "READ_REG": read_reg})
-            top = "upsample"
         cells = [c for m in design["modules"].values() for c in m["cells"].values() if c["type"] == "DP16KD"]
         return design, cells
 

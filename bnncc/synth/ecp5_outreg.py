@@ -11,18 +11,25 @@ pass puts it to use.
 The rewrite is exact. With ``REGMODE_X = "OUTREG"`` port X's output is
 ``DOX(t+1) = OCEX(t) ? latch(t) : DOX(t)``, powering up 0 — the behaviour of a flip-flop
 with ``D = latch``, clock ``CLKX``, clock enable ``OCEX``, no set/reset and initial value 0.
-So port X of a block is converted when all of this holds:
+So a read port is converted when all of this holds:
 
-- the block is not in 36-bit (pseudo dual port) mode, ``REGMODE_X`` is ``"NOREG"``, ``RSTX``
-  is the constant 0 and ``OCEX`` the constant 1;
-- every ``DOX`` bit that has any sink has exactly one: the ``DI`` of a ``TRELLIS_FF`` (no
-  other cell, no module port);
-- each such flip-flop is clocked by the net on ``CLKX`` with the same polarity, never sets
+- its ``REGMODE`` is ``"NOREG"``, its ``RST`` is the constant 0 and its ``OCE`` the constant 1;
+- every data bit of the port that has any sink has exactly one: the ``DI`` of a
+  ``TRELLIS_FF`` (no other cell, no module port);
+- each such flip-flop is clocked by the port's clock net with the same polarity, never sets
   or resets (``LSR`` constant 0 through ``LSRMUX "LSR"``), starts at 0 (``REGSET "RESET"``,
   no ``GSR`` cell in the module or ``GSR "DISABLED"``), and all of them have one clock enable
-  (``CEMUX "1"``: always; ``CEMUX "CE"``: the same ``CE`` net), which becomes ``OCEX``.
+  (``CEMUX "1"``: always; ``CEMUX "CE"``: the same ``CE`` net), which becomes the ``OCE``.
 
-Each ``DOX`` bit then drives the flip-flop's ``Q`` net and the flip-flop is removed; bits
+In true dual port mode (widths up to 18) each of ports A and B is a read port with data bits
+``DOX0..17``, clock ``CLKX``. In 36-bit (pseudo dual port) mode, which Yosys uses for words of
+19 to 36 bits at most 512 deep, port A only writes and the one read port is port B with all
+36 data bits ``{DOB0..17, DOA0..17}`` on ``CLKB`` (as nextpnr times it); its output register
+is both halves' (``REGMODE_A`` and ``REGMODE_B`` set together, as Lattice's tools set them for
+a registered ``PDPW16KD``), enabled by ``OCEB`` (``OCEA`` is given the same enable). Port A's
+clock must then be the same net as ``CLKB`` or a constant (a ROM).
+
+Each data bit then drives the flip-flop's ``Q`` net and the flip-flop is removed; bits
 without sinks stay unconnected. Anything else is left as it is.
 """
 
@@ -108,53 +115,118 @@ def flip_flop_enable(ff: dict) -> tuple | None:
     return None
 
 
-def convert_port(module: dict, name: str, side: str, sinks: dict, gsr: bool) -> tuple[list[str], str]:
-    """Try to put port ``side`` (``"A"`` or ``"B"``) of block ``name`` into OUTREG mode;
-    return the flip-flops to remove, or an empty list and the reason it was left alone."""
-    cells = module["cells"]
-    ram = cells[name]
+def data_pins(ram: dict, sides: str, sinks: dict) -> list[str]:
+    """The data output pins of ``sides`` (``"A"``, ``"B"`` or ``"AB"``) that something reads."""
     connections = ram["connections"]
-    read = [index for index in range(18)
+    return [f"DO{side}{index}" for side in sides for index in range(18)
             if isinstance((connections.get(f"DO{side}{index}") or ["0"])[0], int)
             and sinks.get(connections[f"DO{side}{index}"][0])]
-    if not read:
-        return [], "no data output read"
-    if param(ram, f"REGMODE_{side}", "NOREG") != "NOREG":
-        return [], "already registered"
-    if connections.get(f"RST{side}", ["0"]) != ["0"] or connections.get(f"OCE{side}", ["1"]) != ["1"]:
-        return [], f"RST{side} or OCE{side} in use"
-    clock = connections.get(f"CLK{side}", ["0"])
-    if len(clock) != 1 or not isinstance(clock[0], int):
-        return [], f"CLK{side} not a net"
-    inverted = param(ram, f"CLK{side}MUX", f"CLK{side}") == "INV"
+
+
+def registers_behind(module: dict, pins: list[str], clock: list, inverted: bool, sinks: dict,
+                     gsr: bool, ram: dict) -> tuple[dict, tuple | None, str]:
+    """The flip-flop behind each of ``pins`` of ``ram`` and their one clock enable, or empty,
+    None and the reason the pins cannot use the block's output register."""
+    cells = module["cells"]
     registers: dict[str, str] = {}
     enables = set()
-    for index in read:
-        bits = connections[f"DO{side}{index}"]
-        readers = sinks[bits[0]]
+    for pin in pins:
+        readers = sinks[ram["connections"][pin][0]]
         if len(readers) != 1 or readers[0][0] is None or readers[0][1] != "DI":
-            return [], f"DO{side}{index} read by something other than one flip-flop"
+            return {}, None, f"{pin} read by something other than one flip-flop"
         ff_name = readers[0][0]
         ff = cells[ff_name]
         if ff.get("type") != FF:
-            return [], f"DO{side}{index} read by a {ff.get('type')}"
+            return {}, None, f"{pin} read by a {ff.get('type')}"
         if ff["connections"].get("CLK") != clock or (param(ff, "CLKMUX", "CLK") == "INV") != inverted:
-            return [], f"DO{side}{index}'s flip-flop on another clock"
+            return {}, None, f"{pin}'s flip-flop on another clock"
         if gsr and param(ff, "GSR", "DISABLED") != "DISABLED":
-            return [], f"DO{side}{index}'s flip-flop under global set/reset"
+            return {}, None, f"{pin}'s flip-flop under global set/reset"
         enable = flip_flop_enable(ff)
         if enable is None:
-            return [], f"DO{side}{index}'s flip-flop has a set/reset, set value or inverted enable"
+            return {}, None, f"{pin}'s flip-flop has a set/reset, set value or inverted enable"
         enables.add(enable)
-        registers[f"DO{side}{index}"] = ff_name
+        registers[pin] = ff_name
     if len(enables) != 1:
-        return [], "flip-flops with different clock enables"
-    enable = enables.pop()
-    for port, ff_name in registers.items():
-        connections[port] = list(cells[ff_name]["connections"]["Q"])
-    connections[f"OCE{side}"] = ["1"] if enable == ("1",) else [enable[1]]
-    ram.setdefault("parameters", {})[f"REGMODE_{side}"] = "OUTREG"
-    return list(registers.values()), ""
+        return {}, None, "flip-flops with different clock enables"
+    return registers, enables.pop(), ""
+
+
+def read_clock(ram: dict, side: str) -> tuple[list, bool, str]:
+    """Port ``side``'s clock net and whether it is inverted, or a reason it is not a net."""
+    clock = ram["connections"].get(f"CLK{side}", ["0"])
+    if len(clock) != 1 or not isinstance(clock[0], int):
+        return [], False, f"CLK{side} not a net"
+    return clock, param(ram, f"CLK{side}MUX", f"CLK{side}") == "INV", ""
+
+
+def idle_output_controls(ram: dict, side: str) -> str:
+    """Why port ``side``'s output register controls are not free (empty when they are)."""
+    connections = ram["connections"]
+    if param(ram, f"REGMODE_{side}", "NOREG") != "NOREG":
+        return "already registered"
+    if connections.get(f"RST{side}", ["0"]) != ["0"] or connections.get(f"OCE{side}", ["1"]) != ["1"]:
+        return f"RST{side} or OCE{side} in use"
+    return ""
+
+
+def move_registers(module: dict, ram: dict, registers: dict, enable: tuple, sides: str) -> list[str]:
+    """Connect each pin to its flip-flop's output, set ``sides``' output registers with the
+    enable; returns the flip-flops to remove."""
+    cells = module["cells"]
+    connections = ram["connections"]
+    for pin, ff_name in registers.items():
+        connections[pin] = list(cells[ff_name]["connections"]["Q"])
+    for side in sides:
+        connections[f"OCE{side}"] = ["1"] if enable == ("1",) else [enable[1]]
+        ram.setdefault("parameters", {})[f"REGMODE_{side}"] = "OUTREG"
+    return list(registers.values())
+
+
+def convert_port(module: dict, name: str, side: str, sinks: dict, gsr: bool) -> tuple[list[str], str]:
+    """Try to put port ``side`` (``"A"`` or ``"B"``) of a true dual port block ``name`` into
+    OUTREG mode; return the flip-flops to remove, or an empty list and the reason it was left
+    alone."""
+    ram = module["cells"][name]
+    pins = data_pins(ram, side, sinks)
+    if not pins:
+        return [], "no data output read"
+    why = idle_output_controls(ram, side)
+    clock, inverted, clock_why = read_clock(ram, side)
+    if why or clock_why:
+        return [], why or clock_why
+    registers, enable, why = registers_behind(module, pins, clock, inverted, sinks, gsr, ram)
+    if not registers:
+        return [], why
+    return move_registers(module, ram, registers, enable, side), ""
+
+
+def convert_wide_read(module: dict, name: str, sinks: dict, gsr: bool) -> tuple[list[str], str]:
+    """Try to put the read port of a 36-bit (pseudo dual port) block ``name`` — port B's
+    clock, all 36 data bits — into OUTREG mode, both halves; as :func:`convert_port`."""
+    ram = module["cells"][name]
+    pins = data_pins(ram, "AB", sinks)
+    if not pins:
+        return [], "no data output read"
+    # Yosys ties the write port's unused OCEA to 0; any constant is free
+    connections = ram["connections"]
+    why = idle_output_controls(ram, "B") or (
+        "already registered" if param(ram, "REGMODE_A", "NOREG") != "NOREG"
+        else "RSTA or OCEA in use" if connections.get("RSTA", ["0"]) != ["0"]
+        or connections.get("OCEA", ["1"]) not in (["0"], ["1"]) else "")
+    if why:
+        return [], why
+    clock, inverted, why = read_clock(ram, "B")
+    if why:
+        return [], why
+    write_clock = ram["connections"].get("CLKA", ["0"])
+    if any(isinstance(bit, int) for bit in write_clock) and (
+            write_clock != clock or (param(ram, "CLKAMUX", "CLKA") == "INV") != inverted):
+        return [], "36-bit mode with the write port on another clock"
+    registers, enable, why = registers_behind(module, pins, clock, inverted, sinks, gsr, ram)
+    if not registers:
+        return [], why
+    return move_registers(module, ram, registers, enable, "AB"), ""
 
 
 def absorb_module(module: dict, prefix: str, report: OutregReport, module_name: str = "") -> None:
@@ -164,11 +236,10 @@ def absorb_module(module: dict, prefix: str, report: OutregReport, module_name: 
     sinks = sinks_of(module)
     for name in sorted(n for n, cell in cells.items() if cell.get("type") == RAM):
         ram = cells[name]
-        if width(ram, "DATA_WIDTH_A") == 36 or width(ram, "DATA_WIDTH_B") == 36:
-            report.skipped[f"{prefix}{name}"] = "36-bit (pseudo dual port) mode"
-            continue
-        for side in "AB":
-            removed, why = convert_port(module, name, side, sinks, gsr)
+        wide = width(ram, "DATA_WIDTH_A") == 36 or width(ram, "DATA_WIDTH_B") == 36
+        for side in ("B",) if wide else ("A", "B"):
+            removed, why = (convert_wide_read(module, name, sinks, gsr) if wide
+                            else convert_port(module, name, side, sinks, gsr))
             if removed:
                 for ff_name in removed:
                     del cells[ff_name]

@@ -65,11 +65,11 @@ def _storage(p: dict) -> Memory:
 
 def absorbed(p: dict, family: str) -> bool:
     """Whether a READ_REG 1 FIFO's output register goes into its block RAM: on ECP5 when the
-    storage is DP16KD cells of one address block (bnncc/synth/ecp5_outreg.py leaves the
-    36-bit PDPW16KD mode, and registers behind a multiplexer of blocks, alone); Yosys does
-    not set xc7's DOB_REG (measured: the register stays in flip-flops)."""
+    storage is block RAM cells of one address block, in either width mode
+    (bnncc/synth/ecp5_outreg.py leaves registers behind a multiplexer of blocks alone); Yosys
+    does not set xc7's DOB_REG (measured: the register stays in flip-flops)."""
     mapping = map_memory(_storage(p), family)
-    return family == "ecp5" and mapping.cell == "DP16KD" and mapping.mult_a == 1
+    return family == "ecp5" and mapping.cell in ("DP16KD", "PDPW16KD") and mapping.mult_a == 1
 
 
 def terms(p: dict, family: str) -> Terms:
