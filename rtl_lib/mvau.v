@@ -161,6 +161,7 @@ module mvau #(
     parameter integer THRESHOLD_SEARCH = 0, // 1: several thresholds by a pipelined binary search (see above)
     parameter integer SEARCH_BLOCK_DEPTH = 0, // > 0: search stage memories this deep or deeper in block RAM
     parameter integer SEARCH_SPLIT = 0,     // 1: search ROM reads and compares in cycles of their own (threshold_search SPLIT)
+    parameter integer ISSUE_FLAGS = 0,      // 1: the issue conditions (last beat, first row group, credits used up) registered
     parameter SEARCH1_FILE = "",            // THRESHOLD_SEARCH: $readmemh files of search stages 1..7
     parameter SEARCH2_FILE = "",            // (stage 0 is THRESHOLD_FILE)
     parameter SEARCH3_FILE = "",
@@ -332,6 +333,9 @@ module mvau #(
         if (SEARCH_SPLIT < 0 || SEARCH_SPLIT > 1) begin
             $display("%m: mvau: SEARCH_SPLIT=%0d must be 0 or 1", SEARCH_SPLIT); $finish;
         end
+        if (ISSUE_FLAGS < 0 || ISSUE_FLAGS > 1) begin
+            $display("%m: mvau: ISSUE_FLAGS=%0d must be 0 or 1", ISSUE_FLAGS); $finish;
+        end
     end
 
     // ---- memories ------------------------------------------------------------------------
@@ -391,12 +395,12 @@ module mvau #(
     reg [NF_W-1:0] nf;
     reg [WA_W-1:0] waddr;
     reg [OC_W-1:0] credits;        // results issued and not yet taken from m_axis
-    wire sf_last = sf == SF_LAST[SF_W-1:0];
+    wire sf_last, nf_first, credits_full;
     wire nf_last = nf == NF_LAST[NF_W-1:0];
-    wire nf_first = nf == {NF_W{1'b0}};
-    wire can_issue = !sf_last || credits != OD[OC_W-1:0];
+    wire can_issue = !sf_last || !credits_full;
     wire issue = can_issue && (!nf_first || s_axis_tvalid);
     wire pop = m_axis_tvalid && m_axis_tready;
+    wire [OC_W-1:0] credits_next = credits + {{(OC_W-1){1'b0}}, issue && sf_last} - {{(OC_W-1){1'b0}}, pop};
     assign s_axis_tready = nf_first && can_issue;
 
     always @(posedge ap_clk) begin
@@ -411,9 +415,37 @@ module mvau #(
                 if (sf_last) nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
                 waddr <= (waddr == WA_LAST[WA_W-1:0]) ? {WA_W{1'b0}} : waddr + 1'b1;
             end
-            credits <= credits + {{(OC_W-1){1'b0}}, issue && sf_last} - {{(OC_W-1){1'b0}}, pop};
+            credits <= credits_next;
         end
     end
+
+    generate
+        if (ISSUE_FLAGS != 0) begin : g_issue_flags
+            // the three conditions registered from the counters' next values, equal to the
+            // compares below in every cycle: `issue` is one LUT of them and the input's
+            // valid, ahead of its fan-out (every input register's and buffer block's enable)
+            localparam integer SF_PENULT = (SF_LAST > 0) ? SF_LAST - 1 : 0;
+            reg sf_last_r, nf_first_r, full_r;
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) begin
+                    sf_last_r <= SF_LAST == 0;
+                    nf_first_r <= 1'b1;
+                    full_r <= 1'b0;
+                end else begin
+                    if (issue) sf_last_r <= sf_last ? (SF_LAST == 0) : (sf == SF_PENULT[SF_W-1:0]);
+                    if (issue && sf_last) nf_first_r <= nf_last;
+                    full_r <= credits_next == OD[OC_W-1:0];
+                end
+            end
+            assign sf_last = sf_last_r;
+            assign nf_first = nf_first_r;
+            assign credits_full = full_r;
+        end else begin : g_issue_compares
+            assign sf_last = sf == SF_LAST[SF_W-1:0];
+            assign nf_first = nf == {NF_W{1'b0}};
+            assign credits_full = credits == OD[OC_W-1:0];
+        end
+    endgenerate
 
     // ---- a table read by the row and column of the vector being issued -----------------
     // Classes by row and column (CROWS x CLASS_COLS vectors, CL_W-bit class parts) and border

@@ -65,6 +65,7 @@ class Case:
     search_block: int = 0       # SEARCH_BLOCK_DEPTH: search stage memories this deep in block RAM
     search_split: int = 0       # SEARCH_SPLIT: the search's ROM reads and compares registered apart
     dot_pairs: int = 0          # DOT_PAIRS: pair sums of the input word shared by the PEs (bipolar weights)
+    issue_flags: int = 0        # ISSUE_FLAGS: the issue conditions registered
 
     @property
     def out_bits(self) -> int:
@@ -244,6 +245,18 @@ CASES = [
     Case("search_split_rowcol_block", mw=9, mh=4, pe=4, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
          out_dtype=DataType.uint(2), steps=3, vectors=9, classes=6, frame=8, class_cols=4, block=1, search=1,
          search_split=1),
+    # ISSUE_FLAGS (short clock periods): the issue conditions from registered flags, with one
+    # beat per vector and one row group (SF = NF = 1), several of each, a one-entry credit
+    # limit under heavy output back-pressure, classes, and MEM_REG 2 with the split select
+    Case("issue_flags_binary_sf1_nf1", mw=10, mh=5, pe=5, simd=10, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=None, issue_flags=1),
+    Case("issue_flags_binary_thr", mw=40, mh=24, pe=4, simd=8, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, issue_flags=1, stalls=[(40, 40), (10, 90), (90, 10)]),
+    Case("issue_flags_classes", mw=18, mh=8, pe=2, simd=6, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
+         steps=1, vectors=8, classes=5, frame=3, issue_flags=1),
+    Case("issue_flags_int4_mem_reg2", mw=24, mh=12, pe=3, simd=4, in_dtype=DataType.int(4),
+         w_dtype=DataType.int(4), out_dtype=DataType.int(4), steps=15, mac_style=1, mem_reg=2, dot_stages=3,
+         search=1, issue_flags=1),
 ]
 
 
@@ -363,7 +376,8 @@ class Setup:
                                "CLASS_FILE": '"classes.mem"'})
         parameters.update({"MAC_STYLE": case.mac_style, "MEM_REG": case.mem_reg, "DOT_STAGES": case.dot_stages,
                            "REGISTER_COMPARES": case.register_compares, "DSP_FAMILY": case.dsp_family,
-                           "DOT_CHAIN": case.dot_chain, "DOT_PAIRS": case.dot_pairs})
+                           "DOT_CHAIN": case.dot_chain, "DOT_PAIRS": case.dot_pairs,
+                           "ISSUE_FLAGS": case.issue_flags})
         # a block RAM weight memory of several banks (MEM_REG): one file per bank
         weights_file = MemoryFile("weights.mem", words, case.pe * case.simd * w_bits)
         for bank in weight_bank_files(weights_file, {**parameters, "WEIGHT_FILE": "weights.mem"}):
@@ -471,9 +485,9 @@ LINT_SETS = [
     for index, ((xb, xs, xbip), (wb, ws, wbip)) in enumerate((x, w) for x in OPERANDS for w in OPERANDS)
     for acc, nt, (pe, simd) in [((1, 2, 3)[index % 3], 0, (1, 3)), (2 + index % 2, (1, 3)[index % 2], (2, 4))]
 ]
-# the same through mac_dot, pipelined or not (one set per operand pair)
+# the same through mac_dot, pipelined or not, issue flags or not (one set per operand pair)
 LINT_SETS += [dict(parameters, MAC_STYLE=1, DOT_STAGES=1 + index % 3, MEM_REG=index % 2,
-                   REGISTER_COMPARES=index % 2)
+                   REGISTER_COMPARES=index % 2, ISSUE_FLAGS=(index // 2) % 2)
               for index, parameters in enumerate(LINT_SETS[::2])]
 
 

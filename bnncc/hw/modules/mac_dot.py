@@ -171,18 +171,6 @@ def popcount_levels(n: int) -> int:
     return 2 + max(0, (bits + 1) // 2) + (1 if bits >= 8 else 0)
 
 
-def _tree_depth(groups: int, stages: int, ahead_depth: int) -> int:
-    """Deepest path of ``groups`` group results of ``ahead_depth`` levels meeting in mac_dot's
-    adder tree (one LUT level per tree level) with STAGES = stages: a register after the
-    groups with two stages or more, the other registers spread over the tree levels."""
-    avail = stages - 1 if stages > 1 else 0
-    tree = (groups - 1).bit_length()
-    b0 = 1 if avail >= 1 else 0
-    inner = min(avail - b0, max(0, tree - 1))
-    tree_depth = -(-tree // (inner + 1)) if tree else 0
-    return max(ahead_depth, tree_depth) if b0 else ahead_depth + tree_depth
-
-
 def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -> int:
     """LUT levels of the deepest register-to-register path through ``mac_dot`` with N = n,
     STAGES = stages and CHAIN = chain (each chain adder and each tree adder one LUT level
@@ -193,17 +181,33 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     stages. Bipolar pairs: popcounts of ``chain`` pairs, then the tree. CHAIN = 0 is the
     automatic chain (:func:`_chain`). With pairs (PAIRED) a segment's first product may take
     one level more (Yosys on xc7: its select merged ahead of the adder)."""
+    chain_depth, tree_depth, registered = _stage_depths(p, n, stages, ahead, chain)
+    return max(chain_depth, tree_depth) if registered else chain_depth + tree_depth
+
+
+def tree_levels(p: dict, n: int, stages: int, chain: int = 0) -> int:
+    """Adder-tree levels between two registers of ``mac_dot`` (as :func:`logic_levels`),
+    counting the chains' own levels too when no register separates them from the tree."""
+    chain_depth, tree_depth, registered = _stage_depths(p, n, stages, 0, chain)
+    return tree_depth if registered or not tree_depth else chain_depth + tree_depth
+
+
+def _stage_depths(p: dict, n: int, stages: int, ahead: int, chain: int) -> tuple[int, int, bool]:
+    """(levels of a chain stage with ``ahead`` in front, levels of a tree stage, whether a
+    register sits between the groups and the tree) of :func:`logic_levels`."""
     form, npp, _ = partial_product_bits(p)
     n = products(p, n)
     chain = _chain(form, npp, n, stages, chain)
-    if form == "popcount":
-        # the first group also counts the one-bit ``extra`` addend (the MVAU's folded threshold)
-        return _tree_depth(-(-n // chain), stages, ahead + popcount_levels(chain + 1))
-    sp, sp1 = _segments(form, npp)
     avail = stages - 1 if stages > 1 else 0
     groups = -(-n // chain)
     tree = (groups - 1).bit_length()
     b0 = 1 if avail >= 1 else 0
+    if form == "popcount":
+        # the first group also counts the one-bit ``extra`` addend (the MVAU's folded threshold)
+        inner = min(avail - b0, max(0, tree - 1))
+        tree_depth = -(-tree // (inner + 1)) if tree else 0
+        return ahead + popcount_levels(chain + 1), tree_depth, bool(b0)
+    sp, sp1 = _segments(form, npp)
     seg_max = 1 + (chain - sp1 - 1) // sp if chain > sp1 else 0
     cru = min(avail - b0, seg_max)
     inner = min(avail - b0 - cru, max(0, tree - 1))
@@ -213,7 +217,7 @@ def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -
     if cru:
         chain_depth = max(chain_depth, sp + lead)
     tree_depth = -(-tree // (inner + 1)) if tree else 0
-    return max(chain_depth, tree_depth) if b0 else chain_depth + tree_depth
+    return chain_depth, tree_depth, bool(b0)
 
 
 def chain_registers(p: dict, n: int) -> int:

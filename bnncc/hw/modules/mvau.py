@@ -169,6 +169,11 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         # input select behind the vector buffer's read (mvau.v XSPLIT), so that neither a
         # weight block nor a buffer block runs into logic before a register
         parameters["MEM_REG"] = 2
+    if op.register_reads:
+        # the issue decision one LUT of registered flags ahead of its fan-out (measured on
+        # ECP5 at 125 MHz: the compares in front of it were the critical path of CNV-w1a1
+        # and the w4a4 MLP once the memories were registered)
+        parameters["ISSUE_FLAGS"] = 1
     memories += weight_bank_files(memories[0], parameters)
     if border is not None:
         memories.append(MemoryFile(f"{name}_border.mem", border["words"] if with_words else [], border["width"]))
@@ -314,12 +319,15 @@ def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, regist
     fewer LUTs (:func:`mac_dot.pairs_win`); their adders sit ahead of MEM_REG's register,
     which pairs therefore always use. Besides mac_dot's automatic chains (at most two
     segments), one chain of every product in up to LONG_CHAIN_SEGMENTS segments (DOT_CHAIN =
-    the products, each segment behind a register; no adder tree) where the registers allow."""
+    the products, each segment behind a register; no adder tree) where the registers allow.
+    Below the full budget (a fast clock on a slow family) a stage of the adder tree holds one
+    level fewer than ``levels`` (:func:`tree_budget`)."""
     # (pairs only with the full budget: a segment's first pair may take two LUT levels)
     pairs = levels >= MAX_LEVELS and mac_dot.pairs_win(p, p["SIMD"], p["PE"])
     probe = {**p, "BINARY": 0, "PAIRED": int(pairs)}
     in_mac = 0 if border else 1
     candidates = []    # (depth, short chain, chains, registers, parameters)
+    tree_cap = tree_budget(levels)
     for mem_reg in _mem_reg_choices(p, register_reads or pairs):
         ahead = operand_levels(p, mem_reg)
         for stages in range(1, 9):
@@ -328,6 +336,8 @@ def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, regist
                 if chain and chain >= mac_dot.chain_size(probe, p["SIMD"], mac_stages):
                     continue
                 depth = mac_dot.logic_levels(probe, p["SIMD"], mac_stages, ahead, chain)
+                if mac_dot.tree_levels(probe, p["SIMD"], mac_stages, chain) > tree_cap:
+                    depth = max(depth, levels + 1)    # fits only where nothing does
                 chosen = {"MAC_STYLE": 1, "MEM_REG": mem_reg, "DOT_STAGES": stages, **({"DOT_CHAIN": chain} if chain else {}),
                           **({"DOT_PAIRS": 1} if pairs else {})}
                 candidates.append((depth + (1 if border else 0), chain != 0,
@@ -346,6 +356,15 @@ def mac_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, regist
     if fitting:
         return min(fitting, key=lambda c: c[1:4])[4]
     return min(candidates, key=lambda c: c[:4])[4]
+
+
+def tree_budget(levels: int) -> int:
+    """Adder-tree levels a stage of mac_dot may hold under a budget of ``levels`` chain
+    levels: all of them at the full budget (xc7: one LUT level per tree adder, as per chain
+    adder), one fewer below it. A tree adder is as wide as its sum, wider than a chain's: on
+    ECP5 at 125 MHz (budget 2) two tree levels of the w4a4 MLP took 8.03 ns, two chain levels
+    of Booth products under 8 (nextpnr, ULX3S)."""
+    return levels if levels >= MAX_LEVELS else max(1, levels - 1)
 
 
 def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False) -> dict:
@@ -674,6 +693,7 @@ RULES = ModuleRules(
         "MAC_STYLE": 0, "DSP_FAMILY": 0, "MEM_REG": 0, "DOT_STAGES": 1, "DOT_CHAIN": 0, "DOT_PAIRS": 0,
         "REGISTER_COMPARES": 0,
         "THRESHOLD_SEARCH": 0, "SEARCH_BLOCK_DEPTH": 0, "SEARCH_SPLIT": 0, **{f"SEARCH{k}_FILE": "" for k in range(1, search.MAX_STAGES)},
+        "ISSUE_FLAGS": 0,
     },
     derived=lambda p: {"NT": p["N_THRESHOLDS"], "SF": vdiv(p["MW"], p["SIMD"]),
                        "BORDER_KP": p["BORDER_KH"] * p["BORDER_KW"]},
@@ -737,6 +757,7 @@ RULES = ModuleRules(
                                                  or p["REGISTER_COMPARES"] != 0)),
              ("THRESHOLD_SEARCH", "SEARCH_BLOCK_DEPTH", "NT", "OUT_BITS")),
         Rule("SEARCH_SPLIT=%0d must be 0 or 1", lambda p: p["SEARCH_SPLIT"] not in (0, 1), ("SEARCH_SPLIT",)),
+        Rule("ISSUE_FLAGS=%0d must be 0 or 1", lambda p: p["ISSUE_FLAGS"] not in (0, 1), ("ISSUE_FLAGS",)),
     ),
 )
 
@@ -968,7 +989,7 @@ def terms(p: dict, family: str) -> Terms:
     lutram = sum(m["lutram"] for m in (wcost, xbuf, tmem, ofifo, cmem) if m) + sum(n * m["lutram"] for n, m in search_mems)
 
     # registers
-    registers = sf_w + nf_w + wa_w + 2 * oc_w + 2 * clog2(od) + 7 + (1 if nf > 1 else 0)
+    registers = sf_w + nf_w + wa_w + 2 * oc_w + 2 * clog2(od) + 7 + (1 if nf > 1 else 0) + 3 * p.get("ISSUE_FLAGS", 0)
     ta_w = max(1, clog2(tdepth))              # threshold address registers (NF_W without classes)
     registers += ta_w * (0 if not tmem else 1 if fold else 2) + (vec_bits if nc > 1 else 0)
     if border:
