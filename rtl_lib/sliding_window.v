@@ -297,9 +297,23 @@ module sliding_window #(
     // the record of G's position: padding or an image word, and the rows its issue releases
     wire in_image = (ir >= S_ZERO) && (ir < S_IFM_H) && (ic >= S_ZERO) && (ic < S_IFM_W);
     wire signed [SW-1:0] ir0_next = ir0 + S_STR_H;
-    wire [RW-1:0] released = oh_last ? {RW{1'b0}}                          // the whole frame
+    wire [RW-1:0] released_now = oh_last ? {RW{1'b0}}                      // the whole frame
                            : (ir0_next < S_ZERO) ? {RW{1'b0}}                // rows above the next
                            : (ir0_next > S_IFM_H) ? IFM_H[RW-1:0] : ir0_next[RW-1:0]; // output row's first
+    // Only an output row's last beat uses its record of `released`, and ir0 and oh_last
+    // change only as a row's last beat leaves stage G. With READ_REG (short clock periods)
+    // and two beats or more per output row, the value is therefore taken from a register one
+    // cycle behind (its adder and compares off the path into r_rel): by the row's last beat
+    // the register has caught up.
+    localparam integer REL_LAG = (READ_REG != 0 && OW * K_H * K_W * CF >= 2) ? 1 : 0;
+    wire [RW-1:0] released;
+    if (REL_LAG != 0) begin : g_released_lag
+        reg [RW-1:0] released_q;
+        always @(posedge ap_clk) released_q <= released_now;
+        assign released = released_q;
+    end else begin : g_released_now
+        assign released = released_now;
+    end
 
     // G's next position
     reg [OHW-1:0] oh_n;

@@ -14,7 +14,7 @@ import pytest
 
 from bnncc.compile import Target, compile_model
 from bnncc.errors import UsageError
-from bnncc.hw.modules import mvau, rom_pipe
+from bnncc.hw.modules import mac_dot, mvau, rom_pipe
 from bnncc.hw.rules import violations
 from bnncc.hw.timing import FAMILY_DELAYS, MAX_LEVELS, MIN_LEVELS, PIPELINE_CARRIES, mvau_levels, pipeline_budget
 from bnncc.passes.apply_folding import load_folding
@@ -113,15 +113,29 @@ def test_a_popcount_group_counts_the_extra_bit():
     extra bit (a 64-bit count), which the model had at 6."""
     p = {**_binary(192, pe=16, mw=576), "ACC_BITS": 11}
     assert mvau_levels({**p, "MEM_REG": 0, "DOT_STAGES": 2, "DOT_CHAIN": 63})[0] == 7
+    # re-synthesized with groups of 62 pairs: 7 again (62 pairs and the extra bit: 6 levels)
+    assert mvau_levels({**p, "MEM_REG": 0, "DOT_STAGES": 2, "DOT_CHAIN": 62})[0] == 7
     chosen = mvau.binary_pipeline(p, levels=6)
     assert mvau_levels({**p, **chosen})[0] <= 6
+
+
+#: LUT levels of mvau_popcount of N pairs with the extra bit, registered in and out, Yosys
+#: synth_xilinx (benchmarks/mac_area.py's binary inline point at each N).
+POPCOUNT_DEPTH = {8: 3, 16: 3, 19: 6, 24: 5, 25: 4, 31: 5, 32: 5, 40: 5, 41: 6, 47: 5, 48: 5, 56: 5, 58: 6, 62: 6,
+                  63: 6, 64: 6, 76: 7, 80: 6, 96: 6, 127: 6, 128: 8, 129: 8}
+
+
+def test_popcount_depth_follows_the_compressor_heap():
+    assert {n: mac_dot.popcount_levels(n, 1) for n in POPCOUNT_DEPTH} == POPCOUNT_DEPTH
 
 
 def test_a_weight_memory_of_several_rom_pipe_banks_gets_its_multiplexer_registered():
     p = {**_binary(1, pe=8, mw=4096), "WEIGHT_FILE": "w.mem"}     # 32768 words x 8 bits: 2 banks of 16384 x 1 blocks
     assert mvau.weight_bank_levels(p, 1) == 1 and mvau.weight_bank_levels(p, 2) == 0
-    assert mvau.binary_pipeline(p, levels=6, register_reads=True) == {"MEM_REG": 1}   # 1 + 3 levels fit
-    assert mvau.binary_pipeline(p, levels=3, register_reads=True) == {"MEM_REG": 2}   # the popcount's 3 only
+    # the popcount of one pair and the extra bit: its XNOR, then the final adder (2 levels)
+    assert mac_dot.popcount_levels(1, 1) == 2
+    assert mvau.binary_pipeline(p, levels=3, register_reads=True) == {"MEM_REG": 1}   # 1 + 2 levels fit
+    assert mvau.binary_pipeline(p, levels=2, register_reads=True) == {"MEM_REG": 2}   # the popcount's 2 only
 
 
 def test_rom_pipe_pads_only_memories_deeper_than_one_block_row():

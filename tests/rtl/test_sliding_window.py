@@ -79,13 +79,17 @@ CASES = [
 ]
 
 # READ_REG = 1 on odd shapes: padding with SIMD < C, dilation with stride 2, a one-column
-# image, a 1x1 kernel with stride 2
+# image, a 1x1 kernel with stride 2, output rows of one and two beats
 READ_REG_CASES = [
     Case("rr_pad_simd2", (6, 7, 4), (3, 3), pads=(1, 1, 1, 1), pad_value=-3, simd=2, dtype=DataType.int(8), read_reg=1),
     Case("rr_dil2_s2", (9, 7, 2), (3, 3), strides=(2, 2), dilations=(2, 1), pads=(2, 2, 2, 1), pad_value=-1,
          read_reg=1),
     Case("rr_w1", (7, 1, 3), (3, 1), pads=(1, 0, 1, 0), pad_value=1, simd=3, dtype=DataType.uint(2), read_reg=1),
     Case("rr_k1_s2", (5, 4, 4), (1, 1), strides=(2, 2), simd=2, dtype=DataType.int(4), read_reg=1),
+    # one beat per output row (the released rows without the register that lags a cycle)
+    # and two (the least with it), padded so that released rows are clamped at both ends
+    Case("rr_one_beat_rows", (6, 1, 2), (1, 1), pads=(1, 0, 1, 0), simd=2, dtype=DataType.int(4), read_reg=1),
+    Case("rr_two_beat_rows", (5, 2, 2), (1, 1), pads=(2, 0, 1, 0), simd=2, dtype=DataType.int(4), read_reg=1),
 ]
 
 

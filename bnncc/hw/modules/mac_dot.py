@@ -162,13 +162,45 @@ def chain_groups(p: dict, n: int, stages: int, chain: int = 0) -> int:
     return -(-n // _chain(form, npp, n, stages, chain))
 
 
-def popcount_levels(n: int) -> int:
-    """LUT levels of an XNOR-popcount of n bit pairs (mvau_popcount): the 3-pair counters,
-    about one counter level per two bits of the count, and the final adder; one more from
-    128 pairs on (Yosys on xc7: 7 levels at 144 and 192 pairs, 6 at 64 to 96, and 6 for
-    63 pairs with the one-bit extra addend: callers count that bit in n)."""
-    bits = n.bit_length()
-    return 2 + max(0, (bits + 1) // 2) + (1 if bits >= 8 else 0)
+def popcount_heaps(n: int, extra: int) -> list[list[int]]:
+    """The column heights of ``mvau_popcount #(.N(n), .EXTRA(extra))``'s compressor heap,
+    stage by stage: first the 3-pair groups' 2-bit counts (and the pairs left over, the extra
+    bit), then after each reduction stage (per column, 6-input counters, one of 3..5 inputs
+    for the rest, their bits into this column and the next one or two), until no column holds
+    more than two bits (the last heap, which the final adder sums)."""
+    cols = max(1, (n + extra).bit_length())
+    groups, rest = divmod(n, 3)
+    heights = [0] * cols
+    heights[0] = groups + (rest > 0) + extra
+    if cols > 1:
+        heights[1] = groups + (rest == 2)
+
+    def counters(h: int, three_bits: bool = False) -> int:
+        return h // 6 + (h % 6 >= (4 if three_bits else 3))
+
+    heaps = [heights]
+    while max(heights) > 2:
+        def height(c: int) -> int:
+            return heights[c] if 0 <= c < cols else 0
+        heights = [counters(height(c)) + counters(height(c - 1)) + counters(height(c - 2), True)
+                   + (0 if height(c) % 6 >= 3 else height(c) % 6) for c in range(cols)]
+        heaps.append(heights)
+    return heaps
+
+
+def popcount_levels(n: int, extra: int = 0) -> int:
+    """LUT levels of ``mvau_popcount`` of n bit pairs and ``extra`` one-bit addends: the
+    3-pair counters, one level per reduction stage of its heap (:func:`popcount_heaps`), the
+    final adder; a last stage whose only counters are in the heap's top column merges into
+    the final adder's LUTs. Yosys on xc7 (N = 8..129 with the extra bit, 22 sizes): exact on
+    every one; the depth does not grow monotonically with n (19 pairs: 6 levels, 25: 4)."""
+    heaps = popcount_heaps(n, extra)
+    merged = 0
+    if len(heaps) > 1:
+        last = heaps[-2]
+        busy = [c for c, h in enumerate(last) if h >= 3]
+        merged = 1 if busy == [max(c for c, h in enumerate(last) if h)] else 0
+    return 1 + (len(heaps) - 1) + 1 - merged
 
 
 def logic_levels(p: dict, n: int, stages: int, ahead: int = 0, chain: int = 0) -> int:
@@ -203,10 +235,12 @@ def _stage_depths(p: dict, n: int, stages: int, ahead: int, chain: int) -> tuple
     tree = (groups - 1).bit_length()
     b0 = 1 if avail >= 1 else 0
     if form == "popcount":
-        # the first group also counts the one-bit ``extra`` addend (the MVAU's folded threshold)
         inner = min(avail - b0, max(0, tree - 1))
         tree_depth = -(-tree // (inner + 1)) if tree else 0
-        return ahead + popcount_levels(chain + 1), tree_depth, bool(b0)
+        # the first group also counts the one-bit ``extra`` addend (the MVAU's folded threshold);
+        # the depth is not monotonic in the pairs, so every group size counts
+        sizes = {(min(chain, n), 1), (chain, 0), (n - (groups - 1) * chain, 0)} if groups > 1 else {(n, 1)}
+        return ahead + max(popcount_levels(k, e) for k, e in sizes), tree_depth, bool(b0)
     sp, sp1 = _segments(form, npp)
     seg_max = 1 + (chain - sp1 - 1) // sp if chain > sp1 else 0
     cru = min(avail - b0, seg_max)

@@ -381,7 +381,7 @@ def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, reg
     candidates = []    # (depth, registers, -chain, parameters)
     for mem_reg in _mem_reg_choices(p, register_reads):
         ahead = operand_levels(p, mem_reg)
-        candidates.append((ahead + mac_dot.popcount_levels(simd + 1) + tail, mem_reg, -simd, {"MEM_REG": mem_reg}))
+        candidates.append((ahead + mac_dot.popcount_levels(simd, 1) + tail, mem_reg, -simd, {"MEM_REG": mem_reg}))
         for stages in range(2, 9):
             for chain in range(1, simd):
                 depth = mac_dot.logic_levels(p, simd, stages - 1 + in_mac, ahead, chain) + tail
@@ -815,26 +815,14 @@ def popcount_luts(n: int, extra: int) -> tuple[int, int]:
     """(LUTs of the counters, result bits) of ``mvau_popcount #(.N(n), .EXTRA(extra))``:
     2 per 3-pair group, 1 or 2 for the pairs left over, 2 per 3-input and 3 per 4..6-input
     counter of every reduction stage until no column holds more than two bits."""
-    cols = clog2(n + extra + 1)
+    heaps = mac_dot.popcount_heaps(n, extra)
     groups, rest = divmod(n, 3)
-    heights = [0] * cols
-    heights[0] = groups + (rest > 0) + extra
-    if cols > 1:
-        heights[1] = groups + (rest == 2)
     luts = 2 * groups + rest
-    while max(heights) > 2:
+    for heights in heaps[:-1]:
         for h in heights:
             full, left = divmod(h, 6)
             luts += 3 * full + (3 if left >= 4 else 2 if left == 3 else 0)
-
-        def height(c):
-            return heights[c] if 0 <= c < cols else 0
-
-        def counters(h):
-            return h // 6 + (h % 6 >= 3)
-
-        heights = [counters(height(c)) + counters(height(c - 1)) + (height(c - 2) // 6 + (height(c - 2) % 6 >= 4))
-                   + (0 if height(c) % 6 >= 3 else height(c) % 6) for c in range(cols)]
+    cols = clog2(n + extra + 1)
     return luts, cols
 
 
