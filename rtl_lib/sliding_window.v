@@ -304,13 +304,19 @@ module sliding_window #(
     // change only as a row's last beat leaves stage G. With READ_REG (short clock periods)
     // and two beats or more per output row, the value is therefore taken from a register one
     // cycle behind (its adder and compares off the path into r_rel): by the row's last beat
-    // the register has caught up.
+    // the register has caught up. Its compares test ir0 against the bounds moved by the
+    // stride, beside the adder rather than behind it (SW holds both bounds).
     localparam integer REL_LAG = (READ_REG != 0 && OW * K_H * K_W * CF >= 2) ? 1 : 0;
     wire [RW-1:0] released;
     if (REL_LAG != 0) begin : g_released_lag
+        localparam signed [SW-1:0] S_REL_LOW = S_ZERO - S_STR_H;     // ir0_next < 0
+        localparam signed [SW-1:0] S_REL_HIGH = S_IFM_H - S_STR_H;   // ir0_next > IFM_H
         reg [RW-1:0] released_q;
-        always @(posedge ap_clk) released_q <= released_now;
+        always @(posedge ap_clk)
+            released_q <= (oh_last || ir0 < S_REL_LOW) ? {RW{1'b0}}
+                        : (ir0 > S_REL_HIGH) ? IFM_H[RW-1:0] : ir0_next[RW-1:0];
         assign released = released_q;
+        wire unused_released_now = &{1'b0, released_now};
     end else begin : g_released_now
         assign released = released_now;
     end
