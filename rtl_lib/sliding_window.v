@@ -265,11 +265,28 @@ module sliding_window #(
     // the writer's position of this cycle and registered (r_ok): the writer only moves on,
     // so a word found written stays written. When a frame's last beat issues, wrow drops by
     // IFM_H (rows count from the reader's frame), and its successor is checked against that.
-    wire signed [SW-1:0] wcol_s = {{(SW - RCW){1'b0}}, wcol};
+    // With READ_REG (short clock periods) the compares take only the bits that rows and column
+    // beats need (their bounds RMAX and CMAX as SW0 takes them), so their carry chains are
+    // shorter; without it all SW bits.
+    localparam integer RSW0 = $clog2(RMAX + 2) + 2;
+    localparam integer CSW0 = $clog2(CMAX + 2) + 2;
+    localparam integer RSW  = (READ_REG != 0 && RSW0 < SW) ? RSW0 : SW;
+    localparam integer CSW  = (READ_REG != 0 && CSW0 < SW) ? ((CSW0 > RCW + 1) ? CSW0 : RCW + 1) : SW;
+    wire signed [CSW-1:0] wcol_s = {{(CSW - RCW){1'b0}}, wcol};
     reg  signed [SW-1:0] wrow_next_frame;      // wrow - IFM_H
+    /* verilator lint_off UNUSEDSIGNAL */   // the bits above RSW / CSW: sign copies
     function written(input signed [SW-1:0] row, input signed [SW-1:0] offset, input signed [SW-1:0] rows);
-        written = (row < rows) || (row == rows && offset < wcol_s);
+        reg signed [RSW-1:0] r, rs;
+        reg signed [CSW-1:0] o, wc;
+        begin
+            r = row[RSW-1:0];
+            rs = rows[RSW-1:0];
+            o = offset[CSW-1:0];
+            wc = wcol_s;
+            written = (r < rs) || (r == rs && o < wc);
+        end
     endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
     wire g_written      = written(ir, coff, wrow);             // G's beat, this frame
     wire g_written_next = written(ir, coff, wrow_next_frame);  // G's beat, R ends the frame
     wire r_written      = written(r_ir, r_coff, wrow);         // R's beat
