@@ -254,7 +254,7 @@ module sliding_window #(
     // -- reader, stage R: the recorded beat, issued when its word has arrived ----------------
     reg                 r_valid;
     reg                 r_pad;       // padding: no memory read
-    reg                 r_ok;        // its word had arrived by the previous cycle
+    wire                r_ok;        // its word had arrived by the previous cycle
     reg                 r_frame_ok;  // not a frame's last beat, or the frame had been written
     reg signed [SW-1:0] r_ir, r_coff;
     reg [AW-1:0]        r_addr;
@@ -307,6 +307,27 @@ module sliding_window #(
     wire issue   = r_valid && held != 3'd4 && (r_pad || r_ok) && r_frame_ok;
     wire advance = !r_valid || issue;   // stage G moves on into stage R
     wire pop     = m_axis_tvalid && m_axis_tready;
+
+    // r_ok: R's beat's word written (G's, checked against the next frame's rows when R ends
+    // the frame), as registered in the cycle the beat entered R or was last checked. With
+    // READ_REG (short clock periods) the three compares and the choice among them are
+    // registered apart and the choice is made after the registers: the same value in every
+    // cycle, with the compares' carry chains ending at registers of their own.
+    if (READ_REG != 0) begin : g_ok_retimed
+        reg ok_r, ok_g, ok_gn, keep_q, next_q;
+        always @(posedge ap_clk) begin
+            ok_r <= r_written;
+            ok_g <= g_written;
+            ok_gn <= g_written_next;
+            keep_q <= !advance;
+            next_q <= issue && r_frame_last;
+        end
+        assign r_ok = keep_q ? ok_r : next_q ? ok_gn : ok_g;
+    end else begin : g_ok_registered
+        reg ok_q;
+        always @(posedge ap_clk) ok_q <= !advance ? r_written : (issue && r_frame_last) ? g_written_next : g_written;
+        assign r_ok = ok_q;
+    end
 
     assign m_axis_tvalid = q_cnt != 3'd0;
     assign m_axis_tdata  = q[q_rd];
@@ -397,7 +418,6 @@ module sliding_window #(
     always @(posedge ap_clk) begin
         if (o_valid) q[q_wr] <= o_pad ? PAD_WORD : o_data;
         if (issue) pad1 <= r_pad;
-        r_ok <= !advance ? r_written : (issue && r_frame_last) ? g_written_next : g_written;
         r_frame_ok <= !advance ? !r_frame_last || wrow >= S_IFM_H
                     : !frame_last || ((issue && r_frame_last) ? wrow_next_frame : wrow) >= S_IFM_H;
         if (advance) begin
