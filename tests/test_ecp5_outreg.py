@@ -71,8 +71,10 @@ def netlist(cells: dict) -> dict:
     return {"modules": {"m": {"ports": ports, "cells": cells}}}
 
 
-def registered_rom(**ff_params) -> dict:
-    cells = {"mem": ram()}
+def registered_rom(block: dict | None = None, **ff_params) -> dict:
+    """A block (default: a true dual port one reading on port A) whose data bits 0..3 each
+    drive one flip-flop."""
+    cells = {"mem": block if block is not None else ram()}
     for i in range(4):
         cells[f"ff{i}"] = ff(DO[i], Q[i], **ff_params)
     return netlist(cells)
@@ -231,10 +233,7 @@ def test_output_enable_or_reset_in_use_is_left_alone(port, net):
 
 
 def registered_wide_rom(**ff_params) -> dict:
-    cells = {"mem": wide_ram()}
-    for i in range(4):
-        cells[f"ff{i}"] = ff(DO[i], Q[i], **ff_params)
-    return netlist(cells)
+    return registered_rom(wide_ram(), **ff_params)
 
 
 @pytest.mark.parametrize("ce", [EN2, "1"])

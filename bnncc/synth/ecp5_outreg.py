@@ -160,12 +160,13 @@ def read_clock(ram: dict, side: str) -> tuple[list, bool, str]:
     return clock, param(ram, f"CLK{side}MUX", f"CLK{side}") == "INV", ""
 
 
-def idle_output_controls(ram: dict, side: str) -> str:
-    """Why port ``side``'s output register controls are not free (empty when they are)."""
+def idle_output_controls(ram: dict, side: str, free_enables: tuple = (["1"],)) -> str:
+    """Why port ``side``'s output register controls are not free (empty when they are): a
+    register mode already set, a reset in use, or an output enable not in ``free_enables``."""
     connections = ram["connections"]
     if param(ram, f"REGMODE_{side}", "NOREG") != "NOREG":
         return "already registered"
-    if connections.get(f"RST{side}", ["0"]) != ["0"] or connections.get(f"OCE{side}", ["1"]) != ["1"]:
+    if connections.get(f"RST{side}", ["0"]) != ["0"] or connections.get(f"OCE{side}", ["1"]) not in free_enables:
         return f"RST{side} or OCE{side} in use"
     return ""
 
@@ -209,11 +210,7 @@ def convert_wide_read(module: dict, name: str, sinks: dict, gsr: bool) -> tuple[
     if not pins:
         return [], "no data output read"
     # Yosys ties the write port's unused OCEA to 0; any constant is free
-    connections = ram["connections"]
-    why = idle_output_controls(ram, "B") or (
-        "already registered" if param(ram, "REGMODE_A", "NOREG") != "NOREG"
-        else "RSTA or OCEA in use" if connections.get("RSTA", ["0"]) != ["0"]
-        or connections.get("OCEA", ["1"]) not in (["0"], ["1"]) else "")
+    why = idle_output_controls(ram, "B") or idle_output_controls(ram, "A", (["0"], ["1"]))
     if why:
         return [], why
     clock, inverted, why = read_clock(ram, "B")
