@@ -140,11 +140,32 @@ def test_a_weight_memory_of_several_rom_pipe_banks_gets_its_multiplexer_register
 
 def test_rom_pipe_pads_only_memories_deeper_than_one_block_row():
     rom = {"WIDTH": 512, "DEPTH": 64, "LATENCY": 2, "INIT_FILE": "", "BLOCK": 1, "BANK_DEPTH": 0, "BANK_FILES": 1}
-    assert rom_pipe.array_depths(rom) == [64]                        # 15 blocks of 512 x 36, not 29 of 1024 x 18
-    assert rom_pipe.array_depths({**rom, "WIDTH": 7, "DEPTH": 7168}) == [8192]
-    assert rom_pipe.array_depths({**rom, "WIDTH": 7, "DEPTH": 7168, "LATENCY": 1}) == [7168]
-    banked = {**rom, "WIDTH": 64, "DEPTH": 5000}                    # 5 banks of 1024 x 18 blocks
-    assert rom_pipe.array_depths(banked) == [1024] * 5
+    assert rom_pipe.array_shapes(rom) == [(512, 64)]                 # 15 blocks of 512 x 36, not 29 of 1024 x 18
+    # one bank padded to 8192 words, in slices of the 8192 x 2 configuration
+    assert rom_pipe.array_shapes({**rom, "WIDTH": 7, "DEPTH": 7168}) == [(2, 8192)] * 3 + [(1, 8192)]
+    assert rom_pipe.array_shapes({**rom, "WIDTH": 7, "DEPTH": 7168, "BANK_FILES": 0}) == [(7, 8192)]
+    assert rom_pipe.array_shapes({**rom, "WIDTH": 7, "DEPTH": 7168, "LATENCY": 1}) == [(7, 7168)]
+    banked = {**rom, "WIDTH": 64, "DEPTH": 5000}                    # 5 banks of 1024 x 18 blocks, 4 slices each
+    assert rom_pipe.array_shapes(banked) == ([(18, 1024)] * 3 + [(10, 1024)]) * 5
+
+
+def test_rom_pipe_files_hold_each_slice_of_each_bank():
+    """Bank b's slice s holds bits [s*SLICE, (s+1)*SLICE) of the bank's words: the files put
+    back together give the memory."""
+    rom = {"WIDTH": 7, "DEPTH": 20000, "LATENCY": 2, "INIT_FILE": "", "BLOCK": 1, "BANK_DEPTH": 0, "BANK_FILES": 1}
+    words = [(i * 2654435761) % 128 for i in range(20000)]
+    files = rom_pipe.array_files(rom, words)
+    assert rom_pipe.bank_depth(rom) == 4096 and rom_pipe.slice_width(rom) == 4     # 10 blocks of 4096 x 4
+    assert [suffix for suffix, _, _ in files][:3] == [".bank000.slice000", ".bank000.slice001", ".bank001.slice000"]
+    assert len(files) == 10
+    rebuilt = [0] * 20000
+    for suffix, chunk, width in files:
+        bank, index = int(suffix[5:8]), int(suffix[-3:])
+        assert all(0 <= word < 1 << width for word in chunk)
+        for i, word in enumerate(chunk):
+            rebuilt[bank * 4096 + i] |= word << (4 * index)
+    assert rebuilt == words
+    assert [width for _, _, width in files] == [width for width, _ in rom_pipe.array_shapes(rom)]
 
 
 def _mlp(tmp_path) -> Path:

@@ -211,6 +211,13 @@ CASES = [
     Case("mac_int3_rom_banks_select", mw=90, mh=240, pe=2, simd=9, in_dtype=DataType.uint(3), w_dtype=DataType.int(2),
          out_dtype=DataType.uint(2), steps=3, vectors=3, stalls=[(30, 30)], mac_style=1, mem_reg=2, dot_stages=2,
          register_compares=1),
+    # MEM_REG 3: the weight memory's bank multiplexer split by groups of four banks (rom_pipe
+    # LATENCY 4); 5 banks of 1024 x 18 blocks (2 groups), 6 banks of 1024 x 36 in two slices
+    Case("binary_rom_banks_split_select", mw=450, mh=200, pe=2, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, vectors=2, stalls=[(30, 30)], mem_reg=3),
+    Case("mac_int3_rom_banks_split_select", mw=180, mh=600, pe=2, simd=9, in_dtype=DataType.uint(3),
+         w_dtype=DataType.int(2), out_dtype=DataType.uint(2), steps=3, vectors=2, stalls=[(30, 30)], mac_style=1,
+         mem_reg=3, dot_stages=2, register_compares=1),
     # MEM_REG 2 with a vector buffer (NF > 1): the input select behind the buffer's second
     # register (mvau.v XSPLIT); binary with a deep buffer, multi-bit with border-free classes
     Case("binary_split_select", mw=320, mh=12, pe=3, simd=5, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,
@@ -583,6 +590,18 @@ PAIRS_LINT_SETS = [
         (27, 16, 4, 27, 8, 1, 14, 1, 1, 3, {"N_CLASSES": 9, "N_VECTORS": 49, "CLASS_COLS": 7}),
         (27, 16, 4, 9, 8, 0, 14, 3, 1, 2, {"N_CLASSES": 4, "N_VECTORS": 5})]
 ]
+
+
+def test_mvau_with_a_split_bank_multiplexer_lints_clean():
+    """-Wall is clean with MEM_REG 3 (rom_pipe LATENCY 4): XNOR-popcount and multiply-accumulate
+    weight memories of 5 and 6 banks, and one of 2 banks in a single group."""
+    sets = [{"MW": 450, "MH": 200, "PE": 2, "SIMD": 9, "N_THRESHOLDS": 1, "OUT_BITS": 1, "MEM_REG": 3},
+            {"MW": 180, "MH": 600, "PE": 2, "SIMD": 9, "INPUT_BITS": 3, "INPUT_SIGNED": 0, "INPUT_BIPOLAR": 0,
+             "WEIGHT_BITS": 2, "WEIGHT_SIGNED": 1, "WEIGHT_BIPOLAR": 0, "BINARY": 0, "ACC_BITS": 12,
+             "N_THRESHOLDS": 3, "OUT_BITS": 2, "MAC_STYLE": 1, "MEM_REG": 3, "DOT_STAGES": 2},
+            {"MW": 90, "MH": 240, "PE": 2, "SIMD": 9, "N_THRESHOLDS": 1, "OUT_BITS": 1, "MEM_REG": 3}]
+    failures = lint_failures(sets)
+    assert not failures, "\n".join(failures[:5])
 
 
 def test_mvau_with_pairs_lints_clean():

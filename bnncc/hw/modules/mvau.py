@@ -169,6 +169,12 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         # input select behind the vector buffer's read (mvau.v XSPLIT), so that neither a
         # weight block nor a buffer block runs into logic before a register
         parameters["MEM_REG"] = 2
+    if op.register_reads and parameters.get("MEM_REG", 0) == 2 and weight_rom_pipe(parameters) \
+            and rom_pipe.banks(_rom_pipe_parameters(parameters)) > rom_pipe.GROUP:
+        # more banks than one 4:1 multiplexer selects: the multiplexer split in two, a
+        # register behind each part (measured on ECP5 at 125 MHz: 9 banks into one register,
+        # 8.6 ns, limited CNV-w1a1's conv 18)
+        parameters["MEM_REG"] = 3
     if op.register_reads:
         # the issue decision one LUT of registered flags ahead of its fan-out (measured on
         # ECP5 at 125 MHz: the compares in front of it were the critical path of CNV-w1a1
@@ -630,15 +636,16 @@ def weight_rom_pipe(p: dict) -> bool:
 def weight_memory_cost(p: dict, family: str) -> dict:
     """:func:`memory_cost` of the weight memory (WWORD = PE*SIMD*WEIGHT_BITS bits x WDEPTH
     words, block RAM from WROM_BLOCK_DEPTH words), summed over rom_pipe's arrays when it is
-    read through rom_pipe (each bank its own memory, a single bank padded to its block
-    depth: :func:`rom_pipe.array_depths`), and the multiplexer selecting among the banks
-    (WWORD bits, :func:`mux_luts` of the banks)."""
+    read through rom_pipe (each bank and slice its own memory, a single bank padded to its
+    block depth: :func:`rom_pipe.array_shapes`), and the multiplexer selecting among the
+    banks (WWORD bits, :func:`mux_luts` of the banks)."""
     wword, wdepth = p["PE"] * p["SIMD"] * p["WEIGHT_BITS"], _weight_depth(p)
     style = "block" if wdepth >= WROM_BLOCK_DEPTH else "auto"
-    depths = rom_pipe.array_depths(_rom_pipe_parameters(p)) if weight_rom_pipe(p) else [wdepth]
-    costs = [memory_cost(Memory(wword, depth, "rom", style), family) for depth in depths]
+    rom = _rom_pipe_parameters(p) if weight_rom_pipe(p) else None
+    shapes = rom_pipe.array_shapes(rom) if rom else [(wword, wdepth)]
+    costs = [memory_cost(Memory(width, depth, "rom", style), family) for width, depth in shapes]
     total = {key: sum(cost[key] for cost in costs) for key in costs[0]}
-    total["mux"] += wword * mux_luts(len(depths), family)
+    total["mux"] += wword * mux_luts(rom_pipe.banks(rom) if rom else 1, family)
     return total
 
 
@@ -649,16 +656,12 @@ def _rom_pipe_parameters(p: dict) -> dict:
 
 
 def weight_bank_files(weights: MemoryFile, p: dict) -> list[MemoryFile]:
-    """The files of the weight memory's banks when rom_pipe splits it into several (each
-    bank a memory of its own, read from its own file)."""
+    """The files of the weight memory's arrays when rom_pipe reads each bank and slice from
+    its own file (:func:`rom_pipe.array_files`)."""
     if not weight_rom_pipe(p):
         return []
-    rom = _rom_pipe_parameters(p)
-    depth = rom_pipe.bank_depth(rom)
-    if rom_pipe.banks(rom) < 2:
-        return []
-    return [MemoryFile(weights.filename + rom_pipe.bank_suffix(b), weights.words[b * depth:(b + 1) * depth],
-                       weights.width) for b in range(rom_pipe.banks(rom))]
+    return [MemoryFile(weights.filename + suffix, words, width)
+            for suffix, words, width in rom_pipe.array_files(_rom_pipe_parameters(p), list(weights.words))]
 
 
 def _mac_dot_parameters(p: dict) -> dict:
@@ -733,8 +736,8 @@ RULES = ModuleRules(
                                              or vmod(p["SF"], p["BORDER_KP"]) != 0), ("BORDER_KP", "SF")),
         Rule("BORDER with BINARY needs an even SIMD, got %0d",
              lambda p: p["BORDER"] != 0 and p["BINARY"] != 0 and vmod(p["SIMD"], 2) != 0, ("SIMD",)),
-        Rule("MAC_STYLE=%0d must be 0..2, MEM_REG=%0d 0..2, REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
-             lambda p: p["MAC_STYLE"] not in (0, 1, 2) or p["MEM_REG"] not in (0, 1, 2)
+        Rule("MAC_STYLE=%0d must be 0..2, MEM_REG=%0d 0..3, REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
+             lambda p: p["MAC_STYLE"] not in (0, 1, 2) or p["MEM_REG"] not in (0, 1, 2, 3)
              or p["REGISTER_COMPARES"] not in (0, 1) or not (1 <= p["DOT_STAGES"] <= 8),
              ("MAC_STYLE", "MEM_REG", "REGISTER_COMPARES", "DOT_STAGES")),
         Rule("MAC_STYLE=2 (DSP) needs multi-bit operands, neither bipolar",
@@ -986,6 +989,9 @@ def terms(p: dict, family: str) -> Terms:
     # the weight and input word registered again, MEM_REG times (with a vector buffer and
     # MEM_REG 2, mvau.v XSPLIT: the select between registers, one input word more)
     data += mem_reg * (wword + in_w + 1) + (in_w if nf > 1 and mem_reg >= 2 and not p.get("DOT_PAIRS", 0) else 0)
+    if weight_rom_pipe(p) and mem_reg >= 3:
+        # rom_pipe LATENCY 4: one word per group of banks ahead of the last register
+        data += (rom_pipe.groups(_rom_pipe_parameters(p)) - 1) * wword
     if dot_stages > 1:
         # inner dot product registers (about a DW-bit sum per chain and tree node) and the
         # control delay line

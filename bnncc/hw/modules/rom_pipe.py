@@ -47,22 +47,67 @@ def banks(p: dict) -> int:
     return -(-p["DEPTH"] // bank_depth(p))
 
 
-def array_depths(p: dict) -> list[int]:
-    """Words of each memory array rom_pipe.v declares (MD): one per bank when the banks read
-    their own files (BANK_FILES), one bank padded to its block depth (a block memory of
-    LATENCY >= 2 of more than PAD_MIN_DEPTH words, shallower than that), else one array of
-    DEPTH words."""
-    raw = p["BANK_DEPTH"] or auto_bank_depth(p["WIDTH"], p["DEPTH"])
-    if banks(p) > 1 and p["BANK_FILES"]:
-        return [bank_depth(p)] * banks(p)
-    if p["LATENCY"] >= 2 and p["BLOCK"] and banks(p) == 1 and raw > p["DEPTH"] > PAD_MIN_DEPTH:
-        return [raw]
-    return [p["DEPTH"]]
+#: banks per group of the split bank multiplexer (LATENCY 4): a 4:1 multiplexer is one
+#: 6-input LUT (two 4-input LUTs and their PFUMX on ECP5)
+GROUP = 4
 
 
-def bank_suffix(bank: int) -> str:
-    """What bank ``bank``'s file name adds to INIT_FILE with BANK_FILES = 1."""
-    return f".bank{bank:03d}"
+def groups(p: dict) -> int:
+    """rom_pipe.v NG: groups of the split bank multiplexer, ceil(banks / GROUP)."""
+    return -(-banks(p) // GROUP)
+
+
+def _raw_bank_depth(p: dict) -> int:
+    """rom_pipe.v BD_RAW."""
+    return p["BANK_DEPTH"] or auto_bank_depth(p["WIDTH"], p["DEPTH"])
+
+
+def _padded(p: dict) -> bool:
+    """rom_pipe.v PAD: one bank of a block memory of LATENCY >= 2 and more than
+    PAD_MIN_DEPTH words, declared as deep as its block depth."""
+    return p["LATENCY"] >= 2 and bool(p["BLOCK"]) and banks(p) == 1 \
+        and _raw_bank_depth(p) > p["DEPTH"] > PAD_MIN_DEPTH
+
+
+def _own_files(p: dict) -> bool:
+    """rom_pipe.v OWN: the arrays read their own files (BANK_FILES, banked or padded)."""
+    return bool(p["BANK_FILES"]) and (banks(p) > 1 or _padded(p))
+
+
+def slice_width(p: dict) -> int:
+    """rom_pipe.v SLICE: bits per array; with own files the width of the block configuration
+    of the bank depth (when narrower than WIDTH), else WIDTH."""
+    shape_width = dict(BLOCK_SHAPES).get(_raw_bank_depth(p), 0)
+    return shape_width if _own_files(p) and 0 < shape_width < p["WIDTH"] else p["WIDTH"]
+
+
+def array_shapes(p: dict) -> list[tuple[int, int]]:
+    """(width, words) of each memory array rom_pipe.v declares: with own files one per bank
+    and slice (:func:`slice_width` bits, the last slice narrower; the bank depth); one bank
+    padded to its block depth; else one array of WIDTH x DEPTH."""
+    width, slice_bits = p["WIDTH"], slice_width(p)
+    depth = _raw_bank_depth(p) if _own_files(p) or _padded(p) else p["DEPTH"]
+    slices = [min(slice_bits, width - low) for low in range(0, width, slice_bits)]
+    return [(bits, depth) for _ in range(banks(p) if _own_files(p) else 1) for bits in slices]
+
+
+def array_files(p: dict, words: list[int]) -> list[tuple[str, list[int], int]]:
+    """The files rom_pipe.v reads with own files, as (suffix to INIT_FILE, words, width):
+    bank b's slice s holds bits [s*SLICE, (s+1)*SLICE) of words [b*BD, (b+1)*BD), named
+    ".bank" b (three digits), followed by ".slice" s (three digits) with more than one slice.
+    Empty without own files (every array reads INIT_FILE)."""
+    if not _own_files(p):
+        return []
+    width, slice_bits, depth = p["WIDTH"], slice_width(p), bank_depth(p)
+    lows = range(0, width, slice_bits)
+    files = []
+    for bank in range(banks(p)):
+        chunk = words[bank * depth:(bank + 1) * depth]
+        for index, low in enumerate(lows):
+            bits = min(slice_bits, width - low)
+            suffix = f".bank{bank:03d}" + (f".slice{index:03d}" if len(lows) > 1 else "")
+            files.append((suffix, [(word >> low) & ((1 << bits) - 1) for word in chunk], bits))
+    return files
 
 
 def _bad_bank_depth(p) -> bool:
@@ -76,7 +121,7 @@ RULES = ModuleRules(
     rules=(
         Rule("WIDTH=%0d must be >= 1 and DEPTH=%0d >= 1", lambda p: p["WIDTH"] < 1 or p["DEPTH"] < 1,
              ("WIDTH", "DEPTH")),
-        Rule("LATENCY=%0d must be 1, 2 or 3", lambda p: p["LATENCY"] not in (1, 2, 3), ("LATENCY",)),
+        Rule("LATENCY=%0d must be 1 to 4", lambda p: p["LATENCY"] not in (1, 2, 3, 4), ("LATENCY",)),
         Rule("BANK_DEPTH=%0d must be 0 or a power of two >= 2", _bad_bank_depth, ("BANK_DEPTH",)),
         Rule("BANK_FILES=%0d must be 0 or 1, and at most 1000 banks",
              lambda p: p["BANK_FILES"] not in (0, 1) or (p["WIDTH"] >= 1 and p["DEPTH"] >= 1 and banks(p) > 1000),
