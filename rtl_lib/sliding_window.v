@@ -274,6 +274,8 @@ module sliding_window #(
     localparam integer CSW  = (READ_REG != 0 && CSW0 < SW) ? ((CSW0 > RCW + 1) ? CSW0 : RCW + 1) : SW;
     wire signed [CSW-1:0] wcol_s = {{(CSW - RCW){1'b0}}, wcol};
     reg  signed [SW-1:0] wrow_next_frame;      // wrow - IFM_H
+    wire frame_written = wrow >= S_IFM_H;                  // the frame's rows all written
+    wire next_frame_written = wrow_next_frame >= S_IFM_H;  // ... counted from the next frame
     /* verilator lint_off UNUSEDSIGNAL */   // the bits above RSW / CSW: sign copies
     function written(input signed [SW-1:0] row, input signed [SW-1:0] offset, input signed [SW-1:0] rows);
         reg signed [RSW-1:0] r, rs;
@@ -418,8 +420,11 @@ module sliding_window #(
     always @(posedge ap_clk) begin
         if (o_valid) q[q_wr] <= o_pad ? PAD_WORD : o_data;
         if (issue) pad1 <= r_pad;
-        r_frame_ok <= !advance ? !r_frame_last || wrow >= S_IFM_H
-                    : !frame_last || ((issue && r_frame_last) ? wrow_next_frame : wrow) >= S_IFM_H;
+        // the two compares ahead of the choice between them, beside the issue decision
+        // rather than behind it (measured on ECP5 at 125 MHz: issue, the operand select and
+        // the compare's carry chain in a row limited ResNet-8)
+        r_frame_ok <= !advance ? !r_frame_last || frame_written
+                    : !frame_last || ((issue && r_frame_last) ? next_frame_written : frame_written);
         if (advance) begin
             r_pad <= !in_image;
             r_ir <= ir;
