@@ -33,7 +33,8 @@
 //
 // Throughput: one padded position per cycle and one output beat per cycle: cycles per frame
 // about max(HP*WP, OH*OW*NB). Latency: an input beat taken in cycle t completes a window
-// that can leave in cycle t + 3. Only control registers are reset.
+// that can leave in cycle t + 3. Only control registers are reset. With READ_REG the queue's
+// head is also read into a register (the same value in every cycle, so the same timing).
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -218,11 +219,34 @@ module window_parallel #(
     reg [4:0]       q_cnt;
     reg [BCW-1:0]   b;
     reg             b_last;
-    wire [PATCH-1:0] head = q[q_rd];
+    wire [PATCH-1:0] head;          // q[q_rd], the patch whose beats leave
     assign m_axis_tvalid = q_cnt != 5'd0;
     assign m_axis_tdata  = head[b*BW +: BW];
     wire pop      = m_axis_tvalid && m_axis_tready;
     wire pop_last = pop && b_last;
+    generate
+        if (READ_REG != 0) begin : g_head_registered
+            // head from a register equal to q[q_rd] in every cycle: it takes the entry q_rd
+            // points at next, read from both candidates (q_rd and q_rd + 1, one read port
+            // each) and chosen by pop_last, or the patch written into that entry in the same
+            // cycle; so the queue's read is not in front of the output multiplexer and the
+            // consumer's memory
+            reg [3:0]       q_rd1;  // q_rd + 1
+            reg [PATCH-1:0] head_q;
+            wire [PATCH-1:0] stay = q[q_rd];
+            wire [PATCH-1:0] move = q[q_rd1];
+            wire write_stay = s2_emit && q_wr == q_rd;
+            wire write_move = s2_emit && q_wr == q_rd1;
+            always @(posedge ap_clk) begin
+                if (!ap_rst_n) q_rd1 <= 4'd1;
+                else if (pop_last) q_rd1 <= q_rd1 + 1'b1;
+                head_q <= pop_last ? (write_move ? patch : move) : (write_stay ? patch : stay);
+            end
+            assign head = head_q;
+        end else begin : g_head
+            assign head = q[q_rd];
+        end
+    endgenerate
     wire reserve  = step && emit;
     wire [4:0] held_n = held + {4'b0000, reserve} - {4'b0000, pop_last};
 
