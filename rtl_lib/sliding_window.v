@@ -203,11 +203,15 @@ module sliding_window #(
     localparam [DW-1:0]  PAD_WORD = {SIMD{PAD_ELEM}};
 
     // a + step around the ring of DEPTH words (a < DEPTH, step < DEPTH)
+    // = a + step - DEPTH where a >= DEPTH - step, else a + step: both sums and the compare
+    // start from a side by side (step is a constant at every call), rather than the compare
+    // and the subtraction behind the adder (measured on ECP5 at 125 MHz: in a row, 8.1 ns
+    // from sb0 to sb in CNV-w1a1)
     function [AW-1:0] ring_add(input [AW-1:0] a, input [AW:0] step);
-        reg [AW:0] sum;
+        reg [AW:0] room;
         begin
-            sum = {1'b0, a} + step;
-            ring_add = (sum >= M_DEPTH) ? sum[AW-1:0] - M_DEPTH[AW-1:0] : sum[AW-1:0];
+            room = M_DEPTH - step;
+            ring_add = ({1'b0, a} >= room) ? a - room[AW-1:0] : a + step[AW-1:0];
         end
     endfunction
 
