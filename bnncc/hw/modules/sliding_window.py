@@ -151,7 +151,8 @@ class SlidingWindow(Pattern):
     output k may leave as late as issue k + 3 - 1, ``lead`` = the push delay + 1 cycles
     before push k + 3. The end of output row oh releases the rows above output row oh+1, the end of a
     frame all of its rows: input row R can be written from the cycle after the release of
-    row R - NROWS."""
+    row R - NROWS (two cycles after with READ_REG: the released slots reach the writer's
+    room counter through a register)."""
 
     hold = 3            # of the 4-entry output queue, whose credit is taken at issue
     eager = False       # windows repeat the rows K_H*K_W times: keep the rows, not the windows
@@ -161,6 +162,8 @@ class SlidingWindow(Pattern):
         #: cycles from an output beat's issue to its push (the RAM stages and the queue write)
         self.push_delay = 2 + p.get("READ_REG", 0)
         self.lead = self.push_delay + 1
+        #: cycles from the issue of an output row's last beat to the first write into a slot it releases
+        self.release_delay = 1 + p.get("READ_REG", 0)
         cf = p["IFM_CH"] // p["SIMD"]
         h, w = p["IFM_H"], p["IFM_W"]
         span_h = (p["K_H"] - 1) * p["DIL_H"] + 1
@@ -224,7 +227,7 @@ class SlidingWindow(Pattern):
                 part = self._in_slice(index)
                 x = arrival[part].copy()
                 event = self.release[index]
-                released = issues[(event + 1) * self.row_out - 1] + 1 if event >= 0 else NEVER_BEFORE
+                released = issues[(event + 1) * self.row_out - 1] + self.release_delay if event >= 0 else NEVER_BEFORE
                 x[0] = max(x[0], last_pop + 1, released)
                 pops[part] = forward(x, 1)
                 last_pop = pops[part.stop - 1]
@@ -252,7 +255,7 @@ class SlidingWindow(Pattern):
                 next_pop = pops[part.start]
                 event = self.release[index]
                 if event >= 0:
-                    frees[event] = min(frees[event], next_pop - 1)
+                    frees[event] = min(frees[event], next_pop - self.release_delay)
             else:
                 part = self._out_slice(index)
                 x = deadline[part] - self.push_delay
@@ -269,7 +272,7 @@ class SlidingWindow(Pattern):
         ready = np.full(len(arrival), NEVER_BEFORE, dtype=np.int64)
         released = self.release >= 0
         ends = (self.release[released] + 1) * self.row_out - 1
-        ready[np.flatnonzero(released) * self.row_beats] = alap.pushes[ends] - self.push_delay + 1
+        ready[np.flatnonzero(released) * self.row_beats] = alap.pushes[ends] - self.push_delay + self.release_delay
         return forward(np.maximum(arrival, ready), 1)
 
 
