@@ -263,7 +263,6 @@ module sliding_window #(
     // -- reader, stage R: the recorded beat, issued when its word has arrived ----------------
     reg                 r_valid;
     reg                 r_pad;       // padding: no memory read
-    wire                r_ok;        // its word had arrived by the previous cycle
     reg                 r_frame_ok;  // not a frame's last beat, or the frame had been written
     reg signed [SW-1:0] r_ir, r_coff;
     reg [AW-1:0]        r_addr;
@@ -315,7 +314,9 @@ module sliding_window #(
     // next cycle and its beat reaches the queue 2 (READ_REG: 3) cycles later, inside the 4
     // cycles that 4 credits cover at one beat per cycle.
     reg  [2:0] held;
-    wire issue   = r_valid && held != 3'd4 && (r_pad || r_ok) && r_frame_ok;
+    reg        held_full;   // held == 4, registered from held's next value
+    wire       r_go;        // R's beat is padding or its word has arrived (r_pad || r_ok)
+    wire issue   = r_valid && !held_full && r_go && r_frame_ok;
     wire advance = !r_valid || issue;   // stage G moves on into stage R
     wire pop     = m_axis_tvalid && m_axis_tready;
     wire [RW-1:0] release_rows = r_rel - rel + (r_frame_last ? IFM_H[RW-1:0] : {RW{1'b0}});
@@ -335,27 +336,30 @@ module sliding_window #(
     // READ_REG (short clock periods) the three compares and the choice among them are
     // registered apart and the choice is made after the registers: the same value in every
     // cycle, with the compares' carry chains ending at registers of their own.
+    // G's beat lies in the image (not padding)
+    wire in_image = (ir >= S_ZERO) && (ir < S_IFM_H) && (ic >= S_ZERO) && (ic < S_IFM_W);
     if (READ_REG != 0) begin : g_ok_retimed
+        // each registered compare also takes its beat's padding flag (r_go = r_pad || r_ok
+        // from the registers directly, one input fewer in front of the issue decision)
         reg ok_r, ok_g, ok_gn, keep_q, next_q;
         always @(posedge ap_clk) begin
-            ok_r <= r_written;
-            ok_g <= g_written;
-            ok_gn <= g_written_next;
+            ok_r <= r_written || r_pad;
+            ok_g <= g_written || !in_image;
+            ok_gn <= g_written_next || !in_image;
             keep_q <= !advance;
             next_q <= issue && r_frame_last;
         end
-        assign r_ok = keep_q ? ok_r : next_q ? ok_gn : ok_g;
+        assign r_go = keep_q ? ok_r : next_q ? ok_gn : ok_g;
     end else begin : g_ok_registered
-        reg ok_q;
+        reg ok_q;      // r_ok: R's word had arrived by the previous cycle
         always @(posedge ap_clk) ok_q <= !advance ? r_written : (issue && r_frame_last) ? g_written_next : g_written;
-        assign r_ok = ok_q;
+        assign r_go = r_pad || ok_q;
     end
 
     assign m_axis_tvalid = q_cnt != 3'd0;
     assign m_axis_tdata  = q[q_rd];
 
     // the record of G's position: padding or an image word, and the rows its issue releases
-    wire in_image = (ir >= S_ZERO) && (ir < S_IFM_H) && (ic >= S_ZERO) && (ic < S_IFM_W);
     wire signed [SW-1:0] ir0_next = ir0 + S_STR_H;
     wire [RW-1:0] released_now = oh_last ? {RW{1'b0}}                      // the whole frame
                            : (ir0_next < S_ZERO) ? {RW{1'b0}}                // rows above the next
@@ -480,6 +484,7 @@ module sliding_window #(
             sb0 <= M_INIT; sb <= M_INIT;
             r_valid <= 1'b0;
             held <= 3'd0;
+            held_full <= 1'b0;
             v1 <= 1'b0;
             q_wr <= 2'd0; q_rd <= 2'd0; q_cnt <= 3'd0;
         end else begin
@@ -508,6 +513,7 @@ module sliding_window #(
             if (pop) q_rd <= q_rd + 1'b1;
             q_cnt <= q_cnt + {2'b00, o_valid} - {2'b00, pop};
             held <= held + {2'b00, issue} - {2'b00, pop};
+            held_full <= held + {2'b00, issue} - {2'b00, pop} == 3'd4;
         end
     end
 
