@@ -43,10 +43,11 @@
 // one slice, ".slice" and s in three digits (word i of that file is bits of word
 // b*BANK_DEPTH + i; the last bank's file may be shorter). So Yosys maps every array onto
 // exactly one block of the planned shape (left to itself it maps 8192 x 28 as 13 blocks of
-// 2048 x 9 with a word select in front of the second register). A block memory of LATENCY 2
-// in one bank is declared as deep as the chosen block depth (Yosys maps 7168 x 7 as three
-// 1024 x 18 blocks with a word select behind them, 8192 x 7 as four 8192 x 2 blocks side by
-// side), and with BANK_FILES it reads bank 0's files.
+// 2048 x 9 with a word select in front of the second register; 16384 x 32 with one as well).
+// A block memory of LATENCY 2 in one bank of more than 1024 words is declared as deep as the
+// chosen block depth (Yosys maps 7168 x 7 as three 1024 x 18 blocks with a word select behind
+// them, 8192 x 7 as four 8192 x 2 blocks side by side), and with BANK_FILES it reads bank 0's
+// files.
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -118,13 +119,13 @@ module rom_pipe #(
     localparam integer BD_RAW = (BANK_DEPTH > 0) ? BANK_DEPTH : auto_bank_depth(WIDTH, DEPTH);
     localparam integer BANKED = (LATENCY >= 2 && BD_RAW < DEPTH) ? 1 : 0;
     localparam integer BD = (BANKED != 0) ? BD_RAW : DEPTH;
-    // one bank's array padded to the block depth: a block memory of LATENCY >= 2 in one bank
+    // one bank's array padded to the block depth (or as deep as it): a block memory of LATENCY >= 2 in one bank
     // (Yosys maps a memory whose depth is no block depth with multiplexers behind the
     // blocks: 7168 x 7 as three 1024 x 18 blocks and a word select, 8192 x 7 as four
     // 8192 x 2 blocks side by side); up to 1024 words one row of 1024 x 18 or 512 x 36
     // blocks holds the memory without a word select, and padding would only add blocks
     // (64 x 512 padded to 1024 words: 29 blocks instead of 15)
-    localparam integer PAD = (LATENCY >= 2 && BLOCK != 0 && BANKED == 0 && BD_RAW > DEPTH && DEPTH > 1024) ? 1 : 0;
+    localparam integer PAD = (LATENCY >= 2 && BLOCK != 0 && BANKED == 0 && BD_RAW >= DEPTH && DEPTH > 1024) ? 1 : 0;
     // arrays read from their own files (BANK_FILES, banked or padded), sliced by the width of
     // the block configuration of the bank depth
     localparam integer OWN = (BANK_FILES != 0 && (BANKED != 0 || PAD != 0)) ? 1 : 0;

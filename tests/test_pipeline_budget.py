@@ -145,6 +145,8 @@ def test_rom_pipe_pads_only_memories_deeper_than_one_block_row():
     assert rom_pipe.array_shapes({**rom, "WIDTH": 7, "DEPTH": 7168}) == [(2, 8192)] * 3 + [(1, 8192)]
     assert rom_pipe.array_shapes({**rom, "WIDTH": 7, "DEPTH": 7168, "BANK_FILES": 0}) == [(7, 8192)]
     assert rom_pipe.array_shapes({**rom, "WIDTH": 7, "DEPTH": 7168, "LATENCY": 1}) == [(7, 7168)]
+    # one bank exactly as deep as its blocks (16384 x 32: every configuration takes 32 blocks)
+    assert rom_pipe.array_shapes({**rom, "WIDTH": 32, "DEPTH": 16384}) == [(1, 16384)] * 32
     banked = {**rom, "WIDTH": 64, "DEPTH": 5000}                    # 5 banks of 1024 x 18 blocks, 4 slices each
     assert rom_pipe.array_shapes(banked) == ([(18, 1024)] * 3 + [(10, 1024)]) * 5
 

@@ -111,9 +111,10 @@ CASES = [
 
 # (WIDTH, DEPTH, BANK_DEPTH, LATENCY) of memories whose banks (and their slices) read their own
 # files (BANK_FILES = 1): explicit bank depths (one slice), 1024 x 18 banks in 2 slices, 8192 x 2
-# banks in 4 slices (the last of 1 bit), one bank padded to 8192 words in slices
+# banks in 4 slices (the last of 1 bit), one bank padded to 8192 words in slices, one bank
+# exactly as deep as its 4096 x 4 blocks in 5 slices
 BANK_FILE_CASES = [(13, 1000, 128, 2), (36, 2080, 0, 2), (5, 300, 16, 3), (7, 20000, 0, 4), (7, 7168, 0, 2),
-                   (40, 5000, 0, 3)]
+                   (40, 5000, 0, 3), (20, 4096, 0, 2)]
 
 
 @pytest.mark.parametrize("width, depth, latency, block, bank_depth", CASES)

@@ -64,9 +64,9 @@ def _raw_bank_depth(p: dict) -> int:
 
 def _padded(p: dict) -> bool:
     """rom_pipe.v PAD: one bank of a block memory of LATENCY >= 2 and more than
-    PAD_MIN_DEPTH words, declared as deep as its block depth."""
+    PAD_MIN_DEPTH words, declared as deep as its block depth (its own depth or more)."""
     return p["LATENCY"] >= 2 and bool(p["BLOCK"]) and banks(p) == 1 \
-        and _raw_bank_depth(p) > p["DEPTH"] > PAD_MIN_DEPTH
+        and _raw_bank_depth(p) >= p["DEPTH"] > PAD_MIN_DEPTH
 
 
 def _own_files(p: dict) -> bool:
