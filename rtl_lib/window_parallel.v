@@ -226,21 +226,21 @@ module window_parallel #(
     wire pop_last = pop && b_last;
     generate
         if (READ_REG != 0) begin : g_head_registered
-            // head from a register equal to q[q_rd] in every cycle: it takes the entry q_rd
-            // points at next, read from both candidates (q_rd and q_rd + 1, one read port
-            // each) and chosen by pop_last, or the patch written into that entry in the same
-            // cycle; so the queue's read is not in front of the output multiplexer and the
-            // consumer's memory
+            // head from a register equal to q[q_rd] in every cycle. It is loaded when the
+            // head patch leaves (pop_last: the next entry, q[q_rd + 1], or the patch written
+            // into it in that cycle) and when a patch is written into an empty queue (the
+            // entry q_rd; with 16 patches held nothing is written). Its data therefore comes
+            // from registers alone and only its clock enable from the pop, so the queue's read
+            // is not in front of the output multiplexer and the consumer's memory
             reg [3:0]       q_rd1;  // q_rd + 1
             reg [PATCH-1:0] head_q;
-            wire [PATCH-1:0] stay = q[q_rd];
-            wire [PATCH-1:0] move = q[q_rd1];
-            wire write_stay = s2_emit && q_wr == q_rd;
-            wire write_move = s2_emit && q_wr == q_rd1;
+            wire [PATCH-1:0] next_entry = q[q_rd1];
+            wire write_head = s2_emit && q_wr == q_rd;     // into the empty queue
+            wire write_next = s2_emit && q_wr == q_rd1;
             always @(posedge ap_clk) begin
                 if (!ap_rst_n) q_rd1 <= 4'd1;
                 else if (pop_last) q_rd1 <= q_rd1 + 1'b1;
-                head_q <= pop_last ? (write_move ? patch : move) : (write_stay ? patch : stay);
+                if (pop_last || write_head) head_q <= (write_head || write_next) ? patch : next_entry;
             end
             assign head = head_q;
         end else begin : g_head

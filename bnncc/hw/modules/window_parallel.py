@@ -15,8 +15,8 @@ closed forms (:func:`~bnncc.hw.patterns.forward` over the positions); else the p
 walks the positions one by one. Cycles per frame: about max(HP*WP, OH*OW*NB) in steady
 state (:func:`cycles_per_frame`). READ_REG (WP >= 3) reads the line buffer a cycle ahead
 through two registers: the same timing, LBW more flip-flops (the block RAM's output register
-where the buffer is block RAM); READ_REG also reads the output queue's head into a register
-(the same timing: a patch of flip-flops and a second copy of the queue).
+where the buffer is block RAM); READ_REG also keeps the output queue's head patch in a register
+(the same timing; a patch of flip-flops).
 """
 
 from __future__ import annotations
@@ -204,11 +204,9 @@ def terms(p: dict, family: str) -> Terms:
     lines = g["span_h"] - 1
     line = memory_cost(Memory(lines * pw, g["wp"], "ram"), family) if lines else \
         {"mux": 0, "decode": 0, "ff": 0, "bram": 0, "lutram": 0}
-    # READ_REG: the queue's head read from two entries into a register (two read ports, a
-    # copy of the queue each)
+    # READ_REG: the queue's head patch also in a register
     head = bool(p.get("READ_REG", 0))
-    queue = {key: value * (2 if head else 1)
-             for key, value in memory_cost(Memory(g["kk"] * pw, QUEUE, "ram_async"), family).items()}
+    queue = memory_cost(Memory(g["kk"] * pw, QUEUE, "ram_async"), family)
     counters = sum(counter_bits(n) for n in (g["wp"], g["hp"], max(g["span_w"], p["STRIDE_W"]),
                                              max(g["span_h"], p["STRIDE_H"]), g["nb"]))
     window = p["K_H"] * g["span_w"] * pw
