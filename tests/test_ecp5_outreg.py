@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from bnncc.hw.modules import rom_pipe
 from bnncc.synth.ecp5_outreg import absorb_file, absorb_output_registers
 from bnncc.synth.yowasp import deep_stack
 from bnncc.tools import tool_command
@@ -292,7 +293,7 @@ def test_global_set_reset_keeps_flip_flops_that_follow_it():
 WRAPPER = """
 module top(input clk, input en, input [15:0] addr, output reg [5:0] cnt);
   wire [{w}-1:0] d;
-  rom_pipe #(.WIDTH({w}), .DEPTH({d}), .LATENCY({lat}), .INIT_FILE("init.hex")) r(.ap_clk(clk), .rd_en(en),
+  rom_pipe #(.WIDTH({w}), .DEPTH({d}), .LATENCY({lat}), .INIT_FILE("init.hex"), .BANK_FILES({bf})) r(.ap_clk(clk), .rd_en(en),
       .out_en(en), .addr(addr[{aw}-1:0]), .data(d));
   integer i; reg [5:0] c;
   always @(*) begin c = 0; for (i = 0; i < {w}; i = i + 1) c = c + d[i]; end
@@ -301,11 +302,15 @@ endmodule
 """
 
 
-def synthesize(tmp_path: Path, width: int, depth: int, latency: int) -> dict:
+def synthesize(tmp_path: Path, width: int, depth: int, latency: int, bank_files: int = 0) -> dict:
     rng = random.Random(depth)
-    (tmp_path / "init.hex").write_text("".join(f"{rng.getrandbits(width):x}\n" for _ in range(depth)))
+    words = [rng.getrandbits(width) for _ in range(depth)]
+    (tmp_path / "init.hex").write_text("".join(f"{word:x}\n" for word in words))
+    rom = {**rom_pipe.DEFAULTS, "WIDTH": width, "DEPTH": depth, "LATENCY": latency, "BANK_FILES": bank_files}
+    for suffix, chunk, _ in rom_pipe.array_files(rom, words):
+        (tmp_path / f"init.hex{suffix}").write_text("".join(f"{word:x}\n" for word in chunk))
     aw = max(1, (depth - 1).bit_length())
-    (tmp_path / "top.v").write_text(WRAPPER.format(w=width, d=depth, lat=latency, aw=aw))
+    (tmp_path / "top.v").write_text(WRAPPER.format(w=width, d=depth, lat=latency, aw=aw, bf=bank_files))
     # the sources beside the script, as bnncc synth has them (the WebAssembly Yosys sees the
     # working directory, not every absolute path)
     shutil.copy(ROOT / "rtl_lib" / "rom_pipe.v", tmp_path / "rom_pipe.v")
@@ -339,6 +344,25 @@ def test_yosys_rom_pipe_pads_one_bank_to_its_block_depth(tmp_path):
     assert sum(c["type"] == "DP16KD" for c in cells) == 4
     report = absorb_output_registers(design)
     assert len(report.ports) == 4 and not report.skipped and report.flip_flops == 7
+
+
+@pytest.mark.parametrize("width, depth, latency, blocks", [
+    (28, 7168, 2, 14),     # one bank padded to 8192 words: 14 slices of 8192 x 2 (alone: 13 of 2048 x 9 and a select)
+    (32, 16384, 2, 32),    # one bank as deep as its blocks: 32 slices of 16384 x 1
+    (8, 40000, 4, 20),     # 5 banks of 8192 x 8 in 4 slices each, the bank multiplexer split (LATENCY 4)
+])
+def test_yosys_maps_every_array_of_own_files_onto_one_block(tmp_path, width, depth, latency, blocks):
+    """With BANK_FILES each bank's slices are arrays of their own: one block of the planned
+    shape each, and every second register moves into its block."""
+    design = synthesize(tmp_path, width, depth, latency, bank_files=1)
+    cells = design["modules"]["top"]["cells"].values()
+    assert sum(c["type"] == "DP16KD" for c in cells) == blocks
+    assert blocks == len(rom_pipe.array_shapes({**rom_pipe.DEFAULTS, "WIDTH": width, "DEPTH": depth,
+                                                "LATENCY": latency, "BANK_FILES": 1}))
+    report = absorb_output_registers(design)
+    assert len(report.ports) == blocks and not report.skipped
+    assert report.flip_flops == width * rom_pipe.banks({**rom_pipe.DEFAULTS, "WIDTH": width, "DEPTH": depth,
+                                                        "LATENCY": latency})
 
 
 def test_yosys_rom_pipe_latency_1_has_nothing_to_absorb(tmp_path):
