@@ -121,10 +121,10 @@ module rom_pipe #(
     localparam integer BD = (BANKED != 0) ? BD_RAW : DEPTH;
     // one bank's array padded to the block depth (or exactly as deep): a block memory of
     // LATENCY >= 2 in one bank (Yosys maps a memory whose depth is no block depth with
-    // multiplexers behind the blocks: 7168 x 7 as three 1024 x 18 blocks and a word select, 8192 x 7 as four
-    // 8192 x 2 blocks side by side); up to 1024 words one row of 1024 x 18 or 512 x 36
-    // blocks holds the memory without a word select, and padding would only add blocks
-    // (64 x 512 padded to 1024 words: 29 blocks instead of 15)
+    // multiplexers behind the blocks: 7168 x 7 as three 1024 x 18 blocks and a word select,
+    // 8192 x 7 as four 8192 x 2 blocks side by side); up to 1024 words one row of 1024 x 18
+    // or 512 x 36 blocks holds the memory without a word select, and padding would only add
+    // blocks (64 x 512 padded to 1024 words: 29 blocks instead of 15)
     localparam integer PAD = (LATENCY >= 2 && BLOCK != 0 && BANKED == 0 && BD_RAW >= DEPTH && DEPTH > 1024) ? 1 : 0;
     // arrays read from their own files (BANK_FILES, banked or padded), sliced by the width of
     // the block configuration of the bank depth
