@@ -224,10 +224,8 @@ def _pool_1d(n: int, length: int, k: int, s: int, p0: int, p1: int, dw: int, bit
     out.lutram += queue["lutram"]
     lut["mux"] = lut.get("mux", 0) + mux
     lut["decode"] = lut.get("decode", 0) + decode
-    # counters, window starts, flags; i + 1, the windows' ends and next windows, next flags;
-    # items of 2 beats or more: both candidates' flags registered (8 per bank)
-    ff["control"] = ff.get("control", 0) + counters + banks * sw + 4 * banks + 10 + counter_bits(n) + 3 * banks * sw \
-        + (8 * banks if length > 1 else 0)
+    # counters, window starts, flags; i + 1, the windows' ends and next windows, next flags
+    ff["control"] = ff.get("control", 0) + counters + banks * sw + 4 * banks + 10 + counter_bits(n) + 3 * banks * sw
     ff["data"] = ff.get("data", 0) + data
     ff["memory"] = ff.get("memory", 0) + queue["ff"]
 
