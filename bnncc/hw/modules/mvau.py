@@ -170,10 +170,11 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         # weight block nor a buffer block runs into logic before a register
         parameters["MEM_REG"] = 2
     if op.register_reads and parameters.get("MEM_REG", 0) == 2 and weight_rom_pipe(parameters) \
-            and rom_pipe.banks(_rom_pipe_parameters(parameters)) > rom_pipe.GROUP:
-        # more banks than one 4:1 multiplexer selects: the multiplexer split in two, a
-        # register behind each part (measured on ECP5 at 125 MHz: 9 banks into one register,
-        # 8.6 ns, limited CNV-w1a1's conv 18)
+            and rom_pipe.banks(_rom_pipe_parameters(parameters)) > 1:
+        # the bank multiplexer split in two, a register behind each part: by groups of four
+        # banks beside the blocks, then the groups (measured on ECP5 at 125 MHz: 9 banks into
+        # one register, 8.6 ns, limited CNV-w1a1's conv 18; from blocks spread over the device
+        # even a 4:1 multiplexer and its routes took 8.8 ns in its linear_features_3)
         parameters["MEM_REG"] = 3
     if op.register_reads:
         # the issue decision one LUT of registered flags ahead of its fan-out (measured on
