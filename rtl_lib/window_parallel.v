@@ -312,7 +312,10 @@ module window_parallel #(
             s1_emit  <= reserve;
             s2_emit  <= s1_valid && s1_emit;
             held     <= held_n;
-            credit   <= held_n != 5'd16;
+            // held_n != 16 from compares of held itself, chosen by the reservation and the
+            // pop (held_n = held + 1 reaches 16 from 15; held - 1 never does): no adder
+            // between the walker's step and this register
+            credit   <= (reserve && !pop_last) ? held != 5'd15 : (pop_last && !reserve) || held != 5'd16;
             if (s2_emit) q_wr <= q_wr + 1'b1;
             if (pop_last) q_rd <= q_rd + 1'b1;
             q_cnt <= q_cnt + {4'b0000, s2_emit} - {4'b0000, pop_last};
