@@ -188,6 +188,19 @@ def test_extra_rows_hide_the_frame_refill():
 PATTERN_CASES = [CASES[0], replace(CASES[0], name="cnv3x3_rr", read_reg=1), READ_REG_CASES[0], READ_REG_CASES[2]]
 
 
+def _run_with_pattern(case, seed: int, in_stall: int):
+    """FRAMES random frames through the RTL (input stalls of ``in_stall`` %, output never
+    blocked), checked against the op; the run and the registry's pattern of the case."""
+    x = random_frames(np.random.default_rng(seed), case.dtype, FRAMES, case.dims)
+    beats_in = pack_beats(x.reshape(-1, case.simd), case.dtype)
+    expected = pack_beats(case.op().execute(x)[0].reshape(-1, case.simd), case.dtype)
+    sim = StreamSimulator("sliding_window", [RTL / "sliding_window.v"], case.parameters())
+    result = sim.run(beats_in, len(expected), seed=seed, in_stall=in_stall, out_stall=0)
+    assert result.outputs == expected
+    n_in, n_out = frame_beats(case)
+    return result, SPEC.pattern(SimpleNamespace(parameters=case.parameters(), in_beats=n_in, out_beats=n_out))
+
+
 @pytest.mark.parametrize("case", PATTERN_CASES, ids=[c.name for c in PATTERN_CASES])
 def test_pattern_gives_the_rtl_output_cycles(case):
     """Input stalls, output never blocked: fed the cycles the RTL took its input beats, the
@@ -195,15 +208,8 @@ def test_pattern_gives_the_rtl_output_cycles(case):
     the pattern lets padding ahead of the first input beat leave at any time, so the first
     frame of a padded layer is modelled early) and, from the second frame on, exactly then:
     with READ_REG every beat a cycle later."""
-    op = case.op()
-    x = random_frames(np.random.default_rng(6), case.dtype, FRAMES, case.dims)
-    beats_in = pack_beats(x.reshape(-1, case.simd), case.dtype)
-    expected = pack_beats(op.execute(x)[0].reshape(-1, case.simd), case.dtype)
-    sim = StreamSimulator("sliding_window", [RTL / "sliding_window.v"], case.parameters())
-    result = sim.run(beats_in, len(expected), seed=6, in_stall=50, out_stall=0)
-    assert result.outputs == expected
-    n_in, n_out = frame_beats(case)
-    pattern = SPEC.pattern(SimpleNamespace(parameters=case.parameters(), in_beats=n_in, out_beats=n_out))
+    result, pattern = _run_with_pattern(case, seed=6, in_stall=50)
+    _, n_out = frame_beats(case)
     schedule = pattern.asap(np.array(result.input_cycles, dtype=np.int64))
     measured = np.array(result.output_cycles)
     if not any(case.pads):   # padding ahead of the first input beat: the pattern lets it go at any time
@@ -217,15 +223,8 @@ def test_pattern_gives_the_rtl_input_cycles(case):
     """Input always offered, output never blocked: the writer waits only for released row
     slots, and the registry's pattern takes every input beat, from the second frame on, in
     the cycle the RTL took it (with READ_REG a release reaches the writer a cycle later)."""
-    op = case.op()
-    x = random_frames(np.random.default_rng(7), case.dtype, FRAMES, case.dims)
-    beats_in = pack_beats(x.reshape(-1, case.simd), case.dtype)
-    expected = pack_beats(op.execute(x)[0].reshape(-1, case.simd), case.dtype)
-    sim = StreamSimulator("sliding_window", [RTL / "sliding_window.v"], case.parameters())
-    result = sim.run(beats_in, len(expected), seed=7, in_stall=0, out_stall=0)
-    assert result.outputs == expected
+    result, pattern = _run_with_pattern(case, seed=7, in_stall=0)
     n_in, _ = frame_beats(case)
-    pattern = SPEC.pattern(SimpleNamespace(parameters=case.parameters(), in_beats=n_in, out_beats=frame_beats(case)[1]))
     taken = np.array(result.input_cycles, dtype=np.int64)
     schedule = pattern.asap(np.full(len(taken), taken[0], dtype=np.int64))
     assert len(np.unique(np.diff(taken))) > 1      # the writer waited somewhere: a release bound
