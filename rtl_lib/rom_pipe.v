@@ -12,7 +12,11 @@
 // multiplexer is split in two: q3 holds one word per group of GROUP = 4 banks (a 4:1
 // multiplexer: one 6-input LUT, or two 4-input LUTs and their PFUMX on ECP5) and q4 the
 // word of the selected group (measured on ECP5 at 125 MHz: a 9:1 multiplexer from blocks
-// spread over the device into one register took 8.6 ns).
+// spread over the device into one register took 8.6 ns). With at most GROUP banks (one
+// group) q3 holds every bank's word instead, a register of its own behind each bank, and
+// q4 the selected one: the register between a block and the multiplexer splits its route
+// (CNV-w2a2 on the ECP5-85F, 203 of 208 blocks used: a 4:1 multiplexer from 4 banks of
+// 8 blocks each into one register took 8.6 ns, all of it routes from blocks far apart).
 //
 // Memory file: INIT_FILE ($readmemh, one hex word per line, word 0 first); an empty name
 // gives an all-zero memory. BLOCK = 1 asks for block RAM (rom_style / ram_style "block"),
@@ -211,15 +215,27 @@ module rom_pipe #(
             end
         end
         wire [WIDTH-1:0] selected;
-        if (NB > 1 && LATENCY == 4) begin : g_select_split
-            // q3: one word per group of GROUP banks; q4 (below): the selected group's word
+        if (NB > 1 && LATENCY == 4 && NG == 1) begin : g_select_banks
+            // q3: every bank's word in a register of its own; q4 (below): the selected one
+            reg [SW-1:0] sel1, sel2, sel3;
+            reg [NB*WIDTH-1:0] bank_q3;
+            always @(posedge ap_clk) begin
+                if (rd_en) sel1 <= addr[AW-1:BW];
+                if (out_en) sel2 <= sel1;
+                if (out_en) sel3 <= sel2;
+                if (out_en) bank_q3 <= bank_q;
+            end
+            assign selected = bank_q3[sel3*WIDTH +: WIDTH];
+        end else if (NB > 1 && LATENCY == 4) begin : g_select_split
+            // more than GROUP banks: q3 one word per group of GROUP banks; q4 (below): the
+            // selected group's word
             reg [SW-1:0] sel1, sel2;
             reg [GW-1:0] sel3;
             reg [NG*WIDTH-1:0] group_q;
             always @(posedge ap_clk) begin
                 if (rd_en) sel1 <= addr[AW-1:BW];
                 if (out_en) sel2 <= sel1;
-                if (out_en) sel3 <= (SW > 2) ? sel2[SW-1:SW-GW] : {GW{1'b0}};
+                if (out_en) sel3 <= sel2[SW-1:SW-GW];
             end
             genvar g;
             for (g = 0; g < NG; g = g + 1) begin : g_group
@@ -229,12 +245,7 @@ module rom_pipe #(
                 wire [MB-1:0] member = sel2[MB-1:0];
                 always @(posedge ap_clk) if (out_en) group_q[g*WIDTH +: WIDTH] <= members[member*WIDTH +: WIDTH];
             end
-            if (NG > 1) begin : g_groups
-                assign selected = group_q[sel3*WIDTH +: WIDTH];
-            end else begin : g_one_group
-                wire unused_sel3 = &{1'b0, sel3};
-                assign selected = group_q;
-            end
+            assign selected = group_q[sel3*WIDTH +: WIDTH];
         end else if (NB > 1) begin : g_select
             reg [SW-1:0] sel1, sel2;
             always @(posedge ap_clk) begin

@@ -82,6 +82,28 @@ def test_a_wide_binary_popcount_is_split_only_when_the_budget_asks():
     assert split["MEM_REG"] == 1 and split["DOT_STAGES"] >= 2 and 0 < split["DOT_CHAIN"] < 64
 
 
+def test_a_popcount_tree_keeps_within_its_tree_levels():
+    """CNV-padded's conv 8 (SIMD 96) on ECP5 at 125 MHz: popcounts of 18 pairs fit 4 LUT
+    levels, and so did their tree's three adder levels in one stage, but those took 8.5 ns;
+    with the budget's 2 tree levels (its chain levels) the tree takes a register more."""
+    p = _binary(96, mw=96 * 16)
+    budget = pipeline_budget("ecp5", 125)
+    assert (budget.levels, budget.chain_levels) == (4, 2)
+    free = mvau.binary_pipeline(p, False, budget.levels, True)
+    bound = mvau.binary_pipeline(p, False, budget.levels, True, budget.chain_levels)
+
+    def tree(chosen):
+        return mac_dot.tree_levels({**p, **chosen}, 96, chosen["DOT_STAGES"], chosen["DOT_CHAIN"])
+    assert tree(free) == 3 and tree(bound) <= 2
+    assert bound["DOT_STAGES"] > free["DOT_STAGES"] and mvau_levels({**p, **bound})[0] <= budget.levels
+    for simd in (8, 31, 64, 100, 128, 256):
+        q = _binary(simd, mw=simd * 4)
+        for cap in (1, 2, 3):
+            chosen = {"DOT_STAGES": 1, **mvau.binary_pipeline(q, False, 4, True, cap)}
+            assert mvau_levels({**q, **chosen})[0] <= 4
+            assert mac_dot.tree_levels({**q, **chosen}, simd, chosen["DOT_STAGES"], chosen.get("DOT_CHAIN", 0)) <= cap
+
+
 @pytest.mark.parametrize("levels", [3, 4, 5, 6])
 def test_multi_bit_pipelines_meet_every_budget(levels):
     for xb, wb in ((2, 2), (4, 4), (3, 1)):
@@ -201,9 +223,27 @@ def test_an_ecp5_build_records_its_pipeline_in_the_folding(tmp_path):
     assert written[node]["LEVELS"] == 6 and written[node]["REGISTER_READS"] is False
 
 
+def test_a_weight_memory_of_many_blocks_in_one_bank_gets_two_registers(tmp_path):
+    """TFC-w1a1's first layer at PE 8, SIMD 49 on ECP5 at 125 MHz: 128 words of 392 bits,
+    one bank of 22 blocks (more than SPREAD_BLOCKS) takes MEM_REG 3 (rom_pipe LATENCY 4, two
+    registers in a row behind its blocks); the layers of one block keep MEM_REG 2; the
+    XNOR-popcounts take the budget's chain levels as their tree levels."""
+    first = "/features.2/MatMul"
+    result = compile_model(MODELS / "tfc_w1a1.onnx", output=tmp_path / "b", folding={first: {"PE": 8, "SIMD": 49}},
+                           target=Target(clock_mhz=125, device=get_device("ecp5-85k")))
+    mvaus = {link.node: link.parameters for link in result.design.links if link.module == "mvau"}
+    rom = mvau._rom_pipe_parameters(mvaus[first])
+    assert rom_pipe.banks(rom) == 1 and rom_pipe.blocks(rom) == 22 > mvau.SPREAD_BLOCKS
+    assert mvaus[first]["MEM_REG"] == 3 and rom_pipe.third_words({**rom, "LATENCY": 4}) == 1
+    assert all(p["MEM_REG"] == 2 for node, p in mvaus.items() if node != first)
+    table = json.loads((tmp_path / "b" / "folding.json").read_text())
+    assert all(table[node]["TREE_LEVELS"] == 2 for node in mvaus)
+
+
 @pytest.mark.parametrize("entry, message", [
     ({"LEVELS": 0}, "LEVELS=0 is not a positive integer"),
     ({"LEVELS": True}, "LEVELS=True is not a positive integer"),
+    ({"TREE_LEVELS": 0}, "TREE_LEVELS=0 is not a positive integer"),
     ({"REGISTER_READS": "yes"}, "REGISTER_READS='yes' is not true or false"),
 ])
 def test_bad_pipeline_keys_are_refused_by_name(tmp_path, entry, message):

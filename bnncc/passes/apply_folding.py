@@ -3,7 +3,8 @@
 The table maps node names to ``{"PE": p, "SIMD": s}`` (either key may be left out; 1 is
 the default); an MVAU entry may add ``"DSP": kind`` (one of ``hw.DSP_KINDS``, or "" for LUT
 arithmetic) to compute its products on DSP multipliers of that kind, ``"LEVELS": n`` (the LUT
-levels its dot products may take between registers, ``MVAU.max_levels``) and
+levels its dot products may take between registers, ``MVAU.max_levels``), ``"TREE_LEVELS": n``
+(the adder-tree levels among them, ``MVAU.max_tree_levels``) and
 ``"REGISTER_READS": true`` (its memory reads registered once more); a sliding window's or
 an upsample's entry may add ``"REGISTER_READS"`` too (its line buffer read registered once
 more). With a pipeline budget (:func:`bnncc.hw.timing.pipeline_budget`, from the clock and
@@ -39,7 +40,7 @@ from bnncc.ir.ops import hw
 from bnncc.ir.ops.upsample import Upsample
 from bnncc.passes.base import Pass
 
-KEYS = ("PE", "SIMD", "DSP", "LEVELS", "REGISTER_READS")
+KEYS = ("PE", "SIMD", "DSP", "LEVELS", "TREE_LEVELS", "REGISTER_READS")
 #: The folding table's entry for the design's FIFOs (not a node), and its keys.
 FIFO_ENTRY = "stream_fifo"
 FIFO_KEYS = ("REGISTER_READS", "FAMILY")
@@ -63,7 +64,7 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
             continue
         if not isinstance(entry, dict) or set(entry) - set(KEYS):
             raise UsageError(f"--folding {path}: entry '{node}' must be an object with keys PE and/or SIMD "
-                                  "(and DSP, LEVELS, REGISTER_READS)")
+                                  "(and DSP, LEVELS, TREE_LEVELS, REGISTER_READS)")
         for key, value in entry.items():
             if key == "DSP":
                 if value not in ("", *hw.DSP_KINDS):
@@ -119,11 +120,12 @@ def _mvau_entry(op) -> dict:
         return {}
     pipeline = {"LEVELS": op.max_levels or MAX_LEVELS, "REGISTER_READS": op.register_reads} \
         if op.max_levels or op.register_reads else {}
-    return {**({"DSP": op.dsp} if op.dsp else {}), **pipeline}
+    tree = {"TREE_LEVELS": op.max_tree_levels} if op.max_tree_levels else {}
+    return {**({"DSP": op.dsp} if op.dsp else {}), **pipeline, **tree}
 
 
 #: table keys of MVAU-only choices, and the MVAU field each sets
-MVAU_KEYS = {"DSP": "dsp", "LEVELS": "max_levels", "REGISTER_READS": "register_reads"}
+MVAU_KEYS = {"DSP": "dsp", "LEVELS": "max_levels", "TREE_LEVELS": "max_tree_levels", "REGISTER_READS": "register_reads"}
 #: of these, the keys a line buffer stage (LINE_BUFFER_OPS) takes as well
 WINDOW_KEYS = ("REGISTER_READS",)
 
@@ -187,21 +189,27 @@ class ApplyFolding(Pass):
 
     def _pipeline(self, graph: Graph, notes: list[str]) -> None:
         """The budget's levels and register_reads on every MVAU whose entry does not set them
-        (the defaults, 0 and False, where the budget is the default one), and its
+        (the defaults, 0 and False, where the budget is the default one), its chain levels as
+        the tree levels of every XNOR-popcount MVAU (0 where they are its LUT levels), and its
         register_reads on every sliding window and upsample whose entry does not set it."""
         for op in [op for op in graph.ops() if isinstance(op, hw.MVAU)]:
             entry = self.table.get(op.name, {})
             # multi-bit dot products are carry-chain adders (chain_levels), popcounts LUT levels
             budget = self.budget.levels if op.binary_xnor else self.budget.chain_levels
             levels = 0 if budget == MAX_LEVELS else budget
+            # a popcount's tree adders are carry chains as wide as its sums: chain levels
+            tree = self.budget.chain_levels if op.binary_xnor and self.budget.chain_levels < self.budget.levels else 0
             changes = {}
             if "LEVELS" not in entry and op.max_levels != levels:
                 changes["max_levels"] = levels
+            if "TREE_LEVELS" not in entry and op.max_tree_levels != tree:
+                changes["max_tree_levels"] = tree
             if "REGISTER_READS" not in entry and op.register_reads != self.budget.register_reads:
                 changes["register_reads"] = self.budget.register_reads
             if changes:
                 graph.replace_op(op.name, op.clone(**changes))
                 notes.append(f"node '{op.name}': pipeline for {budget} LUT levels"
+                             + (f", {tree} adder-tree levels" if tree else "")
                              + (", memory reads registered" if self.budget.register_reads else ""))
         for op in [op for op in graph.ops() if isinstance(op, LINE_BUFFER_OPS)]:
             if "REGISTER_READS" not in self.table.get(op.name, {}) and op.register_reads != self.budget.register_reads:

@@ -218,6 +218,12 @@ CASES = [
     Case("mac_int3_rom_banks_split_select", mw=180, mh=600, pe=2, simd=9, in_dtype=DataType.uint(3),
          w_dtype=DataType.int(2), out_dtype=DataType.uint(2), steps=3, vectors=2, stalls=[(30, 30)], mac_style=1,
          mem_reg=3, dot_stages=2, register_compares=1),
+    # MEM_REG 3 with at most four banks (one group): a third register behind each bank, then
+    # the multiplexer (2 banks of 1024 x 18); with one bank of many blocks, two in a row
+    Case("binary_rom_two_banks_mem_reg3", mw=360, mh=100, pe=2, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, vectors=2, stalls=[(30, 30)], mem_reg=3),
+    Case("binary_rom_one_bank_mem_reg3", mw=64, mh=32, pe=4, simd=16, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, vectors=3, stalls=[(30, 30)], mem_reg=3),
     # MEM_REG 2 with a vector buffer (NF > 1): the input select behind the buffer's second
     # register (mvau.v XSPLIT); binary with a deep buffer, multi-bit with border-free classes
     Case("binary_split_select", mw=320, mh=12, pe=3, simd=5, in_dtype=BIPOLAR, w_dtype=BIPOLAR, out_dtype=BIPOLAR,

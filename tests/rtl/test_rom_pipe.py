@@ -105,7 +105,8 @@ CASES = [
     (7, 40, 3, 1, 0),          # LATENCY 3 of a single bank
     (13, 1000, 4, 1, 128),     # the bank multiplexer split: 2 groups of 4 banks (LATENCY 4)
     (6, 1100, 4, 1, 64),       # 18 banks: 5 groups, the last of 2 banks
-    (5, 300, 4, 1, 128),       # 3 banks in one group
+    (5, 300, 4, 1, 128),       # 3 banks in one group: a third register behind each bank
+    (9, 4096, 4, 1, 1024),     # 4 banks, each behind its own third register
     (7, 40, 4, 1, 0),          # LATENCY 4 of a single bank
 ]
 

@@ -148,7 +148,8 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
     if op.dsp:
         parameters.update(dsp_pipeline(parameters, op.dsp, border is not None))
     elif op.binary_xnor:
-        parameters.update(binary_pipeline(parameters, border is not None, levels, op.register_reads))
+        parameters.update(binary_pipeline(parameters, border is not None, levels, op.register_reads,
+                                          op.max_tree_levels))
     else:
         parameters.update(mac_pipeline(parameters, border is not None, levels, op.register_reads))
     if n_thresholds > 1 and search_files is not None:
@@ -170,11 +171,15 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         # weight block nor a buffer block runs into logic before a register
         parameters["MEM_REG"] = 2
     if op.register_reads and parameters.get("MEM_REG", 0) == 2 and weight_rom_pipe(parameters) \
-            and rom_pipe.banks(_rom_pipe_parameters(parameters)) > 1:
+            and (rom_pipe.banks(_rom_pipe_parameters(parameters)) > 1
+                 or rom_pipe.blocks(_rom_pipe_parameters(parameters)) > SPREAD_BLOCKS):
         # the bank multiplexer split in two, a register behind each part: by groups of four
         # banks beside the blocks, then the groups (measured on ECP5 at 125 MHz: 9 banks into
-        # one register, 8.6 ns, limited CNV-w1a1's conv 18; from blocks spread over the device
-        # even a 4:1 multiplexer and its routes took 8.8 ns in its linear_features_3)
+        # one register, 8.6 ns, limited CNV-w1a1's conv 18); up to four banks a register
+        # behind each bank, then the multiplexer (from blocks spread over the device a 4:1
+        # multiplexer and its routes took 8.6-8.8 ns in CNV-w2a2's linear_features_3); one
+        # bank of many blocks two registers in a row, so that the routes from blocks far
+        # apart to the dot products have two cycles
         parameters["MEM_REG"] = 3
     if op.register_reads:
         # the issue decision one LUT of registered flags ahead of its fan-out (measured on
@@ -374,13 +379,17 @@ def tree_budget(levels: int) -> int:
     return levels if levels >= MAX_LEVELS else max(1, levels - 1)
 
 
-def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False) -> dict:
+def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, register_reads: bool = False,
+                    tree_levels: int = 0) -> dict:
     """MEM_REG, DOT_STAGES and DOT_CHAIN of an XNOR-popcount MVAU. One popcount of the SIMD
     bit pairs between the weight register and dot_q (DOT_STAGES 1) while its
     :func:`mac_dot.popcount_levels`, with :func:`operand_levels` ahead and border masking's
     mux behind, fit ``levels``; else the pairs split into
     popcounts of DOT_CHAIN pairs meeting in mac_dot's registered adder tree: the fewest
-    registers, then the largest popcounts, that fit (the shallowest when none does).
+    registers, then the largest popcounts, that fit (the shallowest when none does), with at
+    most ``tree_levels`` adder-tree levels between two registers (:func:`mac_dot.tree_levels`;
+    0: no bound beyond ``levels``; measured on ECP5 at 125 MHz, CNV-padded's SIMD 96 in
+    popcounts of 18 pairs: three tree levels behind a register took 8.5 ns).
     ``register_reads`` forces MEM_REG."""
     simd = p["SIMD"]
     in_mac = 0 if border else 1
@@ -392,6 +401,8 @@ def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, reg
         for stages in range(2, 9):
             for chain in range(1, simd):
                 depth = mac_dot.logic_levels(p, simd, stages - 1 + in_mac, ahead, chain) + tail
+                if tree_levels and mac_dot.tree_levels(p, simd, stages - 1 + in_mac, chain) > tree_levels:
+                    depth = max(depth, levels + 1)    # fits only where nothing does
                 candidates.append((depth, mem_reg + stages, -chain,
                                    {"MEM_REG": mem_reg, "DOT_STAGES": stages, "DOT_CHAIN": chain}))
     fitting = [c for c in candidates if c[0] <= levels]
@@ -399,6 +410,10 @@ def binary_pipeline(p: dict, border: bool = False, levels: int = MAX_LEVELS, reg
         return min(fitting, key=lambda c: (c[1], c[2]))[3]
     return min(candidates, key=lambda c: (c[0], c[1], c[2]))[3]
 
+
+#: Block RAMs of a weight memory beyond which they spread over the device (CNV-w2a2 on the
+#: ECP5-85F uses 203 of its 208): under registered reads it takes MEM_REG 3 even in one bank.
+SPREAD_BLOCKS = 16
 
 #: Words of the shallowest block RAM configuration (1024 x 18): a weight memory deeper than
 #: this that Yosys maps by itself (MEM_REG 0) may be split into blocks by depth, with a word
@@ -991,8 +1006,8 @@ def terms(p: dict, family: str) -> Terms:
     # MEM_REG 2, mvau.v XSPLIT: the select between registers, one input word more)
     data += mem_reg * (wword + in_w + 1) + (in_w if nf > 1 and mem_reg >= 2 and not p.get("DOT_PAIRS", 0) else 0)
     if weight_rom_pipe(p) and mem_reg >= 3:
-        # rom_pipe LATENCY 4: one word per group of banks ahead of the last register
-        data += (rom_pipe.groups(_rom_pipe_parameters(p)) - 1) * wword
+        # rom_pipe LATENCY 4: one word per group of banks (or per bank) ahead of the last register
+        data += (rom_pipe.third_words(_rom_pipe_parameters(p)) - 1) * wword
     if dot_stages > 1:
         # inner dot product registers (about a DW-bit sum per chain and tree node) and the
         # control delay line

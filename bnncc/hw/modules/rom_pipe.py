@@ -4,7 +4,9 @@ threshold memory: its registry entry (parameter rules only).
 ``rom_pipe`` returns ``mem[addr]`` ``LATENCY`` enabled stages after the read (1: the block
 RAM's read register; 2: a second register right behind each block, which the ECP5 flow moves
 into the block's output register, :mod:`bnncc.synth.ecp5_outreg`, with the memory banked by
-block depth so that the bank multiplexer follows that register). The rules below mirror its
+block depth so that the bank multiplexer follows that register; 3: the multiplexer
+registered; 4: a register more, behind every group of GROUP banks or, with one group, behind
+every bank). The rules below mirror its
 elaboration checks one for one.
 """
 
@@ -57,6 +59,13 @@ def groups(p: dict) -> int:
     return -(-banks(p) // GROUP)
 
 
+def third_words(p: dict) -> int:
+    """Words rom_pipe.v holds in its third register with LATENCY 4: one per group of GROUP
+    banks (:func:`groups`) with more than one group, else one per bank (a register of its
+    own behind every bank, the multiplexer behind them)."""
+    return groups(p) if groups(p) > 1 else banks(p)
+
+
 def _raw_bank_depth(p: dict) -> int:
     """rom_pipe.v BD_RAW."""
     return p["BANK_DEPTH"] or auto_bank_depth(p["WIDTH"], p["DEPTH"])
@@ -89,6 +98,12 @@ def array_shapes(p: dict) -> list[tuple[int, int]]:
     depth = _raw_bank_depth(p) if _own_files(p) or _padded(p) else p["DEPTH"]
     slices = [min(slice_bits, width - low) for low in range(0, width, slice_bits)]
     return [(bits, depth) for _ in range(banks(p) if _own_files(p) else 1) for bits in slices]
+
+
+def blocks(p: dict) -> int:
+    """Block RAMs of the memory: each of :func:`array_shapes` in the configuration that
+    needs the fewest, ceil(width / w) * ceil(words / d)."""
+    return sum(min(-(-width // w) * -(-words // d) for d, w in BLOCK_SHAPES) for width, words in array_shapes(p))
 
 
 def array_files(p: dict, words: list[int]) -> list[tuple[str, list[int], int]]:

@@ -173,6 +173,11 @@ class MVAU(Quantizer, HWOp):
     #: two registers; 0: the builder's default (:data:`bnncc.hw.timing.MAX_LEVELS`). Set from
     #: the clock and the device family (:mod:`bnncc.passes.pipeline_depth`). No effect on the values.
     max_levels: int = 0
+    #: adder-tree levels the dot products may take between two registers (an adder of the
+    #: tree is a carry chain: on ECP5 it takes about two LUT levels' time); 0: as many as
+    #: ``max_levels`` allows. Set for XNOR-popcounts from the budget's chain levels. No
+    #: effect on the values.
+    max_tree_levels: int = 0
     #: the weight and input words registered once more after their memories (a block RAM's
     #: output register) ahead of the dot products. No effect on the values.
     register_reads: bool = False
