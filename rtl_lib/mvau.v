@@ -153,7 +153,7 @@ module mvau #(
     parameter integer BORDER_OW = 1,        // output columns
     parameter integer MAC_STYLE = 0,        // multi-bit products: 0 inline (a DSP block where the tool maps one), 1 mac_dot, 2 mac_dsp
     parameter integer DSP_FAMILY = 0,       // MAC_STYLE 2: 0 DSP48E1, 1 DSP48E2, 2 ECP5 MULT18X18D
-    parameter integer MEM_REG = 0,          // 1..3: weight and input word registered once (twice, three times) more ahead of the dot products
+    parameter integer MEM_REG = 0,          // 1..4: weight and input word registered once (twice, ... four times) more ahead of the dot products
     parameter integer DOT_STAGES = 1,       // registers of the dot products (>= 1; > 1 needs MAC_STYLE = 1 or BINARY)
     parameter integer DOT_CHAIN = 0,        // mac_dot CHAIN: products per carry chain or popcount (0: automatic)
     parameter integer DOT_PAIRS = 0,        // 1: mac_dot PAIRED, pair sums of x shared by the PEs (see above)
@@ -302,9 +302,9 @@ module mvau #(
         if (BORDER != 0 && BINARY != 0 && SIMD % 2 != 0) begin
             $display("%m: mvau: BORDER with BINARY needs an even SIMD, got %0d", SIMD); $finish;
         end
-        if (MAC_STYLE < 0 || MAC_STYLE > 2 || MEM_REG < 0 || MEM_REG > 3 || DOT_STAGES < 1 || DOT_STAGES > 8
+        if (MAC_STYLE < 0 || MAC_STYLE > 2 || MEM_REG < 0 || MEM_REG > 4 || DOT_STAGES < 1 || DOT_STAGES > 8
             || REGISTER_COMPARES < 0 || REGISTER_COMPARES > 1) begin
-            $display("%m: mvau: MAC_STYLE=%0d must be 0..2, MEM_REG=%0d 0..3, REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
+            $display("%m: mvau: MAC_STYLE=%0d must be 0..2, MEM_REG=%0d 0..4, REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
                      MAC_STYLE, MEM_REG, REGISTER_COMPARES, DOT_STAGES);
             $finish;
         end
@@ -344,8 +344,9 @@ module mvau #(
     // With MEM_REG a block RAM is read through rom_pipe with two registers (the second one
     // is MEM_REG's, the block's own output register, in banks of one block each so that no
     // bank multiplexer sits between a block and it; MEM_REG = 2 registers the bank
-    // multiplexer's output as well, MEM_REG = 3 splits that multiplexer by groups of four
-    // banks with a register behind each part); w_mem is the word MEM_REG cycles after
+    // multiplexer's output as well, MEM_REG = 3 adds a register behind each bank (up to four
+    // banks and for one bank) or splits that multiplexer by groups of four banks with a
+    // register behind each part, MEM_REG = 4 does both: rom_pipe LATENCY 1 + MEM_REG); w_mem is the word MEM_REG cycles after
     // the read, the weight word the dot products use. The blocks read every cycle (their
     // enable tied high): nothing downstream of an issue stalls, so the issued word leaves
     // rom_pipe a fixed number of cycles later whatever the blocks read in between, and the

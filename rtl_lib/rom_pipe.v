@@ -1,22 +1,28 @@
-// rom_pipe: a ROM of DEPTH words of WIDTH bits read through LATENCY registers (1 to 4).
+// rom_pipe: a ROM of DEPTH words of WIDTH bits read through LATENCY registers (1 to 5).
 //
 // data = mem[addr] of the read LATENCY enabled stages ago:
 //   LATENCY 1: q   <= mem[addr] when rd_en;              data = q
 //   LATENCY 2: q1  <= mem[addr] when rd_en; q2 <= q1 when out_en; data = q2
 //   LATENCY 3: as 2, then q3 <= q2 when out_en;          data = q3
 //   LATENCY 4: as 3, then q4 <= q3 when out_en;          data = q4
+//   LATENCY 5: as 4, then q5 <= q4 when out_en;          data = q5
 // (out_en is unused with LATENCY 1; tie it to rd_en for a pipeline that stalls as a whole,
 // or to 1 for free-running later stages). addr must be < DEPTH. With LATENCY 3 the
 // register follows the bank multiplexer (below), so that the multiplexer and the routes
-// from blocks spread over the device have a cycle of their own; with LATENCY 4 the
-// multiplexer is split in two: q3 holds one word per group of GROUP = 4 banks (a 4:1
-// multiplexer: one 6-input LUT, or two 4-input LUTs and their PFUMX on ECP5) and q4 the
-// word of the selected group (measured on ECP5 at 125 MHz: a 9:1 multiplexer from blocks
-// spread over the device into one register took 8.6 ns). With at most GROUP banks (one
-// group) q3 holds every bank's word instead, a register of its own behind each bank, and
-// q4 the selected one: the register between a block and the multiplexer splits its route
-// (CNV-w2a2 on the ECP5-85F, 203 of 208 blocks used: a 4:1 multiplexer from 4 banks of
-// 8 blocks each into one register took 8.6 ns, all of it routes from blocks far apart).
+// from blocks spread over the device have a cycle of their own. With LATENCY 4 and more
+// than GROUP = 4 banks the multiplexer is split in two: q3 holds one word per group of
+// GROUP banks (a 4:1 multiplexer: one 6-input LUT, or two 4-input LUTs and their PFUMX on
+// ECP5) and q4 the word of the selected group (measured on ECP5 at 125 MHz: a 9:1
+// multiplexer from blocks spread over the device into one register took 8.6 ns). With
+// LATENCY 4 and at most GROUP banks (one group) q3 holds every bank's word instead, a
+// register of its own behind each bank, and q4 the selected one: the register between a
+// block and the multiplexer splits its route (CNV-w2a2 on the ECP5-85F, 203 of 208 blocks
+// used: a 4:1 multiplexer from 4 banks of 8 blocks each into one register took 8.6 ns, all
+// of it routes from blocks far apart). LATENCY 5 has both: q3 behind every bank, q4 per
+// group of GROUP banks (with one group, the selected word), q5 the selected word (8.4 ns
+// from 4 of CNV-w2a2's 32 banks through their 4:1 multiplexer into a group's q3 without
+// the register behind each bank). With one bank the registers beyond the second follow
+// each other.
 //
 // Memory file: INIT_FILE ($readmemh, one hex word per line, word 0 first); an empty name
 // gives an all-zero memory. BLOCK = 1 asks for block RAM (rom_style / ram_style "block"),
@@ -58,7 +64,7 @@
 module rom_pipe #(
     parameter integer WIDTH = 8,        // bits per word, >= 1
     parameter integer DEPTH = 64,       // words, >= 1
-    parameter integer LATENCY = 1,      // registers on the read path, 1 to 4
+    parameter integer LATENCY = 1,      // registers on the read path, 1 to 5
     parameter INIT_FILE = "",           // $readmemh file of the words ("" = all zero)
     parameter integer BLOCK = 1,        // 1: block RAM, 0: the tool's choice
     parameter integer BANK_DEPTH = 0,   // words per bank with LATENCY >= 2 (0: one block RAM's depth)
@@ -67,7 +73,7 @@ module rom_pipe #(
     input  wire                     ap_clk,
     input  wire                     rd_en,
     /* verilator lint_off UNUSEDSIGNAL */
-    input  wire                     out_en,    // LATENCY 2 to 4 only
+    input  wire                     out_en,    // LATENCY 2 to 5 only
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [AW-1:0]            addr,
     output wire [WIDTH-1:0]         data
@@ -141,18 +147,23 @@ module rom_pipe #(
     localparam integer BW = clog2(BD) < 1 ? 1 : clog2(BD);   // address bits within a bank
     localparam integer NB = (DEPTH + BD - 1) / BD;            // banks
     localparam integer SW = clog2(NB) < 1 ? 1 : clog2(NB);    // bank select bits
-    // LATENCY 4: groups of GROUP banks multiplexed into q3, the groups into q4
+    // LATENCY 4 and 5: groups of GROUP banks multiplexed into one register, the groups into the last
     localparam integer GROUP = 4;
     localparam integer NG = (NB + GROUP - 1) / GROUP;         // groups
     localparam integer GW = (SW > 2) ? SW - 2 : 1;            // group select bits
     localparam integer MB = (SW < 2) ? SW : 2;                // member select bits
+    // a third register behind every bank: LATENCY 5, and LATENCY 4 of one group
+    localparam integer PER_BANK = (LATENCY == 5 || (LATENCY == 4 && NG == 1)) ? 1 : 0;
+    // registers behind the banks' (or the third) registers: 2 split by groups with more
+    // than one group, else in a row behind the multiplexer
+    localparam integer AFTER = (LATENCY >= 2) ? LATENCY - 2 - PER_BANK : 0;
 
     initial begin
         if (WIDTH < 1 || DEPTH < 1) begin
             $display("%m: rom_pipe: WIDTH=%0d must be >= 1 and DEPTH=%0d >= 1", WIDTH, DEPTH); $finish;
         end
-        if (LATENCY < 1 || LATENCY > 4) begin
-            $display("%m: rom_pipe: LATENCY=%0d must be 1 to 4", LATENCY); $finish;
+        if (LATENCY < 1 || LATENCY > 5) begin
+            $display("%m: rom_pipe: LATENCY=%0d must be 1 to 5", LATENCY); $finish;
         end
         if (BANK_DEPTH != 0 && (BANK_DEPTH < 2 || (BANK_DEPTH & (BANK_DEPTH - 1)) != 0)) begin
             $display("%m: rom_pipe: BANK_DEPTH=%0d must be 0 or a power of two >= 2", BANK_DEPTH); $finish;
@@ -214,63 +225,78 @@ module rom_pipe #(
                 assign bank_q[b*WIDTH +: WIDTH] = q1;
             end
         end
-        wire [WIDTH-1:0] selected;
-        if (NB > 1 && LATENCY == 4 && NG == 1) begin : g_select_banks
-            // q3: every bank's word in a register of its own; q4 (below): the selected one
-            reg [SW-1:0] sel1, sel2, sel3;
-            reg [NB*WIDTH-1:0] bank_q3;
-            always @(posedge ap_clk) begin
-                if (rd_en) sel1 <= addr[AW-1:BW];
-                if (out_en) sel2 <= sel1;
-                if (out_en) sel3 <= sel2;
-                if (out_en) bank_q3 <= bank_q;
-            end
-            assign selected = bank_q3[sel3*WIDTH +: WIDTH];
-        end else if (NB > 1 && LATENCY == 4) begin : g_select_split
-            // more than GROUP banks: q3 one word per group of GROUP banks; q4 (below): the
-            // selected group's word
+        // sel_in: the bank of the word in banks_in (the select follows the read; 0 with one
+        // bank); PER_BANK: a third register behind every bank, the select alongside
+        wire [NB*WIDTH-1:0] banks_in;
+        wire [SW-1:0] sel_in;
+        if (NB > 1) begin : g_sel
             reg [SW-1:0] sel1, sel2;
-            reg [GW-1:0] sel3;
-            reg [NG*WIDTH-1:0] group_q;
             always @(posedge ap_clk) begin
                 if (rd_en) sel1 <= addr[AW-1:BW];
                 if (out_en) sel2 <= sel1;
-                if (out_en) sel3 <= sel2[SW-1:SW-GW];
             end
+            if (PER_BANK != 0) begin : g_per_bank
+                reg [NB*WIDTH-1:0] bank_q3;
+                reg [SW-1:0] sel3;
+                always @(posedge ap_clk) if (out_en) begin
+                    bank_q3 <= bank_q;
+                    sel3 <= sel2;
+                end
+                assign banks_in = bank_q3;
+                assign sel_in = sel3;
+            end else begin : g_direct
+                assign banks_in = bank_q;
+                assign sel_in = sel2;
+            end
+        end else begin : g_no_sel
+            assign sel_in = {SW{1'b0}};
+            if (PER_BANK != 0) begin : g_per_bank
+                reg [WIDTH-1:0] bank_q3;
+                always @(posedge ap_clk) if (out_en) bank_q3 <= bank_q;
+                assign banks_in = bank_q3;
+            end else begin : g_direct
+                assign banks_in = bank_q;
+            end
+        end
+        if (AFTER == 2 && NG > 1) begin : g_select_split
+            // one word per group of GROUP banks in group_q, then the selected group's word
+            reg [GW-1:0] sel_group;
+            reg [NG*WIDTH-1:0] group_q;
+            reg [WIDTH-1:0] q_last;
+            always @(posedge ap_clk) if (out_en) sel_group <= sel_in[SW-1:SW-GW];
             genvar g;
             for (g = 0; g < NG; g = g + 1) begin : g_group
                 localparam integer IN_GROUP = (NB - g * GROUP < GROUP) ? NB - g * GROUP : GROUP;
                 wire [GROUP*WIDTH-1:0] members = {{((GROUP - IN_GROUP) * WIDTH){1'b0}},
-                                                  bank_q[g*GROUP*WIDTH +: IN_GROUP*WIDTH]};
-                wire [MB-1:0] member = sel2[MB-1:0];
+                                                  banks_in[g*GROUP*WIDTH +: IN_GROUP*WIDTH]};
+                wire [MB-1:0] member = sel_in[MB-1:0];
                 always @(posedge ap_clk) if (out_en) group_q[g*WIDTH +: WIDTH] <= members[member*WIDTH +: WIDTH];
             end
-            assign selected = group_q[sel3*WIDTH +: WIDTH];
-        end else if (NB > 1) begin : g_select
-            reg [SW-1:0] sel1, sel2;
-            always @(posedge ap_clk) begin
-                if (rd_en) sel1 <= addr[AW-1:BW];
-                if (out_en) sel2 <= sel1;
-            end
-            assign selected = bank_q[sel2*WIDTH +: WIDTH];
-        end else begin : g_single
-            assign selected = bank_q[WIDTH-1:0];
-        end
-        if (LATENCY == 4 && NB == 1) begin : g_third_fourth
-            // one bank: q3 and q4 in a row
-            reg [WIDTH-1:0] q3, q4;
-            always @(posedge ap_clk) if (out_en) begin
-                q3 <= selected;
-                q4 <= q3;
-            end
-            assign data = q4;
-        end else if (LATENCY >= 3) begin : g_last
-            // q3 (LATENCY 3), or q4 behind the groups' q3 (LATENCY 4)
-            reg [WIDTH-1:0] q_last;
-            always @(posedge ap_clk) if (out_en) q_last <= selected;
+            always @(posedge ap_clk) if (out_en) q_last <= group_q[sel_group*WIDTH +: WIDTH];
             assign data = q_last;
-        end else begin : g_two
-            assign data = selected;
+        end else begin : g_select
+            wire [WIDTH-1:0] selected;
+            if (NB > 1) begin : g_mux
+                assign selected = banks_in[sel_in*WIDTH +: WIDTH];
+            end else begin : g_one_bank
+                wire unused_sel = &{1'b0, sel_in};
+                assign selected = banks_in[WIDTH-1:0];
+            end
+            if (AFTER == 0) begin : g_none
+                assign data = selected;
+            end else if (AFTER == 1) begin : g_one_after
+                reg [WIDTH-1:0] q_last;
+                always @(posedge ap_clk) if (out_en) q_last <= selected;
+                assign data = q_last;
+            end else begin : g_two_after
+                // two registers in a row behind the multiplexer
+                reg [WIDTH-1:0] q_next, q_last;
+                always @(posedge ap_clk) if (out_en) begin
+                    q_next <= selected;
+                    q_last <= q_next;
+                end
+                assign data = q_last;
+            end
         end
     endgenerate
 endmodule

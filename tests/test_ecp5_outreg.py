@@ -351,6 +351,7 @@ def test_yosys_rom_pipe_pads_one_bank_to_its_block_depth(tmp_path):
     (32, 16384, 2, 32),    # one bank as deep as its blocks: 32 slices of 16384 x 1
     (8, 40000, 4, 20),     # 5 banks of 8192 x 8 in 4 slices each, the bank multiplexer split (LATENCY 4)
     (8, 65536, 4, 32),     # 4 banks of 16384 x 8 in 8 slices each, a third register behind each bank (LATENCY 4)
+    (8, 40000, 5, 20),     # 5 banks, a third register behind each, then the groups (LATENCY 5)
 ])
 def test_yosys_maps_every_array_of_own_files_onto_one_block(tmp_path, width, depth, latency, blocks):
     """With BANK_FILES each bank's slices are arrays of their own: one block of the planned

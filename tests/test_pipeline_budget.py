@@ -160,6 +160,19 @@ def test_a_weight_memory_of_several_rom_pipe_banks_gets_its_multiplexer_register
     assert mvau.binary_pipeline(p, levels=2, register_reads=True) == {"MEM_REG": 2}   # the popcount's 2 only
 
 
+def test_rom_pipe_registers_behind_the_banks_by_latency():
+    """Words in registers behind the banks' second registers (the FF estimate's count):
+    LATENCY 3 the word; 4 with at most four banks every bank's, then the word; 4 beyond four
+    banks a word per group and the word; 5 every bank's, every group's and the word."""
+    rom = {"WIDTH": 8, "DEPTH": 1100, "LATENCY": 3, "INIT_FILE": "", "BLOCK": 1, "BANK_DEPTH": 64, "BANK_FILES": 0}
+    assert rom_pipe.banks(rom) == 18 and rom_pipe.groups(rom) == 5
+    assert [rom_pipe.fabric_words({**rom, "LATENCY": k}) for k in (1, 2, 3, 4, 5)] == [0, 0, 1, 6, 18 + 5 + 1]
+    three = {**rom, "DEPTH": 150}
+    assert [rom_pipe.fabric_words({**three, "LATENCY": k}) for k in (3, 4, 5)] == [1, 3 + 1, 3 + 2]
+    one = {**rom, "DEPTH": 40, "BANK_DEPTH": 0}
+    assert [rom_pipe.fabric_words({**one, "LATENCY": k}) for k in (3, 4, 5)] == [1, 2, 3]
+
+
 def test_rom_pipe_pads_only_memories_deeper_than_one_block_row():
     rom = {"WIDTH": 512, "DEPTH": 64, "LATENCY": 2, "INIT_FILE": "", "BLOCK": 1, "BANK_DEPTH": 0, "BANK_FILES": 1}
     assert rom_pipe.array_shapes(rom) == [(512, 64)]                 # 15 blocks of 512 x 36, not 29 of 1024 x 18
@@ -234,7 +247,7 @@ def test_a_weight_memory_of_many_blocks_in_one_bank_gets_two_registers(tmp_path)
     mvaus = {link.node: link.parameters for link in result.design.links if link.module == "mvau"}
     rom = mvau._rom_pipe_parameters(mvaus[first])
     assert rom_pipe.banks(rom) == 1 and rom_pipe.blocks(rom) == 22 > mvau.SPREAD_BLOCKS
-    assert mvaus[first]["MEM_REG"] == 3 and rom_pipe.third_words({**rom, "LATENCY": 4}) == 1
+    assert mvaus[first]["MEM_REG"] == 3 and rom_pipe.fabric_words({**rom, "LATENCY": 4}) == 2   # in a row
     assert all(p["MEM_REG"] == 2 for node, p in mvaus.items() if node != first)
     table = json.loads((tmp_path / "b" / "folding.json").read_text())
     assert all(table[node]["TREE_LEVELS"] == 2 for node in mvaus)

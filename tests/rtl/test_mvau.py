@@ -222,6 +222,8 @@ CASES = [
     # the multiplexer (2 banks of 1024 x 18); with one bank of many blocks, two in a row
     Case("binary_rom_two_banks_mem_reg3", mw=360, mh=100, pe=2, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
          out_dtype=BIPOLAR, steps=1, vectors=2, stalls=[(30, 30)], mem_reg=3),
+    Case("binary_rom_banks_mem_reg4", mw=450, mh=200, pe=2, simd=9, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
+         out_dtype=BIPOLAR, steps=1, vectors=2, stalls=[(30, 30)], mem_reg=4),
     Case("binary_rom_one_bank_mem_reg3", mw=64, mh=32, pe=4, simd=16, in_dtype=BIPOLAR, w_dtype=BIPOLAR,
          out_dtype=BIPOLAR, steps=1, vectors=3, stalls=[(30, 30)], mem_reg=3),
     # MEM_REG 2 with a vector buffer (NF > 1): the input select behind the buffer's second
@@ -599,13 +601,19 @@ PAIRS_LINT_SETS = [
 
 
 def test_mvau_with_a_split_bank_multiplexer_lints_clean():
-    """-Wall is clean with MEM_REG 3 (rom_pipe LATENCY 4): XNOR-popcount and multiply-accumulate
-    weight memories of 5 and 6 banks, and one of 2 banks in a single group."""
+    """-Wall is clean with MEM_REG 3 and 4 (rom_pipe LATENCY 4 and 5): XNOR-popcount and
+    multiply-accumulate weight memories of 5 and 6 banks, one of 2 banks in a single group,
+    and one bank of 32 words."""
     sets = [{"MW": 450, "MH": 200, "PE": 2, "SIMD": 9, "N_THRESHOLDS": 1, "OUT_BITS": 1, "MEM_REG": 3},
             {"MW": 180, "MH": 600, "PE": 2, "SIMD": 9, "INPUT_BITS": 3, "INPUT_SIGNED": 0, "INPUT_BIPOLAR": 0,
              "WEIGHT_BITS": 2, "WEIGHT_SIGNED": 1, "WEIGHT_BIPOLAR": 0, "BINARY": 0, "ACC_BITS": 12,
              "N_THRESHOLDS": 3, "OUT_BITS": 2, "MAC_STYLE": 1, "MEM_REG": 3, "DOT_STAGES": 2},
-            {"MW": 90, "MH": 240, "PE": 2, "SIMD": 9, "N_THRESHOLDS": 1, "OUT_BITS": 1, "MEM_REG": 3}]
+            {"MW": 90, "MH": 240, "PE": 2, "SIMD": 9, "N_THRESHOLDS": 1, "OUT_BITS": 1, "MEM_REG": 3},
+            {"MW": 450, "MH": 200, "PE": 2, "SIMD": 9, "N_THRESHOLDS": 1, "OUT_BITS": 1, "MEM_REG": 4},
+            {"MW": 180, "MH": 600, "PE": 2, "SIMD": 9, "INPUT_BITS": 3, "INPUT_SIGNED": 0, "INPUT_BIPOLAR": 0,
+             "WEIGHT_BITS": 2, "WEIGHT_SIGNED": 1, "WEIGHT_BIPOLAR": 0, "BINARY": 0, "ACC_BITS": 12,
+             "N_THRESHOLDS": 3, "OUT_BITS": 2, "MAC_STYLE": 1, "MEM_REG": 4, "DOT_STAGES": 2},
+            {"MW": 64, "MH": 32, "PE": 4, "SIMD": 16, "N_THRESHOLDS": 1, "OUT_BITS": 1, "MEM_REG": 4}]
     failures = lint_failures(sets)
     assert not failures, "\n".join(failures[:5])
 

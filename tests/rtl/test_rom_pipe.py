@@ -19,7 +19,7 @@ RTL = Path(__file__).resolve().parents[2] / "rtl_lib"
 SOURCE = RTL / "rom_pipe.v"
 
 # A testbench with its own model of the read pipeline: ref1 takes mem[addr] when rd_en,
-# ref2 takes ref1, ref3 ref2 and ref4 ref3 when out_en; data must equal ref<LATENCY> from the
+# ref2 takes ref1, ref3 ref2, ref4 ref3 and ref5 ref4 when out_en; data must equal ref<LATENCY> from the
 # cycle that model register holds a read word on.
 BENCH = """
 `timescale 1ns / 1ps
@@ -34,8 +34,8 @@ module bench;
     rom_pipe #(.WIDTH(WIDTH), .DEPTH(DEPTH), .LATENCY(LATENCY), .INIT_FILE(INIT_FILE), .BLOCK(BLOCK),
                .BANK_DEPTH(BANK_DEPTH), .BANK_FILES(BANK_FILES)) dut (.ap_clk(clk), .rd_en(rd_en), .out_en(out_en), .addr(addr), .data(data));
     reg [WIDTH-1:0] ref_mem [0:DEPTH-1];
-    reg [WIDTH-1:0] ref1, ref2, ref3, ref4;
-    reg valid1 = 0, valid2 = 0, valid3 = 0, valid4 = 0;
+    reg [WIDTH-1:0] ref1, ref2, ref3, ref4, ref5;
+    reg valid1 = 0, valid2 = 0, valid3 = 0, valid4 = 0, valid5 = 0;
     integer i, cycle, errors = 0, checked = 0, seed = SEED, r;
     initial begin
         if (INIT_FILE != "") $readmemh(INIT_FILE, ref_mem);
@@ -46,15 +46,16 @@ module bench;
             out_en = r[2] | r[3] | (cycle % 7 == 0);
             addr = $unsigned($random(seed)) % DEPTH;
             #1 clk = 1;
+            if (out_en && valid4) begin ref5 = ref4; valid5 = 1; end
             if (out_en && valid3) begin ref4 = ref3; valid4 = 1; end
             if (out_en && valid2) begin ref3 = ref2; valid3 = 1; end
             if (out_en && valid1) begin ref2 = ref1; valid2 = 1; end
             if (rd_en) begin ref1 = ref_mem[addr]; valid1 = 1; end
             #1 clk = 0;
             if ((EXPECT == 1 && valid1) || (EXPECT == 2 && valid2) || (EXPECT == 3 && valid3)
-                || (EXPECT == 4 && valid4)) begin
+                || (EXPECT == 4 && valid4) || (EXPECT == 5 && valid5)) begin
                 checked = checked + 1;
-                if (data !== (EXPECT == 1 ? ref1 : EXPECT == 2 ? ref2 : EXPECT == 3 ? ref3 : ref4)) errors = errors + 1;
+                if (data !== (EXPECT == 1 ? ref1 : EXPECT == 2 ? ref2 : EXPECT == 3 ? ref3 : EXPECT == 4 ? ref4 : ref5)) errors = errors + 1;
             end
         end
         $display("RESULT checked=%0d errors=%0d", checked, errors);
@@ -108,6 +109,9 @@ CASES = [
     (5, 300, 4, 1, 128),       # 3 banks in one group: a third register behind each bank
     (9, 4096, 4, 1, 1024),     # 4 banks, each behind its own third register
     (7, 40, 4, 1, 0),          # LATENCY 4 of a single bank
+    (6, 1100, 5, 1, 64),       # 18 banks behind their own registers, then 5 groups (LATENCY 5)
+    (5, 300, 5, 1, 128),       # 3 banks behind their own registers in one group: two registers after the multiplexer
+    (7, 40, 5, 1, 0),          # LATENCY 5 of a single bank
 ]
 
 # (WIDTH, DEPTH, BANK_DEPTH, LATENCY) of memories whose banks (and their slices) read their own
@@ -115,7 +119,7 @@ CASES = [
 # banks in 4 slices (the last of 1 bit), one bank padded to 8192 words in slices, one bank
 # exactly as deep as its 4096 x 4 blocks in 5 slices
 BANK_FILE_CASES = [(13, 1000, 128, 2), (36, 2080, 0, 2), (5, 300, 16, 3), (7, 20000, 0, 4), (7, 7168, 0, 2),
-                   (40, 5000, 0, 3), (20, 4096, 0, 2)]
+                   (40, 5000, 0, 3), (20, 4096, 0, 2), (9, 600, 64, 5)]
 
 
 @pytest.mark.parametrize("width, depth, latency, block, bank_depth", CASES)
@@ -168,6 +172,10 @@ def test_bench_notices_a_wrong_latency():
     {"WIDTH": 13, "DEPTH": 1000, "LATENCY": 4, "BANK_DEPTH": 128},
     {"WIDTH": 13, "DEPTH": 1000, "LATENCY": 4, "BANK_DEPTH": 512},
     {"WIDTH": 3, "DEPTH": 100, "LATENCY": 4, "BANK_DEPTH": 16},
+    {"WIDTH": 3, "DEPTH": 100, "LATENCY": 5, "BANK_DEPTH": 16},
+    {"WIDTH": 13, "DEPTH": 1000, "LATENCY": 5, "BANK_DEPTH": 512},
+    {"WIDTH": 7, "DEPTH": 40, "LATENCY": 5},
+    {"WIDTH": 7, "DEPTH": 20000, "LATENCY": 5, "BANK_FILES": 1, "INIT_FILE": '"w.mem"'},
     {"WIDTH": 5, "DEPTH": 1, "LATENCY": 3, "BLOCK": 0},
 ])
 def test_rom_pipe_lints_clean(parameters):

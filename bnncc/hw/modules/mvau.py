@@ -181,6 +181,11 @@ def build(graph: Graph, op: hw.MVAU, memories: bool = True) -> StageRTL:
         # bank of many blocks two registers in a row, so that the routes from blocks far
         # apart to the dot products have two cycles
         parameters["MEM_REG"] = 3
+        if rom_pipe.groups(_rom_pipe_parameters(parameters)) > 1:
+            # beyond four banks both: a register behind each bank, then the groups, then the
+            # word (CNV-w2a2's conv 18, 32 banks: 8.4 ns from blocks through a group's 4:1
+            # multiplexer into its register)
+            parameters["MEM_REG"] = 4
     if op.register_reads:
         # the issue decision one LUT of registered flags ahead of its fan-out (measured on
         # ECP5 at 125 MHz: the compares in front of it were the critical path of CNV-w1a1
@@ -752,8 +757,8 @@ RULES = ModuleRules(
                                              or vmod(p["SF"], p["BORDER_KP"]) != 0), ("BORDER_KP", "SF")),
         Rule("BORDER with BINARY needs an even SIMD, got %0d",
              lambda p: p["BORDER"] != 0 and p["BINARY"] != 0 and vmod(p["SIMD"], 2) != 0, ("SIMD",)),
-        Rule("MAC_STYLE=%0d must be 0..2, MEM_REG=%0d 0..3, REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
-             lambda p: p["MAC_STYLE"] not in (0, 1, 2) or p["MEM_REG"] not in (0, 1, 2, 3)
+        Rule("MAC_STYLE=%0d must be 0..2, MEM_REG=%0d 0..4, REGISTER_COMPARES=%0d 0 or 1, DOT_STAGES=%0d 1..8",
+             lambda p: p["MAC_STYLE"] not in (0, 1, 2) or p["MEM_REG"] not in (0, 1, 2, 3, 4)
              or p["REGISTER_COMPARES"] not in (0, 1) or not (1 <= p["DOT_STAGES"] <= 8),
              ("MAC_STYLE", "MEM_REG", "REGISTER_COMPARES", "DOT_STAGES")),
         Rule("MAC_STYLE=2 (DSP) needs multi-bit operands, neither bipolar",
@@ -1006,8 +1011,8 @@ def terms(p: dict, family: str) -> Terms:
     # MEM_REG 2, mvau.v XSPLIT: the select between registers, one input word more)
     data += mem_reg * (wword + in_w + 1) + (in_w if nf > 1 and mem_reg >= 2 and not p.get("DOT_PAIRS", 0) else 0)
     if weight_rom_pipe(p) and mem_reg >= 3:
-        # rom_pipe LATENCY 4: one word per group of banks (or per bank) ahead of the last register
-        data += (rom_pipe.third_words(_rom_pipe_parameters(p)) - 1) * wword
+        # rom_pipe LATENCY 4 and 5: a word per bank or per group of banks ahead of the last register
+        data += (rom_pipe.fabric_words(_rom_pipe_parameters(p)) - (mem_reg - 1)) * wword
     if dot_stages > 1:
         # inner dot product registers (about a DW-bit sum per chain and tree node) and the
         # control delay line

@@ -6,7 +6,7 @@ RAM's read register; 2: a second register right behind each block, which the ECP
 into the block's output register, :mod:`bnncc.synth.ecp5_outreg`, with the memory banked by
 block depth so that the bank multiplexer follows that register; 3: the multiplexer
 registered; 4: a register more, behind every group of GROUP banks or, with one group, behind
-every bank). The rules below mirror its
+every bank; 5: both, behind every bank and every group). The rules below mirror its
 elaboration checks one for one.
 """
 
@@ -59,11 +59,21 @@ def groups(p: dict) -> int:
     return -(-banks(p) // GROUP)
 
 
-def third_words(p: dict) -> int:
-    """Words rom_pipe.v holds in its third register with LATENCY 4: one per group of GROUP
-    banks (:func:`groups`) with more than one group, else one per bank (a register of its
-    own behind every bank, the multiplexer behind them)."""
-    return groups(p) if groups(p) > 1 else banks(p)
+def per_bank(p: dict) -> bool:
+    """rom_pipe.v PER_BANK: a third register behind every bank (LATENCY 5, and LATENCY 4 of
+    at most GROUP banks)."""
+    return p["LATENCY"] == 5 or (p["LATENCY"] == 4 and groups(p) == 1)
+
+
+def fabric_words(p: dict) -> int:
+    """Words rom_pipe.v holds in registers behind the banks' second registers: every bank's
+    with :func:`per_bank`, then with two registers more and several groups one per group and
+    the word, else one per register (LATENCY - 2 in all when no register is per bank or per
+    group)."""
+    if p["LATENCY"] < 2:
+        return 0
+    after = p["LATENCY"] - 2 - int(per_bank(p))
+    return (banks(p) if per_bank(p) else 0) + (groups(p) + 1 if after == 2 and groups(p) > 1 else after)
 
 
 def _raw_bank_depth(p: dict) -> int:
@@ -136,7 +146,7 @@ RULES = ModuleRules(
     rules=(
         Rule("WIDTH=%0d must be >= 1 and DEPTH=%0d >= 1", lambda p: p["WIDTH"] < 1 or p["DEPTH"] < 1,
              ("WIDTH", "DEPTH")),
-        Rule("LATENCY=%0d must be 1 to 4", lambda p: p["LATENCY"] not in (1, 2, 3, 4), ("LATENCY",)),
+        Rule("LATENCY=%0d must be 1 to 5", lambda p: p["LATENCY"] not in (1, 2, 3, 4, 5), ("LATENCY",)),
         Rule("BANK_DEPTH=%0d must be 0 or a power of two >= 2", _bad_bank_depth, ("BANK_DEPTH",)),
         Rule("BANK_FILES=%0d must be 0 or 1, and at most 1000 banks",
              lambda p: p["BANK_FILES"] not in (0, 1) or (p["WIDTH"] >= 1 and p["DEPTH"] >= 1 and banks(p) > 1000),
