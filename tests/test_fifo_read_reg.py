@@ -54,8 +54,9 @@ def test_sizing_counts_a_fifo_of_latency_three():
 
 #: Yosys (synth_ecp5 and the netlist step, synth_xilinx -family xc7) on READ_REG 1 FIFOs:
 #: (family, WIDTH, DEPTH) -> (LUT, FF, block RAM units).
-YOSYS_READ_REG = {("ecp5", 9, 1000): (80, 33, 1), ("ecp5", 16, 200): (76, 27, 1), ("ecp5", 48, 68): (69, 24, 2),
-                  ("ecp5", 72, 512): (70, 30, 2), ("xilinx", 9, 1000): (54, 42, 1), ("xilinx", 32, 512): (34, 62, 1)}
+#: (FF re-measured with the registered s_axis_tready: one more each.)
+YOSYS_READ_REG = {("ecp5", 9, 1000): (80, 34, 1), ("ecp5", 16, 200): (76, 28, 1), ("ecp5", 48, 68): (69, 25, 2),
+                  ("ecp5", 72, 512): (70, 31, 2), ("xilinx", 9, 1000): (54, 43, 1), ("xilinx", 32, 512): (34, 63, 1)}
 
 
 @pytest.mark.parametrize("shape", sorted(YOSYS_READ_REG))

@@ -76,7 +76,7 @@ def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a stream_fifo instance (see the module docstring). READ_REG 1
     has terms of its own (``rr_*``): without the read-during-write logic Yosys puts around a
     READ_REG 0 block RAM (ECP5), its LUTs are their own fit, and its flip-flops are counted
-    exactly (3 AW + 3 control bits, the output word unless the block absorbs it)."""
+    exactly (3 AW + 4 control bits, the output word unless the block absorbs it)."""
     width, depth = p["WIDTH"], p["DEPTH"]
     aw = counter_bits(depth)
     memory = memory_cost(_storage(p), family)
@@ -84,12 +84,12 @@ def terms(p: dict, family: str) -> Terms:
         register = 0 if absorbed(p, family) else width
         return Terms(
             lut={"rr_const": 1, "rr_pointer_bits": aw, "mux": memory["mux"], "decode": memory["decode"]},
-            ff={"rr_control": 3 * aw + 3, "rr_data": register + memory["ff"]},
+            ff={"rr_control": 3 * aw + 4, "rr_data": register + memory["ff"]},
             bram=memory["bram"], lutram=memory["lutram"])
     register = 0 if memory["bram"] else width
     return Terms(
         lut={"const": 1, "pointer_bits": aw, "mux": memory["mux"], "decode": memory["decode"]},
-        ff={"control": 3 * aw + 2, "data": register + memory["ff"]},
+        ff={"control": 3 * aw + 3, "data": register + memory["ff"]},
         bram=memory["bram"], lutram=memory["lutram"])
 
 
