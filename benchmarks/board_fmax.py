@@ -54,11 +54,11 @@ def critical_path(log: Path) -> dict | None:
             "logic_steps": sum(s[0] == "logic" for s in steps)}
 
 
-def build_point(model: Path, fps: float, board: str, clock: float, work: Path) -> dict:
+def build_point(model: Path, fps: float, board: str, clock: float, work: Path, seeds: int = 1) -> dict:
     """One bitstream build; its report's ``bitstream`` entry plus the command's outcome."""
     out = work / f"{model.stem}_{board}_{clock:g}"
     command = [sys.executable, "-m", "bnncc", "compile", str(model), "--fps", f"{fps:g}", "--board", board,
-               "--clock-mhz", f"{clock:g}", "--bitstream", "-o", str(out)]
+               "--clock-mhz", f"{clock:g}", "--bitstream", "--seeds", str(seeds), "-o", str(out)]
     start = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True)
     point = {"model": model.name, "fps": fps, "board": board, "requested_mhz": clock, "exit_code": done.returncode,
@@ -68,7 +68,8 @@ def build_point(model: Path, fps: float, board: str, clock: float, work: Path) -
         data = json.loads(report.read_text())
         built = data["bitstream"]
         point.update(clock_mhz=built["clock_mhz"], pll=built["pll"], clocks=built["clocks"],
-                     timing_met=built["timing_met"], fps_reported=data["fps"],
+                     timing_met=built["timing_met"], fps_reported=data["fps"], seed=built.get("seed", 1),
+                     attempts=built.get("attempts", []),
                      output_registers=next((line.split(": ", 1)[-1] for line in done.stderr.splitlines()
                                             if "EBR output registers" in line), None),
                      critical_path=critical_path(out / "board" / "nextpnr.log"))
@@ -84,11 +85,12 @@ def main() -> int:
     parser.add_argument("--board", default="ulx3s")
     parser.add_argument("--clocks", default="25,50", help="comma-separated core clocks, MHz (default 25,50)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "board_fmax.json")
+    parser.add_argument("--seeds", type=int, default=1, help="placement seeds to try when timing is missed (default 1)")
     args = parser.parse_args()
     points = []
     with tempfile.TemporaryDirectory() as work:
         for clock in [float(c) for c in args.clocks.split(",")]:
-            point = build_point(args.model, args.fps, args.board, clock, Path(work))
+            point = build_point(args.model, args.fps, args.board, clock, Path(work), args.seeds)
             points.append(point)
             for entry in point.get("clocks", []):
                 verdict = "met" if entry["met"] else "NOT MET"

@@ -248,12 +248,16 @@ def _target(folding_file, fps, clock_mhz, device, best_effort, board=None):
 @click.option("--bitstream", is_flag=True, default=False,
               help="With --board: synthesize, place and route and pack the shell and core into "
                    "BUILD/board/ with Yosys and nextpnr. Default: RTL only.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=False,
+              help="With --bitstream: when a placement misses timing, place and route again with nextpnr "
+                   "seeds 2 .. N, stopping at the first that meets it, and keep the best. Default: 1 (one "
+                   "placement, nextpnr's default seed).")
 @click.option("--vivado", is_flag=True, default=False,
               help="For a Xilinx --target: write BUILD/vivado/build.tcl (out-of-context synthesis, "
                    "implementation, bitstream) and run it if vivado is on PATH. Default: do not.")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the result as JSON on stdout.")
-def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_effort, board_name, bitstream, vivado,
-            as_json):
+def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_effort, board_name, bitstream, seeds,
+            vivado, as_json):
     """Compile MODEL: run the pass pipeline down to hardware stages plus host steps, fold
     every stage, and write a stitched AXI-Stream Verilog design (rtl/, mem/, filelist.f,
     design.json), folding.json, host_steps.json, the final IR and the report (report.json,
@@ -264,6 +268,8 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
     board = get_board(board_name) if board_name is not None else None
     if bitstream and board is None:
         raise UsageError("--bitstream needs --board (ulx3s or icebreaker); for Xilinx parts use --vivado")
+    if seeds > 1 and not bitstream:
+        raise UsageError(f"--seeds {seeds} needs --bitstream (placement seeds of the board flow)")
     folding, target = _target(folding_file, fps, clock_mhz, device, best_effort, board)
     if vivado and target.device.family != "xilinx":
         raise UsageError(f"--vivado: --target {target.device.name} is not a Xilinx part")
@@ -279,7 +285,7 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
 
             with stage("bitstream"):
                 try:
-                    written = build_board_bitstream(work, board, result.report, log)
+                    written = build_board_bitstream(work, board, result.report, log, seeds)
                 except ToolError as error:  # the build is not kept: keep the failing tool's log
                     raise keep_failed_log(error, work, output) from None
             result.files.append(str(output / written.relative_to(work)))

@@ -297,9 +297,10 @@ def shell_resources(family: str) -> dict[str, int]:
     return {"lut": 160, "ff": 190, "bram": 4 if family == "ice40" else 1, "dsp": 0}
 
 
-def build_board_bitstream(build: Path, board, report: dict, log: Callable[[str], None]) -> Path:
+def build_board_bitstream(build: Path, board, report: dict, log: Callable[[str], None], seeds: int = 1) -> Path:
     """Check that the compiled design fits ``board`` (estimate plus the UART shell), then run
-    the open flow to a bitstream and record its Fmax and utilization in the report."""
+    the open flow to a bitstream (up to ``seeds`` placement seeds) and record its Fmax and
+    utilization in the report."""
     from bnncc.backends.report import report_markdown
     from bnncc.synth.bitstream import build_bitstream
 
@@ -310,7 +311,7 @@ def build_board_bitstream(build: Path, board, report: dict, log: Callable[[str],
     if over:
         raise CompileError(f"the design does not fit the {board.name} ({device.name}): {'; '.join(over)} "
                            "(estimate including the UART shell); lower --fps or pick a larger board")
-    result = build_bitstream(build, board, log)
+    result = build_bitstream(build, board, log, seeds=seeds)
     verdict = "met" if result.timing_met else "MISSED"
     log(f"{result.bitstream}: Fmax {result.fmax_mhz:.1f} MHz against {result.clock_mhz:g} MHz requested ({verdict})")
     report["bitstream"] = {"board": board.name, **result.to_dict()}

@@ -57,7 +57,7 @@ def test_tfc_to_an_ecp5_bitstream_at_125_mhz(tmp_path):
     derives; the report carries its Fmax next to the request."""
     build = tmp_path / "b"
     result = run("compile", MODELS / "tfc_w1a1.onnx", "--fps", "10000", "--board", "ulx3s", "--clock-mhz", "125",
-                 "--bitstream", "-o", build)
+                 "--bitstream", "--seeds", "3", "-o", build)
     assert result.exit_code == 0, result.stderr
     bit = build / "board" / "bitstream.bit"
     assert bit.is_file() and bit.stat().st_size > 10_000
@@ -70,6 +70,9 @@ def test_tfc_to_an_ecp5_bitstream_at_125_mhz(tmp_path):
     [clock] = built["clocks"]
     assert clock["net"] == "core_clk" and clock["requested_mhz"] == 125
     assert clock["fmax_mhz"] == built["fmax_mhz"] > 125 and clock["met"] and built["timing_met"]
+    # met by the first placement: no further seed tried
+    assert built["seed"] == 1 and built["attempts"] == [{"seed": 1, "fmax_mhz": built["fmax_mhz"]}]
+    assert not list((build / "board").glob("*.seed*"))
     assert f"clock core_clk: Fmax {clock['fmax_mhz']:.2f} MHz against 125 MHz requested (met)" in result.stderr
     assert "Derived frequency constraint of 125.0 MHz for net core_clk" in (build / "board" / "nextpnr.log").read_text()
     assert "core clock 125 MHz: EHXPLLL" in result.stderr and "nextpnr-ecp5 done in" in result.stderr
@@ -99,7 +102,7 @@ def test_a_bitstream_that_misses_timing_fails_the_command(tmp_path, mlp, monkeyp
     import bnncc.synth.bitstream as bitstream
     from bnncc.hw.resources import Resources
 
-    def fake_build(build, board, log, clock_mhz=None):
+    def fake_build(build, board, log, clock_mhz=None, seeds=1):
         bit = build / "board" / board.bitstream_file
         bit.parent.mkdir(parents=True, exist_ok=True)
         bit.write_bytes(b"\0")
@@ -116,6 +119,26 @@ def test_a_bitstream_that_misses_timing_fails_the_command(tmp_path, mlp, monkeyp
     report = json.loads((build / "report.json").read_text())
     assert report["bitstream"]["timing_met"] is False and report["bitstream"]["clocks"][0]["met"] is False
     assert "MISSED" in (build / "report.md").read_text()
+
+
+def test_a_missed_clock_tries_further_seeds_and_keeps_the_best(tmp_path, mlp):
+    """At a clock the small MLP cannot reach (400 MHz on the ULX3S) --seeds 2 places and
+    routes twice, keeps the faster attempt under the usual names and still fails the command."""
+    build = tmp_path / "b"
+    result = run("compile", mlp, "--board", "ulx3s", "--clock-mhz", "400", "--bitstream", "--seeds", "2", "-o", build)
+    assert result.exit_code == 1 and "timing not met on the ulx3s" in result.stderr
+    built = json.loads((build / "report.json").read_text())["bitstream"]
+    attempts = {a["seed"]: a["fmax_mhz"] for a in built["attempts"]}
+    assert sorted(attempts) == [1, 2] and all(0 < f < 400 for f in attempts.values())
+    assert attempts[built["seed"]] == max(attempts.values()) == built["fmax_mhz"]
+    kept = json.loads((build / "board" / "pnr_report.json").read_text())
+    assert round(min(c["achieved"] for c in kept["fmax"].values()), 2) == built["fmax_mhz"]
+    assert (build / "board" / "nextpnr.seed2.log").is_file() and "seed 2: Fmax" in result.stderr
+
+
+def test_seeds_need_a_bitstream(tmp_path, mlp):
+    result = run("compile", mlp, "--seeds", "2", "-o", tmp_path / "b")
+    assert result.exit_code == 2 and "--seeds 2 needs --bitstream" in result.stderr
 
 
 def test_small_model_to_an_ice40_bitstream(tmp_path, mlp):
