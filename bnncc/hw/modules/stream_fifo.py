@@ -76,7 +76,9 @@ def terms(p: dict, family: str) -> Terms:
     """The estimate terms of a stream_fifo instance (see the module docstring). READ_REG 1
     has terms of its own (``rr_*``): without the read-during-write logic Yosys puts around a
     READ_REG 0 block RAM (ECP5), its LUTs are their own fit, and its flip-flops are counted
-    exactly (3 AW + 4 control bits, the output word unless the block absorbs it)."""
+    exactly (3 AW + 4 control bits, the output word unless the block absorbs it). READ_REG
+    0's control term (3 AW + 2, the fit of the stored calibration) leaves out the ready
+    register (``room``)."""
     width, depth = p["WIDTH"], p["DEPTH"]
     aw = counter_bits(depth)
     memory = memory_cost(_storage(p), family)
@@ -89,7 +91,7 @@ def terms(p: dict, family: str) -> Terms:
     register = 0 if memory["bram"] else width
     return Terms(
         lut={"const": 1, "pointer_bits": aw, "mux": memory["mux"], "decode": memory["decode"]},
-        ff={"control": 3 * aw + 3, "data": register + memory["ff"]},
+        ff={"control": 3 * aw + 2, "data": register + memory["ff"]},
         bram=memory["bram"], lutram=memory["lutram"])
 
 
