@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bnncc.synth.bitstream import DEFAULT_SEEDS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,7 +56,7 @@ def critical_path(log: Path) -> dict | None:
             "logic_steps": sum(s[0] == "logic" for s in steps)}
 
 
-def build_point(model: Path, fps: float, board: str, clock: float, work: Path, seeds: int = 1) -> dict:
+def build_point(model: Path, fps: float, board: str, clock: float, work: Path, seeds: int = DEFAULT_SEEDS) -> dict:
     """One bitstream build; its report's ``bitstream`` entry plus the command's outcome."""
     out = work / f"{model.stem}_{board}_{clock:g}"
     command = [sys.executable, "-m", "bnncc", "compile", str(model), "--fps", f"{fps:g}", "--board", board,
@@ -85,7 +87,8 @@ def main() -> int:
     parser.add_argument("--board", default="ulx3s")
     parser.add_argument("--clocks", default="25,50", help="comma-separated core clocks, MHz (default 25,50)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "board_fmax.json")
-    parser.add_argument("--seeds", type=int, default=1, help="placement seeds to try when timing is missed (default 1)")
+    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                        help=f"placement seeds to try when timing is missed (default {DEFAULT_SEEDS}, as compile)")
     args = parser.parse_args()
     points = []
     with tempfile.TemporaryDirectory() as work:

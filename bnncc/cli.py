@@ -19,6 +19,7 @@ import click
 import numpy as np
 
 from bnncc import __version__
+from bnncc.synth.bitstream import DEFAULT_SEEDS
 from bnncc.errors import (EXIT_FAILURE, EXIT_INTERNAL, EXIT_INTERRUPTED, BnnccError, UsageError,
                           internal_error_line, one_line, stage, stage_of)
 
@@ -248,10 +249,10 @@ def _target(folding_file, fps, clock_mhz, device, best_effort, board=None):
 @click.option("--bitstream", is_flag=True, default=False,
               help="With --board: synthesize, place and route and pack the shell and core into "
                    "BUILD/board/ with Yosys and nextpnr. Default: RTL only.")
-@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=False,
+@click.option("--seeds", type=click.IntRange(min=1), default=None, show_default=False,
               help="With --bitstream: when a placement misses timing, place and route again with nextpnr "
-                   "seeds 2 .. N, stopping at the first that meets it, and keep the best. Default: 1 (one "
-                   "placement, nextpnr's default seed).")
+                   f"seeds 2 .. N, stopping at the first that meets it, and keep the best. Default: "
+                   f"{DEFAULT_SEEDS} (1: one placement, nextpnr's default seed).")
 @click.option("--vivado", is_flag=True, default=False,
               help="For a Xilinx --target: write BUILD/vivado/build.tcl (out-of-context synthesis, "
                    "implementation, bitstream) and run it if vivado is on PATH. Default: do not.")
@@ -268,8 +269,9 @@ def compile(model, output, dump_ir, folding_file, fps, clock_mhz, device, best_e
     board = get_board(board_name) if board_name is not None else None
     if bitstream and board is None:
         raise UsageError("--bitstream needs --board (ulx3s or icebreaker); for Xilinx parts use --vivado")
-    if seeds > 1 and not bitstream:
+    if seeds is not None and not bitstream:
         raise UsageError(f"--seeds {seeds} needs --bitstream (placement seeds of the board flow)")
+    seeds = DEFAULT_SEEDS if seeds is None else seeds
     folding, target = _target(folding_file, fps, clock_mhz, device, best_effort, board)
     if vivado and target.device.family != "xilinx":
         raise UsageError(f"--vivado: --target {target.device.name} is not a Xilinx part")

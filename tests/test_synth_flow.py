@@ -54,10 +54,11 @@ def test_tfc_to_an_ecp5_bitstream_at_125_mhz(tmp_path):
     """TFC-w1a1 on the ULX3S at 125 MHz: the PLL makes it from the 25 MHz oscillator, the
     compiler pipelines the MVAUs for ECP5 at that clock (block RAM reads into the blocks'
     output registers, which the netlist step fills), and nextpnr meets the constraint it
-    derives; the report carries its Fmax next to the request."""
+    derives; the report carries its Fmax next to the request. The plain command (the
+    default placement seeds) places it once."""
     build = tmp_path / "b"
     result = run("compile", MODELS / "tfc_w1a1.onnx", "--fps", "10000", "--board", "ulx3s", "--clock-mhz", "125",
-                 "--bitstream", "--seeds", "3", "-o", build)
+                 "--bitstream", "-o", build)
     assert result.exit_code == 0, result.stderr
     bit = build / "board" / "bitstream.bit"
     assert bit.is_file() and bit.stat().st_size > 10_000
@@ -98,11 +99,13 @@ def test_nextpnr_report_gives_fmax_per_clock():
 
 def test_a_bitstream_that_misses_timing_fails_the_command(tmp_path, mlp, monkeypatch):
     """The bitstream and its report are kept for inspection, but the command says plainly
-    that timing is not met and exits with 1."""
+    that timing is not met and exits with 1 (after the default placement seeds)."""
     import bnncc.synth.bitstream as bitstream
     from bnncc.hw.resources import Resources
+    asked = []
 
     def fake_build(build, board, log, clock_mhz=None, seeds=1):
+        asked.append(seeds)
         bit = build / "board" / board.bitstream_file
         bit.parent.mkdir(parents=True, exist_ok=True)
         bit.write_bytes(b"\0")
@@ -112,7 +115,7 @@ def test_a_bitstream_that_misses_timing_fails_the_command(tmp_path, mlp, monkeyp
     monkeypatch.setattr(bitstream, "build_bitstream", fake_build)
     build = tmp_path / "b"
     result = run("compile", mlp, "--board", "ulx3s", "--clock-mhz", "50", "--bitstream", "-o", build)
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and asked == [bitstream.DEFAULT_SEEDS] and bitstream.DEFAULT_SEEDS > 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: timing not met on the ulx3s: core_clk reaches 40.50 MHz, 50 MHz requested; {build}/board/bitstream.bit "
         "was written but may not work on the board: lower --clock-mhz or --fps")
@@ -137,8 +140,10 @@ def test_a_missed_clock_tries_further_seeds_and_keeps_the_best(tmp_path, mlp):
 
 
 def test_seeds_need_a_bitstream(tmp_path, mlp):
-    result = run("compile", mlp, "--seeds", "2", "-o", tmp_path / "b")
-    assert result.exit_code == 2 and "--seeds 2 needs --bitstream" in result.stderr
+    for seeds in ("2", "1"):
+        result = run("compile", mlp, "--seeds", seeds, "-o", tmp_path / "b")
+        assert result.exit_code == 2 and f"--seeds {seeds} needs --bitstream" in result.stderr
+    assert not (tmp_path / "b").exists()
 
 
 def test_small_model_to_an_ice40_bitstream(tmp_path, mlp):
