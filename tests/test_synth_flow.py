@@ -125,18 +125,59 @@ def test_a_bitstream_that_misses_timing_fails_the_command(tmp_path, mlp, monkeyp
 
 
 def test_a_missed_clock_tries_further_seeds_and_keeps_the_best(tmp_path, mlp):
-    """At a clock the small MLP cannot reach (400 MHz on the ULX3S) --seeds 2 places and
-    routes twice, keeps the faster attempt under the usual names and still fails the command."""
+    """At a clock the small MLP cannot reach (400 MHz on the ULX3S) --seeds 3 places and
+    routes three times (seeds 2 and 3 at once on a machine with two cores), keeps the
+    fastest attempt under the usual names and still fails the command."""
     build = tmp_path / "b"
-    result = run("compile", mlp, "--board", "ulx3s", "--clock-mhz", "400", "--bitstream", "--seeds", "2", "-o", build)
+    result = run("compile", mlp, "--board", "ulx3s", "--clock-mhz", "400", "--bitstream", "--seeds", "3", "-o", build)
     assert result.exit_code == 1 and "timing not met on the ulx3s" in result.stderr
     built = json.loads((build / "report.json").read_text())["bitstream"]
     attempts = {a["seed"]: a["fmax_mhz"] for a in built["attempts"]}
-    assert sorted(attempts) == [1, 2] and all(0 < f < 400 for f in attempts.values())
+    assert [a["seed"] for a in built["attempts"]] == [1, 2, 3] and all(0 < f < 400 for f in attempts.values())
     assert attempts[built["seed"]] == max(attempts.values()) == built["fmax_mhz"]
+    assert built["seed"] == min(s for s, f in attempts.items() if f == built["fmax_mhz"])
     kept = json.loads((build / "board" / "pnr_report.json").read_text())
     assert round(min(c["achieved"] for c in kept["fmax"].values()), 2) == built["fmax_mhz"]
-    assert (build / "board" / "nextpnr.seed2.log").is_file() and "seed 2: Fmax" in result.stderr
+    for seed in (2, 3):
+        report = json.loads((build / "board" / f"pnr_report.seed{seed}.json").read_text())
+        assert round(min(c["achieved"] for c in report["fmax"].values()), 2) == attempts[seed]
+        assert (build / "board" / f"nextpnr.seed{seed}.log").is_file() and f"seed {seed}: Fmax" in result.stderr
+
+
+def test_seeds_placed_beside_the_first_that_meets_leave_nothing_behind(tmp_path, mlp, monkeypatch):
+    """Seeds 2 and 3 run at once after seed 1 misses; seed 2 meets, so the build is what a
+    sequential sweep makes: seed 2 kept, seed 3 neither in the attempts nor on disk. (nextpnr
+    and ecppack are stood in for, with a fixed Fmax per seed; Yosys runs.)"""
+    import bnncc.synth.bitstream as bitstream
+
+    fmax = {None: 100.0, "2": 130.0, "3": 140.0}
+    real_run_tool = bitstream.run_tool
+
+    def fake_run_tool(command, cwd, log, what):
+        if not what.startswith(("nextpnr", "ecppack")):
+            return real_run_tool(command, cwd, log, what)
+        Path(log).write_text("")
+        if what == "ecppack":
+            (Path(cwd) / command[-1]).write_bytes(b"\0")
+            return None
+        seed = command[command.index("--seed") + 1] if "--seed" in command else None
+        report = {"fmax": {"$glbnet$core_clk": {"achieved": fmax[seed], "constraint": 125.0}}}
+        (Path(cwd) / command[command.index("--report") + 1]).write_text(json.dumps(report))
+        (Path(cwd) / command[command.index("--textcfg") + 1]).write_text(f"seed {seed}\n")
+        (Path(cwd) / command[command.index("-l") + 1]).write_text(f"seed {seed}\n")
+        return None
+
+    monkeypatch.setattr(bitstream, "run_tool", fake_run_tool)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    build = tmp_path / "b"
+    result = run("compile", mlp, "--board", "ulx3s", "--clock-mhz", "125", "--bitstream", "--seeds", "3", "-o", build)
+    assert result.exit_code == 0, result.stderr
+    built = json.loads((build / "report.json").read_text())["bitstream"]
+    assert built["seed"] == 2 and built["attempts"] == [{"seed": 1, "fmax_mhz": 100.0}, {"seed": 2, "fmax_mhz": 130.0}]
+    assert "seed 3: Fmax 140.00 MHz" in result.stderr               # it was placed ...
+    assert not list((build / "board").glob("*seed3*"))              # ... and left no file
+    assert (build / "board" / "placed.config").read_text() == "seed 2\n"
+    assert (build / "board" / "nextpnr.seed1.log").read_text() == "seed None\n"
 
 
 def test_seeds_need_a_bitstream(tmp_path, mlp):

@@ -21,7 +21,9 @@ same DS-CNN netlist on the ECP5-85F: 110.8 MHz with the default seed, 127.3 MHz 
 2). With ``seeds`` = N > 1 a design that misses timing is placed and routed again with seeds
 2, 3, ... up to N, stopping at the first that meets every clock; the best attempt (highest
 lowest Fmax) is kept as ``nextpnr.log``, ``pnr_report.json`` and the placed design, each
-attempt's log as ``nextpnr.seedK.log``. :attr:`BitstreamResult.attempts` lists (seed, lowest
+attempt's log as ``nextpnr.seedK.log``. Seeds after the first run several at once on a
+machine with several cores, with the same outcome and files as one after another
+(:mod:`bnncc.synth.placement_seeds`). :attr:`BitstreamResult.attempts` lists (seed, lowest
 Fmax) of every attempt; seed 1 is nextpnr's default. ``bnncc compile --bitstream`` tries
 :data:`DEFAULT_SEEDS` unless told otherwise: a design that meets timing at once costs one
 placement, as before, and one that misses gets two more chances before the command fails.
@@ -30,6 +32,7 @@ placement, as before, and one that misses gets two more chances before the comma
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +43,7 @@ from bnncc.errors import BnnccError
 from bnncc.files import write_text
 from bnncc.synth.boards import BOARD_TOP, Board, board_top
 from bnncc.synth.ecp5_outreg import absorb_file
+from bnncc.synth.placement_seeds import Attempt, sweep
 from bnncc.synth.pll import Pll
 from bnncc.synth.yosys import run_tool
 from bnncc.synth.yowasp import deep_stack
@@ -173,13 +177,16 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
     family = board.device.family
     out = BOARD_DIR
     seconds = {}
+    lock = threading.Lock()     # placements of several seeds may run at once
 
-    def step(name: str, command: list[str], log_name: str) -> None:
-        log(f"{name}...")
+    def step(name: str, command: list[str], log_name: str, label: str = "") -> None:
+        log(f"{name}{label}...")
         start = time.monotonic()
         run_tool(command, build, build / out / log_name, name)
-        seconds[name] = round(seconds.get(name, 0.0) + time.monotonic() - start, 1)   # summed over seeds
-        log(f"{name} done in {seconds[name]:.0f} s (log: {build / out / log_name})")
+        took = time.monotonic() - start
+        with lock:
+            seconds[name] = round(seconds.get(name, 0.0) + took, 1)   # summed over seeds
+        log(f"{name}{label} done in {took:.0f} s (log: {build / out / log_name})")
 
     script = [
         "read_verilog -defer " + " ".join(sources),
@@ -197,10 +204,11 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
     pnr = f"nextpnr-{family}"
     device = board.device
     placed = "placed.config" if family == "ecp5" else "placed.asc"
-    attempts, best = [], None
-    for seed in range(1, max(1, seeds) + 1):
+
+    def place(seed: int) -> Attempt:
         # seed 1: nextpnr's default (no --seed); each attempt its own files
         tag = "" if seed == 1 else f".seed{seed}"
+        label = "" if seed == 1 else f" (seed {seed})"
         common = ["--json", f"{out}/netlist.json", "--freq", f"{pll.f_out:.6g}", "--report",
                   f"{out}/pnr_report{tag}.json", "--timing-allow-fail", "-l", f"{out}/nextpnr{tag}.log", "-q",
                   *([] if seed == 1 else ["--seed", str(seed)])]
@@ -208,22 +216,28 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
             size = device.name.split("-")[1]
             step(pnr, [*tool_command(pnr), f"--{size}", "--package", board.package,
                        "--lpf", f"{out}/{board.constraints_file}", "--textcfg", f"{out}/placed{tag}.config", *common],
-                 f"nextpnr{tag}.out")
+                 f"nextpnr{tag}.out", label)
         else:
             step(pnr, [*tool_command(pnr), "--up5k", "--package", board.package,
                        "--pcf", f"{out}/{board.constraints_file}", "--asc", f"{out}/placed{tag}.asc", *common],
-                 f"nextpnr{tag}.out")
+                 f"nextpnr{tag}.out", label)
         report = json.loads((build / out / f"pnr_report{tag}.json").read_text())
         clocks = clock_timings(report, pll.f_out)
         fmax = min((clock.fmax_mhz for clock in clocks), default=0.0)
-        attempts.append((seed, round(fmax, 2)))
         if seeds > 1:
             log(f"seed {seed}: Fmax {fmax:.2f} MHz")
-        if best is None or fmax > best[1]:
-            best = (seed, fmax, tag, report, clocks)
-        if clocks and all(clock.met for clock in clocks):
-            break
-    seed, fmax, tag, report, clocks = best
+        return Attempt(seed, fmax, bool(clocks) and all(clock.met for clock in clocks), (tag, report, clocks))
+
+    best, kept, dropped = sweep(place, max(1, seeds))
+    placed_stem, placed_suffix = placed.rsplit(".", 1)
+    for attempt in dropped:
+        # placed at the same time as a lower seed that met: removed, as if never run
+        tag = attempt.data[0]
+        for name in (f"pnr_report{tag}.json", f"{placed_stem}{tag}.{placed_suffix}", f"nextpnr{tag}.log",
+                     f"nextpnr{tag}.out"):
+            (build / out / name).unlink(missing_ok=True)
+    attempts = [(attempt.seed, round(attempt.fmax_mhz, 2)) for attempt in kept]
+    seed, fmax, (tag, report, clocks) = best.seed, best.fmax_mhz, best.data
     if tag:
         # the best attempt under the names of a single one (the default seed's log kept apart)
         directory = build / out
