@@ -130,6 +130,13 @@ class BitstreamResult:
                 "attempts": [{"seed": seed, "fmax_mhz": fmax} for seed, fmax in self.attempts]}
 
 
+def seed_file(name: str, tag: str) -> str:
+    """``name`` of one placement attempt: ``tag`` (``""`` for seed 1, ``".seedK"``) before
+    the suffix, as in ``pnr_report.seed2.json``."""
+    stem, suffix = name.rsplit(".", 1)
+    return f"{stem}{tag}.{suffix}"
+
+
 def build_clock_mhz(build: Path) -> float | None:
     """The core clock the build was compiled for (from its report.json), if recorded."""
     try:
@@ -210,18 +217,18 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
         tag = "" if seed == 1 else f".seed{seed}"
         label = "" if seed == 1 else f" (seed {seed})"
         common = ["--json", f"{out}/netlist.json", "--freq", f"{pll.f_out:.6g}", "--report",
-                  f"{out}/pnr_report{tag}.json", "--timing-allow-fail", "-l", f"{out}/nextpnr{tag}.log", "-q",
-                  *([] if seed == 1 else ["--seed", str(seed)])]
+                  f"{out}/{seed_file('pnr_report.json', tag)}", "--timing-allow-fail", "-l",
+                  f"{out}/{seed_file('nextpnr.log', tag)}", "-q", *([] if seed == 1 else ["--seed", str(seed)])]
         if family == "ecp5":
             size = device.name.split("-")[1]
             step(pnr, [*tool_command(pnr), f"--{size}", "--package", board.package,
-                       "--lpf", f"{out}/{board.constraints_file}", "--textcfg", f"{out}/placed{tag}.config", *common],
-                 f"nextpnr{tag}.out", label)
+                       "--lpf", f"{out}/{board.constraints_file}", "--textcfg", f"{out}/{seed_file(placed, tag)}",
+                       *common], seed_file("nextpnr.out", tag), label)
         else:
             step(pnr, [*tool_command(pnr), "--up5k", "--package", board.package,
-                       "--pcf", f"{out}/{board.constraints_file}", "--asc", f"{out}/placed{tag}.asc", *common],
-                 f"nextpnr{tag}.out", label)
-        report = json.loads((build / out / f"pnr_report{tag}.json").read_text())
+                       "--pcf", f"{out}/{board.constraints_file}", "--asc", f"{out}/{seed_file(placed, tag)}",
+                       *common], seed_file("nextpnr.out", tag), label)
+        report = json.loads((build / out / seed_file("pnr_report.json", tag)).read_text())
         clocks = clock_timings(report, pll.f_out)
         fmax = min((clock.fmax_mhz for clock in clocks), default=0.0)
         if seeds > 1:
@@ -229,13 +236,10 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
         return Attempt(seed, fmax, bool(clocks) and all(clock.met for clock in clocks), (tag, report, clocks))
 
     best, kept, dropped = sweep(place, max(1, seeds))
-    placed_stem, placed_suffix = placed.rsplit(".", 1)
     for attempt in dropped:
         # placed at the same time as a lower seed that met: removed, as if never run
-        tag = attempt.data[0]
-        for name in (f"pnr_report{tag}.json", f"{placed_stem}{tag}.{placed_suffix}", f"nextpnr{tag}.log",
-                     f"nextpnr{tag}.out"):
-            (build / out / name).unlink(missing_ok=True)
+        for name in ("pnr_report.json", placed, "nextpnr.log", "nextpnr.out"):
+            (build / out / seed_file(name, attempt.data[0])).unlink(missing_ok=True)
     attempts = [(attempt.seed, round(attempt.fmax_mhz, 2)) for attempt in kept]
     seed, fmax, (tag, report, clocks) = best.seed, best.fmax_mhz, best.data
     if tag:
@@ -243,8 +247,7 @@ def build_bitstream(build: Path, board: Board, log: Callable[[str], None] = lamb
         directory = build / out
         (directory / "nextpnr.seed1.log").write_bytes((directory / "nextpnr.log").read_bytes())
         for name in ("pnr_report.json", placed, "nextpnr.log"):
-            stem, suffix = name.rsplit(".", 1)
-            (directory / name).write_bytes((directory / f"{stem}{tag}.{suffix}").read_bytes())
+            (directory / name).write_bytes((directory / seed_file(name, tag)).read_bytes())
     if family == "ecp5":
         step("ecppack", [*tool_command("ecppack"), "--compress", f"{out}/{placed}",
                          f"{out}/{board.bitstream_file}"], "ecppack.log")

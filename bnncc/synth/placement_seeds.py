@@ -52,10 +52,7 @@ def sweep(place: Callable[[int], Attempt], seeds: int,
     next_seed = 2
     while not any(a.met for a in attempts) and next_seed <= seeds:
         batch = list(range(next_seed, min(seeds, next_seed + workers - 1) + 1))
-        if len(batch) == 1:
-            attempts.append(place(batch[0]))
-        else:
-            with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-                attempts += list(pool.map(place, batch))
+        with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+            attempts += list(pool.map(place, batch))
         next_seed = batch[-1] + 1
     return select(attempts)
